@@ -1,0 +1,41 @@
+# Thin wrapper around CMake. `make demo` and `make test` install what is missing first.
+BUILD      ?= build/release
+TESTBUILD  ?= build/asan
+FUZZBUILD  ?= build/fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build test demo fuzz fuzz-build bench clean
+
+all: build
+
+deps:
+	@./scripts/deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	@cmake -S . -B $(TESTBUILD) -DTETHER_SANITIZE=ON >/dev/null
+	@cmake --build $(TESTBUILD) -j $(JOBS)
+	@cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+demo: build
+	@TETHER_BIN=$(CURDIR)/$(BUILD)/bin ./scripts/demo
+
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZBUILD) -DTETHER_FUZZ=ON -DTETHER_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZBUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	@./scripts/fuzz $(FUZZBUILD)/bin $(FUZZ_SECONDS)
+
+bench: build
+	@./bench/run $(BUILD)/bin
+
+clean:
+	rm -rf build

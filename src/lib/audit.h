@@ -1,0 +1,67 @@
+/* audit.h: append-only, hash-chained audit records.
+ *
+ * Each record's hash is SHA-256 over
+ *     seq "\n" ts "\n" actor "\n" action "\n" detail "\n" prev_hash
+ * (all as text; seq in decimal; ts as RFC 3339 UTC "2026-11-27T10:00:00Z";
+ * prev_hash is 64 zeros for seq 1). Records are numbered from 1 with no gaps.
+ * The server keeps its chain in its database (using audit_chain_hash); the
+ * agent and the relay keep theirs in a file, one JSON object per line:
+ *     {"seq":1,"ts":"...","actor":"...","action":"...","detail":"...",
+ *      "prev":"<64 hex>","hash":"<64 hex>"}
+ */
+#ifndef TETHER_AUDIT_H
+#define TETHER_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "secret.h"
+
+#define AUDIT_GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_TS_BYTES 21
+
+struct audit_record {
+	int64_t seq;
+	char ts[AUDIT_TS_BYTES];
+	const char *actor;
+	const char *action;
+	const char *detail;
+	char prev[SHA256_HEX_BYTES];
+	char hash[SHA256_HEX_BYTES];
+};
+
+/* Current UTC time as RFC 3339 text. */
+void audit_now(char out[AUDIT_TS_BYTES]);
+/* Compute a record's hash from its fields and prev. */
+int audit_chain_hash(int64_t seq, const char *ts, const char *actor,
+                     const char *action, const char *detail, const char *prev,
+                     char out[SHA256_HEX_BYTES]);
+
+/* Incremental checker, used for both files and database rows: feed records in
+ * stored order; the first problem is reported and sticks. */
+struct audit_verifier {
+	int64_t expect_seq;
+	char prev[SHA256_HEX_BYTES];
+	int64_t count;
+	int failed;
+	int64_t bad_seq;     /* seq (or position) of the first bad record */
+	char why[160];       /* e.g. "record 7: hash mismatch (edited)" */
+};
+void audit_verifier_init(struct audit_verifier *v);
+/* Returns 0 or TE_ERR_CHAIN (and fills why). */
+int audit_verifier_feed(struct audit_verifier *v, const struct audit_record *rec);
+
+/* File-backed log (agent, relay). */
+struct audit_log;
+/* Opens or creates (0600). Verifies the whole existing chain; a broken chain
+ * is refused with TE_ERR_CHAIN so that nothing is appended to it silently. */
+int audit_log_open(const char *path, struct audit_log **out);
+/* Append one record and fsync. detail is free text (often JSON). */
+int audit_log_append(struct audit_log *log, const char *actor,
+                     const char *action, const char *detail);
+void audit_log_close(struct audit_log *log);
+/* Verify a file: 0 when intact; TE_ERR_CHAIN with v->why otherwise. */
+int audit_file_verify(const char *path, struct audit_verifier *v);
+/* Parse one file line into rec (strings point into buf, which is modified). */
+int audit_parse_line(char *buf, size_t len, struct audit_record *rec);
+
+#endif

@@ -1,0 +1,42 @@
+/* bounds.h: every size and time limit in tether, in one place. */
+#ifndef TETHER_BOUNDS_H
+#define TETHER_BOUNDS_H
+
+/* Wire and file sizes */
+#define MAX_TICKET_BYTES        2048   /* encoded ticket text */
+#define MAX_PREAMBLE_BYTES      4096   /* relay preamble line, including '\n' */
+#define MAX_HTTP_BODY_BYTES     (256 * 1024) /* any API request or response body */
+#define MAX_HTTP_HEADERS_BYTES  8192
+#define MAX_CONFIG_LINE_BYTES   1024
+#define MAX_CONFIG_FILE_BYTES   (64 * 1024)
+#define MAX_CONFIG_ENTRIES      256
+#define MAX_CONSENT_LINE_BYTES  512    /* one request on the consent socket */
+#define MAX_AUDIT_LINE_BYTES    8192   /* one record in an audit log file */
+#define MAX_CSR_BYTES           8192
+#define MAX_PEM_BYTES           16384
+#define MAX_NAME_BYTES          64     /* serials, user names, relay names */
+#define MAX_REASON_BYTES        256
+#define MAX_ACTIONS_BYTES       512    /* comma-separated granted actions */
+#define MAX_SERVICES            16     /* allowlisted services on one device */
+
+/* Times */
+#define TICKET_TTL_S            60     /* a ticket must be used within this */
+#define LONGPOLL_HOLD_S         30     /* server holds a ping this long */
+#define SHORTPOLL_INTERVAL_S    30     /* agent's fallback poll period */
+#define CONSENT_TIMEOUT_S       120    /* default; no answer means refusal */
+#define ENROLL_TOKEN_TTL_S      (24 * 3600)
+#define API_TOKEN_TTL_S         (8 * 3600)
+#define UNPAIRED_LEG_TIMEOUT_S  30     /* relay drops a lone leg after this */
+#define SESSION_MAX_S           (4 * 3600)
+#define HTTP_TIMEOUT_S          45     /* client side; longer than a long-poll */
+#define BACKOFF_MIN_S           1
+#define BACKOFF_MAX_S           60
+
+/* Authentication */
+#define SUPPORT_MAX_FAILURES    5      /* device support account locks after this */
+#define PASSWORD_MIN_CHARS      12
+
+/* Relay */
+#define RELAY_HIGH_WATER_BYTES  (256 * 1024) /* per direction, before pausing reads */
+
+#endif

@@ -1,0 +1,16 @@
+/* codec.h: hex and base64url (no padding), bounded both ways. */
+#ifndef TETHER_CODEC_H
+#define TETHER_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* out must hold 2*len+1; returns 0 or TE_ERR_TOO_LONG. */
+int hex_encode(const uint8_t *in, size_t len, char *out, size_t outsz);
+/* Decodes exactly strlen(in)/2 bytes; *outlen set. TE_ERR_INVALID on bad digits. */
+int hex_decode(const char *in, uint8_t *out, size_t outsz, size_t *outlen);
+/* base64url without '=' padding; out is NUL-terminated. */
+int b64url_encode(const uint8_t *in, size_t len, char *out, size_t outsz);
+int b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz, size_t *outlen);
+
+#endif

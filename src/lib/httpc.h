@@ -1,0 +1,43 @@
+/* httpc.h: a thin HTTPS JSON client on libevent's evhttp and OpenSSL
+ * bufferevents, shared by the agent, the relay and the CLI.
+ *
+ * The server's certificate is verified against the deployment CA given in
+ * the SSL_CTX and its name against the URL's host. Responses larger than
+ * MAX_HTTP_BODY_BYTES are refused. */
+#ifndef TETHER_HTTPC_H
+#define TETHER_HTTPC_H
+
+#include <stddef.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct httpc;
+
+/* status is the HTTP status, or 0 with err set when no response arrived.
+ * body is NUL-terminated (may be empty), valid only during the callback. */
+typedef void (*httpc_cb)(int status, const char *body, size_t len,
+                         const char *err, void *arg);
+
+/* base_url like "https://127.0.0.1:8443". The ctx is borrowed (up-ref'd). */
+int httpc_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
+              struct httpc **out);
+void httpc_free(struct httpc *h);
+/* Seconds before a request without a response fails (default HTTP_TIMEOUT_S). */
+void httpc_set_timeout(struct httpc *h, int seconds);
+/* Asynchronous request. bearer and body may be NULL. At most one request is
+ * in flight per httpc; a second one before the first completes fails with
+ * TE_ERR_INVALID. */
+int httpc_request(struct httpc *h, const char *method, const char *path,
+                  const char *bearer, const char *json_body, httpc_cb cb,
+                  void *arg);
+/* Cancel the request in flight, if any; its callback is not called. */
+void httpc_cancel(struct httpc *h);
+
+/* Blocking convenience for the CLI: runs its own event_base. *body is
+ * malloc'd (caller frees). Returns 0 when a response arrived (any status). */
+int httpc_request_sync(const char *base_url, SSL_CTX *ctx, const char *method,
+                       const char *path, const char *bearer,
+                       const char *json_body, int timeout_s, int *status,
+                       char **body, char *errbuf, size_t errsz);
+
+#endif

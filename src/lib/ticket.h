@@ -1,0 +1,52 @@
+/* ticket.h: Ed25519-signed, single-use session tickets.
+ *
+ * Wire form (text, at most MAX_TICKET_BYTES):
+ *     base64url(payload) "." base64url(signature)
+ * payload is compact JSON:
+ *     {"v":1,"sid":"...","dev":"SERIAL","usr":"alice","rly":"relay-1",
+ *      "leg":"device"|"client","iat":1700000000,"exp":1700000060,
+ *      "nonce":"32 hex digits","act":"forward,shell"}
+ * The signature covers the payload bytes exactly as sent. */
+#ifndef TETHER_TICKET_H
+#define TETHER_TICKET_H
+
+#include <stdint.h>
+#include <openssl/evp.h>
+#include "bounds.h"
+
+enum ticket_leg { TICKET_LEG_DEVICE = 1, TICKET_LEG_CLIENT = 2 };
+
+struct ticket {
+	char session[MAX_NAME_BYTES];
+	char device[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES];
+	char relay[MAX_NAME_BYTES];
+	enum ticket_leg leg;
+	int64_t issued_at;
+	int64_t expires_at;
+	char nonce[33];
+	char actions[MAX_ACTIONS_BYTES];
+};
+
+const char *ticket_leg_name(enum ticket_leg leg);
+/* Sign t with an Ed25519 private key into out (NUL-terminated). */
+int ticket_sign(const struct ticket *t, EVP_PKEY *key, char *out, size_t outsz);
+/* Parse and verify signature and expiry (now must be < expires_at and
+ * >= issued_at - 5 s of clock skew). Fills out only on success.
+ * TE_ERR_INVALID / TE_ERR_TOO_LONG for malformed text, TE_ERR_SIGNATURE for
+ * a bad signature or wrong key, TE_ERR_EXPIRED when expired. */
+int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
+                  struct ticket *out);
+/* Check a verified ticket's binding: leg and relay name; device may be NULL
+ * (client leg). TE_ERR_MISMATCH when any differs. */
+int ticket_check_binding(const struct ticket *t, enum ticket_leg leg,
+                         const char *relay, const char *device);
+/* Does the comma-separated action list grant action? 1 yes, 0 no. */
+int ticket_allows(const struct ticket *t, const char *action);
+
+/* Ed25519 key files (PEM). Private key files are written 0600. */
+int ticket_key_generate(const char *priv_path, const char *pub_path);
+int ticket_key_load_private(const char *path, EVP_PKEY **out);
+int ticket_key_load_public(const char *path, EVP_PKEY **out);
+
+#endif

@@ -1,0 +1,66 @@
+/* tls.h: the one module that configures OpenSSL's TLS.
+ *
+ * Policy for every context: TLS 1.3 preferred, TLS 1.2 allowed only with
+ * ECDHE + AEAD suites; peers are verified against the deployment CA file
+ * only (the system trust store is never loaded); renegotiation, compression
+ * and session tickets are off. */
+#ifndef TETHER_TLS_H
+#define TETHER_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "secret.h"
+
+enum tls_client_auth {
+	TLS_CLIENT_CERT_NONE = 0,      /* do not ask */
+	TLS_CLIENT_CERT_OPTIONAL = 1,  /* ask; verify if sent (server API) */
+	TLS_CLIENT_CERT_REQUIRED = 2,  /* handshake fails without one (relay device port) */
+};
+
+/* chain_file holds the leaf then the issuing CA; ca_file the root to trust. */
+int tls_server_ctx_new(const char *chain_file, const char *key_file,
+                       const char *ca_file, enum tls_client_auth auth,
+                       SSL_CTX **out);
+/* cert/key may be NULL for a client without a certificate. */
+int tls_client_ctx_new(const char *ca_file, const char *chain_file,
+                       const char *key_file, SSL_CTX **out);
+/* Same, with the CA given as PEM text in memory. */
+int tls_client_ctx_new_pem(const char *ca_pem, const char *chain_file,
+                           const char *key_file, SSL_CTX **out);
+
+/* Configure a client SSL to check the server's name (SAN DNS or IP). */
+int tls_client_set_host(SSL *ssl, const char *host);
+
+struct tls_peer {
+	char role[32];                      /* certificate OU */
+	char name[64];                      /* certificate CN */
+	char fingerprint[SHA256_HEX_BYTES]; /* SHA-256 of the DER leaf */
+};
+/* Identity of a verified peer certificate; TE_ERR_NOT_FOUND when the peer
+ * sent none, TE_ERR_TLS when verification did not succeed. */
+int tls_peer_identity(SSL *ssl, struct tls_peer *out);
+
+/* Blocking TCP connect (timeout_s) then TLS handshake with host checked.
+ * On success *out_ssl owns the socket (SSL_get_fd). Errors are written to
+ * errbuf as human text. If proxy is non-NULL ("http://[user:pass@]host:port")
+ * the TCP connection goes through an HTTP CONNECT tunnel. */
+int tls_connect(SSL_CTX *ctx, const char *host, const char *port,
+                const char *proxy, int timeout_s, SSL **out_ssl,
+                char *errbuf, size_t errsz);
+/* Close and free an SSL from tls_connect (and its socket). NULL is a no-op. */
+void tls_close(SSL *ssl);
+/* Write all bytes; read one '\n'-terminated line of at most maxlen bytes
+ * (blocking, bounded, timeout_s). */
+int tls_write_all(SSL *ssl, const void *buf, size_t len);
+int tls_read_line(SSL *ssl, char *out, size_t outsz, int timeout_s);
+
+/* Copy bytes both ways between ssl and (fd_in -> ssl, ssl -> fd_out) until
+ * both directions end or an error. Half-closes are propagated: EOF on fd_in
+ * sends TLS close_notify... Returns 0 on orderly end. byte counters may be NULL. */
+int tls_pump(SSL *ssl, int fd_in, int fd_out,
+             unsigned long long *bytes_in, unsigned long long *bytes_out);
+
+/* Last OpenSSL error as text (thread-local static buffer). */
+const char *tls_last_error(void);
+
+#endif
