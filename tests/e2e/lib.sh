@@ -1,0 +1,295 @@
+# lib.sh: the e2e harness. Source it from a tNNN-*.sh test.
+#
+# It builds a throwaway deployment under $WORK with the real binaries on
+# loopback, on ports picked at run time, and stops everything on exit.
+# Every wait is bounded in tries and seconds.
+set -eu
+
+: "${TETHER_BIN:?set TETHER_BIN to the folder holding the built binaries}"
+: "${TETHER_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
+export PATH="$TETHER_BIN:$PATH"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tether-e2e.XXXXXX")
+export TETHER_HOME="$WORK/cli"
+PIDS=""
+TEST_NAME=$(basename "$0" .sh)
+
+log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
+
+cleanup() {
+	rc=$?
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	if [ $rc -ne 0 ]; then
+		log "FAILED (exit $rc); logs follow"
+		for f in "$WORK"/*.log; do
+			[ -f "$f" ] || continue
+			echo "----- $f (last 40 lines)" >&2
+			tail -40 "$f" >&2
+		done
+	fi
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { log "FAIL: $*"; exit 1; }
+pass() { log "ok: $*"; }
+
+# expect_contains TEXT NEEDLE WHAT
+expect_contains() {
+	case "$1" in
+	*"$2"*) pass "$3" ;;
+	*) printf '%s\n' "$1" >&2; fail "$3: expected to find '$2'" ;;
+	esac
+}
+expect_not_contains() {
+	case "$1" in
+	*"$2"*) printf '%s\n' "$1" >&2; fail "$3: did not expect '$2'" ;;
+	*) pass "$3" ;;
+	esac
+}
+
+# A free TCP port on loopback.
+free_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+		i=$((i + 1))
+	done
+	fail "no free port found"
+}
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
+wait_port() {
+	i=0
+	limit=$(( ${2:-20} * 10 ))
+	while [ $i -lt $limit ]; do
+		if [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; then return 0; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "nothing listening on port $1 after ${2:-20}s"
+}
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds.
+wait_for() {
+	secs=$1; shift
+	i=0
+	while [ $i -lt $((secs * 10)) ]; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# bg NAME COMMAND...: start a process in the background, logging to $WORK/NAME.log.
+bg() {
+	name=$1; shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$(echo "$name" | tr -c 'a-zA-Z0-9\n' '_')=$!"
+}
+
+random_password() { openssl rand -base64 24 | tr -d '/+=\n' | cut -c1-24; }
+
+SRV="$WORK/srv"
+SPEC_USER=alice
+SPEC_PW=$(random_password)
+SUPPORT_PW=$(random_password)
+SERIAL=SN-0001
+
+# deploy [NRELAYS]: server + relays, one specialist, one registered device.
+deploy() {
+	nrelays=${1:-2}
+	SERVER_PORT=$(free_port)
+	tether-server init "$SRV" --listen "127.0.0.1:$SERVER_PORT" >"$WORK/init.log" 2>&1 ||
+		fail "tether-server init: $(cat "$WORK/init.log")"
+	CA_FP=$(sed -n 's/.*fingerprint[^0-9a-f]*\([0-9a-f]\{64\}\).*/\1/p' "$WORK/init.log" | head -1)
+	[ -n "$CA_FP" ] || fail "init printed no CA fingerprint"
+	if [ -n "${CONSENT_TIMEOUT_S:-}" ]; then
+		sed -i "s/^#* *consent_timeout_s *=.*/consent_timeout_s = $CONSENT_TIMEOUT_S/" "$SRV/tether-server.conf"
+	fi
+	RELAYS=""
+	n=1
+	while [ $n -le "$nrelays" ]; do
+		dp=$(free_port); cp=$(free_port)
+		tether-server relay add "relay-$n" --host 127.0.0.1 --device-port "$dp" \
+			--client-port "$cp" --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
+			fail "relay add: $(tail -3 "$WORK/init.log")"
+		RELAYS="$RELAYS relay-$n"
+		eval "RELAY_${n}_DEVICE_PORT=$dp RELAY_${n}_CLIENT_PORT=$cp"
+		n=$((n + 1))
+	done
+	printf '%s\n' "$SPEC_PW" | tether-server user add "$SPEC_USER" --role specialist \
+		--level 2 --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
+		fail "user add: $(tail -3 "$WORK/init.log")"
+	bg server tether-server run --dir "$SRV"
+	wait_port "$SERVER_PORT"
+	n=1
+	for r in $RELAYS; do
+		bg "$r" tether-relay run --config "$SRV/relays/$r/tether-relay.conf"
+		eval "wait_port \$RELAY_${n}_DEVICE_PORT"
+		n=$((n + 1))
+	done
+}
+
+# enroll_token SERIAL: register a device and print its one-time token.
+enroll_token() {
+	out=$(tether-server device add "$1" --customer "St Example Hospital" \
+		--product injector --dir "$SRV" 2>&1) || fail "device add: $out"
+	printf '%s\n' "$out" | sed -n 's/.*token[^A-Za-z0-9_-]*\([A-Za-z0-9_-]\{30,\}\).*/\1/p' | head -1
+}
+
+# start_device_service: a small HTTP status page on loopback, the device's own
+# service that specialists reach through the tunnel.
+start_device_service() {
+	SERVICE_PORT=$(free_port)
+	cat >"$WORK/status-page" <<PAGE
+#!/bin/sh
+printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n'
+printf 'device $SERIAL status page: all systems nominal\n'
+PAGE
+	chmod 755 "$WORK/status-page"
+	bg device-service socat "TCP-LISTEN:$SERVICE_PORT,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:$WORK/status-page"
+	wait_port "$SERVICE_PORT"
+}
+
+# agent_setup SERIAL: write an agent config, enroll, and start the agent.
+AGENT_DIR="$WORK/agent"
+agent_setup() {
+	serial=$1
+	mkdir -p "$AGENT_DIR"
+	cat >"$AGENT_DIR/tether-agent.conf" <<CONF
+server = https://127.0.0.1:$SERVER_PORT
+serial = $serial
+state_dir = $AGENT_DIR/state
+consent_socket = $AGENT_DIR/consent.sock
+consent_timeout_s = ${AGENT_CONSENT_TIMEOUT_S:-120}
+longpoll = yes
+support_user = support
+service.http = 127.0.0.1:${SERVICE_PORT:-8080}
+CONF
+	token=$(enroll_token "$serial")
+	[ -n "$token" ] || fail "no enrollment token printed"
+	printf '%s\n' "$SUPPORT_PW" >"$WORK/support-pw"
+	tether-agent enroll --config "$AGENT_DIR/tether-agent.conf" --token "$token" \
+		--ca-fingerprint "$CA_FP" --support-password-file "$WORK/support-pw" \
+		>"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
+	bg agent tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+}
+
+agent_consent() { tether-agent consent "$@" --config "$AGENT_DIR/tether-agent.conf"; }
+
+# wait_consent_pending SESSION: until the operator's list shows it.
+wait_consent_pending() {
+	wait_for 30 sh -c "tether-agent consent list --config '$AGENT_DIR/tether-agent.conf' | grep -q '$1'" ||
+		fail "session $1 never reached the operator's consent list"
+}
+
+cli_login() {
+	TETHER_PASSWORD="$SPEC_PW" tether login --server "https://127.0.0.1:$SERVER_PORT" \
+		--ca "$SRV/ca/root.crt" --user "$SPEC_USER" >"$WORK/login.log" 2>&1 ||
+		fail "login: $(cat "$WORK/login.log")"
+}
+
+# ssh password entry without a terminal: OpenSSH asks this program.
+setup_askpass() {
+	cat >"$WORK/askpass" <<ASK
+#!/bin/sh
+cat "$WORK/support-pw-try"
+ASK
+	chmod 700 "$WORK/askpass"
+	printf '%s\n' "${1:-$SUPPORT_PW}" >"$WORK/support-pw-try"
+	export SSH_ASKPASS="$WORK/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none
+}
+
+# session_state ID
+session_state() { tether --json session status "$1" | sed -n 's/.*"state": *"\([a-z_]*\)".*/\1/p'; }
+
+# full_stack: deployment, device service, enrolled agent, logged-in specialist.
+full_stack() {
+	deploy "${1:-2}"
+	start_device_service
+	agent_setup "$SERIAL"
+	cli_login
+	wait_for 20 sh -c "tether --json devices | grep -q '\"online\": *true'" ||
+		fail "device never came online"
+}
+
+# pending_session_id: the id of the request waiting at the operator's screen.
+pending_session_id() {
+	id=""
+	i=0
+	while [ -z "$id" ] && [ $i -lt 300 ]; do
+		id=$(agent_consent list 2>/dev/null | grep -o '[0-9a-f]\{32\}' | head -1 || true)
+		[ -n "$id" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$id" ] || fail "no session request reached the operator within 30s"
+	echo "$id"
+}
+
+# start_forward LOCALPORT: `tether forward` in the background; the operator
+# accepts; returns when the local port forwards.
+start_forward() {
+	setup_askpass "${2:-$SUPPORT_PW}"
+	bg forward tether forward "$SERIAL" "$1:http" --reason "TCK-4711 pump alarm"
+	SESSION=$(pending_session_id)
+	agent_consent accept "$SESSION" >"$WORK/accept.log" 2>&1 ||
+		fail "operator accept: $(cat "$WORK/accept.log")"
+	wait_port "$1" 30
+}
+
+# fetch PORT: the device page through the tunnel.
+fetch() { curl -sS --max-time 10 "http://127.0.0.1:$1/"; }
+
+# listening_sockets PID: TCP/UDP sockets of PID that are in LISTEN state (or
+# bound UDP), read from /proc. Prints one line per socket; empty means none.
+listening_sockets() {
+	inodes=$(ls -l /proc/"$1"/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p')
+	for ino in $inodes; do
+		# tcp state 0A is LISTEN; any udp socket counts as listening
+		awk -v ino="$ino" '$10 == ino && $4 == "0A" { print FILENAME ": " $0 }' \
+			/proc/net/tcp /proc/net/tcp6
+		awk -v ino="$ino" 'NR > 1 && $10 == ino { print FILENAME ": " $0 }' \
+			/proc/net/udp /proc/net/udp6
+	done
+}
+
+# api METHOD PATH [JSON]: call the server API as the logged-in specialist.
+api() {
+	token=$(sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$TETHER_HOME/cli.json")
+	curl -sS --cacert "$SRV/ca/root.crt" -X "$1" -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' ${3:+--data "$3"} \
+		"https://127.0.0.1:$SERVER_PORT$2"
+}
+
+# device_api STATE_DIR METHOD PATH [JSON]: call the server API as a device.
+device_api() {
+	curl -sS --cacert "$SRV/ca/root.crt" --cert "$1/device.crt" --key "$1/device.key" \
+		-X "$2" -H 'Content-Type: application/json' ${4:+--data "$4"} \
+		"https://127.0.0.1:$SERVER_PORT$3"
+}
+
+# relay_leg PORT PREAMBLE [CERT KEY]: open a TLS leg to a relay port, send one
+# preamble line and print the relay's answer line.
+relay_leg() {
+	certargs=""
+	[ -n "${3:-}" ] && certargs="-cert $3 -key $4"
+	# shellcheck disable=SC2086
+	{ printf '%s\n' "$2"; sleep 2; } | timeout 10 openssl s_client -quiet \
+		-connect "127.0.0.1:$1" -CAfile "$SRV/ca/root.crt" -verify_return_error \
+		-servername 127.0.0.1 $certargs 2>"$WORK/s_client.err" | head -1 || true
+}

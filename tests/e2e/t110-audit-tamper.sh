@@ -1,0 +1,46 @@
+#!/bin/sh
+# `audit verify` finds an edited, a deleted and a reordered audit record, on
+# the server (database) and on the device (file).
+. "$(dirname "$0")/lib.sh"
+
+deploy 1
+cli_login
+tether logout >/dev/null
+cli_login
+DB="$SRV/tether.db"
+tether-server audit verify --dir "$SRV" >/dev/null || fail "fresh chain does not verify"
+pass "fresh server chain verifies"
+
+cp "$DB" "$WORK/pristine.db"
+restore() { cp "$WORK/pristine.db" "$DB"; rm -f "$DB-wal" "$DB-shm"; }
+
+sqlite3 "$DB" "UPDATE audit SET actor = 'mallory' WHERE seq = 3"
+out=$(tether-server audit verify --dir "$SRV" 2>&1) && fail "edit not detected"
+expect_contains "$out" "3" "server: edited record found"
+restore
+sqlite3 "$DB" "DELETE FROM audit WHERE seq = 2"
+out=$(tether-server audit verify --dir "$SRV" 2>&1) && fail "deletion not detected"
+expect_contains "$out" "2" "server: deleted record found"
+restore
+sqlite3 "$DB" "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1"
+out=$(tether-server audit verify --dir "$SRV" 2>&1) && fail "reordering not detected"
+pass "server: reordered records found"
+restore
+
+start_device_service
+agent_setup "$SERIAL"
+wait_for 20 grep -q . "$AGENT_DIR/state/audit.log" || fail "no device audit"
+kill "$PID_agent"; sleep 0.5
+LOGF="$AGENT_DIR/state/audit.log"
+[ "$(wc -l <"$LOGF")" -ge 3 ] || fail "device audit too short to tamper with"
+cp "$LOGF" "$WORK/pristine.log"
+sed -i '2s/"actor":"[^"]*"/"actor":"mallory"/' "$LOGF"
+tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null 2>&1 && fail "device edit not detected"
+pass "device: edited record found"
+cp "$WORK/pristine.log" "$LOGF"; sed -i '2d' "$LOGF"
+tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null 2>&1 && fail "device deletion not detected"
+pass "device: deleted record found"
+awk 'NR == 2 { held = $0; next } NR == 3 { print; print held; next } { print }' \
+	"$WORK/pristine.log" >"$LOGF"
+tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null 2>&1 && fail "device reordering not detected"
+pass "device: reordered records found"
