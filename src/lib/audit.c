@@ -1,0 +1,453 @@
+/* audit.c: hash-chained audit records, and the file-backed log used by the
+ * agent and the relay (one JSON object per line, see audit.h).
+ *
+ * actor and action must not contain '\n': the hash input separates fields
+ * with '\n', and a newline inside a field would let two different records
+ * share one hash. detail is the last variable field before the fixed-width
+ * prev hash, so it may contain anything. */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "bounds.h"
+#include "codec.h"
+#include "err.h"
+#include "log.h"
+
+struct audit_log {
+	int fd;
+	off_t size;          /* file size after our last scan or append */
+	int64_t last_seq;
+	char last_hash[SHA256_HEX_BYTES];
+};
+
+void audit_now(char out[AUDIT_TS_BYTES])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(out, AUDIT_TS_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, AUDIT_TS_BYTES, "1970-01-01T00:00:00Z");
+}
+
+int audit_chain_hash(int64_t seq, const char *ts, const char *actor,
+                     const char *action, const char *detail, const char *prev,
+                     char out[SHA256_HEX_BYTES])
+{
+	const char *parts[5] = { ts, actor, action, detail, prev };
+	uint8_t md[32];
+	char num[24];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	int rc = TE_ERR_CRYPTO, i;
+
+	for (i = 0; i < 5; i++)
+		if (parts[i] == NULL)
+			return TE_ERR_INVALID;
+	snprintf(num, sizeof(num), "%" PRId64, seq);
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return TE_ERR_NOMEM;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, num, strlen(num)) != 1)
+		goto out;
+	for (i = 0; i < 5; i++) {
+		if (EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
+		    EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
+		goto out;
+	rc = hex_encode(md, sizeof(md), out, SHA256_HEX_BYTES);
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+void audit_verifier_init(struct audit_verifier *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->expect_seq = 1;
+	memcpy(v->prev, AUDIT_GENESIS_HASH, SHA256_HEX_BYTES);
+}
+
+static int audit_verifier_fail(struct audit_verifier *v, int64_t seq, const char *what)
+{
+	v->failed = 1;
+	v->bad_seq = seq;
+	snprintf(v->why, sizeof(v->why), "record %" PRId64 ": %s", seq, what);
+	return TE_ERR_CHAIN;
+}
+
+int audit_verifier_feed(struct audit_verifier *v, const struct audit_record *rec)
+{
+	char hash[SHA256_HEX_BYTES], what[96];
+
+	if (v->failed)
+		return TE_ERR_CHAIN;
+	if (rec->actor == NULL || rec->action == NULL || rec->detail == NULL ||
+	    strchr(rec->actor, '\n') != NULL || strchr(rec->action, '\n') != NULL)
+		return audit_verifier_fail(v, rec->seq, "malformed fields");
+	if (audit_chain_hash(rec->seq, rec->ts, rec->actor, rec->action, rec->detail,
+	                     rec->prev, hash) != 0 ||
+	    !secret_equal_str(hash, rec->hash))
+		return audit_verifier_fail(v, rec->seq, "hash mismatch (edited)");
+	if (rec->seq != v->expect_seq) {
+		snprintf(what, sizeof(what), "expected seq %" PRId64 " (%s)", v->expect_seq,
+		         rec->seq > v->expect_seq ? "record deleted or moved"
+		                                  : "record out of order or repeated");
+		return audit_verifier_fail(v, rec->seq, what);
+	}
+	if (!secret_equal_str(rec->prev, v->prev))
+		return audit_verifier_fail(v, rec->seq,
+		                           "prev does not match the previous record's hash");
+	memcpy(v->prev, rec->hash, SHA256_HEX_BYTES);
+	v->expect_seq++;
+	v->count++;
+	return 0;
+}
+
+static int audit_hex64_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" shape check; the value itself is only hashed. */
+static int audit_ts_ok(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	size_t i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return 0;
+	}
+	return s[i] == '\0';
+}
+
+/* Copy a JSON string member into buf at *pos (see audit_parse_line). */
+static const char *audit_take_str(json_t *o, const char *name, char *buf,
+                                  size_t len, size_t *pos)
+{
+	json_t *j = json_object_get(o, name);
+	size_t n;
+	char *dst;
+
+	if (!json_is_string(j))
+		return NULL;
+	n = json_string_length(j);
+	/* Always true for text jansson accepted (a decoded string is shorter than
+	 * its quoted form), but the bound is checked rather than assumed. */
+	if (n + 1 > len - *pos)
+		return NULL;
+	dst = buf + *pos;
+	memcpy(dst, json_string_value(j), n);
+	dst[n] = '\0';
+	*pos += n + 1;
+	return dst;
+}
+
+/* Copy a fixed-shape string member into dst (dstsz includes the NUL). */
+static int audit_take_fixed(json_t *o, const char *name, char *dst, size_t dstsz)
+{
+	json_t *j = json_object_get(o, name);
+
+	if (!json_is_string(j) || json_string_length(j) != dstsz - 1)
+		return TE_ERR_INVALID;
+	memcpy(dst, json_string_value(j), dstsz);
+	return 0;
+}
+
+/* The JSON is decoded by jansson; actor, action and detail are then copied
+ * back over buf (the text is no longer needed), so rec's pointers live as
+ * long as buf. */
+int audit_parse_line(char *buf, size_t len, struct audit_record *rec)
+{
+	json_t *o = NULL, *j;
+	size_t pos = 0;
+	int rc = TE_ERR_INVALID;
+
+	if (buf == NULL || rec == NULL)
+		return TE_ERR_INVALID;
+	if (len > MAX_AUDIT_LINE_BYTES)
+		return TE_ERR_TOO_LONG;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len == 0 || memchr(buf, '\0', len) != NULL)
+		return TE_ERR_INVALID;
+	memset(rec, 0, sizeof(*rec));
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(o) || json_object_size(o) != 7)
+		goto out;
+	j = json_object_get(o, "seq");
+	if (!json_is_integer(j) || json_integer_value(j) < 1)
+		goto out;
+	rec->seq = json_integer_value(j);
+	if (audit_take_fixed(o, "ts", rec->ts, sizeof(rec->ts)) != 0 ||
+	    audit_take_fixed(o, "prev", rec->prev, sizeof(rec->prev)) != 0 ||
+	    audit_take_fixed(o, "hash", rec->hash, sizeof(rec->hash)) != 0)
+		goto out;
+	if (!audit_ts_ok(rec->ts) || !audit_hex64_ok(rec->prev) || !audit_hex64_ok(rec->hash))
+		goto out;
+	if ((rec->actor = audit_take_str(o, "actor", buf, len, &pos)) == NULL ||
+	    (rec->action = audit_take_str(o, "action", buf, len, &pos)) == NULL ||
+	    (rec->detail = audit_take_str(o, "detail", buf, len, &pos)) == NULL)
+		goto out;
+	if (strchr(rec->actor, '\n') != NULL || strchr(rec->action, '\n') != NULL)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	if (rc != 0) {
+		rec->actor = rec->action = rec->detail = NULL;
+	}
+	return rc;
+}
+
+/* Read fd from offset 0 line by line, feeding v. On success *size is the
+ * number of bytes read. Any unparseable, over-long or unterminated line is a
+ * chain failure: a log that cannot be read cannot be trusted. */
+static int audit_scan_fd(int fd, struct audit_verifier *v, off_t *size)
+{
+	char *buf = NULL, *nl;
+	struct audit_record rec;
+	size_t cap = MAX_AUDIT_LINE_BYTES, have = 0, n;
+	off_t off = 0;
+	ssize_t got;
+	int rc = 0, eof = 0;
+
+	if ((buf = malloc(cap)) == NULL)
+		return TE_ERR_NOMEM;
+	for (;;) {
+		nl = have > 0 ? memchr(buf, '\n', have) : NULL;
+		if (nl == NULL) {
+			if (eof) {
+				if (have > 0)
+					rc = audit_verifier_fail(v, v->expect_seq,
+					                         "last line is incomplete");
+				break;
+			}
+			if (have == cap) {
+				rc = audit_verifier_fail(v, v->expect_seq, "line too long");
+				break;
+			}
+			got = pread(fd, buf + have, cap - have, off);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				rc = TE_ERR_IO;
+				break;
+			}
+			eof = got == 0;
+			have += (size_t)got;
+			off += got;
+			continue;
+		}
+		n = (size_t)(nl - buf) + 1;
+		if (audit_parse_line(buf, n, &rec) != 0) {
+			rc = audit_verifier_fail(v, v->expect_seq, "unreadable record");
+			break;
+		}
+		if ((rc = audit_verifier_feed(v, &rec)) != 0)
+			break;
+		memmove(buf, buf + n, have - n);
+		have -= n;
+	}
+	free(buf);
+	if (rc == 0 && size != NULL)
+		*size = off;
+	return rc;
+}
+
+int audit_file_verify(const char *path, struct audit_verifier *v)
+{
+	int fd, rc;
+
+	if (path == NULL || v == NULL)
+		return TE_ERR_INVALID;
+	audit_verifier_init(v);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_SYS;
+	/* A shared lock waits out an append in progress in another process. */
+	(void)flock(fd, LOCK_SH);
+	rc = audit_scan_fd(fd, v, NULL);
+	close(fd);
+	return rc;
+}
+
+/* Re-read the chain into log's state; called with the lock held. */
+static int audit_log_rescan(struct audit_log *log)
+{
+	struct audit_verifier v;
+	off_t size = 0;
+	int rc;
+
+	audit_verifier_init(&v);
+	if ((rc = audit_scan_fd(log->fd, &v, &size)) != 0) {
+		if (rc == TE_ERR_CHAIN)
+			log_error("audit log chain broken: %s", v.why);
+		return rc;
+	}
+	log->size = size;
+	log->last_seq = v.expect_seq - 1;
+	memcpy(log->last_hash, v.prev, SHA256_HEX_BYTES);
+	return 0;
+}
+
+int audit_log_open(const char *path, struct audit_log **out)
+{
+	struct audit_log *log = NULL;
+	int rc;
+
+	if (path == NULL || out == NULL)
+		return TE_ERR_INVALID;
+	*out = NULL;
+	if ((log = calloc(1, sizeof(*log))) == NULL)
+		return TE_ERR_NOMEM;
+	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+	               0600);
+	if (log->fd < 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	if (flock(log->fd, LOCK_EX) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	rc = audit_log_rescan(log);
+	(void)flock(log->fd, LOCK_UN);
+	if (rc != 0)
+		goto out;
+	*out = log;
+	log = NULL;
+out:
+	audit_log_close(log);
+	return rc;
+}
+
+/* One record as a JSON line ending in '\n'; caller frees. */
+static int audit_format_line(const struct audit_record *rec, char **out, size_t *outlen)
+{
+	json_t *o;
+	char *s;
+	size_t n;
+
+	*out = NULL;
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)rec->seq,
+	              "ts", rec->ts, "actor", rec->actor, "action", rec->action,
+	              "detail", rec->detail, "prev", rec->prev, "hash", rec->hash);
+	if (o == NULL)
+		return TE_ERR_INVALID; /* not valid UTF-8 (or out of memory) */
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		return TE_ERR_NOMEM;
+	n = strlen(s);
+	if (n + 1 > MAX_AUDIT_LINE_BYTES) {
+		free(s);
+		return TE_ERR_TOO_LONG;
+	}
+	/* json_dumps allocates exactly n + 1; grow by one for the newline. */
+	if ((*out = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return TE_ERR_NOMEM;
+	}
+	(*out)[n] = '\n';
+	(*out)[n + 1] = '\0';
+	*outlen = n + 1;
+	return 0;
+}
+
+static int audit_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return TE_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int audit_log_append(struct audit_log *log, const char *actor,
+                     const char *action, const char *detail)
+{
+	struct audit_record rec;
+	struct stat st;
+	char *line = NULL;
+	size_t len = 0;
+	int rc, locked = 0;
+
+	if (log == NULL || actor == NULL || action == NULL || detail == NULL ||
+	    strchr(actor, '\n') != NULL || strchr(action, '\n') != NULL)
+		return TE_ERR_INVALID;
+	if (flock(log->fd, LOCK_EX) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	locked = 1;
+	/* Another process (or a verifier repair) may have written since our
+	 * last look; continue from what is really on disk. */
+	if (fstat(log->fd, &st) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	if (st.st_size != log->size && (rc = audit_log_rescan(log)) != 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.seq = log->last_seq + 1;
+	audit_now(rec.ts);
+	rec.actor = actor;
+	rec.action = action;
+	rec.detail = detail;
+	memcpy(rec.prev, log->last_hash, SHA256_HEX_BYTES);
+	if ((rc = audit_chain_hash(rec.seq, rec.ts, actor, action, detail, rec.prev,
+	                           rec.hash)) != 0 ||
+	    (rc = audit_format_line(&rec, &line, &len)) != 0)
+		goto out;
+	if ((rc = audit_write_all(log->fd, line, len)) != 0)
+		goto out;
+	if (fsync(log->fd) != 0) {
+		rc = TE_ERR_IO;
+		goto out;
+	}
+	log->size += (off_t)len;
+	log->last_seq = rec.seq;
+	memcpy(log->last_hash, rec.hash, SHA256_HEX_BYTES);
+out:
+	if (locked)
+		(void)flock(log->fd, LOCK_UN);
+	free(line);
+	return rc;
+}
+
+void audit_log_close(struct audit_log *log)
+{
+	if (log == NULL)
+		return;
+	if (log->fd >= 0)
+		close(log->fd);
+	free(log);
+}
