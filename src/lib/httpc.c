@@ -1,0 +1,485 @@
+/* httpc.c: a thin HTTPS JSON client on libevent's evhttp and OpenSSL
+ * bufferevents.
+ *
+ * Every request uses a fresh connection ("Connection: close"): requests are
+ * rare (pings, long-polls, enrolment), and a fresh connection never trips
+ * over a server that closed an idle keep-alive socket mid-request. */
+#include "httpc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "tls.h"
+
+#define HTTPC_HOST_BYTES     256
+#define HTTPC_PREFIX_BYTES   256
+#define HTTPC_PATH_BYTES     2048
+#define HTTPC_BEARER_BYTES   512
+#define HTTPC_ERR_BYTES      256
+
+struct httpc {
+	struct event_base *base;
+	SSL_CTX *ctx;
+	char host[HTTPC_HOST_BYTES];      /* for connect and the name check */
+	char hosthdr[HTTPC_HOST_BYTES + 8];
+	char prefix[HTTPC_PREFIX_BYTES];  /* path of the base URL, no trailing '/' */
+	int port;
+	int timeout_s;
+	/* the request in flight */
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;          /* owned by conn */
+	int busy;
+	int in_cb;
+	enum evhttp_request_error req_err;
+	int have_req_err;
+	httpc_cb cb;
+	void *arg;
+	/* connections are freed outside their own callbacks */
+	struct evhttp_connection *dead;
+	struct event *reaper;
+};
+
+static void httpc_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpc *h = arg;
+
+	if (h->dead != NULL) {
+		evhttp_connection_free(h->dead);
+		h->dead = NULL;
+	}
+}
+
+/* Detach the finished connection; it is freed from the reaper event. */
+static void httpc_retire(struct httpc *h)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (h->conn == NULL)
+		return;
+	if (h->dead != NULL)
+		evhttp_connection_free(h->dead); /* an older one: not in its callback */
+	h->dead = h->conn;
+	h->conn = NULL;
+	h->bev = NULL;
+	evtimer_add(h->reaper, &now);
+}
+
+static int httpc_parse_url(struct httpc *h, const char *base_url)
+{
+	struct evhttp_uri *uri = NULL;
+	const char *scheme, *host, *path;
+	size_t hl, pl;
+	int r = TE_ERR_INVALID, n;
+
+	if ((uri = evhttp_uri_parse(base_url)) == NULL)
+		goto out;
+	scheme = evhttp_uri_get_scheme(uri);
+	host = evhttp_uri_get_host(uri);
+	path = evhttp_uri_get_path(uri);
+	if (scheme == NULL || strcasecmp(scheme, "https") != 0 || host == NULL ||
+	    host[0] == '\0' || evhttp_uri_get_userinfo(uri) != NULL)
+		goto out;
+	hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') { /* IPv6 literal */
+		host++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(h->host))
+		goto out;
+	memcpy(h->host, host, hl);
+	h->host[hl] = '\0';
+	h->port = evhttp_uri_get_port(uri);
+	if (h->port == -1)
+		h->port = 443;
+	if (h->port <= 0 || h->port > 65535)
+		goto out;
+	n = snprintf(h->hosthdr, sizeof(h->hosthdr),
+	             strchr(h->host, ':') ? "[%s]:%d" : "%s:%d", h->host, h->port);
+	if (n < 0 || (size_t)n >= sizeof(h->hosthdr))
+		goto out;
+	pl = path != NULL ? strlen(path) : 0;
+	while (pl > 0 && path[pl - 1] == '/')
+		pl--;
+	if (pl >= sizeof(h->prefix))
+		goto out;
+	if (pl > 0)
+		memcpy(h->prefix, path, pl);
+	h->prefix[pl] = '\0';
+	r = 0;
+out:
+	evhttp_uri_free(uri);
+	return r;
+}
+
+int httpc_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
+              struct httpc **out)
+{
+	struct httpc *h;
+	int r;
+
+	*out = NULL;
+	if (base == NULL || base_url == NULL || ctx == NULL)
+		return TE_ERR_INVALID;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return TE_ERR_NOMEM;
+	h->base = base;
+	h->timeout_s = HTTP_TIMEOUT_S;
+	if ((r = httpc_parse_url(h, base_url)) != 0) {
+		free(h);
+		return r;
+	}
+	if ((h->reaper = evtimer_new(base, httpc_reap, h)) == NULL) {
+		free(h);
+		return TE_ERR_NOMEM;
+	}
+	SSL_CTX_up_ref(ctx);
+	h->ctx = ctx;
+	*out = h;
+	return 0;
+}
+
+void httpc_free(struct httpc *h)
+{
+	if (h == NULL)
+		return;
+	httpc_cancel(h);
+	if (h->dead != NULL)
+		evhttp_connection_free(h->dead);
+	event_free(h->reaper);
+	SSL_CTX_free(h->ctx);
+	free(h);
+}
+
+void httpc_set_timeout(struct httpc *h, int seconds)
+{
+	if (h != NULL && seconds > 0)
+		h->timeout_s = seconds;
+}
+
+void httpc_cancel(struct httpc *h)
+{
+	if (h == NULL || !h->busy)
+		return;
+	h->busy = 0;
+	h->cb = NULL;
+	/* Freeing the connection drops its request without calling back. */
+	if (h->conn != NULL) {
+		evhttp_connection_free(h->conn);
+		h->conn = NULL;
+		h->bev = NULL;
+	}
+}
+
+/* Why a request got no response, as text for people. */
+static void httpc_describe_failure(struct httpc *h, int saved_errno, char *buf,
+                                   size_t sz)
+{
+	SSL *ssl = h->bev != NULL ? bufferevent_openssl_get_ssl(h->bev) : NULL;
+	unsigned long e = h->bev != NULL ? bufferevent_get_openssl_error(h->bev) : 0;
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
+	/* libevent also files SSL_get_error() codes (library 0) as errors. */
+	while (e != 0 && ERR_GET_LIB(e) == 0)
+		e = bufferevent_get_openssl_error(h->bev);
+	if (h->have_req_err && h->req_err == EVREQ_HTTP_TIMEOUT)
+		snprintf(buf, sz, "timed out after %d s", h->timeout_s);
+	else if (v != X509_V_OK)
+		snprintf(buf, sz, "certificate verify failed: %s",
+		         X509_verify_cert_error_string(v));
+	else if (saved_errno == ECONNREFUSED ||
+	         (saved_errno == ENOTCONN && ssl != NULL && SSL_in_before(ssl)))
+		/* The refusal itself is consumed inside libevent; what reaches
+		 * us for a socket that never connected is ENOTCONN, before any
+		 * TLS byte was sent. */
+		snprintf(buf, sz, "connection refused");
+	else if (saved_errno == ENETUNREACH || saved_errno == EHOSTUNREACH ||
+	         saved_errno == ETIMEDOUT)
+		snprintf(buf, sz, "%s", strerror(saved_errno));
+	else if (e != 0) {
+		char tmp[160];
+		ERR_error_string_n(e, tmp, sizeof(tmp));
+		snprintf(buf, sz, "TLS error: %s", tmp);
+	} else if (h->have_req_err && h->req_err == EVREQ_HTTP_DATA_TOO_LONG)
+		snprintf(buf, sz, "response too large");
+	else if (h->have_req_err && h->req_err == EVREQ_HTTP_INVALID_HEADER)
+		snprintf(buf, sz, "malformed response header");
+	else if (ssl != NULL && SSL_in_before(ssl))
+		snprintf(buf, sz, "cannot connect to %s", h->hosthdr);
+	else
+		snprintf(buf, sz, "connection closed without a response");
+}
+
+static void httpc_error_cb(enum evhttp_request_error err, void *arg)
+{
+	struct httpc *h = arg;
+
+	h->req_err = err;
+	h->have_req_err = 1;
+}
+
+static void httpc_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct httpc *h = arg;
+	int saved_errno = errno, status = 0;
+	char errtext[2 * HTTPC_ERR_BYTES] = "", *body = NULL;
+	struct evbuffer *in;
+	size_t len = 0;
+	httpc_cb cb = h->cb;
+	void *cb_arg = h->arg;
+
+	if (!h->busy)
+		return;
+	if (req != NULL && evhttp_request_get_response_code(req) > 0) {
+		in = evhttp_request_get_input_buffer(req);
+		len = evbuffer_get_length(in);
+		if (len > MAX_HTTP_BODY_BYTES)
+			snprintf(errtext, sizeof(errtext), "response too large");
+		else if ((body = malloc(len + 1)) == NULL)
+			snprintf(errtext, sizeof(errtext), "out of memory");
+		else {
+			evbuffer_copyout(in, body, len);
+			body[len] = '\0';
+			status = evhttp_request_get_response_code(req);
+		}
+	} else {
+		httpc_describe_failure(h, saved_errno, errtext, sizeof(errtext));
+	}
+	h->busy = 0;
+	h->cb = NULL;
+	httpc_retire(h);
+	h->in_cb = 1;
+	if (status > 0)
+		cb(status, body, len, NULL, cb_arg);
+	else
+		cb(0, "", 0, errtext, cb_arg);
+	h->in_cb = 0;
+	free(body);
+}
+
+static int httpc_method(const char *m, enum evhttp_cmd_type *out)
+{
+	if (strcmp(m, "GET") == 0) *out = EVHTTP_REQ_GET;
+	else if (strcmp(m, "POST") == 0) *out = EVHTTP_REQ_POST;
+	else if (strcmp(m, "PUT") == 0) *out = EVHTTP_REQ_PUT;
+	else if (strcmp(m, "DELETE") == 0) *out = EVHTTP_REQ_DELETE;
+	else if (strcmp(m, "PATCH") == 0) *out = EVHTTP_REQ_PATCH;
+	else return TE_ERR_INVALID;
+	return 0;
+}
+
+/* Header values must not carry CR, LF or other control bytes. */
+static int httpc_text_ok(const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= max || (unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return i > 0;
+}
+
+static int httpc_headers(struct evhttp_request *req, struct httpc *h,
+                         const char *bearer, const char *json_body)
+{
+	struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+	char auth[HTTPC_BEARER_BYTES + 16];
+	int r = 0;
+
+	if (evhttp_add_header(hd, "Host", h->hosthdr) != 0 ||
+	    evhttp_add_header(hd, "Accept", "application/json") != 0 ||
+	    evhttp_add_header(hd, "Connection", "close") != 0)
+		return TE_ERR_NOMEM;
+	if (json_body != NULL) {
+		if (evhttp_add_header(hd, "Content-Type", "application/json") != 0 ||
+		    evbuffer_add(evhttp_request_get_output_buffer(req), json_body,
+		                 strlen(json_body)) != 0)
+			return TE_ERR_NOMEM;
+	}
+	if (bearer != NULL) {
+		snprintf(auth, sizeof(auth), "Bearer %s", bearer);
+		if (evhttp_add_header(hd, "Authorization", auth) != 0)
+			r = TE_ERR_NOMEM;
+		OPENSSL_cleanse(auth, sizeof(auth));
+	}
+	return r;
+}
+
+/* A fresh TLS connection object for one request. */
+static int httpc_connection(struct httpc *h)
+{
+	SSL *ssl;
+	int r;
+
+	if ((ssl = SSL_new(h->ctx)) == NULL)
+		return TE_ERR_NOMEM;
+	if ((r = tls_client_set_host(ssl, h->host)) != 0) {
+		SSL_free(ssl);
+		return r;
+	}
+	/* Forced here as well as in the context: a borrowed context without
+	 * SSL_VERIFY_PEER must not turn into an unauthenticated request. With
+	 * it, a failed check aborts the handshake, so any response we see came
+	 * from a verified server with the right name. */
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	h->bev = bufferevent_openssl_socket_new(h->base, -1, ssl,
+	        BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (h->bev == NULL) {
+		SSL_free(ssl);
+		return TE_ERR_NOMEM;
+	}
+	/* Bodies are delimited by Content-Length or chunking, so a peer that
+	 * skips close_notify cannot truncate a response unnoticed. */
+	bufferevent_openssl_set_allow_dirty_shutdown(h->bev, 1);
+	h->conn = evhttp_connection_base_bufferevent_new(h->base, NULL, h->bev,
+	                                                 h->host, (unsigned short)h->port);
+	if (h->conn == NULL) {
+		bufferevent_free(h->bev);
+		h->bev = NULL;
+		return TE_ERR_NOMEM;
+	}
+	evhttp_connection_set_max_body_size(h->conn, MAX_HTTP_BODY_BYTES);
+	evhttp_connection_set_max_headers_size(h->conn, MAX_HTTP_HEADERS_BYTES);
+	evhttp_connection_set_timeout(h->conn, h->timeout_s);
+	evhttp_connection_set_retries(h->conn, 0);
+	return 0;
+}
+
+int httpc_request(struct httpc *h, const char *method, const char *path,
+                  const char *bearer, const char *json_body, httpc_cb cb,
+                  void *arg)
+{
+	char full[HTTPC_PREFIX_BYTES + HTTPC_PATH_BYTES];
+	struct evhttp_request *req = NULL;
+	enum evhttp_cmd_type type;
+	int r;
+
+	if (h == NULL || method == NULL || path == NULL || cb == NULL || h->busy)
+		return TE_ERR_INVALID;
+	if (httpc_method(method, &type) != 0 || path[0] != '/' ||
+	    !httpc_text_ok(path, HTTPC_PATH_BYTES - 1) ||
+	    (bearer != NULL && !httpc_text_ok(bearer, HTTPC_BEARER_BYTES - 1)))
+		return TE_ERR_INVALID;
+	if (json_body != NULL && strlen(json_body) > MAX_HTTP_BODY_BYTES)
+		return TE_ERR_TOO_LONG;
+	snprintf(full, sizeof(full), "%s%s", h->prefix, path);
+	if ((r = httpc_connection(h)) != 0)
+		return r;
+	if ((req = evhttp_request_new(httpc_done_cb, h)) == NULL) {
+		r = TE_ERR_NOMEM;
+		goto fail;
+	}
+	evhttp_request_set_error_cb(req, httpc_error_cb);
+	if ((r = httpc_headers(req, h, bearer, json_body)) != 0)
+		goto fail;
+	h->cb = cb;
+	h->arg = arg;
+	h->have_req_err = 0;
+	h->busy = 1;
+	if (evhttp_make_request(h->conn, req, type, full) != 0) {
+		h->busy = 0;
+		h->cb = NULL;
+		r = TE_ERR_IO;
+		goto fail;
+	}
+	return 0;
+fail:
+	/* A request that was never queued is still ours to free. */
+	if (req != NULL)
+		evhttp_request_free(req);
+	evhttp_connection_free(h->conn);
+	h->conn = NULL;
+	h->bev = NULL;
+	return r;
+}
+
+/* ---- blocking wrapper -------------------------------------------------- */
+
+struct httpc_sync {
+	int done;
+	int status;
+	char *body;
+	char err[HTTPC_ERR_BYTES];
+	struct event_base *base;
+};
+
+static void httpc_sync_cb(int status, const char *body, size_t len,
+                          const char *err, void *arg)
+{
+	struct httpc_sync *s = arg;
+
+	s->done = 1;
+	s->status = status;
+	if (status > 0) {
+		if ((s->body = malloc(len + 1)) != NULL) {
+			memcpy(s->body, body, len);
+			s->body[len] = '\0';
+		} else {
+			s->status = 0;
+			snprintf(s->err, sizeof(s->err), "out of memory");
+		}
+	} else {
+		snprintf(s->err, sizeof(s->err), "%s", err != NULL ? err : "no response");
+	}
+	event_base_loopbreak(s->base);
+}
+
+int httpc_request_sync(const char *base_url, SSL_CTX *ctx, const char *method,
+                       const char *path, const char *bearer,
+                       const char *json_body, int timeout_s, int *status,
+                       char **body, char *errbuf, size_t errsz)
+{
+	struct httpc_sync s;
+	struct httpc *h = NULL;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	*status = 0;
+	*body = NULL;
+	if (errbuf != NULL && errsz > 0)
+		errbuf[0] = '\0';
+	if ((s.base = event_base_new()) == NULL)
+		return TE_ERR_NOMEM;
+	if ((r = httpc_new(s.base, base_url, ctx, &h)) != 0) {
+		snprintf(s.err, sizeof(s.err), "bad server URL (want https://host:port)");
+		goto out;
+	}
+	httpc_set_timeout(h, timeout_s > 0 ? timeout_s : HTTP_TIMEOUT_S);
+	if ((r = httpc_request(h, method, path, bearer, json_body, httpc_sync_cb, &s)) != 0) {
+		snprintf(s.err, sizeof(s.err), "cannot start request: %s", te_strerror(r));
+		goto out;
+	}
+	/* The connection's own timeout ends a request that gets no answer. */
+	while (!s.done && event_base_dispatch(s.base) == 0)
+		;
+	if (!s.done) {
+		r = TE_ERR_IO;
+		snprintf(s.err, sizeof(s.err), "event loop ended without a response");
+	} else if (s.status == 0) {
+		r = strstr(s.err, "certificate") != NULL || strncmp(s.err, "TLS", 3) == 0
+		    ? TE_ERR_TLS : strncmp(s.err, "timed out", 9) == 0 ? TE_ERR_TIMEOUT
+		    : TE_ERR_IO;
+	} else {
+		*status = s.status;
+		*body = s.body;
+		s.body = NULL;
+	}
+out:
+	if (r != 0 && errbuf != NULL && errsz > 0)
+		snprintf(errbuf, errsz, "%s", s.err);
+	httpc_free(h);
+	free(s.body);
+	event_base_free(s.base);
+	return r;
+}

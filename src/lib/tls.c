@@ -1,0 +1,1024 @@
+/* tls.c: the one module that configures OpenSSL's TLS, plus the blocking
+ * client connect (optionally through an HTTP CONNECT proxy) and the
+ * byte pump used by `tether connect` and the agent's tunnel. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "pki.h"
+
+#define TLS12_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
+                      "ECDHE-ECDSA-CHACHA20-POLY1305"
+#define TLS13_SUITES  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+                      "TLS_CHACHA20_POLY1305_SHA256"
+#define TLS_GROUPS    "X25519:P-256:P-384"
+#define TLS_VERIFY_DEPTH   2      /* leaf, issuing CA, root */
+#define TLS_ERR_TEXT_BYTES 256
+#define TLS_MAX_CA_CERTS   16     /* certificates accepted in a CA PEM blob */
+#define TLS_PROXY_CRED_BYTES 256
+
+static const unsigned char tls_sid_ctx[] = "tether";
+
+const char *tls_last_error(void)
+{
+	static _Thread_local char buf[TLS_ERR_TEXT_BYTES];
+	unsigned long e, last = 0;
+
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last == 0)
+		snprintf(buf, sizeof(buf), "no TLS error details");
+	else
+		ERR_error_string_n(last, buf, sizeof(buf));
+	return buf;
+}
+
+/* ---- contexts ---------------------------------------------------------- */
+
+static int tls_ctx_policy(SSL_CTX *ctx)
+{
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1)
+		return TE_ERR_TLS;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	                    SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_X509_STRICT);
+	return 0;
+}
+
+static int tls_ctx_own_cert(SSL_CTX *ctx, const char *chain_file,
+                            const char *key_file)
+{
+	if (chain_file == NULL && key_file == NULL)
+		return 0;
+	if (chain_file == NULL || key_file == NULL)
+		return TE_ERR_INVALID;
+	if (SSL_CTX_use_certificate_chain_file(ctx, chain_file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		return TE_ERR_TLS;
+	return 0;
+}
+
+int tls_server_ctx_new(const char *chain_file, const char *key_file,
+                       const char *ca_file, enum tls_client_auth auth,
+                       SSL_CTX **out)
+{
+	SSL_CTX *ctx = NULL;
+	STACK_OF(X509_NAME) *names;
+	int r, mode;
+
+	*out = NULL;
+	if (chain_file == NULL || key_file == NULL)
+		return TE_ERR_INVALID;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		return TE_ERR_NOMEM;
+	if ((r = tls_ctx_policy(ctx)) != 0 ||
+	    (r = tls_ctx_own_cert(ctx, chain_file, key_file)) != 0)
+		goto out;
+	/* Without resumption every connection proves its certificate again. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_id_context(ctx, tls_sid_ctx, sizeof(tls_sid_ctx) - 1);
+	mode = SSL_VERIFY_NONE;
+	if (auth != TLS_CLIENT_CERT_NONE) {
+		if (ca_file == NULL ||
+		    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+			r = ca_file == NULL ? TE_ERR_INVALID : TE_ERR_TLS;
+			goto out;
+		}
+		if ((names = SSL_load_client_CA_file(ca_file)) != NULL)
+			SSL_CTX_set_client_CA_list(ctx, names);
+		mode = SSL_VERIFY_PEER;
+		if (auth == TLS_CLIENT_CERT_REQUIRED)
+			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	}
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	*out = ctx;
+	ctx = NULL;
+	r = 0;
+out:
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+static int tls_client_ctx_base(const char *chain_file, const char *key_file,
+                               SSL_CTX **out)
+{
+	SSL_CTX *ctx;
+	int r;
+
+	*out = NULL;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return TE_ERR_NOMEM;
+	if ((r = tls_ctx_policy(ctx)) != 0 ||
+	    (r = tls_ctx_own_cert(ctx, chain_file, key_file)) != 0) {
+		SSL_CTX_free(ctx);
+		return r;
+	}
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	*out = ctx;
+	return 0;
+}
+
+int tls_client_ctx_new(const char *ca_file, const char *chain_file,
+                       const char *key_file, SSL_CTX **out)
+{
+	int r;
+
+	*out = NULL;
+	if (ca_file == NULL)
+		return TE_ERR_INVALID;
+	if ((r = tls_client_ctx_base(chain_file, key_file, out)) != 0)
+		return r;
+	if (SSL_CTX_load_verify_locations(*out, ca_file, NULL) != 1) {
+		SSL_CTX_free(*out);
+		*out = NULL;
+		return TE_ERR_TLS;
+	}
+	return 0;
+}
+
+/* Add every certificate in a PEM blob to the context's trust store. */
+static int tls_store_add_pem(SSL_CTX *ctx, const char *pem)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	size_t len = strlen(pem);
+	BIO *bio;
+	X509 *x;
+	int n = 0, r = 0;
+
+	if (len == 0)
+		return TE_ERR_INVALID;
+	if (len > MAX_PEM_BYTES)
+		return TE_ERR_TOO_LONG;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return TE_ERR_NOMEM;
+	while (n < TLS_MAX_CA_CERTS &&
+	       (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) != 1)
+			r = TE_ERR_TLS;
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error(); /* the read that ended the loop left an error */
+	BIO_free(bio);
+	if (r == 0 && n == 0)
+		r = TE_ERR_INVALID;
+	return r;
+}
+
+int tls_client_ctx_new_pem(const char *ca_pem, const char *chain_file,
+                           const char *key_file, SSL_CTX **out)
+{
+	int r;
+
+	*out = NULL;
+	if (ca_pem == NULL)
+		return TE_ERR_INVALID;
+	if ((r = tls_client_ctx_base(chain_file, key_file, out)) != 0)
+		return r;
+	if ((r = tls_store_add_pem(*out, ca_pem)) != 0) {
+		SSL_CTX_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+static int tls_is_ip_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int tls_client_set_host(SSL *ssl, const char *host)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+
+	if (host == NULL || host[0] == '\0' || strlen(host) > 253)
+		return TE_ERR_INVALID;
+	if (tls_is_ip_literal(host)) {
+		/* SNI carries host names only; the address goes in the check. */
+		if (X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1)
+			return TE_ERR_TLS;
+		return 0;
+	}
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1)
+		return TE_ERR_TLS;
+	return 0;
+}
+
+int tls_peer_identity(SSL *ssl, struct tls_peer *out)
+{
+	X509 *cert;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((cert = SSL_get0_peer_certificate(ssl)) == NULL)
+		return TE_ERR_NOT_FOUND;
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		return TE_ERR_TLS;
+	if ((r = pki_cert_identity(cert, out->role, sizeof(out->role), out->name,
+	                           sizeof(out->name))) != 0)
+		return r;
+	return pki_cert_fingerprint(cert, out->fingerprint);
+}
+
+/* ---- blocking helpers with deadlines ----------------------------------- */
+
+static long long tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline_ms (<0: forever). 1 ready, 0 timeout. */
+static int tls_wait_fd(int fd, short events, long long deadline_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		left = deadline_ms < 0 ? -1 : deadline_ms - tls_now_ms();
+		if (deadline_ms >= 0 && left <= 0)
+			return 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int tls_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	if (fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK)) < 0)
+		return -1;
+	return (fl & O_NONBLOCK) != 0;
+}
+
+/* After an SSL call returned r <= 0: wait for what it needs. 0 retry, else
+ * a te_err. */
+static int tls_wait_ssl(SSL *ssl, int r, long long deadline_ms)
+{
+	int e = SSL_get_error(ssl, r), w;
+
+	if (e == SSL_ERROR_WANT_READ)
+		w = tls_wait_fd(SSL_get_fd(ssl), POLLIN, deadline_ms);
+	else if (e == SSL_ERROR_WANT_WRITE)
+		w = tls_wait_fd(SSL_get_fd(ssl), POLLOUT, deadline_ms);
+	else if (e == SSL_ERROR_ZERO_RETURN)
+		return TE_ERR_TRUNCATED;
+	else if (e == SSL_ERROR_SYSCALL && errno == EINTR)
+		return 0;
+	else
+		return e == SSL_ERROR_SSL ? TE_ERR_TLS : TE_ERR_IO;
+	return w > 0 ? 0 : w == 0 ? TE_ERR_TIMEOUT : TE_ERR_IO;
+}
+
+int tls_write_all(SSL *ssl, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+	int n, r;
+
+	while (done < len) {
+		size_t chunk = len - done > INT_MAX ? INT_MAX : len - done;
+		ERR_clear_error();
+		n = SSL_write(ssl, p + done, (int)chunk);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if ((r = tls_wait_ssl(ssl, n, -1)) != 0)
+			return r == TE_ERR_TRUNCATED ? TE_ERR_IO : r;
+	}
+	return 0;
+}
+
+/* Reads byte by byte so that nothing after the '\n' is consumed: the bytes
+ * that follow belong to whoever reads the stream next (tls_pump). */
+int tls_read_line(SSL *ssl, char *out, size_t outsz, int timeout_s)
+{
+	long long deadline = tls_now_ms() + (long long)timeout_s * 1000;
+	int fd = SSL_get_fd(ssl), was_nb, n, r = 0;
+	size_t len = 0;
+	char c;
+
+	if (outsz < 2)
+		return TE_ERR_INVALID;
+	out[0] = '\0';
+	if ((was_nb = tls_set_nonblock(fd, 1)) < 0)
+		return TE_ERR_SYS;
+	for (;;) {
+		ERR_clear_error();
+		n = SSL_read(ssl, &c, 1);
+		if (n == 1) {
+			if (c == '\n')
+				break;
+			if (len + 1 >= outsz) {
+				r = TE_ERR_TOO_LONG;
+				break;
+			}
+			out[len++] = c;
+			continue;
+		}
+		if ((r = tls_wait_ssl(ssl, n, deadline)) != 0)
+			break;
+	}
+	out[len] = '\0';
+	if (!was_nb)
+		tls_set_nonblock(fd, 0);
+	return r;
+}
+
+/* ---- connect ----------------------------------------------------------- */
+
+static int tls_tcp_try(const struct addrinfo *ai, long long deadline, int *out)
+{
+	int fd, err = 0;
+	socklen_t elen = sizeof(err);
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	            ai->ai_protocol);
+	if (fd < 0)
+		return TE_ERR_SYS;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		goto ok;
+	if (errno != EINPROGRESS)
+		goto fail;
+	if (tls_wait_fd(fd, POLLOUT, deadline) <= 0) {
+		close(fd);
+		return TE_ERR_TIMEOUT;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+ok:
+	*out = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return TE_ERR_IO;
+}
+
+static int tls_tcp_connect(const char *host, const char *port, long long deadline,
+                           int *out, char *errbuf, size_t errsz)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL, *ai;
+	int gai, r = TE_ERR_IO;
+
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(errbuf, errsz, "cannot resolve %s: %s", host, gai_strerror(gai));
+		return TE_ERR_IO;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((r = tls_tcp_try(ai, deadline, out)) == 0)
+			break;
+		if (r == TE_ERR_TIMEOUT)
+			snprintf(errbuf, errsz, "connect to %s:%s timed out", host, port);
+		else
+			snprintf(errbuf, errsz, "connect to %s:%s: %s", host, port,
+			         strerror(errno));
+		if (r == TE_ERR_TIMEOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+struct tls_proxy {
+	char host[256];
+	char port[8];
+	char cred[TLS_PROXY_CRED_BYTES]; /* "user:pass", percent-decoded */
+};
+
+static int tls_hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static int tls_pct_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%' && i + 2 < n && tls_hexval(s[i + 1]) >= 0 &&
+		    tls_hexval(s[i + 2]) >= 0) {
+			c = (char)(tls_hexval(s[i + 1]) * 16 + tls_hexval(s[i + 2]));
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= outsz)
+			return TE_ERR_INVALID;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* "http://[user:pass@]host:port" with host a name, IPv4 or [IPv6]. */
+static int tls_proxy_parse(const char *url, struct tls_proxy *p)
+{
+	const char *s, *at, *hp, *colon, *end;
+	size_t hl;
+
+	memset(p, 0, sizeof(*p));
+	if (strncmp(url, "http://", 7) != 0)
+		return TE_ERR_INVALID;
+	s = url + 7;
+	end = s + strcspn(s, "/");
+	at = memchr(s, '@', (size_t)(end - s));
+	if (at != NULL) {
+		if (tls_pct_decode(s, (size_t)(at - s), p->cred, sizeof(p->cred)) != 0)
+			return TE_ERR_INVALID;
+		hp = at + 1;
+	} else {
+		hp = s;
+	}
+	if (*hp == '[') {
+		const char *rb = memchr(hp, ']', (size_t)(end - hp));
+		if (rb == NULL || rb[1] != ':')
+			return TE_ERR_INVALID;
+		hl = (size_t)(rb - hp - 1);
+		colon = rb + 1;
+		hp++;
+	} else {
+		colon = NULL;
+		for (s = hp; s < end; s++)
+			if (*s == ':')
+				colon = s;
+		if (colon == NULL)
+			return TE_ERR_INVALID;
+		hl = (size_t)(colon - hp);
+	}
+	if (hl == 0 || hl >= sizeof(p->host) || (size_t)(end - colon - 1) == 0 ||
+	    (size_t)(end - colon - 1) >= sizeof(p->port))
+		return TE_ERR_INVALID;
+	memcpy(p->host, hp, hl);
+	memcpy(p->port, colon + 1, (size_t)(end - colon - 1));
+	if (strspn(p->port, "0123456789") != strlen(p->port))
+		return TE_ERR_INVALID;
+	return 0;
+}
+
+static int tls_send_all_fd(int fd, const char *buf, size_t len, long long deadline)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (tls_wait_fd(fd, POLLOUT, deadline) <= 0)
+				return TE_ERR_TIMEOUT;
+		} else {
+			return TE_ERR_IO;
+		}
+	}
+	return 0;
+}
+
+/* Read the proxy's response head one byte at a time so no byte of the
+ * tunnelled stream is consumed; require a 2xx status. */
+static int tls_proxy_response(int fd, long long deadline, char *errbuf, size_t errsz)
+{
+	char head[MAX_HTTP_HEADERS_BYTES];
+	size_t len = 0;
+	ssize_t n;
+	int status;
+
+	while (len < 4 || memcmp(head + len - 4, "\r\n\r\n", 4) != 0) {
+		if (len + 1 >= sizeof(head)) {
+			snprintf(errbuf, errsz, "proxy response too long");
+			return TE_ERR_TOO_LONG;
+		}
+		n = recv(fd, head + len, 1, 0);
+		if (n == 1) {
+			len++;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (tls_wait_fd(fd, POLLIN, deadline) <= 0) {
+				snprintf(errbuf, errsz, "proxy did not answer");
+				return TE_ERR_TIMEOUT;
+			}
+		} else {
+			snprintf(errbuf, errsz, "proxy closed the connection");
+			return TE_ERR_IO;
+		}
+	}
+	head[len] = '\0';
+	if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1) {
+		snprintf(errbuf, errsz, "proxy sent a malformed response");
+		return TE_ERR_PROTOCOL;
+	}
+	if (status < 200 || status > 299) {
+		snprintf(errbuf, errsz, "proxy refused CONNECT with status %d", status);
+		return TE_ERR_DENIED;
+	}
+	return 0;
+}
+
+static int tls_proxy_connect(const char *proxy, const char *host, const char *port,
+                             long long deadline, int *out, char *errbuf, size_t errsz)
+{
+	struct tls_proxy p;
+	char auth[TLS_PROXY_CRED_BYTES * 2], req[1024], target[300];
+	int fd = -1, r, n;
+
+	if ((r = tls_proxy_parse(proxy, &p)) != 0) {
+		snprintf(errbuf, errsz, "bad proxy URL (want http://[user:pass@]host:port)");
+		goto out;
+	}
+	if ((r = tls_tcp_connect(p.host, p.port, deadline, &fd, errbuf, errsz)) != 0)
+		goto out;
+	n = snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%s" : "%s:%s",
+	             host, port);
+	if (n < 0 || (size_t)n >= sizeof(target)) {
+		r = TE_ERR_TOO_LONG;
+		goto out;
+	}
+	auth[0] = '\0';
+	if (p.cred[0] != '\0') {
+		memcpy(auth, "Proxy-Authorization: Basic ", 27);
+		n = EVP_EncodeBlock((unsigned char *)auth + 27, (unsigned char *)p.cred,
+		                    (int)strlen(p.cred));
+		memcpy(auth + 27 + n, "\r\n", 3);
+	}
+	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+	             target, target, auth);
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		r = TE_ERR_TOO_LONG;
+		goto out;
+	}
+	if ((r = tls_send_all_fd(fd, req, (size_t)n, deadline)) != 0) {
+		snprintf(errbuf, errsz, "cannot send CONNECT to proxy");
+		goto out;
+	}
+	if ((r = tls_proxy_response(fd, deadline, errbuf, errsz)) != 0)
+		goto out;
+	*out = fd;
+	fd = -1;
+out:
+	OPENSSL_cleanse(&p, sizeof(p));
+	OPENSSL_cleanse(auth, sizeof(auth));
+	OPENSSL_cleanse(req, sizeof(req));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void tls_handshake_error(SSL *ssl, int r, char *errbuf, size_t errsz)
+{
+	long v = SSL_get_verify_result(ssl);
+
+	if (r == TE_ERR_TIMEOUT)
+		snprintf(errbuf, errsz, "TLS handshake timed out");
+	else if (v != X509_V_OK)
+		snprintf(errbuf, errsz, "certificate verify failed: %s",
+		         X509_verify_cert_error_string(v));
+	else
+		snprintf(errbuf, errsz, "TLS handshake failed: %s", tls_last_error());
+}
+
+int tls_connect(SSL_CTX *ctx, const char *host, const char *port,
+                const char *proxy, int timeout_s, SSL **out_ssl,
+                char *errbuf, size_t errsz)
+{
+	long long deadline = tls_now_ms() + (long long)(timeout_s > 0 ? timeout_s : 30) * 1000;
+	SSL *ssl = NULL;
+	int fd = -1, r, n;
+	char dummy[1];
+
+	*out_ssl = NULL;
+	if (errbuf == NULL || errsz == 0) {
+		errbuf = dummy;
+		errsz = sizeof(dummy);
+	}
+	errbuf[0] = '\0';
+	if (ctx == NULL || host == NULL || port == NULL)
+		return TE_ERR_INVALID;
+	if (proxy != NULL && proxy[0] != '\0')
+		r = tls_proxy_connect(proxy, host, port, deadline, &fd, errbuf, errsz);
+	else
+		r = tls_tcp_connect(host, port, deadline, &fd, errbuf, errsz);
+	if (r != 0)
+		goto out;
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    (r = tls_client_set_host(ssl, host)) != 0) {
+		r = r != 0 ? r : TE_ERR_NOMEM;
+		snprintf(errbuf, errsz, "cannot set up TLS for %s", host);
+		goto out;
+	}
+	for (;;) {
+		ERR_clear_error();
+		if ((n = SSL_connect(ssl)) == 1)
+			break;
+		if ((r = tls_wait_ssl(ssl, n, deadline)) != 0) {
+			r = r == TE_ERR_TIMEOUT ? r : TE_ERR_TLS;
+			tls_handshake_error(ssl, r, errbuf, errsz);
+			goto out;
+		}
+	}
+	tls_set_nonblock(fd, 0);
+	*out_ssl = ssl;
+	ssl = NULL;
+	fd = -1;
+	r = 0;
+out:
+	if (ssl != NULL) {
+		SSL_free(ssl); /* SSL_set_fd's BIO does not close the fd */
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+void tls_close(SSL *ssl)
+{
+	int fd;
+
+	if (ssl == NULL)
+		return;
+	fd = SSL_get_fd(ssl);
+	/* Best effort close_notify; never wait for a peer that is gone. */
+	if (fd >= 0)
+		tls_set_nonblock(fd, 1);
+	if (!(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+		SSL_shutdown(ssl);
+	ERR_clear_error();
+	SSL_free(ssl);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- pump -------------------------------------------------------------- */
+
+#define TLS_PUMP_BUF_BYTES (16 * 1024)
+
+struct tls_pump_buf {
+	unsigned char data[TLS_PUMP_BUF_BYTES];
+	size_t off, len;
+};
+
+struct tls_pump {
+	SSL *ssl;
+	int fd_in, fd_out, in_sock, out_sock;
+	struct tls_pump_buf up;    /* fd_in -> ssl */
+	struct tls_pump_buf down;  /* ssl -> fd_out */
+	int in_eof, in_ready, out_ready, out_closed;
+	int tls_eof, tls_dead, shut_sent;
+	short rd_want, wr_want;    /* socket events the pending SSL call needs */
+	int rc;                    /* first error; the pump still drains */
+	unsigned long long n_in, n_out;
+};
+
+static int tls_fd_is_socket(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+}
+
+static void tls_pump_fail(struct tls_pump *p, int err)
+{
+	if (p->rc == 0)
+		p->rc = err;
+}
+
+/* Classify a failed SSL call: 0 with *want set to retry, 1 on a clean
+ * close_notify, negative when the TLS connection is unusable. */
+static int tls_pump_ssl_err(struct tls_pump *p, int n, short *want)
+{
+	int e = SSL_get_error(p->ssl, n);
+	unsigned long ee = ERR_peek_error();
+
+	*want = 0;
+	if (e == SSL_ERROR_WANT_READ) {
+		*want = POLLIN;
+		return 0;
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		*want = POLLOUT;
+		return 0;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 1;
+	/* A peer that closes TCP right after our close_notify is ordinary;
+	 * before it, the stream may have been cut short. */
+	if (e == SSL_ERROR_SSL && ERR_GET_REASON(ee) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return p->shut_sent ? -1 : TE_ERR_IO;
+	return e == SSL_ERROR_SSL ? TE_ERR_TLS : TE_ERR_IO;
+}
+
+static int tls_pump_tls_read(struct tls_pump *p)
+{
+	int n, r;
+
+	if (p->tls_eof || p->out_closed || p->down.off < p->down.len)
+		return 0;
+	ERR_clear_error();
+	n = SSL_read(p->ssl, p->down.data, sizeof(p->down.data));
+	if (n > 0) {
+		p->down.off = 0;
+		p->down.len = (size_t)n;
+		p->rd_want = 0;
+		return 1;
+	}
+	if ((r = tls_pump_ssl_err(p, n, &p->rd_want)) == 0)
+		return 0;
+	p->tls_eof = 1;
+	if (r < 0) {
+		p->tls_dead = 1;
+		if (r != -1)
+			tls_pump_fail(p, r);
+	}
+	return 1;
+}
+
+static int tls_pump_tls_write(struct tls_pump *p)
+{
+	int n, r;
+	short want = 0;
+
+	if (p->tls_dead) {
+		p->up.off = p->up.len = 0;
+		return 0;
+	}
+	if (p->up.off < p->up.len) {
+		ERR_clear_error();
+		n = SSL_write(p->ssl, p->up.data + p->up.off, (int)(p->up.len - p->up.off));
+		if (n > 0) {
+			p->up.off += (size_t)n;
+			p->n_in += (unsigned long long)n;
+			if (p->up.off == p->up.len)
+				p->up.off = p->up.len = 0;
+			p->wr_want = 0;
+			return 1;
+		}
+	} else if (p->in_eof && !p->shut_sent) {
+		ERR_clear_error();
+		if ((n = SSL_shutdown(p->ssl)) >= 0) {
+			p->shut_sent = 1;
+			p->wr_want = 0;
+			return 1;
+		}
+	} else {
+		return 0;
+	}
+	if ((r = tls_pump_ssl_err(p, n, &want)) == 0) {
+		p->wr_want = want;
+		return 0;
+	}
+	tls_pump_fail(p, r < 0 && r != -1 ? r : TE_ERR_IO);
+	p->tls_dead = p->tls_eof = 1;
+	return 1;
+}
+
+static ssize_t tls_pump_io(int fd, int is_sock, void *buf, size_t len, int wr)
+{
+	if (is_sock)
+		return wr ? send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+		          : recv(fd, buf, len, MSG_DONTWAIT);
+	/* Plain fds (pipes, ttys) stay blocking: poll said ready, and a pipe
+	 * write of at most PIPE_BUF into a non-full pipe does not block. */
+	if (wr)
+		return write(fd, buf, len > PIPE_BUF ? PIPE_BUF : len);
+	return read(fd, buf, len);
+}
+
+static int tls_pump_in_read(struct tls_pump *p)
+{
+	ssize_t n;
+
+	if (p->in_eof || p->tls_dead || !p->in_ready || p->up.len > 0)
+		return 0;
+	n = tls_pump_io(p->fd_in, p->in_sock, p->up.data, sizeof(p->up.data), 0);
+	p->in_ready = 0;
+	if (n > 0) {
+		p->up.off = 0;
+		p->up.len = (size_t)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n < 0)
+		tls_pump_fail(p, TE_ERR_IO);
+	p->in_eof = 1;
+	return 1;
+}
+
+/* Tell the local side the remote is done: a socket gets a half-close; a
+ * pipe's write end is replaced by /dev/null so the reader sees EOF while
+ * the descriptor number stays valid for the caller. */
+static void tls_pump_out_close(struct tls_pump *p)
+{
+	int nul;
+
+	p->out_closed = 1;
+	if (p->out_sock) {
+		shutdown(p->fd_out, SHUT_WR);
+		return;
+	}
+	if (p->fd_out == p->fd_in)
+		return;
+	if ((nul = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		dup2(nul, p->fd_out);
+		close(nul);
+	} else {
+		close(p->fd_out);
+	}
+}
+
+static int tls_pump_out_write(struct tls_pump *p)
+{
+	ssize_t n;
+
+	if (p->down.off == p->down.len) {
+		if (p->tls_eof && !p->out_closed) {
+			tls_pump_out_close(p);
+			return 1;
+		}
+		return 0;
+	}
+	if (!p->out_ready)
+		return 0;
+	n = tls_pump_io(p->fd_out, p->out_sock, p->down.data + p->down.off,
+	                p->down.len - p->down.off, 1);
+	p->out_ready = 0;
+	if (n > 0) {
+		p->down.off += (size_t)n;
+		p->n_out += (unsigned long long)n;
+		if (p->down.off == p->down.len)
+			p->down.off = p->down.len = 0;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	/* The local reader is gone: nothing more can be delivered. */
+	tls_pump_fail(p, TE_ERR_IO);
+	p->down.off = p->down.len = 0;
+	p->out_closed = 1;
+	return 1;
+}
+
+static int tls_pump_done(const struct tls_pump *p)
+{
+	int down_done = p->out_closed;
+	int up_done = p->tls_dead || (p->in_eof && p->up.len == 0 && p->shut_sent);
+
+	return down_done && up_done;
+}
+
+static void tls_pump_pollfd(struct pollfd *pfd, int *n, int fd, short ev)
+{
+	int i;
+
+	if (ev == 0)
+		return;
+	for (i = 0; i < *n; i++)
+		if (pfd[i].fd == fd) {
+			pfd[i].events |= ev;
+			return;
+		}
+	pfd[*n].fd = fd;
+	pfd[*n].events = ev;
+	pfd[*n].revents = 0;
+	(*n)++;
+}
+
+/* Block until something the pump waits for is ready. */
+static int tls_pump_wait(struct tls_pump *p)
+{
+	struct pollfd pfd[3];
+	int n = 0, i, sock = SSL_get_fd(p->ssl);
+	short sock_ev = 0;
+
+	if (!p->tls_eof && !p->out_closed && p->down.len == 0)
+		sock_ev |= p->rd_want;
+	if (!p->tls_dead && (p->up.len > 0 || (p->in_eof && !p->shut_sent)))
+		sock_ev |= p->wr_want;
+	tls_pump_pollfd(pfd, &n, sock, sock_ev);
+	if (!p->in_eof && !p->tls_dead && p->up.len == 0)
+		tls_pump_pollfd(pfd, &n, p->fd_in, POLLIN);
+	if (p->down.off < p->down.len)
+		tls_pump_pollfd(pfd, &n, p->fd_out, POLLOUT);
+	if (n == 0)
+		return TE_ERR_IO; /* nothing left that could make progress */
+	if (poll(pfd, (nfds_t)n, -1) < 0)
+		return errno == EINTR ? 0 : TE_ERR_SYS;
+	for (i = 0; i < n; i++) {
+		short rev = pfd[i].revents;
+		if (pfd[i].fd == p->fd_in && (pfd[i].events & POLLIN) &&
+		    (rev & (POLLIN | POLLHUP | POLLERR)))
+			p->in_ready = 1;
+		if (pfd[i].fd == p->fd_out && (pfd[i].events & POLLOUT) &&
+		    (rev & (POLLOUT | POLLHUP | POLLERR))) {
+			p->out_ready = 1;
+			/* A pipe whose reader left: fail without a write that
+			 * would raise SIGPIPE. */
+			if (!p->out_sock && (rev & POLLERR) && !(rev & POLLOUT)) {
+				tls_pump_fail(p, TE_ERR_IO);
+				p->down.off = p->down.len = 0;
+				p->out_closed = 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int tls_pump(SSL *ssl, int fd_in, int fd_out,
+             unsigned long long *bytes_in, unsigned long long *bytes_out)
+{
+	struct tls_pump *p;
+	int sock = SSL_get_fd(ssl), was_nb, progress, r = 0;
+
+	if (sock < 0 || fd_in < 0 || fd_out < 0)
+		return TE_ERR_INVALID;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return TE_ERR_NOMEM;
+	p->ssl = ssl;
+	p->fd_in = fd_in;
+	p->fd_out = fd_out;
+	p->in_sock = tls_fd_is_socket(fd_in);
+	p->out_sock = tls_fd_is_socket(fd_out);
+	/* Socket readiness is probed by non-blocking calls, not by poll. */
+	p->in_ready = p->in_sock;
+	p->out_ready = p->out_sock;
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if ((was_nb = tls_set_nonblock(sock, 1)) < 0) {
+		r = TE_ERR_SYS;
+		goto out;
+	}
+	while (!tls_pump_done(p)) {
+		do {
+			progress = tls_pump_tls_read(p);
+			progress |= tls_pump_out_write(p);
+			progress |= tls_pump_in_read(p);
+			progress |= tls_pump_tls_write(p);
+			if (p->in_sock)
+				p->in_ready = 1;
+			if (p->out_sock)
+				p->out_ready = 1;
+		} while (progress && !tls_pump_done(p));
+		if (tls_pump_done(p))
+			break;
+		if ((r = tls_pump_wait(p)) != 0)
+			break;
+	}
+	if (!was_nb)
+		tls_set_nonblock(sock, 0);
+	if (r == 0)
+		r = p->rc;
+out:
+	if (bytes_in != NULL)
+		*bytes_in = p->n_in;
+	if (bytes_out != NULL)
+		*bytes_out = p->n_out;
+	OPENSSL_cleanse(p, sizeof(*p));
+	free(p);
+	return r;
+}
