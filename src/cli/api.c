@@ -1,0 +1,227 @@
+/* api.c: the CLI's HTTPS requests (httpc_request_sync with a context that
+ * trusts only the deployment CA) and their error messages. */
+#include "api.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "httpc.h"
+#include "secret.h"
+#include "tls.h"
+
+#define API_ERRBUF_BYTES 512
+
+int api_ctx_new(const struct cli *cli, const char *ca_file, SSL_CTX **out)
+{
+	int r;
+
+	if ((r = tls_client_ctx_new(ca_file, NULL, NULL, out)) != 0)
+		cliout_error(cli, "bad_ca",
+		             "cannot use the CA file %s: %s — check --ca (the "
+		             "deployment's ca/root.crt)", ca_file, te_strerror(r));
+	return r;
+}
+
+int api_open(const struct cli *cli, int flags, struct api **out)
+{
+	char path[PATH_MAX];
+	struct api *a;
+	int r;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return TE_ERR_NOMEM;
+	a->cli = cli;
+	if ((r = clistate_path(path, sizeof(path))) != 0) {
+		cliout_error(cli, "no_home", "cannot find where the login is kept: "
+		             "%s — set TETHER_HOME or HOME", te_strerror(r));
+		goto out;
+	}
+	if ((a->state_path = strdup(path)) == NULL) {
+		r = TE_ERR_NOMEM;
+		goto out;
+	}
+	r = clistate_load(path, &a->st);
+	if (r == TE_ERR_NOT_FOUND || (r == 0 && a->st->token == NULL)) {
+		cliout_error(cli, "not_logged_in", "not logged in; run tether "
+		             "login --server URL --ca FILE --user NAME");
+		r = TE_ERR_DENIED;
+		goto out;
+	}
+	if (r != 0) {
+		cliout_error(cli, "bad_state", "cannot read the login file %s: %s — "
+		             "run tether login again", path, te_strerror(r));
+		goto out;
+	}
+	if (!(flags & API_OPEN_EXPIRED_OK) && a->st->expires_at != 0 && a->st->expires_at <= (long long)time(NULL)) {
+		cliout_error(cli, "login_expired", "your login expired; run tether "
+		             "login --server %s --ca %s --user %s", a->st->server,
+		             a->st->ca, a->st->user);
+		r = TE_ERR_EXPIRED;
+		goto out;
+	}
+	if ((r = api_ctx_new(cli, a->st->ca, &a->ctx)) != 0)
+		goto out;
+	*out = a;
+	a = NULL;
+out:
+	api_free(a);
+	return r;
+}
+
+void api_free(struct api *a)
+{
+	if (a == NULL)
+		return;
+	clistate_free(a->st);
+	free(a->state_path);
+	SSL_CTX_free(a->ctx);
+	free(a);
+}
+
+/* Turn the transport's error text into advice. */
+static const char *api_reach_hint(const char *err)
+{
+	if (strstr(err, "certificate") != NULL)
+		return "is this the server the --ca file given to tether login "
+		       "belongs to?";
+	if (strstr(err, "resolve") != NULL)
+		return "check the host name in --server";
+	return "is tether-server running? check --server";
+}
+
+int api_send(const struct cli *cli, const char *server, SSL_CTX *ctx,
+             const char *bearer, const char *method, const char *path,
+             const char *body_text, int *status, json_t **out)
+{
+	char errbuf[API_ERRBUF_BYTES];
+	char *body = NULL;
+	json_error_t jerr;
+	json_t *v;
+	int r;
+
+	*out = NULL;
+	*status = 0;
+	errbuf[0] = '\0';
+	if (body_text == NULL && strcmp(method, "POST") == 0)
+		body_text = "{}";
+	r = httpc_request_sync(server, ctx, method, path, bearer, body_text,
+	                       HTTP_TIMEOUT_S, status, &body, errbuf, sizeof(errbuf));
+	if (r != 0) {
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, sizeof(errbuf), "%s", te_strerror(r));
+		cliout_error(cli, "unreachable", "cannot reach %s: %s — %s", server,
+		             errbuf, api_reach_hint(errbuf));
+		goto out;
+	}
+	if (body != NULL && strlen(body) <= MAX_HTTP_BODY_BYTES) {
+		v = json_loads(body, JSON_REJECT_DUPLICATES, &jerr);
+		if (v != NULL && !json_is_object(v)) {
+			json_decref(v);
+			v = NULL;
+		}
+		*out = v;
+	}
+out:
+	if (body != NULL) {
+		/* Answers carry tokens and tickets. */
+		secret_wipe(body, strlen(body));
+		free(body);
+	}
+	return r;
+}
+
+void api_report(const struct cli *cli, const char *what, int status,
+                const json_t *resp)
+{
+	const char *code = NULL, *msg = NULL;
+
+	if (status == 401) {
+		cliout_error(cli, "unauthorized", "%s failed: your login expired or "
+		             "was revoked; run tether login", what);
+		return;
+	}
+	if (resp != NULL) {
+		api_get_str(resp, "error", &code);
+		api_get_str(resp, "message", &msg);
+	}
+	if (msg != NULL)
+		cliout_error(cli, code != NULL ? code : "failed", "%s failed: %s (%s, "
+		             "HTTP %d)", what, msg, code != NULL ? code : "error",
+		             status);
+	else
+		cliout_error(cli, "bad_answer", "%s failed: the server answered HTTP "
+		             "%d without an explanation — check the server's log",
+		             what, status);
+}
+
+int api_call(struct api *a, const char *what, const char *method,
+             const char *path, const json_t *body, json_t **out)
+{
+	json_t *resp = NULL;
+	char *text = NULL;
+	int status = 0, r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		return TE_ERR_NOMEM;
+	r = api_send(a->cli, a->st->server, a->ctx, a->st->token, method, path,
+	             text, &status, &resp);
+	if (r != 0)
+		goto out;
+	if (status < 200 || status > 299) {
+		api_report(a->cli, what, status, resp);
+		r = status == 401 || status == 403 ? TE_ERR_DENIED : TE_ERR_PROTOCOL;
+		goto out;
+	}
+	if (resp == NULL) {
+		cliout_error(a->cli, "bad_answer", "%s: the server's answer is not a "
+		             "JSON object — is --server a tether-server?", what);
+		r = TE_ERR_PROTOCOL;
+		goto out;
+	}
+	if (out != NULL) {
+		*out = resp;
+		resp = NULL;
+	}
+out:
+	free(text);
+	json_decref(resp);
+	return r;
+}
+
+int api_get_str(const json_t *obj, const char *key, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL || !json_is_string(v) || json_string_length(v) == 0 ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return TE_ERR_INVALID;
+	*out = json_string_value(v);
+	return 0;
+}
+
+int api_get_int(const json_t *obj, const char *key, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = 0;
+	if (v == NULL || !json_is_integer(v))
+		return TE_ERR_INVALID;
+	*out = (long long)json_integer_value(v);
+	return 0;
+}
+
+void api_bad_answer(const struct cli *cli, const char *what, const char *field)
+{
+	cliout_error(cli, "bad_answer", "%s: the server's answer lacks a valid "
+	             "\"%s\" — is the server the same version as this tether?",
+	             what, field);
+}

@@ -1,0 +1,65 @@
+/* cliout.c: error lines, usage hints and JSON output for the CLI. */
+#include "cliout.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "err.h"
+
+#define CLIOUT_MSG_BYTES 2048
+
+void cliout_error(const struct cli *cli, const char *code, const char *fmt, ...)
+{
+	char msg[CLIOUT_MSG_BYTES];
+	va_list ap;
+	json_t *obj;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tether: %s\n", msg);
+	if (cli == NULL || !cli->json)
+		return;
+	obj = json_pack("{s:s, s:s}", "error", code != NULL ? code : "failed",
+	                "message", msg);
+	if (obj != NULL)
+		cliout_json(obj);
+	json_decref(obj);
+}
+
+void cliout_usage(const char *fmt, ...)
+{
+	char msg[CLIOUT_MSG_BYTES];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tether: %s\nrun 'tether help' for usage\n", msg);
+}
+
+int cliout_json(const json_t *v)
+{
+	char *text;
+
+	text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	if (text == NULL)
+		return TE_ERR_NOMEM;
+	fprintf(stdout, "%s\n", text);
+	fflush(stdout);
+	free(text);
+	return 0;
+}
+
+void cliout_time(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outsz, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+		snprintf(out, outsz, "%lld", (long long)t);
+}

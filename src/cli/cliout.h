@@ -1,0 +1,31 @@
+/* cliout.h: how the tether CLI talks to its user: exit codes, error lines on
+ * stderr, JSON results on stdout for --json. */
+#ifndef TETHER_CLIOUT_H
+#define TETHER_CLIOUT_H
+
+#include <time.h>
+#include <jansson.h>
+
+enum cli_exit {
+	CLI_EXIT_OK = 0,     /* done */
+	CLI_EXIT_FAIL = 1,   /* failed, refused or denied (by the server or locally) */
+	CLI_EXIT_USAGE = 2,  /* the command line was wrong */
+};
+
+/* Global options, parsed by main.c before the command. */
+struct cli {
+	int json;            /* --json: machine-readable output on stdout */
+};
+
+/* "tether: <message>" on stderr; with --json also
+ * {"error": code, "message": message} on stdout so scripts see one object. */
+void cliout_error(const struct cli *cli, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A usage error: the message, then a hint to run `tether help`. */
+void cliout_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a JSON value on stdout (indented, keys in the server's order). */
+int cliout_json(const json_t *v);
+/* Local time as "2024-05-01 14:03 CEST" into out. */
+void cliout_time(time_t t, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,167 @@
+/* connect.c: the specialist's leg of the relay tunnel. */
+#include "connect.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "cliargs.h"
+#include "err.h"
+#include "secret.h"
+#include "tls.h"
+
+#define CONNECT_ERRBUF_BYTES 512
+
+struct connect_target {
+	const char *ticket;
+	const char *name;
+	const char *host;
+	char port[8];
+};
+
+int connect_preamble(const char *ticket, char *out, size_t outsz)
+{
+	size_t i, n = strlen(ticket);
+	int w;
+
+	if (n == 0 || n > MAX_TICKET_BYTES)
+		return TE_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)ticket[i] <= 0x20 || ticket[i] == 0x7f)
+			return TE_ERR_INVALID;
+	w = snprintf(out, outsz, "TETHER/1 client %s\n", ticket);
+	if (w < 0 || (size_t)w >= outsz || (size_t)w > MAX_PREAMBLE_BYTES)
+		return TE_ERR_TOO_LONG;
+	return 0;
+}
+
+static int connect_parse(const struct cli *cli, const json_t *resp,
+                         struct connect_target *t)
+{
+	const char *what = "getting a relay ticket";
+	json_t *relay = json_object_get(resp, "relay");
+	long long port;
+
+	if (api_get_str(resp, "ticket", &t->ticket) != 0) {
+		api_bad_answer(cli, what, "ticket");
+		return TE_ERR_PROTOCOL;
+	}
+	if (!json_is_object(relay) || api_get_str(relay, "host", &t->host) != 0 ||
+	    api_get_int(relay, "client_port", &port) != 0 || port < 1 ||
+	    port > 65535) {
+		api_bad_answer(cli, what, "relay");
+		return TE_ERR_PROTOCOL;
+	}
+	if (api_get_str(relay, "name", &t->name) != 0)
+		t->name = t->host;
+	snprintf(t->port, sizeof(t->port), "%lld", port);
+	return 0;
+}
+
+/* Dial the relay, present the ticket and read its verdict. */
+static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
+                         const struct connect_target *t, SSL **out)
+{
+	char errbuf[CONNECT_ERRBUF_BYTES], line[MAX_PREAMBLE_BYTES + 1];
+	char code[64] = "", *msg;
+	SSL *ssl = NULL;
+	int r;
+
+	*out = NULL;
+	errbuf[0] = '\0';
+	if ((r = connect_preamble(t->ticket, line, sizeof(line))) != 0) {
+		api_bad_answer(cli, "getting a relay ticket", "ticket");
+		goto out;
+	}
+	r = tls_connect(ctx, t->host, t->port, NULL, CONNECT_TIMEOUT_S, &ssl,
+	                errbuf, sizeof(errbuf));
+	if (r != 0) {
+		cliout_error(cli, "relay_unreachable", "cannot reach relay %s at "
+		             "%s:%s: %s — the relay may be down; ask your "
+		             "administrator, then start a new session", t->name,
+		             t->host, t->port, errbuf[0] != '\0' ? errbuf :
+		             te_strerror(r));
+		goto out;
+	}
+	r = tls_write_all(ssl, line, strlen(line));
+	secret_wipe(line, sizeof(line));
+	if (r == 0)
+		r = tls_read_line(ssl, line, sizeof(line), CONNECT_REPLY_TIMEOUT_S);
+	if (r != 0) {
+		cliout_error(cli, "relay_failed", "relay %s at %s:%s did not answer "
+		             "the ticket: %s", t->name, t->host, t->port,
+		             te_strerror(r));
+		goto out;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, "OK", 2) == 0 && (line[2] == '\0' || line[2] == ' ')) {
+		*out = ssl;
+		ssl = NULL;
+		goto out;
+	}
+	r = TE_ERR_DENIED;
+	msg = line;
+	if (strncmp(line, "ERR ", 4) == 0 && sscanf(line + 4, "%63s", code) == 1)
+		msg = line + 4 + strlen(code) + (line[4 + strlen(code)] == ' ');
+	cliout_error(cli, code[0] != '\0' ? code : "relay_refused",
+	             "relay %s refused session %s: %s%s%s — start a new session "
+	             "(tickets are single use and short-lived)", t->name, id,
+	             code[0] != '\0' ? code : "unexpected answer",
+	             msg[0] != '\0' ? ": " : "", msg);
+out:
+	tls_close(ssl);
+	return r;
+}
+
+int connect_main(const struct cli *cli_in, int argc, char **argv)
+{
+	/* stdout belongs to ssh's byte stream: errors go to stderr only. */
+	const struct cli quiet = { .json = 0 };
+	const struct cli *cli = &quiet;
+	const char *pos[1];
+	char path[160];
+	struct connect_target t;
+	struct api *a = NULL;
+	SSL_CTX *ctx = NULL;
+	json_t *resp = NULL;
+	SSL *ssl = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL, r;
+
+	(void)cli_in;
+	if (cliargs_parse("connect", argc, argv, NULL, 0, pos, 1, 1, &npos,
+	                  NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (cliargs_check_name(pos[0]) != 0) {
+		cliout_usage("connect: '%s' is not a session id", pos[0]);
+		return CLI_EXIT_USAGE;
+	}
+	if (api_open(cli, 0, &a) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "/api/v1/sessions/%s/connect", pos[0]);
+	if (api_call(a, "getting a relay ticket", "POST", path, NULL, &resp) != 0 ||
+	    connect_parse(cli, resp, &t) != 0)
+		goto out;
+	/* The relay's certificate comes from the same deployment CA; no client
+	 * certificate, the ticket is the credential. */
+	if (tls_client_ctx_new(a->st->ca, NULL, NULL, &ctx) != 0) {
+		cliout_error(cli, "bad_ca", "cannot use the CA file %s", a->st->ca);
+		goto out;
+	}
+	if (connect_relay(cli, pos[0], ctx, &t, &ssl) != 0)
+		goto out;
+	r = tls_pump(ssl, 0, 1, NULL, NULL);
+	if (r != 0) {
+		cliout_error(cli, "tunnel_failed", "the tunnel through relay %s "
+		             "broke: %s", t.name, te_strerror(r));
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	tls_close(ssl);
+	SSL_CTX_free(ctx);
+	json_decref(resp);   /* main.c's jansson allocator wipes the ticket */
+	api_free(a);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/* connect.h: `tether connect SESSION`, an OpenSSH ProxyCommand. It asks the
+ * server for the client-leg ticket, opens the TLS leg to the relay, sends the
+ * preamble and then copies bytes between stdin/stdout and the relay. Nothing
+ * but tunnel bytes ever goes to stdout. */
+#ifndef TETHER_CLI_CONNECT_H
+#define TETHER_CLI_CONNECT_H
+
+#include "cliout.h"
+
+#define CONNECT_TIMEOUT_S 15   /* TCP connect + TLS handshake to the relay */
+#define CONNECT_REPLY_TIMEOUT_S 30
+
+int connect_main(const struct cli *cli, int argc, char **argv);
+
+/* "TETHER/1 client <ticket>\n" into out; TE_ERR_INVALID when the ticket is
+ * empty, too long or holds whitespace or control characters. */
+int connect_preamble(const char *ticket, char *out, size_t outsz);
+
+#endif

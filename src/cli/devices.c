@@ -1,0 +1,174 @@
+/* devices.c: list the devices the user may reach, as a table or JSON. */
+#include "devices.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cliargs.h"
+#include "err.h"
+
+#define DEVICES_CELL_BYTES 128
+#define DEVICES_COLS 5
+
+int devices_service_port(const json_t *dev, const char *name, int *port)
+{
+	json_t *list = json_object_get(dev, "services"), *s;
+	const char *n;
+	long long p;
+	size_t i;
+
+	*port = 0;
+	if (!json_is_array(list))
+		return TE_ERR_NOT_FOUND;
+	json_array_foreach(list, i, s) {
+		if (!json_is_object(s) || api_get_str(s, "name", &n) != 0 ||
+		    strcmp(n, name) != 0)
+			continue;
+		if (api_get_int(s, "port", &p) != 0 || p < 1 || p > 65535)
+			return TE_ERR_INVALID;
+		*port = (int)p;
+		return 0;
+	}
+	return TE_ERR_NOT_FOUND;
+}
+
+void devices_service_names(const json_t *dev, char *out, size_t outsz)
+{
+	json_t *list = json_object_get(dev, "services"), *s;
+	const char *n;
+	size_t i, len = 0;
+	int w;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	if (!json_is_array(list))
+		return;
+	json_array_foreach(list, i, s) {
+		if (!json_is_object(s) || api_get_str(s, "name", &n) != 0)
+			continue;
+		w = snprintf(out + len, outsz - len, "%s%s", len > 0 ? "," : "", n);
+		if (w < 0 || (size_t)w >= outsz - len)
+			return;   /* cut off; the table shows what fits */
+		len += (size_t)w;
+	}
+}
+
+int devices_get(struct api *a, const char *serial, json_t **out)
+{
+	char path[128], what[128];
+
+	*out = NULL;
+	if (cliargs_check_name(serial) != 0) {
+		cliout_usage("'%s' is not a device serial (letters, digits, '.', '_', "
+		             "'-')", serial);
+		return TE_ERR_INVALID;
+	}
+	snprintf(path, sizeof(path), "/api/v1/devices/%s", serial);
+	snprintf(what, sizeof(what), "looking up device %s", serial);
+	return api_call(a, what, "GET", path, NULL, out);
+}
+
+/* "online", "last seen <time>" or "never seen". last_seen may be an integer
+ * time or a string; anything else counts as unknown. */
+static void devices_seen(const json_t *dev, char *out, size_t outsz)
+{
+	json_t *online = json_object_get(dev, "online");
+	json_t *seen = json_object_get(dev, "last_seen");
+	char when[64];
+
+	if (json_is_true(online)) {
+		snprintf(out, outsz, "online");
+	} else if (json_is_integer(seen) && json_integer_value(seen) > 0) {
+		cliout_time((time_t)json_integer_value(seen), when, sizeof(when));
+		snprintf(out, outsz, "last seen %s", when);
+	} else if (json_is_string(seen) && json_string_length(seen) > 0) {
+		snprintf(out, outsz, "last seen %s", json_string_value(seen));
+	} else {
+		snprintf(out, outsz, "never seen");
+	}
+}
+
+static void devices_cells(const json_t *dev,
+                          char cells[DEVICES_COLS][DEVICES_CELL_BYTES])
+{
+	static const char *const keys[] = { "serial", "customer", "product" };
+	const char *v;
+	size_t k;
+
+	for (k = 0; k < 3; k++) {
+		if (api_get_str(dev, keys[k], &v) != 0)
+			v = "-";
+		snprintf(cells[k], DEVICES_CELL_BYTES, "%s", v);
+	}
+	devices_seen(dev, cells[3], DEVICES_CELL_BYTES);
+	devices_service_names(dev, cells[4], DEVICES_CELL_BYTES);
+	if (cells[4][0] == '\0')
+		snprintf(cells[4], DEVICES_CELL_BYTES, "-");
+}
+
+static void devices_print_table(const json_t *list)
+{
+	static const char *const head[DEVICES_COLS] = {
+		"SERIAL", "CUSTOMER", "PRODUCT", "SEEN", "SERVICES"
+	};
+	char cells[DEVICES_COLS][DEVICES_CELL_BYTES];
+	size_t width[DEVICES_COLS], i, k;
+	json_t *dev;
+
+	for (k = 0; k < DEVICES_COLS; k++)
+		width[k] = strlen(head[k]);
+	json_array_foreach(list, i, dev) {
+		devices_cells(dev, cells);
+		for (k = 0; k < DEVICES_COLS; k++)
+			if (strlen(cells[k]) > width[k])
+				width[k] = strlen(cells[k]);
+	}
+	width[DEVICES_COLS - 1] = 0;   /* no padding at the end of a line */
+	for (k = 0; k < DEVICES_COLS; k++)
+		printf("%-*s%s", (int)width[k], head[k], k + 1 < DEVICES_COLS ? "  " : "\n");
+	json_array_foreach(list, i, dev) {
+		devices_cells(dev, cells);
+		for (k = 0; k < DEVICES_COLS; k++)
+			printf("%-*s%s", (int)width[k], cells[k],
+			       k + 1 < DEVICES_COLS ? "  " : "\n");
+	}
+}
+
+int devices_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	struct api *a = NULL;
+	json_t *resp = NULL, *list, *dev;
+	size_t npos, i;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 ||
+	    api_call(a, "listing devices", "GET", "/api/v1/devices", NULL, &resp) != 0)
+		goto out;
+	list = json_object_get(resp, "devices");
+	if (!json_is_array(list)) {
+		api_bad_answer(cli, "listing devices", "devices");
+		goto out;
+	}
+	json_array_foreach(list, i, dev) {
+		if (!json_is_object(dev)) {
+			api_bad_answer(cli, "listing devices", "devices");
+			goto out;
+		}
+	}
+	if (cli->json)
+		cliout_json(resp);
+	else if (json_array_size(list) == 0)
+		printf("no devices\n");
+	else
+		devices_print_table(list);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}

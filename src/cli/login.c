@@ -1,0 +1,285 @@
+/* login.c: log in (password -> bearer token saved in cli.json) and out. */
+#include "login.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "cliargs.h"
+#include "clistate.h"
+#include "err.h"
+#include "secret.h"
+#include "tls.h"
+
+/* Read one line byte by byte so nothing of the password lingers in a stdio
+ * buffer. The newline (and a '\r' before it) is dropped. */
+static int login_read_line(int fd, char *out, size_t outsz)
+{
+	size_t len = 0;
+	ssize_t n;
+	char c;
+
+	for (;;) {
+		n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return TE_ERR_SYS;
+		if (n == 0 || c == '\n')
+			break;
+		if (len + 1 >= outsz) {
+			secret_wipe(out, outsz);
+			return TE_ERR_TOO_LONG;
+		}
+		out[len++] = c;
+	}
+	c = 0;
+	if (len > 0 && out[len - 1] == '\r')
+		len--;
+	out[len] = '\0';
+	return len > 0 ? 0 : TE_ERR_TRUNCATED;
+}
+
+static int login_read_tty(int fd, const char *prompt, char *out, size_t outsz)
+{
+	struct termios old, quiet;
+	int r;
+
+	if (tcgetattr(fd, &old) != 0)
+		return TE_ERR_SYS;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
+		return TE_ERR_SYS;
+	r = login_read_line(fd, out, outsz);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	fprintf(stderr, "\n");
+	return r;
+}
+
+int login_read_password(const char *prompt, char *out, size_t outsz)
+{
+	char *env = getenv("TETHER_PASSWORD");
+	size_t n;
+
+	if (env != NULL && env[0] != '\0') {
+		n = strlen(env);
+		if (n + 1 > outsz)
+			return TE_ERR_TOO_LONG;
+		memcpy(out, env, n + 1);
+		/* Leave no copy in our environment for children (ssh) to see. */
+		secret_wipe(env, n);
+		unsetenv("TETHER_PASSWORD");
+		return 0;
+	}
+	if (isatty(STDIN_FILENO))
+		return login_read_tty(STDIN_FILENO, prompt, out, outsz);
+	return login_read_line(STDIN_FILENO, out, outsz);
+}
+
+static int login_check_args(const struct cli *cli, const char *server,
+                            const char *ca, const char *user, char *ca_abs)
+{
+	if (server == NULL || ca == NULL || user == NULL) {
+		cliout_usage("login: --server URL, --ca FILE and --user NAME are all "
+		             "required");
+		return CLI_EXIT_USAGE;
+	}
+	if (strncmp(server, "https://", 8) != 0 || server[8] == '\0') {
+		cliout_usage("login: --server must be an https:// URL, like "
+		             "https://127.0.0.1:8443");
+		return CLI_EXIT_USAGE;
+	}
+	if (cliargs_check_name(user) != 0) {
+		cliout_usage("login: --user must be 1-63 letters, digits, '.', '_' "
+		             "or '-'");
+		return CLI_EXIT_USAGE;
+	}
+	if (realpath(ca, ca_abs) == NULL || access(ca_abs, R_OK) != 0) {
+		cliout_error(cli, "bad_ca", "cannot read the CA file %s: %s — give "
+		             "the deployment's ca/root.crt with --ca", ca,
+		             strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* POST /api/v1/login and parse the answer into *st. */
+static int login_request(const struct cli *cli, SSL_CTX *ctx,
+                         const char *server, const char *ca_abs,
+                         const char *user, const char *password,
+                         struct clistate **st, json_t **resp)
+{
+	char *body = NULL;
+	const char *token;
+	json_t *req;
+	long long exp;
+	int status, r;
+
+	*resp = NULL;
+	req = json_pack("{s:s, s:s}", "user", user, "password", password);
+	if (req != NULL)
+		body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (body == NULL)
+		return TE_ERR_NOMEM;
+	r = api_send(cli, server, ctx, NULL, "POST", "/api/v1/login", body,
+	             &status, resp);
+	secret_wipe(body, strlen(body));
+	free(body);
+	if (r != 0)
+		return r;
+	if (status == 401) {
+		cliout_error(cli, "bad_credentials", "login as %s failed: wrong user "
+		             "name or password (or the account is locked) — try "
+		             "again or ask your administrator", user);
+		return TE_ERR_DENIED;
+	}
+	if (status != 200) {
+		api_report(cli, "login", status, *resp);
+		return TE_ERR_PROTOCOL;
+	}
+	if (*resp == NULL || api_get_str(*resp, "token", &token) != 0 ||
+	    api_get_int(*resp, "expires_at", &exp) != 0) {
+		api_bad_answer(cli, "login", "token");
+		return TE_ERR_PROTOCOL;
+	}
+	return clistate_new(server, ca_abs, user, token, exp, st);
+}
+
+static void login_report(const struct cli *cli, const struct clistate *st,
+                         const json_t *resp)
+{
+	const char *role = NULL;
+	char when[64];
+	json_t *o;
+
+	api_get_str(resp, "role", &role);
+	if (cli->json) {
+		o = json_pack("{s:s, s:s, s:s?, s:I}", "server", st->server, "user",
+		              st->user, "role", role, "expires_at",
+		              (json_int_t)st->expires_at);
+		if (o != NULL)
+			cliout_json(o);
+		json_decref(o);
+		return;
+	}
+	cliout_time((time_t)st->expires_at, when, sizeof(when));
+	printf("logged in to %s as %s%s%s%s; the login expires %s\n", st->server,
+	       st->user, role != NULL ? " (" : "", role != NULL ? role : "",
+	       role != NULL ? ")" : "", when);
+}
+
+int login_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *server = NULL, *ca = NULL, *user = NULL, *pos[1];
+	const struct cliargs_opt opts[] = {
+		{ "--server", &server, NULL, 0, NULL },
+		{ "--ca", &ca, NULL, 0, NULL },
+		{ "--user", &user, NULL, 0, NULL },
+	};
+	char ca_abs[PATH_MAX], path[PATH_MAX], prompt[256];
+	char password[LOGIN_MAX_PASSWORD_BYTES];
+	struct clistate *st = NULL;
+	SSL_CTX *ctx = NULL;
+	json_t *resp = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL, r;
+
+	password[0] = '\0';
+	if (cliargs_parse("login", argc, argv, opts, 3, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if ((rc = login_check_args(cli, server, ca, user, ca_abs)) != CLI_EXIT_OK)
+		return rc;
+	rc = CLI_EXIT_FAIL;
+	if ((r = clistate_path(path, sizeof(path))) != 0) {
+		cliout_error(cli, "no_home", "cannot find where to keep the login: "
+		             "%s — set TETHER_HOME or HOME", te_strerror(r));
+		goto out;
+	}
+	snprintf(prompt, sizeof(prompt), "password for %s at %s: ", user, server);
+	if ((r = login_read_password(prompt, password, sizeof(password))) != 0) {
+		cliout_error(cli, "no_password", "no password read (%s) — set "
+		             "TETHER_PASSWORD, type it at the prompt or pipe one line",
+		             r == TE_ERR_TRUNCATED ? "the input was empty" :
+		             r == TE_ERR_TOO_LONG ? "longer than 1023 bytes" :
+		             te_strerror(r));
+		goto out;
+	}
+	if (api_ctx_new(cli, ca_abs, &ctx) != 0 ||
+	    login_request(cli, ctx, server, ca_abs, user, password, &st, &resp) != 0)
+		goto out;
+	secret_wipe(password, sizeof(password));
+	if ((r = clistate_save(path, st)) != 0) {
+		cliout_error(cli, "save_failed", "logged in, but cannot save the login "
+		             "to %s: %s — check that folder's permissions", path,
+		             te_strerror(r));
+		goto out;
+	}
+	login_report(cli, st, resp);
+	rc = CLI_EXIT_OK;
+out:
+	secret_wipe(password, sizeof(password));
+	json_decref(resp);
+	clistate_free(st);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+int logout_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	json_t *resp = NULL;
+	struct api *a = NULL;
+	size_t npos;
+	int status = 0, rc = CLI_EXIT_FAIL, r, sent;
+
+	if (cliargs_parse("logout", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	/* An expired login can still be removed. */
+	if (api_open(cli, API_OPEN_EXPIRED_OK, &a) != 0)
+		goto out;
+	sent = api_send(cli, a->st->server, a->ctx, a->st->token, "POST",
+	                "/api/v1/logout", NULL, &status, &resp);
+	if ((r = clistate_set_token(a->st, NULL, 0)) != 0 ||
+	    (r = clistate_save(a->state_path, a->st)) != 0) {
+		cliout_error(cli, "save_failed", "cannot remove the token from %s: "
+		             "%s — delete that file by hand", a->state_path,
+		             te_strerror(r));
+		goto out;
+	}
+	if (sent != 0) {
+		fprintf(stderr, "tether: the token was removed locally, but the server "
+		        "could not revoke it; it stays valid until it expires\n");
+		goto out;
+	}
+	if (status != 200 && status != 401) {
+		api_report(cli, "logout", status, resp);
+		fprintf(stderr, "tether: the token was removed locally\n");
+		goto out;
+	}
+	if (cli->json) {
+		json_t *o = json_pack("{s:b}", "logged_out", 1);
+		if (o != NULL)
+			cliout_json(o);
+		json_decref(o);
+	} else {
+		printf("logged out of %s\n", a->st->server);
+	}
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/* main.c: tether, the command line for support specialists. Global options,
+ * then dispatch to one command; each command returns its exit code. */
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cliout.h"
+#include "connect.h"
+#include "devices.h"
+#include "log.h"
+#include "login.h"
+#include "secret.h"
+#include "session.h"
+#include "sshrun.h"
+
+static const char usage_text[] =
+	"usage: tether [--json] COMMAND ...\n"
+	"\n"
+	"  login --server URL --ca FILE --user NAME\n"
+	"                        log in (password from TETHER_PASSWORD, the\n"
+	"                        terminal, or one line on stdin)\n"
+	"  logout                revoke the login and forget the token\n"
+	"  devices               list devices\n"
+	"  session request DEVICE --reason TEXT [--service NAME]...\n"
+	"  session status ID | session wait ID [--timeout S] | session end ID\n"
+	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
+	"  ssh DEVICE --reason TEXT [-- ssh args...]\n"
+	"  forward DEVICE LOCALPORT:SERVICE --reason TEXT\n"
+	"\n"
+	"--json prints machine-readable JSON on stdout. The login is kept in\n"
+	"$TETHER_HOME/cli.json (default ~/.config/tether).\n"
+	"Exit status: 0 ok, 1 failed or refused, 2 usage error.\n";
+
+/* jansson holds tokens, tickets and the password while we parse and build
+ * bodies; wipe every block it frees. */
+static void main_json_free(void *p)
+{
+	if (p == NULL)
+		return;
+	secret_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct cli *, int, char **);
+} main_cmds[] = {
+	{ "login", login_main },
+	{ "logout", logout_main },
+	{ "devices", devices_main },
+	{ "session", session_main },
+	{ "connect", connect_main },
+	{ "ssh", sshrun_ssh_main },
+	{ "forward", sshrun_forward_main },
+};
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { .json = 0 };
+	int i = 1;
+	size_t k;
+
+	json_set_alloc_funcs(malloc, main_json_free);
+	log_init("tether", LOG_LVL_WARN);
+	/* A closed pipe (ssh gone) must be an error return, not a kill. */
+	signal(SIGPIPE, SIG_IGN);
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			cli.json = 1;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("tether %s\n", TETHER_VERSION);
+			return CLI_EXIT_OK;
+		} else {
+			cliout_usage("unknown option '%s'", argv[i]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	for (k = 0; k < sizeof(main_cmds) / sizeof(main_cmds[0]); k++)
+		if (strcmp(argv[i], main_cmds[k].name) == 0)
+			return main_cmds[k].fn(&cli, argc - i - 1, argv + i + 1);
+	cliout_usage("unknown command '%s'", argv[i]);
+	return CLI_EXIT_USAGE;
+}

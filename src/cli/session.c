@@ -1,0 +1,359 @@
+/* session.c: request a session, follow it through consent, end it. */
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounds.h"
+#include "cliargs.h"
+#include "err.h"
+
+#define SESSION_PATH_BYTES 160
+#define SESSION_WHAT_BYTES 160
+
+static int session_check_id(const char *id)
+{
+	if (cliargs_check_name(id) != 0) {
+		cliout_usage("'%s' is not a session id", id);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+int session_request(struct api *a, const char *device, const char *reason,
+                    const char *const *services, size_t nservices, char **id,
+                    json_t **resp)
+{
+	char what[SESSION_WHAT_BYTES];
+	json_t *req = NULL, *list = NULL, *ans = NULL;
+	const char *sid;
+	size_t i;
+	int r = TE_ERR_NOMEM;
+
+	*id = NULL;
+	if (resp != NULL)
+		*resp = NULL;
+	snprintf(what, sizeof(what), "requesting a session on %s", device);
+	req = json_pack("{s:s, s:s}", "device", device, "reason", reason);
+	if (req == NULL)
+		goto out;
+	if (nservices > 0) {
+		if ((list = json_array()) == NULL)
+			goto out;
+		for (i = 0; i < nservices; i++)
+			if (json_array_append_new(list, json_string(services[i])) != 0)
+				goto out;
+		if (json_object_set(req, "services", list) != 0)
+			goto out;
+	}
+	if ((r = api_call(a, what, "POST", "/api/v1/sessions", req, &ans)) != 0)
+		goto out;
+	if (api_get_str(ans, "id", &sid) != 0 || cliargs_check_name(sid) != 0) {
+		api_bad_answer(a->cli, what, "id");
+		r = TE_ERR_PROTOCOL;
+		goto out;
+	}
+	if ((*id = strdup(sid)) == NULL) {
+		r = TE_ERR_NOMEM;
+		goto out;
+	}
+	if (resp != NULL) {
+		*resp = ans;
+		ans = NULL;
+	}
+out:
+	json_decref(req);
+	json_decref(list);
+	json_decref(ans);
+	return r;
+}
+
+static int session_get(struct api *a, const char *id, json_t **out)
+{
+	char path[SESSION_PATH_BYTES], what[SESSION_WHAT_BYTES];
+
+	snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
+	snprintf(what, sizeof(what), "reading session %s", id);
+	return api_call(a, what, "GET", path, NULL, out);
+}
+
+int session_end(struct api *a, const char *id, json_t **resp)
+{
+	char path[SESSION_PATH_BYTES], what[SESSION_WHAT_BYTES];
+
+	snprintf(path, sizeof(path), "/api/v1/sessions/%s/end", id);
+	snprintf(what, sizeof(what), "ending session %s", id);
+	return api_call(a, what, "POST", path, NULL, resp);
+}
+
+static double session_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Explain a final state; the words "refused" and "no answer" are what
+ * scripts and people look for. */
+static void session_explain(const struct cli *cli, const char *id,
+                            const char *state, const char *why)
+{
+	if (strcmp(state, "refused") == 0)
+		cliout_error(cli, "refused", "the operator refused the session %s%s%s",
+		             id, why != NULL ? ": " : "", why != NULL ? why : "");
+	else if (strcmp(state, "expired") == 0 && why != NULL &&
+	         strstr(why, "no answer") != NULL)
+		cliout_error(cli, "expired", "session %s expired: %s", id, why);
+	else if (strcmp(state, "expired") == 0)
+		cliout_error(cli, "expired", "session %s expired: no answer from the "
+		             "operator in time%s%s", id, why != NULL ? " — " : "",
+		             why != NULL ? why : "");
+	else
+		cliout_error(cli, state, "session %s is %s%s%s", id, state,
+		             why != NULL ? ": " : "", why != NULL ? why : "");
+}
+
+/* One poll: 1 while awaiting consent, 0 when usable, <0 when final or on
+ * errors (printed). */
+static int session_poll(struct api *a, const char *id, json_t **last)
+{
+	const char *state, *why;
+	json_t *s = NULL;
+	int r;
+
+	if ((r = session_get(a, id, &s)) != 0)
+		return r;
+	if (api_get_str(s, "state", &state) != 0) {
+		api_bad_answer(a->cli, "reading the session", "state");
+		json_decref(s);
+		return TE_ERR_PROTOCOL;
+	}
+	json_decref(*last);
+	*last = s;
+	if (strcmp(state, "awaiting_consent") == 0)
+		return 1;
+	if (strcmp(state, "consented") == 0 || strcmp(state, "active") == 0)
+		return 0;
+	if (api_get_str(s, "end_reason", &why) != 0)
+		why = NULL;
+	session_explain(a->cli, id, state, why);
+	return TE_ERR_DENIED;
+}
+
+int session_wait(struct api *a, const char *id, int timeout_s,
+                 volatile sig_atomic_t *stop, json_t **last)
+{
+	struct timespec pause = { SESSION_POLL_INTERVAL_S, 0 };
+	double deadline = session_now() + timeout_s;
+	json_t *seen = NULL;
+	int r;
+
+	for (;;) {
+		if (stop != NULL && *stop) {
+			r = TE_ERR_IO;
+			break;
+		}
+		if ((r = session_poll(a, id, &seen)) <= 0)
+			break;
+		if (session_now() >= deadline) {
+			cliout_error(a->cli, "timeout", "gave up after %d s: session %s "
+			             "is still awaiting the operator's consent — wait "
+			             "again, or cancel it with tether session end %s",
+			             timeout_s, id, id);
+			r = TE_ERR_TIMEOUT;
+			break;
+		}
+		/* A signal cuts the pause short; the loop then sees *stop. */
+		nanosleep(&pause, NULL);
+	}
+	if (last != NULL)
+		*last = seen;
+	else
+		json_decref(seen);
+	return r;
+}
+
+static int session_cmd_request(const struct cli *cli, int argc, char **argv)
+{
+	const char *reason = NULL, *services[MAX_SERVICES], *pos[1];
+	size_t nserv = 0, npos, i;
+	const struct cliargs_opt opts[] = {
+		{ "--reason", &reason, NULL, 0, NULL },
+		{ "--service", NULL, services, MAX_SERVICES, &nserv },
+	};
+	struct api *a = NULL;
+	json_t *resp = NULL;
+	char *id = NULL;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("session request", argc, argv, opts, 2, pos, 1, 1,
+	                  &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (reason == NULL || cliargs_check_reason(reason) != 0) {
+		cliout_usage("session request: --reason TEXT is required (the service "
+		             "ticket, at most %d characters)", MAX_REASON_BYTES - 1);
+		return CLI_EXIT_USAGE;
+	}
+	for (i = 0; i < nserv; i++) {
+		if (cliargs_check_name(services[i]) != 0) {
+			cliout_usage("session request: '%s' is not a service name",
+			             services[i]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (cliargs_check_name(pos[0]) != 0) {
+		cliout_usage("session request: '%s' is not a device serial", pos[0]);
+		return CLI_EXIT_USAGE;
+	}
+	if (api_open(cli, 0, &a) != 0 ||
+	    session_request(a, pos[0], reason, services, nserv, &id, &resp) != 0)
+		goto out;
+	if (cli->json)
+		cliout_json(resp);
+	else
+		printf("%s\n", id);
+	rc = CLI_EXIT_OK;
+out:
+	free(id);
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+static void session_print(const json_t *s)
+{
+	static const char *const keys[] = {
+		"id", "device", "user", "reason", "state", "end_reason", "relay"
+	};
+	const char *v;
+	size_t k;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (api_get_str(s, keys[k], &v) == 0)
+			printf("%-11s %s\n", keys[k], v);
+}
+
+static int session_cmd_status(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1], *state;
+	struct api *a = NULL;
+	json_t *s = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("session status", argc, argv, NULL, 0, pos, 1, 1,
+	                  &npos, NULL) != 0 || session_check_id(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 || session_get(a, pos[0], &s) != 0)
+		goto out;
+	if (api_get_str(s, "state", &state) != 0) {
+		api_bad_answer(cli, "reading the session", "state");
+		goto out;
+	}
+	if (cli->json)
+		cliout_json(s);
+	else
+		session_print(s);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(s);
+	api_free(a);
+	return rc;
+}
+
+static int session_cmd_end(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	struct api *a = NULL;
+	json_t *resp = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("session end", argc, argv, NULL, 0, pos, 1, 1, &npos,
+	                  NULL) != 0 || session_check_id(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 || session_end(a, pos[0], &resp) != 0)
+		goto out;
+	if (cli->json)
+		cliout_json(resp);
+	else
+		printf("session %s ended\n", pos[0]);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+static int session_parse_timeout(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > SESSION_MAX_S) {
+		cliout_usage("session wait: --timeout must be 1..%d seconds",
+		             SESSION_MAX_S);
+		return TE_ERR_INVALID;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int session_cmd_wait(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1], *timeout = NULL, *state;
+	const struct cliargs_opt opts[] = {
+		{ "--timeout", &timeout, NULL, 0, NULL },
+	};
+	int secs = SESSION_WAIT_DEFAULT_S, rc = CLI_EXIT_FAIL;
+	struct api *a = NULL;
+	json_t *last = NULL;
+	size_t npos;
+
+	if (cliargs_parse("session wait", argc, argv, opts, 1, pos, 1, 1, &npos,
+	                  NULL) != 0 || session_check_id(pos[0]) != 0 ||
+	    (timeout != NULL && session_parse_timeout(timeout, &secs) != 0))
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 ||
+	    session_wait(a, pos[0], secs, NULL, &last) != 0)
+		goto out;
+	if (cli->json)
+		cliout_json(last);
+	else if (api_get_str(last, "state", &state) == 0)
+		printf("session %s is %s\n", pos[0], state);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(last);
+	api_free(a);
+	return rc;
+}
+
+int session_main(const struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct cli *, int, char **);
+	} cmds[] = {
+		{ "request", session_cmd_request }, { "status", session_cmd_status },
+		{ "wait", session_cmd_wait }, { "end", session_cmd_end },
+	};
+	size_t i;
+
+	if (argc < 1) {
+		cliout_usage("session: say request, status, wait or end");
+		return CLI_EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(cli, argc - 1, argv + 1);
+	}
+	cliout_usage("session: unknown subcommand '%s' (request, status, wait, "
+	             "end)", argv[0]);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,36 @@
+/* session.h: `tether session request|status|wait|end`, and the same steps
+ * for ssh/forward. */
+#ifndef TETHER_CLI_SESSION_H
+#define TETHER_CLI_SESSION_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "api.h"
+#include "cliout.h"
+
+#define SESSION_POLL_INTERVAL_S 1
+/* `session wait` gives up after this unless --timeout says otherwise; the
+ * server itself expires a request after the consent timeout. */
+#define SESSION_WAIT_DEFAULT_S  (CONSENT_TIMEOUT_S + 60)
+
+int session_main(const struct cli *cli, int argc, char **argv);
+
+/* POST /api/v1/sessions; *id (malloc'd) is the new session's id; *resp (may
+ * be NULL) the server's answer. services may be empty: the field is then
+ * left out and the server's policy decides. Errors printed. */
+int session_request(struct api *a, const char *device, const char *reason,
+                    const char *const *services, size_t nservices, char **id,
+                    json_t **resp);
+
+/* Poll until the session leaves awaiting_consent. 0 when consented or
+ * active; TE_ERR_DENIED when refused, expired or ended (the reason printed);
+ * TE_ERR_TIMEOUT after timeout_s; TE_ERR_IO when *stop became non-zero.
+ * *last (may be NULL) gets the last session object seen. */
+int session_wait(struct api *a, const char *id, int timeout_s,
+                 volatile sig_atomic_t *stop, json_t **last);
+
+/* POST /api/v1/sessions/ID/end. Errors printed. */
+int session_end(struct api *a, const char *id, json_t **resp);
+
+#endif

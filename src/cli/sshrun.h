@@ -1,0 +1,31 @@
+/* sshrun.h: `tether ssh` and `tether forward`: request a session, wait for
+ * the operator's consent, then run OpenSSH with `tether connect` as its
+ * ProxyCommand and the device's registered host key as the only one trusted.
+ * The session is ended when ssh exits. */
+#ifndef TETHER_CLI_SSHRUN_H
+#define TETHER_CLI_SSHRUN_H
+
+#include <stddef.h>
+
+#include "cliout.h"
+
+#define SSHRUN_SUPPORT_USER "support"
+#define SSHRUN_HOST_PREFIX  "tether-"
+#define SSHRUN_MAX_SSH_ARGS 64       /* extra arguments after "--" */
+#define SSHRUN_KILL_GRACE_S 5        /* after SIGTERM, before SIGKILL */
+
+int sshrun_ssh_main(const struct cli *cli, int argc, char **argv);
+int sshrun_forward_main(const struct cli *cli, int argc, char **argv);
+
+/* Parse forward's "LOCALPORT:SERVICE" (port 1..65535 in decimal digits, a
+ * service name as cliargs_check_name). On failure errbuf says what is wrong
+ * and TE_ERR_INVALID is returned. */
+int sshrun_parse_forward_spec(const char *spec, int *port, char *service,
+                              size_t servicesz, char *errbuf, size_t errsz);
+
+/* The ProxyCommand for ssh: "'<exe>' connect <id>", quoted for /bin/sh and
+ * with '%' doubled for ssh's token expansion. */
+int sshrun_proxy_command(const char *exe, const char *id, char *out,
+                         size_t outsz);
+
+#endif
