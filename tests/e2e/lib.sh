@@ -113,9 +113,9 @@ SERIAL=SN-0001
 deploy() {
 	nrelays=${1:-2}
 	SERVER_PORT=$(free_port)
-	tether-server init "$SRV" --listen "127.0.0.1:$SERVER_PORT" >"$WORK/init.log" 2>&1 ||
+	# stdout carries the root CA fingerprint alone; the narrative goes to stderr
+	CA_FP=$(tether-server init "$SRV" --listen "127.0.0.1:$SERVER_PORT" 2>"$WORK/init.log") ||
 		fail "tether-server init: $(cat "$WORK/init.log")"
-	CA_FP=$(sed -n 's/.*fingerprint[^0-9a-f]*\([0-9a-f]\{64\}\).*/\1/p' "$WORK/init.log" | head -1)
 	[ -n "$CA_FP" ] || fail "init printed no CA fingerprint"
 	if [ -n "${CONSENT_TIMEOUT_S:-}" ]; then
 		sed -i "s/^#* *consent_timeout_s *=.*/consent_timeout_s = $CONSENT_TIMEOUT_S/" "$SRV/tether-server.conf"
@@ -146,9 +146,9 @@ deploy() {
 
 # enroll_token SERIAL: register a device and print its one-time token.
 enroll_token() {
-	out=$(tether-server device add "$1" --customer "St Example Hospital" \
-		--product injector --dir "$SRV" 2>&1) || fail "device add: $out"
-	printf '%s\n' "$out" | sed -n 's/.*token[^A-Za-z0-9_-]*\([A-Za-z0-9_-]\{30,\}\).*/\1/p' | head -1
+	# stdout carries the token alone
+	tether-server device add "$1" --customer "St Example Hospital" \
+		--product injector --dir "$SRV" 2>>"$WORK/init.log" || fail "device add $1 failed"
 }
 
 # start_device_service: a small HTTP status page on loopback, the device's own
@@ -287,7 +287,7 @@ device_api() {
 # preamble line and print the relay's answer line.
 relay_leg() {
 	certargs=""
-	[ -n "${3:-}" ] && certargs="-cert $3 -key $4"
+	[ -n "${3:-}" ] && certargs="-cert $3 -cert_chain $3 -key $4"
 	# shellcheck disable=SC2086
 	{ printf '%s\n' "$2"; sleep 2; } | timeout 10 openssl s_client -quiet \
 		-connect "127.0.0.1:$1" -CAfile "$SRV/ca/root.crt" -verify_return_error \

@@ -13,11 +13,11 @@ ticket=$(printf '%s' "$resp" | sed -n 's/.*"ticket": *"\([^"]*\)".*/\1/p')
 port=$(printf '%s' "$resp" | sed -n 's/.*"client_port": *\([0-9]*\).*/\1/p')
 [ -n "$ticket" ] && [ -n "$port" ] || fail "no ticket in $resp"
 
+again=$(api POST "/api/v1/sessions/$sid/connect")
+expect_contains "$again" "ticket_issued" "the server issues one client ticket per session"
+
 first=$(relay_leg "$port" "TETHER/1 client $ticket")
 expect_contains "$first" "OK" "first use of the ticket accepted"
 second=$(relay_leg "$port" "TETHER/1 client $ticket")
 expect_contains "$second" "ERR replayed" "second use of the ticket refused"
-
-again=$(api POST "/api/v1/sessions/$sid/connect")
-expect_contains "$again" "ticket_issued" "the server issues one client ticket per session"
 expect_contains "$(cat "$SRV"/relays/relay-1/audit.log)" "replayed" "the relay audits the replay"

@@ -32,6 +32,7 @@ ticket=$(printf '%s' "$resp" | sed -n 's/.*"ticket": *"\([^"]*\)".*/\1/p')
 [ -n "$ticket" ] || fail "no device ticket for B: $resp"
 
 out=$(relay_leg "$RELAY_1_DEVICE_PORT" "TETHER/1 device $ticket" "$A/device.crt" "$A/device.key")
+cat "$WORK/s_client.err" >&2
 expect_contains "$out" "ERR wrong_device" "A's certificate with B's ticket refused"
 
 out=$(device_api "$A" POST /api/v1/consent "{\"session\":\"$sid\",\"decision\":\"accept\"}")
