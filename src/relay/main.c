@@ -1,0 +1,168 @@
+/* main.c: tether-relay's command line.
+ *
+ *     tether-relay run --config FILE
+ *     tether-relay audit verify --config FILE
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "audit.h"
+#include "err.h"
+#include "log.h"
+#include "privdrop.h"
+#include "relay.h"
+
+#define RELAY_ERRBUF_BYTES 512
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: tether-relay run --config FILE\n"
+	        "       tether-relay audit verify --config FILE\n"
+	        "\n"
+	        "FILE is the tether-relay.conf written by \"tether-server relay add\".\n");
+}
+
+/* Accept exactly "--config FILE" (or "--config=FILE") in argv[0..argc). */
+static const char *config_arg(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[0], "--config") == 0)
+		return argv[1];
+	if (argc == 1 && strncmp(argv[0], "--config=", 9) == 0 && argv[0][9] != '\0')
+		return argv[0] + 9;
+	return NULL;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(base);
+}
+
+static int cmd_run(const char *path)
+{
+	char errbuf[RELAY_ERRBUF_BYTES] = "";
+	struct relay_config cfg;
+	struct event_base *base = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	struct relay *relay = NULL;
+	int rc, status = 1;
+
+	if ((rc = relay_config_load(path, &cfg, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "tether-relay: %s\n", errbuf);
+		return 1;
+	}
+	log_init("tether-relay", cfg.log_level);
+	/* A peer that vanishes mid-write must be an error value, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	if ((rc = relay_new(base, &cfg, &relay, errbuf, sizeof(errbuf))) != 0) {
+		log_error("%s", errbuf);
+		goto out;
+	}
+	/* Ports are bound and keys loaded: nothing below needs root. */
+	if ((rc = privdrop_to(cfg.user)) != 0) {
+		log_error("cannot drop privileges to user \"%s\": %s", cfg.user, te_strerror(rc));
+		goto out;
+	}
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	if (sigterm == NULL || sigint == NULL ||
+	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
+		log_error("cannot install signal handlers");
+		goto out;
+	}
+	log_info("relay %s running", cfg.name);
+	if (event_base_dispatch(base) < 0) {
+		log_error("event loop failed");
+		goto out;
+	}
+	status = 0;
+out:
+	relay_free(relay);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (base != NULL)
+		event_base_free(base);
+	relay_config_clear(&cfg);
+	return status;
+}
+
+static int cmd_audit_verify(const char *path)
+{
+	char errbuf[RELAY_ERRBUF_BYTES] = "";
+	struct relay_config cfg;
+	struct audit_verifier v;
+	FILE *f;
+	int rc;
+
+	if ((rc = relay_config_load(path, &cfg, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "tether-relay: %s\n", errbuf);
+		return 1;
+	}
+	if ((f = fopen(cfg.audit_log, "r")) == NULL) {
+		fprintf(stderr, "tether-relay: no audit log at %s (has the relay run yet?)\n",
+		        cfg.audit_log);
+		relay_config_clear(&cfg);
+		return 1;
+	}
+	fclose(f);
+	audit_verifier_init(&v);
+	rc = audit_file_verify(cfg.audit_log, &v);
+	if (rc != 0) {
+		fprintf(stderr, "audit: %s: %s\n", cfg.audit_log,
+		        v.why[0] != '\0' ? v.why : te_strerror(rc));
+		relay_config_clear(&cfg);
+		return 1;
+	}
+	printf("audit: %lld records, chain intact\n", (long long)v.count);
+	relay_config_clear(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tether-relay %s\n", TETHER_VERSION);
+		return 0;
+	}
+	log_init("tether-relay", LOG_LVL_INFO);
+	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
+		if ((path = config_arg(argc - 2, argv + 2)) == NULL) {
+			fprintf(stderr, "tether-relay run: give the config file: "
+			        "tether-relay run --config FILE\n");
+			return 2;
+		}
+		return cmd_run(path);
+	}
+	if (argc >= 3 && strcmp(argv[1], "audit") == 0 && strcmp(argv[2], "verify") == 0) {
+		if ((path = config_arg(argc - 3, argv + 3)) == NULL) {
+			fprintf(stderr, "tether-relay audit verify: give the config file: "
+			        "tether-relay audit verify --config FILE\n");
+			return 2;
+		}
+		return cmd_audit_verify(path);
+	}
+	if (argc < 2)
+		fprintf(stderr, "tether-relay: no command given\n");
+	else
+		fprintf(stderr, "tether-relay: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

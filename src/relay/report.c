@@ -1,0 +1,206 @@
+/* report.c: a bounded queue of JSON bodies drained through one httpc handle.
+ *
+ * httpc allows one request in flight per handle, so the queue is sent in
+ * order, one at a time. Sending is always started from a timer callback,
+ * never from inside another callback, so that an httpc that calls back early
+ * cannot recurse into us. */
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "httpc.h"
+#include "log.h"
+
+#define REPORT_BACKOFF_MAX_S 16
+
+struct relay_report {
+	struct event_base *base;
+	struct httpc *http;               /* NULL when reporting is disabled */
+	struct event *kick;               /* timer that sends the head of the queue */
+	char *items[RELAY_REPORT_QUEUE_MAX];
+	size_t head;
+	size_t count;
+	int in_flight;                    /* items[head] is being sent */
+	int attempts;                     /* failed tries of items[head] */
+};
+
+static char **report_slot(struct relay_report *r, size_t i)
+{
+	return &r->items[(r->head + i) % RELAY_REPORT_QUEUE_MAX];
+}
+
+/* Remove queue entry i (0 is the head), keeping the order of the others. */
+static void report_remove(struct relay_report *r, size_t i)
+{
+	if (i == 0)
+		r->attempts = 0;  /* the retry count belongs to the head */
+	free(*report_slot(r, i));
+	for (; i + 1 < r->count; i++)
+		*report_slot(r, i) = *report_slot(r, i + 1);
+	*report_slot(r, r->count - 1) = NULL;
+	r->count--;
+}
+
+static void report_schedule(struct relay_report *r, int delay_s)
+{
+	struct timeval tv = { delay_s, 0 };
+
+	/* A pending timer (perhaps a retry backoff) already covers the queue. */
+	if (r->http == NULL || r->count == 0 || r->in_flight ||
+	    evtimer_pending(r->kick, NULL))
+		return;
+	evtimer_add(r->kick, &tv);
+}
+
+static void report_failed(struct relay_report *r, const char *why)
+{
+	int delay;
+
+	r->attempts++;
+	if (r->attempts >= RELAY_REPORT_ATTEMPTS) {
+		log_error("relay event report dropped after %d attempts: %s",
+		          r->attempts, why);
+		report_remove(r, 0);
+		r->attempts = 0;
+		report_schedule(r, 0);
+		return;
+	}
+	delay = BACKOFF_MIN_S << (r->attempts - 1);
+	if (delay > REPORT_BACKOFF_MAX_S)
+		delay = REPORT_BACKOFF_MAX_S;
+	log_warn("relay event report failed (%s); retry %d in %d s", why,
+	         r->attempts, delay);
+	report_schedule(r, delay);
+}
+
+static void report_done(int status, const char *body, size_t len,
+                        const char *err, void *arg)
+{
+	struct relay_report *r = arg;
+	char why[128];
+
+	r->in_flight = 0;
+	if (status >= 200 && status < 300) {
+		report_remove(r, 0);
+		r->attempts = 0;
+		report_schedule(r, 0);
+		return;
+	}
+	if (status >= 400 && status < 500) {
+		/* The server understood and refused; sending it again cannot help. */
+		log_error("server refused relay event report: HTTP %d %.*s", status,
+		          (int)(len > 200 ? 200 : len), body != NULL ? body : "");
+		report_remove(r, 0);
+		r->attempts = 0;
+		report_schedule(r, 0);
+		return;
+	}
+	if (status == 0)
+		snprintf(why, sizeof(why), "%s", err != NULL ? err : "no response");
+	else
+		snprintf(why, sizeof(why), "HTTP %d", status);
+	report_failed(r, why);
+}
+
+static void report_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_report *r = arg;
+	int rc;
+
+	if (r->in_flight || r->count == 0)
+		return;
+	r->in_flight = 1;
+	rc = httpc_request(r->http, "POST", RELAY_REPORT_PATH, NULL,
+	                   *report_slot(r, 0), report_done, r);
+	if (rc != 0) {
+		r->in_flight = 0;
+		report_failed(r, te_strerror(rc));
+	}
+}
+
+int relay_report_new(struct event_base *base, const char *server_url,
+                     SSL_CTX *ctx, struct relay_report **out)
+{
+	struct relay_report *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return TE_ERR_NOMEM;
+	r->base = base;
+	if ((r->kick = evtimer_new(base, report_kick, r)) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	if (server_url != NULL && server_url[0] != '\0') {
+		if ((rc = httpc_new(base, server_url, ctx, &r->http)) != 0)
+			goto out;
+	}
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	relay_report_free(r);
+	return rc;
+}
+
+void relay_report_free(struct relay_report *r)
+{
+	if (r == NULL)
+		return;
+	if (r->count > 0)
+		log_warn("relay exiting with %zu event report(s) not delivered", r->count);
+	if (r->http != NULL) {
+		httpc_cancel(r->http);
+		httpc_free(r->http);
+	}
+	while (r->count > 0)
+		report_remove(r, 0);
+	if (r->kick != NULL)
+		event_free(r->kick);
+	free(r);
+}
+
+size_t relay_report_pending(const struct relay_report *r)
+{
+	return r->count;
+}
+
+int relay_report_event(struct relay_report *r, const char *session,
+                       const char *event, uint64_t bytes_device_to_client,
+                       uint64_t bytes_client_to_device, const char *reason)
+{
+	json_t *obj;
+	char *body;
+
+	obj = json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", session,
+	                "event", event,
+	                "bytes_device_to_client", (json_int_t)bytes_device_to_client,
+	                "bytes_client_to_device", (json_int_t)bytes_client_to_device,
+	                "reason", reason != NULL ? reason : "");
+	if (obj == NULL)
+		return TE_ERR_NOMEM;
+	body = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (body == NULL)
+		return TE_ERR_NOMEM;
+	if (r->http == NULL) {
+		log_info("relay event (not reported, no server configured): %s", body);
+		free(body);
+		return 0;
+	}
+	if (r->count == RELAY_REPORT_QUEUE_MAX) {
+		/* Keep the newest; never touch the head while it is in flight. */
+		log_error("relay event queue full (%d); dropping the oldest report",
+		          RELAY_REPORT_QUEUE_MAX);
+		report_remove(r, r->in_flight ? 1 : 0);
+	}
+	*report_slot(r, r->count) = body;
+	r->count++;
+	report_schedule(r, 0);
+	return 0;
+}
