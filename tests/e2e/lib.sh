@@ -157,6 +157,13 @@ start_device_service() {
 	SERVICE_PORT=$(free_port)
 	cat >"$WORK/status-page" <<PAGE
 #!/bin/sh
+# read the request head (bounded) before answering, so socat never writes
+# into a closed pipe
+n=0
+while [ \$n -lt 50 ] && IFS= read -r line; do
+	case "\$line" in ''|"\$(printf '\\r')") break ;; esac
+	n=\$((n + 1))
+done
 printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n'
 printf 'device $SERIAL status page: all systems nominal\n'
 PAGE

@@ -1,0 +1,72 @@
+/* agentaudit.c: append to and verify the agent's audit log. */
+#include "agentaudit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "err.h"
+#include "log.h"
+
+#define AGENTAUDIT_DETAIL_BYTES 2048
+
+int agentaudit_log(const struct agent_conf *conf, const char *actor,
+                   const char *action, const char *fmt, ...)
+{
+	char path[AGENT_PATH_BYTES], lockpath[AGENT_PATH_BYTES];
+	char detail[AGENTAUDIT_DETAIL_BYTES];
+	struct audit_log *log = NULL;
+	va_list ap;
+	int lockfd = -1, rc;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if ((rc = agentconf_state_path(conf, "audit.log", path, sizeof(path))) != 0 ||
+	    (rc = agentconf_state_path(conf, "audit.lock", lockpath, sizeof(lockpath))) != 0)
+		goto out;
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	if ((rc = audit_log_open(path, &log)) != 0)
+		goto out;
+	rc = audit_log_append(log, actor, action, detail);
+out:
+	audit_log_close(log);
+	if (lockfd >= 0)
+		close(lockfd);     /* releases the lock */
+	if (rc != 0)
+		log_error("audit: cannot record %s (%s): %s", action, detail,
+		          te_strerror(rc));
+	return rc;
+}
+
+int agentaudit_verify(const struct agent_conf *conf)
+{
+	struct audit_verifier v;
+	char path[AGENT_PATH_BYTES];
+	int rc;
+
+	if ((rc = agentconf_state_path(conf, "audit.log", path, sizeof(path))) != 0)
+		return rc;
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "audit: %s: %s\n", path, strerror(errno));
+		return TE_ERR_NOT_FOUND;
+	}
+	audit_verifier_init(&v);
+	rc = audit_file_verify(path, &v);
+	if (rc == 0 && !v.failed) {
+		printf("audit: %lld records, chain intact\n", (long long)v.count);
+		return 0;
+	}
+	fprintf(stderr, "audit: %s: %s\n", path,
+	        v.why[0] != '\0' ? v.why : te_strerror(rc));
+	return rc != 0 ? rc : TE_ERR_CHAIN;
+}

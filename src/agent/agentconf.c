@@ -1,0 +1,336 @@
+/* agentconf.c: load and validate tether-agent.conf.
+ *
+ * Keys are fixed (unknown keys are an error, see config.h); "service.NAME"
+ * entries are the allowlist of local services a ticket may forward to, and
+ * only loopback destinations are accepted so a typo can never route a
+ * session onto the hospital network. */
+#include "agentconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+
+static const char *const agentconf_keys[] = {
+	"server", "serial", "state_dir", "consent_socket", "consent_group",
+	"consent_timeout_s", "longpoll", "proxy", "support_user", "user",
+	"log_level", "service.", NULL
+};
+
+void agentconf_free(struct agent_conf *conf)
+{
+	if (conf == NULL)
+		return;
+	/* The proxy URL may carry a password. */
+	explicit_bzero(conf, sizeof(*conf));
+	free(conf);
+}
+
+static int agentconf_copy(char *dst, size_t dstsz, const char *src,
+                          const char *key, char *errbuf, size_t errsz)
+{
+	size_t n = strlen(src);
+
+	if (n >= dstsz) {
+		snprintf(errbuf, errsz, "%s: value too long (at most %zu bytes)",
+		         key, dstsz - 1);
+		return TE_ERR_TOO_LONG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Relative paths are relative to the config file's folder. */
+static int agentconf_path(char *dst, size_t dstsz, const char *dir,
+                          const char *value, const char *key, char *errbuf,
+                          size_t errsz)
+{
+	int n;
+
+	if (value[0] == '/' || dir == NULL || dir[0] == '\0')
+		return agentconf_copy(dst, dstsz, value, key, errbuf, errsz);
+	n = snprintf(dst, dstsz, "%s/%s", dir, value);
+	if (n < 0 || (size_t)n >= dstsz) {
+		snprintf(errbuf, errsz, "%s: path too long", key);
+		return TE_ERR_TOO_LONG;
+	}
+	return 0;
+}
+
+int agentconf_parse_local(const char *value, char *host, size_t hostsz,
+                          int *port)
+{
+	const char *colon;
+	char *end;
+	size_t hlen;
+	long p;
+
+	if (value == NULL || (colon = strrchr(value, ':')) == NULL)
+		return TE_ERR_INVALID;
+	hlen = (size_t)(colon - value);
+	if (!((hlen == 9 && strncmp(value, "127.0.0.1", 9) == 0) ||
+	      (hlen == 9 && strncmp(value, "localhost", 9) == 0)))
+		return TE_ERR_INVALID;
+	if (colon[1] < '0' || colon[1] > '9')
+		return TE_ERR_INVALID;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p < 1 || p > 65535)
+		return TE_ERR_INVALID;
+	if (host != NULL) {
+		if (hlen >= hostsz)
+			return TE_ERR_TOO_LONG;
+		memcpy(host, value, hlen);
+		host[hlen] = '\0';
+	}
+	*port = (int)p;
+	return 0;
+}
+
+struct agentconf_svc_ctx {
+	struct agent_conf *conf;
+	int rc;
+	char *errbuf;
+	size_t errsz;
+};
+
+static void agentconf_add_service(const char *key, const char *value, void *arg)
+{
+	struct agentconf_svc_ctx *c = arg;
+	struct agent_service *s;
+	const char *name = key + strlen("service.");
+
+	if (c->rc != 0)
+		return;
+	if (c->conf->nservices >= MAX_SERVICES) {
+		snprintf(c->errbuf, c->errsz, "%s: too many services (at most %d)",
+		         key, MAX_SERVICES);
+		c->rc = TE_ERR_TOO_LONG;
+		return;
+	}
+	if (name[0] == '\0' || strlen(name) >= MAX_NAME_BYTES) {
+		snprintf(c->errbuf, c->errsz, "%s: service name must be 1..%d bytes",
+		         key, MAX_NAME_BYTES - 1);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	if (agentconf_service(c->conf, name) != NULL) {
+		snprintf(c->errbuf, c->errsz, "%s: service listed twice", key);
+		c->rc = TE_ERR_EXISTS;
+		return;
+	}
+	s = &c->conf->services[c->conf->nservices];
+	if (agentconf_parse_local(value, s->host, sizeof(s->host), &s->port) != 0) {
+		snprintf(c->errbuf, c->errsz,
+		         "%s = %s: a service must be 127.0.0.1:PORT or localhost:PORT "
+		         "(only local services can be forwarded)", key, value);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	c->conf->nservices++;
+}
+
+static int agentconf_yesno(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return TE_ERR_INVALID;
+	return 0;
+}
+
+static int agentconf_level(const char *v, enum log_level *out)
+{
+	if (strcmp(v, "debug") == 0)
+		*out = LOG_LVL_DEBUG;
+	else if (strcmp(v, "info") == 0)
+		*out = LOG_LVL_INFO;
+	else if (strcmp(v, "warn") == 0)
+		*out = LOG_LVL_WARN;
+	else if (strcmp(v, "error") == 0)
+		*out = LOG_LVL_ERROR;
+	else
+		return TE_ERR_INVALID;
+	return 0;
+}
+
+static int agentconf_fill_strings(struct agent_conf *c, const struct config *cfg,
+                                  const char *dir, char *errbuf, size_t errsz)
+{
+	const char *v;
+	int rc;
+
+	if ((rc = agentconf_copy(c->server, sizeof(c->server),
+	                         config_get(cfg, "server", ""), "server", errbuf, errsz)) != 0 ||
+	    (rc = agentconf_copy(c->serial, sizeof(c->serial),
+	                         config_get(cfg, "serial", ""), "serial", errbuf, errsz)) != 0 ||
+	    (rc = agentconf_copy(c->consent_group, sizeof(c->consent_group),
+	                         config_get(cfg, "consent_group", ""), "consent_group",
+	                         errbuf, errsz)) != 0 ||
+	    (rc = agentconf_copy(c->proxy, sizeof(c->proxy),
+	                         config_get(cfg, "proxy", ""), "proxy", errbuf, errsz)) != 0 ||
+	    (rc = agentconf_copy(c->support_user, sizeof(c->support_user),
+	                         config_get(cfg, "support_user", "support"),
+	                         "support_user", errbuf, errsz)) != 0 ||
+	    (rc = agentconf_copy(c->user, sizeof(c->user), config_get(cfg, "user", ""),
+	                         "user", errbuf, errsz)) != 0)
+		return rc;
+	v = config_get(cfg, "state_dir", "");
+	if (v[0] == '\0') {
+		snprintf(errbuf, errsz, "state_dir is required (for example "
+		         "state_dir = /var/lib/tether-agent)");
+		return TE_ERR_INVALID;
+	}
+	if ((rc = agentconf_path(c->state_dir, sizeof(c->state_dir), dir, v,
+	                         "state_dir", errbuf, errsz)) != 0)
+		return rc;
+	v = config_get(cfg, "consent_socket", "");
+	if (v[0] == '\0') {
+		/* Default next to the state so a test setup needs no /run. */
+		if ((rc = agentconf_path(c->consent_socket, sizeof(c->consent_socket),
+		                         c->state_dir, "consent.sock", "consent_socket",
+		                         errbuf, errsz)) != 0)
+			return rc;
+	} else if ((rc = agentconf_path(c->consent_socket, sizeof(c->consent_socket),
+	                                dir, v, "consent_socket", errbuf, errsz)) != 0) {
+		return rc;
+	}
+	if (c->support_user[0] == '\0') {
+		snprintf(errbuf, errsz, "support_user must not be empty");
+		return TE_ERR_INVALID;
+	}
+	if (c->server[0] != '\0' && strncmp(c->server, "https://", 8) != 0) {
+		snprintf(errbuf, errsz, "server = %.200s: must start with https://",
+		         c->server);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
+                          const char *dir, char *errbuf, size_t errsz)
+{
+	struct agentconf_svc_ctx sc = { c, 0, errbuf, errsz };
+	int rc;
+
+	if ((rc = agentconf_fill_strings(c, cfg, dir, errbuf, errsz)) != 0)
+		return rc;
+	if ((rc = config_get_int(cfg, "consent_timeout_s", CONSENT_TIMEOUT_S, 1,
+	                         24 * 3600, &c->consent_timeout_s, errbuf, errsz)) != 0)
+		return rc;
+	if (agentconf_yesno(config_get(cfg, "longpoll", "yes"), &c->longpoll) != 0) {
+		snprintf(errbuf, errsz, "longpoll = %s: use yes or no",
+		         config_get(cfg, "longpoll", ""));
+		return TE_ERR_INVALID;
+	}
+	if (agentconf_level(config_get(cfg, "log_level", "info"), &c->log_level) != 0) {
+		snprintf(errbuf, errsz, "log_level = %s: use debug, info, warn or error",
+		         config_get(cfg, "log_level", ""));
+		return TE_ERR_INVALID;
+	}
+	config_each_prefix(cfg, "service.", agentconf_add_service, &sc);
+	return sc.rc;
+}
+
+int agentconf_parse(const char *text, size_t len, const char *name,
+                    const char *dir, struct agent_conf **out, char *errbuf,
+                    size_t errsz)
+{
+	struct config *cfg = NULL;
+	struct agent_conf *c = NULL;
+	char local[256];
+	int rc;
+
+	*out = NULL;
+	if ((rc = config_parse(text, len, name, agentconf_keys, &cfg, errbuf, errsz)) != 0)
+		goto out;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", name);
+	if ((rc = agentconf_fill(c, cfg, dir, local, sizeof(local))) != 0) {
+		snprintf(errbuf, errsz, "%s: %s", name, local);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	agentconf_free(c);
+	config_free(cfg);
+	return rc;
+}
+
+int agentconf_load(const char *path, struct agent_conf **out, char *errbuf,
+                   size_t errsz)
+{
+	char dir[AGENT_PATH_BYTES], abspath[PATH_MAX];
+	char *slash, *text = NULL;
+	FILE *f = NULL;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	/* Resolve the folder once so relative paths keep working after chdir. */
+	if (realpath(path, abspath) == NULL) {
+		snprintf(errbuf, errsz, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_SYS;
+	}
+	if (strlen(abspath) >= sizeof(dir)) {
+		snprintf(errbuf, errsz, "%s: path too long", path);
+		return TE_ERR_TOO_LONG;
+	}
+	memcpy(dir, abspath, strlen(abspath) + 1);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if ((f = fopen(abspath, "r")) == NULL) {
+		snprintf(errbuf, errsz, "%s: %s", path, strerror(errno));
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	if ((text = malloc(MAX_CONFIG_FILE_BYTES + 1)) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	n = fread(text, 1, MAX_CONFIG_FILE_BYTES + 1, f);
+	if (n > MAX_CONFIG_FILE_BYTES) {
+		snprintf(errbuf, errsz, "%s: larger than %d bytes", path,
+		         MAX_CONFIG_FILE_BYTES);
+		rc = TE_ERR_TOO_LONG;
+		goto out;
+	}
+	rc = agentconf_parse(text, n, path, dir, out, errbuf, errsz);
+out:
+	if (f != NULL)
+		fclose(f);
+	if (text != NULL)
+		explicit_bzero(text, MAX_CONFIG_FILE_BYTES + 1);
+	free(text);
+	return rc;
+}
+
+int agentconf_state_path(const struct agent_conf *conf, const char *name,
+                         char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/%s", conf->state_dir, name);
+
+	return (n < 0 || (size_t)n >= outsz) ? TE_ERR_TOO_LONG : 0;
+}
+
+const struct agent_service *agentconf_service(const struct agent_conf *conf,
+                                              const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, name) == 0)
+			return &conf->services[i];
+	return NULL;
+}

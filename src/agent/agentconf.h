@@ -1,0 +1,55 @@
+/* agentconf.h: the agent's configuration file (tether-agent.conf).
+ * See docs/architecture.md "Agent config" for every key. */
+#ifndef TETHER_AGENTCONF_H
+#define TETHER_AGENTCONF_H
+
+#include <stddef.h>
+#include "bounds.h"
+#include "log.h"
+
+#define AGENT_PATH_BYTES 512
+#define AGENT_URL_BYTES  512
+
+/* One allowlisted local service: "service.http = 127.0.0.1:8080". */
+struct agent_service {
+	char name[MAX_NAME_BYTES];
+	char host[16];      /* "127.0.0.1" or "localhost" as written */
+	int port;
+};
+
+struct agent_conf {
+	char path[AGENT_PATH_BYTES];         /* the config file itself */
+	char server[AGENT_URL_BYTES];
+	char serial[MAX_NAME_BYTES];
+	char state_dir[AGENT_PATH_BYTES];    /* absolute or relative to the config dir */
+	char consent_socket[AGENT_PATH_BYTES];
+	char consent_group[MAX_NAME_BYTES];
+	long consent_timeout_s;
+	int longpoll;                        /* 1 = long-poll, 0 = short poll */
+	char proxy[AGENT_URL_BYTES];
+	char support_user[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES];
+	enum log_level log_level;
+	struct agent_service services[MAX_SERVICES];
+	size_t nservices;
+};
+
+/* Load and validate a config file. errbuf says what is wrong and where. */
+int agentconf_load(const char *path, struct agent_conf **out, char *errbuf,
+                   size_t errsz);
+/* The same from text; dir is what relative paths resolve against. */
+int agentconf_parse(const char *text, size_t len, const char *name,
+                    const char *dir, struct agent_conf **out, char *errbuf,
+                    size_t errsz);
+void agentconf_free(struct agent_conf *conf);
+/* state_dir/name into out. */
+int agentconf_state_path(const struct agent_conf *conf, const char *name,
+                         char *out, size_t outsz);
+/* Parse "127.0.0.1:PORT" or "localhost:PORT" (the only allowed forms). */
+int agentconf_parse_local(const char *value, char *host, size_t hostsz,
+                          int *port);
+/* The allowlisted service with this name, or NULL. */
+const struct agent_service *agentconf_service(const struct agent_conf *conf,
+                                              const char *name);
+
+#endif

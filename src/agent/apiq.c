@@ -1,0 +1,157 @@
+/* apiq.c: a FIFO of JSON POSTs over one httpc. */
+#include "apiq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+#define APIQ_MAX_PENDING 64
+
+struct apiq_item {
+	struct apiq_item *next;
+	char *path;
+	char *body;
+	httpc_cb cb;
+	void *arg;
+};
+
+struct apiq {
+	struct httpc *http;
+	struct event *kick;           /* starts the next request outside callbacks */
+	struct apiq_item *head, *tail;
+	struct apiq_item *inflight;
+	size_t count;
+	int closing;
+};
+
+static void apiq_item_free(struct apiq_item *it)
+{
+	if (it == NULL)
+		return;
+	free(it->path);
+	free(it->body);
+	free(it);
+}
+
+static void apiq_done(int status, const char *body, size_t len,
+                      const char *err, void *arg)
+{
+	struct apiq *q = arg;
+	struct apiq_item *it = q->inflight;
+
+	q->inflight = NULL;
+	if (it == NULL)
+		return;
+	if (it->cb != NULL)
+		it->cb(status, body, len, err, it->arg);
+	else if (status < 200 || status >= 300)
+		log_warn("POST %s: %s", it->path,
+		         status == 0 ? (err != NULL ? err : "no response") : body);
+	apiq_item_free(it);
+	if (q->head != NULL && !q->closing)
+		event_active(q->kick, 0, 0);
+}
+
+static void apiq_start_next(evutil_socket_t fd, short what, void *arg)
+{
+	struct apiq *q = arg;
+	struct apiq_item *it;
+	int rc;
+
+	while (q->inflight == NULL && (it = q->head) != NULL) {
+		q->head = it->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->count--;
+		q->inflight = it;
+		rc = httpc_request(q->http, "POST", it->path, NULL, it->body,
+		                   apiq_done, q);
+		if (rc == 0)
+			return;
+		q->inflight = NULL;
+		if (it->cb != NULL)
+			it->cb(0, "", 0, te_strerror(rc), it->arg);
+		apiq_item_free(it);
+	}
+}
+
+int apiq_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
+             struct apiq **out)
+{
+	struct apiq *q;
+	int rc;
+
+	*out = NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = httpc_new(base, base_url, ctx, &q->http)) != 0)
+		goto fail;
+	if ((q->kick = event_new(base, -1, 0, apiq_start_next, q)) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto fail;
+	}
+	*out = q;
+	return 0;
+fail:
+	apiq_free(q);
+	return rc;
+}
+
+void apiq_free(struct apiq *q)
+{
+	struct apiq_item *it;
+
+	if (q == NULL)
+		return;
+	q->closing = 1;
+	if (q->inflight != NULL) {
+		httpc_cancel(q->http);
+		it = q->inflight;
+		q->inflight = NULL;
+		if (it->cb != NULL)
+			it->cb(0, "", 0, "agent shutting down", it->arg);
+		apiq_item_free(it);
+	}
+	while ((it = q->head) != NULL) {
+		q->head = it->next;
+		if (it->cb != NULL)
+			it->cb(0, "", 0, "agent shutting down", it->arg);
+		apiq_item_free(it);
+	}
+	if (q->kick != NULL)
+		event_free(q->kick);
+	httpc_free(q->http);
+	free(q);
+}
+
+int apiq_post(struct apiq *q, const char *path, const char *json_body,
+              httpc_cb cb, void *arg)
+{
+	struct apiq_item *it;
+
+	if (q->closing)
+		return TE_ERR_INVALID;
+	if (q->count >= APIQ_MAX_PENDING)
+		return TE_ERR_TOO_LONG;
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return TE_ERR_NOMEM;
+	it->path = strdup(path);
+	it->body = strdup(json_body != NULL ? json_body : "{}");
+	if (it->path == NULL || it->body == NULL) {
+		apiq_item_free(it);
+		return TE_ERR_NOMEM;
+	}
+	it->cb = cb;
+	it->arg = arg;
+	if (q->tail != NULL)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->count++;
+	if (q->inflight == NULL)
+		event_active(q->kick, 0, 0);
+	return 0;
+}

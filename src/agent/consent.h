@@ -1,0 +1,76 @@
+/* consent.h: the operator's consent, through a local UNIX socket.
+ *
+ * Protocol (docs/protocol.md "Consent socket"): one request line per
+ * connection, at most MAX_CONSENT_LINE_BYTES: LIST, ACCEPT ID, DENY ID,
+ * END ID. Peers are checked by SO_PEERCRED: root, the agent's own uid, or a
+ * member of consent_group. */
+#ifndef TETHER_CONSENT_H
+#define TETHER_CONSENT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "agentconf.h"
+#include "apiq.h"
+#include "bounds.h"
+
+enum consent_cmd {
+	CONSENT_CMD_LIST = 1,
+	CONSENT_CMD_ACCEPT,
+	CONSENT_CMD_DENY,
+	CONSENT_CMD_END,
+};
+
+struct consent_line {
+	enum consent_cmd cmd;
+	char id[MAX_NAME_BYTES];   /* empty for LIST */
+};
+
+/* Parse one request line (with or without its trailing "\n" or "\r\n").
+ * Pure: no I/O, bounded by MAX_CONSENT_LINE_BYTES. Returns 0,
+ * TE_ERR_TOO_LONG, or TE_ERR_INVALID for anything else. */
+int consent_parse_line(const char *buf, size_t len, struct consent_line *out);
+/* Is this a well-formed session id: 1..MAX_NAME_BYTES-1 of [A-Za-z0-9._-]? */
+int consent_id_ok(const char *id);
+
+/* A session_request event from the server. */
+struct consent_event {
+	char session[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES];
+	char region[MAX_NAME_BYTES];
+	char reason[MAX_REASON_BYTES];
+	long level;
+	char services[MAX_SERVICES][MAX_NAME_BYTES];
+	size_t nservices;
+	long timeout_s;            /* 0 when the server sent none */
+};
+
+/* Fill ev from a JSON event text; TE_ERR_INVALID when fields are missing. */
+int consent_event_parse(const char *json, size_t len, struct consent_event *ev);
+
+struct consent;
+
+/* Create the socket (unlink a stale one, 0660, group) and serve it. */
+int consent_new(struct event_base *base, const struct agent_conf *conf,
+                struct apiq *api, EVP_PKEY *ticket_pub, struct consent **out);
+/* Stop all workers (SIGTERM) and close the socket. */
+void consent_shutdown(struct consent *c);
+void consent_free(struct consent *c);
+/* From the ping loop. A request already known is not asked again. */
+void consent_on_request(struct consent *c, const struct consent_event *ev);
+void consent_on_session_end(struct consent *c, const char *session,
+                            const char *reason);
+/* A worker exited (from the SIGCHLD handler after waitpid). */
+void consent_on_worker_exit(struct consent *c, pid_t pid, int status);
+/* Number of workers still running (for a clean shutdown). */
+size_t consent_workers(const struct consent *c);
+/* SIGKILL and reap every worker still running (end of a bounded shutdown). */
+void consent_kill_workers(struct consent *c);
+
+/* Client side: `tether-agent consent list|accept ID|deny ID|end ID`. */
+int consent_client(const struct agent_conf *conf, const char *verb,
+                   const char *id);
+
+#endif

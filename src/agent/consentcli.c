@@ -1,0 +1,148 @@
+/* consentcli.c: `tether-agent consent list|accept ID|deny ID|end ID`,
+ * the operator's side of the consent socket, with readable output. */
+#include "consent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define CONSENTCLI_REPLY_MAX_BYTES (64 * 1024)
+#define CONSENTCLI_TIMEOUT_S       (HTTP_TIMEOUT_S + 30)
+
+static int consentcli_connect(const char *path, int *out)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { CONSENTCLI_TIMEOUT_S, 0 };
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return TE_ERR_TOO_LONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return TE_ERR_SYS;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return TE_ERR_IO;
+	}
+	*out = fd;
+	return 0;
+}
+
+static void consentcli_print_session(const char *line)
+{
+	json_t *o = json_loads(line, 0, NULL), *svcs, *v;
+	const char *state;
+	size_t i;
+
+	if (!json_is_object(o)) {
+		printf("%s\n", line);
+		json_decref(o);
+		return;
+	}
+	state = json_string_value(json_object_get(o, "state"));
+	printf("session %s  [%s, %s %lld s]\n",
+	       json_string_value(json_object_get(o, "session")),
+	       state != NULL ? state : "?",
+	       state != NULL && strcmp(state, "pending") == 0 ? "answer within"
+	                                                     : "ends in at most",
+	       (long long)json_integer_value(json_object_get(o, "expires_in_s")));
+	printf("  who:      %s (level %lld, region %s)\n",
+	       json_string_value(json_object_get(o, "user")),
+	       (long long)json_integer_value(json_object_get(o, "level")),
+	       json_string_value(json_object_get(o, "region")));
+	printf("  reason:   %s\n", json_string_value(json_object_get(o, "reason")));
+	printf("  services: ");
+	svcs = json_object_get(o, "services");
+	json_array_foreach(svcs, i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("%s\n", json_array_size(svcs) == 0 ? "(none)" : "");
+	json_decref(o);
+}
+
+/* Reads the whole reply (bounded) and prints it. Returns 0 for OK/END. */
+static int consentcli_reply(int fd, int is_list)
+{
+	char buf[CONSENTCLI_REPLY_MAX_BYTES + 1], *line, *nl;
+	size_t len = 0;
+	ssize_t n;
+	int count = 0, rc = TE_ERR_PROTOCOL;
+
+	while (len < CONSENTCLI_REPLY_MAX_BYTES &&
+	       (n = read(fd, buf + len, CONSENTCLI_REPLY_MAX_BYTES - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if (strncmp(line, "ERR ", 4) == 0) {
+			fprintf(stderr, "consent: %s\n", line + 4);
+			return TE_ERR_DENIED;
+		}
+		if (strncmp(line, "OK ", 3) == 0) {
+			printf("%s\n", line + 3);
+			return 0;
+		}
+		if (is_list && strcmp(line, "END") == 0) {
+			if (count == 0)
+				printf("no session requests\n");
+			return 0;
+		}
+		if (is_list) {
+			consentcli_print_session(line);
+			count++;
+		}
+	}
+	fprintf(stderr, "consent: the agent sent no complete answer%s\n",
+	        len == 0 ? " (timed out or closed)" : "");
+	return rc;
+}
+
+int consent_client(const struct agent_conf *conf, const char *verb,
+                   const char *id)
+{
+	char line[MAX_CONSENT_LINE_BYTES];
+	const char *cmd;
+	int fd = -1, rc, is_list = strcmp(verb, "list") == 0;
+
+	if (is_list)
+		cmd = "LIST";
+	else if (strcmp(verb, "accept") == 0)
+		cmd = "ACCEPT";
+	else if (strcmp(verb, "deny") == 0)
+		cmd = "DENY";
+	else if (strcmp(verb, "end") == 0)
+		cmd = "END";
+	else
+		return TE_ERR_INVALID;
+	if (!is_list && (id == NULL || !consent_id_ok(id))) {
+		fprintf(stderr, "consent %s: give the session id shown by "
+		        "`tether-agent consent list`\n", verb);
+		return TE_ERR_INVALID;
+	}
+	snprintf(line, sizeof(line), "%s%s%s\n", cmd, is_list ? "" : " ",
+	         is_list ? "" : id);
+	if ((rc = consentcli_connect(conf->consent_socket, &fd)) != 0) {
+		fprintf(stderr, "consent: cannot reach the agent at %s: %s (is "
+		        "`tether-agent run` running, and may you use its socket?)\n",
+		        conf->consent_socket, strerror(errno));
+		return rc;
+	}
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		fprintf(stderr, "consent: cannot send the request: %s\n", strerror(errno));
+		rc = TE_ERR_IO;
+		goto out;
+	}
+	rc = consentcli_reply(fd, is_list);
+out:
+	close(fd);
+	return rc;
+}

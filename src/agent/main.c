@@ -1,0 +1,339 @@
+/* main.c: tether-agent subcommands. */
+#include <errno.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+#include <openssl/ssl.h>
+
+#include "agentaudit.h"
+#include "agentconf.h"
+#include "apiq.h"
+#include "consent.h"
+#include "enroll.h"
+#include "err.h"
+#include "log.h"
+#include "ping.h"
+#include "privdrop.h"
+#include "support.h"
+#include "ticket.h"
+#include "tls.h"
+
+#define AGENT_STOP_GRACE_S 5
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage:\n"
+	    "  tether-agent enroll --config FILE [--server URL] [--serial SN] --token TOKEN\n"
+	    "               --ca-fingerprint SHA256 [--support-password-file F]\n"
+	    "  tether-agent run --config FILE\n"
+	    "  tether-agent consent list | accept ID | deny ID | end ID  --config FILE\n"
+	    "  tether-agent support-password --config FILE   (new password on stdin)\n"
+	    "  tether-agent audit verify --config FILE\n"
+	    "  tether-agent --version\n");
+}
+
+/* Options shared by every subcommand; positional words go to words[]. */
+struct agent_args {
+	const char *config, *server, *serial, *token, *fp, *pwfile;
+	const char *words[3];
+	int nwords;
+};
+
+static int parse_args(int argc, char **argv, struct agent_args *a)
+{
+	static const struct { const char *name; size_t off; } opts[] = {
+		{ "--config", offsetof(struct agent_args, config) },
+		{ "--server", offsetof(struct agent_args, server) },
+		{ "--serial", offsetof(struct agent_args, serial) },
+		{ "--token", offsetof(struct agent_args, token) },
+		{ "--ca-fingerprint", offsetof(struct agent_args, fp) },
+		{ "--support-password-file", offsetof(struct agent_args, pwfile) },
+	};
+	size_t k;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 2; i < argc; i++) {
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (strcmp(argv[i], opts[k].name) == 0)
+				break;
+		if (k < sizeof(opts) / sizeof(opts[0])) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tether-agent: %s needs a value\n", argv[i]);
+				return -1;
+			}
+			*(const char **)((char *)a + opts[k].off) = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			fprintf(stderr, "tether-agent: unknown option %s\n", argv[i]);
+			return -1;
+		} else if (a->nwords < 3) {
+			a->words[a->nwords++] = argv[i];
+		} else {
+			fprintf(stderr, "tether-agent: unexpected argument %s\n", argv[i]);
+			return -1;
+		}
+	}
+	if (a->config == NULL) {
+		fprintf(stderr, "tether-agent %s: --config FILE is required (for example "
+		        "--config /etc/tether/tether-agent.conf)\n", argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_conf(const char *path, struct agent_conf **conf)
+{
+	char err[512];
+	int rc = agentconf_load(path, conf, err, sizeof(err));
+
+	if (rc != 0)
+		fprintf(stderr, "tether-agent: %s\n", err);
+	else
+		log_init("tether-agent", (*conf)->log_level);
+	return rc;
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+struct agent_run {
+	struct event_base *base;
+	struct agent_conf *conf;
+	struct consent *consent;
+	int stopping;
+};
+
+static void run_reap(struct agent_run *r)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (r->consent != NULL)
+			consent_on_worker_exit(r->consent, pid, status);
+}
+
+static void run_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct agent_run *r = arg;
+
+	if (sig == SIGCHLD) {
+		run_reap(r);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	r->stopping = 1;
+	event_base_loopbreak(r->base);
+}
+
+/* Stop every worker and wait for it, bounded; SIGKILL what is left. */
+static void run_stop_workers(struct agent_run *r)
+{
+	time_t end;
+
+	consent_shutdown(r->consent);
+	end = time(NULL) + AGENT_STOP_GRACE_S;
+	while (consent_workers(r->consent) > 0 && time(NULL) < end) {
+		run_reap(r);
+		if (consent_workers(r->consent) > 0)
+			usleep(50 * 1000);
+	}
+	if (consent_workers(r->consent) > 0) {
+		/* Workers that ignore SIGTERM get SIGKILL, by pid only. */
+		consent_kill_workers(r->consent);
+		usleep(100 * 1000);
+	}
+	run_reap(r);
+}
+
+static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
+{
+	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
+	char tp[AGENT_PATH_BYTES], missing[AGENT_PATH_BYTES];
+	int rc;
+
+	if (enroll_check(r->conf, missing, sizeof(missing)) != 0) {
+		fprintf(stderr, "tether-agent run: not enrolled (%s is missing); run "
+		        "`tether-agent enroll --config %s ...` first\n", missing,
+		        r->conf->path);
+		return TE_ERR_NOT_FOUND;
+	}
+	if (r->conf->server[0] == '\0' || r->conf->serial[0] == '\0') {
+		fprintf(stderr, "tether-agent run: set server and serial in %s\n",
+		        r->conf->path);
+		return TE_ERR_INVALID;
+	}
+	agentconf_state_path(r->conf, "ca.crt", ca, sizeof(ca));
+	agentconf_state_path(r->conf, "device.crt", crt, sizeof(crt));
+	agentconf_state_path(r->conf, "device.key", key, sizeof(key));
+	agentconf_state_path(r->conf, "ticket.pub", tp, sizeof(tp));
+	if ((rc = tls_client_ctx_new(ca, crt, key, ctx)) != 0) {
+		fprintf(stderr, "tether-agent run: cannot load the device identity "
+		        "from %s: %s\n", r->conf->state_dir, te_strerror(rc));
+		return rc;
+	}
+	if ((rc = ticket_key_load_public(tp, tpub)) != 0) {
+		fprintf(stderr, "tether-agent run: %s: %s\n", tp, te_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int cmd_run(struct agent_conf *conf)
+{
+	struct agent_run r = { .conf = conf };
+	struct event *sig[3] = { NULL, NULL, NULL };
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGCHLD };
+	struct apiq *api = NULL;
+	struct ping *ping = NULL;
+	SSL_CTX *ctx = NULL;
+	EVP_PKEY *tpub = NULL;
+	int i, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = run_setup(&r, &ctx, &tpub)) != 0)
+		goto out;
+	if ((r.base = event_base_new()) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		sig[i] = evsignal_new(r.base, sigs[i], run_on_signal, &r);
+		if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
+			rc = TE_ERR_SYS;
+			goto out;
+		}
+	}
+	if ((rc = apiq_new(r.base, conf->server, ctx, &api)) != 0 ||
+	    (rc = consent_new(r.base, conf, api, tpub, &r.consent)) != 0) {
+		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
+		goto out;
+	}
+	/* The consent socket exists (and has its group); now drop root. */
+	if ((rc = privdrop_to(conf->user)) != 0) {
+		fprintf(stderr, "tether-agent run: cannot drop privileges to %s: %s\n",
+		        conf->user, te_strerror(rc));
+		goto out;
+	}
+	if ((rc = ping_new(r.base, conf, ctx, r.consent, &ping)) != 0)
+		goto out;
+	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
+	               conf->serial, conf->server, TETHER_VERSION);
+	log_info("running: serial %s, server %s, consent socket %s", conf->serial,
+	         conf->server, conf->consent_socket);
+	ping_start(ping);
+	event_base_dispatch(r.base);
+	rc = 0;
+out:
+	if (r.consent != NULL)
+		run_stop_workers(&r);
+	ping_free(ping);
+	apiq_free(api);
+	consent_free(r.consent);
+	for (i = 0; i < 3; i++)
+		if (sig[i] != NULL)
+			event_free(sig[i]);
+	if (r.base != NULL) {
+		agentaudit_log(conf, "agent", "agent_stop", "serial %s", conf->serial);
+		event_base_free(r.base);
+	}
+	EVP_PKEY_free(tpub);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static int cmd_enroll(struct agent_conf *conf, const struct agent_args *a)
+{
+	struct enroll_args e = { a->server, a->serial, a->token, a->fp, a->pwfile };
+
+	if (a->token == NULL || a->fp == NULL) {
+		fprintf(stderr, "tether-agent enroll: --token TOKEN and --ca-fingerprint "
+		        "SHA256 are required (both come from the server administrator: "
+		        "`tether-server device add` and `tether-server init`)\n");
+		return TE_ERR_INVALID;
+	}
+	return enroll_run(conf, &e);
+}
+
+static int cmd_consent(struct agent_conf *conf, const struct agent_args *a)
+{
+	const char *verb = a->nwords > 0 ? a->words[0] : NULL;
+
+	if (verb == NULL || (strcmp(verb, "list") != 0 && a->nwords != 2) ||
+	    (strcmp(verb, "list") == 0 && a->nwords != 1)) {
+		fprintf(stderr, "tether-agent consent: use `consent list`, or "
+		        "`consent accept|deny|end ID` with an ID from the list\n");
+		return TE_ERR_INVALID;
+	}
+	if (strcmp(verb, "list") != 0 && strcmp(verb, "accept") != 0 &&
+	    strcmp(verb, "deny") != 0 && strcmp(verb, "end") != 0) {
+		fprintf(stderr, "tether-agent consent: unknown action %s (list, accept, "
+		        "deny or end)\n", verb);
+		return TE_ERR_INVALID;
+	}
+	return consent_client(conf, verb, a->nwords > 1 ? a->words[1] : NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_conf *conf = NULL;
+	struct agent_args a;
+	const char *cmd;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tether-agent %s\n", TETHER_VERSION);
+		return 0;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
+	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
+	    strcmp(cmd, "audit") != 0) {
+		fprintf(stderr, "tether-agent: unknown command %s\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (parse_args(argc, argv, &a) != 0)
+		return 2;
+	if (strcmp(cmd, "audit") == 0 &&
+	    (a.nwords != 1 || strcmp(a.words[0], "verify") != 0)) {
+		fprintf(stderr, "tether-agent audit: the only action is `audit verify "
+		        "--config FILE`\n");
+		return 2;
+	}
+	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "enroll") == 0 ||
+	     strcmp(cmd, "support-password") == 0) && a.nwords != 0) {
+		fprintf(stderr, "tether-agent %s: unexpected argument %s\n", cmd, a.words[0]);
+		return 2;
+	}
+	if (load_conf(a.config, &conf) != 0)
+		return 1;
+	ssh_init();
+	if (strcmp(cmd, "enroll") == 0)
+		rc = cmd_enroll(conf, &a);
+	else if (strcmp(cmd, "run") == 0)
+		rc = cmd_run(conf);
+	else if (strcmp(cmd, "consent") == 0)
+		rc = cmd_consent(conf, &a);
+	else if (strcmp(cmd, "support-password") == 0)
+		rc = support_cmd_password(conf);
+	else
+		rc = agentaudit_verify(conf);
+	ssh_finalize();
+	agentconf_free(conf);
+	return rc == 0 ? 0 : 1;
+}

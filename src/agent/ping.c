@@ -1,0 +1,191 @@
+/* ping.c: the ping / long-poll loop. */
+#include "ping.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "httpc.h"
+#include "log.h"
+#include "secret.h"
+
+struct ping {
+	struct event_base *base;
+	const struct agent_conf *conf;
+	struct consent *consent;
+	struct httpc *http;
+	struct event *timer;
+	char *body;
+	int failures;
+	time_t sent_at;
+};
+
+int ping_backoff_s(int failures, unsigned random)
+{
+	long cap = BACKOFF_MIN_S, d;
+	int i;
+
+	for (i = 1; i < failures && cap < BACKOFF_MAX_S; i++)
+		cap *= 2;
+	if (cap > BACKOFF_MAX_S)
+		cap = BACKOFF_MAX_S;
+	/* Full jitter in [cap/2, cap] so a fleet that lost the server together
+	 * does not come back together. */
+	d = cap / 2 + (long)(random % (unsigned)(cap - cap / 2 + 1));
+	return (int)(d < BACKOFF_MIN_S ? BACKOFF_MIN_S : d);
+}
+
+char *ping_body(const struct agent_conf *conf)
+{
+	json_t *o, *svcs = json_array();
+	char *text = NULL;
+	size_t i;
+
+	for (i = 0; i < conf->nservices && svcs != NULL; i++)
+		json_array_append_new(svcs, json_pack("{s:s, s:i}", "name",
+		                      conf->services[i].name, "port",
+		                      conf->services[i].port));
+	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
+	              "status", "ok", "wait", conf->longpoll, "services", svcs);
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static void ping_schedule(struct ping *p, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	evtimer_add(p->timer, &tv);
+}
+
+static void ping_event(struct ping *p, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	struct consent_event cev;
+	char *text;
+
+	if (type == NULL)
+		return;
+	if (strcmp(type, "session_request") == 0) {
+		text = json_dumps(ev, JSON_COMPACT);
+		if (text != NULL && consent_event_parse(text, strlen(text), &cev) == 0)
+			consent_on_request(p->consent, &cev);
+		else
+			log_warn("ping: malformed session_request ignored");
+		free(text);
+	} else if (strcmp(type, "session_end") == 0) {
+		const char *sid = json_string_value(json_object_get(ev, "session"));
+		const char *why = json_string_value(json_object_get(ev, "reason"));
+
+		if (sid != NULL && consent_id_ok(sid))
+			consent_on_session_end(p->consent, sid, why);
+	} else {
+		log_debug("ping: event %s ignored", type);
+	}
+}
+
+static void ping_done(int status, const char *body, size_t len,
+                      const char *err, void *arg)
+{
+	struct ping *p = arg;
+	json_t *o = NULL, *events, *ev;
+	unsigned r = 0;
+	size_t i;
+	int delay;
+
+	if (status == 200 && (o = json_loadb(body, len, 0, NULL)) != NULL &&
+	    json_is_object(o)) {
+		if (p->failures > 0)
+			log_info("ping: server reachable again");
+		p->failures = 0;
+		events = json_object_get(o, "events");
+		json_array_foreach(events, i, ev)
+			if (json_is_object(ev))
+				ping_event(p, ev);
+		if (!p->conf->longpoll) {
+			delay = SHORTPOLL_INTERVAL_S;
+		} else {
+			delay = PING_MIN_SPACING_S - (int)(time(NULL) - p->sent_at);
+			delay = delay < 0 ? 0 : delay;
+		}
+		json_decref(o);
+		ping_schedule(p, delay);
+		return;
+	}
+	json_decref(o);
+	p->failures++;
+	secret_random(&r, sizeof(r));
+	delay = ping_backoff_s(p->failures, r);
+	if (status == 401 || status == 403)
+		log_error("ping: the server refused this device (%d): is it enrolled "
+		          "and its certificate still valid?", status);
+	else
+		log_warn("ping: %s; retrying in %d s", status == 0 ?
+		         (err != NULL ? err : "no response") : "unexpected response",
+		         delay);
+	ping_schedule(p, delay);
+}
+
+static void ping_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping *p = arg;
+	int rc;
+
+	p->sent_at = time(NULL);
+	rc = httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
+	                   ping_done, p);
+	if (rc != 0)
+		ping_done(0, "", 0, te_strerror(rc), p);
+}
+
+int ping_new(struct event_base *base, const struct agent_conf *conf,
+             SSL_CTX *ctx, struct consent *consent, struct ping **out)
+{
+	struct ping *p;
+	int rc;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return TE_ERR_NOMEM;
+	p->base = base;
+	p->conf = conf;
+	p->consent = consent;
+	if ((p->body = ping_body(conf)) == NULL ||
+	    (p->timer = evtimer_new(base, ping_fire, p)) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = httpc_new(base, conf->server, ctx, &p->http)) != 0)
+		goto fail;
+	/* Longer than the server's hold so a held long-poll is not cut short. */
+	httpc_set_timeout(p->http, HTTP_TIMEOUT_S);
+	*out = p;
+	return 0;
+fail:
+	ping_free(p);
+	return rc;
+}
+
+void ping_start(struct ping *p)
+{
+	ping_schedule(p, 0);
+}
+
+void ping_free(struct ping *p)
+{
+	if (p == NULL)
+		return;
+	if (p->http != NULL)
+		httpc_cancel(p->http);
+	httpc_free(p->http);
+	if (p->timer != NULL)
+		event_free(p->timer);
+	free(p->body);
+	free(p);
+}

@@ -1,0 +1,31 @@
+/* ping.h: the agent's ping loop (POST /api/v1/ping) on libevent.
+ *
+ * Long-poll by default ("wait": true, the server holds the request up to
+ * LONGPOLL_HOLD_S); with longpoll = no a short poll every
+ * SHORTPOLL_INTERVAL_S. Failures back off exponentially with jitter between
+ * BACKOFF_MIN_S and BACKOFF_MAX_S. Events go to the consent module. */
+#ifndef TETHER_PING_H
+#define TETHER_PING_H
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "agentconf.h"
+#include "consent.h"
+
+/* Minimum spacing of long-polls, so a server that answers at once (a
+ * pending request is repeated until answered) cannot make us spin. */
+#define PING_MIN_SPACING_S 2
+
+struct ping;
+
+int ping_new(struct event_base *base, const struct agent_conf *conf,
+             SSL_CTX *ctx, struct consent *consent, struct ping **out);
+void ping_start(struct ping *p);
+void ping_free(struct ping *p);
+/* Next back-off delay (jittered) for the given failure count (pure). */
+int ping_backoff_s(int failures, unsigned random);
+/* The request body; malloc'd JSON text. */
+char *ping_body(const struct agent_conf *conf);
+
+#endif

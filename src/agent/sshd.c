@@ -1,0 +1,460 @@
+/* sshd.c: libssh server on a socketpair, password auth, direct-tcpip only.
+ *
+ * One thread, one ssh_event: the SSH session and every forwarded TCP socket
+ * are polled together; channel data goes straight to the service socket and
+ * service data straight into the channel. Channels are only freed after
+ * ssh_event_dopoll returns, never inside a callback. */
+#include "sshd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "agentaudit.h"
+#include "err.h"
+#include "log.h"
+#include "support.h"
+
+#define SSHD_IO_BYTES     16384
+#define SSHD_POLL_MS      1000
+#define SSHD_CONNECT_TIMEOUT_S 5
+
+struct sshd;
+
+static volatile sig_atomic_t sshd_stop_requested;
+static volatile sig_atomic_t sshd_in_loop;
+
+int sshd_request_stop(void)
+{
+	sshd_stop_requested = 1;
+	return sshd_in_loop;
+}
+
+struct sshd_chan {
+	struct sshd_chan *next;
+	struct sshd *d;
+	ssh_channel ch;
+	int fd;                          /* TCP socket to the local service */
+	int fd_polled;
+	char svc[MAX_NAME_BYTES];
+	char dest[80];
+	unsigned long long to_svc, from_svc;
+	int svc_eof;                     /* the service finished sending */
+	int client_eof;                  /* the client finished sending */
+	int svc_wr_broken;               /* the service stopped reading */
+	int dead;
+	struct ssh_channel_callbacks_struct cb;
+};
+
+struct sshd {
+	const struct agent_conf *conf;
+	const struct ticket *t;
+	ssh_session session;
+	ssh_event event;
+	char actor[2 * MAX_NAME_BYTES + 8];
+	int authed;
+	int auth_fails;
+	int kick;                        /* disconnect at the next turn */
+	int nchans;
+	struct sshd_chan *chans;
+	struct ssh_server_callbacks_struct scb;
+};
+
+int sshd_forward_allowed(const struct agent_conf *conf, const struct ticket *t,
+                         const char *host, int port,
+                         const struct agent_service **svc)
+{
+	char action[MAX_NAME_BYTES + 16];
+	size_t i;
+
+	*svc = NULL;
+	if (host == NULL || (strcmp(host, "127.0.0.1") != 0 &&
+	                     strcmp(host, "localhost") != 0))
+		return TE_ERR_NOT_FOUND;
+	for (i = 0; i < conf->nservices; i++) {
+		if (conf->services[i].port != port)
+			continue;
+		snprintf(action, sizeof(action), "forward:%s", conf->services[i].name);
+		if (!ticket_allows(t, action))
+			return TE_ERR_DENIED;
+		*svc = &conf->services[i];
+		return 0;
+	}
+	return TE_ERR_NOT_FOUND;
+}
+
+/* ---- data pumps ----------------------------------------------------------- */
+
+static int sshd_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return TE_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sshd_chan_data(ssh_session session, ssh_channel channel, void *data,
+                          uint32_t len, int is_stderr, void *userdata)
+{
+	struct sshd_chan *c = userdata;
+
+	if (c->dead || c->fd < 0 || c->svc_wr_broken)
+		return (int)len;
+	/* A service that stops reading may still be sending its answer: keep
+	 * the other direction going and drop what it will not take. */
+	if (sshd_write_all(c->fd, data, len) != 0) {
+		c->svc_wr_broken = 1;
+		shutdown(c->fd, SHUT_WR);
+		return (int)len;
+	}
+	c->to_svc += len;
+	return (int)len;
+}
+
+static void sshd_chan_eof(ssh_session session, ssh_channel channel, void *userdata)
+{
+	struct sshd_chan *c = userdata;
+
+	c->client_eof = 1;
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_WR);
+	if (c->svc_eof)
+		c->dead = 1;
+}
+
+static void sshd_chan_close(ssh_session session, ssh_channel channel, void *userdata)
+{
+	struct sshd_chan *c = userdata;
+
+	c->dead = 1;
+}
+
+static int sshd_fd_readable(socket_t fd, int revents, void *userdata)
+{
+	struct sshd_chan *c = userdata;
+	char buf[SSHD_IO_BYTES];
+	ssize_t n;
+
+	if (c->dead)
+		return 0;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		/* The service finished: pass EOF on, stop polling the socket. */
+		ssh_channel_send_eof(c->ch);
+		ssh_event_remove_fd(c->d->event, c->fd);
+		c->fd_polled = 0;
+		c->svc_eof = 1;
+		if (n < 0 || c->client_eof || c->svc_wr_broken ||
+		    ssh_channel_is_eof(c->ch))
+			c->dead = 1;
+		return 0;
+	}
+	if (ssh_channel_write(c->ch, buf, (uint32_t)n) != n) {
+		c->dead = 1;
+		return 0;
+	}
+	c->from_svc += (unsigned long long)n;
+	return 0;
+}
+
+static void sshd_chan_free(struct sshd *d, struct sshd_chan *c)
+{
+	if (c->fd_polled)
+		ssh_event_remove_fd(d->event, c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->ch != NULL) {
+		ssh_remove_channel_callbacks(c->ch, &c->cb);
+		if (ssh_channel_is_open(c->ch))
+			ssh_channel_close(c->ch);
+		ssh_channel_free(c->ch);
+	}
+	agentaudit_log(d->conf, d->actor, "channel_close",
+	               "session %s service %s (%s) bytes to_service %llu "
+	               "from_service %llu", d->t->session, c->svc, c->dest,
+	               c->to_svc, c->from_svc);
+	d->nchans--;
+	free(c);
+}
+
+static void sshd_sweep(struct sshd *d, int all)
+{
+	struct sshd_chan **pp = &d->chans, *c;
+
+	while ((c = *pp) != NULL) {
+		if (all || c->dead) {
+			*pp = c->next;
+			sshd_chan_free(d, c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static int sshd_connect_local(int port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* An outbound connection on loopback; the agent never listens. */
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int sshd_open_forward(struct sshd *d, ssh_message msg)
+{
+	const char *host = ssh_message_channel_request_open_destination(msg);
+	int port = ssh_message_channel_request_open_destination_port(msg);
+	const struct agent_service *svc;
+	struct sshd_chan *c;
+	int rc;
+
+	rc = sshd_forward_allowed(d->conf, d->t, host, port, &svc);
+	if (rc != 0 || d->nchans >= SSHD_MAX_CHANNELS) {
+		agentaudit_log(d->conf, d->actor, "channel_refused",
+		               "session %s direct-tcpip to %s:%d: %s", d->t->session,
+		               host != NULL ? host : "?", port,
+		               rc == TE_ERR_DENIED ? "the ticket does not grant it" :
+		               rc != 0 ? "not an allowlisted service" : "too many channels");
+		return 1;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return 1;
+	c->d = d;
+	snprintf(c->svc, sizeof(c->svc), "%s", svc->name);
+	snprintf(c->dest, sizeof(c->dest), "127.0.0.1:%d", svc->port);
+	if ((c->fd = sshd_connect_local(svc->port)) < 0) {
+		agentaudit_log(d->conf, d->actor, "channel_refused",
+		               "session %s service %s (%s): connect failed: %s",
+		               d->t->session, c->svc, c->dest, strerror(errno));
+		free(c);
+		return 1;
+	}
+	if ((c->ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
+		close(c->fd);
+		free(c);
+		return 0;
+	}
+	ssh_callbacks_init(&c->cb);
+	c->cb.userdata = c;
+	c->cb.channel_data_function = sshd_chan_data;
+	c->cb.channel_eof_function = sshd_chan_eof;
+	c->cb.channel_close_function = sshd_chan_close;
+	ssh_set_channel_callbacks(c->ch, &c->cb);
+	if (ssh_event_add_fd(d->event, c->fd, POLLIN, sshd_fd_readable, c) == SSH_OK)
+		c->fd_polled = 1;
+	else
+		c->dead = 1;
+	c->next = d->chans;
+	d->chans = c;
+	d->nchans++;
+	agentaudit_log(d->conf, d->actor, "channel_open",
+	               "session %s direct-tcpip service %s (%s)", d->t->session,
+	               c->svc, c->dest);
+	return 0;
+}
+
+/* Password for the support user only; every attempt is audited. */
+static int sshd_auth_password(ssh_session session, const char *user,
+                              const char *password, void *userdata)
+{
+	struct sshd *d = userdata;
+	int rc;
+
+	if (d->auth_fails >= SSHD_MAX_AUTH_TRIES)
+		return SSH_AUTH_DENIED;
+	if (user == NULL || strcmp(user, d->conf->support_user) != 0)
+		rc = TE_ERR_DENIED;
+	else
+		rc = support_verify(d->conf, password);
+	if (rc == 0) {
+		d->authed = 1;
+		agentaudit_log(d->conf, d->actor, "auth_success",
+		               "session %s user %s password", d->t->session, user);
+		return SSH_AUTH_SUCCESS;
+	}
+	d->auth_fails++;
+	agentaudit_log(d->conf, d->actor, rc == TE_ERR_LOCKED ? "auth_locked" : "auth_failed",
+	               "session %s user %s: %s", d->t->session,
+	               user != NULL ? user : "?",
+	               rc == TE_ERR_LOCKED ? "support account locked; reset it with "
+	               "tether-agent support-password" : te_strerror(rc));
+	/* Too many tries, or locked: end the connection (from the loop). */
+	if (d->auth_fails >= SSHD_MAX_AUTH_TRIES || rc == TE_ERR_LOCKED)
+		d->kick = 1;
+	return SSH_AUTH_DENIED;
+}
+
+static int sshd_auth_none(ssh_session session, const char *user, void *userdata)
+{
+	return SSH_AUTH_DENIED;
+}
+
+static int sshd_auth_pubkey(ssh_session session, const char *user,
+                            struct ssh_key_struct *pubkey, char signature_state,
+                            void *userdata)
+{
+	return SSH_AUTH_DENIED;
+}
+
+static const char *sshd_open_type(int subtype)
+{
+	switch (subtype) {
+	case SSH_CHANNEL_SESSION: return "session";
+	case SSH_CHANNEL_DIRECT_TCPIP: return "direct-tcpip";
+	case SSH_CHANNEL_FORWARDED_TCPIP: return "forwarded-tcpip";
+	case SSH_CHANNEL_X11: return "x11";
+	case SSH_CHANNEL_AUTH_AGENT: return "auth-agent";
+	default: return "unknown";
+	}
+}
+
+/* Returns 0 when handled, 1 to let libssh send its default refusal. */
+static int sshd_message(ssh_session session, ssh_message msg, void *userdata)
+{
+	struct sshd *d = userdata;
+	int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
+
+	switch (type) {
+	case SSH_REQUEST_AUTH:
+		ssh_message_auth_set_methods(msg, SSH_AUTH_METHOD_PASSWORD);
+		return 1;
+	case SSH_REQUEST_SERVICE:
+		return 1;
+	case SSH_REQUEST_CHANNEL_OPEN:
+		if (d->authed && sub == SSH_CHANNEL_DIRECT_TCPIP)
+			return sshd_open_forward(d, msg);
+		agentaudit_log(d->conf, d->actor, "channel_refused",
+		               "session %s %s channel%s", d->t->session,
+		               sshd_open_type(sub), d->authed ? "" : " before authentication");
+		return 1;
+	case SSH_REQUEST_CHANNEL:
+		agentaudit_log(d->conf, d->actor, "request_refused",
+		               "session %s channel request type %d", d->t->session, sub);
+		return 1;
+	case SSH_REQUEST_GLOBAL:
+		agentaudit_log(d->conf, d->actor, "request_refused",
+		               "session %s global request type %d", d->t->session, sub);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+static void sshd_loop(struct sshd *d)
+{
+	time_t end = time(NULL) + SESSION_MAX_S;
+
+	sshd_in_loop = 1;
+
+	while (ssh_is_connected(d->session) && time(NULL) < end && !d->kick &&
+	       !sshd_stop_requested) {
+		if (ssh_event_dopoll(d->event, SSHD_POLL_MS) == SSH_ERROR &&
+		    !ssh_is_connected(d->session))
+			break;
+		sshd_sweep(d, 0);
+		if (ssh_get_status(d->session) & (SSH_CLOSED | SSH_CLOSED_ERROR))
+			break;
+	}
+	sshd_in_loop = 0;
+}
+
+int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd)
+{
+	struct sshd d;
+	ssh_bind bind = NULL;
+	char keypath[AGENT_PATH_BYTES];
+	long timeout = SSHD_KEX_TIMEOUT_S;
+	int rc = TE_ERR_PROTOCOL;
+
+	memset(&d, 0, sizeof(d));
+	d.conf = conf;
+	d.t = t;
+	snprintf(d.actor, sizeof(d.actor), "%s", t->user);
+	if (agentconf_state_path(conf, "ssh_hostkey", keypath, sizeof(keypath)) != 0 ||
+	    (bind = ssh_bind_new()) == NULL || (d.session = ssh_new()) == NULL) {
+		close(fd);
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_HOSTKEY, keypath) != SSH_OK) {
+		log_error("ssh: cannot load host key %s: %s", keypath, ssh_get_error(bind));
+		close(fd);
+		goto out;
+	}
+	if (ssh_bind_accept_fd(bind, d.session, fd) != SSH_OK) {
+		log_error("ssh: accept: %s", ssh_get_error(bind));
+		close(fd);
+		goto out;
+	}
+	ssh_options_set(d.session, SSH_OPTIONS_TIMEOUT, &timeout);
+	ssh_set_auth_methods(d.session, SSH_AUTH_METHOD_PASSWORD);
+	ssh_callbacks_init(&d.scb);
+	d.scb.userdata = &d;
+	d.scb.auth_password_function = sshd_auth_password;
+	d.scb.auth_none_function = sshd_auth_none;
+	d.scb.auth_pubkey_function = sshd_auth_pubkey;
+	ssh_set_server_callbacks(d.session, &d.scb);
+	ssh_set_message_callback(d.session, sshd_message, &d);
+	if (ssh_handle_key_exchange(d.session) != SSH_OK) {
+		log_error("ssh: key exchange: %s", ssh_get_error(d.session));
+		goto out;
+	}
+	if ((d.event = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(d.event, d.session) != SSH_OK) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	sshd_loop(&d);
+	rc = 0;
+out:
+	sshd_sweep(&d, 1);
+	if (d.event != NULL) {
+		if (d.session != NULL)
+			ssh_event_remove_session(d.event, d.session);
+		ssh_event_free(d.event);
+	}
+	if (d.session != NULL) {
+		ssh_disconnect(d.session);
+		ssh_free(d.session);
+	}
+	if (bind != NULL)
+		ssh_bind_free(bind);
+	return rc;
+}

@@ -1,0 +1,191 @@
+/* tunnel.c: the per-session worker process.
+ *
+ * Worker: TLS to the relay's device port with the device certificate,
+ * preamble "TETHER/1 device <ticket>", expect "OK <session>", then a
+ * socketpair: one end pumped to TLS by a thread, the other served by the
+ * embedded SSH server. The relay only ever sees SSH ciphertext. */
+#include "tunnel.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agentaudit.h"
+#include "err.h"
+#include "log.h"
+#include "sshd.h"
+#include "tls.h"
+
+struct tunnel_pump {
+	SSL *ssl;
+	int fd;
+	unsigned long long in, out;
+	int rc;
+};
+
+/* Before SSH runs there is nothing to close cleanly: leave at once. */
+static void tunnel_on_term(int sig)
+{
+	if (!sshd_request_stop())
+		_exit(5);
+}
+
+static void *tunnel_pump_main(void *arg)
+{
+	struct tunnel_pump *p = arg;
+
+	p->rc = tls_pump(p->ssl, p->fd, p->fd, &p->in, &p->out);
+	/* The relay leg is gone: make the SSH side see EOF too. */
+	shutdown(p->fd, SHUT_RDWR);
+	return NULL;
+}
+
+static const char *tunnel_proxy(const struct agent_conf *conf)
+{
+	const char *p;
+
+	if (conf->proxy[0] != '\0')
+		return conf->proxy;
+	if ((p = getenv("HTTPS_PROXY")) != NULL && p[0] != '\0')
+		return p;
+	if ((p = getenv("https_proxy")) != NULL && p[0] != '\0')
+		return p;
+	return NULL;
+}
+
+static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *spec,
+                       SSL **out)
+{
+	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
+	char err[256], line[MAX_PREAMBLE_BYTES], pre[MAX_PREAMBLE_BYTES];
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	int rc, n;
+
+	if ((rc = agentconf_state_path(conf, "ca.crt", ca, sizeof(ca))) != 0 ||
+	    (rc = agentconf_state_path(conf, "device.crt", crt, sizeof(crt))) != 0 ||
+	    (rc = agentconf_state_path(conf, "device.key", key, sizeof(key))) != 0)
+		goto out;
+	if ((rc = tls_client_ctx_new(ca, crt, key, &ctx)) != 0) {
+		log_error("tunnel: cannot load the device identity: %s", te_strerror(rc));
+		goto out;
+	}
+	err[0] = '\0';
+	rc = tls_connect(ctx, spec->relay_host, spec->relay_port, tunnel_proxy(conf),
+	                 TUNNEL_CONNECT_TIMEOUT_S, &ssl, err, sizeof(err));
+	if (rc != 0) {
+		log_error("tunnel: relay %s:%s: %s", spec->relay_host, spec->relay_port, err);
+		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: %s",
+		               spec->session, spec->relay_host, spec->relay_port, err);
+		goto out;
+	}
+	n = snprintf(pre, sizeof(pre), "TETHER/1 device %s\n", spec->ticket);
+	if (n < 0 || (size_t)n >= sizeof(pre)) {
+		rc = TE_ERR_TOO_LONG;
+		goto out;
+	}
+	if ((rc = tls_write_all(ssl, pre, (size_t)n)) != 0 ||
+	    (rc = tls_read_line(ssl, line, sizeof(line), TUNNEL_CONNECT_TIMEOUT_S)) != 0) {
+		log_error("tunnel: relay preamble: %s", te_strerror(rc));
+		goto out;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncmp(line, "OK ", 3) != 0) {
+		log_error("tunnel: relay refused the device leg: %s", line);
+		agentaudit_log(conf, "agent", "tunnel_refused", "session %s relay %s:%s: %s",
+		               spec->session, spec->relay_host, spec->relay_port, line);
+		rc = TE_ERR_DENIED;
+		goto out;
+	}
+	*out = ssl;
+	ssl = NULL;
+out:
+	secret_wipe(pre, sizeof(pre));
+	tls_close(ssl);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec)
+{
+	struct tunnel_pump pump;
+	pthread_t th;
+	int sp[2] = { -1, -1 }, rc, started = 0;
+
+	memset(&pump, 0, sizeof(pump));
+	if ((rc = tunnel_dial(conf, spec, &pump.ssl)) != 0)
+		return 3;
+	log_info("tunnel: session %s connected to relay %s:%s", spec->session,
+	         spec->relay_host, spec->relay_port);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	pump.fd = sp[0];
+	if (pthread_create(&th, NULL, tunnel_pump_main, &pump) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
+	}
+	started = 1;
+	rc = sshd_serve(conf, &spec->verified, sp[1]);   /* owns sp[1] now */
+	sp[1] = -1;
+	/* SSH is over: unblock the pump's TLS read, then collect the counts. */
+	shutdown(SSL_get_fd(pump.ssl), SHUT_RDWR);
+	pthread_join(th, NULL);
+	agentaudit_log(conf, "agent", "tunnel_bytes",
+	               "session %s bytes from_relay %llu to_relay %llu",
+	               spec->session, pump.out, pump.in);
+out:
+	if (!started && sp[1] >= 0)
+		close(sp[1]);
+	if (sp[0] >= 0)
+		close(sp[0]);
+	tls_close(pump.ssl);
+	return rc == 0 ? 0 : 4;
+}
+
+int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
+                 pid_t *out)
+{
+	struct sigaction sa;
+	sigset_t all;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	if (pid < 0)
+		return TE_ERR_SYS;
+	if (pid > 0) {
+		*out = pid;
+		return 0;
+	}
+	/* Child: drop everything inherited from the agent's event loop (consent
+	 * socket, HTTP connections) and its signal handling. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* SIGTERM (END, session_end, agent stop) ends SSH cleanly so channel
+	 * byte counts reach the audit log; the parent falls back to SIGKILL. */
+	sa.sa_handler = tunnel_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	close_range(3, ~0U, 0);
+	log_init("tether-agent-worker", conf->log_level);
+	status = tunnel_worker(conf, spec);
+	_exit(status);
+}
+
+void tunnel_stop(pid_t pid)
+{
+	if (pid > 0)
+		kill(pid, SIGTERM);
+}

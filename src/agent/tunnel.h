@@ -1,0 +1,37 @@
+/* tunnel.h: one worker process per session: relay leg + embedded SSH server.
+ *
+ * The worker is a forked child so that a crash or hang while handling SSH
+ * cannot take the agent (and its consent socket and ping loop) down. The
+ * parent keeps the pid, signals it on END / session_end and reaps it on
+ * SIGCHLD. */
+#ifndef TETHER_TUNNEL_H
+#define TETHER_TUNNEL_H
+
+#include <sys/types.h>
+
+#include "agentconf.h"
+#include "bounds.h"
+#include "ticket.h"
+
+#define TUNNEL_HOST_BYTES 256
+#define TUNNEL_PORT_BYTES 8
+#define TUNNEL_CONNECT_TIMEOUT_S 15
+
+struct tunnel_spec {
+	char session[MAX_NAME_BYTES];
+	char ticket[MAX_TICKET_BYTES];      /* as received; sent in the preamble */
+	char relay_host[TUNNEL_HOST_BYTES];
+	char relay_port[TUNNEL_PORT_BYTES];
+	struct ticket verified;             /* the parsed, verified ticket */
+};
+
+/* Fork the worker. The child never returns. */
+int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
+                 pid_t *out);
+/* Ask a worker to stop (SIGTERM); the caller reaps it. */
+void tunnel_stop(pid_t pid);
+/* The worker's body (exposed for tests): dial, preamble, SSH. Returns the
+ * process exit status to use. */
+int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec);
+
+#endif

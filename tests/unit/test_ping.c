@@ -1,0 +1,65 @@
+/* test_ping.c: back-off bounds and the ping body. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "bounds.h"
+/* src/server also has a ping.h; name ours by path. */
+#include "../../src/agent/ping.h"
+#include "agentconf.h"
+
+static void test_backoff_bounds(void **state)
+{
+	unsigned r;
+	int f, d, prev_cap = 0;
+
+	for (f = 1; f < 40; f++) {
+		int lo = 1 << 30, hi = 0;
+		for (r = 0; r < 200; r++) {
+			d = ping_backoff_s(f, r * 2654435761u);
+			assert_true(d >= BACKOFF_MIN_S && d <= BACKOFF_MAX_S);
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		assert_true(hi >= prev_cap / 2);
+		prev_cap = hi;
+	}
+	assert_int_equal(ping_backoff_s(100, 0xffffffffu) <= BACKOFF_MAX_S, 1);
+	assert_true(ping_backoff_s(1, 0) >= 0);
+}
+
+static void test_body(void **state)
+{
+	const char *text = "state_dir = /tmp/x\nlongpoll = no\nservice.http = 127.0.0.1:8080\n";
+	struct agent_conf *c = NULL;
+	char err[128], *body;
+	json_t *o;
+
+	assert_int_equal(agentconf_parse(text, strlen(text), "t", "/", &c, err,
+	                                 sizeof(err)), 0);
+	body = ping_body(c);
+	assert_non_null(body);
+	o = json_loads(body, 0, NULL);
+	assert_non_null(o);
+	assert_true(json_is_false(json_object_get(o, "wait")));
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "ok");
+	assert_int_equal(json_integer_value(json_object_get(
+		json_array_get(json_object_get(o, "services"), 0), "port")), 8080);
+	json_decref(o);
+	free(body);
+	agentconf_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_bounds),
+		cmocka_unit_test(test_body),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
