@@ -1,0 +1,399 @@
+/* admin.c: relay/device/user add and audit verify/list, run by an operator
+ * on the server host against the deployment directory. */
+#include "admin.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "deploy.h"
+#include "err.h"
+#include "jbody.h"
+#include "pki.h"
+#include "secret.h"
+#include "srvconf.h"
+#include "store.h"
+
+#define ADMIN_ACTOR "admin"
+
+static void admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void admin_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tether-server: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
+{
+	char errbuf[512] = "";
+	int rc;
+
+	if ((rc = srvconf_load(dir, cfg, errbuf, sizeof(errbuf))) != 0) {
+		admin_err("%s (is %s a deployment made by `tether-server init`?)",
+		          errbuf[0] ? errbuf : te_strerror(rc), dir);
+		return rc;
+	}
+	if ((rc = store_open(cfg->db_path, st)) != 0)
+		admin_err("cannot open the database %s: %s", cfg->db_path, te_strerror(rc));
+	return rc;
+}
+
+static void admin_audit(struct store *st, const char *action, json_t *detail)
+{
+	char *text = jbody_dump(detail);
+
+	if (store_audit_append(st, ADMIN_ACTOR, action, text ? text : "{}") != 0)
+		admin_err("warning: could not write the audit record for %s", action);
+	free(text);
+}
+
+static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
+                            const struct srvconf *cfg)
+{
+	const char *bind = (strcmp(o->host, "127.0.0.1") == 0 || strcmp(o->host, "localhost") == 0)
+	                   ? "127.0.0.1" : "0.0.0.0";
+	char p[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/tether-relay.conf", rdir);
+	if ((f = fopen(p, "wx")) == NULL)
+		return TE_ERR_IO;
+	fprintf(f, "# tether-relay configuration (written by `tether-server relay add`).\n"
+	        "# Relative paths are relative to this folder.\n"
+	        "name = %s\n"
+	        "device_listen = %s:%d\n"
+	        "client_listen = %s:%d\n"
+	        "cert = relay.crt\n"
+	        "key = relay.key\n"
+	        "ca = ca.crt\n"
+	        "ticket_pubkey = ticket.pub\n"
+	        "server = https://%s:%s\n"
+	        "audit_log = audit.log\n"
+	        "unpaired_timeout_s = %d\n"
+	        "user =\n",
+	        o->name, bind, o->device_port, bind, o->client_port,
+	        cfg->public_host, cfg->listen_port, UNPAIRED_LEG_TIMEOUT_S);
+	return fclose(f) == 0 ? 0 : TE_ERR_IO;
+}
+
+static int admin_relay_files(const struct admin_relay_opts *o, const struct srvconf *cfg,
+                             char fp[SHA256_HEX_BYTES])
+{
+	char rdir[PATH_MAX], a[PATH_MAX + 32], b[PATH_MAX + 32], sans[512];
+	int rc;
+
+	snprintf(rdir, sizeof(rdir), "%s/relays/%s", o->dir, o->name);
+	if (mkdir(rdir, 0700) != 0) {
+		admin_err("cannot create %s: %s", rdir, errno == EEXIST ?
+		          "it exists already (relay names are unique)" : strerror(errno));
+		return TE_ERR_EXISTS;
+	}
+	snprintf(a, sizeof(a), "%s/relay.crt", rdir);
+	snprintf(b, sizeof(b), "%s/relay.key", rdir);
+	if ((rc = deploy_sans(o->host, sans, sizeof(sans))) != 0 ||
+	    (rc = deploy_issue_files(o->dir, PKI_ROLE_RELAY, o->name, sans, a, b, fp)) != 0)
+		goto fail;
+	snprintf(a, sizeof(a), "%s/ca/root.crt", o->dir);
+	snprintf(b, sizeof(b), "%s/ca.crt", rdir);
+	if ((rc = deploy_copy_file(a, b, 0644)) != 0)
+		goto fail;
+	snprintf(a, sizeof(a), "%s/ticket/ticket.pub", o->dir);
+	snprintf(b, sizeof(b), "%s/ticket.pub", rdir);
+	if ((rc = deploy_copy_file(a, b, 0644)) != 0 || (rc = admin_relay_conf(o, rdir, cfg)) != 0)
+		goto fail;
+	return 0;
+fail:
+	admin_err("could not write the relay files in %s: %s", rdir, te_strerror(rc));
+	return rc;
+}
+
+int admin_relay_add(const struct admin_relay_opts *o)
+{
+	struct store *st = NULL;
+	struct srvconf cfg;
+	struct store_relay r;
+	int rc, code = 1;
+
+	memset(&r, 0, sizeof(r));
+	if (!jbody_name_ok(o->name) || strlen(o->host) >= sizeof(r.host) ||
+	    !jbody_name_ok(o->host) || o->device_port < 1 || o->device_port > 65535 ||
+	    o->client_port < 1 || o->client_port > 65535) {
+		admin_err("relay add: NAME and --host must be names of [A-Za-z0-9._-], ports 1-65535");
+		return 2;
+	}
+	if ((rc = admin_open(o->dir, &cfg, &st)) != 0)
+		goto out;
+	if (store_relay_get(st, o->name, &r) == 0) {
+		admin_err("relay %s is already registered", o->name);
+		goto out;
+	}
+	snprintf(r.name, sizeof(r.name), "%s", o->name);
+	snprintf(r.host, sizeof(r.host), "%s", o->host);
+	r.device_port = o->device_port;
+	r.client_port = o->client_port;
+	if ((rc = admin_relay_files(o, &cfg, r.cert_fp)) != 0)
+		goto out;
+	if ((rc = store_relay_add(st, &r)) != 0) {
+		admin_err("could not register relay %s: %s", o->name, te_strerror(rc));
+		goto out;
+	}
+	admin_audit(st, "relay_add", json_pack("{s:s, s:s, s:i, s:i, s:s}", "name", r.name,
+	            "host", r.host, "device_port", r.device_port, "client_port",
+	            r.client_port, "fingerprint", r.cert_fp));
+	printf("%s/relays/%s\n", o->dir, o->name);
+	code = 0;
+out:
+	store_close(st);
+	return code;
+}
+
+int admin_device_add(const char *serial, const char *customer, const char *product,
+                     const char *dir)
+{
+	struct store *st = NULL;
+	struct srvconf cfg;
+	struct store_device d;
+	char token[TOKEN_TEXT_BYTES], hash[SHA256_HEX_BYTES];
+	int64_t exp = (int64_t)time(NULL) + ENROLL_TOKEN_TTL_S;
+	int rc, code = 1;
+
+	memset(&d, 0, sizeof(d));
+	if (!jbody_name_ok(serial) || strlen(customer) == 0 || strlen(customer) >= sizeof(d.customer) ||
+	    !jbody_text_ok(customer) || !jbody_name_ok(product)) {
+		admin_err("device add: SERIAL and --product must be names of [A-Za-z0-9._-];"
+		          " --customer printable text of at most %zu characters", sizeof(d.customer) - 1);
+		return 2;
+	}
+	if ((rc = admin_open(dir, &cfg, &st)) != 0)
+		goto out;
+	snprintf(d.serial, sizeof(d.serial), "%s", serial);
+	snprintf(d.customer, sizeof(d.customer), "%s", customer);
+	snprintf(d.product, sizeof(d.product), "%s", product);
+	snprintf(d.status, sizeof(d.status), "registered");
+	d.created_at = (int64_t)time(NULL);
+	if ((rc = store_device_add(st, &d)) != 0) {
+		admin_err("could not add device %s: %s", serial, rc == TE_ERR_EXISTS ?
+		          "a device with this serial exists" : te_strerror(rc));
+		goto out;
+	}
+	if ((rc = secret_token_new(token)) != 0 ||
+	    (rc = secret_sha256_hex(token, strlen(token), hash)) != 0 ||
+	    (rc = store_enroll_token_add(st, hash, serial, exp)) != 0) {
+		admin_err("could not create the enrollment token: %s", te_strerror(rc));
+		goto out;
+	}
+	admin_audit(st, "device_add", json_pack("{s:s, s:s, s:s, s:I}", "serial", serial,
+	            "customer", customer, "product", product, "token_expires_at", (json_int_t)exp));
+	printf("%s\n", token);
+	fprintf(stderr, "tether-server: device %s added; the enrollment token above is valid"
+	        " once, for %d hours, for this serial only\n", serial, ENROLL_TOKEN_TTL_S / 3600);
+	code = 0;
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	store_close(st);
+	return code;
+}
+
+/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+static size_t admin_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz)
+{
+	if (admin_utf8_chars(pw) < PASSWORD_MIN_CHARS) {
+		snprintf(errbuf, errsz, "the password must have at least %d characters",
+		         PASSWORD_MIN_CHARS);
+		return TE_ERR_INVALID;
+	}
+	if (strcasestr(pw, user) != NULL) {
+		snprintf(errbuf, errsz, "the password must not contain the user name");
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* TETHER_PASSWORD, else one line from stdin (without its newline). */
+static int admin_read_password(char *out, size_t outsz)
+{
+	const char *env = getenv("TETHER_PASSWORD");
+	size_t n;
+
+	if (env != NULL) {
+		if (strlen(env) >= outsz)
+			return TE_ERR_TOO_LONG;
+		snprintf(out, outsz, "%s", env);
+		return 0;
+	}
+	if (fgets(out, (int)outsz, stdin) == NULL)
+		return TE_ERR_TRUNCATED;
+	n = strlen(out);
+	if (n > 0 && out[n - 1] != '\n' && !feof(stdin))
+		return TE_ERR_TOO_LONG;
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
+
+static int admin_user_check(const struct admin_user_opts *o)
+{
+	if (!jbody_name_ok(o->name)) {
+		admin_err("user add: NAME must be of [A-Za-z0-9._-], at most %d characters",
+		          MAX_NAME_BYTES - 1);
+		return -1;
+	}
+	if (strcmp(o->role, "specialist") != 0 && strcmp(o->role, "administrator") != 0 &&
+	    strcmp(o->role, "auditor") != 0) {
+		admin_err("user add: --role must be specialist, administrator or auditor");
+		return -1;
+	}
+	if (o->level < 1 || o->level > 3) {
+		admin_err("user add: --level must be 1, 2 or 3");
+		return -1;
+	}
+	if (strlen(o->region) >= STORE_REGION_BYTES || !jbody_text_ok(o->region)) {
+		admin_err("user add: --region must be a short code such as US or DE");
+		return -1;
+	}
+	return 0;
+}
+
+int admin_user_add(const struct admin_user_opts *o)
+{
+	struct store *st = NULL;
+	struct srvconf cfg;
+	struct store_user u;
+	char pw[1024], errbuf[256];
+	int rc, code = 1;
+
+	memset(&u, 0, sizeof(u));
+	if (admin_user_check(o) != 0)
+		return 2;
+	if ((rc = admin_read_password(pw, sizeof(pw))) != 0) {
+		admin_err("user add: give the password in TETHER_PASSWORD or as one line on stdin");
+		goto out;
+	}
+	if (admin_password_ok(o->name, pw, errbuf, sizeof(errbuf)) != 0) {
+		admin_err("user add: %s", errbuf);
+		goto out;
+	}
+	if ((rc = admin_open(o->dir, &cfg, &st)) != 0)
+		goto out;
+	snprintf(u.name, sizeof(u.name), "%s", o->name);
+	snprintf(u.role, sizeof(u.role), "%s", o->role);
+	snprintf(u.region, sizeof(u.region), "%s", o->region);
+	u.level = o->level;
+	u.created_at = (int64_t)time(NULL);
+	if ((rc = secret_pwhash(pw, u.pwhash)) != 0 || (rc = store_user_add(st, &u)) != 0) {
+		admin_err("could not add user %s: %s", o->name, rc == TE_ERR_EXISTS ?
+		          "the name is taken" : te_strerror(rc));
+		goto out;
+	}
+	admin_audit(st, "user_add", json_pack("{s:s, s:s, s:i, s:s}", "user", u.name,
+	            "role", u.role, "level", u.level, "region", u.region));
+	fprintf(stderr, "tether-server: user %s (%s, level %d) added\n", u.name, u.role, u.level);
+	code = 0;
+out:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	store_close(st);
+	return code;
+}
+
+struct admin_audit_ctx {
+	struct audit_verifier v;
+	json_t *list;     /* audit list --json */
+	int text;         /* audit list */
+};
+
+static int admin_audit_cb(const struct audit_record *rec, void *arg)
+{
+	struct admin_audit_ctx *c = arg;
+
+	if (c->list != NULL)
+		return json_array_append_new(c->list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
+		       "seq", (json_int_t)rec->seq, "ts", rec->ts, "actor", rec->actor,
+		       "action", rec->action, "detail", rec->detail, "prev", rec->prev,
+		       "hash", rec->hash)) == 0 ? 0 : TE_ERR_NOMEM;
+	if (c->text) {
+		printf("%lld %s %s %s %s\n", (long long)rec->seq, rec->ts, rec->actor,
+		       rec->action, rec->detail);
+		return 0;
+	}
+	(void)audit_verifier_feed(&c->v, rec);
+	return 0;
+}
+
+int admin_audit_verify(const char *dir)
+{
+	struct admin_audit_ctx c;
+	struct store *st = NULL;
+	struct srvconf cfg;
+	int code = 1;
+
+	memset(&c, 0, sizeof(c));
+	audit_verifier_init(&c.v);
+	if (admin_open(dir, &cfg, &st) != 0)
+		goto out;
+	if (store_audit_each(st, admin_audit_cb, &c) != 0) {
+		admin_err("audit: could not read the audit table");
+		goto out;
+	}
+	if (c.v.failed) {
+		printf("audit: chain broken: %s\n", c.v.why);
+		goto out;
+	}
+	printf("audit: %lld records, chain intact\n", (long long)c.v.count);
+	code = 0;
+out:
+	store_close(st);
+	return code;
+}
+
+int admin_audit_list(const char *dir, int json)
+{
+	struct admin_audit_ctx c;
+	struct store *st = NULL;
+	struct srvconf cfg;
+	char *text = NULL;
+	int code = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.text = !json;
+	if (json && (c.list = json_array()) == NULL)
+		return 1;
+	if (admin_open(dir, &cfg, &st) != 0)
+		goto out;
+	if (store_audit_each(st, admin_audit_cb, &c) != 0) {
+		admin_err("audit: could not read the audit table");
+		goto out;
+	}
+	if (json) {
+		if ((text = jbody_dump(json_pack("{s:O}", "records", c.list))) == NULL)
+			goto out;
+		printf("%s\n", text);
+	}
+	code = 0;
+out:
+	free(text);
+	json_decref(c.list);
+	store_close(st);
+	return code;
+}

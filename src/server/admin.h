@@ -1,0 +1,27 @@
+/* admin.h: the offline administration commands of tether-server. Each
+ * returns the process exit code and prints what to do on failure. */
+#ifndef TETHER_SERVER_ADMIN_H
+#define TETHER_SERVER_ADMIN_H
+
+#include <stddef.h>
+
+struct admin_relay_opts {
+	const char *name, *host, *dir;
+	int device_port, client_port;
+};
+
+struct admin_user_opts {
+	const char *name, *role, *region, *dir;
+	int level;
+};
+
+int admin_relay_add(const struct admin_relay_opts *o);
+int admin_device_add(const char *serial, const char *customer, const char *product,
+                     const char *dir);
+int admin_user_add(const struct admin_user_opts *o);
+int admin_audit_verify(const char *dir);
+int admin_audit_list(const char *dir, int json);
+/* 0 when the password is acceptable for user; else errbuf says why. */
+int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz);
+
+#endif

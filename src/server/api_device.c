@@ -1,0 +1,323 @@
+/* api_device.c: endpoints for devices (enroll, ping, consent, session end)
+ * and for relays (session events). Device and relay callers were already
+ * authenticated by certificate in api.c; r->device / r->relay hold them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "srvapi.h"
+#include "err.h"
+#include "jbody.h"
+#include "log.h"
+#include "longpoll.h"
+#include "srvping.h"
+#include "relaypick.h"
+#include "server.h"
+#include "srvsession.h"
+#include "tickets.h"
+
+#define API_MAX_EVENTS 16
+
+void api_ca(struct http_req *r)
+{
+	http_reply(r, 200, json_pack("{s:s}", "ca", r->srv->root_pem));
+}
+
+struct api_events_ctx {
+	struct server *srv;
+	json_t *events;
+	size_t n_notify;
+	char notify[API_MAX_EVENTS][STORE_SESSION_ID_BYTES];
+};
+
+static json_t *api_request_event(struct server *srv, const struct store_session *s)
+{
+	struct store_user u;
+	json_error_t jerr;
+	json_t *svcs = json_loads(s->services, 0, &jerr);
+
+	memset(&u, 0, sizeof(u));
+	(void)store_user_get(srv->store, s->user, &u);
+	if (!json_is_array(svcs)) {
+		json_decref(svcs);
+		svcs = json_array();
+	}
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:I}", "type", "session_request",
+	                 "session", s->id, "user", s->user, "level", u.level,
+	                 "region", u.region, "reason", s->reason, "services", svcs,
+	                 "consent_timeout_s", (json_int_t)srv->cfg.consent_timeout_s);
+}
+
+static int api_events_cb(const struct store_session *s, void *arg)
+{
+	struct api_events_ctx *c = arg;
+	enum session_state st;
+	json_t *ev = NULL;
+
+	if (json_array_size(c->events) >= API_MAX_EVENTS || session_state_parse(s->state, &st) != 0)
+		return 0;
+	if (st == SESSION_AWAITING_CONSENT) {
+		ev = api_request_event(c->srv, s);
+	} else if (session_state_is_final(st) && !s->device_notified) {
+		ev = json_pack("{s:s, s:s, s:s}", "type", "session_end", "session", s->id,
+		               "reason", s->end_reason);
+		snprintf(c->notify[c->n_notify++], STORE_SESSION_ID_BYTES, "%s", s->id);
+	}
+	if (ev != NULL)
+		json_array_append_new(c->events, ev);
+	return 0;
+}
+
+/* The device's pending events; *n is their count. NULL on failure. */
+static json_t *api_events(struct server *srv, const char *serial, struct api_events_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->srv = srv;
+	if ((c->events = json_array()) == NULL)
+		return NULL;
+	if (store_session_each_for_device(srv->store, serial, api_events_cb, c) != 0) {
+		json_decref(c->events);
+		return NULL;
+	}
+	return c->events;
+}
+
+void api_ping_answer(struct http_req *r, void *arg)
+{
+	struct api_events_ctx *c = malloc(sizeof(*c));
+	json_t *events = c ? api_events(r->srv, r->device.serial, c) : NULL;
+
+	if (events == NULL) {
+		free(c);
+		http_error(r, 503, "internal", "could not read the device's events; retry");
+		return;
+	}
+	/* session_end is said once; the agent drops the session on hearing it. */
+	for (size_t i = 0; i < c->n_notify; i++)
+		store_session_mark_notified(r->srv->store, c->notify[i]);
+	free(c);
+	http_reply(r, 200, json_pack("{s:o, s:i}", "events", events,
+	                             "poll_s", SHORTPOLL_INTERVAL_S));
+}
+
+void api_ping(struct http_req *r)
+{
+	struct server *srv = r->srv;
+	struct api_events_ctx *c = NULL;
+	struct ping_req p;
+	char svcs[STORE_SERVICES_BYTES];
+	int rc;
+
+	if ((rc = ping_parse_request(r->body, r->body_len, &p)) != 0 ||
+	    (rc = ping_services_json(&p, svcs, sizeof(svcs))) != 0) {
+		http_error(r, 400, "bad_request", "ping body invalid (%s); see docs/protocol.md",
+		           te_strerror(rc));
+		return;
+	}
+	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
+	                  p.has_services ? svcs : NULL);
+	if (p.wait) {
+		json_t *events;
+
+		if ((c = malloc(sizeof(*c))) == NULL || (events = api_events(srv, r->device.serial, c)) == NULL) {
+			free(c);
+			http_error(r, 503, "internal", "could not read the device's events; retry");
+			return;
+		}
+		rc = json_array_size(events) == 0;
+		json_decref(events);
+		free(c);
+		if (rc && longpoll_hold(srv->lp, r, r->device.serial, (int)srv->cfg.longpoll_s) == 0)
+			return;
+	}
+	api_ping_answer(r, srv);
+}
+
+/* Load the session named by field "session" of j, owned by r's device. */
+static int api_device_session(struct http_req *r, json_t *j, struct store_session *s)
+{
+	char id[STORE_SESSION_ID_BYTES];
+	int rc;
+
+	if ((rc = jbody_str(j, "session", 1, id, sizeof(id))) != 0 || !jbody_name_ok(id)) {
+		api_bad_field(r, "session", rc ? rc : TE_ERR_INVALID);
+		return -1;
+	}
+	if (store_session_get(r->srv->store, id, s) != 0 ||
+	    (r->device.serial[0] && strcmp(s->device, r->device.serial) != 0) ||
+	    (r->relay.name[0] && strcmp(s->relay, r->relay.name) != 0)) {
+		http_error(r, 404, "no_such_session", "no session %s for %s", id,
+		           r->device.serial[0] ? r->device.serial : r->relay.name);
+		return -1;
+	}
+	return 0;
+}
+
+static void api_consent_accept(struct http_req *r, const struct store_session *s)
+{
+	struct server *srv = r->srv;
+	struct store_relay relay;
+	char ticket[MAX_TICKET_BYTES];
+	int64_t now = server_now();
+	int rc;
+
+	if ((rc = relaypick_choose(srv->store, &srv->relay_cursor, &relay)) != 0) {
+		http_error(r, 503, "no_relay", rc == TE_ERR_NOT_FOUND ?
+		           "no relay is registered; an administrator must add one" :
+		           "no relay is reachable right now; try again shortly");
+		return;
+	}
+	rc = session_move(srv->store, s, SESSION_CONSENTED, NULL, relay.name,
+	                  r->device.serial, now);
+	if (rc == 0)
+		rc = tickets_issue(srv->ticket_key, s, relay.name, TICKET_LEG_DEVICE, now,
+		                   ticket, sizeof(ticket));
+	if (rc != 0) {
+		http_error(r, 409, "bad_state", "the session changed meanwhile (%s)", te_strerror(rc));
+		return;
+	}
+	server_audit(srv, r->device.serial, "session_ticket",
+	             json_pack("{s:s, s:s, s:s}", "session", s->id, "leg", "device",
+	                       "relay", relay.name));
+	http_reply(r, 200, json_pack("{s:s, s:{s:s, s:s, s:i}}", "ticket", ticket, "relay",
+	                             "name", relay.name, "host", relay.host,
+	                             "device_port", relay.device_port));
+	OPENSSL_cleanse(ticket, sizeof(ticket));
+}
+
+void api_consent(struct http_req *r)
+{
+	struct server *srv = r->srv;
+	json_t *j = api_body(r);
+	struct store_session s;
+	char decision[16], reason[MAX_REASON_BYTES];
+	enum session_state to;
+	int rc;
+
+	if (j == NULL)
+		return;
+	if (api_device_session(r, j, &s) != 0)
+		goto out;
+	if ((rc = jbody_str(j, "decision", 1, decision, sizeof(decision))) != 0) {
+		api_bad_field(r, "decision", rc);
+		goto out;
+	}
+	if (strcmp(s.state, "awaiting_consent") != 0) {
+		http_error(r, 409, "bad_state", "session %s is %s, not awaiting consent", s.id, s.state);
+		goto out;
+	}
+	if (strcmp(decision, "accept") == 0) {
+		api_consent_accept(r, &s);
+		goto out;
+	}
+	if (strcmp(decision, "deny") == 0) {
+		to = SESSION_REFUSED;
+		snprintf(reason, sizeof(reason), "refused by the operator");
+	} else if (strcmp(decision, "timeout") == 0) {
+		to = SESSION_EXPIRED;
+		snprintf(reason, sizeof(reason), "no answer from the operator within %ld s",
+		         srv->cfg.consent_timeout_s);
+	} else {
+		http_error(r, 400, "bad_request", "decision must be accept, deny or timeout");
+		goto out;
+	}
+	if (session_move(srv->store, &s, to, reason, NULL, r->device.serial, server_now()) != 0) {
+		http_error(r, 409, "bad_state", "the session changed meanwhile; ping again");
+		goto out;
+	}
+	store_session_mark_notified(srv->store, s.id);   /* the device decided it */
+	http_reply(r, 200, NULL);
+out:
+	json_decref(j);
+}
+
+void api_device_session_end(struct http_req *r)
+{
+	json_t *j = api_body(r);
+	struct store_session s;
+	enum session_state st;
+	char reason[MAX_REASON_BYTES];
+	int rc;
+
+	if (j == NULL)
+		return;
+	if (api_device_session(r, j, &s) != 0)
+		goto out;
+	if ((rc = jbody_str(j, "reason", 0, reason, sizeof(reason))) != 0 || !jbody_text_ok(reason)) {
+		api_bad_field(r, "reason", rc ? rc : TE_ERR_INVALID);
+		goto out;
+	}
+	if (reason[0] == '\0')
+		snprintf(reason, sizeof(reason), "ended by the operator");
+	if (session_state_parse(s.state, &st) == 0 && !session_state_is_final(st) &&
+	    session_move(r->srv->store, &s, SESSION_ENDED, reason, NULL, r->device.serial,
+	                 server_now()) != 0) {
+		http_error(r, 409, "bad_state", "the session changed meanwhile; ping again");
+		goto out;
+	}
+	store_session_mark_notified(r->srv->store, s.id);
+	http_reply(r, 200, NULL);
+out:
+	json_decref(j);
+}
+
+static int api_relay_bytes(const json_t *j, const char *key, json_int_t *out)
+{
+	const json_t *v = json_object_get(j, key);
+
+	*out = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return TE_ERR_INVALID;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+void api_relay_event(struct http_req *r)
+{
+	struct server *srv = r->srv;
+	json_t *j = api_body(r);
+	struct store_session s;
+	char event[16], why[MAX_REASON_BYTES], reason[MAX_REASON_BYTES + 32];
+	json_int_t d2c, c2d;
+	int rc;
+
+	if (j == NULL)
+		return;
+	if (api_device_session(r, j, &s) != 0)
+		goto out;
+	if ((rc = jbody_str(j, "event", 1, event, sizeof(event))) != 0 ||
+	    (rc = jbody_str(j, "reason", 0, why, sizeof(why))) != 0 || !jbody_text_ok(why) ||
+	    (rc = api_relay_bytes(j, "bytes_device_to_client", &d2c)) != 0 ||
+	    (rc = api_relay_bytes(j, "bytes_client_to_device", &c2d)) != 0) {
+		http_error(r, 400, "bad_request", "relay event fields invalid; see docs/protocol.md");
+		goto out;
+	}
+	server_audit(srv, r->relay.name, "relay_event",
+	             json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", s.id, "event", event,
+	                       "bytes_device_to_client", d2c, "bytes_client_to_device", c2d,
+	                       "reason", why));
+	if (strcmp(event, "start") == 0) {
+		if (strcmp(s.state, "consented") == 0)
+			rc = session_move(srv->store, &s, SESSION_ACTIVE, NULL, NULL, r->relay.name,
+			                  server_now());
+	} else if (strcmp(event, "end") == 0) {
+		snprintf(reason, sizeof(reason), "relay: %s", why[0] ? why : "connection closed");
+		if (strcmp(s.state, "consented") == 0 || strcmp(s.state, "active") == 0)
+			rc = session_move(srv->store, &s, SESSION_ENDED, reason, NULL, r->relay.name,
+			                  server_now());
+		longpoll_wake(srv->lp, s.device);
+	} else {
+		http_error(r, 400, "bad_request", "event must be start or end");
+		goto out;
+	}
+	if (rc != 0)
+		log_warn("relay event %s for session %s in state %s: %s", event, s.id, s.state,
+		         te_strerror(rc));
+	http_reply(r, 200, NULL);
+out:
+	json_decref(j);
+}

@@ -1,0 +1,51 @@
+/* http.h: the HTTPS front of the server on libevent's evhttp with OpenSSL
+ * bufferevents. One struct http_req per request carries the parsed request
+ * and who sent it until a reply (which frees it) or a closed connection. */
+#ifndef TETHER_SERVER_HTTP_H
+#define TETHER_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "store.h"
+#include "tls.h"
+
+struct server;
+
+struct http_req {
+	struct server *srv;
+	struct evhttp_request *ev;
+	int method;                           /* EVHTTP_REQ_GET / _POST */
+	char method_name[8];
+	char path[256];
+	char arg[MAX_NAME_BYTES];             /* the route's captured segment */
+	char *body;                           /* NUL-terminated copy, may be "" */
+	size_t body_len;
+	int have_peer;                        /* a verified client certificate */
+	struct tls_peer peer;
+	struct store_user user;               /* user endpoints, after auth */
+	char token_hash[SHA256_HEX_BYTES];
+	struct store_device device;           /* device endpoints, after auth */
+	struct store_relay relay;             /* relay endpoints, after auth */
+	char who[96];                         /* for the request log line */
+	int64_t started_ms;
+};
+
+/* Create the evhttp server, TLS on every connection, bound to the config's
+ * listen address. */
+int http_listen(struct server *srv);
+void http_close(struct server *srv);
+/* Send status with a JSON body (stolen; NULL sends {}), log, free r. */
+void http_reply(struct http_req *r, int status, json_t *body);
+/* {"error": code, "message": ...}, then as http_reply. */
+void http_error(struct http_req *r, int status, const char *code,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Free without replying (the connection is already gone). */
+void http_req_free(struct http_req *r);
+/* The Authorization bearer token, or NULL. Points into the request headers. */
+const char *http_bearer(struct http_req *r);
+
+#endif

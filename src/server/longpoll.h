@@ -1,0 +1,27 @@
+/* longpoll.h: device pings held open until an event or a timeout. */
+#ifndef TETHER_SERVER_LONGPOLL_H
+#define TETHER_SERVER_LONGPOLL_H
+
+#include <event2/event.h>
+
+#include "http.h"
+
+struct longpoll;
+
+/* Called to answer a held ping (woken or timed out); must reply to r. */
+typedef void (*longpoll_answer_fn)(struct http_req *r, void *arg);
+
+int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
+                 struct longpoll **out);
+/* Drops every held request without answering (the connections are freed
+ * with the evhttp server after this). */
+void longpoll_free(struct longpoll *lp);
+/* Hold r for serial up to hold_s seconds. Takes ownership of r; if the
+ * client goes away first, r is freed quietly. */
+int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, int hold_s);
+/* Answer every ping held for serial now. */
+void longpoll_wake(struct longpoll *lp, const char *serial);
+/* 1 when a ping from serial is being held. */
+int longpoll_is_held(const struct longpoll *lp, const char *serial);
+
+#endif

@@ -1,0 +1,187 @@
+/* main.c: tether-server subcommand dispatch. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "deploy.h"
+#include "log.h"
+#include "server.h"
+
+static const char usage[] =
+	"usage:\n"
+	"  tether-server init DIR [--host NAME] [--listen ADDR:PORT]\n"
+	"  tether-server relay add NAME --host HOST --device-port P --client-port P --dir DIR\n"
+	"  tether-server device add SERIAL --customer NAME --product FAMILY --dir DIR\n"
+	"  tether-server user add NAME --role specialist|administrator|auditor\n"
+	"                [--level 1-3] [--region CC] --dir DIR\n"
+	"                (password from TETHER_PASSWORD or one line on stdin)\n"
+	"  tether-server run --dir DIR\n"
+	"  tether-server audit verify --dir DIR\n"
+	"  tether-server audit list --dir DIR [--json]\n"
+	"  tether-server --version\n";
+
+/* Options after the positional words: "--key value" pairs and flags. */
+struct opts {
+	const char *host, *listen, *dir, *customer, *product, *role, *region;
+	const char *device_port, *client_port, *level;
+	int json;
+};
+
+static int usage_error(const char *what)
+{
+	fprintf(stderr, "tether-server: %s\n%s", what, usage);
+	return 2;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct { const char *name; size_t off; } keys[] = {
+		{ "--host", offsetof(struct opts, host) },
+		{ "--listen", offsetof(struct opts, listen) },
+		{ "--dir", offsetof(struct opts, dir) },
+		{ "--customer", offsetof(struct opts, customer) },
+		{ "--product", offsetof(struct opts, product) },
+		{ "--role", offsetof(struct opts, role) },
+		{ "--region", offsetof(struct opts, region) },
+		{ "--device-port", offsetof(struct opts, device_port) },
+		{ "--client-port", offsetof(struct opts, client_port) },
+		{ "--level", offsetof(struct opts, level) },
+	};
+
+	for (int i = 0; i < argc; i++) {
+		size_t k;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(argv[i], keys[k].name) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0])) {
+			fprintf(stderr, "tether-server: unknown option %s\n", argv[i]);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "tether-server: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		*(const char **)((char *)o + keys[k].off) = argv[++i];
+	}
+	return 0;
+}
+
+static int parse_int(const char *s, int def, int *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL) {
+		*out = def;
+		return 0;
+	}
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 65535)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	struct deploy_opts d = { 0 };
+	struct opts o = { 0 };
+	char errbuf[512];
+
+	if (argc < 1 || argv[0][0] == '-')
+		return usage_error("init needs the deployment directory");
+	if (parse_opts(argc - 1, argv + 1, &o) != 0)
+		return usage_error("bad options for init");
+	d.dir = argv[0];
+	d.host = o.host;
+	d.listen = o.listen;
+	if (deploy_init(&d, errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "tether-server: init: %s\n", errbuf);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_add(const char *what, int argc, char **argv)
+{
+	struct opts o = { 0 };
+
+	if (argc < 1 || argv[0][0] == '-')
+		return usage_error("add needs a name");
+	if (parse_opts(argc - 1, argv + 1, &o) != 0)
+		return usage_error("bad options");
+	if (o.dir == NULL)
+		return usage_error("--dir DIR is required");
+	if (strcmp(what, "relay") == 0) {
+		struct admin_relay_opts r = { argv[0], o.host, o.dir, 0, 0 };
+		if (o.host == NULL || o.device_port == NULL || o.client_port == NULL ||
+		    parse_int(o.device_port, 0, &r.device_port) != 0 ||
+		    parse_int(o.client_port, 0, &r.client_port) != 0)
+			return usage_error("relay add needs --host, --device-port and --client-port");
+		return admin_relay_add(&r);
+	}
+	if (strcmp(what, "device") == 0) {
+		if (o.customer == NULL || o.product == NULL)
+			return usage_error("device add needs --customer and --product");
+		return admin_device_add(argv[0], o.customer, o.product, o.dir);
+	}
+	{
+		struct admin_user_opts u = { argv[0], o.role, o.region ? o.region : "", o.dir, 1 };
+		if (o.role == NULL)
+			return usage_error("user add needs --role");
+		if (parse_int(o.level, 1, &u.level) != 0)
+			return usage_error("--level must be 1, 2 or 3");
+		return admin_user_add(&u);
+	}
+}
+
+static int cmd_dir_only(int argc, char **argv, struct opts *o)
+{
+	if (parse_opts(argc, argv, o) != 0)
+		return usage_error("bad options");
+	if (o->dir == NULL)
+		return usage_error("--dir DIR is required");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc;
+
+	log_init("tether-server", LOG_LVL_INFO);
+	if (argc < 2)
+		return usage_error("no command given");
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tether-server %s\n", TETHER_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 2, argv + 2);
+	if (strcmp(argv[1], "run") == 0)
+		return (rc = cmd_dir_only(argc - 2, argv + 2, &o)) != 0 ? rc : server_run(o.dir);
+	if (argc >= 3 && strcmp(argv[2], "add") == 0 &&
+	    (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "device") == 0 ||
+	     strcmp(argv[1], "user") == 0))
+		return cmd_add(argv[1], argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[1], "audit") == 0 &&
+	    (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "list") == 0)) {
+		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)
+			return rc;
+		return strcmp(argv[2], "verify") == 0 ? admin_audit_verify(o.dir)
+		                                      : admin_audit_list(o.dir, o.json);
+	}
+	return usage_error("unknown command");
+}

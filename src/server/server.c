@@ -1,0 +1,215 @@
+/* server.c: `tether-server run`: load the deployment, listen, drop
+ * privileges, serve until SIGTERM/SIGINT, then free everything. */
+#include "server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "srvapi.h"
+#include "err.h"
+#include "http.h"
+#include "jbody.h"
+#include "log.h"
+#include "longpoll.h"
+#include "pki.h"
+#include "privdrop.h"
+#include "srvsession.h"
+#include "ticket.h"
+#include "tls.h"
+
+#define SERVER_SWEEP_INTERVAL_S 1
+
+int64_t server_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int server_audit(struct server *srv, const char *actor, const char *action, json_t *detail)
+{
+	char *text = jbody_dump(detail);
+	int rc;
+
+	rc = store_audit_append(srv->store, actor, action, text ? text : "{}");
+	if (rc != 0)
+		log_error("audit: could not record %s by %s: %s", action, actor, te_strerror(rc));
+	free(text);
+	return rc;
+}
+
+static int server_sweep_cb(const struct store_session *s, void *arg)
+{
+	struct server *srv = arg;
+	struct session_limits lim = {
+		srv->cfg.consent_timeout_s, TICKET_TTL_S + SESSION_START_GRACE_S,
+		srv->cfg.session_max_s,
+	};
+	enum session_state to;
+	char reason[MAX_REASON_BYTES];
+
+	if (!session_due(s, server_now(), &lim, &to, reason, sizeof(reason)))
+		return 0;
+	if (session_move(srv->store, s, to, reason, NULL, "server", server_now()) == 0) {
+		log_info("session %s on %s: %s", s->id, s->device, reason);
+		longpoll_wake(srv->lp, s->device);
+	}
+	return 0;
+}
+
+void server_sweep(struct server *srv)
+{
+	(void)store_session_each_open(srv->store, server_sweep_cb, srv);
+}
+
+static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+	server_sweep(arg);
+}
+
+static void server_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static int server_read_text(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+	int rc = TE_ERR_IO;
+
+	*out = NULL;
+	if (f == NULL)
+		return TE_ERR_NOT_FOUND;
+	if ((buf = malloc(MAX_PEM_BYTES + 1)) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	n = fread(buf, 1, MAX_PEM_BYTES + 1, f);
+	if (n == 0 || n > MAX_PEM_BYTES || ferror(f))
+		goto out;
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* Load keys, certificates and the store; each failure names its file. */
+static int server_load(struct server *srv, const char *dir)
+{
+	const char *d = srv->cfg.dir;
+	char p1[PATH_MAX + 32], p2[PATH_MAX + 32], p3[PATH_MAX + 32];
+	X509 *root = NULL;
+	int rc;
+
+#define SERVER_FILE(buf, name) snprintf(buf, sizeof(buf), "%s/%s", d, name)
+	SERVER_FILE(p1, "ca/root.crt");
+	if ((rc = pki_cert_load(p1, &root)) != 0 || (rc = pki_cert_to_pem(root, &srv->root_pem)) != 0)
+		goto fail;
+	SERVER_FILE(p1, "ca/issuing.crt");
+	if ((rc = pki_cert_load(p1, &srv->issuing)) != 0 ||
+	    (rc = pki_cert_to_pem(srv->issuing, &srv->issuing_pem)) != 0)
+		goto fail;
+	SERVER_FILE(p1, "ca/issuing.key");
+	if ((rc = pki_key_load(p1, &srv->issuing_key)) != 0)
+		goto fail;
+	SERVER_FILE(p1, "ticket/ticket.key");
+	if ((rc = ticket_key_load_private(p1, &srv->ticket_key)) != 0)
+		goto fail;
+	SERVER_FILE(p1, "ticket/ticket.pub");
+	if ((rc = server_read_text(p1, &srv->ticket_pub_pem)) != 0)
+		goto fail;
+	SERVER_FILE(p1, "server/server.crt");
+	SERVER_FILE(p2, "server/server.key");
+	SERVER_FILE(p3, "ca/root.crt");
+	if ((rc = tls_server_ctx_new(p1, p2, p3, TLS_CLIENT_CERT_OPTIONAL, &srv->tls)) != 0)
+		goto fail;
+	snprintf(p1, sizeof(p1), "%s", srv->cfg.db_path);
+	if ((rc = store_open(p1, &srv->store)) != 0)
+		goto fail;
+#undef SERVER_FILE
+	X509_free(root);
+	return 0;
+fail:
+	log_error("cannot load %s: %s (is %s a deployment made by `tether-server init`?)",
+	          p1, te_strerror(rc), dir);
+	X509_free(root);
+	return rc;
+}
+
+static void server_free(struct server *srv)
+{
+	longpoll_free(srv->lp);
+	http_close(srv);
+	if (srv->sweep_ev) event_free(srv->sweep_ev);
+	if (srv->sig_term) event_free(srv->sig_term);
+	if (srv->sig_int) event_free(srv->sig_int);
+	if (srv->base) event_base_free(srv->base);
+	SSL_CTX_free(srv->tls);
+	EVP_PKEY_free(srv->ticket_key);
+	EVP_PKEY_free(srv->issuing_key);
+	X509_free(srv->issuing);
+	free(srv->root_pem);
+	free(srv->issuing_pem);
+	free(srv->ticket_pub_pem);
+	store_close(srv->store);
+	free(srv);
+}
+
+static int server_events(struct server *srv)
+{
+	struct timeval tick = { SERVER_SWEEP_INTERVAL_S, 0 };
+
+	if ((srv->base = event_base_new()) == NULL ||
+	    (srv->sweep_ev = event_new(srv->base, -1, EV_PERSIST, server_sweep_timer, srv)) == NULL ||
+	    (srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal, srv)) == NULL ||
+	    (srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal, srv)) == NULL)
+		return TE_ERR_NOMEM;
+	event_add(srv->sweep_ev, &tick);
+	event_add(srv->sig_term, NULL);
+	event_add(srv->sig_int, NULL);
+	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
+}
+
+int server_run(const char *dir)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	char errbuf[512] = "";
+	int rc, code = 1;
+
+	if (srv == NULL)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if ((rc = srvconf_load(dir, &srv->cfg, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "tether-server: %s\n", errbuf[0] ? errbuf : te_strerror(rc));
+		goto out;
+	}
+	log_init("tether-server", srv->cfg.log_level);
+	if ((rc = server_load(srv, dir)) != 0 || (rc = server_events(srv)) != 0 ||
+	    (rc = http_listen(srv)) != 0)
+		goto out;
+	/* Bound to the port; nothing after this needs root. */
+	if ((rc = privdrop_to(srv->cfg.user)) != 0) {
+		log_error("cannot drop privileges to user %s: %s", srv->cfg.user, te_strerror(rc));
+		goto out;
+	}
+	server_audit(srv, "server", "start", json_pack("{s:s, s:s}", "listen",
+	             srv->cfg.listen_host, "port", srv->cfg.listen_port));
+	event_base_dispatch(srv->base);
+	server_audit(srv, "server", "stop", json_object());
+	code = 0;
+out:
+	server_free(srv);
+	return code;
+}

@@ -1,0 +1,48 @@
+/* server.h: the running server's shared state (`tether-server run`).
+ * Internal to src/server: the HTTP handlers reach the store, keys and
+ * long-poll table through this one struct. */
+#ifndef TETHER_SERVER_SERVER_H
+#define TETHER_SERVER_SERVER_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "srvconf.h"
+#include "store.h"
+
+struct longpoll;
+
+struct server {
+	struct srvconf cfg;
+	struct store *store;
+	struct event_base *base;
+	struct evhttp *http;
+	SSL_CTX *tls;
+	EVP_PKEY *ticket_key;        /* signs session tickets */
+	X509 *issuing;               /* signs device certificates at enrollment */
+	EVP_PKEY *issuing_key;
+	char *root_pem;              /* GET /api/v1/ca */
+	char *issuing_pem;
+	char *ticket_pub_pem;        /* returned at enrollment */
+	struct longpoll *lp;
+	struct event *sweep_ev;
+	struct event *sig_term;
+	struct event *sig_int;
+	unsigned relay_cursor;       /* round-robin position */
+};
+
+/* `tether-server run --dir DIR`: returns the process exit code. */
+int server_run(const char *dir);
+/* Append an audit record whose detail is a JSON object (stolen). */
+int server_audit(struct server *srv, const char *actor, const char *action,
+                 json_t *detail);
+int64_t server_now(void);
+/* Move expired sessions on; also run once a second by a timer. */
+void server_sweep(struct server *srv);
+
+#endif

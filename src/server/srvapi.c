@@ -1,0 +1,169 @@
+/* srvapi.c: the route table and per-role authentication. */
+#include "srvapi.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "err.h"
+#include "jbody.h"
+#include "log.h"
+#include "pki.h"
+#include "secret.h"
+#include "server.h"
+
+enum api_auth { API_PUBLIC, API_USER, API_DEVICE, API_RELAY };
+
+struct api_route {
+	int method;
+	const char *pattern;    /* '*' matches one path segment into r->arg */
+	enum api_auth auth;
+	void (*handler)(struct http_req *r);
+};
+
+static const struct api_route api_routes[] = {
+	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, api_ca },
+	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, api_enroll },
+	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, api_login },
+	{ EVHTTP_REQ_POST, "/api/v1/logout", API_USER, api_logout },
+	{ EVHTTP_REQ_GET,  "/api/v1/devices", API_USER, api_devices },
+	{ EVHTTP_REQ_GET,  "/api/v1/devices/*", API_USER, api_device_get },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, api_session_new },
+	{ EVHTTP_REQ_GET,  "/api/v1/sessions/*", API_USER, api_session_get },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/connect", API_USER, api_session_connect },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/end", API_USER, api_session_end },
+	{ EVHTTP_REQ_POST, "/api/v1/ping", API_DEVICE, api_ping },
+	{ EVHTTP_REQ_POST, "/api/v1/consent", API_DEVICE, api_consent },
+	{ EVHTTP_REQ_POST, "/api/v1/device/session-end", API_DEVICE, api_device_session_end },
+	{ EVHTTP_REQ_POST, "/api/v1/relay/event", API_RELAY, api_relay_event },
+};
+
+/* 1 when path matches pattern; the '*' segment is copied to arg and must be
+ * a valid name (serial or session id). */
+static int api_match(const char *pattern, const char *path, char *arg, size_t argsz)
+{
+	const char *star = strchr(pattern, '*');
+	size_t pre, seg;
+
+	if (star == NULL)
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(star - pattern);
+	if (strncmp(pattern, path, pre) != 0)
+		return 0;
+	path += pre;
+	seg = strcspn(path, "/");
+	if (seg == 0 || seg >= argsz || strcmp(star + 1, path + seg) != 0)
+		return 0;
+	memcpy(arg, path, seg);
+	arg[seg] = '\0';
+	return jbody_name_ok(arg);
+}
+
+static int api_auth_user(struct http_req *r)
+{
+	const char *token = http_bearer(r);
+	char user[MAX_NAME_BYTES];
+	int rc;
+
+	if (token == NULL) {
+		http_error(r, 401, "unauthorized", "log in first: send Authorization: Bearer <token>");
+		return -1;
+	}
+	if ((rc = secret_sha256_hex(token, strlen(token), r->token_hash)) == 0)
+		rc = store_token_user(r->srv->store, r->token_hash, server_now(), user);
+	if (rc == 0)
+		rc = store_user_get(r->srv->store, user, &r->user);
+	if (rc != 0) {
+		http_error(r, 401, "unauthorized", "%s; log in again",
+		           rc == TE_ERR_EXPIRED ? "the token has expired" :
+		           rc == TE_ERR_DENIED ? "the token was revoked" : "unknown token");
+		return -1;
+	}
+	snprintf(r->who, sizeof(r->who), "user:%s", r->user.name);
+	return 0;
+}
+
+/* A device or relay must present a certificate of its role whose
+ * fingerprint is the one registered for that name. */
+static int api_auth_cert(struct http_req *r, enum api_auth auth)
+{
+	const char *role = auth == API_DEVICE ? PKI_ROLE_DEVICE : PKI_ROLE_RELAY;
+	const char *registered;
+	int rc;
+
+	if (!r->have_peer) {
+		http_error(r, 401, "client_cert_required",
+		           "this endpoint needs a %s certificate from the deployment CA", role);
+		return -1;
+	}
+	snprintf(r->who, sizeof(r->who), "%s:%s", r->peer.role, r->peer.name);
+	if (strcmp(r->peer.role, role) != 0) {
+		http_error(r, 403, "wrong_role", "a %s certificate was presented; this endpoint"
+		           " is for %ss", r->peer.role, role);
+		return -1;
+	}
+	if (auth == API_DEVICE) {
+		rc = store_device_get(r->srv->store, r->peer.name, &r->device);
+		registered = r->device.cert_fp;
+	} else {
+		rc = store_relay_get(r->srv->store, r->peer.name, &r->relay);
+		registered = r->relay.cert_fp;
+	}
+	if (rc != 0 || registered[0] == '\0' ||
+	    !secret_equal_str(registered, r->peer.fingerprint)) {
+		http_error(r, 403, "unknown_certificate", "the certificate for %s is not the one"
+		           " registered; enroll again or ask an administrator", r->peer.name);
+		return -1;
+	}
+	return 0;
+}
+
+void api_dispatch(struct http_req *r)
+{
+	const struct api_route *route = NULL;
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
+		if (!api_match(api_routes[i].pattern, r->path, r->arg, sizeof(r->arg)))
+			continue;
+		path_known = 1;
+		if (api_routes[i].method == r->method) {
+			route = &api_routes[i];
+			break;
+		}
+	}
+	if (route == NULL) {
+		if (path_known)
+			http_error(r, 405, "method_not_allowed", "wrong method for %s", r->path);
+		else
+			http_error(r, 404, "not_found", "no such endpoint; see docs/protocol.md");
+		return;
+	}
+	if (route->auth == API_USER && api_auth_user(r) != 0)
+		return;
+	if ((route->auth == API_DEVICE || route->auth == API_RELAY) &&
+	    api_auth_cert(r, route->auth) != 0)
+		return;
+	route->handler(r);
+}
+
+json_t *api_body(struct http_req *r)
+{
+	json_t *j = NULL;
+	int rc = jbody_parse(r->body, r->body_len, &j);
+
+	if (rc != 0) {
+		http_error(r, 400, "bad_request", "the body must be a JSON object (%s)",
+		           te_strerror(rc));
+		return NULL;
+	}
+	return j;
+}
+
+void api_bad_field(struct http_req *r, const char *key, int err)
+{
+	http_error(r, 400, "bad_request", "field \"%s\" is %s", key,
+	           err == TE_ERR_NOT_FOUND ? "required" :
+	           err == TE_ERR_TOO_LONG ? "too long" : "not a valid string");
+}

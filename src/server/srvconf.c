@@ -1,0 +1,122 @@
+/* srvconf.c: load tether-server.conf with an allowed-key list, so a typo in
+ * a key is an error rather than a silent default. */
+#include "srvconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+
+static const char *const srvconf_keys[] = {
+	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s",
+	"session_max_s", "token_ttl_s", "user", "log_level", NULL,
+};
+
+int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
+{
+	int n;
+
+	if (name[0] == '/')
+		n = snprintf(out, outsz, "%s", name);
+	else
+		n = snprintf(out, outsz, "%s/%s", dir, name);
+	return (n < 0 || (size_t)n >= outsz) ? TE_ERR_TOO_LONG : 0;
+}
+
+int srvconf_split_hostport(const char *s, char *host, size_t hostsz,
+                           char *port, size_t portsz)
+{
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':')
+			return TE_ERR_INVALID;
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return TE_ERR_INVALID;
+		hlen = (size_t)(colon - s);
+	}
+	p = strtol(colon + 1, &end, 10);
+	if (hlen == 0 || hlen >= hostsz || *end != '\0' || colon[1] == '\0' ||
+	    p < 1 || p > 65535)
+		return TE_ERR_INVALID;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	snprintf(port, portsz, "%ld", p);
+	return 0;
+}
+
+static int srvconf_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return TE_ERR_INVALID;
+}
+
+static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbuf,
+                        size_t errsz)
+{
+	int rc;
+
+	if ((rc = config_get_int(cfg, "consent_timeout_s", CONSENT_TIMEOUT_S, 10, 3600,
+	                         &c->consent_timeout_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "longpoll_s", LONGPOLL_HOLD_S, 1, 300,
+	                         &c->longpoll_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "session_max_s", SESSION_MAX_S, 60, 7 * 24 * 3600,
+	                         &c->session_max_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "token_ttl_s", API_TOKEN_TTL_S, 60, 7 * 24 * 3600,
+	                         &c->token_ttl_s, errbuf, errsz)) != 0)
+		return rc;
+	return 0;
+}
+
+int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errsz)
+{
+	struct config *cfg = NULL;
+	char path[PATH_MAX];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->dir, sizeof(out->dir), "%s", dir);
+	if ((rc = srvconf_path(dir, SRVCONF_FILE, path, sizeof(path))) != 0)
+		goto out;
+	if ((rc = config_load(path, srvconf_keys, &cfg, errbuf, errsz)) != 0)
+		goto out;
+	if (srvconf_split_hostport(config_get(cfg, "listen", SRVCONF_DEFAULT_LISTEN),
+	                           out->listen_host, sizeof(out->listen_host),
+	                           out->listen_port, sizeof(out->listen_port)) != 0) {
+		snprintf(errbuf, errsz, "%s: listen must be ADDR:PORT, e.g. 127.0.0.1:8443", path);
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	snprintf(out->public_host, sizeof(out->public_host), "%s",
+	         config_get(cfg, "public_host", "localhost"));
+	if ((rc = srvconf_path(dir, config_get(cfg, "db", SRVCONF_DEFAULT_DB),
+	                       out->db_path, sizeof(out->db_path))) != 0)
+		goto out;
+	if ((rc = srvconf_ints(cfg, out, errbuf, errsz)) != 0)
+		goto out;
+	snprintf(out->user, sizeof(out->user), "%s", config_get(cfg, "user", ""));
+	if (srvconf_level(config_get(cfg, "log_level", "info"), &out->log_level) != 0) {
+		snprintf(errbuf, errsz, "%s: log_level must be debug, info, warn or error", path);
+		rc = TE_ERR_INVALID;
+	}
+out:
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/* srvping.c: parse the device's ping body; everything here is untrusted. */
+#include "srvping.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "jbody.h"
+
+static int ping_parse_service(const json_t *o, struct ping_service *out)
+{
+	const json_t *port;
+	int rc;
+
+	if (!json_is_object(o))
+		return TE_ERR_INVALID;
+	if ((rc = jbody_str(o, "name", 1, out->name, sizeof(out->name))) != 0)
+		return rc == TE_ERR_NOT_FOUND ? TE_ERR_INVALID : rc;
+	if (!jbody_name_ok(out->name))
+		return TE_ERR_INVALID;
+	port = json_object_get(o, "port");
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535)
+		return TE_ERR_INVALID;
+	out->port = (int)json_integer_value(port);
+	return 0;
+}
+
+static int ping_parse_services(const json_t *arr, struct ping_req *out)
+{
+	size_t i;
+	int rc;
+
+	if (arr == NULL)
+		return 0;
+	out->has_services = 1;
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	if (json_array_size(arr) > MAX_SERVICES)
+		return TE_ERR_TOO_LONG;
+	for (i = 0; i < json_array_size(arr); i++) {
+		if ((rc = ping_parse_service(json_array_get(arr, i), &out->services[i])) != 0)
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(out->services[k].name, out->services[i].name) == 0)
+				return TE_ERR_INVALID;   /* a name must mean one port */
+	}
+	out->n_services = i;
+	return 0;
+}
+
+int ping_parse_request(const char *body, size_t len, struct ping_req *out)
+{
+	json_t *j = NULL;
+	const json_t *w;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jbody_parse(body, len, &j)) != 0)
+		goto out;
+	if ((rc = jbody_str(j, "version", 0, out->version, sizeof(out->version))) != 0 ||
+	    (rc = jbody_str(j, "status", 0, out->status, sizeof(out->status))) != 0)
+		goto out;
+	if (!jbody_text_ok(out->version) || !jbody_text_ok(out->status)) {
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	w = json_object_get(j, "wait");
+	if (w != NULL && !json_is_boolean(w)) {
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	out->wait = json_is_true(w);
+	rc = ping_parse_services(json_object_get(j, "services"), out);
+out:
+	json_decref(j);
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+int ping_services_json(const struct ping_req *p, char *out, size_t outsz)
+{
+	json_t *arr = json_array();
+	char *text = NULL;
+	int rc = TE_ERR_NOMEM;
+
+	if (arr == NULL)
+		goto out;
+	for (size_t i = 0; i < p->n_services; i++) {
+		if (json_array_append_new(arr, json_pack("{s:s, s:i}", "name",
+		                          p->services[i].name, "port", p->services[i].port)) != 0)
+			goto out;
+	}
+	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
+		goto out;
+	rc = snprintf(out, outsz, "%s", text) >= (int)outsz ? TE_ERR_TOO_LONG : 0;
+out:
+	free(text);
+	json_decref(arr);
+	return rc;
+}

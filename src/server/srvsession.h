@@ -1,0 +1,56 @@
+/* srvsession.h: the remote-session state machine.
+ *
+ *   awaiting_consent -> consented | refused | expired | ended
+ *   consented        -> active | ended
+ *   active           -> ended
+ * refused, expired and ended are final and always carry an end_reason.
+ * Every move is a compare-and-set in the store with its audit record in the
+ * same transaction. The pure parts (names, allowed moves, what is due) are
+ * separate so they can be unit-tested without a store. */
+#ifndef TETHER_SERVER_SESSION_H
+#define TETHER_SERVER_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum session_state {
+	SESSION_AWAITING_CONSENT = 0,
+	SESSION_CONSENTED,
+	SESSION_ACTIVE,
+	SESSION_REFUSED,
+	SESSION_EXPIRED,
+	SESSION_ENDED,
+};
+
+/* Extra time the server waits for the agent's own consent timeout report,
+ * and for a relay start after the tickets were issued. */
+#define SESSION_CONSENT_GRACE_S 10
+#define SESSION_START_GRACE_S   30
+
+struct session_limits {
+	int64_t consent_timeout_s;
+	int64_t start_timeout_s;    /* consented -> ended without a relay start */
+	int64_t max_s;              /* active -> ended */
+};
+
+const char *session_state_name(enum session_state s);
+int session_state_parse(const char *name, enum session_state *out);
+int session_state_is_final(enum session_state s);
+/* 1 when from -> to is a legal move. */
+int session_transition_ok(enum session_state from, enum session_state to);
+/* 1 when s must move now (target and reason filled), 0 otherwise. */
+int session_due(const struct store_session *s, int64_t now,
+                const struct session_limits *lim, enum session_state *to,
+                char *reason, size_t reasonsz);
+/* A fresh 128-bit random session id as 32 hex digits. */
+int session_id_new(char out[STORE_SESSION_ID_BYTES]);
+/* Validated, audited move of s (as last read) to `to`. reason is required
+ * for final states; relay may be NULL. TE_ERR_INVALID for an illegal move,
+ * TE_ERR_MISMATCH when someone else moved it first. */
+int session_move(struct store *st, const struct store_session *s,
+                 enum session_state to, const char *reason, const char *relay,
+                 const char *actor, int64_t now);
+
+#endif

@@ -1,0 +1,159 @@
+/* store.h: the server's persistent state behind one opaque handle.
+ *
+ * Callers only ever see these functions, so a second backend (PostgreSQL)
+ * can be added behind the same names without touching them. The SQLite
+ * backend lives in store_sqlite.c. All functions return 0 or a negative
+ * te_err: TE_ERR_NOT_FOUND for a missing row, TE_ERR_EXISTS for a duplicate
+ * key, TE_ERR_STORE when the database itself failed. Strings copied out are
+ * always NUL-terminated. */
+#ifndef TETHER_SERVER_STORE_H
+#define TETHER_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "bounds.h"
+#include "secret.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+#define STORE_ROLE_BYTES      16
+#define STORE_REGION_BYTES    8
+#define STORE_TEXT_BYTES      128   /* customer, product, host */
+#define STORE_VERSION_BYTES   32
+#define STORE_HOSTKEY_BYTES   1024
+#define STORE_SERVICES_BYTES  2048  /* JSON array text */
+#define STORE_STATE_BYTES     20
+#define STORE_SESSION_ID_BYTES 33   /* 32 hex digits + NUL */
+
+struct store;
+
+struct store_user {
+	char name[MAX_NAME_BYTES];
+	char role[STORE_ROLE_BYTES];
+	int level;
+	char region[STORE_REGION_BYTES];
+	char pwhash[PWHASH_BYTES];
+	int64_t created_at;
+};
+
+struct store_device {
+	char serial[MAX_NAME_BYTES];
+	char customer[STORE_TEXT_BYTES];
+	char product[STORE_TEXT_BYTES];
+	char status[STORE_STATE_BYTES];       /* "registered", "enrolled" */
+	char cert_fp[SHA256_HEX_BYTES];       /* "" until enrolled */
+	char ssh_hostkey[STORE_HOSTKEY_BYTES];
+	int64_t last_seen;
+	char agent_version[STORE_VERSION_BYTES];
+	char services[STORE_SERVICES_BYTES];  /* [{"name","port"}] as JSON */
+	int64_t created_at;
+};
+
+struct store_relay {
+	char name[MAX_NAME_BYTES];
+	char host[STORE_TEXT_BYTES];
+	int device_port;
+	int client_port;
+	char cert_fp[SHA256_HEX_BYTES];
+};
+
+struct store_session {
+	char id[STORE_SESSION_ID_BYTES];
+	char device[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES];
+	char reason[MAX_REASON_BYTES];
+	char services[STORE_SERVICES_BYTES];  /* ["http"] as JSON */
+	char state[STORE_STATE_BYTES];
+	char end_reason[MAX_REASON_BYTES];
+	char relay[MAX_NAME_BYTES];
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t started_at;                   /* 0 until active */
+	int client_ticket;                    /* 1 once the client leg was issued */
+	int device_notified;                  /* 1 once the device knows it ended */
+};
+
+/* An audit entry to write in the same transaction as a change. */
+struct store_audit_entry {
+	const char *actor;
+	const char *action;
+	const char *detail;
+};
+
+/* Open (creating if needed) and bring the schema up to date. */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+int store_schema_version(struct store *st, int *out);
+
+/* Users */
+int store_user_add(struct store *st, const struct store_user *u);
+int store_user_get(struct store *st, const char *name, struct store_user *out);
+
+/* API bearer tokens, kept only as SHA-256 hex. store_token_user returns
+ * TE_ERR_NOT_FOUND for unknown, TE_ERR_EXPIRED, or TE_ERR_DENIED (revoked). */
+int store_token_add(struct store *st, const char *hash, const char *user,
+                    int64_t now, int64_t expires_at);
+int store_token_user(struct store *st, const char *hash, int64_t now,
+                     char user[MAX_NAME_BYTES]);
+int store_token_revoke(struct store *st, const char *hash);
+
+/* Devices */
+int store_device_add(struct store *st, const struct store_device *d);
+int store_device_get(struct store *st, const char *serial, struct store_device *out);
+typedef int (*store_device_cb)(const struct store_device *d, void *arg);
+/* Calls cb for each device in serial order; a non-zero cb result stops and is returned. */
+int store_device_each(struct store *st, store_device_cb cb, void *arg);
+int store_device_set_enrolled(struct store *st, const char *serial,
+                              const char *cert_fp, const char *ssh_hostkey,
+                              const struct store_audit_entry *audit);
+/* services_json NULL keeps the stored services. */
+int store_device_seen(struct store *st, const char *serial, int64_t now,
+                      const char *agent_version, const char *services_json);
+
+/* Enrollment tokens, kept only as SHA-256 hex, bound to one serial.
+ * store_enroll_token_use compares in constant time and marks the token used;
+ * TE_ERR_DENIED for unknown/used/expired/other serial (one answer for all). */
+int store_enroll_token_add(struct store *st, const char *hash, const char *serial,
+                           int64_t expires_at);
+int store_enroll_token_use(struct store *st, const char *serial,
+                           const char *hash, int64_t now);
+
+/* Relays */
+int store_relay_add(struct store *st, const struct store_relay *r);
+int store_relay_get(struct store *st, const char *name, struct store_relay *out);
+/* Fills up to max relays in name order; *n is the count. */
+int store_relay_list(struct store *st, struct store_relay *out, size_t max, size_t *n);
+
+/* Sessions */
+int store_session_add(struct store *st, const struct store_session *s,
+                      const struct store_audit_entry *audit);
+int store_session_get(struct store *st, const char *id, struct store_session *out);
+/* The device's session in awaiting_consent, consented or active. */
+int store_session_open_for_device(struct store *st, const char *serial,
+                                  struct store_session *out);
+typedef int (*store_session_cb)(const struct store_session *s, void *arg);
+/* Sessions not yet final, oldest first (the sweeper's work list). */
+int store_session_each_open(struct store *st, store_session_cb cb, void *arg);
+/* A device's sessions that are open, or final but not yet told to it. */
+int store_session_each_for_device(struct store *st, const char *serial,
+                                  store_session_cb cb, void *arg);
+/* Compare-and-set state change: only when the row is still in `from`.
+ * relay may be NULL (unchanged). TE_ERR_MISMATCH when the state moved. */
+int store_session_set_state(struct store *st, const char *id, const char *from,
+                            const char *to, const char *end_reason,
+                            const char *relay, int64_t now,
+                            const struct store_audit_entry *audit);
+/* Set client_ticket once; TE_ERR_EXISTS when already set. */
+int store_session_claim_client_ticket(struct store *st, const char *id);
+int store_session_mark_notified(struct store *st, const char *id);
+
+/* Audit: append one record to the hash chain (own transaction). */
+int store_audit_append(struct store *st, const char *actor, const char *action,
+                       const char *detail);
+typedef int (*store_audit_cb)(const struct audit_record *rec, void *arg);
+/* Every record in seq order. */
+int store_audit_each(struct store *st, store_audit_cb cb, void *arg);
+
+#endif

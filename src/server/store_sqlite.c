@@ -1,0 +1,857 @@
+/* store_sqlite.c: the SQLite backend of store.h.
+ *
+ * WAL journal, foreign keys on, a busy timeout, a schema_version table with
+ * numbered migrations, and bound parameters only: no SQL text is ever built
+ * from data. Everything that changes more than one row, or a row and the
+ * audit chain, runs in one IMMEDIATE transaction. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "log.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+struct store {
+	sqlite3 *db;
+};
+
+/* Migration N brings the schema from version N-1 to N. Append only. */
+static const char *const store_migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE users(name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+	" level INTEGER NOT NULL, region TEXT NOT NULL, pwhash TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE api_tokens(hash TEXT PRIMARY KEY,"
+	" user TEXT NOT NULL REFERENCES users(name), created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE devices(serial TEXT PRIMARY KEY, customer TEXT NOT NULL,"
+	" product TEXT NOT NULL, status TEXT NOT NULL,"
+	" cert_fp TEXT NOT NULL DEFAULT '', ssh_hostkey TEXT NOT NULL DEFAULT '',"
+	" last_seen INTEGER NOT NULL DEFAULT 0,"
+	" agent_version TEXT NOT NULL DEFAULT '',"
+	" services TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL);"
+	"CREATE TABLE enroll_tokens(hash TEXT PRIMARY KEY,"
+	" serial TEXT NOT NULL REFERENCES devices(serial),"
+	" expires_at INTEGER NOT NULL, used_at INTEGER);"
+	"CREATE TABLE relays(name TEXT PRIMARY KEY, host TEXT NOT NULL,"
+	" device_port INTEGER NOT NULL, client_port INTEGER NOT NULL,"
+	" cert_fp TEXT NOT NULL);"
+	"CREATE TABLE sessions(id TEXT PRIMARY KEY,"
+	" device TEXT NOT NULL REFERENCES devices(serial),"
+	" user TEXT NOT NULL REFERENCES users(name), reason TEXT NOT NULL,"
+	" services TEXT NOT NULL, state TEXT NOT NULL,"
+	" end_reason TEXT NOT NULL DEFAULT '', relay TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" started_at INTEGER NOT NULL DEFAULT 0,"
+	" client_ticket INTEGER NOT NULL DEFAULT 0,"
+	" device_notified INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_device ON sessions(device, state);"
+	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, ts TEXT NOT NULL,"
+	" actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,"
+	" prev TEXT NOT NULL, hash TEXT NOT NULL);",
+};
+#define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+static int store_fail(struct store *st, const char *what)
+{
+	log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+	return TE_ERR_STORE;
+}
+
+static int store_prep(struct store *st, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+		return store_fail(st, "prepare");
+	return 0;
+}
+
+/* Bind text parameters 1..n from a NULL-safe array (NULL binds SQL NULL). */
+static int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
+                            const char *const *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = v[i] ? sqlite3_bind_text(s, first + i, v[i], -1, SQLITE_TRANSIENT)
+		              : sqlite3_bind_null(s, first + i);
+		if (rc != SQLITE_OK)
+			return store_fail(st, "bind");
+	}
+	return 0;
+}
+
+static void store_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(out, outsz, "%s", t ? (const char *)t : "");
+}
+
+/* Step a statement that returns no rows; maps constraint errors to EXISTS. */
+static int store_step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		log_warn("store: constraint: %s", sqlite3_errmsg(st->db));
+		return TE_ERR_EXISTS;
+	}
+	return store_fail(st, "step");
+}
+
+static int store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("store: %s", msg ? msg : "exec failed");
+		sqlite3_free(msg);
+		return TE_ERR_STORE;
+	}
+	return 0;
+}
+
+static int store_begin(struct store *st) { return store_exec(st, "BEGIN IMMEDIATE"); }
+
+/* Commit on success, roll back otherwise; returns rc (or the commit error). */
+static int store_end(struct store *st, int rc)
+{
+	if (rc == 0)
+		return store_exec(st, "COMMIT");
+	(void)store_exec(st, "ROLLBACK");
+	return rc;
+}
+
+int store_schema_version(struct store *st, int *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "SELECT COALESCE(MAX(version),0) FROM schema_version", &s)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*out = sqlite3_column_int(s, 0);
+		rc = 0;
+	} else {
+		rc = store_fail(st, "schema_version");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int store_migrate(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0, rc;
+
+	if ((rc = store_exec(st, "CREATE TABLE IF NOT EXISTS schema_version("
+	                         "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")) != 0)
+		return rc;
+	if ((rc = store_schema_version(st, &version)) != 0)
+		return rc;
+	if (version > (int)STORE_N_MIGRATIONS) {
+		log_error("store: database schema %d is newer than this program (%d)",
+		          version, (int)STORE_N_MIGRATIONS);
+		return TE_ERR_STORE;
+	}
+	for (int v = version + 1; v <= (int)STORE_N_MIGRATIONS; v++) {
+		if ((rc = store_begin(st)) != 0)
+			return rc;
+		rc = store_exec(st, store_migrations[v - 1]);
+		if (rc == 0)
+			rc = store_prep(st, "INSERT INTO schema_version(version, applied_at)"
+			                    " VALUES(?, strftime('%s','now'))", &s);
+		if (rc == 0) {
+			sqlite3_bind_int(s, 1, v);
+			rc = store_step_done(st, s);
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		if ((rc = store_end(st, rc)) != 0)
+			return rc;
+		log_info("store: applied migration %d", v);
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st;
+	int rc;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return TE_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		log_error("store: cannot open %s: %s", path,
+		          st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		rc = TE_ERR_STORE;
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+	                         " PRAGMA synchronous=NORMAL;")) != 0)
+		goto out;
+	if ((rc = store_migrate(st)) != 0)
+		goto out;
+	*out = st;
+	st = NULL;
+out:
+	store_close(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* ---- audit chain ---- */
+
+/* Append inside an open transaction. */
+static int store_audit_append_tx(struct store *st, const char *actor,
+                                 const char *action, const char *detail)
+{
+	sqlite3_stmt *s = NULL;
+	char prev[SHA256_HEX_BYTES] = AUDIT_GENESIS_HASH;
+	char hash[SHA256_HEX_BYTES], ts[AUDIT_TS_BYTES];
+	int64_t seq = 1;
+	int rc;
+
+	if ((rc = store_prep(st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &s)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(s, 0) + 1;
+		store_col(s, 1, prev, sizeof(prev));
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	audit_now(ts);
+	if ((rc = audit_chain_hash(seq, ts, actor, action, detail, prev, hash)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "INSERT INTO audit(seq, ts, actor, action, detail, prev, hash)"
+	                         " VALUES(?,?,?,?,?,?,?)", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, seq);
+	{
+		const char *v[] = { ts, actor, action, detail, prev, hash };
+		rc = store_bind_texts(st, s, 2, v, 6);
+	}
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_audit_append(struct store *st, const char *actor, const char *action,
+                       const char *detail)
+{
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	rc = store_audit_append_tx(st, actor, action, detail ? detail : "");
+	return store_end(st, rc);
+}
+
+static int store_audit_opt(struct store *st, const struct store_audit_entry *a)
+{
+	if (a == NULL)
+		return 0;
+	return store_audit_append_tx(st, a->actor, a->action, a->detail ? a->detail : "");
+}
+
+int store_audit_each(struct store *st, store_audit_cb cb, void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT seq, ts, actor, action, detail, prev, hash"
+	                         " FROM audit ORDER BY seq", &s)) != 0)
+		return rc;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct audit_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.seq = sqlite3_column_int64(s, 0);
+		store_col(s, 1, rec.ts, sizeof(rec.ts));
+		rec.actor = (const char *)sqlite3_column_text(s, 2);
+		rec.action = (const char *)sqlite3_column_text(s, 3);
+		rec.detail = (const char *)sqlite3_column_text(s, 4);
+		store_col(s, 5, rec.prev, sizeof(rec.prev));
+		store_col(s, 6, rec.hash, sizeof(rec.hash));
+		if (!rec.actor) rec.actor = "";
+		if (!rec.action) rec.action = "";
+		if (!rec.detail) rec.detail = "";
+		if ((rc = cb(&rec, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "audit list");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- users and tokens ---- */
+
+int store_user_add(struct store *st, const struct store_user *u)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "INSERT INTO users(name, role, level, region, pwhash, created_at)"
+	                         " VALUES(?,?,?,?,?,?)", &s)) != 0)
+		return rc;
+	{
+		const char *v[] = { u->name, u->role };
+		rc = store_bind_texts(st, s, 1, v, 2);
+	}
+	sqlite3_bind_int(s, 3, u->level);
+	if (rc == 0) {
+		const char *v[] = { u->region, u->pwhash };
+		rc = store_bind_texts(st, s, 4, v, 2);
+	}
+	sqlite3_bind_int64(s, 6, u->created_at);
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_user_get(struct store *st, const char *name, struct store_user *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT name, role, level, region, pwhash, created_at"
+	                         " FROM users WHERE name = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &name, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		store_col(s, 0, out->name, sizeof(out->name));
+		store_col(s, 1, out->role, sizeof(out->role));
+		out->level = sqlite3_column_int(s, 2);
+		store_col(s, 3, out->region, sizeof(out->region));
+		store_col(s, 4, out->pwhash, sizeof(out->pwhash));
+		out->created_at = sqlite3_column_int64(s, 5);
+	} else {
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "user get");
+	}
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_token_add(struct store *st, const char *hash, const char *user,
+                    int64_t now, int64_t expires_at)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { hash, user };
+	int rc;
+
+	if ((rc = store_prep(st, "INSERT INTO api_tokens(hash, user, created_at, expires_at)"
+	                         " VALUES(?,?,?,?)", &s)) != 0)
+		return rc;
+	rc = store_bind_texts(st, s, 1, v, 2);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, expires_at);
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The lookup is by the token's hash, so timing reveals nothing usable about
+ * the token itself. */
+int store_token_user(struct store *st, const char *hash, int64_t now,
+                     char user[MAX_NAME_BYTES])
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT user, expires_at, revoked FROM api_tokens"
+	                         " WHERE hash = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &hash, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "token get");
+		goto out;
+	}
+	if (sqlite3_column_int(s, 2) != 0)
+		rc = TE_ERR_DENIED;
+	else if (sqlite3_column_int64(s, 1) <= now)
+		rc = TE_ERR_EXPIRED;
+	else
+		store_col(s, 0, user, MAX_NAME_BYTES);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_token_revoke(struct store *st, const char *hash)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "UPDATE api_tokens SET revoked = 1 WHERE hash = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &hash, 1)) == 0)
+		rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = TE_ERR_NOT_FOUND;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- devices ---- */
+
+int store_device_add(struct store *st, const struct store_device *d)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { d->serial, d->customer, d->product, d->status };
+	int rc;
+
+	if ((rc = store_prep(st, "INSERT INTO devices(serial, customer, product, status,"
+	                         " created_at) VALUES(?,?,?,?,?)", &s)) != 0)
+		return rc;
+	rc = store_bind_texts(st, s, 1, v, 4);
+	sqlite3_bind_int64(s, 5, d->created_at);
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+#define STORE_DEVICE_COLS "serial, customer, product, status, cert_fp, ssh_hostkey," \
+	" last_seen, agent_version, services, created_at"
+
+static void store_device_row(sqlite3_stmt *s, struct store_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	store_col(s, 0, d->serial, sizeof(d->serial));
+	store_col(s, 1, d->customer, sizeof(d->customer));
+	store_col(s, 2, d->product, sizeof(d->product));
+	store_col(s, 3, d->status, sizeof(d->status));
+	store_col(s, 4, d->cert_fp, sizeof(d->cert_fp));
+	store_col(s, 5, d->ssh_hostkey, sizeof(d->ssh_hostkey));
+	d->last_seen = sqlite3_column_int64(s, 6);
+	store_col(s, 7, d->agent_version, sizeof(d->agent_version));
+	store_col(s, 8, d->services, sizeof(d->services));
+	d->created_at = sqlite3_column_int64(s, 9);
+}
+
+int store_device_get(struct store *st, const char *serial, struct store_device *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices WHERE serial = ?",
+	                     &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_device_row(s, out);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "device get");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_each(struct store *st, store_device_cb cb, void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_device *d;
+	int rc, step;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices ORDER BY serial",
+	                     &s)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_device_row(s, d);
+		if ((rc = cb(d, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "device list");
+out:
+	sqlite3_finalize(s);
+	free(d);
+	return rc;
+}
+
+int store_device_set_enrolled(struct store *st, const char *serial,
+                              const char *cert_fp, const char *ssh_hostkey,
+                              const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { cert_fp, ssh_hostkey, serial };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "UPDATE devices SET status = 'enrolled', cert_fp = ?,"
+	                         " ssh_hostkey = ? WHERE serial = ?", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0)
+		rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = TE_ERR_NOT_FOUND;
+	if (rc == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+int store_device_seen(struct store *st, const char *serial, int64_t now,
+                      const char *agent_version, const char *services_json)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { agent_version, services_json, serial };
+	int rc;
+
+	if ((rc = store_prep(st, "UPDATE devices SET last_seen = ?1, agent_version = COALESCE(?2, agent_version),"
+	                         " services = COALESCE(?3, services) WHERE serial = ?4", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, now);
+	if ((rc = store_bind_texts(st, s, 2, v, 3)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- enrollment tokens ---- */
+
+int store_enroll_token_add(struct store *st, const char *hash, const char *serial,
+                           int64_t expires_at)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { hash, serial };
+	int rc;
+
+	if ((rc = store_prep(st, "INSERT INTO enroll_tokens(hash, serial, expires_at)"
+	                         " VALUES(?,?,?)", &s)) != 0)
+		return rc;
+	rc = store_bind_texts(st, s, 1, v, 2);
+	sqlite3_bind_int64(s, 3, expires_at);
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The candidate tokens are looked up by serial and every one is compared in
+ * constant time, so the database index never acts as a token oracle. */
+int store_enroll_token_use(struct store *st, const char *serial,
+                           const char *hash, int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	char cand[SHA256_HEX_BYTES], match[SHA256_HEX_BYTES] = "";
+	int rc, step;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "SELECT hash FROM enroll_tokens WHERE serial = ?"
+	                         " AND used_at IS NULL AND expires_at > ?", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 2, now);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_col(s, 0, cand, sizeof(cand));
+		if (secret_equal_str(cand, hash))
+			memcpy(match, cand, sizeof(match));
+	}
+	if (step != SQLITE_DONE) {
+		rc = store_fail(st, "enroll token");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (match[0] == '\0') {
+		rc = TE_ERR_DENIED;
+		goto out;
+	}
+	if ((rc = store_prep(st, "UPDATE enroll_tokens SET used_at = ? WHERE hash = ?", &s)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, now);
+	{
+		const char *v[] = { match };
+		if ((rc = store_bind_texts(st, s, 2, v, 1)) == 0)
+			rc = store_step_done(st, s);
+	}
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+/* ---- relays ---- */
+
+int store_relay_add(struct store *st, const struct store_relay *r)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "INSERT INTO relays(name, host, device_port, client_port,"
+	                         " cert_fp) VALUES(?1,?2,?4,?5,?3)", &s)) != 0)
+		return rc;
+	{
+		const char *v[] = { r->name, r->host, r->cert_fp };
+		rc = store_bind_texts(st, s, 1, v, 3);
+	}
+	sqlite3_bind_int(s, 4, r->device_port);
+	sqlite3_bind_int(s, 5, r->client_port);
+	if (rc == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void store_relay_row(sqlite3_stmt *s, struct store_relay *r)
+{
+	memset(r, 0, sizeof(*r));
+	store_col(s, 0, r->name, sizeof(r->name));
+	store_col(s, 1, r->host, sizeof(r->host));
+	r->device_port = sqlite3_column_int(s, 2);
+	r->client_port = sqlite3_column_int(s, 3);
+	store_col(s, 4, r->cert_fp, sizeof(r->cert_fp));
+}
+
+int store_relay_get(struct store *st, const char *name, struct store_relay *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT name, host, device_port, client_port, cert_fp"
+	                         " FROM relays WHERE name = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &name, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_relay_row(s, out);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "relay get");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_relay_list(struct store *st, struct store_relay *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step = SQLITE_DONE;
+
+	*n = 0;
+	if ((rc = store_prep(st, "SELECT name, host, device_port, client_port, cert_fp"
+	                         " FROM relays ORDER BY name", &s)) != 0)
+		return rc;
+	while (*n < max && (step = sqlite3_step(s)) == SQLITE_ROW)
+		store_relay_row(s, &out[(*n)++]);
+	if (*n < max && step != SQLITE_DONE)
+		rc = store_fail(st, "relay list");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+#define STORE_SESSION_COLS "id, device, user, reason, services, state, end_reason," \
+	" relay, created_at, updated_at, started_at, client_ticket, device_notified"
+#define STORE_OPEN_STATES "('awaiting_consent','consented','active')"
+
+static void store_session_row(sqlite3_stmt *s, struct store_session *x)
+{
+	memset(x, 0, sizeof(*x));
+	store_col(s, 0, x->id, sizeof(x->id));
+	store_col(s, 1, x->device, sizeof(x->device));
+	store_col(s, 2, x->user, sizeof(x->user));
+	store_col(s, 3, x->reason, sizeof(x->reason));
+	store_col(s, 4, x->services, sizeof(x->services));
+	store_col(s, 5, x->state, sizeof(x->state));
+	store_col(s, 6, x->end_reason, sizeof(x->end_reason));
+	store_col(s, 7, x->relay, sizeof(x->relay));
+	x->created_at = sqlite3_column_int64(s, 8);
+	x->updated_at = sqlite3_column_int64(s, 9);
+	x->started_at = sqlite3_column_int64(s, 10);
+	x->client_ticket = sqlite3_column_int(s, 11);
+	x->device_notified = sqlite3_column_int(s, 12);
+}
+
+int store_session_add(struct store *st, const struct store_session *x,
+                      const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { x->id, x->device, x->user, x->reason, x->services, x->state };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "INSERT INTO sessions(id, device, user, reason, services,"
+	                         " state, created_at, updated_at) VALUES(?,?,?,?,?,?,?7,?7)",
+	                     &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 6)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 7, x->created_at);
+	if ((rc = store_step_done(st, s)) == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+/* Run a one-text-parameter session query and return its first row. */
+static int store_session_one(struct store *st, const char *sql, const char *param,
+                             struct store_session *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &param, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_session_row(s, out);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "session get");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_session_get(struct store *st, const char *id, struct store_session *out)
+{
+	return store_session_one(st, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE id = ?",
+	                         id, out);
+}
+
+int store_session_open_for_device(struct store *st, const char *serial,
+                                  struct store_session *out)
+{
+	return store_session_one(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                             " WHERE device = ? AND state IN " STORE_OPEN_STATES
+	                             " ORDER BY created_at LIMIT 1", serial, out);
+}
+
+static int store_session_each(struct store *st, const char *sql, const char *param,
+                              store_session_cb cb, void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_session *x;
+	int rc, step;
+
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		goto out;
+	if (param != NULL && (rc = store_bind_texts(st, s, 1, &param, 1)) != 0)
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_session_row(s, x);
+		if ((rc = cb(x, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "session list");
+out:
+	sqlite3_finalize(s);
+	free(x);
+	return rc;
+}
+
+int store_session_each_open(struct store *st, store_session_cb cb, void *arg)
+{
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE state IN " STORE_OPEN_STATES
+	                              " ORDER BY created_at", NULL, cb, arg);
+}
+
+int store_session_each_for_device(struct store *st, const char *serial,
+                                  store_session_cb cb, void *arg)
+{
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE device = ? AND (state IN " STORE_OPEN_STATES
+	                              " OR device_notified = 0) ORDER BY created_at",
+	                          serial, cb, arg);
+}
+
+int store_session_set_state(struct store *st, const char *id, const char *from,
+                            const char *to, const char *end_reason,
+                            const char *relay, int64_t now,
+                            const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { to, end_reason ? end_reason : "", relay, id, from };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	/* started_at is set on the move to active; relay only when given. */
+	if ((rc = store_prep(st, "UPDATE sessions SET state = ?1, end_reason = ?2,"
+	                         " relay = COALESCE(?3, relay), updated_at = ?6,"
+	                         " started_at = CASE WHEN ?1 = 'active' THEN ?6"
+	                         " ELSE started_at END WHERE id = ?4 AND state = ?5", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 5)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 6, now);
+	if ((rc = store_step_done(st, s)) != 0)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = TE_ERR_MISMATCH;
+		goto out;
+	}
+	rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+static int store_session_flag(struct store *st, const char *sql, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &id, 1)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_session_claim_client_ticket(struct store *st, const char *id)
+{
+	int rc = store_session_flag(st, "UPDATE sessions SET client_ticket = 1"
+	                                " WHERE id = ? AND client_ticket = 0", id);
+
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = TE_ERR_EXISTS;
+	return rc;
+}
+
+int store_session_mark_notified(struct store *st, const char *id)
+{
+	return store_session_flag(st, "UPDATE sessions SET device_notified = 1 WHERE id = ?", id);
+}

@@ -1,0 +1,157 @@
+/* test_srvsession.c: the session state machine, the ping body parser and the
+ * ticket action list (src/server/srvsession.c, srvping.c, tickets.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "srvping.h"
+#include "srvsession.h"
+#include "tickets.h"
+
+static void test_state_names_round_trip(void **state)
+{
+	for (int s = SESSION_AWAITING_CONSENT; s <= SESSION_ENDED; s++) {
+		enum session_state back;
+		assert_int_equal(session_state_parse(session_state_name(s), &back), 0);
+		assert_int_equal((int)back, s);
+	}
+	enum session_state x;
+	assert_int_equal(session_state_parse("bogus", &x), TE_ERR_INVALID);
+}
+
+static void test_legal_moves_only(void **state)
+{
+	assert_true(session_transition_ok(SESSION_AWAITING_CONSENT, SESSION_CONSENTED));
+	assert_true(session_transition_ok(SESSION_AWAITING_CONSENT, SESSION_REFUSED));
+	assert_true(session_transition_ok(SESSION_AWAITING_CONSENT, SESSION_EXPIRED));
+	assert_true(session_transition_ok(SESSION_CONSENTED, SESSION_ACTIVE));
+	assert_true(session_transition_ok(SESSION_CONSENTED, SESSION_ENDED));
+	assert_true(session_transition_ok(SESSION_ACTIVE, SESSION_ENDED));
+	assert_false(session_transition_ok(SESSION_AWAITING_CONSENT, SESSION_ACTIVE));
+	assert_false(session_transition_ok(SESSION_ACTIVE, SESSION_CONSENTED));
+	assert_false(session_transition_ok(SESSION_REFUSED, SESSION_CONSENTED));
+	assert_false(session_transition_ok(SESSION_ENDED, SESSION_ACTIVE));
+	assert_false(session_transition_ok(SESSION_EXPIRED, SESSION_ENDED));
+}
+
+static void test_due_timeouts(void **state)
+{
+	struct session_limits lim = { 120, 90, 3600 };
+	struct store_session s;
+	enum session_state to;
+	char why[128];
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.state, sizeof(s.state), "awaiting_consent");
+	s.created_at = 1000;
+	assert_false(session_due(&s, 1000 + 120, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 1000 + 120 + SESSION_CONSENT_GRACE_S, &lim, &to, why, sizeof(why)));
+	assert_int_equal(to, SESSION_EXPIRED);
+	assert_string_equal(why, "no answer from the operator within 120 s");
+
+	snprintf(s.state, sizeof(s.state), "consented");
+	s.updated_at = 2000;
+	assert_false(session_due(&s, 2089, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 2090, &lim, &to, why, sizeof(why)));
+	assert_int_equal(to, SESSION_ENDED);
+
+	snprintf(s.state, sizeof(s.state), "active");
+	s.started_at = 3000;
+	assert_false(session_due(&s, 3000 + 3599, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 3000 + 3600, &lim, &to, why, sizeof(why)));
+	assert_int_equal(to, SESSION_ENDED);
+	assert_non_null(strstr(why, "maximum session duration"));
+
+	snprintf(s.state, sizeof(s.state), "ended");
+	assert_false(session_due(&s, 999999, &lim, &to, why, sizeof(why)));
+}
+
+static void test_session_ids_are_128_bit_hex(void **state)
+{
+	char a[STORE_SESSION_ID_BYTES], b[STORE_SESSION_ID_BYTES];
+
+	assert_int_equal(session_id_new(a), 0);
+	assert_int_equal(session_id_new(b), 0);
+	assert_int_equal(strlen(a), 32);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+	assert_string_not_equal(a, b);
+}
+
+static int parse(const char *s, struct ping_req *p)
+{
+	return ping_parse_request(s, strlen(s), p);
+}
+
+static void test_ping_parse(void **state)
+{
+	struct ping_req p;
+	char svcs[256];
+
+	assert_int_equal(parse("{\"version\":\"0.1.0\",\"status\":\"ok\",\"wait\":true,"
+	                       "\"services\":[{\"name\":\"http\",\"port\":8080}]}", &p), 0);
+	assert_string_equal(p.version, "0.1.0");
+	assert_true(p.wait);
+	assert_true(p.has_services);
+	assert_int_equal(p.n_services, 1);
+	assert_int_equal(p.services[0].port, 8080);
+	assert_int_equal(ping_services_json(&p, svcs, sizeof(svcs)), 0);
+	assert_string_equal(svcs, "[{\"name\":\"http\",\"port\":8080}]");
+
+	assert_int_equal(parse("{}", &p), 0);
+	assert_false(p.wait);
+	assert_false(p.has_services);
+
+	assert_int_not_equal(parse("", &p), 0);
+	assert_int_not_equal(parse("[]", &p), 0);
+	assert_int_not_equal(parse("{\"wait\":\"yes\"}", &p), 0);
+	assert_int_not_equal(parse("{\"services\":[{\"name\":\"a b\",\"port\":1}]}", &p), 0);
+	assert_int_not_equal(parse("{\"services\":[{\"name\":\"a\",\"port\":0}]}", &p), 0);
+	assert_int_not_equal(parse("{\"services\":[{\"name\":\"a\",\"port\":1},"
+	                           "{\"name\":\"a\",\"port\":2}]}", &p), 0);
+	assert_int_not_equal(parse("{\"version\":\"a\",\"version\":\"b\"}", &p), 0);
+}
+
+static void test_ping_refuses_too_many_services(void **state)
+{
+	char body[4096];
+	size_t n = (size_t)snprintf(body, sizeof(body), "{\"services\":[");
+	struct ping_req p;
+
+	for (int i = 0; i <= MAX_SERVICES; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s{\"name\":\"s%d\",\"port\":%d}",
+		                      i ? "," : "", i, i + 1);
+	snprintf(body + n, sizeof(body) - n, "]}");
+	assert_int_equal(parse(body, &p), TE_ERR_TOO_LONG);
+}
+
+static void test_ticket_actions(void **state)
+{
+	char out[MAX_ACTIONS_BYTES];
+
+	assert_int_equal(tickets_actions("[\"http\",\"ssh\"]", out, sizeof(out)), 0);
+	assert_string_equal(out, "forward:http,forward:ssh");
+	assert_int_equal(tickets_actions("[]", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(tickets_actions("[1]", out, sizeof(out)), TE_ERR_INVALID);
+	assert_int_equal(tickets_actions("[\"abcdefgh\"]", out, 10), TE_ERR_TOO_LONG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_names_round_trip),
+		cmocka_unit_test(test_legal_moves_only),
+		cmocka_unit_test(test_due_timeouts),
+		cmocka_unit_test(test_session_ids_are_128_bit_hex),
+		cmocka_unit_test(test_ping_parse),
+		cmocka_unit_test(test_ping_refuses_too_many_services),
+		cmocka_unit_test(test_ticket_actions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

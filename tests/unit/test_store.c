@@ -1,0 +1,272 @@
+/* test_store.c: the SQLite store: migrations, CRUD, tokens, sessions and
+ * the audit chain (including an edit made behind the store's back). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "err.h"
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+
+	store_close(f->st);
+	const char *sfx[] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void add_user_and_device(struct store *st)
+{
+	struct store_user u = { .name = "alice", .role = "specialist", .level = 2,
+	                        .region = "US", .pwhash = "$argon2id$fake", .created_at = 1 };
+	struct store_device d = { .serial = "SN1", .customer = "H", .product = "inj",
+	                          .status = "registered", .created_at = 1 };
+
+	assert_int_equal(store_user_add(st, &u), 0);
+	assert_int_equal(store_device_add(st, &d), 0);
+}
+
+static void test_migrations_apply_to_fresh_db(void **state)
+{
+	struct fixture *f = *state;
+	struct store *again = NULL;
+	int v = 0;
+
+	assert_int_equal(store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	/* Reopening an up-to-date database applies nothing and keeps the version. */
+	assert_int_equal(store_open(f->path, &again), 0);
+	assert_int_equal(store_schema_version(again, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	store_close(again);
+}
+
+static void test_user_crud(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user u;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_user_get(f->st, "alice", &u), 0);
+	assert_string_equal(u.role, "specialist");
+	assert_int_equal(u.level, 2);
+	assert_string_equal(u.region, "US");
+	assert_int_equal(store_user_get(f->st, "bob", &u), TE_ERR_NOT_FOUND);
+	u.level = 1;
+	assert_int_equal(store_user_add(f->st, &u), TE_ERR_EXISTS);
+}
+
+static int count_cb(const struct store_device *d, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_device_crud(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d;
+	int n = 0;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.status, "registered");
+	assert_string_equal(d.services, "[]");
+	assert_int_equal(store_device_set_enrolled(f->st, "SN1", "ab12", "ssh-ed25519 AAAA", NULL), 0);
+	assert_int_equal(store_device_seen(f->st, "SN1", 50, "0.1.0", "[{\"name\":\"http\",\"port\":80}]"), 0);
+	assert_int_equal(store_device_seen(f->st, "SN1", 60, NULL, NULL), 0);   /* keeps both */
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.status, "enrolled");
+	assert_string_equal(d.cert_fp, "ab12");
+	assert_string_equal(d.agent_version, "0.1.0");
+	assert_string_equal(d.services, "[{\"name\":\"http\",\"port\":80}]");
+	assert_int_equal(d.last_seen, 60);
+	assert_int_equal(store_device_set_enrolled(f->st, "SN9", "x", "y", NULL), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_device_each(f->st, count_cb, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+static void test_api_tokens(void **state)
+{
+	struct fixture *f = *state;
+	char user[MAX_NAME_BYTES];
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_token_add(f->st, "h1", "alice", 100, 200), 0);
+	assert_int_equal(store_token_user(f->st, "h1", 150, user), 0);
+	assert_string_equal(user, "alice");
+	assert_int_equal(store_token_user(f->st, "h1", 200, user), TE_ERR_EXPIRED);
+	assert_int_equal(store_token_user(f->st, "nope", 150, user), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_token_revoke(f->st, "h1"), 0);
+	assert_int_equal(store_token_user(f->st, "h1", 150, user), TE_ERR_DENIED);
+	/* A token for a user that does not exist violates the foreign key. */
+	assert_int_equal(store_token_add(f->st, "h2", "mallory", 100, 200), TE_ERR_EXISTS);
+}
+
+static void test_enroll_token_single_use_bound_to_serial(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d2 = { .serial = "SN2", .customer = "H", .product = "inj",
+	                           .status = "registered" };
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_device_add(f->st, &d2), 0);
+	assert_int_equal(store_enroll_token_add(f->st, "tokhash", "SN1", 1000), 0);
+	assert_int_equal(store_enroll_token_use(f->st, "SN2", "tokhash", 10), TE_ERR_DENIED);
+	assert_int_equal(store_enroll_token_use(f->st, "SN1", "tokhash", 1000), TE_ERR_DENIED);
+	assert_int_equal(store_enroll_token_use(f->st, "SN1", "tokhash", 10), 0);
+	assert_int_equal(store_enroll_token_use(f->st, "SN1", "tokhash", 11), TE_ERR_DENIED);
+}
+
+static void test_relays(void **state)
+{
+	struct fixture *f = *state;
+	struct store_relay r = { .name = "r1", .host = "127.0.0.1", .device_port = 1,
+	                         .client_port = 2, .cert_fp = "ff" }, out[4];
+	size_t n = 0;
+
+	assert_int_equal(store_relay_add(f->st, &r), 0);
+	assert_int_equal(store_relay_add(f->st, &r), TE_ERR_EXISTS);
+	assert_int_equal(store_relay_get(f->st, "r1", &out[0]), 0);
+	assert_int_equal(out[0].device_port, 1);
+	assert_int_equal(out[0].client_port, 2);
+	assert_string_equal(out[0].cert_fp, "ff");
+	assert_int_equal(store_relay_list(f->st, out, 4, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+static void test_session_crud_and_cas(void **state)
+{
+	struct fixture *f = *state;
+	struct store_session s = { .id = "0123456789abcdef0123456789abcdef", .device = "SN1",
+	                           .user = "alice", .reason = "TCK-1", .services = "[\"http\"]",
+	                           .state = "awaiting_consent", .created_at = 10 }, got;
+	struct store_audit_entry a = { "alice", "session_request", "{}" };
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_session_add(f->st, &s, &a), 0);
+	assert_int_equal(store_session_open_for_device(f->st, "SN1", &got), 0);
+	assert_string_equal(got.id, s.id);
+	assert_int_equal(store_session_set_state(f->st, s.id, "awaiting_consent", "consented",
+	                                         "", "r1", 20, NULL), 0);
+	/* A stale 'from' loses the race. */
+	assert_int_equal(store_session_set_state(f->st, s.id, "awaiting_consent", "refused",
+	                                         "x", NULL, 21, NULL), TE_ERR_MISMATCH);
+	assert_int_equal(store_session_set_state(f->st, s.id, "consented", "active", "", NULL,
+	                                         30, NULL), 0);
+	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
+	assert_string_equal(got.state, "active");
+	assert_string_equal(got.relay, "r1");
+	assert_int_equal(got.started_at, 30);
+	assert_int_equal(store_session_claim_client_ticket(f->st, s.id), 0);
+	assert_int_equal(store_session_claim_client_ticket(f->st, s.id), TE_ERR_EXISTS);
+	assert_int_equal(store_session_set_state(f->st, s.id, "active", "ended", "done", NULL,
+	                                         40, NULL), 0);
+	assert_int_equal(store_session_open_for_device(f->st, "SN1", &got), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_session_get(f->st, s.id, &got), 0);
+	assert_string_equal(got.end_reason, "done");
+	assert_int_equal(got.device_notified, 0);
+	assert_int_equal(store_session_mark_notified(f->st, s.id), 0);
+	assert_int_equal(store_session_get(f->st, "nope", &got), TE_ERR_NOT_FOUND);
+}
+
+static int feed_cb(const struct audit_record *rec, void *arg)
+{
+	(void)audit_verifier_feed(arg, rec);
+	return 0;
+}
+
+static void verify(struct store *st, struct audit_verifier *v)
+{
+	audit_verifier_init(v);
+	assert_int_equal(store_audit_each(st, feed_cb, v), 0);
+}
+
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_audit_chain_detects_edit_and_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verifier v;
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_audit_append(f->st, "alice", "login", "{\"n\":1}"), 0);
+	verify(f->st, &v);
+	assert_int_equal(v.failed, 0);
+	assert_int_equal(v.count, 5);
+
+	raw_sql(f->path, "UPDATE audit SET detail = '{\"n\":2}' WHERE seq = 3");
+	verify(f->st, &v);
+	assert_int_not_equal(v.failed, 0);
+	assert_int_equal(v.bad_seq, 3);
+}
+
+static void test_audit_chain_detects_deleted_row(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verifier v;
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_audit_append(f->st, "bob", "logout", "{}"), 0);
+	raw_sql(f->path, "DELETE FROM audit WHERE seq = 2");
+	verify(f->st, &v);
+	assert_int_not_equal(v.failed, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrations_apply_to_fresh_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_crud, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_token_single_use_bound_to_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_crud_and_cas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_chain_detects_edit_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_chain_detects_deleted_row, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
