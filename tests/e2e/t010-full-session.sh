@@ -20,7 +20,7 @@ wait_for 20 sh -c "tether --json session status $SESSION | grep -q '\"state\": *
 pass "session ended"
 
 out=$(tether-server audit list --dir "$SRV")
-for what in login session_request consent ticket session_start session_end; do
+for what in login session_request session_consented session_ticket session_active session_ended; do
 	expect_contains "$out" "$what" "server audit records $what"
 done
 expect_contains "$(tether-server audit verify --dir "$SRV")" "intact" "server audit chain verifies"
