@@ -2,6 +2,7 @@
 BUILD      ?= build/release
 TESTBUILD  ?= build/asan
 FUZZBUILD  ?= build/fuzz
+MAKEFLAGS += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 

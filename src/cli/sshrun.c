@@ -311,6 +311,9 @@ static int sshrun_wait_child(struct sshrun *s, pid_t pid, int *stopped)
 		if (sshrun_stop == SIGINT && s->service == NULL)
 			sshrun_stop = 0;
 		if (sshrun_stop != 0 && !killed) {
+			/* End it at the server first, so the trail says the
+			 * specialist ended it rather than that a leg dropped. */
+			(void)session_end(s->a, s->id, NULL);
 			kill(pid, SIGTERM);
 			killed = 1;
 			*stopped = 1;
