@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "httpproxy.h"
 
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
@@ -161,6 +162,15 @@ static int agentconf_level(const char *v, enum log_level *out)
 	return 0;
 }
 
+static int agentconf_proxy_ok(const char *url)
+{
+	struct httpproxy p;
+	int ok = httpproxy_parse(url, &p) == 0;
+
+	httpproxy_wipe(&p);
+	return ok;
+}
+
 static int agentconf_fill_strings(struct agent_conf *c, const struct config *cfg,
                                   const char *dir, char *errbuf, size_t errsz)
 {
@@ -209,6 +219,11 @@ static int agentconf_fill_strings(struct agent_conf *c, const struct config *cfg
 	if (c->server[0] != '\0' && strncmp(c->server, "https://", 8) != 0) {
 		snprintf(errbuf, errsz, "server = %.200s: must start with https://",
 		         c->server);
+		return TE_ERR_INVALID;
+	}
+	/* The value is not echoed: it may hold the proxy password. */
+	if (c->proxy[0] != '\0' && !agentconf_proxy_ok(c->proxy)) {
+		snprintf(errbuf, errsz, "proxy: want http://[user:pass@]host:port");
 		return TE_ERR_INVALID;
 	}
 	return 0;
@@ -333,4 +348,41 @@ const struct agent_service *agentconf_service(const struct agent_conf *conf,
 		if (strcmp(conf->services[i].name, name) == 0)
 			return &conf->services[i];
 	return NULL;
+}
+
+/* The host of "https://host[:port][/path]" (brackets of an IPv6 literal
+ * removed) or host itself when it is not a URL. */
+static void agentconf_url_host(const char *s, char *out, size_t outsz)
+{
+	size_t n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		s += 8;
+	if (s[0] == '[') {
+		s++;
+		n = strcspn(s, "]");
+	} else {
+		n = strcspn(s, ":/");
+	}
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+const char *agentconf_proxy(const struct agent_conf *conf, const char *dest)
+{
+	char host[256];
+	const char *p, *no;
+
+	if (conf->proxy[0] != '\0')
+		return conf->proxy;
+	if ((p = getenv("HTTPS_PROXY")) == NULL || p[0] == '\0')
+		p = getenv("https_proxy");
+	if (p == NULL || p[0] == '\0')
+		return NULL;
+	if ((no = getenv("NO_PROXY")) == NULL || no[0] == '\0')
+		no = getenv("no_proxy");
+	agentconf_url_host(dest != NULL ? dest : "", host, sizeof(host));
+	return httpproxy_no_proxy_match(no, host) ? NULL : p;
 }

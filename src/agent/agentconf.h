@@ -48,6 +48,11 @@ int agentconf_state_path(const struct agent_conf *conf, const char *name,
 /* Parse "127.0.0.1:PORT" or "localhost:PORT" (the only allowed forms). */
 int agentconf_parse_local(const char *value, char *host, size_t hostsz,
                           int *port);
+/* The HTTP CONNECT proxy for a connection to dest (an https:// URL or a
+ * host name): the config's `proxy`, else HTTPS_PROXY / https_proxy unless
+ * NO_PROXY / no_proxy names dest's host. NULL means connect directly. The
+ * result may hold a password: never log it (see httpproxy_describe). */
+const char *agentconf_proxy(const struct agent_conf *conf, const char *dest);
 /* The allowlisted service with this name, or NULL. */
 const struct agent_service *agentconf_service(const struct agent_conf *conf,
                                               const char *name);

@@ -77,8 +77,8 @@ static void apiq_start_next(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int apiq_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
-             struct apiq **out)
+int apiq_new(struct event_base *base, const char *base_url, const char *proxy,
+             SSL_CTX *ctx, struct apiq **out)
 {
 	struct apiq *q;
 	int rc;
@@ -86,7 +86,8 @@ int apiq_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TE_ERR_NOMEM;
-	if ((rc = httpc_new(base, base_url, ctx, &q->http)) != 0)
+	if ((rc = httpc_new(base, base_url, ctx, &q->http)) != 0 ||
+	    (rc = httpc_set_proxy(q->http, proxy)) != 0)
 		goto fail;
 	if ((q->kick = event_new(base, -1, 0, apiq_start_next, q)) == NULL) {
 		rc = TE_ERR_NOMEM;

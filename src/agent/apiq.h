@@ -13,8 +13,9 @@
 
 struct apiq;
 
-int apiq_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
-             struct apiq **out);
+/* proxy: an HTTP CONNECT proxy URL, or NULL to connect directly. */
+int apiq_new(struct event_base *base, const char *base_url, const char *proxy,
+             SSL_CTX *ctx, struct apiq **out);
 /* Every request still queued or in flight gets its callback with status 0
  * and err "agent shutting down", so callers can free what arg owns. */
 void apiq_free(struct apiq *q);

@@ -666,6 +666,8 @@ static void consent_answer(struct consent *c, struct consent_conn *cn,
 	enum consent_decision d = l->cmd == CONSENT_CMD_ACCEPT ? DEC_ACCEPT : DEC_DENY;
 
 	if (s == NULL || s->state == CS_ACTIVE) {
+		log_warn("consent socket: %s answered session %s, which is not pending",
+		         cn->who, l->id);
 		consent_conn_reply(cn, "ERR no pending session %s\n", l->id);
 		return;
 	}
@@ -692,6 +694,8 @@ static void consent_end(struct consent *c, struct consent_conn *cn,
 	struct consent_sess *s = consent_find(c, l->id);
 
 	if (s == NULL || s->state != CS_ACTIVE) {
+		log_warn("consent socket: %s asked to end session %s, which is not active",
+		         cn->who, l->id);
 		consent_conn_reply(cn, "ERR session %s is not active (use DENY for a "
 		                   "pending request)\n", l->id);
 		return;
@@ -711,6 +715,8 @@ static void consent_handle(struct consent_conn *cn, const char *line, size_t len
 	struct consent_line l;
 
 	if (consent_parse_line(line, len, &l) != 0) {
+		/* The line itself is not logged: it may hold anything. */
+		log_warn("consent socket: malformed request (%zu bytes) from %s", len, cn->who);
 		consent_conn_reply(cn, "ERR malformed request (expected LIST, ACCEPT ID, "
 		                   "DENY ID or END ID)\n");
 		return;
@@ -740,14 +746,12 @@ static void consent_conn_read(struct bufferevent *bev, void *arg)
 	if (cn->closing || cn->waiting)
 		return;
 	p = evbuffer_search(in, "\n", 1, NULL);
-	if (p.pos < 0) {
-		if (evbuffer_get_length(in) >= MAX_CONSENT_LINE_BYTES)
-			consent_conn_reply(cn, "ERR request longer than %d bytes\n",
-			                   MAX_CONSENT_LINE_BYTES);
-		return;
-	}
-	n = (size_t)p.pos + 1;
-	if (n > sizeof(line)) {
+	n = p.pos < 0 ? evbuffer_get_length(in) : (size_t)p.pos + 1;
+	if (p.pos < 0 && n < MAX_CONSENT_LINE_BYTES)
+		return;     /* wait for the rest of the line */
+	if (n > sizeof(line) || p.pos < 0) {
+		log_warn("consent socket: request from %s longer than %d bytes",
+		         cn->who, MAX_CONSENT_LINE_BYTES);
 		consent_conn_reply(cn, "ERR request longer than %d bytes\n",
 		                   MAX_CONSENT_LINE_BYTES);
 		return;
@@ -834,11 +838,43 @@ static void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	bufferevent_enable(cn->bev, EV_READ | EV_WRITE);
 }
 
+/* Give the socket to the user the agent drops to (so that the agent's own
+ * uid may use it, as the protocol promises) and to consent_group. */
+static int consent_socket_owner(const struct agent_conf *conf, const char *path)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() == 0 && conf->user[0] != '\0') {
+		if ((pw = getpwnam(conf->user)) == NULL) {
+			log_error("consent socket: no such user %s", conf->user);
+			return TE_ERR_NOT_FOUND;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (conf->consent_group[0] != '\0') {
+		if ((gr = getgrnam(conf->consent_group)) == NULL) {
+			log_error("consent socket: no such group %s", conf->consent_group);
+			return TE_ERR_NOT_FOUND;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) {
+		log_error("consent socket: cannot give it to %s%s%s: %s",
+		          conf->user[0] ? conf->user : "-", conf->consent_group[0] ? ":" : "",
+		          conf->consent_group, strerror(errno));
+		return TE_ERR_SYS;
+	}
+	return 0;
+}
+
 static int consent_socket_open(const struct agent_conf *conf, int *out)
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	struct group *gr;
 	mode_t old;
 	int fd, rc;
 
@@ -863,15 +899,10 @@ static int consent_socket_open(const struct agent_conf *conf, int *out)
 		close(fd);
 		return TE_ERR_SYS;
 	}
-	if (conf->consent_group[0] != '\0') {
-		if ((gr = getgrnam(conf->consent_group)) == NULL ||
-		    chown(sun.sun_path, (uid_t)-1, gr->gr_gid) != 0) {
-			log_error("consent socket: cannot give it to group %s",
-			          conf->consent_group);
-			close(fd);
-			unlink(sun.sun_path);
-			return TE_ERR_SYS;
-		}
+	if ((rc = consent_socket_owner(conf, sun.sun_path)) != 0) {
+		close(fd);
+		unlink(sun.sun_path);
+		return rc;
 	}
 	*out = fd;
 	return 0;

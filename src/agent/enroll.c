@@ -17,6 +17,7 @@
 #include "agentaudit.h"
 #include "err.h"
 #include "httpc.h"
+#include "httpproxy.h"
 #include "log.h"
 #include "pki.h"
 #include "support.h"
@@ -113,7 +114,8 @@ static void enroll_report(const char *what, int status, const char *body,
 }
 
 /* GET /api/v1/ca unverified; return its PEM only if the fingerprint matches. */
-static int enroll_fetch_ca(const char *server, const char *want_fp, char **ca_pem)
+static int enroll_fetch_ca(const char *server, const char *proxy,
+                           const char *want_fp, char **ca_pem)
 {
 	SSL_CTX *ctx = NULL;
 	X509 *ca = NULL;
@@ -124,8 +126,9 @@ static int enroll_fetch_ca(const char *server, const char *want_fp, char **ca_pe
 
 	if ((rc = enroll_bootstrap_ctx(&ctx)) != 0)
 		goto out;
-	rc = httpc_request_sync(server, ctx, "GET", "/api/v1/ca", NULL, NULL,
-	                        HTTP_TIMEOUT_S, &status, &body, err, sizeof(err));
+	rc = httpc_request_sync_via(server, proxy, ctx, "GET", "/api/v1/ca", NULL,
+	                            NULL, HTTP_TIMEOUT_S, &status, &body, err,
+	                            sizeof(err));
 	if (rc != 0 || status != 200) {
 		enroll_report("cannot fetch the CA", status, body, rc ? err : "");
 		rc = rc ? rc : TE_ERR_PROTOCOL;
@@ -244,9 +247,9 @@ static int enroll_post(const struct agent_conf *conf, const char *token,
 		rc = TE_ERR_NOMEM;
 		goto out;
 	}
-	rc = httpc_request_sync(conf->server, ctx, "POST", "/api/v1/enroll", NULL,
-	                        reqtext, HTTP_TIMEOUT_S, &status, &body, err,
-	                        sizeof(err));
+	rc = httpc_request_sync_via(conf->server, agentconf_proxy(conf, conf->server),
+	                            ctx, "POST", "/api/v1/enroll", NULL, reqtext,
+	                            HTTP_TIMEOUT_S, &status, &body, err, sizeof(err));
 	if (rc != 0 || status != 200) {
 		enroll_report("enrollment refused", status, body, rc ? err : "");
 		if (status == 401)
@@ -315,6 +318,17 @@ static int enroll_prepare(struct agent_conf *conf, const struct enroll_args *a,
 		        "serial in %s\n", conf->path);
 		return TE_ERR_INVALID;
 	}
+	if (agentconf_proxy(conf, conf->server) != NULL) {
+		char desc[HTTPPROXY_HOST_BYTES + 16];
+
+		if (httpproxy_describe(agentconf_proxy(conf, conf->server), desc,
+		                       sizeof(desc)) != 0) {
+			fprintf(stderr, "enroll: HTTPS_PROXY must be "
+			        "http://[user:pass@]host:port\n");
+			return TE_ERR_INVALID;
+		}
+		fprintf(stderr, "enroll: using proxy %s\n", desc);
+	}
 	if (enroll_normalize_fingerprint(a->ca_fingerprint, fp) != 0) {
 		fprintf(stderr, "enroll: --ca-fingerprint must be the 64 hex digits of "
 		        "the CA's SHA-256 fingerprint (from `tether-server init`)\n");
@@ -342,7 +356,8 @@ int enroll_run(struct agent_conf *conf, const struct enroll_args *a)
 
 	if ((rc = enroll_prepare(conf, a, fp)) != 0)
 		return rc;
-	if ((rc = enroll_fetch_ca(conf->server, fp, &ca_pem)) != 0)
+	if ((rc = enroll_fetch_ca(conf->server, agentconf_proxy(conf, conf->server),
+	                           fp, &ca_pem)) != 0)
 		goto out;
 	if ((rc = pki_key_new(&key)) != 0 ||
 	    (rc = pki_csr_new(key, PKI_ROLE_DEVICE, conf->serial, &csr)) != 0 ||

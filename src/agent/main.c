@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "consent.h"
 #include "enroll.h"
 #include "err.h"
+#include "httpproxy.h"
 #include "log.h"
 #include "ping.h"
 #include "privdrop.h"
@@ -154,6 +157,36 @@ static void run_stop_workers(struct agent_run *r)
 	run_reap(r);
 }
 
+/* Started as root to drop to conf->user: the agent writes its audit log and
+ * its session workers read their keys in state_dir after the drop, so the
+ * directory must already belong to that user. Say so now rather than fail
+ * quietly at the first session; never chown a path from a config file. */
+static int run_check_state_owner(const struct agent_conf *conf)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (geteuid() != 0 || conf->user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		fprintf(stderr, "tether-agent run: user = %s in %s: no such user\n",
+		        conf->user, conf->path);
+		return TE_ERR_NOT_FOUND;
+	}
+	if (stat(conf->state_dir, &st) != 0) {
+		fprintf(stderr, "tether-agent run: %s: %s\n", conf->state_dir, strerror(errno));
+		return TE_ERR_NOT_FOUND;
+	}
+	if (st.st_uid != pw->pw_uid) {
+		fprintf(stderr, "tether-agent run: state_dir %s belongs to uid %ld, but the agent "
+		        "drops to %s (uid %ld) and must write there; run `chown -R %s %s`\n",
+		        conf->state_dir, (long)st.st_uid, conf->user, (long)pw->pw_uid,
+		        conf->user, conf->state_dir);
+		return TE_ERR_DENIED;
+	}
+	return 0;
+}
+
 static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
 {
 	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
@@ -171,6 +204,8 @@ static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
 		        r->conf->path);
 		return TE_ERR_INVALID;
 	}
+	if ((rc = run_check_state_owner(r->conf)) != 0)
+		return rc;
 	agentconf_state_path(r->conf, "ca.crt", ca, sizeof(ca));
 	agentconf_state_path(r->conf, "device.crt", crt, sizeof(crt));
 	agentconf_state_path(r->conf, "device.key", key, sizeof(key));
@@ -184,6 +219,24 @@ static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
 		fprintf(stderr, "tether-agent run: %s: %s\n", tp, te_strerror(rc));
 		return rc;
 	}
+	return 0;
+}
+
+/* Say once which proxy the agent uses, never with its credentials. The
+ * config's proxy was checked at load; HTTPS_PROXY is checked here. */
+static int run_log_proxy(const struct agent_conf *conf)
+{
+	const char *proxy = agentconf_proxy(conf, conf->server);
+	char desc[HTTPPROXY_HOST_BYTES + 16];
+
+	if (proxy == NULL)
+		return 0;
+	if (httpproxy_describe(proxy, desc, sizeof(desc)) != 0) {
+		fprintf(stderr, "tether-agent run: HTTPS_PROXY must be "
+		        "http://[user:pass@]host:port\n");
+		return TE_ERR_INVALID;
+	}
+	log_info("using proxy %s", desc);
 	return 0;
 }
 
@@ -212,7 +265,10 @@ static int cmd_run(struct agent_conf *conf)
 			goto out;
 		}
 	}
-	if ((rc = apiq_new(r.base, conf->server, ctx, &api)) != 0 ||
+	if ((rc = run_log_proxy(conf)) != 0)
+		goto out;
+	if ((rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server),
+	                   ctx, &api)) != 0 ||
 	    (rc = consent_new(r.base, conf, api, tpub, &r.consent)) != 0) {
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
 		goto out;

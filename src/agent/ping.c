@@ -161,7 +161,8 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 		rc = TE_ERR_NOMEM;
 		goto fail;
 	}
-	if ((rc = httpc_new(base, conf->server, ctx, &p->http)) != 0)
+	if ((rc = httpc_new(base, conf->server, ctx, &p->http)) != 0 ||
+	    (rc = httpc_set_proxy(p->http, agentconf_proxy(conf, conf->server))) != 0)
 		goto fail;
 	/* Longer than the server's hold so a held long-poll is not cut short. */
 	httpc_set_timeout(p->http, HTTP_TIMEOUT_S);

@@ -45,19 +45,6 @@ static void *tunnel_pump_main(void *arg)
 	return NULL;
 }
 
-static const char *tunnel_proxy(const struct agent_conf *conf)
-{
-	const char *p;
-
-	if (conf->proxy[0] != '\0')
-		return conf->proxy;
-	if ((p = getenv("HTTPS_PROXY")) != NULL && p[0] != '\0')
-		return p;
-	if ((p = getenv("https_proxy")) != NULL && p[0] != '\0')
-		return p;
-	return NULL;
-}
-
 static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *spec,
                        SSL **out)
 {
@@ -76,7 +63,7 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 		goto out;
 	}
 	err[0] = '\0';
-	rc = tls_connect(ctx, spec->relay_host, spec->relay_port, tunnel_proxy(conf),
+	rc = tls_connect(ctx, spec->relay_host, spec->relay_port, agentconf_proxy(conf, spec->relay_host),
 	                 TUNNEL_CONNECT_TIMEOUT_S, &ssl, err, sizeof(err));
 	if (rc != 0) {
 		log_error("tunnel: relay %s:%s: %s", spec->relay_host, spec->relay_port, err);

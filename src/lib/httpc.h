@@ -1,5 +1,6 @@
 /* httpc.h: a thin HTTPS JSON client on libevent's evhttp and OpenSSL
- * bufferevents, shared by the agent, the relay and the CLI.
+ * bufferevents, shared by the agent, the relay and the CLI; optionally
+ * through an HTTP CONNECT proxy.
  *
  * The server's certificate is verified against the deployment CA given in
  * the SSL_CTX and its name against the URL's host. Responses larger than
@@ -30,6 +31,13 @@ void httpc_set_timeout(struct httpc *h, int seconds);
 int httpc_request(struct httpc *h, const char *method, const char *path,
                   const char *bearer, const char *json_body, httpc_cb cb,
                   void *arg);
+/* Send later requests through an HTTP CONNECT proxy,
+ * "http://[user:pass@]host:port" (Basic credentials, see httpproxy.h);
+ * NULL or "" goes direct again. The URL is copied and its credentials are
+ * wiped in httpc_free. TE_ERR_INVALID for a bad URL or while a request is in
+ * flight. Through a proxy, responses must carry Content-Length or end with
+ * the connection; chunked ones are refused with an error. */
+int httpc_set_proxy(struct httpc *h, const char *proxy_url);
 /* Cancel the request in flight, if any; its callback is not called. */
 void httpc_cancel(struct httpc *h);
 
@@ -39,5 +47,11 @@ int httpc_request_sync(const char *base_url, SSL_CTX *ctx, const char *method,
                        const char *path, const char *bearer,
                        const char *json_body, int timeout_s, int *status,
                        char **body, char *errbuf, size_t errsz);
+/* The same through an HTTP CONNECT proxy (NULL or "" for none). */
+int httpc_request_sync_via(const char *base_url, const char *proxy_url,
+                           SSL_CTX *ctx, const char *method, const char *path,
+                           const char *bearer, const char *json_body,
+                           int timeout_s, int *status, char **body,
+                           char *errbuf, size_t errsz);
 
 #endif

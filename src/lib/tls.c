@@ -23,6 +23,8 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "httpproxy.h"
+#include "httpresp.h"
 #include "pki.h"
 
 #define TLS12_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:" \
@@ -33,7 +35,6 @@
 #define TLS_VERIFY_DEPTH   2      /* leaf, issuing CA, root */
 #define TLS_ERR_TEXT_BYTES 256
 #define TLS_MAX_CA_CERTS   16     /* certificates accepted in a CA PEM blob */
-#define TLS_PROXY_CRED_BYTES 256
 
 static const unsigned char tls_sid_ctx[] = "tether";
 
@@ -424,84 +425,6 @@ static int tls_tcp_connect(const char *host, const char *port, long long deadlin
 	return r;
 }
 
-struct tls_proxy {
-	char host[256];
-	char port[8];
-	char cred[TLS_PROXY_CRED_BYTES]; /* "user:pass", percent-decoded */
-};
-
-static int tls_hexval(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-static int tls_pct_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%' && i + 2 < n && tls_hexval(s[i + 1]) >= 0 &&
-		    tls_hexval(s[i + 2]) >= 0) {
-			c = (char)(tls_hexval(s[i + 1]) * 16 + tls_hexval(s[i + 2]));
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= outsz)
-			return TE_ERR_INVALID;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* "http://[user:pass@]host:port" with host a name, IPv4 or [IPv6]. */
-static int tls_proxy_parse(const char *url, struct tls_proxy *p)
-{
-	const char *s, *at, *hp, *colon, *end;
-	size_t hl;
-
-	memset(p, 0, sizeof(*p));
-	if (strncmp(url, "http://", 7) != 0)
-		return TE_ERR_INVALID;
-	s = url + 7;
-	end = s + strcspn(s, "/");
-	at = memchr(s, '@', (size_t)(end - s));
-	if (at != NULL) {
-		if (tls_pct_decode(s, (size_t)(at - s), p->cred, sizeof(p->cred)) != 0)
-			return TE_ERR_INVALID;
-		hp = at + 1;
-	} else {
-		hp = s;
-	}
-	if (*hp == '[') {
-		const char *rb = memchr(hp, ']', (size_t)(end - hp));
-		if (rb == NULL || rb[1] != ':')
-			return TE_ERR_INVALID;
-		hl = (size_t)(rb - hp - 1);
-		colon = rb + 1;
-		hp++;
-	} else {
-		colon = NULL;
-		for (s = hp; s < end; s++)
-			if (*s == ':')
-				colon = s;
-		if (colon == NULL)
-			return TE_ERR_INVALID;
-		hl = (size_t)(colon - hp);
-	}
-	if (hl == 0 || hl >= sizeof(p->host) || (size_t)(end - colon - 1) == 0 ||
-	    (size_t)(end - colon - 1) >= sizeof(p->port))
-		return TE_ERR_INVALID;
-	memcpy(p->host, hp, hl);
-	memcpy(p->port, colon + 1, (size_t)(end - colon - 1));
-	if (strspn(p->port, "0123456789") != strlen(p->port))
-		return TE_ERR_INVALID;
-	return 0;
-}
-
 static int tls_send_all_fd(int fd, const char *buf, size_t len, long long deadline)
 {
 	size_t done = 0;
@@ -526,18 +449,21 @@ static int tls_send_all_fd(int fd, const char *buf, size_t len, long long deadli
 static int tls_proxy_response(int fd, long long deadline, char *errbuf, size_t errsz)
 {
 	char head[MAX_HTTP_HEADERS_BYTES];
+	struct httpresp_head hd;
 	size_t len = 0;
 	ssize_t n;
-	int status;
+	int r = TE_ERR_TRUNCATED;
 
-	while (len < 4 || memcmp(head + len - 4, "\r\n\r\n", 4) != 0) {
-		if (len + 1 >= sizeof(head)) {
-			snprintf(errbuf, errsz, "proxy response too long");
-			return TE_ERR_TOO_LONG;
+	while (r == TE_ERR_TRUNCATED) {
+		if (len >= sizeof(head)) {
+			r = TE_ERR_TOO_LONG;
+			break;
 		}
 		n = recv(fd, head + len, 1, 0);
 		if (n == 1) {
 			len++;
+			if (head[len - 1] == '\n')
+				r = httpresp_parse_head(head, len, &hd);
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			if (tls_wait_fd(fd, POLLIN, deadline) <= 0) {
 				snprintf(errbuf, errsz, "proxy did not answer");
@@ -548,13 +474,14 @@ static int tls_proxy_response(int fd, long long deadline, char *errbuf, size_t e
 			return TE_ERR_IO;
 		}
 	}
-	head[len] = '\0';
-	if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1) {
-		snprintf(errbuf, errsz, "proxy sent a malformed response");
-		return TE_ERR_PROTOCOL;
+	if (r != 0) {
+		snprintf(errbuf, errsz, r == TE_ERR_TOO_LONG ? "proxy response too long"
+		         : "proxy sent a malformed response");
+		return r == TE_ERR_TOO_LONG ? r : TE_ERR_PROTOCOL;
 	}
-	if (status < 200 || status > 299) {
-		snprintf(errbuf, errsz, "proxy refused CONNECT with status %d", status);
+	if (hd.status < 200 || hd.status > 299) {
+		snprintf(errbuf, errsz, "proxy refused CONNECT with status %d: %s",
+		         hd.status, httpproxy_status_text(hd.status));
 		return TE_ERR_DENIED;
 	}
 	return 0;
@@ -563,36 +490,22 @@ static int tls_proxy_response(int fd, long long deadline, char *errbuf, size_t e
 static int tls_proxy_connect(const char *proxy, const char *host, const char *port,
                              long long deadline, int *out, char *errbuf, size_t errsz)
 {
-	struct tls_proxy p;
-	char auth[TLS_PROXY_CRED_BYTES * 2], req[1024], target[300];
-	int fd = -1, r, n;
+	struct httpproxy p;
+	char req[HTTPPROXY_REQUEST_BYTES];
+	size_t reqlen = 0;
+	int fd = -1, r;
 
-	if ((r = tls_proxy_parse(proxy, &p)) != 0) {
+	if ((r = httpproxy_parse(proxy, &p)) != 0) {
 		snprintf(errbuf, errsz, "bad proxy URL (want http://[user:pass@]host:port)");
 		goto out;
 	}
 	if ((r = tls_tcp_connect(p.host, p.port, deadline, &fd, errbuf, errsz)) != 0)
 		goto out;
-	n = snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%s" : "%s:%s",
-	             host, port);
-	if (n < 0 || (size_t)n >= sizeof(target)) {
-		r = TE_ERR_TOO_LONG;
+	if ((r = httpproxy_connect_request(&p, host, port, req, sizeof(req), &reqlen)) != 0) {
+		snprintf(errbuf, errsz, "cannot build CONNECT for %s:%s", host, port);
 		goto out;
 	}
-	auth[0] = '\0';
-	if (p.cred[0] != '\0') {
-		memcpy(auth, "Proxy-Authorization: Basic ", 27);
-		n = EVP_EncodeBlock((unsigned char *)auth + 27, (unsigned char *)p.cred,
-		                    (int)strlen(p.cred));
-		memcpy(auth + 27 + n, "\r\n", 3);
-	}
-	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-	             target, target, auth);
-	if (n < 0 || (size_t)n >= sizeof(req)) {
-		r = TE_ERR_TOO_LONG;
-		goto out;
-	}
-	if ((r = tls_send_all_fd(fd, req, (size_t)n, deadline)) != 0) {
+	if ((r = tls_send_all_fd(fd, req, reqlen, deadline)) != 0) {
 		snprintf(errbuf, errsz, "cannot send CONNECT to proxy");
 		goto out;
 	}
@@ -601,8 +514,7 @@ static int tls_proxy_connect(const char *proxy, const char *host, const char *po
 	*out = fd;
 	fd = -1;
 out:
-	OPENSSL_cleanse(&p, sizeof(p));
-	OPENSSL_cleanse(auth, sizeof(auth));
+	httpproxy_wipe(&p);
 	OPENSSL_cleanse(req, sizeof(req));
 	if (fd >= 0)
 		close(fd);

@@ -147,6 +147,21 @@ static int http_is_tls(struct evhttp_request *req)
 	return bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL;
 }
 
+static const char *http_method_name(int method)
+{
+	switch (method) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	default: return "OTHER";
+	}
+}
+
 static void http_gencb(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
@@ -167,8 +182,7 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 	r->ev = req;
 	r->started_ms = http_now_ms();
 	r->method = (int)evhttp_request_get_command(req);
-	snprintf(r->method_name, sizeof(r->method_name), "%s",
-	         r->method == EVHTTP_REQ_GET ? "GET" : r->method == EVHTTP_REQ_POST ? "POST" : "OTHER");
+	snprintf(r->method_name, sizeof(r->method_name), "%s", http_method_name(r->method));
 	snprintf(r->path, sizeof(r->path), "%s", path ? path : "");
 	http_peer(r);
 	if (path == NULL || strlen(path) >= sizeof(r->path)) {
@@ -209,8 +223,17 @@ int http_listen(struct server *srv)
 	evhttp_set_bevcb(srv->http, http_bevcb, srv);
 	evhttp_set_gencb(srv->http, http_gencb, srv);
 	evhttp_set_max_body_size(srv->http, MAX_HTTP_BODY_BYTES);
+	/* Read and discard the rest of an oversize body before answering 413, so
+	 * that the client sees the status instead of a reset connection; the
+	 * connection timeout still bounds how long that may take. */
+	evhttp_set_flags(srv->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(srv->http, MAX_HTTP_HEADERS_BYTES);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Let every ordinary method reach the router, so that a wrong one gets
+	 * our JSON 405 (or 404) rather than libevent's HTML 501. CONNECT stays
+	 * out: its target is no path. */
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	                           EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
 	evhttp_set_timeout(srv->http, (int)srv->cfg.longpoll_s + HTTP_SERVER_EXTRA_TIMEOUT_S);
 	if (evhttp_bind_socket(srv->http, srv->cfg.listen_host,
 	                       (ev_uint16_t)atoi(srv->cfg.listen_port)) != 0) {

@@ -18,7 +18,7 @@ struct server;
 struct http_req {
 	struct server *srv;
 	struct evhttp_request *ev;
-	int method;                           /* EVHTTP_REQ_GET / _POST */
+	int method;                           /* EVHTTP_REQ_*; the router answers 405 to any but GET / POST */
 	char method_name[8];
 	char path[256];
 	char arg[MAX_NAME_BYTES];             /* the route's captured segment */

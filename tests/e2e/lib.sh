@@ -174,6 +174,7 @@ PAGE
 }
 
 # agent_setup SERIAL: write an agent config, enroll, and start the agent.
+# AGENT_PROXY, when set, becomes the agent's `proxy` key.
 AGENT_DIR="$WORK/agent"
 agent_setup() {
 	serial=$1
@@ -187,6 +188,7 @@ consent_timeout_s = ${AGENT_CONSENT_TIMEOUT_S:-120}
 longpoll = yes
 support_user = support
 service.http = 127.0.0.1:${SERVICE_PORT:-8080}
+${AGENT_PROXY:+proxy = $AGENT_PROXY}
 CONF
 	token=$(enroll_token "$serial")
 	[ -n "$token" ] || fail "no enrollment token printed"

@@ -7,12 +7,14 @@
 #include <cmocka.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -95,6 +97,149 @@ static int port_of(int fd)
 	return ntohs(sa.sin_port);
 }
 
+/* ---- a tiny CONNECT proxy with Basic auth, in its own thread ------------- */
+
+#define PROXY_USER_PASS_B64 "dXNlcjpwYSBzcw=="  /* "user:pa ss" */
+#define PROXY_SPLICE_S      20
+
+struct proxy {
+	int lfd;
+	pthread_t th;
+	volatile int stop;
+	char url_good[96];
+	char url_bad[96];
+	char url_noauth[96];
+	int connects;            /* CONNECTs answered 200 */
+	int refused;             /* CONNECTs answered 407 */
+	char last_target[128];
+	pthread_mutex_t mu;
+};
+
+static struct proxy px;
+
+static int tcp_connect_local(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((unsigned short)port);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Copy both ways until either side closes (bounded in time). */
+static void proxy_splice(int a, int b)
+{
+	struct pollfd pf[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+	time_t end = time(NULL) + PROXY_SPLICE_S;
+	char buf[16384];
+	ssize_t n;
+	int i;
+
+	while (!px.stop && time(NULL) < end) {
+		if (poll(pf, 2, 200) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pf[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write(pf[1 - i].fd, buf, (size_t)n) != n)
+				return;
+		}
+	}
+}
+
+/* One client: read the head (bounded), check the credentials, dial the
+ * target on loopback, answer, splice. */
+static void proxy_serve(int c)
+{
+	char head[4096], target[128];
+	size_t len = 0;
+	int port = 0, up;
+	const char *auth;
+
+	while (len < sizeof(head) - 1 && (len < 4 || memcmp(head + len - 4, "\r\n\r\n", 4))) {
+		if (read(c, head + len, 1) != 1)
+			return;
+		len++;
+	}
+	head[len] = '\0';
+	if (sscanf(head, "CONNECT %127s HTTP/1.1", target) != 1 ||
+	    strncmp(target, "127.0.0.1:", 10) != 0 || (port = atoi(target + 10)) <= 0) {
+		dprintf(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	auth = strstr(head, "\r\nProxy-Authorization: Basic ");
+	if (auth == NULL || strncmp(auth + 29, PROXY_USER_PASS_B64 "\r\n",
+	                            strlen(PROXY_USER_PASS_B64) + 2) != 0) {
+		pthread_mutex_lock(&px.mu);
+		px.refused++;
+		pthread_mutex_unlock(&px.mu);
+		dprintf(c, "HTTP/1.1 407 Proxy Authentication Required\r\n"
+		        "Proxy-Authenticate: Basic realm=\"test\"\r\n"
+		        "Content-Length: 6\r\n\r\ndenied");
+		return;
+	}
+	if ((up = tcp_connect_local(port)) < 0) {
+		dprintf(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	pthread_mutex_lock(&px.mu);
+	px.connects++;
+	snprintf(px.last_target, sizeof(px.last_target), "%s", target);
+	pthread_mutex_unlock(&px.mu);
+	dprintf(c, "HTTP/1.1 200 Connection established\r\n\r\n");
+	proxy_splice(c, up);
+	close(up);
+}
+
+static void *proxy_main(void *arg)
+{
+	struct pollfd pf = { px.lfd, POLLIN, 0 };
+	int c;
+
+	(void)arg;
+	while (!px.stop) {
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		if ((c = accept(px.lfd, NULL, NULL)) < 0)
+			continue;
+		proxy_serve(c);
+		close(c);
+	}
+	return NULL;
+}
+
+static int proxy_start(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	px.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (px.lfd < 0 || bind(px.lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(px.lfd, 8) != 0)
+		return -1;
+	port = port_of(px.lfd);
+	snprintf(px.url_good, sizeof(px.url_good), "http://user:pa%%20ss@127.0.0.1:%d", port);
+	snprintf(px.url_bad, sizeof(px.url_bad), "http://user:wrong@127.0.0.1:%d", port);
+	snprintf(px.url_noauth, sizeof(px.url_noauth), "http://127.0.0.1:%d/", port);
+	pthread_mutex_init(&px.mu, NULL);
+	return pthread_create(&px.th, NULL, proxy_main, NULL) == 0 ? 0 : -1;
+}
+
+static void proxy_stop(void)
+{
+	px.stop = 1;
+	pthread_join(px.th, NULL);
+	close(px.lfd);
+	pthread_mutex_destroy(&px.mu);
+}
+
 static int setup(void **state)
 {
 	struct evhttp_bound_socket *bound;
@@ -122,6 +267,8 @@ static int setup(void **state)
 	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	snprintf(srv.dead_url, sizeof(srv.dead_url), "https://127.0.0.1:%d", port_of(fd));
 	*state = (void *)(intptr_t)fd;
+	if (proxy_start() != 0)
+		return -1;
 	return pthread_create(&srv.th, NULL, srv_main, NULL) == 0 ? 0 : -1;
 }
 
@@ -129,6 +276,7 @@ static int teardown(void **state)
 {
 	event_base_loopbreak(srv.base);
 	pthread_join(srv.th, NULL);
+	proxy_stop();
 	evhttp_free(srv.http);
 	event_base_free(srv.base);
 	SSL_CTX_free(srv.ctx);
@@ -159,9 +307,10 @@ static void on_response(int status, const char *body, size_t len, const char *er
 }
 
 /* Run one asynchronous request to completion in a fresh client base. */
-static void run_async(const char *ca, const char *url, const char *method,
-                      const char *path, const char *bearer, const char *body,
-                      struct result *res)
+static void run_async_via(const char *ca, const char *url, const char *proxy,
+                          const char *method, const char *path,
+                          const char *bearer, const char *body,
+                          struct result *res)
 {
 	struct timeval limit = { CLIENT_WAIT_S, 0 };
 	SSL_CTX *ctx = NULL;
@@ -172,6 +321,7 @@ static void run_async(const char *ca, const char *url, const char *method,
 	assert_int_equal(tls_client_ctx_new(ca, NULL, NULL, &ctx), 0);
 	assert_int_equal(httpc_new(res->base, url, ctx, &h), 0);
 	SSL_CTX_free(ctx); /* httpc holds its own reference */
+	assert_int_equal(httpc_set_proxy(h, proxy), 0);
 	assert_int_equal(httpc_request(h, method, path, bearer, body, on_response, res), 0);
 	event_base_loopexit(res->base, &limit);
 	event_base_dispatch(res->base);
@@ -180,6 +330,13 @@ static void run_async(const char *ca, const char *url, const char *method,
 	assert_int_equal(res->called, 1);
 	if (res->status == 0)
 		print_message("err: %s\n", res->err);
+}
+
+static void run_async(const char *ca, const char *url, const char *method,
+                      const char *path, const char *bearer, const char *body,
+                      struct result *res)
+{
+	run_async_via(ca, url, NULL, method, path, bearer, body, res);
 }
 
 static void test_get_with_bearer(void **state)
@@ -281,6 +438,129 @@ static void test_one_in_flight_and_cancel(void **state)
 	event_base_free(r.base);
 }
 
+static int proxy_count(int *which)
+{
+	int n;
+
+	pthread_mutex_lock(&px.mu);
+	n = *which;
+	pthread_mutex_unlock(&px.mu);
+	return n;
+}
+
+static void test_proxy_good_credentials(void **state)
+{
+	struct result r;
+	char want[128];
+	int before = proxy_count(&px.connects);
+
+	run_async_via(fx.root_crt, srv.url, px.url_good, "GET", "/hello", "tok9",
+	              NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"auth\":\"Bearer tok9\"}");
+	assert_int_equal(proxy_count(&px.connects), before + 1);
+	snprintf(want, sizeof(want), "%s", srv.url + strlen("https://"));
+	*strchr(want, '/') = '\0';
+	pthread_mutex_lock(&px.mu);
+	assert_string_equal(px.last_target, want);
+	pthread_mutex_unlock(&px.mu);
+	/* POST with a body, and a plain error status, through the tunnel */
+	run_async_via(fx.root_crt, srv.url, px.url_good, "POST", "/echo", NULL,
+	              "{\"p\":2}", &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "{\"p\":2}");
+	run_async_via(fx.root_crt, srv.url, px.url_good, "GET", "/nope", NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+}
+
+static void test_proxy_wrong_credentials(void **state)
+{
+	struct result r;
+	int before = proxy_count(&px.refused);
+
+	run_async_via(fx.root_crt, srv.url, px.url_bad, "GET", "/hello", NULL, NULL, &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "407"));
+	assert_non_null(strstr(r.err, "proxy authentication required"));
+	assert_null(strstr(r.err, "wrong"));        /* the password is never shown */
+	run_async_via(fx.root_crt, srv.url, px.url_noauth, "GET", "/hello", NULL, NULL, &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "407"));
+	assert_int_equal(proxy_count(&px.refused), before + 2);
+}
+
+static void test_proxy_checks_still_apply(void **state)
+{
+	struct result r;
+	SSL_CTX *ctx = NULL;
+	char *body = NULL, err[256], dead[128];
+	int status = -1;
+
+	/* the server's certificate is still checked inside the tunnel */
+	run_async_via(fx.other_root_crt, srv.url, px.url_good, "GET", "/hello", NULL,
+	              NULL, &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "certificate verify failed"));
+	/* and the body limit */
+	run_async_via(fx.root_crt, srv.url, px.url_good, "GET", "/big", NULL, NULL, &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "too large"));
+
+	assert_int_equal(tls_client_ctx_new(fx.root_crt, NULL, NULL, &ctx), 0);
+	assert_int_equal(httpc_request_sync_via(srv.url, px.url_good, ctx, "POST",
+	                                        "/echo", "t", "{\"s\":1}", 10, &status,
+	                                        &body, err, sizeof(err)), 0);
+	assert_int_equal(status, 201);
+	assert_string_equal(body, "{\"s\":1}");
+	free(body);
+	body = NULL;
+	assert_int_equal(httpc_request_sync_via(srv.url, px.url_bad, ctx, "GET", "/x",
+	                                        NULL, NULL, 10, &status, &body, err,
+	                                        sizeof(err)), TE_ERR_DENIED);
+	assert_non_null(strstr(err, "407"));
+	assert_null(body);
+	/* a proxy that is not there */
+	snprintf(dead, sizeof(dead), "http://u:p@%s", srv.dead_url + strlen("https://"));
+	assert_int_not_equal(httpc_request_sync_via(srv.url, dead, ctx, "GET", "/x",
+	                                            NULL, NULL, 10, &status, &body, err,
+	                                            sizeof(err)), 0);
+	assert_non_null(strstr(err, "cannot connect to proxy"));
+	assert_null(strstr(err, "u:p"));
+	assert_int_equal(httpc_request_sync_via(srv.url, "socks5://x:1", ctx, "GET", "/x",
+	                                        NULL, NULL, 10, &status, &body, err,
+	                                        sizeof(err)), TE_ERR_INVALID);
+	SSL_CTX_free(ctx);
+}
+
+static void test_proxy_cancel(void **state)
+{
+	struct result r;
+	struct timeval shortwait = { 0, 300 * 1000 };
+	SSL_CTX *ctx = NULL;
+	struct httpc *h = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	assert_int_equal(tls_client_ctx_new(fx.root_crt, NULL, NULL, &ctx), 0);
+	assert_int_equal(httpc_new(r.base, srv.url, ctx, &h), 0);
+	assert_int_equal(httpc_set_proxy(h, "http://nope"), TE_ERR_INVALID);
+	assert_int_equal(httpc_set_proxy(h, px.url_good), 0);
+	assert_int_equal(httpc_request(h, "GET", "/hello", NULL, NULL, on_response, &r), 0);
+	assert_int_equal(httpc_set_proxy(h, NULL), TE_ERR_INVALID);  /* busy */
+	assert_int_equal(httpc_request(h, "GET", "/hello", NULL, NULL, on_response, &r),
+	                 TE_ERR_INVALID);
+	httpc_cancel(h);
+	event_base_loopexit(r.base, &shortwait);
+	event_base_dispatch(r.base);
+	assert_int_equal(r.called, 0);
+	/* freed with a request in flight: no callback, no leak */
+	assert_int_equal(httpc_request(h, "GET", "/hello", NULL, NULL, on_response, &r), 0);
+	httpc_free(h);
+	SSL_CTX_free(ctx);
+	event_base_free(r.base);
+	assert_int_equal(r.called, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +571,10 @@ int main(void)
 		cmocka_unit_test(test_body_over_limit_refused),
 		cmocka_unit_test(test_sync),
 		cmocka_unit_test(test_one_in_flight_and_cancel),
+		cmocka_unit_test(test_proxy_good_credentials),
+		cmocka_unit_test(test_proxy_wrong_credentials),
+		cmocka_unit_test(test_proxy_checks_still_apply),
+		cmocka_unit_test(test_proxy_cancel),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
