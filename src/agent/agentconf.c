@@ -350,39 +350,9 @@ const struct agent_service *agentconf_service(const struct agent_conf *conf,
 	return NULL;
 }
 
-/* The host of "https://host[:port][/path]" (brackets of an IPv6 literal
- * removed) or host itself when it is not a URL. */
-static void agentconf_url_host(const char *s, char *out, size_t outsz)
-{
-	size_t n;
-
-	if (strncmp(s, "https://", 8) == 0)
-		s += 8;
-	if (s[0] == '[') {
-		s++;
-		n = strcspn(s, "]");
-	} else {
-		n = strcspn(s, ":/");
-	}
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
 const char *agentconf_proxy(const struct agent_conf *conf, const char *dest)
 {
-	char host[256];
-	const char *p, *no;
-
 	if (conf->proxy[0] != '\0')
 		return conf->proxy;
-	if ((p = getenv("HTTPS_PROXY")) == NULL || p[0] == '\0')
-		p = getenv("https_proxy");
-	if (p == NULL || p[0] == '\0')
-		return NULL;
-	if ((no = getenv("NO_PROXY")) == NULL || no[0] == '\0')
-		no = getenv("no_proxy");
-	agentconf_url_host(dest != NULL ? dest : "", host, sizeof(host));
-	return httpproxy_no_proxy_match(no, host) ? NULL : p;
+	return httpproxy_from_env(dest);
 }

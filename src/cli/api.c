@@ -1,5 +1,6 @@
-/* api.c: the CLI's HTTPS requests (httpc_request_sync with a context that
- * trusts only the deployment CA) and their error messages. */
+/* api.c: the CLI's HTTPS requests (httpc_request_sync_via with a context
+ * that trusts only the deployment CA, through the proxy api_proxy picks)
+ * and their error messages. */
 #include "api.h"
 
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include "bounds.h"
 #include "err.h"
 #include "httpc.h"
+#include "httpproxy.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -84,9 +86,20 @@ void api_free(struct api *a)
 	free(a);
 }
 
-/* Turn the transport's error text into advice. */
-static const char *api_reach_hint(const char *err)
+const char *api_proxy(const char *stored, const char *dest)
 {
+	if (stored != NULL && stored[0] != '\0')
+		return stored;
+	return httpproxy_from_env(dest);
+}
+
+/* Turn the transport's error text into advice. */
+static const char *api_reach_hint(const char *err, const char *proxy)
+{
+	if (proxy != NULL && strstr(err, "proxy") != NULL)
+		return "the proxy comes from tether login --proxy, else "
+		       "HTTPS_PROXY (hosts listed in NO_PROXY are reached "
+		       "directly)";
 	if (strstr(err, "certificate") != NULL)
 		return "is this the server the --ca file given to tether login "
 		       "belongs to?";
@@ -95,9 +108,10 @@ static const char *api_reach_hint(const char *err)
 	return "is tether-server running? check --server";
 }
 
-int api_send(const struct cli *cli, const char *server, SSL_CTX *ctx,
-             const char *bearer, const char *method, const char *path,
-             const char *body_text, int *status, json_t **out)
+int api_send(const struct cli *cli, const char *server, const char *proxy,
+             SSL_CTX *ctx, const char *bearer, const char *method,
+             const char *path, const char *body_text, int *status,
+             json_t **out)
 {
 	char errbuf[API_ERRBUF_BYTES];
 	char *body = NULL;
@@ -110,13 +124,17 @@ int api_send(const struct cli *cli, const char *server, SSL_CTX *ctx,
 	errbuf[0] = '\0';
 	if (body_text == NULL && strcmp(method, "POST") == 0)
 		body_text = "{}";
-	r = httpc_request_sync(server, ctx, method, path, bearer, body_text,
-	                       HTTP_TIMEOUT_S, status, &body, errbuf, sizeof(errbuf));
+	r = httpc_request_sync_via(server, proxy, ctx, method, path, bearer,
+	                           body_text, HTTP_TIMEOUT_S, status, &body,
+	                           errbuf, sizeof(errbuf));
 	if (r != 0) {
+		/* httpc's texts name the proxy by host:port only, never with
+		 * its credentials. */
 		if (errbuf[0] == '\0')
 			snprintf(errbuf, sizeof(errbuf), "%s", te_strerror(r));
-		cliout_error(cli, "unreachable", "cannot reach %s: %s — %s", server,
-		             errbuf, api_reach_hint(errbuf));
+		cliout_error(cli, proxy != NULL && strstr(errbuf, "proxy") != NULL ?
+		             "proxy_failed" : "unreachable", "cannot reach %s: %s — %s",
+		             server, errbuf, api_reach_hint(errbuf, proxy));
 		goto out;
 	}
 	if (body != NULL && strlen(body) <= MAX_HTTP_BODY_BYTES) {
@@ -171,8 +189,8 @@ int api_call(struct api *a, const char *what, const char *method,
 		*out = NULL;
 	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
 		return TE_ERR_NOMEM;
-	r = api_send(a->cli, a->st->server, a->ctx, a->st->token, method, path,
-	             text, &status, &resp);
+	r = api_send(a->cli, a->st->server, api_proxy(a->st->proxy, a->st->server),
+	             a->ctx, a->st->token, method, path, text, &status, &resp);
 	if (r != 0)
 		goto out;
 	if (status < 200 || status > 299) {

@@ -33,12 +33,21 @@ int api_ctx_new(const struct cli *cli, const char *ca_file, SSL_CTX **out);
 int api_call(struct api *a, const char *what, const char *method,
              const char *path, const json_t *body, json_t **out);
 
+/* The HTTP CONNECT proxy for a connection to dest (an https:// URL or a
+ * host name): stored (the `tether login --proxy` URL kept in cli.json) when
+ * set, else HTTPS_PROXY / https_proxy unless NO_PROXY / no_proxy names
+ * dest's host (httpproxy_from_env). NULL means connect directly. The result
+ * may hold a password: print only httpproxy_describe() of it. */
+const char *api_proxy(const char *stored, const char *dest);
+
 /* The transport underneath, for login which has no token yet: *status is
  * the HTTP status and *out the parsed object (NULL when the body is not a
- * JSON object). Only "cannot reach" failures are printed. */
-int api_send(const struct cli *cli, const char *server, SSL_CTX *ctx,
-             const char *bearer, const char *method, const char *path,
-             const char *body_text, int *status, json_t **out);
+ * JSON object). proxy as from api_proxy (NULL: direct). Only "cannot
+ * reach" failures are printed. */
+int api_send(const struct cli *cli, const char *server, const char *proxy,
+             SSL_CTX *ctx, const char *bearer, const char *method,
+             const char *path, const char *body_text, int *status,
+             json_t **out);
 /* Print the server's error answer for a failed request. */
 void api_report(const struct cli *cli, const char *what, int status,
                 const json_t *resp);

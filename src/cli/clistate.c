@@ -73,6 +73,7 @@ void clistate_free(struct clistate *st)
 	free(st->ca);
 	free(st->user);
 	clistate_free_secret(st->token);
+	clistate_free_secret(st->proxy);
 	free(st);
 }
 
@@ -86,6 +87,17 @@ int clistate_set_token(struct clistate *st, const char *token,
 	clistate_free_secret(st->token);
 	st->token = t;
 	st->expires_at = token != NULL ? expires_at : 0;
+	return 0;
+}
+
+int clistate_set_proxy(struct clistate *st, const char *proxy)
+{
+	char *p = NULL;
+
+	if (proxy != NULL && proxy[0] != '\0' && (p = strdup(proxy)) == NULL)
+		return TE_ERR_NOMEM;
+	clistate_free_secret(st->proxy);
+	st->proxy = p;
 	return 0;
 }
 
@@ -144,7 +156,7 @@ static int clistate_str(json_t *o, const char *key, int required,
 
 static int clistate_parse(const char *buf, size_t len, struct clistate **out)
 {
-	const char *server, *ca, *user, *token;
+	const char *server, *ca, *user, *token, *proxy;
 	json_error_t jerr;
 	json_t *root, *exp;
 	long long expires_at = 0;
@@ -158,7 +170,8 @@ static int clistate_parse(const char *buf, size_t len, struct clistate **out)
 	if ((r = clistate_str(root, "server", 1, &server)) != 0 ||
 	    (r = clistate_str(root, "ca", 1, &ca)) != 0 ||
 	    (r = clistate_str(root, "user", 1, &user)) != 0 ||
-	    (r = clistate_str(root, "token", 0, &token)) != 0)
+	    (r = clistate_str(root, "token", 0, &token)) != 0 ||
+	    (r = clistate_str(root, "proxy", 0, &proxy)) != 0)
 		goto out;
 	exp = json_object_get(root, "expires_at");
 	if (exp != NULL && !json_is_null(exp)) {
@@ -168,7 +181,12 @@ static int clistate_parse(const char *buf, size_t len, struct clistate **out)
 		}
 		expires_at = (long long)json_integer_value(exp);
 	}
-	r = clistate_new(server, ca, user, token, expires_at, out);
+	if ((r = clistate_new(server, ca, user, token, expires_at, out)) != 0)
+		goto out;
+	if ((r = clistate_set_proxy(*out, proxy)) != 0) {
+		clistate_free(*out);
+		*out = NULL;
+	}
 out:
 	json_decref(root);
 	return r;
@@ -299,6 +317,11 @@ int clistate_save(const char *path, const struct clistate *st)
 	    (json_object_set_new(root, "token", json_string(st->token)) != 0 ||
 	     json_object_set_new(root, "expires_at",
 	                         json_integer((json_int_t)st->expires_at)) != 0)) {
+		r = TE_ERR_NOMEM;
+		goto out;
+	}
+	if (st->proxy != NULL &&
+	    json_object_set_new(root, "proxy", json_string(st->proxy)) != 0) {
 		r = TE_ERR_NOMEM;
 		goto out;
 	}

@@ -2,9 +2,12 @@
  * (default ~/.config/tether; folder 0700, file 0600, replaced atomically).
  *
  *   {"server": "https://...", "ca": "/abs/root.crt", "user": "alice",
- *    "token": "...", "expires_at": 1700000000}
+ *    "token": "...", "expires_at": 1700000000,
+ *    "proxy": "http://[user:pass@]host:port"}
  *
- * token and expires_at are absent after `tether logout`. */
+ * token and expires_at are absent after `tether logout`. proxy is present
+ * only when `tether login --proxy` gave one; it may hold the proxy's
+ * password, which is why the file's mode matters as much as for the token. */
 #ifndef TETHER_CLISTATE_H
 #define TETHER_CLISTATE_H
 
@@ -18,6 +21,7 @@ struct clistate {
 	char *user;
 	char *token;           /* NULL when logged out; wiped on free */
 	long long expires_at;  /* Unix time; 0 when unknown */
+	char *proxy;           /* `login --proxy` URL or NULL; wiped on free */
 };
 
 /* All fields copied; token may be NULL. Never returns a partial state. */
@@ -28,6 +32,11 @@ void clistate_free(struct clistate *st);
 /* Replace the token (NULL clears it); the old one is wiped. */
 int clistate_set_token(struct clistate *st, const char *token,
                        long long expires_at);
+
+/* Replace the stored proxy URL (NULL or "" clears it); the old one is
+ * wiped. The URL is not checked here: login checks it before saving, and a
+ * bad one in a hand-edited file fails clearly when first used. */
+int clistate_set_proxy(struct clistate *st, const char *proxy);
 
 /* The folder: $TETHER_HOME, else $HOME/.config/tether. */
 int clistate_dir(char *out, size_t outsz);

@@ -1,4 +1,5 @@
-/* connect.c: the specialist's leg of the relay tunnel. */
+/* connect.c: the specialist's leg of the relay tunnel, through the same
+ * proxy as the API calls (api_proxy) when one applies to the relay. */
 #include "connect.h"
 
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "bounds.h"
 #include "cliargs.h"
 #include "err.h"
+#include "httpproxy.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -59,9 +61,36 @@ static int connect_parse(const struct cli *cli, const json_t *resp,
 	return 0;
 }
 
-/* Dial the relay, present the ticket and read its verdict. */
+/* Why the relay could not be reached, with advice fitting the path. */
+static void connect_unreachable(const struct cli *cli,
+                                const struct connect_target *t,
+                                const char *proxy, const char *err)
+{
+	char desc[HTTPPROXY_HOST_BYTES + 16] = "?";
+
+	if (proxy == NULL) {
+		cliout_error(cli, "relay_unreachable", "cannot reach relay %s at "
+		             "%s:%s: %s — the relay may be down; ask your "
+		             "administrator, then start a new session", t->name,
+		             t->host, t->port, err);
+		return;
+	}
+	/* Only host:port of the proxy: its URL may hold a password. */
+	httpproxy_describe(proxy, desc, sizeof(desc));
+	cliout_error(cli, strstr(err, "proxy") != NULL ? "proxy_failed" :
+	             "relay_unreachable", "cannot reach relay %s at %s:%s via "
+	             "proxy %s: %s — the proxy must allow CONNECT to port %s; "
+	             "it comes from tether login --proxy, else HTTPS_PROXY "
+	             "(hosts listed in NO_PROXY are reached directly); then "
+	             "start a new session", t->name, t->host, t->port, desc, err,
+	             t->port);
+}
+
+/* Dial the relay (through proxy unless NULL), present the ticket and read
+ * its verdict. */
 static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
-                         const struct connect_target *t, SSL **out)
+                         const char *proxy, const struct connect_target *t,
+                         SSL **out)
 {
 	char errbuf[CONNECT_ERRBUF_BYTES], line[MAX_PREAMBLE_BYTES + 1];
 	char code[64] = "", *msg;
@@ -74,14 +103,11 @@ static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
 		api_bad_answer(cli, "getting a relay ticket", "ticket");
 		goto out;
 	}
-	r = tls_connect(ctx, t->host, t->port, NULL, CONNECT_TIMEOUT_S, &ssl,
+	r = tls_connect(ctx, t->host, t->port, proxy, CONNECT_TIMEOUT_S, &ssl,
 	                errbuf, sizeof(errbuf));
 	if (r != 0) {
-		cliout_error(cli, "relay_unreachable", "cannot reach relay %s at "
-		             "%s:%s: %s — the relay may be down; ask your "
-		             "administrator, then start a new session", t->name,
-		             t->host, t->port, errbuf[0] != '\0' ? errbuf :
-		             te_strerror(r));
+		connect_unreachable(cli, t, proxy, errbuf[0] != '\0' ? errbuf :
+		                    te_strerror(r));
 		goto out;
 	}
 	r = tls_write_all(ssl, line, strlen(line));
@@ -149,7 +175,8 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 		cliout_error(cli, "bad_ca", "cannot use the CA file %s", a->st->ca);
 		goto out;
 	}
-	if (connect_relay(cli, pos[0], ctx, &t, &ssl) != 0)
+	if (connect_relay(cli, pos[0], ctx, api_proxy(a->st->proxy, t.host), &t,
+	                  &ssl) != 0)
 		goto out;
 	r = tls_pump(ssl, 0, 1, NULL, NULL);
 	if (r != 0) {

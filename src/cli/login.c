@@ -16,6 +16,7 @@
 #include "cliargs.h"
 #include "clistate.h"
 #include "err.h"
+#include "httpproxy.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -89,8 +90,12 @@ int login_read_password(const char *prompt, char *out, size_t outsz)
 }
 
 static int login_check_args(const struct cli *cli, const char *server,
-                            const char *ca, const char *user, char *ca_abs)
+                            const char *ca, const char *user,
+                            const char *proxy, char *ca_abs)
 {
+	struct httpproxy p;
+	int proxy_ok;
+
 	if (server == NULL || ca == NULL || user == NULL) {
 		cliout_usage("login: --server URL, --ca FILE and --user NAME are all "
 		             "required");
@@ -106,6 +111,16 @@ static int login_check_args(const struct cli *cli, const char *server,
 		             "or '-'");
 		return CLI_EXIT_USAGE;
 	}
+	if (proxy != NULL) {
+		proxy_ok = httpproxy_parse(proxy, &p) == 0;
+		httpproxy_wipe(&p);
+		/* The value is not echoed: it may hold the proxy password. */
+		if (!proxy_ok) {
+			cliout_usage("login: --proxy must be an http:// URL, like "
+			             "http://[user:pass@]proxy.example:3128");
+			return CLI_EXIT_USAGE;
+		}
+	}
 	if (realpath(ca, ca_abs) == NULL || access(ca_abs, R_OK) != 0) {
 		cliout_error(cli, "bad_ca", "cannot read the CA file %s: %s — give "
 		             "the deployment's ca/root.crt with --ca", ca,
@@ -117,9 +132,10 @@ static int login_check_args(const struct cli *cli, const char *server,
 
 /* POST /api/v1/login and parse the answer into *st. */
 static int login_request(const struct cli *cli, SSL_CTX *ctx,
-                         const char *server, const char *ca_abs,
-                         const char *user, const char *password,
-                         struct clistate **st, json_t **resp)
+                         const char *server, const char *proxy,
+                         const char *ca_abs, const char *user,
+                         const char *password, struct clistate **st,
+                         json_t **resp)
 {
 	char *body = NULL;
 	const char *token;
@@ -134,8 +150,8 @@ static int login_request(const struct cli *cli, SSL_CTX *ctx,
 	json_decref(req);
 	if (body == NULL)
 		return TE_ERR_NOMEM;
-	r = api_send(cli, server, ctx, NULL, "POST", "/api/v1/login", body,
-	             &status, resp);
+	r = api_send(cli, server, proxy, ctx, NULL, "POST", "/api/v1/login",
+	             body, &status, resp);
 	secret_wipe(body, strlen(body));
 	free(body);
 	if (r != 0)
@@ -158,39 +174,47 @@ static int login_request(const struct cli *cli, SSL_CTX *ctx,
 	return clistate_new(server, ca_abs, user, token, exp, st);
 }
 
+/* proxy is the URL the login went through (NULL: direct); only its
+ * host:port is shown. */
 static void login_report(const struct cli *cli, const struct clistate *st,
-                         const json_t *resp)
+                         const char *proxy, const json_t *resp)
 {
+	char when[64], via[HTTPPROXY_HOST_BYTES + 32] = "";
+	char desc[HTTPPROXY_HOST_BYTES + 16] = "";
 	const char *role = NULL;
-	char when[64];
 	json_t *o;
 
 	api_get_str(resp, "role", &role);
+	if (proxy != NULL && httpproxy_describe(proxy, desc, sizeof(desc)) == 0)
+		snprintf(via, sizeof(via), " via proxy %s", desc);
 	if (cli->json) {
-		o = json_pack("{s:s, s:s, s:s?, s:I}", "server", st->server, "user",
-		              st->user, "role", role, "expires_at",
-		              (json_int_t)st->expires_at);
+		o = json_pack("{s:s, s:s, s:s?, s:I, s:s?}", "server", st->server,
+		              "user", st->user, "role", role, "expires_at",
+		              (json_int_t)st->expires_at, "proxy",
+		              desc[0] != '\0' ? desc : NULL);
 		if (o != NULL)
 			cliout_json(o);
 		json_decref(o);
 		return;
 	}
 	cliout_time((time_t)st->expires_at, when, sizeof(when));
-	printf("logged in to %s as %s%s%s%s; the login expires %s\n", st->server,
+	printf("logged in to %s as %s%s%s%s%s; the login expires %s\n", st->server,
 	       st->user, role != NULL ? " (" : "", role != NULL ? role : "",
-	       role != NULL ? ")" : "", when);
+	       role != NULL ? ")" : "", via, when);
 }
 
 int login_main(const struct cli *cli, int argc, char **argv)
 {
-	const char *server = NULL, *ca = NULL, *user = NULL, *pos[1];
+	const char *server = NULL, *ca = NULL, *user = NULL, *proxy = NULL;
+	const char *pos[1];
 	const struct cliargs_opt opts[] = {
 		{ "--server", &server, NULL, 0, NULL },
 		{ "--ca", &ca, NULL, 0, NULL },
 		{ "--user", &user, NULL, 0, NULL },
+		{ "--proxy", &proxy, NULL, 0, NULL },
 	};
 	char ca_abs[PATH_MAX], path[PATH_MAX], prompt[256];
-	char password[LOGIN_MAX_PASSWORD_BYTES];
+	char password[LOGIN_MAX_PASSWORD_BYTES], *proxy_copy = NULL;
 	struct clistate *st = NULL;
 	SSL_CTX *ctx = NULL;
 	json_t *resp = NULL;
@@ -198,11 +222,20 @@ int login_main(const struct cli *cli, int argc, char **argv)
 	int rc = CLI_EXIT_FAIL, r;
 
 	password[0] = '\0';
-	if (cliargs_parse("login", argc, argv, opts, 3, pos, 0, 0, &npos, NULL) != 0)
+	if (cliargs_parse("login", argc, argv, opts, 4, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if ((rc = login_check_args(cli, server, ca, user, ca_abs)) != CLI_EXIT_OK)
+	if ((rc = login_check_args(cli, server, ca, user, proxy, ca_abs)) !=
+	    CLI_EXIT_OK)
 		return rc;
 	rc = CLI_EXIT_FAIL;
+	if (proxy != NULL) {
+		/* Take the URL out of argv: it may hold the proxy password, and
+		 * argv stays readable in /proc/PID/cmdline while we run. */
+		if ((proxy_copy = strdup(proxy)) == NULL)
+			goto out;
+		secret_wipe((char *)proxy, strlen(proxy));
+		proxy = proxy_copy;
+	}
 	if ((r = clistate_path(path, sizeof(path))) != 0) {
 		cliout_error(cli, "no_home", "cannot find where to keep the login: "
 		             "%s — set TETHER_HOME or HOME", te_strerror(r));
@@ -218,19 +251,27 @@ int login_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (api_ctx_new(cli, ca_abs, &ctx) != 0 ||
-	    login_request(cli, ctx, server, ca_abs, user, password, &st, &resp) != 0)
+	    login_request(cli, ctx, server, api_proxy(proxy, server), ca_abs,
+	                  user, password, &st, &resp) != 0)
 		goto out;
 	secret_wipe(password, sizeof(password));
-	if ((r = clistate_save(path, st)) != 0) {
+	/* Only an explicit --proxy is kept; the environment is read afresh
+	 * by every later command. */
+	if ((r = clistate_set_proxy(st, proxy)) != 0 ||
+	    (r = clistate_save(path, st)) != 0) {
 		cliout_error(cli, "save_failed", "logged in, but cannot save the login "
 		             "to %s: %s — check that folder's permissions", path,
 		             te_strerror(r));
 		goto out;
 	}
-	login_report(cli, st, resp);
+	login_report(cli, st, api_proxy(proxy, server), resp);
 	rc = CLI_EXIT_OK;
 out:
 	secret_wipe(password, sizeof(password));
+	if (proxy_copy != NULL) {
+		secret_wipe(proxy_copy, strlen(proxy_copy));
+		free(proxy_copy);
+	}
 	json_decref(resp);
 	clistate_free(st);
 	SSL_CTX_free(ctx);
@@ -250,8 +291,10 @@ int logout_main(const struct cli *cli, int argc, char **argv)
 	/* An expired login can still be removed. */
 	if (api_open(cli, API_OPEN_EXPIRED_OK, &a) != 0)
 		goto out;
-	sent = api_send(cli, a->st->server, a->ctx, a->st->token, "POST",
-	                "/api/v1/logout", NULL, &status, &resp);
+	sent = api_send(cli, a->st->server,
+	                api_proxy(a->st->proxy, a->st->server), a->ctx,
+	                a->st->token, "POST", "/api/v1/logout", NULL, &status,
+	                &resp);
 	if ((r = clistate_set_token(a->st, NULL, 0)) != 0 ||
 	    (r = clistate_save(a->state_path, a->st)) != 0) {
 		cliout_error(cli, "save_failed", "cannot remove the token from %s: "

@@ -20,9 +20,11 @@
 static const char usage_text[] =
 	"usage: tether [--json] COMMAND ...\n"
 	"\n"
-	"  login --server URL --ca FILE --user NAME\n"
+	"  login --server URL --ca FILE --user NAME [--proxy URL]\n"
 	"                        log in (password from TETHER_PASSWORD, the\n"
-	"                        terminal, or one line on stdin)\n"
+	"                        terminal, or one line on stdin); --proxy\n"
+	"                        http://[user:pass@]host:port is kept for every\n"
+	"                        later command, else HTTPS_PROXY/NO_PROXY apply\n"
 	"  logout                revoke the login and forget the token\n"
 	"  devices               list devices\n"
 	"  session request DEVICE --reason TEXT [--service NAME]...\n"

@@ -234,6 +234,46 @@ int httpproxy_no_proxy_match(const char *no_proxy, const char *host)
 	return 0;
 }
 
+/* The host of "https://host[:port][/path]" (brackets of an IPv6 literal
+ * removed), or s itself when it is not a URL. TE_ERR_TOO_LONG when it does
+ * not fit out. */
+static int httpproxy_dest_host(const char *s, char *out, size_t outsz)
+{
+	size_t n;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		s += 8;
+	if (s[0] == '[') {
+		s++;
+		n = strcspn(s, "]");
+	} else {
+		n = strcspn(s, ":/");
+	}
+	if (n >= outsz)
+		return TE_ERR_TOO_LONG;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+const char *httpproxy_from_env(const char *dest)
+{
+	char host[HTTPPROXY_HOST_BYTES];
+	const char *p, *no;
+
+	if ((p = getenv("HTTPS_PROXY")) == NULL || p[0] == '\0')
+		p = getenv("https_proxy");
+	if (p == NULL || p[0] == '\0')
+		return NULL;
+	if ((no = getenv("NO_PROXY")) == NULL || no[0] == '\0')
+		no = getenv("no_proxy");
+	/* A host too long to be a DNS name matches no NO_PROXY entry; it will
+	 * fail to resolve either way. */
+	if (httpproxy_dest_host(dest != NULL ? dest : "", host, sizeof(host)) != 0)
+		return p;
+	return httpproxy_no_proxy_match(no, host) ? NULL : p;
+}
+
 const char *httpproxy_status_text(int status)
 {
 	switch (status) {

@@ -38,6 +38,14 @@ int httpproxy_connect_request(const struct httpproxy *p, const char *host,
  * exact match, or a domain suffix at a label boundary; "*" matches all.
  * Ports in list entries are ignored. NULL or "" matches nothing. */
 int httpproxy_no_proxy_match(const char *no_proxy, const char *host);
+/* The proxy the environment names for a connection to dest (an https://
+ * URL or a bare host name): HTTPS_PROXY, else https_proxy, unless NO_PROXY
+ * (else no_proxy) names dest's host (httpproxy_no_proxy_match). NULL means
+ * connect directly. The result points into the environment and may hold a
+ * password: never log it (see httpproxy_describe). Programs with their own
+ * proxy setting (agent `proxy` key, `tether login --proxy`) check that
+ * first and call this only when it is unset. */
+const char *httpproxy_from_env(const char *dest);
 /* Text for a proxy's refusal of CONNECT with this status. */
 const char *httpproxy_status_text(int status);
 

@@ -1,5 +1,6 @@
-/* test_clistate.c: the CLI's login file round-trips, stays private, and a
- * missing or malformed file is a clear error. */
+/* test_clistate.c: the CLI's login file round-trips (with the stored
+ * `login --proxy` URL), stays private, and a missing or malformed file is a
+ * clear error; api_proxy prefers the stored proxy over the environment. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api.h"
 #include "clistate.h"
 #include "err.h"
 
@@ -146,6 +148,8 @@ static void test_malformed_files_are_refused(void **state)
 		"{\"server\": \"https://h\", \"ca\": \"/ca\", \"user\": \"u\", \"token\": 1}",
 		"{\"server\": \"https://h\", \"ca\": \"/ca\", \"user\": \"u\", \"expires_at\": \"soon\"}",
 		"{\"server\": \"https://h\", \"server\": \"https://x\", \"ca\": \"/ca\", \"user\": \"u\"}",
+		"{\"server\": \"https://h\", \"ca\": \"/ca\", \"user\": \"u\", \"proxy\": 3128}",
+		"{\"server\": \"https://h\", \"ca\": \"/ca\", \"user\": \"u\", \"proxy\": \"\"}",
 	};
 	struct home *h = *state;
 	struct clistate *st = NULL;
@@ -158,6 +162,69 @@ static void test_malformed_files_are_refused(void **state)
 		assert_int_equal(clistate_load(h->path, &st), TE_ERR_INVALID);
 		assert_null(st);
 	}
+}
+
+static void test_proxy_round_trip(void **state)
+{
+	struct home *h = *state;
+	struct clistate *st = NULL, *back = NULL;
+	const char *url = "http://squid:s3cr%40t@proxy.example:3128";
+
+	assert_int_equal(clistate_new("https://h", "/ca", "bob", "t", 5, &st), 0);
+	assert_null(st->proxy);
+	assert_int_equal(clistate_set_proxy(st, url), 0);
+	assert_int_equal(clistate_save(h->path, st), 0);
+	assert_int_equal(clistate_load(h->path, &back), 0);
+	assert_string_equal(back->proxy, url);
+	/* logout keeps the proxy: the next login is likely to need it too */
+	assert_int_equal(clistate_set_token(back, NULL, 0), 0);
+	assert_int_equal(clistate_save(h->path, back), 0);
+	clistate_free(back);
+	back = NULL;
+	assert_int_equal(clistate_load(h->path, &back), 0);
+	assert_string_equal(back->proxy, url);
+	assert_null(back->token);
+	clistate_free(back);
+	back = NULL;
+	/* cleared: the key is left out of the file altogether */
+	assert_int_equal(clistate_set_proxy(st, NULL), 0);
+	assert_null(st->proxy);
+	assert_int_equal(clistate_set_proxy(st, ""), 0);
+	assert_null(st->proxy);
+	assert_int_equal(clistate_save(h->path, st), 0);
+	assert_int_equal(clistate_load(h->path, &back), 0);
+	assert_null(back->proxy);
+	clistate_free(st);
+	clistate_free(back);
+}
+
+static void test_api_proxy_order(void **state)
+{
+	(void)state;
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("NO_PROXY");
+	unsetenv("no_proxy");
+	assert_null(api_proxy(NULL, "https://srv.example:8443"));
+	assert_null(api_proxy("", "https://srv.example:8443"));
+	setenv("HTTPS_PROXY", "http://env.example:3128", 1);
+	assert_string_equal(api_proxy(NULL, "https://srv.example:8443"),
+	                    "http://env.example:3128");
+	/* the stored --proxy wins over the environment ... */
+	assert_string_equal(api_proxy("http://u:p@stored.example:8080",
+	                              "https://srv.example:8443"),
+	                    "http://u:p@stored.example:8080");
+	/* ... and, like curl's --proxy, over NO_PROXY too */
+	setenv("NO_PROXY", "srv.example", 1);
+	assert_null(api_proxy(NULL, "https://srv.example:8443"));
+	assert_string_equal(api_proxy("http://stored.example:8080",
+	                              "https://srv.example:8443"),
+	                    "http://stored.example:8080");
+	/* the relay leg is matched by its own host */
+	assert_string_equal(api_proxy(NULL, "relay.example"),
+	                    "http://env.example:3128");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("NO_PROXY");
 }
 
 static void test_free_null_is_noop(void **state)
@@ -175,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logout_clears_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_files_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_round_trip, setup, teardown),
+		cmocka_unit_test(test_api_proxy_order),
 		cmocka_unit_test(test_free_null_is_noop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
