@@ -1,11 +1,13 @@
 /* main.c: tether-relay's command line.
  *
+ *     tether-relay init --dir DIR --name NAME
  *     tether-relay run --config FILE
  *     tether-relay audit verify --config FILE
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <event2/event.h>
 
@@ -14,16 +16,21 @@
 #include "log.h"
 #include "privdrop.h"
 #include "relay.h"
+#include "relayinit.h"
 
 #define RELAY_ERRBUF_BYTES 512
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: tether-relay run --config FILE\n"
+	        "usage: tether-relay init --dir DIR --name NAME\n"
+	        "       tether-relay run --config FILE\n"
 	        "       tether-relay audit verify --config FILE\n"
 	        "\n"
-	        "FILE is the tether-relay.conf written by \"tether-server relay add\".\n");
+	        "init makes the relay's key (DIR/relay.key, never leaves this host) and\n"
+	        "DIR/relay.csr for \"tether-server relay add NAME ... --csr relay.csr\".\n"
+	        "FILE is the tether-relay.conf written by \"tether-server relay add\",\n"
+	        "copied into DIR next to relay.key.\n");
 }
 
 /* Accept exactly "--config FILE" (or "--config=FILE") in argv[0..argc). */
@@ -34,6 +41,57 @@ static const char *config_arg(int argc, char **argv)
 	if (argc == 1 && strncmp(argv[0], "--config=", 9) == 0 && argv[0][9] != '\0')
 		return argv[0] + 9;
 	return NULL;
+}
+
+/* "--dir DIR --name NAME" in either order (or "--opt=VALUE"). */
+static int init_args(int argc, char **argv, const char **dir, const char **name)
+{
+	*dir = *name = NULL;
+	for (int i = 0; i < argc; i++) {
+		const char **slot = NULL;
+		const char *v = NULL;
+
+		if (strcmp(argv[i], "--dir") == 0 || strcmp(argv[i], "--name") == 0) {
+			slot = argv[i][2] == 'd' ? dir : name;
+			if (i + 1 >= argc)
+				return -1;
+			v = argv[++i];
+		} else if (strncmp(argv[i], "--dir=", 6) == 0) {
+			slot = dir;
+			v = argv[i] + 6;
+		} else if (strncmp(argv[i], "--name=", 7) == 0) {
+			slot = name;
+			v = argv[i] + 7;
+		} else {
+			return -1;
+		}
+		if (*slot != NULL || v[0] == '\0')
+			return -1;
+		*slot = v;
+	}
+	return *dir != NULL && *name != NULL ? 0 : -1;
+}
+
+/* stdout carries only the CSR's path, so scripts can capture it. */
+static int cmd_init(const char *dir, const char *name)
+{
+	char errbuf[RELAY_ERRBUF_BYTES] = "", csr[PATH_MAX];
+
+	if (relayinit_run(dir, name, csr, sizeof(csr), errbuf, sizeof(errbuf)) != 0) {
+		fprintf(stderr, "tether-relay init: %s\n", errbuf);
+		return 1;
+	}
+	printf("%s\n", csr);
+	fprintf(stderr,
+	        "tether-relay: relay %s: private key %s/%s written (0600; it stays on this host).\n"
+	        "  next: copy %s (public) to the server host and run there:\n"
+	        "  tether-server relay add %s --host HOST --device-port P --client-port P"
+	        " --csr relay.csr --dir DIR\n"
+	        "  then copy relay.crt, ca.crt, ticket.pub and tether-relay.conf from\n"
+	        "  the server's DIR/relays/%s/ into %s and run:\n"
+	        "  tether-relay run --config %s/tether-relay.conf\n",
+	        name, dir, RELAYINIT_KEY_FILE, csr, name, name, dir, dir);
+	return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -143,6 +201,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init("tether-relay", LOG_LVL_INFO);
+	if (argc >= 2 && strcmp(argv[1], "init") == 0) {
+		const char *dir, *name;
+
+		if (init_args(argc - 2, argv + 2, &dir, &name) != 0) {
+			fprintf(stderr, "tether-relay init: give the folder and the relay's name: "
+			        "tether-relay init --dir DIR --name NAME\n");
+			return 2;
+		}
+		return cmd_init(dir, name);
+	}
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		if ((path = config_arg(argc - 2, argv + 2)) == NULL) {
 			fprintf(stderr, "tether-relay run: give the config file: "

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "bounds.h"
 #include "deploy.h"
 #include "err.h"
 #include "jbody.h"
@@ -63,6 +65,10 @@ static void admin_audit(struct store *st, const char *action, json_t *detail)
 static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
                             const struct srvconf *cfg)
 {
+	const char *keynote = o->csr != NULL ?
+		"# relay.key is the key `tether-relay init` made on the relay host; copy\n"
+		"# this file next to it.\n" :
+		"# relay.key was made on the server host (relay add without --csr).\n";
 	const char *bind = (strcmp(o->host, "127.0.0.1") == 0 || strcmp(o->host, "localhost") == 0)
 	                   ? "127.0.0.1" : "0.0.0.0";
 	char p[PATH_MAX + 32];
@@ -73,6 +79,7 @@ static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
 		return TE_ERR_IO;
 	fprintf(f, "# tether-relay configuration (written by `tether-server relay add`).\n"
 	        "# Relative paths are relative to this folder.\n"
+	        "%s"
 	        "name = %s\n"
 	        "device_listen = %s:%d\n"
 	        "client_listen = %s:%d\n"
@@ -84,13 +91,29 @@ static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
 	        "audit_log = audit.log\n"
 	        "unpaired_timeout_s = %d\n"
 	        "user =\n",
-	        o->name, bind, o->device_port, bind, o->client_port,
+	        keynote, o->name, bind, o->device_port, bind, o->client_port,
 	        cfg->public_host, cfg->listen_port, UNPAIRED_LEG_TIMEOUT_S);
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
 }
 
+/* Undo a half-written relay folder so that `relay add` can simply be run again. */
+static void admin_relay_unwind(const char *rdir)
+{
+	static const char *const files[] = {
+		"relay.crt", "relay.key", "ca.crt", "ticket.pub", "tether-relay.conf", NULL
+	};
+	char p[PATH_MAX + 32];
+
+	for (int i = 0; files[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", rdir, files[i]);
+		unlink(p);
+	}
+	rmdir(rdir);
+}
+
+/* pub: the relay's own public key from its CSR; NULL makes a key here. */
 static int admin_relay_files(const struct admin_relay_opts *o, const struct srvconf *cfg,
-                             char fp[SHA256_HEX_BYTES])
+                             EVP_PKEY *pub, char fp[SHA256_HEX_BYTES])
 {
 	char rdir[PATH_MAX], a[PATH_MAX + 32], b[PATH_MAX + 32], sans[512];
 	int rc;
@@ -103,8 +126,11 @@ static int admin_relay_files(const struct admin_relay_opts *o, const struct srvc
 	}
 	snprintf(a, sizeof(a), "%s/relay.crt", rdir);
 	snprintf(b, sizeof(b), "%s/relay.key", rdir);
-	if ((rc = deploy_sans(o->host, sans, sizeof(sans))) != 0 ||
-	    (rc = deploy_issue_files(o->dir, PKI_ROLE_RELAY, o->name, sans, a, b, fp)) != 0)
+	if ((rc = deploy_sans(o->host, sans, sizeof(sans))) != 0)
+		goto fail;
+	rc = pub != NULL ? deploy_issue_cert(o->dir, PKI_ROLE_RELAY, o->name, sans, pub, a, fp)
+	                 : deploy_issue_files(o->dir, PKI_ROLE_RELAY, o->name, sans, a, b, fp);
+	if (rc != 0)
 		goto fail;
 	snprintf(a, sizeof(a), "%s/ca/root.crt", o->dir);
 	snprintf(b, sizeof(b), "%s/ca.crt", rdir);
@@ -117,7 +143,65 @@ static int admin_relay_files(const struct admin_relay_opts *o, const struct srvc
 	return 0;
 fail:
 	admin_err("could not write the relay files in %s: %s", rdir, te_strerror(rc));
+	admin_relay_unwind(rdir);
 	return rc;
+}
+
+/* Read the relay's CSR (bounded) and return its public key once its
+ * self-signature verifies. Role and name come from the command, not the CSR. */
+static int admin_relay_csr(const char *path, EVP_PKEY **pub)
+{
+	char *buf = NULL;
+	FILE *f = NULL;
+	size_t n;
+	int rc = TE_ERR_IO;
+
+	*pub = NULL;
+	if ((buf = malloc(MAX_CSR_BYTES + 1)) == NULL)
+		return TE_ERR_NOMEM;
+	if ((f = fopen(path, "r")) == NULL) {
+		admin_err("relay add: cannot read the CSR %s: %s", path, strerror(errno));
+		goto out;
+	}
+	n = fread(buf, 1, MAX_CSR_BYTES + 1, f);
+	if (ferror(f)) {
+		admin_err("relay add: cannot read the CSR %s", path);
+		goto out;
+	}
+	if (n > MAX_CSR_BYTES) {
+		admin_err("relay add: %s is over %d bytes: not a CSR from `tether-relay init`",
+		          path, MAX_CSR_BYTES);
+		rc = TE_ERR_TOO_LONG;
+		goto out;
+	}
+	if ((rc = pki_csr_pubkey(buf, n, pub)) == TE_ERR_SIGNATURE)
+		admin_err("relay add: the CSR %s is refused: its signature does not verify (damaged"
+		          " or altered on the way? run `tether-relay init` again on a fresh folder)",
+		          path);
+	else if (rc != 0)
+		admin_err("relay add: the CSR %s is refused: not a PEM certificate request for a"
+		          " P-256 key (make it with `tether-relay init`)", path);
+out:
+	if (f != NULL)
+		fclose(f);
+	free(buf);
+	return rc;
+}
+
+static void admin_relay_note(const struct admin_relay_opts *o)
+{
+	if (o->csr != NULL)
+		fprintf(stderr, "tether-server: relay %s registered with the key from its CSR.\n"
+		        "  Copy relay.crt, ca.crt, ticket.pub and tether-relay.conf from the folder"
+		        " below\n  to the relay host, into the folder where `tether-relay init` wrote"
+		        " relay.key,\n  then run there: tether-relay run --config"
+		        " FOLDER/tether-relay.conf\n", o->name);
+	else
+		fprintf(stderr, "tether-server: relay %s registered; its private key was made on"
+		        " this host\n  (relay.key in the folder below: the single-host convenience"
+		        " for demos and tests).\n  For a relay on its own host, run `tether-relay init"
+		        " --dir DIR --name %s` there\n  and `relay add ... --csr relay.csr` here: the"
+		        " key then never leaves the relay.\n", o->name, o->name);
 }
 
 int admin_relay_add(const struct admin_relay_opts *o)
@@ -125,6 +209,7 @@ int admin_relay_add(const struct admin_relay_opts *o)
 	struct store *st = NULL;
 	struct srvconf cfg;
 	struct store_relay r;
+	EVP_PKEY *pub = NULL;
 	int rc, code = 1;
 
 	memset(&r, 0, sizeof(r));
@@ -134,6 +219,9 @@ int admin_relay_add(const struct admin_relay_opts *o)
 		admin_err("relay add: NAME and --host must be names of [A-Za-z0-9._-], ports 1-65535");
 		return 2;
 	}
+	/* A bad CSR is refused before anything is written or registered. */
+	if (o->csr != NULL && admin_relay_csr(o->csr, &pub) != 0)
+		goto out;
 	if ((rc = admin_open(o->dir, &cfg, &st)) != 0)
 		goto out;
 	if (store_relay_get(st, o->name, &r) == 0) {
@@ -144,18 +232,25 @@ int admin_relay_add(const struct admin_relay_opts *o)
 	snprintf(r.host, sizeof(r.host), "%s", o->host);
 	r.device_port = o->device_port;
 	r.client_port = o->client_port;
-	if ((rc = admin_relay_files(o, &cfg, r.cert_fp)) != 0)
+	if ((rc = admin_relay_files(o, &cfg, pub, r.cert_fp)) != 0)
 		goto out;
 	if ((rc = store_relay_add(st, &r)) != 0) {
+		char rdir[PATH_MAX];
+
 		admin_err("could not register relay %s: %s", o->name, te_strerror(rc));
+		snprintf(rdir, sizeof(rdir), "%s/relays/%s", o->dir, o->name);
+		admin_relay_unwind(rdir);
 		goto out;
 	}
-	admin_audit(st, "relay_add", json_pack("{s:s, s:s, s:i, s:i, s:s}", "name", r.name,
+	admin_audit(st, "relay_add", json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "name", r.name,
 	            "host", r.host, "device_port", r.device_port, "client_port",
-	            r.client_port, "fingerprint", r.cert_fp));
+	            r.client_port, "fingerprint", r.cert_fp,
+	            "key_made_on", pub != NULL ? "relay" : "server"));
+	admin_relay_note(o);
 	printf("%s/relays/%s\n", o->dir, o->name);
 	code = 0;
 out:
+	EVP_PKEY_free(pub);
 	store_close(st);
 	return code;
 }

@@ -8,6 +8,9 @@
 struct admin_relay_opts {
 	const char *name, *host, *dir;
 	int device_port, client_port;
+	/* Path of the relay's CSR (from `tether-relay init`): the relay keeps its
+	 * key. NULL: the key is made here (single-host convenience). */
+	const char *csr;
 };
 
 struct admin_user_opts {

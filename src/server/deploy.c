@@ -106,11 +106,10 @@ out:
 	return rc;
 }
 
-int deploy_issue_files(const char *dir, const char *role, const char *cn,
-                       const char *sans, const char *certfile, const char *keyfile,
-                       char fp[65])
+int deploy_issue_cert(const char *dir, const char *role, const char *cn, const char *sans,
+                      EVP_PKEY *pub, const char *certfile, char fp[65])
 {
-	EVP_PKEY *ikey = NULL, *key = NULL;
+	EVP_PKEY *ikey = NULL;
 	X509 *issuing = NULL, *chain[2] = { NULL, NULL };
 	char p[PATH_MAX];
 	int rc;
@@ -120,19 +119,32 @@ int deploy_issue_files(const char *dir, const char *role, const char *cn,
 		goto out;
 	snprintf(p, sizeof(p), "%s/ca/issuing.crt", dir);
 	if ((rc = pki_cert_load(p, &issuing)) != 0 ||
-	    (rc = pki_key_new(&key)) != 0 ||
-	    (rc = pki_issue(issuing, ikey, key, role, cn, sans, DEPLOY_LEAF_DAYS, 0,
+	    (rc = pki_issue(issuing, ikey, pub, role, cn, sans, DEPLOY_LEAF_DAYS, 0,
 	                    &chain[0])) != 0 ||
-	    (rc = pki_cert_fingerprint(chain[0], fp)) != 0 ||
-	    (rc = pki_key_save(keyfile, key)) != 0)
+	    (rc = pki_cert_fingerprint(chain[0], fp)) != 0)
 		goto out;
 	chain[1] = issuing;
 	rc = pki_cert_save(certfile, chain, 2);
 out:
 	EVP_PKEY_free(ikey);
-	EVP_PKEY_free(key);
 	X509_free(issuing);
 	X509_free(chain[0]);
+	return rc;
+}
+
+int deploy_issue_files(const char *dir, const char *role, const char *cn,
+                       const char *sans, const char *certfile, const char *keyfile,
+                       char fp[65])
+{
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	if ((rc = pki_key_new(&key)) != 0 ||
+	    (rc = pki_key_save(keyfile, key)) != 0)
+		goto out;
+	rc = deploy_issue_cert(dir, role, cn, sans, key, certfile, fp);
+out:
+	EVP_PKEY_free(key);
 	return rc;
 }
 

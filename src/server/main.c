@@ -12,7 +12,10 @@
 static const char usage[] =
 	"usage:\n"
 	"  tether-server init DIR [--host NAME] [--listen ADDR:PORT]\n"
-	"  tether-server relay add NAME --host HOST --device-port P --client-port P --dir DIR\n"
+	"  tether-server relay add NAME --host HOST --device-port P --client-port P\n"
+	"                [--csr FILE] --dir DIR\n"
+	"                (FILE from `tether-relay init` on the relay host, which keeps the\n"
+	"                key; without --csr the key is made here: single-host demos, tests)\n"
 	"  tether-server device add SERIAL --customer NAME --product FAMILY --dir DIR\n"
 	"  tether-server user add NAME --role specialist|administrator|auditor\n"
 	"                [--level 1-3] [--region CC] --dir DIR\n"
@@ -25,7 +28,7 @@ static const char usage[] =
 /* Options after the positional words: "--key value" pairs and flags. */
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
-	const char *device_port, *client_port, *level;
+	const char *device_port, *client_port, *level, *csr;
 	int json;
 };
 
@@ -48,6 +51,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--device-port", offsetof(struct opts, device_port) },
 		{ "--client-port", offsetof(struct opts, client_port) },
 		{ "--level", offsetof(struct opts, level) },
+		{ "--csr", offsetof(struct opts, csr) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -119,8 +123,10 @@ static int cmd_add(const char *what, int argc, char **argv)
 		return usage_error("bad options");
 	if (o.dir == NULL)
 		return usage_error("--dir DIR is required");
+	if (o.csr != NULL && strcmp(what, "relay") != 0)
+		return usage_error("--csr is only for relay add");
 	if (strcmp(what, "relay") == 0) {
-		struct admin_relay_opts r = { argv[0], o.host, o.dir, 0, 0 };
+		struct admin_relay_opts r = { argv[0], o.host, o.dir, 0, 0, o.csr };
 		if (o.host == NULL || o.device_port == NULL || o.client_port == NULL ||
 		    parse_int(o.device_port, 0, &r.device_port) != 0 ||
 		    parse_int(o.client_port, 0, &r.client_port) != 0)
