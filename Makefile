@@ -36,6 +36,7 @@ fuzz: fuzz-build
 	@./scripts/fuzz $(FUZZBUILD)/bin $(FUZZ_SECONDS)
 
 bench: build
+	@./scripts/deps bench
 	@./bench/run $(BUILD)/bin
 
 clean:

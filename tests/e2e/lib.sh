@@ -227,6 +227,13 @@ ASK
 # session_state ID
 session_state() { tether --json session status "$1" | sed -n 's/.*"state": *"\([a-z_]*\)".*/\1/p'; }
 
+# wait_state ID STATE [SECONDS]: the server learns of a relay's start or end
+# a moment after the bytes flow, so tests wait for it rather than race it.
+wait_state() {
+	wait_for "${3:-20}" sh -c "tether --json session status $1 | grep -q '\"state\": *\"$2\"'" ||
+		fail "session $1 never reached state $2 (it is $(session_state "$1"))"
+}
+
 # full_stack: deployment, device service, enrolled agent, logged-in specialist.
 full_stack() {
 	deploy "${1:-2}"
@@ -259,6 +266,7 @@ start_forward() {
 	agent_consent accept "$SESSION" >"$WORK/accept.log" 2>&1 ||
 		fail "operator accept: $(cat "$WORK/accept.log")"
 	wait_port "$1" 30
+	wait_state "$SESSION" active
 }
 
 # fetch PORT: the device page through the tunnel.
