@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <malloc.h>
 #include <string.h>
 #include <event2/event.h>
 
@@ -118,6 +119,11 @@ static int cmd_run(const char *path)
 	log_init("tether-relay", cfg.log_level);
 	/* A peer that vanishes mid-write must be an error value, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Splicing frees a 16 KiB record buffer for every one it reads; with
+	 * glibc's default trim threshold the heap top goes back to the kernel
+	 * and is faulted in again for the next record (bench/README.md). */
+	mallopt(M_TRIM_THRESHOLD, RELAY_MALLOC_TRIM_BYTES);
+	mallopt(M_MMAP_THRESHOLD, RELAY_MALLOC_MMAP_BYTES);
 	if ((base = event_base_new()) == NULL) {
 		log_error("cannot create the event loop");
 		goto out;

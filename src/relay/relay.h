@@ -12,6 +12,8 @@
 #define RELAY_PREAMBLE_TIMEOUT_S 10    /* TLS handshake plus preamble line */
 #define RELAY_DRAIN_TIMEOUT_S    10    /* flushing the last bytes before close */
 #define RELAY_MAX_LEGS           4096  /* open connections, both ports together */
+#define RELAY_MALLOC_TRIM_BYTES  (16 << 20) /* freed heap kept for reuse, not trimmed */
+#define RELAY_MALLOC_MMAP_BYTES  (4 << 20)  /* allocations above this use mmap */
 
 /* The relay config file (docs/architecture.md "Relay config"). Paths are
  * absolute or resolved against the config file's folder. Strings are
