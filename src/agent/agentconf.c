@@ -18,8 +18,8 @@
 
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
-	"consent_timeout_s", "longpoll", "proxy", "support_user", "user",
-	"log_level", "service.", NULL
+	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
+	"user", "log_level", "service.", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -239,6 +239,10 @@ static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
 		return rc;
 	if ((rc = config_get_int(cfg, "consent_timeout_s", CONSENT_TIMEOUT_S, 1,
 	                         24 * 3600, &c->consent_timeout_s, errbuf, errsz)) != 0)
+		return rc;
+	/* Networks that cut long requests get a plain poll at this period. */
+	if ((rc = config_get_int(cfg, "poll_interval_s", SHORTPOLL_INTERVAL_S, 1,
+	                         3600, &c->poll_interval_s, errbuf, errsz)) != 0)
 		return rc;
 	if (agentconf_yesno(config_get(cfg, "longpoll", "yes"), &c->longpoll) != 0) {
 		snprintf(errbuf, errsz, "longpoll = %s: use yes or no",

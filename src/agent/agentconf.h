@@ -26,6 +26,7 @@ struct agent_conf {
 	char consent_group[MAX_NAME_BYTES];
 	long consent_timeout_s;
 	int longpoll;                        /* 1 = long-poll, 0 = short poll */
+	long poll_interval_s;                /* short-poll period */
 	char proxy[AGENT_URL_BYTES];
 	char support_user[MAX_NAME_BYTES];
 	char user[MAX_NAME_BYTES];

@@ -109,7 +109,7 @@ static void ping_done(int status, const char *body, size_t len,
 			if (json_is_object(ev))
 				ping_event(p, ev);
 		if (!p->conf->longpoll) {
-			delay = SHORTPOLL_INTERVAL_S;
+			delay = (int)p->conf->poll_interval_s;
 		} else {
 			delay = PING_MIN_SPACING_S - (int)(time(NULL) - p->sent_at);
 			delay = delay < 0 ? 0 : delay;
