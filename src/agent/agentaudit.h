@@ -15,6 +15,9 @@ int agentaudit_log(const struct agent_conf *conf, const char *actor,
                    const char *action, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replace in place every byte of text that is not valid UTF-8 with '?'. */
+void agentaudit_clean_utf8(char *text);
+
 /* `audit verify`: prints "audit: N records, chain intact" or the first
  * problem; returns 0 when intact. */
 int agentaudit_verify(const struct agent_conf *conf);

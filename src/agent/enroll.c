@@ -237,7 +237,8 @@ static int enroll_post(const struct agent_conf *conf, const char *token,
 	char err[256], *body = NULL, *reqtext = NULL;
 	int status = 0, rc;
 
-	if ((rc = tls_client_ctx_new_pem(ca_pem, NULL, NULL, &ctx)) != 0)
+	if ((rc = tls_client_ctx_new_pem(ca_pem, NULL, NULL, &ctx)) != 0 ||
+	    (rc = tls_ctx_expect_role(ctx, PKI_ROLE_SERVER)) != 0)
 		goto out;
 	req = json_pack("{s:s, s:s, s:s, s:s}", "serial", conf->serial, "token",
 	                token, "csr", csr, "ssh_hostkey", hostkey);

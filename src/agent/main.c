@@ -27,6 +27,7 @@
 #include "privdrop.h"
 #include "support.h"
 #include "ticket.h"
+#include "pki.h"
 #include "tls.h"
 
 #define AGENT_STOP_GRACE_S 5
@@ -210,7 +211,8 @@ static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
 	agentconf_state_path(r->conf, "device.crt", crt, sizeof(crt));
 	agentconf_state_path(r->conf, "device.key", key, sizeof(key));
 	agentconf_state_path(r->conf, "ticket.pub", tp, sizeof(tp));
-	if ((rc = tls_client_ctx_new(ca, crt, key, ctx)) != 0) {
+	if ((rc = tls_client_ctx_new(ca, crt, key, ctx)) != 0 ||
+	    (rc = tls_ctx_expect_role(*ctx, PKI_ROLE_SERVER)) != 0) {
 		fprintf(stderr, "tether-agent run: cannot load the device identity "
 		        "from %s: %s\n", r->conf->state_dir, te_strerror(rc));
 		return rc;

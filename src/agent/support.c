@@ -131,10 +131,18 @@ int support_verify(const struct agent_conf *conf, const char *password)
 	char hash[PWHASH_BYTES];
 	int rc, count;
 
+	/* Count the attempt as a failure before the slow hash check, under the
+	 * counter's lock: parallel attempts (several SSH workers) each take
+	 * one of the SUPPORT_MAX_FAILURES tries and cannot all pass a check
+	 * made before any of them failed. Success clears the counter. */
 	if ((count = support_failures(conf)) < 0)
 		return count;
 	if (count >= SUPPORT_MAX_FAILURES)
 		return TE_ERR_LOCKED;
+	if ((count = support_counter_update(conf, 1, 0)) < 0)
+		return count;
+	if (count > SUPPORT_MAX_FAILURES)
+		return TE_ERR_LOCKED;   /* another attempt took the last try */
 	if ((rc = support_load_hash(conf, hash)) != 0)
 		goto out;
 	rc = secret_pwverify(hash, password);
@@ -143,11 +151,7 @@ int support_verify(const struct agent_conf *conf, const char *password)
 		rc = count < 0 ? count : 0;
 		goto out;
 	}
-	count = support_counter_update(conf, 1, 0);
-	if (count < 0)
-		rc = count;
-	else
-		rc = count >= SUPPORT_MAX_FAILURES ? TE_ERR_LOCKED : TE_ERR_DENIED;
+	rc = count >= SUPPORT_MAX_FAILURES ? TE_ERR_LOCKED : TE_ERR_DENIED;
 out:
 	secret_wipe(hash, sizeof(hash));
 	return rc;

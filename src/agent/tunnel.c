@@ -19,6 +19,7 @@
 #include "err.h"
 #include "log.h"
 #include "sshd.h"
+#include "pki.h"
 #include "tls.h"
 
 struct tunnel_pump {
@@ -58,7 +59,8 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 	    (rc = agentconf_state_path(conf, "device.crt", crt, sizeof(crt))) != 0 ||
 	    (rc = agentconf_state_path(conf, "device.key", key, sizeof(key))) != 0)
 		goto out;
-	if ((rc = tls_client_ctx_new(ca, crt, key, &ctx)) != 0) {
+	if ((rc = tls_client_ctx_new(ca, crt, key, &ctx)) != 0 ||
+	    (rc = tls_ctx_expect_role(ctx, PKI_ROLE_RELAY)) != 0) {
 		log_error("tunnel: cannot load the device identity: %s", te_strerror(rc));
 		goto out;
 	}
@@ -69,6 +71,16 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 		log_error("tunnel: relay %s:%s: %s", spec->relay_host, spec->relay_port, err);
 		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: %s",
 		               spec->session, spec->relay_host, spec->relay_port, err);
+		goto out;
+	}
+	/* The ticket names the relay: the certificate must be that relay's, so
+	 * neither another relay nor the server can take the device leg. */
+	if ((rc = tls_peer_check(ssl, PKI_ROLE_RELAY, spec->verified.relay)) != 0) {
+		log_error("tunnel: %s:%s is not relay %s", spec->relay_host,
+		          spec->relay_port, spec->verified.relay);
+		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: the"
+		               " certificate is not relay %s's", spec->session, spec->relay_host,
+		               spec->relay_port, spec->verified.relay);
 		goto out;
 	}
 	n = snprintf(pre, sizeof(pre), "TETHER/1 device %s\n", spec->ticket);

@@ -14,6 +14,7 @@
 #include "httpc.h"
 #include "httpproxy.h"
 #include "secret.h"
+#include "pki.h"
 #include "tls.h"
 
 #define API_ERRBUF_BYTES 512
@@ -22,7 +23,8 @@ int api_ctx_new(const struct cli *cli, const char *ca_file, SSL_CTX **out)
 {
 	int r;
 
-	if ((r = tls_client_ctx_new(ca_file, NULL, NULL, out)) != 0)
+	if ((r = tls_client_ctx_new(ca_file, NULL, NULL, out)) != 0 ||
+	    (r = tls_ctx_expect_role(*out, PKI_ROLE_SERVER)) != 0)
 		cliout_error(cli, "bad_ca",
 		             "cannot use the CA file %s: %s — check --ca (the "
 		             "deployment's ca/root.crt)", ca_file, te_strerror(r));

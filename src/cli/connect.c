@@ -11,6 +11,7 @@
 #include "err.h"
 #include "httpproxy.h"
 #include "secret.h"
+#include "pki.h"
 #include "tls.h"
 
 #define CONNECT_ERRBUF_BYTES 512
@@ -110,6 +111,12 @@ static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
 		                    te_strerror(r));
 		goto out;
 	}
+	/* The CA check proved a relay; the name proves the one the server chose. */
+	if ((r = tls_peer_check(ssl, PKI_ROLE_RELAY, t->name != t->host ? t->name : NULL)) != 0) {
+		secret_wipe(line, sizeof(line));
+		connect_unreachable(cli, t, proxy, "the certificate is not that relay's");
+		goto out;
+	}
 	r = tls_write_all(ssl, line, strlen(line));
 	secret_wipe(line, sizeof(line));
 	if (r == 0)
@@ -171,7 +178,8 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 		goto out;
 	/* The relay's certificate comes from the same deployment CA; no client
 	 * certificate, the ticket is the credential. */
-	if (tls_client_ctx_new(a->st->ca, NULL, NULL, &ctx) != 0) {
+	if (tls_client_ctx_new(a->st->ca, NULL, NULL, &ctx) != 0 ||
+	    tls_ctx_expect_role(ctx, PKI_ROLE_RELAY) != 0) {
 		cliout_error(cli, "bad_ca", "cannot use the CA file %s", a->st->ca);
 		goto out;
 	}

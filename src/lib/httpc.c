@@ -180,8 +180,7 @@ static void httpc_describe_failure(struct httpc *h, int saved_errno, char *buf,
 	if (h->have_req_err && h->req_err == EVREQ_HTTP_TIMEOUT)
 		snprintf(buf, sz, "timed out after %d s", h->timeout_s);
 	else if (v != X509_V_OK)
-		snprintf(buf, sz, "certificate verify failed: %s",
-		         X509_verify_cert_error_string(v));
+		snprintf(buf, sz, "certificate verify failed: %s", tls_verify_text(v));
 	else if (saved_errno == ECONNREFUSED ||
 	         (saved_errno == ENOTCONN && ssl != NULL && SSL_in_before(ssl)))
 		/* The refusal itself is consumed inside libevent; what reaches
@@ -316,7 +315,7 @@ static int httpc_connection(struct httpc *h)
 	 * SSL_VERIFY_PEER must not turn into an unauthenticated request. With
 	 * it, a failed check aborts the handshake, so any response we see came
 	 * from a verified server with the right name. */
-	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(h->ctx));
 	h->bev = bufferevent_openssl_socket_new(h->base, -1, ssl,
 	        BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (h->bev == NULL) {

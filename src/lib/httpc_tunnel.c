@@ -149,8 +149,7 @@ static void httpc_tun_tls_failure(struct httpc *h, struct bufferevent *bev)
 	while (e != 0 && ERR_GET_LIB(e) == 0)
 		e = bufferevent_get_openssl_error(bev);
 	if (v != X509_V_OK) {
-		httpc_tun_fail(h, "certificate verify failed: %s",
-		               X509_verify_cert_error_string(v));
+		httpc_tun_fail(h, "certificate verify failed: %s", tls_verify_text(v));
 	} else if (e != 0) {
 		ERR_error_string_n(e, tmp, sizeof(tmp));
 		httpc_tun_fail(h, "TLS error: %s", tmp);
@@ -232,7 +231,7 @@ static void httpc_tun_start_tls(struct httpc *h, struct bufferevent *raw)
 		httpc_tun_fail(h, "cannot set up TLS for %s", h->host);
 		return;
 	}
-	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_CTX_get_verify_callback(h->ctx));
 	tls = bufferevent_openssl_filter_new(h->base, raw, ssl, BUFFEREVENT_SSL_CONNECTING,
 	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL) {

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,49 @@
 #define TLS_MAX_CA_CERTS   16     /* certificates accepted in a CA PEM blob */
 
 static const unsigned char tls_sid_ctx[] = "tether";
+
+/* ---- the peer's role ----------------------------------------------------- */
+
+/* Every certificate comes from one CA, so the CA check alone would let a
+ * relay answer as the server or the server as a relay wherever their names
+ * overlap (one host, one address). Client contexts can pin the role (OU). */
+static int tls_role_idx = -1;
+static pthread_once_t tls_role_once = PTHREAD_ONCE_INIT;
+
+static void tls_role_idx_init(void)
+{
+	tls_role_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int tls_verify_role_cb(int ok, X509_STORE_CTX *xs)
+{
+	char role[32], name[64];
+	const char *want;
+	SSL *ssl;
+
+	if (!ok || X509_STORE_CTX_get_error_depth(xs) != 0 || tls_role_idx < 0)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	want = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tls_role_idx) : NULL;
+	if (want == NULL)
+		return ok;
+	if (pki_cert_identity(X509_STORE_CTX_get_current_cert(xs), role, sizeof(role),
+	                      name, sizeof(name)) != 0 || strcmp(role, want) != 0) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return ok;
+}
+
+int tls_ctx_expect_role(SSL_CTX *ctx, const char *role)
+{
+	if (ctx == NULL || role == NULL)
+		return TE_ERR_INVALID;
+	if (pthread_once(&tls_role_once, tls_role_idx_init) != 0 || tls_role_idx < 0 ||
+	    SSL_CTX_set_ex_data(ctx, tls_role_idx, (void *)role) != 1)
+		return TE_ERR_TLS;
+	return 0;
+}
 
 const char *tls_last_error(void)
 {
@@ -139,7 +183,7 @@ static int tls_client_ctx_base(const char *chain_file, const char *key_file,
 		return r;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_role_cb);
 	*out = ctx;
 	return 0;
 }
@@ -227,7 +271,10 @@ int tls_client_set_host(SSL *ssl, const char *host)
 			return TE_ERR_TLS;
 		return 0;
 	}
-	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	/* Names only from the SAN: a CN is a device serial or relay name, never
+	 * a claim to be a host. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+	                  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1)
 		return TE_ERR_TLS;
 	return 0;
@@ -247,6 +294,27 @@ int tls_peer_identity(SSL *ssl, struct tls_peer *out)
 	                           sizeof(out->name))) != 0)
 		return r;
 	return pki_cert_fingerprint(cert, out->fingerprint);
+}
+
+const char *tls_verify_text(long v)
+{
+	if (v == X509_V_ERR_APPLICATION_VERIFICATION)
+		return "the certificate is from the deployment CA but for another role";
+	return X509_verify_cert_error_string(v);
+}
+
+int tls_peer_check(SSL *ssl, const char *role, const char *name)
+{
+	struct tls_peer p;
+	int r;
+
+	if (ssl == NULL || role == NULL)
+		return TE_ERR_INVALID;
+	if ((r = tls_peer_identity(ssl, &p)) != 0)
+		return r == TE_ERR_NOT_FOUND ? TE_ERR_TLS : r;
+	if (strcmp(p.role, role) != 0 || (name != NULL && strcmp(p.name, name) != 0))
+		return TE_ERR_MISMATCH;
+	return 0;
 }
 
 /* ---- blocking helpers with deadlines ----------------------------------- */
@@ -529,8 +597,7 @@ static void tls_handshake_error(SSL *ssl, int r, char *errbuf, size_t errsz)
 	if (r == TE_ERR_TIMEOUT)
 		snprintf(errbuf, errsz, "TLS handshake timed out");
 	else if (v != X509_V_OK)
-		snprintf(errbuf, errsz, "certificate verify failed: %s",
-		         X509_verify_cert_error_string(v));
+		snprintf(errbuf, errsz, "certificate verify failed: %s", tls_verify_text(v));
 	else
 		snprintf(errbuf, errsz, "TLS handshake failed: %s", tls_last_error());
 }

@@ -28,7 +28,13 @@ int tls_client_ctx_new(const char *ca_file, const char *chain_file,
 int tls_client_ctx_new_pem(const char *ca_pem, const char *chain_file,
                            const char *key_file, SSL_CTX **out);
 
-/* Configure a client SSL to check the server's name (SAN DNS or IP). */
+/* Accept only a peer whose leaf certificate's OU is role (a PKI_ROLE_*
+ * constant, which must outlive ctx); checked during the handshake, so a
+ * wrong role fails it like a wrong CA. Without it any role passes. */
+int tls_ctx_expect_role(SSL_CTX *ctx, const char *role);
+
+/* Configure a client SSL to check the server's name (SAN DNS or IP; never
+ * the subject CN). */
 int tls_client_set_host(SSL *ssl, const char *host);
 
 struct tls_peer {
@@ -39,6 +45,13 @@ struct tls_peer {
 /* Identity of a verified peer certificate; TE_ERR_NOT_FOUND when the peer
  * sent none, TE_ERR_TLS when verification did not succeed. */
 int tls_peer_identity(SSL *ssl, struct tls_peer *out);
+
+/* Why verification failed, for a verify result v (SSL_get_verify_result). */
+const char *tls_verify_text(long v);
+
+/* 0 when ssl's verified peer certificate has this role and, unless name is
+ * NULL, this CN; TE_ERR_MISMATCH when not, TE_ERR_TLS when unverified. */
+int tls_peer_check(SSL *ssl, const char *role, const char *name);
 
 /* Blocking TCP connect (timeout_s) then TLS handshake with host checked.
  * On success *out_ssl owns the socket (SSL_get_fd). Errors are written to

@@ -16,6 +16,7 @@
 #include "nonce.h"
 #include "relay_int.h"
 #include "report.h"
+#include "pki.h"
 #include "tls.h"
 #include <openssl/x509_vfy.h>
 
@@ -203,7 +204,8 @@ static int relay_load_crypto(struct relay *r, char *errbuf, size_t errsz)
 		return rc;
 	}
 	if (cfg->server != NULL && cfg->server[0] != '\0' &&
-	    (rc = tls_client_ctx_new(cfg->ca, cfg->cert, cfg->key, &r->report_ctx)) != 0) {
+	    ((rc = tls_client_ctx_new(cfg->ca, cfg->cert, cfg->key, &r->report_ctx)) != 0 ||
+	     (rc = tls_ctx_expect_role(r->report_ctx, PKI_ROLE_SERVER)) != 0)) {
 		snprintf(errbuf, errsz, "cannot set up the TLS client for %s: %s (%s)",
 		         cfg->server, te_strerror(rc), tls_last_error());
 		return rc;

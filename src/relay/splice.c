@@ -192,7 +192,16 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	if (strcmp(dev->ticket.device, cli->ticket.device) != 0 ||
 	    strcmp(dev->ticket.user, cli->ticket.user) != 0) {
 		log_error("session %s: the two tickets name different devices or users; "
-		          "not pairing", leg->ticket.session);
+		          "not pairing and closing both legs", leg->ticket.session);
+		relay_audit(r, "pair_refused",
+		            json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", leg->ticket.session,
+		                      "device_ticket_device", dev->ticket.device,
+		                      "client_ticket_device", cli->ticket.device,
+		                      "device_ticket_user", dev->ticket.user,
+		                      "client_ticket_user", cli->ticket.user));
+		/* Left waiting, they would block the session's real legs as replays. */
+		relay_leg_free(dev, 1);
+		relay_leg_free(cli, 1);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {

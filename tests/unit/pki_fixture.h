@@ -22,12 +22,15 @@ struct pki_fixture {
 	char other_server_crt[PATH_MAX], other_server_key[PATH_MAX];
 	char other_device_crt[PATH_MAX], other_device_key[PATH_MAX];
 	char wrongname_crt[PATH_MAX], wrongname_key[PATH_MAX];
+	char relay_crt[PATH_MAX], relay_key[PATH_MAX];     /* relay1, 127.0.0.1 */
+	char cnonly_crt[PATH_MAX], cnonly_key[PATH_MAX];   /* CN localhost, no SAN */
 };
 
 static const char *const pki_fixture_files[] = {
 	"root.crt", "other-root.crt", "server.crt", "server.key", "device.crt",
 	"device.key", "other-server.crt", "other-server.key", "other-device.crt",
-	"other-device.key", "wrongname.crt", "wrongname.key",
+	"other-device.key", "wrongname.crt", "wrongname.key", "relay.crt", "relay.key",
+	"cnonly.crt", "cnonly.key",
 };
 
 /* Issue a leaf from issuer and write chain (leaf, then chain_ca if any). */
@@ -81,6 +84,10 @@ static int pki_fixture_init(struct pki_fixture *f)
 	pki_fixture_path(f, f->other_device_key, "other-device.key");
 	pki_fixture_path(f, f->wrongname_crt, "wrongname.crt");
 	pki_fixture_path(f, f->wrongname_key, "wrongname.key");
+	pki_fixture_path(f, f->relay_crt, "relay.crt");
+	pki_fixture_path(f, f->relay_key, "relay.key");
+	pki_fixture_path(f, f->cnonly_crt, "cnonly.crt");
+	pki_fixture_path(f, f->cnonly_key, "cnonly.key");
 	if ((r = pki_key_new(&rk)) != 0 || (r = pki_key_new(&ik)) != 0 ||
 	    (r = pki_key_new(&ok)) != 0 ||
 	    (r = pki_ca_new("Test Root", 30, rk, &root)) != 0 ||
@@ -100,7 +107,12 @@ static int pki_fixture_init(struct pki_fixture *f)
 	                          f->other_device_crt, f->other_device_key)) != 0 ||
 	    (r = pki_fixture_leaf(iss, ik, iss, PKI_ROLE_SERVER, "elsewhere.example",
 	                          "DNS:elsewhere.example", f->wrongname_crt,
-	                          f->wrongname_key)) != 0)
+	                          f->wrongname_key)) != 0 ||
+	    (r = pki_fixture_leaf(iss, ik, iss, PKI_ROLE_RELAY, "relay1",
+	                          "DNS:localhost,IP:127.0.0.1", f->relay_crt,
+	                          f->relay_key)) != 0 ||
+	    (r = pki_fixture_leaf(iss, ik, iss, PKI_ROLE_SERVER, "localhost", NULL,
+	                          f->cnonly_crt, f->cnonly_key)) != 0)
 		goto out;
 out:
 	X509_free(root);

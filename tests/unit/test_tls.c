@@ -193,6 +193,62 @@ static void test_connect_wrong_host_fails(void **state)
 	SSL_CTX_free(ctx);
 }
 
+/* A relay's certificate is from the same CA and valid for the same address,
+ * but a context that expects the server refuses it in the handshake. */
+static void test_expected_role_refuses_another_role(void **state)
+{
+	struct srv s;
+	SSL_CTX *ctx = client_ctx(fx.root_crt, NULL, NULL);
+	SSL *ssl = NULL;
+	char err[256];
+
+	assert_int_equal(tls_ctx_expect_role(ctx, PKI_ROLE_SERVER), 0);
+	srv_start(&s, fx.relay_crt, fx.relay_key, TLS_CLIENT_CERT_NONE, SRV_HELLO);
+	assert_int_equal(tls_connect(ctx, "127.0.0.1", s.port, NULL, 10, &ssl,
+	                             err, sizeof(err)), TE_ERR_TLS);
+	assert_null(ssl);
+	assert_non_null(strstr(err, "another role"));
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+}
+
+static void test_expected_role_and_name_accepted(void **state)
+{
+	struct srv s;
+	SSL_CTX *ctx = client_ctx(fx.root_crt, NULL, NULL);
+	SSL *ssl = NULL;
+	char err[256], line[128];
+
+	assert_int_equal(tls_ctx_expect_role(ctx, PKI_ROLE_RELAY), 0);
+	srv_start(&s, fx.relay_crt, fx.relay_key, TLS_CLIENT_CERT_NONE, SRV_HELLO);
+	assert_int_equal(tls_connect(ctx, "127.0.0.1", s.port, NULL, 10, &ssl,
+	                             err, sizeof(err)), 0);
+	assert_int_equal(tls_peer_check(ssl, PKI_ROLE_RELAY, "relay1"), 0);
+	assert_int_equal(tls_peer_check(ssl, PKI_ROLE_RELAY, NULL), 0);
+	assert_int_equal(tls_peer_check(ssl, PKI_ROLE_RELAY, "relay2"), TE_ERR_MISMATCH);
+	assert_int_equal(tls_peer_check(ssl, PKI_ROLE_SERVER, NULL), TE_ERR_MISMATCH);
+	assert_int_equal(tls_read_line(ssl, line, sizeof(line), 10), 0);
+	tls_close(ssl);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+}
+
+/* The subject CN is a role's name (a serial, a relay), never a host name. */
+static void test_cn_is_not_a_host_name(void **state)
+{
+	struct srv s;
+	SSL_CTX *ctx = client_ctx(fx.root_crt, NULL, NULL);
+	SSL *ssl = NULL;
+	char err[256];
+
+	srv_start(&s, fx.cnonly_crt, fx.cnonly_key, TLS_CLIENT_CERT_NONE, SRV_HELLO);
+	assert_int_equal(tls_connect(ctx, "localhost", s.port, NULL, 10, &ssl,
+	                             err, sizeof(err)), TE_ERR_TLS);
+	assert_null(ssl);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+}
+
 static void test_required_client_cert_other_ca_refused(void **state)
 {
 	struct srv s;
@@ -526,6 +582,9 @@ int main(void)
 		cmocka_unit_test(test_connect_by_name_with_client_cert),
 		cmocka_unit_test(test_connect_other_ca_fails),
 		cmocka_unit_test(test_connect_wrong_host_fails),
+		cmocka_unit_test(test_expected_role_refuses_another_role),
+		cmocka_unit_test(test_expected_role_and_name_accepted),
+		cmocka_unit_test(test_cn_is_not_a_host_name),
 		cmocka_unit_test(test_required_client_cert_other_ca_refused),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_client_ctx_from_pem),

@@ -1,0 +1,100 @@
+/* test_agentaudit.c: the agent's audit records survive whatever bytes a
+ * peer chose (invalid UTF-8, a character cut by truncation). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agentaudit.h"
+#include "agentconf.h"
+#include "err.h"
+
+static struct agent_conf *conf_in_tmp(void)
+{
+	char dir[] = "/tmp/test_agentaudit.XXXXXX", text[256], err[128];
+	struct agent_conf *c = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(text, sizeof(text), "state_dir = %s\n", dir);
+	assert_int_equal(agentconf_parse(text, strlen(text), "t", "/", &c, err,
+	                                 sizeof(err)), 0);
+	return c;
+}
+
+static void cleanup(struct agent_conf *c)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->state_dir);
+	assert_int_equal(system(cmd), 0);
+	agentconf_free(c);
+}
+
+static int log_contains(const struct agent_conf *c, const char *needle)
+{
+	char path[600], buf[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/audit.log", c->state_dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static void test_clean_utf8(void **state)
+{
+	char a[] = "ok \xc3\xa9 \xff\xfe \xc0\xaf \xed\xa0\x80 \xe2\x82";
+	char b[] = "plain ascii";
+
+	agentaudit_clean_utf8(a);
+	assert_string_equal(a, "ok \xc3\xa9 ?? ?? ??? ??");
+	agentaudit_clean_utf8(b);
+	assert_string_equal(b, "plain ascii");
+}
+
+/* A forward to a host named with invalid UTF-8 is still on the record. */
+static void test_invalid_utf8_from_a_peer_is_recorded(void **state)
+{
+	struct agent_conf *c = conf_in_tmp();
+
+	assert_int_equal(agentaudit_log(c, "alice", "channel_refused",
+	                                "session s1 direct-tcpip to %s:%d: not allowlisted",
+	                                "\xff\xfe" "evil", 22), 0);
+	assert_true(log_contains(c, "direct-tcpip to ??evil:22"));
+	assert_int_equal(agentaudit_verify(c), 0);
+	cleanup(c);
+}
+
+/* Truncating a long detail must not leave half a character behind. */
+static void test_truncated_multibyte_is_recorded(void **state)
+{
+	struct agent_conf *c = conf_in_tmp();
+	char big[3000];
+	size_t i;
+
+	for (i = 0; i + 2 < sizeof(big); i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[i] = '\0';
+	assert_int_equal(agentaudit_log(c, "alice", "auth_failed", "x%s", big), 0);
+	assert_true(log_contains(c, "auth_failed"));
+	assert_int_equal(agentaudit_verify(c), 0);
+	cleanup(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_utf8),
+		cmocka_unit_test(test_invalid_utf8_from_a_peer_is_recorded),
+		cmocka_unit_test(test_truncated_multibyte_is_recorded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
