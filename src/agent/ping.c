@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "agentaudit.h"
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
@@ -39,6 +40,22 @@ int ping_backoff_s(int failures, unsigned random)
 	return (int)(d < BACKOFF_MIN_S ? BACKOFF_MIN_S : d);
 }
 
+/* The audit head for the server to anchor (see agentaudit_head). A log we
+ * cannot read leaves the field out; the agent keeps pinging. */
+static void ping_add_audit_head(const struct agent_conf *conf, json_t *o)
+{
+	char hash[SHA256_HEX_BYTES];
+	int64_t seq;
+	int rc;
+
+	if ((rc = agentaudit_head(conf, &seq, hash)) != 0) {
+		log_warn("ping: cannot read the audit head: %s", te_strerror(rc));
+		return;
+	}
+	json_object_set_new(o, "audit_head", json_pack("{s:I, s:s}", "seq", (json_int_t)seq,
+	                                               "hash", hash));
+}
+
 char *ping_body(const struct agent_conf *conf)
 {
 	json_t *o, *svcs = json_array();
@@ -51,8 +68,10 @@ char *ping_body(const struct agent_conf *conf)
 		                      conf->services[i].port));
 	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
 	              "status", "ok", "wait", conf->longpoll, "services", svcs);
-	if (o != NULL)
+	if (o != NULL) {
+		ping_add_audit_head(conf, o);
 		text = json_dumps(o, JSON_COMPACT);
+	}
 	json_decref(o);
 	return text;
 }
@@ -135,9 +154,16 @@ static void ping_done(int status, const char *body, size_t len,
 static void ping_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping *p = arg;
+	char *body;
 	int rc;
 
 	p->sent_at = time(NULL);
+	/* Rebuilt each time: the audit head moves as the agent and its workers
+	 * append. On failure the previous body is sent again. */
+	if ((body = ping_body(p->conf)) != NULL) {
+		free(p->body);
+		p->body = body;
+	}
 	rc = httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
 	                   ping_done, p);
 	if (rc != 0)

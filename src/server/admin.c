@@ -1,4 +1,4 @@
-/* admin.c: relay/device/user add and audit verify/list, run by an operator
+/* admin.c: relay/device/user add and audit verify/list/device, run by an operator
  * on the server host against the deployment directory. */
 #include "admin.h"
 
@@ -489,6 +489,65 @@ int admin_audit_list(const char *dir, int json)
 out:
 	free(text);
 	json_decref(c.list);
+	store_close(st);
+	return code;
+}
+
+/* One line about a device's audit head, or the JSON member for it. */
+static void admin_head_print(const char *serial, const char *what,
+                             const struct store_audit_head *h, int present)
+{
+	if (present)
+		printf("device %s: %s seq %lld hash %s\n", serial, what, (long long)h->seq, h->hash);
+	else
+		printf("device %s: %s none\n", serial, what);
+}
+
+static json_t *admin_head_json(const struct store_audit_head *h, int present)
+{
+	return present ? json_pack("{s:I, s:s}", "seq", (json_int_t)h->seq, "hash", h->hash)
+	               : json_null();
+}
+
+/* The device's audit anchor as the server holds it: what the device's own
+ * `tether-agent audit verify` head must reach, never fall below. Exit 1 when
+ * a rollback is on record, so scripts can check a fleet. */
+int admin_audit_device(const char *dir, const char *serial, int json)
+{
+	struct store *st = NULL;
+	struct store_device *d = NULL;
+	struct srvconf cfg;
+	char *text = NULL;
+	int rc, code = 1, has_head, has_rb;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL || admin_open(dir, &cfg, &st) != 0)
+		goto out;
+	if ((rc = store_device_get(st, serial, d)) != 0) {
+		admin_err("audit device: %s", rc == TE_ERR_NOT_FOUND ? "no device with this serial"
+		                                                     : te_strerror(rc));
+		goto out;
+	}
+	has_head = d->audit_head.seq > 0;
+	has_rb = d->audit_rollback.hash[0] != '\0';
+	if (json) {
+		text = jbody_dump(json_pack("{s:s, s:o, s:o}", "serial", d->serial, "audit_head",
+		                            admin_head_json(&d->audit_head, has_head),
+		                            "audit_rollback",
+		                            admin_head_json(&d->audit_rollback, has_rb)));
+		if (text == NULL)
+			goto out;
+		printf("%s\n", text);
+	} else {
+		admin_head_print(d->serial, "audit anchor", &d->audit_head, has_head);
+		admin_head_print(d->serial, "audit rollback", &d->audit_rollback, has_rb);
+		if (has_rb)
+			printf("device %s: its audit log lost or rewrote records the server had seen;"
+			       " see device_audit_rollback in `audit list`\n", d->serial);
+	}
+	code = has_rb ? 1 : 0;
+out:
+	free(text);
+	free(d);
 	store_close(st);
 	return code;
 }

@@ -24,6 +24,9 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 int admin_user_add(const struct admin_user_opts *o);
 int admin_audit_verify(const char *dir);
 int admin_audit_list(const char *dir, int json);
+/* A device's audit anchor and last rollback; exit 1 when a rollback is on
+ * record (or on error). */
+int admin_audit_device(const char *dir, const char *serial, int json);
 /* 0 when the password is acceptable for user; else errbuf says why. */
 int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz);
 

@@ -102,6 +102,49 @@ void api_ping_answer(struct http_req *r, void *arg)
 	                             "poll_s", SHORTPOLL_INTERVAL_S));
 }
 
+/* The device's audit anchor (docs/security.md): a higher head raises it;
+ * a lower or conflicting one is audited and logged once per distinct head,
+ * and never lowers it. r->device was read from the store for this request. */
+static void api_ping_audit_head(struct http_req *r, const struct ping_req *p)
+{
+	const struct store_device *d = &r->device;
+	const struct store_audit_head *now = &p->audit_head, *was = &d->audit_head;
+	struct store_audit_entry a = { "server", "device_audit_rollback", NULL };
+	char *detail = NULL;
+	int rc = 0;
+
+	if (!p->has_audit_head)
+		return;
+	switch (ping_audit_check(was, &d->audit_rollback, now)) {
+	case PING_AUDIT_ADVANCE:
+		rc = store_device_audit_anchor(r->srv->store, d->serial, now);
+		break;
+	case PING_AUDIT_ROLLBACK:
+		log_warn("device %s: audit log rolled back: it reports seq %lld hash %s, but the "
+		         "server saw seq %lld hash %s; records were lost or rewritten", d->serial,
+		         (long long)now->seq, now->hash, (long long)was->seq, was->hash);
+		detail = jbody_dump(json_pack("{s:s, s:{s:I, s:s}, s:{s:I, s:s}}", "device",
+		                              d->serial, "anchor", "seq", (json_int_t)was->seq,
+		                              "hash", was->hash, "reported", "seq",
+		                              (json_int_t)now->seq, "hash", now->hash));
+		a.detail = detail != NULL ? detail : "{}";
+		rc = store_device_audit_rollback(r->srv->store, d->serial, now, &a);
+		if (rc == TE_ERR_EXISTS)
+			rc = 0;        /* another request recorded this head first */
+		break;
+	case PING_AUDIT_ROLLBACK_SEEN:
+		log_debug("device %s: audit head seq %lld still below its anchor",
+		          d->serial, (long long)now->seq);
+		break;
+	case PING_AUDIT_KEEP:
+		break;
+	}
+	free(detail);
+	if (rc != 0)
+		log_error("device %s: could not record its audit head: %s", d->serial,
+		          te_strerror(rc));
+}
+
 void api_ping(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -118,6 +161,7 @@ void api_ping(struct http_req *r)
 	}
 	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
 	                  p.has_services ? svcs : NULL);
+	api_ping_audit_head(r, &p);
 	if (p.wait) {
 		json_t *events;
 

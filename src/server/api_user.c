@@ -85,6 +85,14 @@ void api_logout(struct http_req *r)
 	http_reply(r, 200, NULL);
 }
 
+/* {"seq", "hash"}, or null when there is none. */
+static json_t *api_audit_head_json(const struct store_audit_head *h, int present)
+{
+	if (!present)
+		return json_null();
+	return json_pack("{s:I, s:s}", "seq", (json_int_t)h->seq, "hash", h->hash);
+}
+
 static json_t *api_device_json(struct server *srv, const struct store_device *d, int full)
 {
 	json_error_t jerr;
@@ -99,6 +107,12 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 	              "customer", d->customer, "product", d->product, "status", d->status,
 	              "last_seen", (json_int_t)d->last_seen, "agent_version", d->agent_version,
 	              "online", api_device_online(srv, d), "services", svcs);
+	if (o != NULL) {
+		json_object_set_new(o, "audit_head", api_audit_head_json(&d->audit_head,
+		                    d->audit_head.seq > 0));
+		json_object_set_new(o, "audit_rollback", api_audit_head_json(&d->audit_rollback,
+		                    d->audit_rollback.hash[0] != '\0'));
+	}
 	if (o != NULL && full)
 		json_object_set_new(o, "ssh_hostkey", json_string(d->ssh_hostkey));
 	return o;

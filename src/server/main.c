@@ -23,6 +23,8 @@ static const char usage[] =
 	"  tether-server run --dir DIR\n"
 	"  tether-server audit verify --dir DIR\n"
 	"  tether-server audit list --dir DIR [--json]\n"
+	"  tether-server audit device SERIAL --dir DIR [--json]\n"
+	"                (the device's audit anchor; exit 1 when a rollback is on record)\n"
 	"  tether-server --version\n";
 
 /* Options after the positional words: "--key value" pairs and flags. */
@@ -182,6 +184,13 @@ int main(int argc, char **argv)
 	    (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "device") == 0 ||
 	     strcmp(argv[1], "user") == 0))
 		return cmd_add(argv[1], argc - 3, argv + 3);
+	if (argc >= 4 && strcmp(argv[1], "audit") == 0 && strcmp(argv[2], "device") == 0) {
+		if (argv[3][0] == '-')
+			return usage_error("audit device needs a serial");
+		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
+			return rc;
+		return admin_audit_device(o.dir, argv[3], o.json);
+	}
 	if (argc >= 3 && strcmp(argv[1], "audit") == 0 &&
 	    (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "list") == 0)) {
 		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)

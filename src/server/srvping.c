@@ -52,6 +52,58 @@ static int ping_parse_services(const json_t *arr, struct ping_req *out)
 	return 0;
 }
 
+static int ping_hex64_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
+/* "audit_head": {"seq": N >= 0, "hash": "<64 lowercase hex>"}, nothing
+ * else; seq 0 (an empty log) only with the genesis hash. */
+static int ping_parse_audit_head(const json_t *o, struct ping_req *out)
+{
+	const json_t *seq;
+	int rc;
+
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o) || json_object_size(o) != 2)
+		return TE_ERR_INVALID;
+	seq = json_object_get(o, "seq");
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0)
+		return TE_ERR_INVALID;
+	if ((rc = jbody_str(o, "hash", 1, out->audit_head.hash,
+	                    sizeof(out->audit_head.hash))) != 0)
+		return rc == TE_ERR_NOT_FOUND ? TE_ERR_INVALID : rc;
+	out->audit_head.seq = (int64_t)json_integer_value(seq);
+	if (!ping_hex64_ok(out->audit_head.hash) ||
+	    (out->audit_head.seq == 0 &&
+	     strcmp(out->audit_head.hash, AUDIT_GENESIS_HASH) != 0))
+		return TE_ERR_INVALID;
+	out->has_audit_head = 1;
+	return 0;
+}
+
+enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,
+                                         const struct store_audit_head *last_rollback,
+                                         const struct store_audit_head *reported)
+{
+	if (reported->seq > anchor->seq)
+		return PING_AUDIT_ADVANCE;
+	if (anchor->seq == 0 ||
+	    (reported->seq == anchor->seq && strcmp(reported->hash, anchor->hash) == 0))
+		return PING_AUDIT_KEEP;
+	/* Hashes are public values, so a plain comparison is fine here. */
+	if (last_rollback->hash[0] != '\0' && reported->seq == last_rollback->seq &&
+	    strcmp(reported->hash, last_rollback->hash) == 0)
+		return PING_AUDIT_ROLLBACK_SEEN;
+	return PING_AUDIT_ROLLBACK;
+}
+
 int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 {
 	json_t *j = NULL;
@@ -74,7 +126,9 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 		goto out;
 	}
 	out->wait = json_is_true(w);
-	rc = ping_parse_services(json_object_get(j, "services"), out);
+	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0)
+		goto out;
+	rc = ping_parse_audit_head(json_object_get(j, "audit_head"), out);
 out:
 	json_decref(j);
 	if (rc != 0)

@@ -22,12 +22,28 @@ struct ping_req {
 	int has_services;                           /* "services" was present */
 	size_t n_services;
 	struct ping_service services[MAX_SERVICES];
+	int has_audit_head;                         /* "audit_head" was present */
+	struct store_audit_head audit_head;
+};
+
+/* What a reported audit head means against the stored anchor. */
+enum ping_audit_verdict {
+	PING_AUDIT_KEEP,           /* nothing new: no head, or the anchor itself */
+	PING_AUDIT_ADVANCE,        /* a higher seq: it becomes the anchor */
+	PING_AUDIT_ROLLBACK,       /* a lower seq, or the anchor's seq with
+	                            * another hash: records were lost or rewritten */
+	PING_AUDIT_ROLLBACK_SEEN,  /* the same rollback head as last audited */
 };
 
 /* Parse and validate a ping body. All fields are optional ("wait" defaults
  * to false); present fields must have the right type and bounds. Returns 0
  * or TE_ERR_INVALID / TE_ERR_TOO_LONG; out is zeroed first. */
 int ping_parse_request(const char *body, size_t len, struct ping_req *out);
+/* Compare a reported head with the device's anchor and its last audited
+ * rollback (see store_device). Pure. An anchor with seq 0 is no anchor. */
+enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,
+                                         const struct store_audit_head *last_rollback,
+                                         const struct store_audit_head *reported);
 /* The services as the JSON array stored with the device. */
 int ping_services_json(const struct ping_req *p, char *out, size_t outsz);
 

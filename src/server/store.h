@@ -16,7 +16,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_ROLE_BYTES      16
 #define STORE_REGION_BYTES    8
@@ -38,6 +38,12 @@ struct store_user {
 	int64_t created_at;
 };
 
+/* A device's audit-log head as the agent reported it in a ping. */
+struct store_audit_head {
+	int64_t seq;
+	char hash[SHA256_HEX_BYTES];          /* "" when none */
+};
+
 struct store_device {
 	char serial[MAX_NAME_BYTES];
 	char customer[STORE_TEXT_BYTES];
@@ -49,6 +55,10 @@ struct store_device {
 	char agent_version[STORE_VERSION_BYTES];
 	char services[STORE_SERVICES_BYTES];  /* [{"name","port"}] as JSON */
 	int64_t created_at;
+	/* The highest head ever reported (the anchor; seq 0: none yet) and the
+	 * last lower or conflicting head that was audited (hash "": none). */
+	struct store_audit_head audit_head;
+	struct store_audit_head audit_rollback;
 };
 
 struct store_relay {
@@ -111,6 +121,17 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 /* services_json NULL keeps the stored services. */
 int store_device_seen(struct store *st, const char *serial, int64_t now,
                       const char *agent_version, const char *services_json);
+
+/* Raise the device's audit anchor to head. Never lowers it: a head whose
+ * seq is not above the stored one changes nothing. */
+int store_device_audit_anchor(struct store *st, const char *serial,
+                              const struct store_audit_head *head);
+/* Remember head as the device's latest rollback and append audit in the same
+ * transaction, unless that same head is already the remembered one
+ * (TE_ERR_EXISTS then, and nothing is written). The anchor is untouched. */
+int store_device_audit_rollback(struct store *st, const char *serial,
+                                const struct store_audit_head *head,
+                                const struct store_audit_entry *audit);
 
 /* Enrollment tokens, kept only as SHA-256 hex, bound to one serial.
  * store_enroll_token_use compares in constant time and marks the token used;

@@ -55,6 +55,12 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, ts TEXT NOT NULL,"
 	" actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,"
 	" prev TEXT NOT NULL, hash TEXT NOT NULL);",
+	/* 2: each device's audit-log anchor (the highest head it reported) and
+	 * the last rollback below it that was audited */
+	"ALTER TABLE devices ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN audit_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE devices ADD COLUMN audit_rollback_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN audit_rollback_hash TEXT NOT NULL DEFAULT '';",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -438,7 +444,8 @@ int store_device_add(struct store *st, const struct store_device *d)
 }
 
 #define STORE_DEVICE_COLS "serial, customer, product, status, cert_fp, ssh_hostkey," \
-	" last_seen, agent_version, services, created_at"
+	" last_seen, agent_version, services, created_at, audit_seq, audit_hash," \
+	" audit_rollback_seq, audit_rollback_hash"
 
 static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 {
@@ -453,6 +460,10 @@ static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 	store_col(s, 7, d->agent_version, sizeof(d->agent_version));
 	store_col(s, 8, d->services, sizeof(d->services));
 	d->created_at = sqlite3_column_int64(s, 9);
+	d->audit_head.seq = sqlite3_column_int64(s, 10);
+	store_col(s, 11, d->audit_head.hash, sizeof(d->audit_head.hash));
+	d->audit_rollback.seq = sqlite3_column_int64(s, 12);
+	store_col(s, 13, d->audit_rollback.hash, sizeof(d->audit_rollback.hash));
 }
 
 int store_device_get(struct store *st, const char *serial, struct store_device *out)
@@ -537,6 +548,52 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 		rc = store_step_done(st, s);
 	sqlite3_finalize(s);
 	return rc;
+}
+
+int store_device_audit_anchor(struct store *st, const char *serial,
+                              const struct store_audit_head *head)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { head->hash, serial };
+	int rc;
+
+	/* The seq test is in the statement, so the anchor only ever rises even
+	 * if two writers race. */
+	if ((rc = store_prep(st, "UPDATE devices SET audit_seq = ?1, audit_hash = ?2"
+	                         " WHERE serial = ?3 AND audit_seq < ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, head->seq);
+	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_audit_rollback(struct store *st, const char *serial,
+                                const struct store_audit_head *head,
+                                const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { head->hash, serial };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "UPDATE devices SET audit_rollback_seq = ?1,"
+	                         " audit_rollback_hash = ?2 WHERE serial = ?3 AND"
+	                         " NOT (audit_rollback_seq = ?1 AND audit_rollback_hash = ?2)",
+	                     &s)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, head->seq);
+	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
+		rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = TE_ERR_EXISTS;    /* already recorded (or no such device) */
+	if (rc == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
 }
 
 /* ---- enrollment tokens ---- */

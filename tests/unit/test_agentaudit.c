@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "agentaudit.h"
 #include "agentconf.h"
+#include "audit.h"
 #include "err.h"
 
 static struct agent_conf *conf_in_tmp(void)
@@ -89,12 +92,84 @@ static void test_truncated_multibyte_is_recorded(void **state)
 	cleanup(c);
 }
 
+static void log_path(const struct agent_conf *c, char *path, size_t n)
+{
+	snprintf(path, n, "%s/audit.log", c->state_dir);
+}
+
+/* The head the full verifier computes, to compare agentaudit_head with. */
+static void verified_head(const struct agent_conf *c, int64_t *seq, char hash[SHA256_HEX_BYTES])
+{
+	struct audit_verifier v;
+	char path[600];
+
+	log_path(c, path, sizeof(path));
+	assert_int_equal(audit_file_verify(path, &v), 0);
+	*seq = v.count;
+	memcpy(hash, v.prev, SHA256_HEX_BYTES);
+}
+
+static void test_head_follows_the_log(void **state)
+{
+	struct agent_conf *c = conf_in_tmp();
+	char hash[SHA256_HEX_BYTES], want[SHA256_HEX_BYTES], second[SHA256_HEX_BYTES];
+	char path[600], big[1500];
+	int64_t seq, want_seq;
+	struct stat st;
+	off_t cut;
+	FILE *f;
+
+	/* No log yet: the genesis head. */
+	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, AUDIT_GENESIS_HASH);
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* Long records make the file larger than one read from its end. */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(agentaudit_log(c, "agent", "filler", "%d %s", i, big), 0);
+	assert_int_equal(agentaudit_log(c, "agent", "second_last", "x"), 0);
+	verified_head(c, &want_seq, second);
+	log_path(c, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	cut = st.st_size;
+	assert_true(cut > MAX_AUDIT_LINE_BYTES);
+	assert_int_equal(agentaudit_log(c, "agent", "last", "x"), 0);
+	verified_head(c, &want_seq, want);
+	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
+	assert_int_equal(seq, 10);
+	assert_int_equal(seq, want_seq);
+	assert_string_equal(hash, want);
+
+	/* Remove the newest record: the head goes back, the chain still
+	 * verifies (which is why the server anchors it), and the agent appends
+	 * from the shorter chain rather than refusing. */
+	assert_int_equal(truncate(path, cut), 0);
+	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
+	assert_int_equal(seq, 9);
+	assert_string_equal(hash, second);
+	assert_int_equal(agentaudit_verify(c), 0);
+	assert_int_equal(agentaudit_log(c, "agent", "after_cut", "y"), 0);
+	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
+	assert_int_equal(seq, 10);
+	assert_string_not_equal(hash, want);
+
+	/* Half a record at the end cannot be read as a head. */
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"seq\":11,", f);
+	fclose(f);
+	assert_int_equal(agentaudit_head(c, &seq, hash), TE_ERR_CHAIN);
+	cleanup(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_utf8),
 		cmocka_unit_test(test_invalid_utf8_from_a_peer_is_recorded),
 		cmocka_unit_test(test_truncated_multibyte_is_recorded),
+		cmocka_unit_test(test_head_follows_the_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,10 @@ static void test_body(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "status")), "ok");
 	assert_int_equal(json_integer_value(json_object_get(
 		json_array_get(json_object_get(o, "services"), 0), "port")), 8080);
+	/* The audit head for the server's anchor (genesis when there is no log). */
+	assert_true(json_is_integer(json_object_get(json_object_get(o, "audit_head"), "seq")));
+	assert_int_equal(strlen(json_string_value(json_object_get(
+		json_object_get(o, "audit_head"), "hash"))), 64);
 	json_decref(o);
 	free(body);
 	agentconf_free(c);

@@ -130,6 +130,55 @@ static void test_ping_refuses_too_many_services(void **state)
 	assert_int_equal(parse(body, &p), TE_ERR_TOO_LONG);
 }
 
+#define H64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+                c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+
+static void test_ping_parse_audit_head(void **state)
+{
+	struct ping_req p;
+
+	assert_int_equal(parse("{\"audit_head\":{\"seq\":12,\"hash\":\"" H64("a") "\"}}", &p), 0);
+	assert_true(p.has_audit_head);
+	assert_int_equal(p.audit_head.seq, 12);
+	assert_string_equal(p.audit_head.hash, H64("a"));
+	assert_int_equal(parse("{\"audit_head\":{\"seq\":0,\"hash\":\"" AUDIT_GENESIS_HASH "\"}}",
+	                       &p), 0);
+	assert_true(p.has_audit_head);
+	assert_int_equal(parse("{\"wait\":true}", &p), 0);
+	assert_false(p.has_audit_head);
+
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":0,\"hash\":\"" H64("a") "\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":-1,\"hash\":\"" H64("a") "\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":\"1\",\"hash\":\"" H64("a") "\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":1,\"hash\":\"" H64("A") "\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":1,\"hash\":\"abc\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":1,\"hash\":\"" H64("a") "a\"}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":1}}", &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":{\"seq\":1,\"hash\":\"" H64("a") "\",\"x\":1}}",
+	                           &p), 0);
+	assert_int_not_equal(parse("{\"audit_head\":[1]}", &p), 0);
+	assert_false(p.has_audit_head);   /* zeroed on failure */
+}
+
+static void test_ping_audit_check(void **state)
+{
+	struct store_audit_head none = { 0, "" }, a10 = { 10, H64("a") }, b10 = { 10, H64("b") },
+		c8 = { 8, H64("c") }, d11 = { 11, H64("d") }, g0 = { 0, AUDIT_GENESIS_HASH };
+
+	/* No anchor yet: anything with records becomes it. */
+	assert_int_equal(ping_audit_check(&none, &none, &a10), PING_AUDIT_ADVANCE);
+	assert_int_equal(ping_audit_check(&none, &none, &g0), PING_AUDIT_KEEP);
+	assert_int_equal(ping_audit_check(&a10, &none, &a10), PING_AUDIT_KEEP);
+	assert_int_equal(ping_audit_check(&a10, &none, &d11), PING_AUDIT_ADVANCE);
+	/* Lower seq, the same seq with another hash, an emptied log. */
+	assert_int_equal(ping_audit_check(&a10, &none, &c8), PING_AUDIT_ROLLBACK);
+	assert_int_equal(ping_audit_check(&a10, &none, &b10), PING_AUDIT_ROLLBACK);
+	assert_int_equal(ping_audit_check(&a10, &none, &g0), PING_AUDIT_ROLLBACK);
+	/* Once audited, the same head is not news; another one is. */
+	assert_int_equal(ping_audit_check(&a10, &c8, &c8), PING_AUDIT_ROLLBACK_SEEN);
+	assert_int_equal(ping_audit_check(&a10, &c8, &b10), PING_AUDIT_ROLLBACK);
+}
+
 static void test_ticket_actions(void **state)
 {
 	char out[MAX_ACTIONS_BYTES];
@@ -151,6 +200,8 @@ int main(void)
 		cmocka_unit_test(test_session_ids_are_128_bit_hex),
 		cmocka_unit_test(test_ping_parse),
 		cmocka_unit_test(test_ping_refuses_too_many_services),
+		cmocka_unit_test(test_ping_parse_audit_head),
+		cmocka_unit_test(test_ping_audit_check),
 		cmocka_unit_test(test_ticket_actions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

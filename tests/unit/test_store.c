@@ -255,6 +255,92 @@ static void test_audit_chain_detects_deleted_row(void **state)
 	assert_int_not_equal(v.failed, 0);
 }
 
+static struct store_audit_head head(int64_t seq, char c)
+{
+	struct store_audit_head h = { .seq = seq };
+
+	memset(h.hash, c, 64);
+	h.hash[64] = '\0';
+	return h;
+}
+
+static int64_t audit_count(struct store *st)
+{
+	struct audit_verifier v;
+
+	verify(st, &v);
+	assert_int_equal(v.failed, 0);
+	return v.count;
+}
+
+static void test_device_audit_anchor_never_lowers(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_head h5 = head(5, 'a'), h3 = head(3, 'b'), h5b = head(5, 'c');
+	struct store_device d;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_int_equal(d.audit_head.seq, 0);
+	assert_string_equal(d.audit_head.hash, "");
+	assert_string_equal(d.audit_rollback.hash, "");
+	assert_int_equal(store_device_audit_anchor(f->st, "SN1", &h5), 0);
+	/* Lower or equal seqs change nothing, whatever their hash. */
+	assert_int_equal(store_device_audit_anchor(f->st, "SN1", &h3), 0);
+	assert_int_equal(store_device_audit_anchor(f->st, "SN1", &h5b), 0);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_int_equal(d.audit_head.seq, 5);
+	assert_string_equal(d.audit_head.hash, h5.hash);
+}
+
+static void test_device_audit_rollback_once_per_head(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_head h9 = head(9, 'a'), h7 = head(7, 'b'), h8 = head(8, 'c');
+	struct store_audit_entry a = { "server", "device_audit_rollback", "{\"device\":\"SN1\"}" };
+	struct store_device d;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_device_audit_anchor(f->st, "SN1", &h9), 0);
+	assert_int_equal(store_device_audit_rollback(f->st, "SN1", &h7, &a), 0);
+	assert_int_equal(audit_count(f->st), 1);
+	/* The same head again (every later ping) is not audited again. */
+	assert_int_equal(store_device_audit_rollback(f->st, "SN1", &h7, &a), TE_ERR_EXISTS);
+	assert_int_equal(audit_count(f->st), 1);
+	/* A different one is. */
+	assert_int_equal(store_device_audit_rollback(f->st, "SN1", &h8, &a), 0);
+	assert_int_equal(audit_count(f->st), 2);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_int_equal(d.audit_head.seq, 9);              /* never lowered */
+	assert_string_equal(d.audit_head.hash, h9.hash);
+	assert_int_equal(d.audit_rollback.seq, 8);
+	assert_string_equal(d.audit_rollback.hash, h8.hash);
+}
+
+/* A database made before migration 2 keeps its devices and gains an empty
+ * anchor. */
+static void test_migration_2_upgrades_a_version_1_database(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d;
+	int v = 0;
+
+	add_user_and_device(f->st);
+	store_close(f->st);
+	f->st = NULL;
+	raw_sql(f->path, "ALTER TABLE devices DROP COLUMN audit_seq;"
+	                 "ALTER TABLE devices DROP COLUMN audit_hash;"
+	                 "ALTER TABLE devices DROP COLUMN audit_rollback_seq;"
+	                 "ALTER TABLE devices DROP COLUMN audit_rollback_hash;"
+	                 "DELETE FROM schema_version WHERE version >= 2;");
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	assert_int_equal(store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.customer, "H");
+	assert_int_equal(d.audit_head.seq, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +353,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_session_crud_and_cas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain_detects_edit_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain_detects_deleted_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_audit_anchor_never_lowers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_audit_rollback_once_per_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
