@@ -14,6 +14,9 @@
 #include "log.h"
 #include "secret.h"
 
+/* Enough for ping_backoff_s to sit at BACKOFF_MAX_S; never overflows. */
+#define PING_MAX_FAILURES 64
+
 struct ping {
 	struct event_base *base;
 	const struct agent_conf *conf;
@@ -109,6 +112,26 @@ static void ping_event(struct ping *p, json_t *ev)
 	}
 }
 
+/* The server's {"error","message"} says why (device_revoked,
+ * unknown_certificate, ...); the agent keeps backing off, as the
+ * administrator may fix it on the server without touching the device. */
+static void ping_refused(int status, const char *body, size_t len, int delay)
+{
+	json_t *o = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *code = json_string_value(json_object_get(o, "error"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+
+	if (code != NULL && strcmp(code, "device_revoked") == 0)
+		log_error("ping: the server refused this device (%d device_revoked: %s);"
+		          " only the server's administrator can act on this; retrying in %d s",
+		          status, msg ? msg : "", delay);
+	else
+		log_error("ping: the server refused this device (%d %s: %s): is it enrolled "
+		          "and its certificate still valid? retrying in %d s", status,
+		          code ? code : "no code", msg ? msg : "no message", delay);
+	json_decref(o);
+}
+
 static void ping_done(int status, const char *body, size_t len,
                       const char *err, void *arg)
 {
@@ -138,12 +161,13 @@ static void ping_done(int status, const char *body, size_t len,
 		return;
 	}
 	json_decref(o);
-	p->failures++;
+	o = NULL;
+	if (p->failures < PING_MAX_FAILURES)   /* the backoff is at its cap long before */
+		p->failures++;
 	secret_random(&r, sizeof(r));
 	delay = ping_backoff_s(p->failures, r);
 	if (status == 401 || status == 403)
-		log_error("ping: the server refused this device (%d): is it enrolled "
-		          "and its certificate still valid?", status);
+		ping_refused(status, body, len, delay);
 	else
 		log_warn("ping: %s; retrying in %d s", status == 0 ?
 		         (err != NULL ? err : "no response") : "unexpected response",

@@ -70,15 +70,19 @@ int devices_get(struct api *a, const char *serial, json_t **out)
 	return api_call(a, what, "GET", path, NULL, out);
 }
 
-/* "online", "last seen <time>" or "never seen". last_seen may be an integer
- * time or a string; anything else counts as unknown. */
+/* "revoked", "online", "last seen <time>" or "never seen". last_seen may be
+ * an integer time or a string; anything else counts as unknown. */
 static void devices_seen(const json_t *dev, char *out, size_t outsz)
 {
 	json_t *online = json_object_get(dev, "online");
 	json_t *seen = json_object_get(dev, "last_seen");
+	const char *status = json_string_value(json_object_get(dev, "status"));
 	char when[64];
 
-	if (json_is_true(online)) {
+	if (status != NULL && strcmp(status, "revoked") == 0) {
+		/* Said first: a revoked device may still ping, to no avail. */
+		snprintf(out, outsz, "revoked");
+	} else if (json_is_true(online)) {
 		snprintf(out, outsz, "online");
 	} else if (json_is_integer(seen) && json_integer_value(seen) > 0) {
 		cliout_time((time_t)json_integer_value(seen), when, sizeof(when));

@@ -227,6 +227,7 @@ static void relay_audit_start(struct relay *r)
 int relay_new(struct event_base *base, const struct relay_config *cfg,
               struct relay **out, char *errbuf, size_t errsz)
 {
+	struct relay_audit_head open_head;
 	struct relay *r;
 	int rc;
 
@@ -245,8 +246,16 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 		         " (run \"tether-relay audit verify\" to see where)" : "");
 		goto out;
 	}
+	/* The head as found, before this run appends: the server compares it
+	 * with its anchor to see records removed while the relay was stopped. */
+	if ((rc = relay_audit_file_head(cfg->audit_log, &open_head)) != 0) {
+		snprintf(errbuf, errsz, "cannot read the head of the audit log %s: %s",
+		         cfg->audit_log, te_strerror(rc));
+		goto out;
+	}
 	if ((rc = relay_nonces_new(RELAY_MAX_NONCES, &r->nonces)) != 0 ||
-	    (rc = relay_report_new(base, cfg->server, r->report_ctx, &r->report)) != 0) {
+	    (rc = relay_report_new(base, cfg->server, r->report_ctx, &r->report)) != 0 ||
+	    (rc = relay_report_set_audit(r->report, cfg->audit_log, &open_head)) != 0) {
 		snprintf(errbuf, errsz, "cannot set up reporting to \"%s\": %s",
 		         cfg->server, te_strerror(rc));
 		goto out;

@@ -7,6 +7,7 @@
 #include "report.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <jansson.h>
 
@@ -26,6 +27,9 @@ struct relay_report {
 	size_t count;
 	int in_flight;                    /* items[head] is being sent */
 	int attempts;                     /* failed tries of items[head] */
+	char *audit_path;                 /* for log lines */
+	int audit_fd;                     /* read-only; -1: no audit heads in reports */
+	struct relay_audit_head audit_open;
 };
 
 static char **report_slot(struct relay_report *r, size_t i)
@@ -132,6 +136,7 @@ int relay_report_new(struct event_base *base, const char *server_url,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return TE_ERR_NOMEM;
 	r->base = base;
+	r->audit_fd = -1;
 	if ((r->kick = evtimer_new(base, report_kick, r)) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto out;
@@ -162,7 +167,52 @@ void relay_report_free(struct relay_report *r)
 		report_remove(r, 0);
 	if (r->kick != NULL)
 		event_free(r->kick);
+	free(r->audit_path);
+	if (r->audit_fd >= 0)
+		close(r->audit_fd);
 	free(r);
+}
+
+int relay_report_set_audit(struct relay_report *r, const char *path,
+                           const struct relay_audit_head *open)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (copy == NULL)
+		return TE_ERR_NOMEM;
+	/* Opened now: after the privilege drop the log may not be readable. */
+	if ((fd = relay_audit_open_ro(path)) < 0) {
+		free(copy);
+		return TE_ERR_IO;
+	}
+	free(r->audit_path);
+	if (r->audit_fd >= 0)
+		close(r->audit_fd);
+	r->audit_path = copy;
+	r->audit_fd = fd;
+	r->audit_open = *open;
+	return 0;
+}
+
+/* The server anchors these (docs/security.md). A log we cannot read leaves
+ * the fields out; the event itself still matters more. */
+static void report_add_audit(const struct relay_report *r, json_t *obj)
+{
+	struct relay_audit_head head;
+	int rc;
+
+	if (r->audit_fd < 0)
+		return;
+	if ((rc = relay_audit_fd_head(r->audit_fd, &head)) != 0) {
+		log_warn("relay event report without audit head: cannot read %s: %s",
+		         r->audit_path, te_strerror(rc));
+		return;
+	}
+	json_object_set_new(obj, "audit_head", json_pack("{s:I, s:s}", "seq",
+	                    (json_int_t)head.seq, "hash", head.hash));
+	json_object_set_new(obj, "audit_open", json_pack("{s:I, s:s}", "seq",
+	                    (json_int_t)r->audit_open.seq, "hash", r->audit_open.hash));
 }
 
 size_t relay_report_pending(const struct relay_report *r)
@@ -184,6 +234,7 @@ int relay_report_event(struct relay_report *r, const char *session,
 	                "reason", reason != NULL ? reason : "");
 	if (obj == NULL)
 		return TE_ERR_NOMEM;
+	report_add_audit(r, obj);
 	body = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (body == NULL)

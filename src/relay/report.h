@@ -12,6 +12,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "relayaudit.h"
+
 #define RELAY_REPORT_QUEUE_MAX  256  /* queued reports; the oldest is dropped beyond */
 #define RELAY_REPORT_ATTEMPTS   5    /* tries per report before it is dropped */
 #define RELAY_REPORT_PATH       "/api/v1/relay/event"
@@ -29,6 +31,11 @@ void relay_report_free(struct relay_report *r);
 int relay_report_event(struct relay_report *r, const char *session,
                        const char *event, uint64_t bytes_device_to_client,
                        uint64_t bytes_client_to_device, const char *reason);
+/* Every report from now on carries "audit_head" (the log at path, read when
+ * the event is queued) and "audit_open" (*open: its head when this process
+ * opened it, before relay_start). path is copied. TE_ERR_NOMEM or 0. */
+int relay_report_set_audit(struct relay_report *r, const char *path,
+                           const struct relay_audit_head *open);
 /* Reports queued or in flight. */
 size_t relay_report_pending(const struct relay_report *r);
 

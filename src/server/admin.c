@@ -1,4 +1,4 @@
-/* admin.c: relay/device/user add and audit verify/list/device, run by an operator
+/* admin.c: relay/device/user add, device revoke and audit verify/list/device, run by an operator
  * on the server host against the deployment directory. */
 #include "admin.h"
 
@@ -22,6 +22,7 @@
 #include "pki.h"
 #include "secret.h"
 #include "srvconf.h"
+#include "srvsession.h"
 #include "store.h"
 
 #define ADMIN_ACTOR "admin"
@@ -494,13 +495,13 @@ out:
 }
 
 /* One line about a device's audit head, or the JSON member for it. */
-static void admin_head_print(const char *serial, const char *what,
+static void admin_head_print(const char *kind, const char *name, const char *what,
                              const struct store_audit_head *h, int present)
 {
 	if (present)
-		printf("device %s: %s seq %lld hash %s\n", serial, what, (long long)h->seq, h->hash);
+		printf("%s %s: %s seq %lld hash %s\n", kind, name, what, (long long)h->seq, h->hash);
 	else
-		printf("device %s: %s none\n", serial, what);
+		printf("%s %s: %s none\n", kind, name, what);
 }
 
 static json_t *admin_head_json(const struct store_audit_head *h, int present)
@@ -538,8 +539,8 @@ int admin_audit_device(const char *dir, const char *serial, int json)
 			goto out;
 		printf("%s\n", text);
 	} else {
-		admin_head_print(d->serial, "audit anchor", &d->audit_head, has_head);
-		admin_head_print(d->serial, "audit rollback", &d->audit_rollback, has_rb);
+		admin_head_print("device", d->serial, "audit anchor", &d->audit_head, has_head);
+		admin_head_print("device", d->serial, "audit rollback", &d->audit_rollback, has_rb);
 		if (has_rb)
 			printf("device %s: its audit log lost or rewrote records the server had seen;"
 			       " see device_audit_rollback in `audit list`\n", d->serial);
@@ -549,5 +550,116 @@ out:
 	free(text);
 	free(d);
 	store_close(st);
+	return code;
+}
+
+/* The relay's audit anchor, as admin_audit_device for a device. */
+int admin_audit_relay(const char *dir, const char *name, int json)
+{
+	struct store *st = NULL;
+	struct store_relay rl;
+	struct srvconf cfg;
+	char *text = NULL;
+	int rc, code = 1, has_head, has_rb;
+
+	if (admin_open(dir, &cfg, &st) != 0)
+		goto out;
+	if ((rc = store_relay_get(st, name, &rl)) != 0) {
+		admin_err("audit relay: %s", rc == TE_ERR_NOT_FOUND ? "no relay with this name"
+		                                                    : te_strerror(rc));
+		goto out;
+	}
+	has_head = rl.audit_head.seq > 0;
+	has_rb = rl.audit_rollback.hash[0] != '\0';
+	if (json) {
+		text = jbody_dump(json_pack("{s:s, s:o, s:o}", "relay", rl.name, "audit_head",
+		                            admin_head_json(&rl.audit_head, has_head),
+		                            "audit_rollback",
+		                            admin_head_json(&rl.audit_rollback, has_rb)));
+		if (text == NULL)
+			goto out;
+		printf("%s\n", text);
+	} else {
+		admin_head_print("relay", rl.name, "audit anchor", &rl.audit_head, has_head);
+		admin_head_print("relay", rl.name, "audit rollback", &rl.audit_rollback, has_rb);
+		if (has_rb)
+			printf("relay %s: its audit log lost or rewrote records the server had seen;"
+			       " see relay_audit_rollback in `audit list`\n", rl.name);
+	}
+	code = has_rb ? 1 : 0;
+out:
+	free(text);
+	store_close(st);
+	return code;
+}
+
+struct admin_revoke_ctx {
+	struct store *st;
+	int ended, failed;
+};
+
+/* End every session of the device that is not final yet; the running server
+ * tells the agent at its next ping (or held long-poll). */
+static int admin_revoke_session_cb(const struct store_session *s, void *arg)
+{
+	struct admin_revoke_ctx *c = arg;
+	enum session_state state;
+
+	if (session_state_parse(s->state, &state) != 0 || session_state_is_final(state))
+		return 0;
+	if (session_move(c->st, s, SESSION_ENDED, SESSION_REVOKED_REASON, NULL, ADMIN_ACTOR,
+	                 (int64_t)time(NULL)) == 0) {
+		printf("device %s: session %s (%s) ended: %s\n", s->device, s->id, s->state,
+		       SESSION_REVOKED_REASON);
+		c->ended++;
+	} else {
+		admin_err("device revoke: could not end session %s (it moved meanwhile?)", s->id);
+		c->failed++;
+	}
+	return 0;
+}
+
+/* Mark the device revoked (audited device_revoke with the reason), then end
+ * its open sessions. Running it again on a revoked device only ends what is
+ * still open, so a half-finished run can be repeated. */
+int admin_device_revoke(const char *dir, const char *serial, const char *reason)
+{
+	struct admin_revoke_ctx c = { NULL, 0, 0 };
+	struct store_audit_entry a = { ADMIN_ACTOR, "device_revoke", NULL };
+	struct srvconf cfg;
+	char *detail = NULL;
+	int rc, code = 1;
+
+	if (!jbody_name_ok(serial) || reason == NULL || reason[0] == '\0' ||
+	    strlen(reason) >= MAX_REASON_BYTES || !jbody_text_ok(reason)) {
+		admin_err("device revoke: SERIAL must be a name of [A-Za-z0-9._-] and --reason"
+		          " printable text of 1 to %d characters", MAX_REASON_BYTES - 1);
+		return 2;
+	}
+	if (admin_open(dir, &cfg, &c.st) != 0)
+		goto out;
+	if ((detail = jbody_dump(json_pack("{s:s, s:s}", "serial", serial, "reason",
+	                                   reason))) == NULL)
+		goto out;
+	a.detail = detail;
+	rc = store_device_revoke(c.st, serial, &a);
+	if (rc == TE_ERR_EXISTS) {
+		printf("device %s: already revoked\n", serial);
+	} else if (rc != 0) {
+		admin_err("device revoke: %s", rc == TE_ERR_NOT_FOUND ?
+		          "no device with this serial" : te_strerror(rc));
+		goto out;
+	} else {
+		printf("device %s: revoked (%s); its pings, consent and session-end calls now"
+		       " get 403 device_revoked and new session requests are refused\n",
+		       serial, reason);
+	}
+	if (store_session_each_for_device(c.st, serial, admin_revoke_session_cb, &c) != 0)
+		c.failed++;
+	printf("device %s: %d open session%s ended\n", serial, c.ended, c.ended == 1 ? "" : "s");
+	code = c.failed ? 1 : 0;
+out:
+	free(detail);
+	store_close(c.st);
 	return code;
 }

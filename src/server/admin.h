@@ -22,11 +22,16 @@ int admin_relay_add(const struct admin_relay_opts *o);
 int admin_device_add(const char *serial, const char *customer, const char *product,
                      const char *dir);
 int admin_user_add(const struct admin_user_opts *o);
+/* Mark the device revoked (audited device_revoke with reason) and end its
+ * open sessions with SESSION_REVOKED_REASON. */
+int admin_device_revoke(const char *dir, const char *serial, const char *reason);
 int admin_audit_verify(const char *dir);
 int admin_audit_list(const char *dir, int json);
 /* A device's audit anchor and last rollback; exit 1 when a rollback is on
  * record (or on error). */
 int admin_audit_device(const char *dir, const char *serial, int json);
+/* The same for a relay's audit anchor (relay_audit_rollback). */
+int admin_audit_relay(const char *dir, const char *name, int json);
 /* 0 when the password is acceptable for user; else errbuf says why. */
 int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz);
 

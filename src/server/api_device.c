@@ -28,6 +28,7 @@ void api_ca(struct http_req *r)
 struct api_events_ctx {
 	struct server *srv;
 	json_t *events;
+	int ends_only;                /* a revoked device hears only session_end */
 	size_t n_notify;
 	char notify[API_MAX_EVENTS][STORE_SESSION_ID_BYTES];
 };
@@ -59,7 +60,8 @@ static int api_events_cb(const struct store_session *s, void *arg)
 	if (json_array_size(c->events) >= API_MAX_EVENTS || session_state_parse(s->state, &st) != 0)
 		return 0;
 	if (st == SESSION_AWAITING_CONSENT) {
-		ev = api_request_event(c->srv, s);
+		if (!c->ends_only)
+			ev = api_request_event(c->srv, s);
 	} else if (session_state_is_final(st) && !s->device_notified) {
 		ev = json_pack("{s:s, s:s, s:s}", "type", "session_end", "session", s->id,
 		               "reason", s->end_reason);
@@ -71,10 +73,12 @@ static int api_events_cb(const struct store_session *s, void *arg)
 }
 
 /* The device's pending events; *n is their count. NULL on failure. */
-static json_t *api_events(struct server *srv, const char *serial, struct api_events_ctx *c)
+static json_t *api_events(struct server *srv, const char *serial, int ends_only,
+                          struct api_events_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->srv = srv;
+	c->ends_only = ends_only;
 	if ((c->events = json_array()) == NULL)
 		return NULL;
 	if (store_session_each_for_device(srv->store, serial, api_events_cb, c) != 0) {
@@ -84,11 +88,53 @@ static json_t *api_events(struct server *srv, const char *serial, struct api_eve
 	return c->events;
 }
 
-void api_ping_answer(struct http_req *r, void *arg)
+int api_device_is_revoked(struct server *srv, const char *serial)
+{
+	struct store_device *d = malloc(sizeof(*d));
+	int revoked;
+
+	/* A store failure counts as not revoked here: the request is then
+	 * refused or served by the usual checks, and the next sweep asks again. */
+	revoked = d != NULL && store_device_get(srv->store, serial, d) == 0 &&
+	          strcmp(d->status, "revoked") == 0;
+	free(d);
+	return revoked;
+}
+
+/* A revoked device's ping: the session_end events it has not heard yet, once,
+ * so that an honest agent closes its tunnels; after that only 403. */
+static void api_ping_revoked(struct http_req *r)
 {
 	struct api_events_ctx *c = malloc(sizeof(*c));
-	json_t *events = c ? api_events(r->srv, r->device.serial, c) : NULL;
+	json_t *events = c ? api_events(r->srv, r->device.serial, 1, c) : NULL;
 
+	if (events == NULL || json_array_size(events) == 0) {
+		json_decref(events);
+		free(c);
+		http_error(r, 403, "device_revoked", "device %s was revoked by an administrator;"
+		           " it can no longer use this server", r->device.serial);
+		return;
+	}
+	log_info("device %s is revoked: telling it its sessions ended", r->device.serial);
+	for (size_t i = 0; i < c->n_notify; i++)
+		store_session_mark_notified(r->srv->store, c->notify[i]);
+	free(c);
+	http_reply(r, 200, json_pack("{s:o, s:i}", "events", events,
+	                             "poll_s", SHORTPOLL_INTERVAL_S));
+}
+
+void api_ping_answer(struct http_req *r, void *arg)
+{
+	struct api_events_ctx *c;
+	json_t *events;
+
+	/* r->device was read when the ping arrived; a held ping may outlive it. */
+	if (api_device_is_revoked(r->srv, r->device.serial)) {
+		api_ping_revoked(r);
+		return;
+	}
+	c = malloc(sizeof(*c));
+	events = c ? api_events(r->srv, r->device.serial, 0, c) : NULL;
 	if (events == NULL) {
 		free(c);
 		http_error(r, 503, "internal", "could not read the device's events; retry");
@@ -153,6 +199,10 @@ void api_ping(struct http_req *r)
 	char svcs[STORE_SERVICES_BYTES];
 	int rc;
 
+	if (strcmp(r->device.status, "revoked") == 0) {
+		api_ping_revoked(r);
+		return;
+	}
 	if ((rc = ping_parse_request(r->body, r->body_len, &p)) != 0 ||
 	    (rc = ping_services_json(&p, svcs, sizeof(svcs))) != 0) {
 		http_error(r, 400, "bad_request", "ping body invalid (%s); see docs/protocol.md",
@@ -165,7 +215,7 @@ void api_ping(struct http_req *r)
 	if (p.wait) {
 		json_t *events;
 
-		if ((c = malloc(sizeof(*c))) == NULL || (events = api_events(srv, r->device.serial, c)) == NULL) {
+		if ((c = malloc(sizeof(*c))) == NULL || (events = api_events(srv, r->device.serial, 0, c)) == NULL) {
 			free(c);
 			http_error(r, 503, "internal", "could not read the device's events; retry");
 			return;
@@ -320,12 +370,87 @@ static int api_relay_bytes(const json_t *j, const char *key, json_int_t *out)
 	return 0;
 }
 
+/* A relay's reported audit heads, parsed from its event. */
+struct api_relay_heads {
+	int has_head, has_open;
+	struct store_audit_head head, open;
+};
+
+static int api_relay_heads_parse(const json_t *j, struct api_relay_heads *h)
+{
+	int rc;
+
+	if ((rc = ping_parse_head(json_object_get(j, "audit_head"), &h->head, &h->has_head)) != 0)
+		return rc;
+	return ping_parse_head(json_object_get(j, "audit_open"), &h->open, &h->has_open);
+}
+
+/* Check one reported head of relay rl against its anchor and record the
+ * outcome; rl is updated to what the store now holds. which names the field. */
+static void api_relay_head_check(struct server *srv, struct store_relay *rl, const char *which,
+                                 const struct store_audit_head *now,
+                                 const struct store_audit_head *open)
+{
+	struct store_audit_entry a = { "server", "relay_audit_rollback", NULL };
+	const struct store_audit_head *was = &rl->audit_head;
+	char *detail = NULL;
+	int rc = 0;
+
+	switch (ping_audit_check(was, &rl->audit_rollback, now)) {
+	case PING_AUDIT_ADVANCE:
+		if ((rc = store_relay_audit_anchor(srv->store, rl->name, now, open)) == 0) {
+			rl->audit_head = *now;
+			rl->audit_open = *open;
+		}
+		break;
+	case PING_AUDIT_ROLLBACK:
+		log_warn("relay %s: audit log rolled back: its %s is seq %lld hash %s, but the "
+		         "server saw seq %lld hash %s; records were lost or rewritten", rl->name,
+		         which, (long long)now->seq, now->hash, (long long)was->seq, was->hash);
+		detail = jbody_dump(json_pack("{s:s, s:s, s:{s:I, s:s}, s:{s:I, s:s}}", "relay",
+		                              rl->name, "field", which, "anchor", "seq",
+		                              (json_int_t)was->seq, "hash", was->hash, "reported",
+		                              "seq", (json_int_t)now->seq, "hash", now->hash));
+		a.detail = detail != NULL ? detail : "{}";
+		rc = store_relay_audit_rollback(srv->store, rl->name, now, &a);
+		if (rc == 0)
+			rl->audit_rollback = *now;
+		else if (rc == TE_ERR_EXISTS)
+			rc = 0;        /* another request recorded this head first */
+		break;
+	case PING_AUDIT_ROLLBACK_SEEN:
+	case PING_AUDIT_KEEP:
+		break;
+	}
+	free(detail);
+	if (rc != 0)
+		log_error("relay %s: could not record its audit head: %s", rl->name, te_strerror(rc));
+}
+
+/* The relay's audit anchor (docs/security.md). audit_open, the head its log
+ * had when this run of the relay opened it, is checked once per run (it is
+ * stored with the anchor it raised): that is where records cut while the
+ * relay was stopped show, even when the run's own records then pass the
+ * anchor. audit_head then raises the anchor or is a rollback itself. */
+static void api_relay_audit_heads(struct http_req *r, const struct api_relay_heads *h)
+{
+	struct store_relay *rl = &r->relay;
+	const struct store_audit_head *open = h->has_open ? &h->open : &h->head;
+
+	if (h->has_open && !(h->open.seq == rl->audit_open.seq &&
+	                     strcmp(h->open.hash, rl->audit_open.hash) == 0))
+		api_relay_head_check(r->srv, rl, "audit_open", &h->open, &h->open);
+	if (h->has_head)
+		api_relay_head_check(r->srv, rl, "audit_head", &h->head, open);
+}
+
 void api_relay_event(struct http_req *r)
 {
 	struct server *srv = r->srv;
 	json_t *j = api_body(r);
 	struct store_session s;
 	char event[16], why[MAX_REASON_BYTES], reason[MAX_REASON_BYTES + 32];
+	struct api_relay_heads heads;
 	json_int_t d2c, c2d;
 	int rc;
 
@@ -336,10 +461,12 @@ void api_relay_event(struct http_req *r)
 	if ((rc = jbody_str(j, "event", 1, event, sizeof(event))) != 0 ||
 	    (rc = jbody_str(j, "reason", 0, why, sizeof(why))) != 0 || !jbody_text_ok(why) ||
 	    (rc = api_relay_bytes(j, "bytes_device_to_client", &d2c)) != 0 ||
-	    (rc = api_relay_bytes(j, "bytes_client_to_device", &c2d)) != 0) {
+	    (rc = api_relay_bytes(j, "bytes_client_to_device", &c2d)) != 0 ||
+	    (rc = api_relay_heads_parse(j, &heads)) != 0) {
 		http_error(r, 400, "bad_request", "relay event fields invalid; see docs/protocol.md");
 		goto out;
 	}
+	api_relay_audit_heads(r, &heads);
 	server_audit(srv, r->relay.name, "relay_event",
 	             json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", s.id, "event", event,
 	                       "bytes_device_to_client", d2c, "bytes_client_to_device", c2d,

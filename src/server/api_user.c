@@ -241,6 +241,11 @@ void api_session_new(struct http_req *r)
 		http_error(r, 404, "no_such_device", "no device with serial %s", s->device);
 		goto out;
 	}
+	if (strcmp(d.status, "revoked") == 0) {
+		http_error(r, 409, "device_revoked", "device %s was revoked by an administrator;"
+		           " no sessions can be opened on it", d.serial);
+		goto out;
+	}
 	if (store_session_open_for_device(srv->store, s->device, s) == 0) {
 		http_error(r, 409, "device_busy", "session %s is already open on %s; end it first",
 		           s->id, s->device);

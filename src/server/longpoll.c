@@ -24,6 +24,7 @@ struct lp_entry {
 	struct event *timer;
 	struct event *watch;          /* the socket turned readable: client left */
 	char serial[MAX_NAME_BYTES];
+	int marked;                   /* longpoll_wake_if: to be answered */
 };
 
 struct longpoll {
@@ -167,6 +168,25 @@ void longpoll_wake(struct longpoll *lp, const char *serial)
 		if (strcmp(e->serial, serial) == 0) {
 			lp_answer(e);
 			next = lp->head;
+		}
+	}
+}
+
+void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg)
+{
+	struct lp_entry *e;
+
+	if (lp == NULL)
+		return;
+	/* Ask first, answer after: answering unlinks entries under our feet. */
+	for (e = lp->head; e != NULL; e = e->next)
+		e->marked = pred(e->serial, arg);
+	for (e = lp->head; e != NULL; ) {
+		if (e->marked) {
+			lp_answer(e);
+			e = lp->head;
+		} else {
+			e = e->next;
 		}
 	}
 }

@@ -21,6 +21,10 @@ void longpoll_free(struct longpoll *lp);
 int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, int hold_s);
 /* Answer every ping held for serial now. */
 void longpoll_wake(struct longpoll *lp, const char *serial);
+/* Answer every held ping whose serial pred accepts (pred is asked once per
+ * held ping; it must not hold or answer pings itself). */
+typedef int (*longpoll_pred_fn)(const char *serial, void *arg);
+void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg);
 /* 1 when a ping from serial is being held. */
 int longpoll_is_held(const struct longpoll *lp, const char *serial);
 

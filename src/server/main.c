@@ -17,6 +17,9 @@ static const char usage[] =
 	"                (FILE from `tether-relay init` on the relay host, which keeps the\n"
 	"                key; without --csr the key is made here: single-host demos, tests)\n"
 	"  tether-server device add SERIAL --customer NAME --product FAMILY --dir DIR\n"
+	"  tether-server device revoke SERIAL --reason TEXT --dir DIR\n"
+	"                (refuses the device's calls and ends its open sessions; a revoked\n"
+	"                serial cannot be enrolled again yet)\n"
 	"  tether-server user add NAME --role specialist|administrator|auditor\n"
 	"                [--level 1-3] [--region CC] --dir DIR\n"
 	"                (password from TETHER_PASSWORD or one line on stdin)\n"
@@ -25,12 +28,14 @@ static const char usage[] =
 	"  tether-server audit list --dir DIR [--json]\n"
 	"  tether-server audit device SERIAL --dir DIR [--json]\n"
 	"                (the device's audit anchor; exit 1 when a rollback is on record)\n"
+	"  tether-server audit relay NAME --dir DIR [--json]\n"
+	"                (the same for a relay's audit log)\n"
 	"  tether-server --version\n";
 
 /* Options after the positional words: "--key value" pairs and flags. */
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
-	const char *device_port, *client_port, *level, *csr;
+	const char *device_port, *client_port, *level, *csr, *reason;
 	int json;
 };
 
@@ -54,6 +59,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--client-port", offsetof(struct opts, client_port) },
 		{ "--level", offsetof(struct opts, level) },
 		{ "--csr", offsetof(struct opts, csr) },
+		{ "--reason", offsetof(struct opts, reason) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -184,12 +190,24 @@ int main(int argc, char **argv)
 	    (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "device") == 0 ||
 	     strcmp(argv[1], "user") == 0))
 		return cmd_add(argv[1], argc - 3, argv + 3);
-	if (argc >= 4 && strcmp(argv[1], "audit") == 0 && strcmp(argv[2], "device") == 0) {
-		if (argv[3][0] == '-')
-			return usage_error("audit device needs a serial");
+	if (argc >= 3 && strcmp(argv[1], "device") == 0 && strcmp(argv[2], "revoke") == 0) {
+		if (argc < 4 || argv[3][0] == '-')
+			return usage_error("device revoke needs a serial");
 		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
 			return rc;
-		return admin_audit_device(o.dir, argv[3], o.json);
+		if (o.reason == NULL)
+			return usage_error("device revoke needs --reason TEXT (it goes to the audit trail)");
+		return admin_device_revoke(o.dir, argv[3], o.reason);
+	}
+	if (argc >= 4 && strcmp(argv[1], "audit") == 0 &&
+	    (strcmp(argv[2], "device") == 0 || strcmp(argv[2], "relay") == 0)) {
+		if (argv[3][0] == '-')
+			return usage_error(argv[2][0] == 'd' ? "audit device needs a serial"
+			                                     : "audit relay needs a relay name");
+		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
+			return rc;
+		return argv[2][0] == 'd' ? admin_audit_device(o.dir, argv[3], o.json)
+		                         : admin_audit_relay(o.dir, argv[3], o.json);
 	}
 	if (argc >= 3 && strcmp(argv[1], "audit") == 0 &&
 	    (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "list") == 0)) {

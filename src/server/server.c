@@ -51,6 +51,16 @@ static int server_sweep_cb(const struct store_session *s, void *arg)
 	enum session_state to;
 	char reason[MAX_REASON_BYTES];
 
+	if (api_device_is_revoked(srv, s->device)) {
+		/* A session that slipped in while the device was being revoked. */
+		to = SESSION_ENDED;
+		snprintf(reason, sizeof(reason), "%s", SESSION_REVOKED_REASON);
+		if (session_move(srv->store, s, to, reason, NULL, "server", server_now()) != 0)
+			return 0;
+		log_info("session %s on %s: %s", s->id, s->device, reason);
+		longpoll_wake(srv->lp, s->device);
+		return 0;
+	}
 	if (!session_due(s, server_now(), &lim, &to, reason, sizeof(reason)))
 		return 0;
 	if (session_move(srv->store, s, to, reason, NULL, "server", server_now()) == 0) {
@@ -60,9 +70,17 @@ static int server_sweep_cb(const struct store_session *s, void *arg)
 	return 0;
 }
 
+static int server_revoked_pred(const char *serial, void *arg)
+{
+	return api_device_is_revoked(arg, serial);
+}
+
+/* Also answers the held pings of devices revoked by `tether-server device
+ * revoke` (another process), which ends their sessions in the store only. */
 void server_sweep(struct server *srv)
 {
 	(void)store_session_each_open(srv->store, server_sweep_cb, srv);
+	longpoll_wake_if(srv->lp, server_revoked_pred, srv);
 }
 
 static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)

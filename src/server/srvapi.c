@@ -145,6 +145,14 @@ void api_dispatch(struct http_req *r)
 	if ((route->auth == API_DEVICE || route->auth == API_RELAY) &&
 	    api_auth_cert(r, route->auth) != 0)
 		return;
+	/* A revoked device is refused everywhere; only a ping may first hear the
+	 * ends of its sessions (api_ping). */
+	if (route->auth == API_DEVICE && route->handler != api_ping &&
+	    strcmp(r->device.status, "revoked") == 0) {
+		http_error(r, 403, "device_revoked", "device %s was revoked by an administrator;"
+		           " it can no longer use this server", r->device.serial);
+		return;
+	}
 	route->handler(r);
 }
 

@@ -28,6 +28,8 @@ void api_relay_event(struct http_req *r);
 
 /* Reply to a held or fresh ping with the device's pending events. */
 void api_ping_answer(struct http_req *r, void *arg);
+/* 1 when the store says serial is revoked (read fresh, not from r). */
+int api_device_is_revoked(struct server *srv, const char *serial);
 
 /* Parse r's body as a JSON object or reply 400 and return NULL. */
 json_t *api_body(struct http_req *r);

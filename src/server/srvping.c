@@ -62,13 +62,13 @@ static int ping_hex64_ok(const char *s)
 	return s[64] == '\0';
 }
 
-/* "audit_head": {"seq": N >= 0, "hash": "<64 lowercase hex>"}, nothing
- * else; seq 0 (an empty log) only with the genesis hash. */
-static int ping_parse_audit_head(const json_t *o, struct ping_req *out)
+int ping_parse_head(const json_t *o, struct store_audit_head *out, int *present)
 {
 	const json_t *seq;
 	int rc;
 
+	*present = 0;
+	memset(out, 0, sizeof(*out));
 	if (o == NULL)
 		return 0;
 	if (!json_is_object(o) || json_object_size(o) != 2)
@@ -76,16 +76,19 @@ static int ping_parse_audit_head(const json_t *o, struct ping_req *out)
 	seq = json_object_get(o, "seq");
 	if (!json_is_integer(seq) || json_integer_value(seq) < 0)
 		return TE_ERR_INVALID;
-	if ((rc = jbody_str(o, "hash", 1, out->audit_head.hash,
-	                    sizeof(out->audit_head.hash))) != 0)
+	if ((rc = jbody_str(o, "hash", 1, out->hash, sizeof(out->hash))) != 0)
 		return rc == TE_ERR_NOT_FOUND ? TE_ERR_INVALID : rc;
-	out->audit_head.seq = (int64_t)json_integer_value(seq);
-	if (!ping_hex64_ok(out->audit_head.hash) ||
-	    (out->audit_head.seq == 0 &&
-	     strcmp(out->audit_head.hash, AUDIT_GENESIS_HASH) != 0))
+	out->seq = (int64_t)json_integer_value(seq);
+	if (!ping_hex64_ok(out->hash) ||
+	    (out->seq == 0 && strcmp(out->hash, AUDIT_GENESIS_HASH) != 0))
 		return TE_ERR_INVALID;
-	out->has_audit_head = 1;
+	*present = 1;
 	return 0;
+}
+
+static int ping_parse_audit_head(const json_t *o, struct ping_req *out)
+{
+	return ping_parse_head(o, &out->audit_head, &out->has_audit_head);
 }
 
 enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,

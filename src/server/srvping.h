@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "bounds.h"
 #include "store.h"
 
@@ -41,6 +43,11 @@ enum ping_audit_verdict {
 int ping_parse_request(const char *body, size_t len, struct ping_req *out);
 /* Compare a reported head with the device's anchor and its last audited
  * rollback (see store_device). Pure. An anchor with seq 0 is no anchor. */
+/* An audit head object (the ping's "audit_head", a relay event's
+ * "audit_head" and "audit_open"): {"seq": N >= 0, "hash": "<64 lowercase
+ * hex>"}, nothing else; seq 0 (an empty log) only with the genesis hash.
+ * o NULL (field absent): 0 with *present 0. TE_ERR_INVALID otherwise. */
+int ping_parse_head(const json_t *o, struct store_audit_head *out, int *present);
 enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,
                                          const struct store_audit_head *last_rollback,
                                          const struct store_audit_head *reported);

@@ -28,6 +28,8 @@ enum session_state {
  * and for a relay start after the tickets were issued. */
 #define SESSION_CONSENT_GRACE_S 10
 #define SESSION_START_GRACE_S   30
+/* The end_reason of a session ended because its device was revoked. */
+#define SESSION_REVOKED_REASON  "device revoked"
 
 struct session_limits {
 	int64_t consent_timeout_s;

@@ -16,7 +16,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 #define STORE_ROLE_BYTES      16
 #define STORE_REGION_BYTES    8
@@ -48,7 +48,7 @@ struct store_device {
 	char serial[MAX_NAME_BYTES];
 	char customer[STORE_TEXT_BYTES];
 	char product[STORE_TEXT_BYTES];
-	char status[STORE_STATE_BYTES];       /* "registered", "enrolled" */
+	char status[STORE_STATE_BYTES];       /* "registered", "enrolled", "revoked" */
 	char cert_fp[SHA256_HEX_BYTES];       /* "" until enrolled */
 	char ssh_hostkey[STORE_HOSTKEY_BYTES];
 	int64_t last_seen;
@@ -67,6 +67,13 @@ struct store_relay {
 	int device_port;
 	int client_port;
 	char cert_fp[SHA256_HEX_BYTES];
+	/* As for devices: the highest head the relay reported (seq 0: none),
+	 * the head its log had when the run that reported it opened the log
+	 * (to tell that run's later reports from a new run's), and the last
+	 * lower or conflicting head that was audited (hash "": none). */
+	struct store_audit_head audit_head;
+	struct store_audit_head audit_open;
+	struct store_audit_head audit_rollback;
 };
 
 struct store_session {
@@ -122,6 +129,12 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 int store_device_seen(struct store *st, const char *serial, int64_t now,
                       const char *agent_version, const char *services_json);
 
+/* Mark the device revoked (status "revoked") and append audit in the same
+ * transaction. TE_ERR_NOT_FOUND: no such device; TE_ERR_EXISTS: already
+ * revoked (nothing written). Its sessions are left to the caller. */
+int store_device_revoke(struct store *st, const char *serial,
+                        const struct store_audit_entry *audit);
+
 /* Raise the device's audit anchor to head. Never lowers it: a head whose
  * seq is not above the stored one changes nothing. */
 int store_device_audit_anchor(struct store *st, const char *serial,
@@ -146,6 +159,15 @@ int store_relay_add(struct store *st, const struct store_relay *r);
 int store_relay_get(struct store *st, const char *name, struct store_relay *out);
 /* Fills up to max relays in name order; *n is the count. */
 int store_relay_list(struct store *st, struct store_relay *out, size_t max, size_t *n);
+
+/* The relay counterparts of store_device_audit_anchor (open is stored with
+ * a head that raises the anchor) and store_device_audit_rollback. */
+int store_relay_audit_anchor(struct store *st, const char *name,
+                             const struct store_audit_head *head,
+                             const struct store_audit_head *open);
+int store_relay_audit_rollback(struct store *st, const char *name,
+                               const struct store_audit_head *head,
+                               const struct store_audit_entry *audit);
 
 /* Sessions */
 int store_session_add(struct store *st, const struct store_session *s,

@@ -61,6 +61,14 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE devices ADD COLUMN audit_hash TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE devices ADD COLUMN audit_rollback_seq INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE devices ADD COLUMN audit_rollback_hash TEXT NOT NULL DEFAULT '';",
+	/* 3: each relay's audit-log anchor, the head its log had when the run
+	 * that raised the anchor opened it, and the last rollback audited */
+	"ALTER TABLE relays ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE relays ADD COLUMN audit_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE relays ADD COLUMN audit_open_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE relays ADD COLUMN audit_open_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE relays ADD COLUMN audit_rollback_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE relays ADD COLUMN audit_rollback_hash TEXT NOT NULL DEFAULT '';",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -520,7 +528,7 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 	if ((rc = store_begin(st)) != 0)
 		return rc;
 	if ((rc = store_prep(st, "UPDATE devices SET status = 'enrolled', cert_fp = ?,"
-	                         " ssh_hostkey = ? WHERE serial = ?", &s)) != 0)
+	                         " ssh_hostkey = ? WHERE serial = ? AND status <> 'revoked'", &s)) != 0)
 		goto out;
 	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0)
 		rc = store_step_done(st, s);
@@ -547,6 +555,45 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 	if ((rc = store_bind_texts(st, s, 2, v, 3)) == 0)
 		rc = store_step_done(st, s);
 	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_revoke(struct store *st, const char *serial,
+                        const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_device *d = NULL;
+	int rc;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = store_begin(st)) != 0)
+		goto out_free;
+	if ((rc = store_device_get(st, serial, d)) != 0)
+		goto out;
+	if (strcmp(d->status, "revoked") == 0) {
+		rc = TE_ERR_EXISTS;
+		goto out;
+	}
+	if ((rc = store_prep(st, "UPDATE devices SET status = 'revoked' WHERE serial = ?", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	s = NULL;
+	/* An unused enrollment token must not bring the serial back. */
+	if (rc == 0 && (rc = store_prep(st, "UPDATE enroll_tokens SET used_at ="
+	                                    " strftime('%s','now') WHERE serial = ? AND"
+	                                    " used_at IS NULL", &s)) == 0 &&
+	    (rc = store_bind_texts(st, s, 1, &serial, 1)) == 0)
+		rc = store_step_done(st, s);
+	if (rc == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	rc = store_end(st, rc);
+out_free:
+	free(d);
 	return rc;
 }
 
@@ -683,6 +730,9 @@ int store_relay_add(struct store *st, const struct store_relay *r)
 	return rc;
 }
 
+#define STORE_RELAY_COLS "name, host, device_port, client_port, cert_fp, audit_seq," \
+	" audit_hash, audit_open_seq, audit_open_hash, audit_rollback_seq, audit_rollback_hash"
+
 static void store_relay_row(sqlite3_stmt *s, struct store_relay *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -691,6 +741,61 @@ static void store_relay_row(sqlite3_stmt *s, struct store_relay *r)
 	r->device_port = sqlite3_column_int(s, 2);
 	r->client_port = sqlite3_column_int(s, 3);
 	store_col(s, 4, r->cert_fp, sizeof(r->cert_fp));
+	r->audit_head.seq = sqlite3_column_int64(s, 5);
+	store_col(s, 6, r->audit_head.hash, sizeof(r->audit_head.hash));
+	r->audit_open.seq = sqlite3_column_int64(s, 7);
+	store_col(s, 8, r->audit_open.hash, sizeof(r->audit_open.hash));
+	r->audit_rollback.seq = sqlite3_column_int64(s, 9);
+	store_col(s, 10, r->audit_rollback.hash, sizeof(r->audit_rollback.hash));
+}
+
+int store_relay_audit_anchor(struct store *st, const char *name,
+                             const struct store_audit_head *head,
+                             const struct store_audit_head *open)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { head->hash, open->hash, name };
+	int rc;
+
+	/* As for devices, the seq test is in the statement: it only rises. */
+	if ((rc = store_prep(st, "UPDATE relays SET audit_seq = ?1, audit_hash = ?2,"
+	                         " audit_open_seq = ?3, audit_open_hash = ?4"
+	                         " WHERE name = ?5 AND audit_seq < ?1", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, head->seq);
+	sqlite3_bind_int64(s, 3, open->seq);
+	if ((rc = store_bind_texts(st, s, 2, v, 1)) == 0 &&
+	    (rc = store_bind_texts(st, s, 4, v + 1, 2)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_relay_audit_rollback(struct store *st, const char *name,
+                               const struct store_audit_head *head,
+                               const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { head->hash, name };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "UPDATE relays SET audit_rollback_seq = ?1,"
+	                         " audit_rollback_hash = ?2 WHERE name = ?3 AND"
+	                         " NOT (audit_rollback_seq = ?1 AND audit_rollback_hash = ?2)",
+	                     &s)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, head->seq);
+	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
+		rc = store_step_done(st, s);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = TE_ERR_EXISTS;    /* already recorded (or no such relay) */
+	if (rc == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
 }
 
 int store_relay_get(struct store *st, const char *name, struct store_relay *out)
@@ -698,7 +803,7 @@ int store_relay_get(struct store *st, const char *name, struct store_relay *out)
 	sqlite3_stmt *s = NULL;
 	int rc, step;
 
-	if ((rc = store_prep(st, "SELECT name, host, device_port, client_port, cert_fp"
+	if ((rc = store_prep(st, "SELECT " STORE_RELAY_COLS
 	                         " FROM relays WHERE name = ?", &s)) != 0)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, &name, 1)) != 0)
@@ -719,7 +824,7 @@ int store_relay_list(struct store *st, struct store_relay *out, size_t max, size
 	int rc, step = SQLITE_DONE;
 
 	*n = 0;
-	if ((rc = store_prep(st, "SELECT name, host, device_port, client_port, cert_fp"
+	if ((rc = store_prep(st, "SELECT " STORE_RELAY_COLS
 	                         " FROM relays ORDER BY name", &s)) != 0)
 		return rc;
 	while (*n < max && (step = sqlite3_step(s)) == SQLITE_ROW)

@@ -28,6 +28,7 @@
 #include "err.h"
 #include "pki.h"
 #include "relay.h"
+#include "relayaudit.h"
 #include "ticket.h"
 #include "tls.h"
 
@@ -566,6 +567,39 @@ static void test_audit_trail(void **state)
 	free(text);
 }
 
+/* The head the relay reports is the log's last record: what `audit verify`
+ * ends on; an absent log is seq 0, a torn last line an error. */
+static void test_audit_file_head(void **state)
+{
+	char dir[] = "/tmp/tether-relayaudit.XXXXXX", path[64];
+	struct relay_audit_head h;
+	struct audit_verifier v;
+	struct audit_log *log = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	assert_int_equal(relay_audit_file_head(path, &h), 0);
+	assert_int_equal(h.seq, 0);
+	assert_string_equal(h.hash, AUDIT_GENESIS_HASH);
+	assert_int_equal(audit_log_open(path, &log), 0);
+	assert_int_equal(audit_log_append(log, "relay", "relay_start", "{}"), 0);
+	assert_int_equal(audit_log_append(log, "relay", "session_start", "{\"x\":1}"), 0);
+	audit_log_close(log);
+	assert_int_equal(relay_audit_file_head(path, &h), 0);
+	audit_verifier_init(&v);
+	assert_int_equal(audit_file_verify(path, &v), 0);
+	assert_int_equal(h.seq, 2);
+	assert_string_equal(h.hash, v.prev);
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"seq\":3,\"ts", f);
+	fclose(f);
+	assert_int_equal(relay_audit_file_head(path, &h), TE_ERR_CHAIN);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_config_file(void **state)
 {
 	struct fx *f = *state;
@@ -606,6 +640,7 @@ static void test_config_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_audit_file_head),
 		cmocka_unit_test(test_pair_and_splice),
 		cmocka_unit_test(test_bulk_with_backpressure),
 		cmocka_unit_test(test_refusals),

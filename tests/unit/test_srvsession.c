@@ -160,6 +160,33 @@ static void test_ping_parse_audit_head(void **state)
 	assert_false(p.has_audit_head);   /* zeroed on failure */
 }
 
+/* The head objects of a relay event ("audit_head", "audit_open"). */
+static void test_parse_head(void **state)
+{
+	struct store_audit_head h;
+	json_t *o;
+	int present = 1;
+
+	(void)state;
+	assert_int_equal(ping_parse_head(NULL, &h, &present), 0);
+	assert_int_equal(present, 0);
+	o = json_pack("{s:i, s:s}", "seq", 7, "hash",
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_int_equal(ping_parse_head(o, &h, &present), 0);
+	assert_int_equal(present, 1);
+	assert_int_equal(h.seq, 7);
+	json_object_set_new(o, "extra", json_true());
+	assert_int_equal(ping_parse_head(o, &h, &present), TE_ERR_INVALID);
+	assert_int_equal(present, 0);
+	json_decref(o);
+	o = json_pack("{s:i, s:s}", "seq", 0, "hash", "AB");
+	assert_int_equal(ping_parse_head(o, &h, &present), TE_ERR_INVALID);
+	json_decref(o);
+	o = json_pack("{s:i, s:s}", "seq", -1, "hash", AUDIT_GENESIS_HASH);
+	assert_int_equal(ping_parse_head(o, &h, &present), TE_ERR_INVALID);
+	json_decref(o);
+}
+
 static void test_ping_audit_check(void **state)
 {
 	struct store_audit_head none = { 0, "" }, a10 = { 10, H64("a") }, b10 = { 10, H64("b") },
@@ -201,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_ping_parse),
 		cmocka_unit_test(test_ping_refuses_too_many_services),
 		cmocka_unit_test(test_ping_parse_audit_head),
+		cmocka_unit_test(test_parse_head),
 		cmocka_unit_test(test_ping_audit_check),
 		cmocka_unit_test(test_ticket_actions),
 	};

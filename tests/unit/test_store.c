@@ -317,6 +317,104 @@ static void test_device_audit_rollback_once_per_head(void **state)
 	assert_string_equal(d.audit_rollback.hash, h8.hash);
 }
 
+/* Revocation is one audited change, refused for an unknown serial and not
+ * repeated for a device already revoked; the sessions are left alone. */
+static void test_device_revoke(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_entry a = { "admin", "device_revoke", "{\"serial\":\"SN1\"}" };
+	struct store_session s = { .id = "0123456789abcdef0123456789abcdef", .device = "SN1",
+	                           .user = "alice", .reason = "r", .services = "[]",
+	                           .state = "active", .created_at = 1 };
+	struct store_session got;
+	struct store_device d;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_session_add(f->st, &s, NULL), 0);
+	assert_int_equal(store_enroll_token_add(f->st, "tok", "SN1", 1000), 0);
+	assert_int_equal(store_device_revoke(f->st, "SN9", &a), TE_ERR_NOT_FOUND);
+	assert_int_equal(audit_count(f->st), 0);
+	assert_int_equal(store_device_revoke(f->st, "SN1", &a), 0);
+	assert_int_equal(audit_count(f->st), 1);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.status, "revoked");
+	assert_string_equal(d.customer, "H");
+	assert_int_equal(store_device_revoke(f->st, "SN1", &a), TE_ERR_EXISTS);
+	assert_int_equal(audit_count(f->st), 1);
+	assert_int_equal(store_session_open_for_device(f->st, "SN1", &got), 0);
+	assert_string_equal(got.state, "active");
+	/* Re-enrollment is not supported: the unused token is spent, and the
+	 * enrolled state cannot be set over revoked. */
+	assert_int_equal(store_enroll_token_use(f->st, "SN1", "tok", 10), TE_ERR_DENIED);
+	assert_int_equal(store_device_set_enrolled(f->st, "SN1", "fp", "key", NULL), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.status, "revoked");
+}
+
+/* What migration 3 added, to make a version-2 database. */
+#define RELAY_DROP_MIGRATION_3 \
+	"ALTER TABLE relays DROP COLUMN audit_seq;" \
+	"ALTER TABLE relays DROP COLUMN audit_hash;" \
+	"ALTER TABLE relays DROP COLUMN audit_open_seq;" \
+	"ALTER TABLE relays DROP COLUMN audit_open_hash;" \
+	"ALTER TABLE relays DROP COLUMN audit_rollback_seq;" \
+	"ALTER TABLE relays DROP COLUMN audit_rollback_hash;"
+
+/* The relay anchor rises only (with the open head of the run that raised
+ * it); a rollback is audited once per distinct head, the anchor untouched. */
+static void test_relay_audit_anchor_and_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct store_relay r = { .name = "r1", .host = "127.0.0.1", .device_port = 1,
+	                         .client_port = 2, .cert_fp = "ff" }, got;
+	struct store_audit_head h9 = head(9, 'a'), h7 = head(7, 'b'), h5 = head(5, 'c');
+	struct store_audit_head o1 = head(1, 'd'), o2 = head(2, 'e');
+	struct store_audit_entry a = { "server", "relay_audit_rollback", "{\"relay\":\"r1\"}" };
+
+	assert_int_equal(store_relay_add(f->st, &r), 0);
+	assert_int_equal(store_relay_get(f->st, "r1", &got), 0);
+	assert_int_equal(got.audit_head.seq, 0);
+	assert_string_equal(got.audit_rollback.hash, "");
+	assert_int_equal(store_relay_audit_anchor(f->st, "r1", &h9, &o1), 0);
+	assert_int_equal(store_relay_audit_anchor(f->st, "r1", &h7, &o2), 0);   /* lower: no change */
+	assert_int_equal(store_relay_get(f->st, "r1", &got), 0);
+	assert_int_equal(got.audit_head.seq, 9);
+	assert_string_equal(got.audit_head.hash, h9.hash);
+	assert_int_equal(got.audit_open.seq, 1);
+	assert_string_equal(got.audit_open.hash, o1.hash);
+	assert_int_equal(store_relay_audit_rollback(f->st, "r1", &h7, &a), 0);
+	assert_int_equal(store_relay_audit_rollback(f->st, "r1", &h7, &a), TE_ERR_EXISTS);
+	assert_int_equal(audit_count(f->st), 1);
+	assert_int_equal(store_relay_audit_rollback(f->st, "r1", &h5, &a), 0);
+	assert_int_equal(audit_count(f->st), 2);
+	assert_int_equal(store_relay_get(f->st, "r1", &got), 0);
+	assert_int_equal(got.audit_head.seq, 9);
+	assert_int_equal(got.audit_rollback.seq, 5);
+	assert_string_equal(got.audit_rollback.hash, h5.hash);
+	assert_int_equal(store_relay_audit_rollback(f->st, "nope", &h5, &a), TE_ERR_EXISTS);
+}
+
+/* A version-2 database keeps its relays and gains empty anchors. */
+static void test_migration_3_upgrades_a_version_2_database(void **state)
+{
+	struct fixture *f = *state;
+	struct store_relay r = { .name = "r1", .host = "127.0.0.1", .device_port = 1,
+	                         .client_port = 2, .cert_fp = "ff" }, got;
+	int v = 0;
+
+	assert_int_equal(store_relay_add(f->st, &r), 0);
+	store_close(f->st);
+	f->st = NULL;
+	raw_sql(f->path, RELAY_DROP_MIGRATION_3 "DELETE FROM schema_version WHERE version >= 3;");
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	assert_int_equal(store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(store_relay_get(f->st, "r1", &got), 0);
+	assert_string_equal(got.cert_fp, "ff");
+	assert_int_equal(got.audit_head.seq, 0);
+	assert_string_equal(got.audit_rollback.hash, "");
+}
+
 /* A database made before migration 2 keeps its devices and gains an empty
  * anchor. */
 static void test_migration_2_upgrades_a_version_1_database(void **state)
@@ -332,10 +430,11 @@ static void test_migration_2_upgrades_a_version_1_database(void **state)
 	                 "ALTER TABLE devices DROP COLUMN audit_hash;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_seq;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_hash;"
+	                 RELAY_DROP_MIGRATION_3
 	                 "DELETE FROM schema_version WHERE version >= 2;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
 	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
 	assert_string_equal(d.customer, "H");
 	assert_int_equal(d.audit_head.seq, 0);
@@ -356,6 +455,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_audit_anchor_never_lowers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_audit_rollback_once_per_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
