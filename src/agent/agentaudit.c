@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -96,31 +94,11 @@ out:
 	return rc;
 }
 
-/* The last line of the n bytes at buf (which end the file) as a record. The
- * line must end in '\n' and start at the file's start or after a '\n'. */
-static int agentaudit_last_record(char *buf, size_t n, int whole_file,
-                                  struct audit_record *rec)
-{
-	size_t start;
-
-	if (n == 0 || buf[n - 1] != '\n')
-		return TE_ERR_CHAIN;           /* an append cut short */
-	for (start = n - 1; start > 0 && buf[start - 1] != '\n'; start--)
-		;
-	if (start == 0 && !whole_file)
-		return TE_ERR_CHAIN;           /* longer than any record may be */
-	return audit_parse_line(buf + start, n - start, rec) == 0 ? 0 : TE_ERR_CHAIN;
-}
-
 int agentaudit_head(const struct agent_conf *conf, int64_t *seq,
                     char hash[SHA256_HEX_BYTES])
 {
-	char path[AGENT_PATH_BYTES], *buf = NULL;
-	struct audit_record rec;
-	struct stat st;
-	size_t want, have = 0;
-	ssize_t got;
-	int fd = -1, rc;
+	char path[AGENT_PATH_BYTES];
+	int fd, rc;
 
 	*seq = 0;
 	memcpy(hash, AUDIT_GENESIS_HASH, SHA256_HEX_BYTES);
@@ -130,37 +108,8 @@ int agentaudit_head(const struct agent_conf *conf, int64_t *seq,
 		return errno == ENOENT ? 0 : TE_ERR_SYS;
 	/* The shared lock waits out an append in progress (audit_log_append
 	 * holds the exclusive one while it writes). */
-	if (flock(fd, LOCK_SH) != 0 || fstat(fd, &st) != 0) {
-		rc = TE_ERR_SYS;
-		goto out;
-	}
-	if (st.st_size == 0)
-		goto out;
-	/* One byte more than the longest record, to see where it starts. */
-	want = (size_t)st.st_size < MAX_AUDIT_LINE_BYTES + 1 ? (size_t)st.st_size
-	                                                     : MAX_AUDIT_LINE_BYTES + 1;
-	if ((buf = malloc(want)) == NULL) {
-		rc = TE_ERR_NOMEM;
-		goto out;
-	}
-	while (have < want) {
-		got = pread(fd, buf + have, want - have, st.st_size - (off_t)want + (off_t)have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			rc = TE_ERR_IO;
-			goto out;
-		}
-		have += (size_t)got;
-	}
-	if ((rc = agentaudit_last_record(buf, have, want == (size_t)st.st_size, &rec)) != 0)
-		goto out;
-	*seq = rec.seq;
-	memcpy(hash, rec.hash, SHA256_HEX_BYTES);
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);              /* releases the lock */
+	rc = flock(fd, LOCK_SH) != 0 ? TE_ERR_SYS : audit_fd_head(fd, seq, hash);
+	close(fd);              /* releases the lock */
 	return rc;
 }
 

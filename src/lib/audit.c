@@ -221,6 +221,63 @@ out:
 	return rc;
 }
 
+/* The last line of the n bytes at buf (which end the file) as a record. The
+ * line must end in '\n' and start at the file's start or after a '\n'. */
+static int audit_last_record(char *buf, size_t n, int whole_file,
+                             struct audit_record *rec)
+{
+	size_t start;
+
+	if (n == 0 || buf[n - 1] != '\n')
+		return TE_ERR_CHAIN;           /* an append cut short */
+	for (start = n - 1; start > 0 && buf[start - 1] != '\n'; start--)
+		;
+	if (start == 0 && !whole_file)
+		return TE_ERR_CHAIN;           /* longer than any record may be */
+	return audit_parse_line(buf + start, n - start, rec) == 0 ? 0 : TE_ERR_CHAIN;
+}
+
+int audit_fd_head(int fd, int64_t *seq, char hash[SHA256_HEX_BYTES])
+{
+	struct audit_record rec;
+	struct stat st;
+	char *buf = NULL;
+	size_t want, have = 0;
+	ssize_t got;
+	int rc = 0;
+
+	if (seq == NULL || hash == NULL)
+		return TE_ERR_INVALID;
+	*seq = 0;
+	memcpy(hash, AUDIT_GENESIS_HASH, SHA256_HEX_BYTES);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return TE_ERR_SYS;
+	if (st.st_size == 0)
+		return 0;
+	/* One byte more than the longest record, to see where it starts. */
+	want = (size_t)st.st_size < MAX_AUDIT_LINE_BYTES + 1 ? (size_t)st.st_size
+	                                                     : MAX_AUDIT_LINE_BYTES + 1;
+	if ((buf = malloc(want)) == NULL)
+		return TE_ERR_NOMEM;
+	while (have < want) {
+		got = pread(fd, buf + have, want - have, st.st_size - (off_t)want + (off_t)have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rc = TE_ERR_IO;
+			goto out;
+		}
+		have += (size_t)got;
+	}
+	if ((rc = audit_last_record(buf, have, want == (size_t)st.st_size, &rec)) != 0)
+		goto out;
+	*seq = rec.seq;
+	memcpy(hash, rec.hash, SHA256_HEX_BYTES);
+out:
+	free(buf);
+	return rc;
+}
+
 /* Read fd from offset 0 line by line, feeding v. On success *size is the
  * number of bytes read. Any unparseable, over-long or unterminated line is a
  * chain failure: a log that cannot be read cannot be trusted. */

@@ -63,5 +63,12 @@ void audit_log_close(struct audit_log *log);
 int audit_file_verify(const char *path, struct audit_verifier *v);
 /* Parse one file line into rec (strings point into buf, which is modified). */
 int audit_parse_line(char *buf, size_t len, struct audit_record *rec);
+/* The head (last record's seq and hash) of the log open read-only on fd,
+ * reading at most MAX_AUDIT_LINE_BYTES + 1 bytes from its end; the chain is
+ * not verified. An empty file is seq 0 with AUDIT_GENESIS_HASH; a last line
+ * that is cut short, over-long or unparseable is TE_ERR_CHAIN. On any error
+ * *seq and hash are left as for an empty file. Takes no lock: a caller that
+ * shares the file with writers holds LOCK_SH on fd around the call. */
+int audit_fd_head(int fd, int64_t *seq, char hash[SHA256_HEX_BYTES]);
 
 #endif

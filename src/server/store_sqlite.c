@@ -4,22 +4,16 @@
  * numbered migrations, and bound parameters only: no SQL text is ever built
  * from data. Everything that changes more than one row, or a row and the
  * audit chain, runs in one IMMEDIATE transaction. */
-#include "store.h"
+#include "store_sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "err.h"
 #include "log.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-
-struct store {
-	sqlite3 *db;
-};
 
 /* Migration N brings the schema from version N-1 to N. Append only. */
 static const char *const store_migrations[] = {
@@ -72,22 +66,21 @@ static const char *const store_migrations[] = {
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
-static int store_fail(struct store *st, const char *what)
+int store_fail(struct store *st, const char *what)
 {
 	log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
 	return TE_ERR_STORE;
 }
 
-static int store_prep(struct store *st, const char *sql, sqlite3_stmt **out)
+int store_prep(struct store *st, const char *sql, sqlite3_stmt **out)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
 		return store_fail(st, "prepare");
 	return 0;
 }
 
-/* Bind text parameters 1..n from a NULL-safe array (NULL binds SQL NULL). */
-static int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
-                            const char *const *v, int n)
+int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
+                     const char *const *v, int n)
 {
 	for (int i = 0; i < n; i++) {
 		int rc = v[i] ? sqlite3_bind_text(s, first + i, v[i], -1, SQLITE_TRANSIENT)
@@ -105,8 +98,7 @@ static void store_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", t ? (const char *)t : "");
 }
 
-/* Step a statement that returns no rows; maps constraint errors to EXISTS. */
-static int store_step_done(struct store *st, sqlite3_stmt *s)
+int store_step_done(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
@@ -131,10 +123,9 @@ static int store_exec(struct store *st, const char *sql)
 	return 0;
 }
 
-static int store_begin(struct store *st) { return store_exec(st, "BEGIN IMMEDIATE"); }
+int store_begin(struct store *st) { return store_exec(st, "BEGIN IMMEDIATE"); }
 
-/* Commit on success, roll back otherwise; returns rc (or the commit error). */
-static int store_end(struct store *st, int rc)
+int store_end(struct store *st, int rc)
 {
 	if (rc == 0)
 		return store_exec(st, "COMMIT");
@@ -278,7 +269,7 @@ int store_audit_append(struct store *st, const char *actor, const char *action,
 	return store_end(st, rc);
 }
 
-static int store_audit_opt(struct store *st, const struct store_audit_entry *a)
+int store_audit_opt(struct store *st, const struct store_audit_entry *a)
 {
 	if (a == NULL)
 		return 0;
@@ -597,52 +588,6 @@ out_free:
 	return rc;
 }
 
-int store_device_audit_anchor(struct store *st, const char *serial,
-                              const struct store_audit_head *head)
-{
-	sqlite3_stmt *s = NULL;
-	const char *v[] = { head->hash, serial };
-	int rc;
-
-	/* The seq test is in the statement, so the anchor only ever rises even
-	 * if two writers race. */
-	if ((rc = store_prep(st, "UPDATE devices SET audit_seq = ?1, audit_hash = ?2"
-	                         " WHERE serial = ?3 AND audit_seq < ?1", &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, head->seq);
-	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
-		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int store_device_audit_rollback(struct store *st, const char *serial,
-                                const struct store_audit_head *head,
-                                const struct store_audit_entry *audit)
-{
-	sqlite3_stmt *s = NULL;
-	const char *v[] = { head->hash, serial };
-	int rc;
-
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "UPDATE devices SET audit_rollback_seq = ?1,"
-	                         " audit_rollback_hash = ?2 WHERE serial = ?3 AND"
-	                         " NOT (audit_rollback_seq = ?1 AND audit_rollback_hash = ?2)",
-	                     &s)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 1, head->seq);
-	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
-		rc = store_step_done(st, s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
-		rc = TE_ERR_EXISTS;    /* already recorded (or no such device) */
-	if (rc == 0)
-		rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
-}
-
 /* ---- enrollment tokens ---- */
 
 int store_enroll_token_add(struct store *st, const char *hash, const char *serial,
@@ -747,55 +692,6 @@ static void store_relay_row(sqlite3_stmt *s, struct store_relay *r)
 	store_col(s, 8, r->audit_open.hash, sizeof(r->audit_open.hash));
 	r->audit_rollback.seq = sqlite3_column_int64(s, 9);
 	store_col(s, 10, r->audit_rollback.hash, sizeof(r->audit_rollback.hash));
-}
-
-int store_relay_audit_anchor(struct store *st, const char *name,
-                             const struct store_audit_head *head,
-                             const struct store_audit_head *open)
-{
-	sqlite3_stmt *s = NULL;
-	const char *v[] = { head->hash, open->hash, name };
-	int rc;
-
-	/* As for devices, the seq test is in the statement: it only rises. */
-	if ((rc = store_prep(st, "UPDATE relays SET audit_seq = ?1, audit_hash = ?2,"
-	                         " audit_open_seq = ?3, audit_open_hash = ?4"
-	                         " WHERE name = ?5 AND audit_seq < ?1", &s)) != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, head->seq);
-	sqlite3_bind_int64(s, 3, open->seq);
-	if ((rc = store_bind_texts(st, s, 2, v, 1)) == 0 &&
-	    (rc = store_bind_texts(st, s, 4, v + 1, 2)) == 0)
-		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int store_relay_audit_rollback(struct store *st, const char *name,
-                               const struct store_audit_head *head,
-                               const struct store_audit_entry *audit)
-{
-	sqlite3_stmt *s = NULL;
-	const char *v[] = { head->hash, name };
-	int rc;
-
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "UPDATE relays SET audit_rollback_seq = ?1,"
-	                         " audit_rollback_hash = ?2 WHERE name = ?3 AND"
-	                         " NOT (audit_rollback_seq = ?1 AND audit_rollback_hash = ?2)",
-	                     &s)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 1, head->seq);
-	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0)
-		rc = store_step_done(st, s);
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
-		rc = TE_ERR_EXISTS;    /* already recorded (or no such relay) */
-	if (rc == 0)
-		rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
 }
 
 int store_relay_get(struct store *st, const char *name, struct store_relay *out)

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "audit.h"
+#include "bounds.h"
 #include "err.h"
 
 #define MAX_TEST_LINES 16
@@ -281,6 +283,80 @@ static void test_chain_hash_and_verifier(void **state)
 	assert_int_equal(audit_verifier_feed(&v, &r1), TE_ERR_CHAIN);
 }
 
+/* Head of a file through a read-only fd: as many cases as callers meet. */
+static int64_t head_of(const char *path, char hash[SHA256_HEX_BYTES], int *rc)
+{
+	int64_t seq = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	*rc = audit_fd_head(fd, &seq, hash);
+	close(fd);
+	return seq;
+}
+
+static void test_fd_head(void **state)
+{
+	struct logfile *f = *state;
+	struct audit_verifier v;
+	char lines[MAX_TEST_LINES][LINE_BYTES], hash[SHA256_HEX_BYTES];
+	struct audit_record rec;
+	FILE *fp;
+	int rc;
+
+	/* Empty file: seq 0 and the genesis hash. */
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(head_of(f->path, hash, &rc), 0);
+	assert_int_equal(rc, 0);
+	assert_string_equal(hash, AUDIT_GENESIS_HASH);
+	/* Four records: the head is the last one, as the verifier sees it. */
+	write_four(f->path);
+	assert_int_equal(audit_file_verify(f->path, &v), 0);
+	assert_int_equal(head_of(f->path, hash, &rc), 4);
+	assert_int_equal(rc, 0);
+	assert_string_equal(hash, v.prev);
+	assert_int_equal(read_lines(f->path, lines), 4);
+	assert_int_equal(audit_parse_line(lines[3], strlen(lines[3]), &rec), 0);
+	assert_string_equal(hash, rec.hash);
+	/* A last line cut short is refused, and the outputs stay at genesis. */
+	assert_int_equal(read_lines(f->path, lines), 4);
+	lines[3][strlen(lines[3]) - 1] = '\0';
+	write_lines(f->path, lines, 4);
+	assert_int_equal(head_of(f->path, hash, &rc), 0);
+	assert_int_equal(rc, TE_ERR_CHAIN);
+	assert_string_equal(hash, AUDIT_GENESIS_HASH);
+	/* An unparseable last line too. */
+	strcpy(lines[3], "not json\n");
+	write_lines(f->path, lines, 4);
+	assert_int_equal(head_of(f->path, hash, &rc), 0);
+	assert_int_equal(rc, TE_ERR_CHAIN);
+	/* A bad descriptor is an error, not a crash. */
+	assert_int_equal(audit_fd_head(-1, &rec.seq, hash), TE_ERR_SYS);
+}
+
+/* A line longer than any record may be, with no newline before it in the
+ * bytes read, is refused rather than read in full. */
+static void test_fd_head_overlong_tail(void **state)
+{
+	struct logfile *f = *state;
+	char hash[SHA256_HEX_BYTES];
+	FILE *fp;
+	size_t i;
+	int rc;
+
+	write_four(f->path);
+	fp = fopen(f->path, "a");
+	assert_non_null(fp);
+	for (i = 0; i < MAX_AUDIT_LINE_BYTES + 16; i++)
+		fputc('x', fp);
+	fputc('\n', fp);
+	fclose(fp);
+	assert_int_equal(head_of(f->path, hash, &rc), 0);
+	assert_int_equal(rc, TE_ERR_CHAIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +370,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_rejects_newline_in_actor, setup, teardown),
 		cmocka_unit_test(test_parse_line_rejects),
 		cmocka_unit_test(test_chain_hash_and_verifier),
+		cmocka_unit_test_setup_teardown(test_fd_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fd_head_overlong_tail, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
