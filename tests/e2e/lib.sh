@@ -134,6 +134,11 @@ deploy() {
 	printf '%s\n' "$SPEC_PW" | tether-server user add "$SPEC_USER" --role specialist \
 		--level 2 --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
 		fail "user add: $(tail -3 "$WORK/init.log")"
+	start_daemons
+}
+
+# start_daemons: the server and every relay of the deployment, each serving.
+start_daemons() {
 	bg server tether-server run --dir "$SRV"
 	wait_port "$SERVER_PORT"
 	n=1
@@ -241,8 +246,29 @@ full_stack() {
 	start_device_service
 	agent_setup "$SERIAL"
 	cli_login
-	wait_for 20 sh -c "tether --json devices | grep -q '\"online\": *true'" ||
+	wait_online
+}
+
+# wait_online [SECONDS]: until the logged-in specialist sees the device online.
+wait_online() {
+	wait_for "${1:-20}" sh -c "tether --json devices | grep -q '\"online\": *true'" ||
 		fail "device never came online"
+}
+
+# start_proxy PASSWORD PORT...: tinyproxy on loopback with Basic credentials
+# $PROXY_USER:PASSWORD, allowed to CONNECT to the given ports only; sets
+# PROXY_PORT and logs CONNECTs to $WORK/tinyproxy.log.
+start_proxy() {
+	pass=$1; shift
+	PROXY_PORT=$(free_port)
+	{
+		printf 'Port %s\nListen 127.0.0.1\nTimeout 120\n' "$PROXY_PORT"
+		printf 'LogFile "%s"\nLogLevel Connect\nMaxClients 20\n' "$WORK/tinyproxy.log"
+		printf 'Allow 127.0.0.1\nBasicAuth %s %s\n' "$PROXY_USER" "$pass"
+		for p in "$@"; do printf 'ConnectPort %s\n' "$p"; done
+	} >"$WORK/tinyproxy.conf"
+	bg tinyproxy-out tinyproxy -d -c "$WORK/tinyproxy.conf"
+	wait_port "$PROXY_PORT"
 }
 
 # pending_session_id: the id of the request waiting at the operator's screen.

@@ -16,21 +16,7 @@ PROXY_PASS=cl1ProxyPassw0rd
 # The agent goes direct: every CONNECT in the proxy's log is the CLI's.
 full_stack 1
 
-PROXY_PORT=$(free_port)
-cat >"$WORK/tinyproxy.conf" <<CONF
-Port $PROXY_PORT
-Listen 127.0.0.1
-Timeout 120
-LogFile "$WORK/tinyproxy.log"
-LogLevel Connect
-MaxClients 20
-Allow 127.0.0.1
-BasicAuth $PROXY_USER $PROXY_PASS
-ConnectPort $SERVER_PORT
-ConnectPort $RELAY_1_CLIENT_PORT
-CONF
-bg tinyproxy-out tinyproxy -d -c "$WORK/tinyproxy.conf"
-wait_port "$PROXY_PORT"
+start_proxy "$PROXY_PASS" "$SERVER_PORT" "$RELAY_1_CLIENT_PORT"
 GOOD_PROXY="http://$PROXY_USER:$PROXY_PASS@127.0.0.1:$PROXY_PORT"
 
 # proxy_login OUTFILE [login args...]: log in as the specialist.

@@ -70,8 +70,7 @@ deploy 2
 start_device_service
 agent_setup "$SERIAL"
 cli_login
-wait_for 20 sh -c "tether --json devices | grep -q '\"online\": *true'" ||
-	fail "device never came online"
+wait_online
 stop agent "$PID_agent"
 stop relay-2 "$PID_relay_2"
 stop relay-1 "$PID_relay_1"
@@ -88,17 +87,9 @@ out=$(timeout 20 tether-agent run --config "$AGENT_DIR/tether-agent.conf" 2>&1) 
 expect_contains "$out" "chown -R $SVC_USER" "the agent names the fix for a root-owned state_dir"
 chown -R "$SVC_USER:" "$AGENT_DIR/state"
 
-bg server tether-server run --dir "$SRV"
-wait_port "$SERVER_PORT"
-n=1
-for r in $RELAYS; do
-	bg "$r" tether-relay run --config "$SRV/relays/$r/tether-relay.conf"
-	eval "wait_port \$RELAY_${n}_DEVICE_PORT"
-	n=$((n + 1))
-done
+start_daemons
 bg agent tether-agent run --config "$AGENT_DIR/tether-agent.conf"
-wait_for 20 sh -c "tether --json devices | grep -q '\"online\": *true'" ||
-	fail "device never came online after the restart as $SVC_USER"
+wait_online
 wait_for 10 test -S "$AGENT_DIR/consent.sock" || fail "no consent socket"
 
 check_dropped tether-server "$PID_server"
