@@ -59,7 +59,6 @@ struct consent_conn {
 	struct consent_conn *next;
 	struct consent *c;
 	struct bufferevent *bev;
-	uid_t uid;
 	char who[MAX_NAME_BYTES + 16];
 	int waiting;               /* an answer depends on a server round trip */
 	int closing;               /* reply queued; free once flushed */
@@ -799,7 +798,7 @@ static void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	static const char busy[] = "ERR busy; try again\n";
 	struct consent *c = arg;
 	struct consent_conn *cn = NULL;
-	struct ucred cred;
+	struct ucred cred = { 0, 0, 0 };   /* logged even if getsockopt fails */
 	socklen_t clen = sizeof(cred);
 	struct timeval tv = { CONSENT_CONN_TIMEOUT_S, 0 };
 
@@ -820,7 +819,6 @@ static void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 		return;
 	}
 	cn->c = c;
-	cn->uid = cred.uid;
 	snprintf(cn->who, sizeof(cn->who), "operator uid %ld", (long)cred.uid);
 	cn->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cn->bev == NULL) {

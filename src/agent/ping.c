@@ -182,13 +182,15 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	p->sent_at = time(NULL);
-	/* Rebuilt each time: the audit head moves as the agent and its workers
-	 * append. On failure the previous body is sent again. */
+	/* Rebuilt each time (one audit head read per ping): the head moves as
+	 * the agent and its workers append. On failure the previous body is
+	 * sent again; with none yet, this ping counts as failed. */
 	if ((body = ping_body(p->conf)) != NULL) {
 		free(p->body);
 		p->body = body;
 	}
-	rc = httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
+	rc = p->body == NULL ? TE_ERR_NOMEM :
+	     httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
 	                   ping_done, p);
 	if (rc != 0)
 		ping_done(0, "", 0, te_strerror(rc), p);
@@ -206,8 +208,9 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 	p->base = base;
 	p->conf = conf;
 	p->consent = consent;
-	if ((p->body = ping_body(conf)) == NULL ||
-	    (p->timer = evtimer_new(base, ping_fire, p)) == NULL) {
+	/* No body yet: the first ping_fire builds it, so start-up does not read
+	 * the audit head twice. */
+	if ((p->timer = evtimer_new(base, ping_fire, p)) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto fail;
 	}

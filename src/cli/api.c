@@ -118,6 +118,7 @@ int api_send(const struct cli *cli, const char *server, const char *proxy,
 	char errbuf[API_ERRBUF_BYTES];
 	char *body = NULL;
 	json_error_t jerr;
+	size_t len = 0;
 	json_t *v;
 	int r;
 
@@ -129,6 +130,8 @@ int api_send(const struct cli *cli, const char *server, const char *proxy,
 	r = httpc_request_sync_via(server, proxy, ctx, method, path, bearer,
 	                           body_text, HTTP_TIMEOUT_S, status, &body,
 	                           errbuf, sizeof(errbuf));
+	if (body != NULL)
+		len = strlen(body);
 	if (r != 0) {
 		/* httpc's texts name the proxy by host:port only, never with
 		 * its credentials. */
@@ -139,8 +142,10 @@ int api_send(const struct cli *cli, const char *server, const char *proxy,
 		             server, errbuf, api_reach_hint(errbuf, proxy));
 		goto out;
 	}
-	if (body != NULL && strlen(body) <= MAX_HTTP_BODY_BYTES) {
-		v = json_loads(body, JSON_REJECT_DUPLICATES, &jerr);
+	/* httpc bounds the body too; this keeps the parse bounded whatever
+	 * the transport underneath. */
+	if (body != NULL && len <= MAX_HTTP_BODY_BYTES) {
+		v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (v != NULL && !json_is_object(v)) {
 			json_decref(v);
 			v = NULL;
@@ -150,7 +155,7 @@ int api_send(const struct cli *cli, const char *server, const char *proxy,
 out:
 	if (body != NULL) {
 		/* Answers carry tokens and tickets. */
-		secret_wipe(body, strlen(body));
+		secret_wipe(body, len);
 		free(body);
 	}
 	return r;

@@ -42,6 +42,7 @@ int clistate_new(const char *server, const char *ca, const char *user,
                  struct clistate **out)
 {
 	struct clistate *st;
+	size_t n;
 	int r = 0;
 
 	*out = NULL;
@@ -59,8 +60,9 @@ int clistate_new(const char *server, const char *ca, const char *user,
 		return r;
 	}
 	/* A URL typed with a trailing slash would make "//api/v1/..." paths. */
-	while (strlen(st->server) > 1 && st->server[strlen(st->server) - 1] == '/')
-		st->server[strlen(st->server) - 1] = '\0';
+	n = strlen(st->server);
+	while (n > 1 && st->server[n - 1] == '/')
+		st->server[--n] = '\0';
 	*out = st;
 	return 0;
 }

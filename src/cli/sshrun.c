@@ -78,20 +78,10 @@ int sshrun_parse_forward_spec(const char *spec, int *port, char *service,
 		         "8080:http)", spec);
 		return TE_ERR_INVALID;
 	}
-	if (colon == spec || colon - spec > 5) {
-		snprintf(errbuf, errsz, "'%s': the local port must be a number "
-		         "1-65535", spec);
-		return TE_ERR_INVALID;
-	}
-	for (c = spec; c < colon; c++) {
-		if (*c < '0' || *c > '9') {
-			snprintf(errbuf, errsz, "'%s': the local port must be a number "
-			         "1-65535", spec);
-			return TE_ERR_INVALID;
-		}
+	/* At most 5 digits, so p cannot overflow before the range check. */
+	for (c = spec; c < colon && c - spec < 5 && *c >= '0' && *c <= '9'; c++)
 		p = p * 10 + (*c - '0');
-	}
-	if (p < 1 || p > 65535) {
+	if (c != colon || p < 1 || p > 65535) {
 		snprintf(errbuf, errsz, "'%s': the local port must be a number "
 		         "1-65535", spec);
 		return TE_ERR_INVALID;
@@ -413,6 +403,22 @@ out:
 	return rc;
 }
 
+/* The checks ssh and forward share: a reason and a device serial. */
+static int sshrun_check_request(const char *cmd, const char *reason,
+                                const char *device)
+{
+	if (reason == NULL || cliargs_check_reason(reason) != 0) {
+		cliout_usage("%s: --reason TEXT is required (the service ticket, at "
+		             "most %d characters)", cmd, MAX_REASON_BYTES - 1);
+		return TE_ERR_INVALID;
+	}
+	if (cliargs_check_name(device) != 0) {
+		cliout_usage("%s: '%s' is not a device serial", cmd, device);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
 int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *reason = NULL, *pos[1];
@@ -424,17 +430,9 @@ int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
 	int rest;
 
 	memset(&s, 0, sizeof(s));
-	if (cliargs_parse("ssh", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0)
+	if (cliargs_parse("ssh", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
+	    sshrun_check_request("ssh", reason, pos[0]) != 0)
 		return CLI_EXIT_USAGE;
-	if (reason == NULL || cliargs_check_reason(reason) != 0) {
-		cliout_usage("ssh: --reason TEXT is required (the service ticket, at "
-		             "most %d characters)", MAX_REASON_BYTES - 1);
-		return CLI_EXIT_USAGE;
-	}
-	if (cliargs_check_name(pos[0]) != 0) {
-		cliout_usage("ssh: '%s' is not a device serial", pos[0]);
-		return CLI_EXIT_USAGE;
-	}
 	if (argc - rest > SSHRUN_MAX_SSH_ARGS) {
 		cliout_usage("ssh: at most %d ssh arguments after --",
 		             SSHRUN_MAX_SSH_ARGS);
@@ -458,17 +456,9 @@ int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	if (cliargs_parse("forward", argc, argv, opts, 1, pos, 2, 2, &npos,
-	                  NULL) != 0)
+	                  NULL) != 0 ||
+	    sshrun_check_request("forward", reason, pos[0]) != 0)
 		return CLI_EXIT_USAGE;
-	if (reason == NULL || cliargs_check_reason(reason) != 0) {
-		cliout_usage("forward: --reason TEXT is required (the service ticket, "
-		             "at most %d characters)", MAX_REASON_BYTES - 1);
-		return CLI_EXIT_USAGE;
-	}
-	if (cliargs_check_name(pos[0]) != 0) {
-		cliout_usage("forward: '%s' is not a device serial", pos[0]);
-		return CLI_EXIT_USAGE;
-	}
 	if (sshrun_parse_forward_spec(pos[1], &s.local_port, service,
 	                              sizeof(service), err, sizeof(err)) != 0) {
 		cliout_usage("forward: %s", err);

@@ -163,6 +163,17 @@ static void httpc_tun_tls_failure(struct httpc *h, struct bufferevent *bev)
 	}
 }
 
+/* Parse the head at the start of in, pulling up no more than a head may
+ * take. */
+static int httpc_tun_parse_head(struct evbuffer *in, struct httpresp_head *hd)
+{
+	size_t len = evbuffer_get_length(in);
+	size_t n = len < MAX_HTTP_HEADERS_BYTES ? len : MAX_HTTP_HEADERS_BYTES;
+
+	return httpresp_parse_head(n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) : NULL,
+	                           n, hd);
+}
+
 /* Parse the response head (once), then see whether the body is complete.
  * At eof the response ends now. Returns 1 when the request was finished
  * (h and bev must not be touched after), 0 to wait for more bytes. */
@@ -174,9 +185,7 @@ static int httpc_tun_consume(struct httpc *h, struct bufferevent *bev, int eof)
 	int r;
 
 	if (!h->tun_have_head) {
-		n = len < MAX_HTTP_HEADERS_BYTES ? len : MAX_HTTP_HEADERS_BYTES;
-		r = httpresp_parse_head(n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) : NULL,
-		                        n, hd);
+		r = httpc_tun_parse_head(in, hd);
 		if (r == TE_ERR_TRUNCATED && !eof)
 			return 0;
 		if (r == TE_ERR_TRUNCATED)
@@ -259,12 +268,10 @@ static void httpc_tun_start_tls(struct httpc *h, struct bufferevent *raw)
 static int httpc_tun_proxy_head(struct httpc *h, struct bufferevent *bev)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in);
-	size_t n = len < MAX_HTTP_HEADERS_BYTES ? len : MAX_HTTP_HEADERS_BYTES;
 	struct httpresp_head hd;
 	int r;
 
-	r = httpresp_parse_head(n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) : NULL, n, &hd);
+	r = httpc_tun_parse_head(in, &hd);
 	if (r == TE_ERR_TRUNCATED)
 		return 0;
 	if (r != 0) {
@@ -435,8 +442,8 @@ int httpc_set_proxy(struct httpc *h, const char *proxy_url)
 		free(p);                 /* already wiped by the parser */
 		return TE_ERR_INVALID;
 	}
-	snprintf(h->proxydesc, sizeof(h->proxydesc),
-	         strchr(p->host, ':') ? "[%s]:%s" : "%s:%s", p->host, p->port);
+	/* Always fits: proxydesc has room for a bracketed host and a port. */
+	(void)httpproxy_describe(proxy_url, h->proxydesc, sizeof(h->proxydesc));
 	h->proxy = p;
 	return 0;
 }

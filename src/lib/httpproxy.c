@@ -136,19 +136,29 @@ void httpproxy_wipe(struct httpproxy *p)
 		OPENSSL_cleanse(p, sizeof(*p));
 }
 
+/* "host:port", with an IPv6 host in brackets. TE_ERR_TOO_LONG when it does
+ * not fit out. */
+static int httpproxy_hostport(const char *host, const char *port, char *out,
+                              size_t outsz)
+{
+	int n = snprintf(out, outsz, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
+	                 host, port);
+
+	return n < 0 || (size_t)n >= outsz ? TE_ERR_TOO_LONG : 0;
+}
+
 int httpproxy_describe(const char *url, char *out, size_t outsz)
 {
 	struct httpproxy p;
-	int r, n;
+	int r;
 
 	if (outsz > 0)
 		out[0] = '\0';
 	if ((r = httpproxy_parse(url, &p)) != 0)
 		return r;
-	n = snprintf(out, outsz, strchr(p.host, ':') ? "[%s]:%s" : "%s:%s",
-	             p.host, p.port);
+	r = httpproxy_hostport(p.host, p.port, out, outsz);
 	httpproxy_wipe(&p);
-	return n < 0 || (size_t)n >= outsz ? TE_ERR_TOO_LONG : 0;
+	return r;
 }
 
 int httpproxy_connect_request(const struct httpproxy *p, const char *host,
@@ -164,9 +174,7 @@ int httpproxy_connect_request(const struct httpproxy *p, const char *host,
 	if (host == NULL || port == NULL || !httpproxy_host_ok(host, strlen(host)) ||
 	    !httpproxy_port_ok(port, strlen(port)))
 		return TE_ERR_INVALID;
-	n = snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%s" : "%s:%s",
-	             host, port);
-	if (n < 0 || (size_t)n >= sizeof(target))
+	if (httpproxy_hostport(host, port, target, sizeof(target)) != 0)
 		goto out;
 	if (p->cred[0] != '\0') {
 		/* 4 * ceil(255 / 3) = 340 base64 bytes fit in auth */

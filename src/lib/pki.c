@@ -91,18 +91,30 @@ int pki_key_save(const char *path, EVP_PKEY *key)
 	return pki_file_commit(f, tmp, path, ok);
 }
 
-int pki_key_load(const char *path, EVP_PKEY **out)
+/* Read the first PEM object of a file: a private key when key is non-NULL,
+ * else a certificate into cert. The files are our own (written by
+ * pki_*_save), so no size bound beyond OpenSSL's own. */
+static int pki_pem_load(const char *path, EVP_PKEY **key, X509 **cert)
 {
 	BIO *bio;
+	int ok;
 
-	*out = NULL;
 	if ((bio = BIO_new_file(path, "r")) == NULL) {
 		ERR_clear_error();
 		return TE_ERR_NOT_FOUND;
 	}
-	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (key != NULL)
+		ok = (*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) != NULL;
+	else
+		ok = (*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL;
 	BIO_free(bio);
-	return *out != NULL ? 0 : TE_ERR_INVALID;
+	return ok ? 0 : TE_ERR_INVALID;
+}
+
+int pki_key_load(const char *path, EVP_PKEY **out)
+{
+	*out = NULL;
+	return pki_pem_load(path, out, NULL);
 }
 
 int pki_cert_save(const char *path, X509 *const *certs, size_t n)
@@ -121,16 +133,8 @@ int pki_cert_save(const char *path, X509 *const *certs, size_t n)
 
 int pki_cert_load(const char *path, X509 **out)
 {
-	BIO *bio;
-
 	*out = NULL;
-	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		ERR_clear_error();
-		return TE_ERR_NOT_FOUND;
-	}
-	*out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	return *out != NULL ? 0 : TE_ERR_INVALID;
+	return pki_pem_load(path, NULL, out);
 }
 
 int pki_cert_from_pem(const char *pem, size_t len, X509 **out)
@@ -395,18 +399,21 @@ static int pki_cert_base(X509 *x, X509 *issuer, EVP_PKEY *pub,
 	return 0;
 }
 
-int pki_ca_new(const char *cn, int days, EVP_PKEY *key, X509 **out)
+/* Build and sign one certificate; issuer NULL makes it self-signed by
+ * sign_key. ca_kind as for pki_exts_add. */
+static int pki_cert_make(X509 *issuer, EVP_PKEY *sign_key, EVP_PKEY *pub,
+                         const char *role, const char *cn, const char *sans,
+                         int days, int ca_kind, X509 **out)
 {
 	X509 *x = NULL;
 	int r;
 
-	*out = NULL;
 	if ((x = X509_new()) == NULL)
 		return TE_ERR_NOMEM;
-	if ((r = pki_cert_base(x, NULL, key, PKI_ROLE_CA, cn, days)) != 0 ||
-	    (r = pki_exts_add(x, x, PKI_ROLE_CA, 1, NULL)) != 0)
+	if ((r = pki_cert_base(x, issuer, pub, role, cn, days)) != 0 ||
+	    (r = pki_exts_add(x, issuer != NULL ? issuer : x, role, ca_kind, sans)) != 0)
 		goto out;
-	if (X509_sign(x, key, EVP_sha256()) <= 0) {
+	if (X509_sign(x, sign_key, EVP_sha256()) <= 0) {
 		r = TE_ERR_CRYPTO;
 		goto out;
 	}
@@ -417,13 +424,16 @@ out:
 	return r;
 }
 
+int pki_ca_new(const char *cn, int days, EVP_PKEY *key, X509 **out)
+{
+	*out = NULL;
+	return pki_cert_make(NULL, key, key, PKI_ROLE_CA, cn, NULL, days, 1, out);
+}
+
 int pki_issue(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *pub,
               const char *role, const char *cn, const char *sans, int days,
               int is_ca, X509 **out)
 {
-	X509 *x = NULL;
-	int r;
-
 	*out = NULL;
 	if (issuer == NULL || issuer_key == NULL || pub == NULL || role == NULL)
 		return TE_ERR_INVALID;
@@ -431,20 +441,8 @@ int pki_issue(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *pub,
 		ERR_clear_error();
 		return TE_ERR_MISMATCH;
 	}
-	if ((x = X509_new()) == NULL)
-		return TE_ERR_NOMEM;
-	if ((r = pki_cert_base(x, issuer, pub, role, cn, days)) != 0 ||
-	    (r = pki_exts_add(x, issuer, role, is_ca ? 2 : 0, sans)) != 0)
-		goto out;
-	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0) {
-		r = TE_ERR_CRYPTO;
-		goto out;
-	}
-	*out = x;
-	x = NULL;
-out:
-	X509_free(x);
-	return r;
+	return pki_cert_make(issuer, issuer_key, pub, role, cn, sans, days,
+	                     is_ca ? 2 : 0, out);
 }
 
 /* ---- CSRs -------------------------------------------------------------- */

@@ -194,6 +194,14 @@ static void tls_pump_out_close(struct tls_pump *p)
 	}
 }
 
+/* The local reader is gone: nothing more can be delivered. */
+static void tls_pump_out_lost(struct tls_pump *p)
+{
+	tls_pump_fail(p, TE_ERR_IO);
+	p->down.off = p->down.len = 0;
+	p->out_closed = 1;
+}
+
 static int tls_pump_out_write(struct tls_pump *p)
 {
 	ssize_t n;
@@ -219,10 +227,7 @@ static int tls_pump_out_write(struct tls_pump *p)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
-	/* The local reader is gone: nothing more can be delivered. */
-	tls_pump_fail(p, TE_ERR_IO);
-	p->down.off = p->down.len = 0;
-	p->out_closed = 1;
+	tls_pump_out_lost(p);
 	return 1;
 }
 
@@ -281,11 +286,8 @@ static int tls_pump_wait(struct tls_pump *p)
 			p->out_ready = 1;
 			/* A pipe whose reader left: fail without a write that
 			 * would raise SIGPIPE. */
-			if (!p->out_sock && (rev & POLLERR) && !(rev & POLLOUT)) {
-				tls_pump_fail(p, TE_ERR_IO);
-				p->down.off = p->down.len = 0;
-				p->out_closed = 1;
-			}
+			if (!p->out_sock && (rev & POLLERR) && !(rev & POLLOUT))
+				tls_pump_out_lost(p);
 		}
 	}
 	return 0;

@@ -330,18 +330,25 @@ static void leg_write_cb(struct bufferevent *bev, void *arg)
 		relay_leg_free(leg, 1);
 }
 
-static void leg_handshake_failed(struct relay_leg *leg)
+void relay_leg_tls_error(struct relay_leg *leg, char *buf, size_t bufsz)
 {
-	char err[256] = "";
 	unsigned long e;
-	json_t *d;
 
+	buf[0] = '\0';
 	/* libevent queues OpenSSL's errors and then a bare SSL_get_error()
 	 * value (library 0); the first real OpenSSL error says the most. */
 	while ((e = bufferevent_get_openssl_error(leg->bev)) != 0) {
-		if (err[0] == '\0' && ERR_GET_LIB(e) != 0)
-			ERR_error_string_n(e, err, sizeof(err));
+		if (buf[0] == '\0' && ERR_GET_LIB(e) != 0)
+			ERR_error_string_n(e, buf, bufsz);
 	}
+}
+
+static void leg_handshake_failed(struct relay_leg *leg)
+{
+	char err[256];
+	json_t *d;
+
+	relay_leg_tls_error(leg, err, sizeof(err));
 	if (err[0] == '\0') {
 		/* A bare TCP connect and close (a port probe) is not worth an audit record. */
 		log_info("%s port: connection from %s closed during the TLS handshake",

@@ -84,6 +84,9 @@ void relay_leg_close_after_flush(struct relay_leg *leg);
 /* Free now. notify sends a TLS close_notify first (best effort). */
 void relay_leg_free(struct relay_leg *leg, int notify);
 const char *relay_leg_word(enum ticket_leg leg);
+/* The first real OpenSSL error queued on leg's bufferevent, in buf ("" when
+ * there is none); drains the queue. */
+void relay_leg_tls_error(struct relay_leg *leg, char *buf, size_t bufsz);
 
 /* splice.c */
 /* A leg was just accepted: find its partner and start splicing, if there. */

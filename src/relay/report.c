@@ -69,7 +69,6 @@ static void report_failed(struct relay_report *r, const char *why)
 		log_error("relay event report dropped after %d attempts: %s",
 		          r->attempts, why);
 		report_remove(r, 0);
-		r->attempts = 0;
 		report_schedule(r, 0);
 		return;
 	}
@@ -90,7 +89,6 @@ static void report_done(int status, const char *body, size_t len,
 	r->in_flight = 0;
 	if (status >= 200 && status < 300) {
 		report_remove(r, 0);
-		r->attempts = 0;
 		report_schedule(r, 0);
 		return;
 	}
@@ -99,7 +97,6 @@ static void report_done(int status, const char *body, size_t len,
 		log_error("server refused relay event report: HTTP %d %.*s", status,
 		          (int)(len > 200 ? 200 : len), body != NULL ? body : "");
 		report_remove(r, 0);
-		r->attempts = 0;
 		report_schedule(r, 0);
 		return;
 	}

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/err.h>
 
 #include "log.h"
 #include "relay_int.h"
@@ -113,14 +112,9 @@ void relay_splice_write(struct relay_leg *to)
 static const char *splice_error_text(struct relay_leg *leg)
 {
 	static char buf[128];
-	unsigned long e;
 	int sock_err = EVUTIL_SOCKET_ERROR();
 
-	buf[0] = '\0';
-	while ((e = bufferevent_get_openssl_error(leg->bev)) != 0) {
-		if (buf[0] == '\0' && ERR_GET_LIB(e) != 0)
-			ERR_error_string_n(e, buf, sizeof(buf));
-	}
+	relay_leg_tls_error(leg, buf, sizeof(buf));
 	if (buf[0] == '\0')
 		snprintf(buf, sizeof(buf), "%s", evutil_socket_error_to_string(sock_err));
 	return buf;

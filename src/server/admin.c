@@ -510,6 +510,33 @@ static json_t *admin_head_json(const struct store_audit_head *h, int present)
 	               : json_null();
 }
 
+/* Print kind name's anchor and last rollback (as JSON keyed by key when
+ * json); 1 when a rollback is on record, 0 otherwise. */
+static int admin_anchor_report(const char *kind, const char *key, const char *name,
+                               const struct store_audit_head *head,
+                               const struct store_audit_head *rb, int json)
+{
+	int has_head = head->seq > 0, has_rb = rb->hash[0] != '\0';
+	char *text;
+
+	if (json) {
+		text = jbody_dump(json_pack("{s:s, s:o, s:o}", key, name, "audit_head",
+		                            admin_head_json(head, has_head), "audit_rollback",
+		                            admin_head_json(rb, has_rb)));
+		if (text == NULL)
+			return 1;
+		printf("%s\n", text);
+		free(text);
+	} else {
+		admin_head_print(kind, name, "audit anchor", head, has_head);
+		admin_head_print(kind, name, "audit rollback", rb, has_rb);
+		if (has_rb)
+			printf("%s %s: its audit log lost or rewrote records the server had seen;"
+			       " see %s_audit_rollback in `audit list`\n", kind, name, kind);
+	}
+	return has_rb ? 1 : 0;
+}
+
 /* The device's audit anchor as the server holds it: what the device's own
  * `tether-agent audit verify` head must reach, never fall below. Exit 1 when
  * a rollback is on record, so scripts can check a fleet. */
@@ -518,8 +545,7 @@ int admin_audit_device(const char *dir, const char *serial, int json)
 	struct store *st = NULL;
 	struct store_device *d = NULL;
 	struct srvconf cfg;
-	char *text = NULL;
-	int rc, code = 1, has_head, has_rb;
+	int rc, code = 1;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL || admin_open(dir, &cfg, &st) != 0)
 		goto out;
@@ -528,26 +554,9 @@ int admin_audit_device(const char *dir, const char *serial, int json)
 		                                                     : te_strerror(rc));
 		goto out;
 	}
-	has_head = d->audit_head.seq > 0;
-	has_rb = d->audit_rollback.hash[0] != '\0';
-	if (json) {
-		text = jbody_dump(json_pack("{s:s, s:o, s:o}", "serial", d->serial, "audit_head",
-		                            admin_head_json(&d->audit_head, has_head),
-		                            "audit_rollback",
-		                            admin_head_json(&d->audit_rollback, has_rb)));
-		if (text == NULL)
-			goto out;
-		printf("%s\n", text);
-	} else {
-		admin_head_print("device", d->serial, "audit anchor", &d->audit_head, has_head);
-		admin_head_print("device", d->serial, "audit rollback", &d->audit_rollback, has_rb);
-		if (has_rb)
-			printf("device %s: its audit log lost or rewrote records the server had seen;"
-			       " see device_audit_rollback in `audit list`\n", d->serial);
-	}
-	code = has_rb ? 1 : 0;
+	code = admin_anchor_report("device", "serial", d->serial, &d->audit_head,
+	                           &d->audit_rollback, json);
 out:
-	free(text);
 	free(d);
 	store_close(st);
 	return code;
@@ -559,8 +568,7 @@ int admin_audit_relay(const char *dir, const char *name, int json)
 	struct store *st = NULL;
 	struct store_relay rl;
 	struct srvconf cfg;
-	char *text = NULL;
-	int rc, code = 1, has_head, has_rb;
+	int rc, code = 1;
 
 	if (admin_open(dir, &cfg, &st) != 0)
 		goto out;
@@ -569,26 +577,9 @@ int admin_audit_relay(const char *dir, const char *name, int json)
 		                                                    : te_strerror(rc));
 		goto out;
 	}
-	has_head = rl.audit_head.seq > 0;
-	has_rb = rl.audit_rollback.hash[0] != '\0';
-	if (json) {
-		text = jbody_dump(json_pack("{s:s, s:o, s:o}", "relay", rl.name, "audit_head",
-		                            admin_head_json(&rl.audit_head, has_head),
-		                            "audit_rollback",
-		                            admin_head_json(&rl.audit_rollback, has_rb)));
-		if (text == NULL)
-			goto out;
-		printf("%s\n", text);
-	} else {
-		admin_head_print("relay", rl.name, "audit anchor", &rl.audit_head, has_head);
-		admin_head_print("relay", rl.name, "audit rollback", &rl.audit_rollback, has_rb);
-		if (has_rb)
-			printf("relay %s: its audit log lost or rewrote records the server had seen;"
-			       " see relay_audit_rollback in `audit list`\n", rl.name);
-	}
-	code = has_rb ? 1 : 0;
+	code = admin_anchor_report("relay", "relay", rl.name, &rl.audit_head,
+	                           &rl.audit_rollback, json);
 out:
-	free(text);
 	store_close(st);
 	return code;
 }

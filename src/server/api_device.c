@@ -101,6 +101,17 @@ int api_device_is_revoked(struct server *srv, const char *serial)
 	return revoked;
 }
 
+/* Answer a ping with the events c holds (stolen, like c). */
+static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
+{
+	/* session_end is said once; the agent drops the session on hearing it. */
+	for (size_t i = 0; i < c->n_notify; i++)
+		store_session_mark_notified(r->srv->store, c->notify[i]);
+	http_reply(r, 200, json_pack("{s:o, s:i}", "events", c->events,
+	                             "poll_s", SHORTPOLL_INTERVAL_S));
+	free(c);
+}
+
 /* A revoked device's ping: the session_end events it has not heard yet, once,
  * so that an honest agent closes its tunnels; after that only 403. */
 static void api_ping_revoked(struct http_req *r)
@@ -116,36 +127,36 @@ static void api_ping_revoked(struct http_req *r)
 		return;
 	}
 	log_info("device %s is revoked: telling it its sessions ended", r->device.serial);
-	for (size_t i = 0; i < c->n_notify; i++)
-		store_session_mark_notified(r->srv->store, c->notify[i]);
-	free(c);
-	http_reply(r, 200, json_pack("{s:o, s:i}", "events", events,
-	                             "poll_s", SHORTPOLL_INTERVAL_S));
+	api_ping_reply(r, c);
+}
+
+/* Read the device's events into a new *out; replies 503 and returns -1 when
+ * they cannot be read. */
+static int api_ping_events(struct http_req *r, struct api_events_ctx **out)
+{
+	struct api_events_ctx *c = malloc(sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL || api_events(r->srv, r->device.serial, 0, c) == NULL) {
+		free(c);
+		http_error(r, 503, "internal", "could not read the device's events; retry");
+		return -1;
+	}
+	*out = c;
+	return 0;
 }
 
 void api_ping_answer(struct http_req *r, void *arg)
 {
 	struct api_events_ctx *c;
-	json_t *events;
 
 	/* r->device was read when the ping arrived; a held ping may outlive it. */
 	if (api_device_is_revoked(r->srv, r->device.serial)) {
 		api_ping_revoked(r);
 		return;
 	}
-	c = malloc(sizeof(*c));
-	events = c ? api_events(r->srv, r->device.serial, 0, c) : NULL;
-	if (events == NULL) {
-		free(c);
-		http_error(r, 503, "internal", "could not read the device's events; retry");
-		return;
-	}
-	/* session_end is said once; the agent drops the session on hearing it. */
-	for (size_t i = 0; i < c->n_notify; i++)
-		store_session_mark_notified(r->srv->store, c->notify[i]);
-	free(c);
-	http_reply(r, 200, json_pack("{s:o, s:i}", "events", events,
-	                             "poll_s", SHORTPOLL_INTERVAL_S));
+	if (api_ping_events(r, &c) == 0)
+		api_ping_reply(r, c);
 }
 
 /* The device's audit anchor (docs/security.md): a higher head raises it;
@@ -194,7 +205,7 @@ static void api_ping_audit_head(struct http_req *r, const struct ping_req *p)
 void api_ping(struct http_req *r)
 {
 	struct server *srv = r->srv;
-	struct api_events_ctx *c = NULL;
+	struct api_events_ctx *c;
 	struct ping_req p;
 	char svcs[STORE_SERVICES_BYTES];
 	int rc;
@@ -212,21 +223,16 @@ void api_ping(struct http_req *r)
 	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
 	                  p.has_services ? svcs : NULL);
 	api_ping_audit_head(r, &p);
-	if (p.wait) {
-		json_t *events;
-
-		if ((c = malloc(sizeof(*c))) == NULL || (events = api_events(srv, r->device.serial, 0, c)) == NULL) {
-			free(c);
-			http_error(r, 503, "internal", "could not read the device's events; retry");
-			return;
-		}
-		rc = json_array_size(events) == 0;
-		json_decref(events);
+	/* r->device was read for this request: no second status or events read. */
+	if (api_ping_events(r, &c) != 0)
+		return;
+	if (p.wait && json_array_size(c->events) == 0 &&
+	    longpoll_hold(srv->lp, r, r->device.serial, (int)srv->cfg.longpoll_s) == 0) {
+		json_decref(c->events);
 		free(c);
-		if (rc && longpoll_hold(srv->lp, r, r->device.serial, (int)srv->cfg.longpoll_s) == 0)
-			return;
+		return;
 	}
-	api_ping_answer(r, srv);
+	api_ping_reply(r, c);
 }
 
 /* Load the session named by field "session" of j, owned by r's device. */

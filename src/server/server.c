@@ -41,9 +41,16 @@ int server_audit(struct server *srv, const char *actor, const char *action, json
 	return rc;
 }
 
+/* What one sweep carries to its callbacks. */
+struct server_sweep_ctx {
+	struct server *srv;
+	int check_revoked;            /* a revocation happened since the last sweep */
+};
+
 static int server_sweep_cb(const struct store_session *s, void *arg)
 {
-	struct server *srv = arg;
+	const struct server_sweep_ctx *c = arg;
+	struct server *srv = c->srv;
 	struct session_limits lim = {
 		srv->cfg.consent_timeout_s, TICKET_TTL_S + SESSION_START_GRACE_S,
 		srv->cfg.session_max_s,
@@ -51,7 +58,7 @@ static int server_sweep_cb(const struct store_session *s, void *arg)
 	enum session_state to;
 	char reason[MAX_REASON_BYTES];
 
-	if (api_device_is_revoked(srv, s->device)) {
+	if (c->check_revoked && api_device_is_revoked(srv, s->device)) {
 		/* A session that slipped in while the device was being revoked. */
 		to = SESSION_ENDED;
 		snprintf(reason, sizeof(reason), "%s", SESSION_REVOKED_REASON);
@@ -75,12 +82,30 @@ static int server_revoked_pred(const char *serial, void *arg)
 	return api_device_is_revoked(arg, serial);
 }
 
+/* 1 when a device may have been revoked since the last sweep. The revoked
+ * count only grows, so one cheap query a second replaces a device read per
+ * open session and per held ping; when it cannot be read, check each. */
+static int server_revocations_moved(struct server *srv)
+{
+	int64_t n;
+
+	if (store_device_revoked_count(srv->store, &n) != 0)
+		return 1;
+	if (n == srv->revoked_seen)
+		return 0;
+	srv->revoked_seen = n;
+	return 1;
+}
+
 /* Also answers the held pings of devices revoked by `tether-server device
  * revoke` (another process), which ends their sessions in the store only. */
 void server_sweep(struct server *srv)
 {
-	(void)store_session_each_open(srv->store, server_sweep_cb, srv);
-	longpoll_wake_if(srv->lp, server_revoked_pred, srv);
+	struct server_sweep_ctx c = { srv, server_revocations_moved(srv) };
+
+	(void)store_session_each_open(srv->store, server_sweep_cb, &c);
+	if (c.check_revoked)
+		longpoll_wake_if(srv->lp, server_revoked_pred, srv);
 }
 
 static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
@@ -208,6 +233,7 @@ int server_run(const char *dir)
 
 	if (srv == NULL)
 		return 1;
+	srv->revoked_seen = -1;
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = srvconf_load(dir, &srv->cfg, errbuf, sizeof(errbuf))) != 0) {
 		fprintf(stderr, "tether-server: %s\n", errbuf[0] ? errbuf : te_strerror(rc));

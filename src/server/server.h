@@ -34,6 +34,7 @@ struct server {
 	struct event *sig_term;
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
+	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */

@@ -135,6 +135,11 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 int store_device_revoke(struct store *st, const char *serial,
                         const struct store_audit_entry *audit);
 
+/* How many devices are revoked. Devices are never un-revoked or removed, so
+ * the count only grows: a caller can tell that a revocation happened (maybe
+ * in another process) by seeing it move. */
+int store_device_revoked_count(struct store *st, int64_t *out);
+
 /* Raise the device's audit anchor to head. Never lowers it: a head whose
  * seq is not above the stored one changes nothing. */
 int store_device_audit_anchor(struct store *st, const char *serial,

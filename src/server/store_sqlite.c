@@ -485,6 +485,23 @@ out:
 	return rc;
 }
 
+int store_device_revoked_count(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = store_prep(st, "SELECT count(*) FROM devices WHERE status = 'revoked'",
+	                     &s)) != 0)
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else
+		rc = store_fail(st, "device revoked count");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int store_device_each(struct store *st, store_device_cb cb, void *arg)
 {
 	sqlite3_stmt *s = NULL;
