@@ -77,7 +77,8 @@ static int ticket_fields_ok(const struct ticket *t)
 	       ticket_name_ok(t->relay, sizeof(t->relay), 0) &&
 	       ticket_name_ok(t->actions, sizeof(t->actions), 1) &&
 	       (t->leg == TICKET_LEG_DEVICE || t->leg == TICKET_LEG_CLIENT) &&
-	       t->expires_at > t->issued_at;
+	       t->expires_at > t->issued_at &&
+	       t->end_at >= 0 && t->idle_s >= 0;
 }
 
 /* Compact JSON payload in the documented key order; caller frees. An empty
@@ -99,11 +100,12 @@ static int ticket_payload_new(const struct ticket *t, char **out)
 	} else {
 		return TE_ERR_INVALID;
 	}
-	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}",
+	o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I}",
 	              "v", 1, "sid", t->session, "dev", t->device, "usr", t->user,
 	              "rly", t->relay, "leg", ticket_leg_name(t->leg),
 	              "iat", (json_int_t)t->issued_at, "exp", (json_int_t)t->expires_at,
-	              "nonce", nonce, "act", t->actions);
+	              "nonce", nonce, "act", t->actions,
+	              "end", (json_int_t)t->end_at, "idle", (json_int_t)t->idle_s);
 	if (o == NULL)
 		return TE_ERR_INVALID; /* not UTF-8, or out of memory */
 	*out = json_dumps(o, JSON_COMPACT);
@@ -175,7 +177,8 @@ static int ticket_get_str(json_t *o, const char *name, char *dst, size_t dstsz,
 static int ticket_from_json(const uint8_t *payload, size_t plen, struct ticket *t)
 {
 	static const char *const known[] = { "v", "sid", "dev", "usr", "rly", "leg",
-	                                     "iat", "exp", "nonce", "act" };
+	                                     "iat", "exp", "nonce", "act",
+	                                     "end", "idle" };
 	char leg[8];
 	json_t *o, *j;
 	int rc = TE_ERR_INVALID;
@@ -212,6 +215,14 @@ static int ticket_from_json(const uint8_t *payload, size_t plen, struct ticket *
 	t->expires_at = json_integer_value(j);
 	if (t->expires_at <= t->issued_at)
 		goto out;
+	j = json_object_get(o, "end");
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		goto out;
+	t->end_at = json_integer_value(j);
+	j = json_object_get(o, "idle");
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		goto out;
+	t->idle_s = json_integer_value(j);
 	rc = 0;
 out:
 	json_decref(o);

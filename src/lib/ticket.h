@@ -5,7 +5,11 @@
  * payload is compact JSON:
  *     {"v":1,"sid":"...","dev":"SERIAL","usr":"alice","rly":"relay-1",
  *      "leg":"device"|"client","iat":1700000000,"exp":1700000060,
- *      "nonce":"32 hex digits","act":"forward,shell"}
+ *      "nonce":"32 hex digits","act":"forward:http,shell",
+ *      "end":1700014400,"idle":900}
+ * act lists what the session may do (see docs/access-control.md for every
+ * action); end is when the session must be over (unix time, 0: no limit) and
+ * idle the idle timeout in seconds (0: none); the agent enforces both.
  * The signature covers the payload bytes exactly as sent. */
 #ifndef TETHER_TICKET_H
 #define TETHER_TICKET_H
@@ -26,6 +30,8 @@ struct ticket {
 	int64_t expires_at;
 	char nonce[33];
 	char actions[MAX_ACTIONS_BYTES];
+	int64_t end_at;     /* session must end by this time; 0: no limit */
+	int64_t idle_s;     /* idle timeout; 0: none */
 };
 
 const char *ticket_leg_name(enum ticket_leg leg);

@@ -252,35 +252,41 @@ static void test_strict_payload(void **state)
 	static const char *const bad[] = {
 		/* iat as a string */
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":\"1700000000\",\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"iat\":\"1700000000\",\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* duplicate key */
 		"{\"v\":1,\"sid\":\"s\",\"sid\":\"t\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* short nonce */
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123\",\"act\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* unknown leg */
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"both\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* wrong version */
 		"{\"v\":2,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* missing act, extra key */
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"xx\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"xx\":\"\",\"end\":0,\"idle\":0}",
+		/* negative idle */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":-1}",
+		/* missing end and idle */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
 		/* over-long user */
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\","
 		"\"rly\":\"r\",\"leg\":\"device\",\"iat\":1700000000,\"exp\":1700000060,"
-		"\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* newline in the session id */
 		"{\"v\":1,\"sid\":\"s\\nOK x\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}",
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
 		/* not an object */
 		"[1,2,3]",
 	};
 	static const char good[] =
 		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
-		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\"}";
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}";
 	struct keys *k = *state;
 	char text[MAX_TICKET_BYTES + 1];
 	struct ticket got;
