@@ -23,32 +23,43 @@ static int session_check_id(const char *id)
 	return 0;
 }
 
-int session_request(struct api *a, const char *device, const char *reason,
-                    const char *const *services, size_t nservices, char **id,
+/* req[key] = the n strings as an array; nothing when n is 0. */
+static int session_set_list(json_t *req, const char *key,
+                            const char *const *items, size_t n)
+{
+	json_t *list;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if ((list = json_array()) == NULL)
+		return TE_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(list, json_string(items[i])) != 0) {
+			json_decref(list);
+			return TE_ERR_NOMEM;
+		}
+	return json_object_set_new(req, key, list) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+int session_request(struct api *a, const struct session_ask *ask, char **id,
                     json_t **resp)
 {
 	char what[SESSION_WHAT_BYTES];
-	json_t *req = NULL, *list = NULL, *ans = NULL;
+	json_t *req = NULL, *ans = NULL;
 	const char *sid;
-	size_t i;
 	int r = TE_ERR_NOMEM;
 
 	*id = NULL;
 	if (resp != NULL)
 		*resp = NULL;
-	snprintf(what, sizeof(what), "requesting a session on %s", device);
-	req = json_pack("{s:s, s:s}", "device", device, "reason", reason);
-	if (req == NULL)
+	snprintf(what, sizeof(what), "requesting a session on %s", ask->device);
+	req = json_pack("{s:s, s:s}", "device", ask->device, "reason", ask->reason);
+	if (req == NULL ||
+	    session_set_list(req, "services", ask->services, ask->nservices) != 0 ||
+	    session_set_list(req, "actions", ask->actions, ask->nactions) != 0 ||
+	    (ask->escalation && json_object_set_new(req, "escalation", json_true()) != 0))
 		goto out;
-	if (nservices > 0) {
-		if ((list = json_array()) == NULL)
-			goto out;
-		for (i = 0; i < nservices; i++)
-			if (json_array_append_new(list, json_string(services[i])) != 0)
-				goto out;
-		if (json_object_set(req, "services", list) != 0)
-			goto out;
-	}
 	if ((r = api_call(a, what, "POST", "/api/v1/sessions", req, &ans)) != 0)
 		goto out;
 	if (api_get_str(ans, "id", &sid) != 0 || cliargs_check_name(sid) != 0) {
@@ -66,7 +77,6 @@ int session_request(struct api *a, const char *device, const char *reason,
 	}
 out:
 	json_decref(req);
-	json_decref(list);
 	json_decref(ans);
 	return r;
 }
@@ -187,6 +197,7 @@ static int session_cmd_request(const struct cli *cli, int argc, char **argv)
 	};
 	struct api *a = NULL;
 	json_t *resp = NULL;
+	struct session_ask ask = { 0 };
 	char *id = NULL;
 	int rc = CLI_EXIT_FAIL;
 
@@ -209,8 +220,11 @@ static int session_cmd_request(const struct cli *cli, int argc, char **argv)
 		cliout_usage("session request: '%s' is not a device serial", pos[0]);
 		return CLI_EXIT_USAGE;
 	}
-	if (api_open(cli, 0, &a) != 0 ||
-	    session_request(a, pos[0], reason, services, nserv, &id, &resp) != 0)
+	ask.device = pos[0];
+	ask.reason = reason;
+	ask.services = services;
+	ask.nservices = nserv;
+	if (api_open(cli, 0, &a) != 0 || session_request(a, &ask, &id, &resp) != 0)
 		goto out;
 	if (cli->json)
 		cliout_json(resp);

@@ -16,11 +16,22 @@
 
 int session_main(const struct cli *cli, int argc, char **argv);
 
+/* What a session request asks for. services (forwards) and actions
+ * ("shell", "files:read", "files:write", "diag:NAME", "patient_records";
+ * docs/access-control.md) may be empty: the field is then left out. */
+struct session_ask {
+	const char *device;
+	const char *reason;
+	const char *const *services;
+	size_t nservices;
+	const char *const *actions;
+	size_t nactions;
+	int escalation;                  /* 1: ask as an escalation */
+};
+
 /* POST /api/v1/sessions; *id (malloc'd) is the new session's id; *resp (may
- * be NULL) the server's answer. services may be empty: the field is then
- * left out and the server's policy decides. Errors printed. */
-int session_request(struct api *a, const char *device, const char *reason,
-                    const char *const *services, size_t nservices, char **id,
+ * be NULL) the server's answer. Errors printed. */
+int session_request(struct api *a, const struct session_ask *ask, char **id,
                     json_t **resp);
 
 /* Poll until the session leaves awaiting_consent. 0 when consented or

@@ -356,6 +356,7 @@ static int sshrun_spawn(struct sshrun *s, char **extra, int nextra,
 static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 {
 	const char *services[1] = { s->service };
+	struct session_ask ask = { 0 };
 	int status = 0, stopped = 0, rc = CLI_EXIT_FAIL, r;
 
 	snprintf(s->alias, sizeof(s->alias), "%s%s", SSHRUN_HOST_PREFIX, s->device);
@@ -363,8 +364,11 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 		goto out;
 	sshrun_stop = 0;
 	sshrun_signals(1);
-	if (session_request(s->a, s->device, s->reason, services,
-	                    s->service != NULL ? 1 : 0, &s->id, NULL) != 0)
+	ask.device = s->device;
+	ask.reason = s->reason;
+	ask.services = services;
+	ask.nservices = s->service != NULL ? 1 : 0;
+	if (session_request(s->a, &ask, &s->id, NULL) != 0)
 		goto out;
 	fprintf(stderr, "waiting for the operator at %s to accept...\n", s->device);
 	r = session_wait(s->a, s->id, SESSION_WAIT_DEFAULT_S, &sshrun_stop, NULL);
