@@ -69,9 +69,9 @@ static int login_read_tty(int fd, const char *prompt, char *out, size_t outsz)
 	return r;
 }
 
-int login_read_password(const char *prompt, char *out, size_t outsz)
+int login_read_secret(const char *env_name, const char *prompt, char *out, size_t outsz)
 {
-	char *env = getenv("TETHER_PASSWORD");
+	char *env = getenv(env_name);
 	size_t n;
 
 	if (env != NULL && env[0] != '\0') {
@@ -81,12 +81,31 @@ int login_read_password(const char *prompt, char *out, size_t outsz)
 		memcpy(out, env, n + 1);
 		/* Leave no copy in our environment for children (ssh) to see. */
 		secret_wipe(env, n);
-		unsetenv("TETHER_PASSWORD");
+		unsetenv(env_name);
 		return 0;
 	}
 	if (isatty(STDIN_FILENO))
 		return login_read_tty(STDIN_FILENO, prompt, out, outsz);
 	return login_read_line(STDIN_FILENO, out, outsz);
+}
+
+int login_read_password(const char *prompt, char *out, size_t outsz)
+{
+	return login_read_secret("TETHER_PASSWORD", prompt, out, outsz);
+}
+
+/* The one-time code from the terminal, when there is one to ask. */
+static int login_prompt_code(char *out, size_t outsz)
+{
+	int fd, r;
+
+	if (!isatty(STDIN_FILENO) || (fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+		return TE_ERR_NOT_FOUND;
+	fprintf(stderr, "one-time code from your authenticator (or a recovery code): ");
+	fflush(stderr);
+	r = login_read_line(fd, out, outsz);
+	close(fd);
+	return r;
 }
 
 static int login_check_args(const struct cli *cli, const char *server,
@@ -130,48 +149,140 @@ static int login_check_args(const struct cli *cli, const char *server,
 	return CLI_EXIT_OK;
 }
 
-/* POST /api/v1/login and parse the answer into *st. */
-static int login_request(const struct cli *cli, SSL_CTX *ctx,
-                         const char *server, const char *proxy,
-                         const char *ca_abs, const char *user,
-                         const char *password, struct clistate **st,
-                         json_t **resp)
+struct login_creds {
+	const char *user;
+	const char *password;
+	const char *totp;            /* NULL: none */
+	const char *recovery;        /* NULL: none */
+};
+
+/* POST /api/v1/login once; *status and *resp as the server answered. */
+static int login_post(const struct cli *cli, SSL_CTX *ctx, const char *server,
+                      const char *proxy, const struct login_creds *c, int *status,
+                      json_t **resp)
 {
 	char *body = NULL;
-	const char *token;
 	json_t *req;
+	int r;
+
+	*resp = NULL;
+	req = json_pack("{s:s, s:s, s:s*, s:s*}", "user", c->user, "password", c->password,
+	                "totp", c->totp, "recovery_code", c->recovery);
+	if (req != NULL)
+		body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);   /* main_json_free wipes the copies */
+	if (body == NULL)
+		return TE_ERR_NOMEM;
+	r = api_send(cli, server, proxy, ctx, NULL, "POST", "/api/v1/login", body, status, resp);
+	secret_wipe(body, strlen(body));
+	free(body);
+	return r;
+}
+
+/* Say why the server refused the login. */
+static void login_refused(const struct cli *cli, const char *user, int status,
+                          const json_t *resp)
+{
+	const char *code = NULL, *msg = NULL;
+
+	if (resp != NULL) {
+		api_get_str(resp, "error", &code);
+		api_get_str(resp, "message", &msg);
+	}
+	if (status == 401 && code != NULL && strcmp(code, "bad_credentials") == 0)
+		cliout_error(cli, code, "login as %s failed: wrong user name or password — try"
+		             " again or ask your administrator", user);
+	else if (status == 401 && code != NULL && strcmp(code, "totp_required") == 0)
+		cliout_error(cli, code, "login as %s needs the one-time code from your"
+		             " authenticator: give --totp CODE (or TETHER_TOTP), or"
+		             " --recovery-code CODE", user);
+	else if ((status == 401 || status == 429) && msg != NULL)
+		cliout_error(cli, code != NULL ? code : "refused", "login as %s failed: %s",
+		             user, msg);
+	else
+		api_report(cli, "login", status, resp);
+}
+
+/* Log in, asking for the one-time code on the terminal when the server
+ * wants one and none was given. */
+static int login_request(const struct cli *cli, SSL_CTX *ctx, const char *server,
+                         const char *proxy, const char *ca_abs, struct login_creds *c,
+                         struct clistate **st, json_t **resp)
+{
+	char code[LOGIN_MAX_CODE_BYTES];
+	const char *token, *errc = NULL;
 	long long exp;
 	int status, r;
 
-	*resp = NULL;
-	req = json_pack("{s:s, s:s}", "user", user, "password", password);
-	if (req != NULL)
-		body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (body == NULL)
-		return TE_ERR_NOMEM;
-	r = api_send(cli, server, proxy, ctx, NULL, "POST", "/api/v1/login",
-	             body, &status, resp);
-	secret_wipe(body, strlen(body));
-	free(body);
-	if (r != 0)
+	code[0] = '\0';
+	if ((r = login_post(cli, ctx, server, proxy, c, &status, resp)) != 0)
 		return r;
-	if (status == 401) {
-		cliout_error(cli, "bad_credentials", "login as %s failed: wrong user "
-		             "name or password (or the account is locked) — try "
-		             "again or ask your administrator", user);
-		return TE_ERR_DENIED;
+	if (status == 401 && c->totp == NULL && c->recovery == NULL && *resp != NULL &&
+	    api_get_str(*resp, "error", &errc) == 0 && strcmp(errc, "totp_required") == 0 &&
+	    login_prompt_code(code, sizeof(code)) == 0) {
+		/* Eight or more characters can only be a recovery code. */
+		if (strlen(code) > 8)
+			c->recovery = code;
+		else
+			c->totp = code;
+		json_decref(*resp);
+		r = login_post(cli, ctx, server, proxy, c, &status, resp);
+		secret_wipe(code, sizeof(code));
+		if (r != 0)
+			return r;
 	}
 	if (status != 200) {
-		api_report(cli, "login", status, *resp);
-		return TE_ERR_PROTOCOL;
+		login_refused(cli, c->user, status, *resp);
+		return TE_ERR_DENIED;
 	}
 	if (*resp == NULL || api_get_str(*resp, "token", &token) != 0 ||
 	    api_get_int(*resp, "expires_at", &exp) != 0) {
 		api_bad_answer(cli, "login", "token");
 		return TE_ERR_PROTOCOL;
 	}
-	return clistate_new(server, ca_abs, user, token, exp, st);
+	return clistate_new(server, ca_abs, c->user, token, exp, st);
+}
+
+int login_setup_report(const struct cli *cli, const json_t *resp)
+{
+	json_t *need = json_object_get(resp, "setup_required"), *v, *o;
+	int totp = 0, pw = 0;
+	size_t i;
+
+	json_array_foreach(need, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), "totp_enrollment") == 0)
+			totp = 1;
+		if (json_is_string(v) && strcmp(json_string_value(v), "password_change") == 0)
+			pw = 1;
+	}
+	if (cli->json) {
+		o = json_pack("{s:s, s:O?, s:[]}", "scope", "setup", "setup_required", need, "next");
+		if (o != NULL) {
+			if (pw)
+				json_array_append_new(json_object_get(o, "next"), json_string("tether password"));
+			if (totp) {
+				json_array_append_new(json_object_get(o, "next"), json_string("tether mfa enroll"));
+				json_array_append_new(json_object_get(o, "next"),
+				                      json_string("tether mfa confirm CODE"));
+			}
+			cliout_json(o);
+		}
+		json_decref(o);
+		return LOGIN_EXIT_SETUP;
+	}
+	fprintf(stderr, "tether: the password is right, but the account setup must be finished"
+	        " before anything else:\n");
+	if (pw)
+		fprintf(stderr, "  - an administrator set a temporary password: choose your own"
+		        " with\n      tether password\n");
+	if (totp)
+		fprintf(stderr, "  - every account needs a one-time code (TOTP); enroll with\n"
+		        "      tether mfa enroll          (shows a QR code and the secret)\n"
+		        "      tether mfa confirm CODE    (CODE: what your authenticator shows)\n");
+	fprintf(stderr, "  this setup login only allows these steps and expires in %lld"
+	        " minutes\n", (long long)json_integer_value(json_object_get(resp,
+	        "expires_in_s")) / 60);
+	return LOGIN_EXIT_SETUP;
 }
 
 /* proxy is the URL the login went through (NULL: direct); only its
@@ -188,8 +299,8 @@ static void login_report(const struct cli *cli, const struct clistate *st,
 	if (proxy != NULL && httpproxy_describe(proxy, desc, sizeof(desc)) == 0)
 		snprintf(via, sizeof(via), " via proxy %s", desc);
 	if (cli->json) {
-		o = json_pack("{s:s, s:s, s:s?, s:I, s:s?}", "server", st->server,
-		              "user", st->user, "role", role, "expires_at",
+		o = json_pack("{s:s, s:s, s:s?, s:s, s:I, s:s?}", "server", st->server,
+		              "user", st->user, "role", role, "scope", "full", "expires_at",
 		              (json_int_t)st->expires_at, "proxy",
 		              desc[0] != '\0' ? desc : NULL);
 		if (o != NULL)
@@ -203,17 +314,63 @@ static void login_report(const struct cli *cli, const struct clistate *st,
 	       role != NULL ? ")" : "", via, when);
 }
 
+static int login_get_password(const struct cli *cli, const char *user, const char *server,
+                              char *password, size_t pwsz)
+{
+	char prompt[256];
+	int r;
+
+	snprintf(prompt, sizeof(prompt), "password for %s at %s: ", user, server);
+	if ((r = login_read_password(prompt, password, pwsz)) != 0)
+		cliout_error(cli, "no_password", "no password read (%s) — set "
+		             "TETHER_PASSWORD, type it at the prompt or pipe one line",
+		             r == TE_ERR_TRUNCATED ? "the input was empty" :
+		             r == TE_ERR_TOO_LONG ? "longer than 1023 bytes" :
+		             te_strerror(r));
+	return r;
+}
+
+/* The second factor into code: --totp or --recovery-code (copied, then
+ * wiped from argv, which stays readable in /proc while we run, like the
+ * proxy URL), else TETHER_TOTP (read once and unset). */
+static int login_take_code(const char **totp, const char **recovery, char *code,
+                           size_t codesz)
+{
+	const char *given = *totp != NULL ? *totp : *recovery;
+	const char *env = getenv("TETHER_TOTP");
+
+	if (given == NULL) {
+		if (env != NULL && env[0] != '\0' &&
+		    login_read_secret("TETHER_TOTP", "", code, codesz) == 0)
+			*totp = code;
+		return 0;
+	}
+	if (strlen(given) >= codesz) {
+		cliout_usage("login: the one-time code is too long");
+		return TE_ERR_TOO_LONG;
+	}
+	snprintf(code, codesz, "%s", given);
+	secret_wipe((char *)given, strlen(given));
+	*(*totp != NULL ? totp : recovery) = code;
+	return 0;
+}
+
 int login_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *ca = NULL, *user = NULL, *proxy = NULL;
+	const char *totp = NULL, *recovery = NULL, *scope = NULL;
 	const char *pos[1];
 	const struct cliargs_opt opts[] = {
 		{ "--server", &server, NULL, 0, NULL },
 		{ "--ca", &ca, NULL, 0, NULL },
 		{ "--user", &user, NULL, 0, NULL },
 		{ "--proxy", &proxy, NULL, 0, NULL },
+		{ "--totp", &totp, NULL, 0, NULL },
+		{ "--recovery-code", &recovery, NULL, 0, NULL },
 	};
-	char ca_abs[PATH_MAX], path[PATH_MAX], prompt[256];
+	char code[LOGIN_MAX_CODE_BYTES];
+	struct login_creds creds;
+	char ca_abs[PATH_MAX], path[PATH_MAX];
 	char password[LOGIN_MAX_PASSWORD_BYTES], *proxy_copy = NULL;
 	struct clistate *st = NULL;
 	SSL_CTX *ctx = NULL;
@@ -222,8 +379,13 @@ int login_main(const struct cli *cli, int argc, char **argv)
 	int rc = CLI_EXIT_FAIL, r;
 
 	password[0] = '\0';
-	if (cliargs_parse("login", argc, argv, opts, 4, pos, 0, 0, &npos, NULL) != 0)
+	code[0] = '\0';
+	if (cliargs_parse("login", argc, argv, opts, 6, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
+	if (totp != NULL && recovery != NULL) {
+		cliout_usage("login: give --totp or --recovery-code, not both");
+		return CLI_EXIT_USAGE;
+	}
 	if ((rc = login_check_args(cli, server, ca, user, proxy, ca_abs)) !=
 	    CLI_EXIT_OK)
 		return rc;
@@ -241,18 +403,19 @@ int login_main(const struct cli *cli, int argc, char **argv)
 		             "%s — set TETHER_HOME or HOME", te_strerror(r));
 		goto out;
 	}
-	snprintf(prompt, sizeof(prompt), "password for %s at %s: ", user, server);
-	if ((r = login_read_password(prompt, password, sizeof(password))) != 0) {
-		cliout_error(cli, "no_password", "no password read (%s) — set "
-		             "TETHER_PASSWORD, type it at the prompt or pipe one line",
-		             r == TE_ERR_TRUNCATED ? "the input was empty" :
-		             r == TE_ERR_TOO_LONG ? "longer than 1023 bytes" :
-		             te_strerror(r));
+	if (login_get_password(cli, user, server, password, sizeof(password)) != 0)
+		goto out;
+	if (login_take_code(&totp, &recovery, code, sizeof(code)) != 0) {
+		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
+	creds.user = user;
+	creds.password = password;
+	creds.totp = totp;
+	creds.recovery = recovery;
 	if (api_ctx_new(cli, ca_abs, &ctx) != 0 ||
 	    login_request(cli, ctx, server, api_proxy(proxy, server), ca_abs,
-	                  user, password, &st, &resp) != 0)
+	                  &creds, &st, &resp) != 0)
 		goto out;
 	secret_wipe(password, sizeof(password));
 	/* Only an explicit --proxy is kept; the environment is read afresh
@@ -264,10 +427,15 @@ int login_main(const struct cli *cli, int argc, char **argv)
 		             te_strerror(r));
 		goto out;
 	}
+	if (api_get_str(resp, "scope", &scope) == 0 && strcmp(scope, "setup") == 0) {
+		rc = login_setup_report(cli, resp);
+		goto out;
+	}
 	login_report(cli, st, api_proxy(proxy, server), resp);
 	rc = CLI_EXIT_OK;
 out:
 	secret_wipe(password, sizeof(password));
+	secret_wipe(code, sizeof(code));
 	if (proxy_copy != NULL) {
 		secret_wipe(proxy_copy, strlen(proxy_copy));
 		free(proxy_copy);

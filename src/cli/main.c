@@ -13,6 +13,8 @@
 #include "devices.h"
 #include "log.h"
 #include "login.h"
+#include "mfa.h"
+#include "password.h"
 #include "secret.h"
 #include "session.h"
 #include "sshrun.h"
@@ -21,10 +23,18 @@ static const char usage_text[] =
 	"usage: tether [--json] COMMAND ...\n"
 	"\n"
 	"  login --server URL --ca FILE --user NAME [--proxy URL]\n"
+	"        [--totp CODE | --recovery-code CODE]\n"
 	"                        log in (password from TETHER_PASSWORD, the\n"
-	"                        terminal, or one line on stdin); --proxy\n"
-	"                        http://[user:pass@]host:port is kept for every\n"
-	"                        later command, else HTTPS_PROXY/NO_PROXY apply\n"
+	"                        terminal, or one line on stdin; the one-time\n"
+	"                        code from --totp, TETHER_TOTP or the terminal);\n"
+	"                        --proxy http://[user:pass@]host:port is kept for\n"
+	"                        every later command, else HTTPS_PROXY/NO_PROXY apply\n"
+	"  mfa enroll            start TOTP enrollment: QR code, URI and secret\n"
+	"  mfa confirm CODE      finish it with the first code; prints the 10\n"
+	"                        one-time recovery codes once\n"
+	"  password              change your password (current from TETHER_PASSWORD,\n"
+	"                        new from TETHER_NEW_PASSWORD, else prompts or\n"
+	"                        two lines on stdin); revokes your other logins\n"
 	"  logout                revoke the login and forget the token\n"
 	"  devices               list devices\n"
 	"  session request DEVICE --reason TEXT [--service NAME]...\n"
@@ -35,7 +45,9 @@ static const char usage_text[] =
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
 	"$TETHER_HOME/cli.json (default ~/.config/tether).\n"
-	"Exit status: 0 ok, 1 failed or refused, 2 usage error.\n";
+	"Exit status: 0 ok, 1 failed or refused, 2 usage error, 3 the password\n"
+	"was right but the account setup (TOTP enrollment or a new password) must\n"
+	"be finished first: run the commands printed.\n";
 
 /* jansson holds tokens, tickets and the password while we parse and build
  * bodies; wipe every block it frees. */
@@ -53,6 +65,8 @@ static const struct {
 } main_cmds[] = {
 	{ "login", login_main },
 	{ "logout", logout_main },
+	{ "mfa", mfa_main },
+	{ "password", password_main },
 	{ "devices", devices_main },
 	{ "session", session_main },
 	{ "connect", connect_main },

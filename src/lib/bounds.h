@@ -25,7 +25,9 @@
 #define SHORTPOLL_INTERVAL_S    30     /* agent's fallback poll period */
 #define CONSENT_TIMEOUT_S       120    /* default; no answer means refusal */
 #define ENROLL_TOKEN_TTL_S      (24 * 3600)
-#define API_TOKEN_TTL_S         (8 * 3600)
+#define API_TOKEN_TTL_S         3600   /* default token_ttl_s: a login lasts an hour */
+#define API_TOKEN_IDLE_S        900    /* default token_idle_s: unused this long, refused */
+#define SETUP_TOKEN_TTL_S       600    /* a setup-scope token (enroll TOTP, change password) */
 #define UNPAIRED_LEG_TIMEOUT_S  30     /* relay drops a lone leg after this */
 #define SESSION_MAX_S           (4 * 3600)
 #define HTTP_TIMEOUT_S          45     /* client side; longer than a long-poll */
@@ -35,6 +37,12 @@
 /* Authentication */
 #define SUPPORT_MAX_FAILURES    5      /* device support account locks after this */
 #define PASSWORD_MIN_CHARS      12
+#define LOGIN_MAX_FAILURES      5      /* default login.max_failures (per user name) */
+#define LOGIN_ADDR_MAX_FAILURES 20     /* default login.addr_max_failures (per address) */
+#define LOGIN_LOCK_BASE_S       60     /* default login.lock_base_s: first lock */
+#define LOGIN_LOCK_MAX_S        3600   /* default login.lock_max_s: longest lock */
+#define RECOVERY_CODES          10     /* one-time codes given at TOTP enrollment */
+#define RECOVERY_CODE_CHARS     16     /* letters and digits, shown in groups of 4 */
 
 /* Relay */
 #define RELAY_HIGH_WATER_BYTES  (256 * 1024) /* per direction, before pausing reads */

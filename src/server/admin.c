@@ -20,6 +20,7 @@
 #include "err.h"
 #include "jbody.h"
 #include "pki.h"
+#include "pwrules.h"
 #include "secret.h"
 #include "srvconf.h"
 #include "srvsession.h"
@@ -303,29 +304,9 @@ out:
 	return code;
 }
 
-/* Characters, not bytes: UTF-8 continuation bytes do not count. */
-static size_t admin_utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz)
 {
-	if (admin_utf8_chars(pw) < PASSWORD_MIN_CHARS) {
-		snprintf(errbuf, errsz, "the password must have at least %d characters",
-		         PASSWORD_MIN_CHARS);
-		return TE_ERR_INVALID;
-	}
-	if (strcasestr(pw, user) != NULL) {
-		snprintf(errbuf, errsz, "the password must not contain the user name");
-		return TE_ERR_INVALID;
-	}
-	return 0;
+	return pwrules_check(user, pw, NULL, errbuf, errsz);
 }
 
 /* TETHER_PASSWORD, else one line from stdin (without its newline). */

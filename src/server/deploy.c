@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "mfakey.h"
 #include "pki.h"
+#include "secret.h"
 #include "srvconf.h"
 #include "store.h"
 #include "ticket.h"
@@ -190,14 +192,26 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "longpoll_s = %d\n"
 	        "# Longest remote session, in seconds.\n"
 	        "session_max_s = %d\n"
-	        "# Lifetime of a login token, in seconds.\n"
+	        "# Lifetime of a login token, in seconds (at most a day).\n"
 	        "token_ttl_s = %d\n"
+	        "# A login token unused for this many seconds is refused.\n"
+	        "token_idle_s = %d\n"
+	        "# Lockout: after login.max_failures consecutive failed logins for one\n"
+	        "# user name (known or not), or login.addr_max_failures from one source\n"
+	        "# address, logins are refused for login.lock_base_s seconds, doubling with\n"
+	        "# each further failure up to login.lock_max_s. `tether-server user unlock`\n"
+	        "# lifts a lock.\n"
+	        "login.max_failures = %d\n"
+	        "login.addr_max_failures = %d\n"
+	        "login.lock_base_s = %d\n"
+	        "login.lock_max_s = %d\n"
 	        "# Drop to this user after binding the port (when started as root).\n"
 	        "user =\n"
 	        "# debug, info, warn or error.\n"
 	        "log_level = info\n",
 	        listen, host, SRVCONF_DEFAULT_DB, CONSENT_TIMEOUT_S, LONGPOLL_HOLD_S,
-	        SESSION_MAX_S, API_TOKEN_TTL_S);
+	        SESSION_MAX_S, API_TOKEN_TTL_S, API_TOKEN_IDLE_S, LOGIN_MAX_FAILURES,
+	        LOGIN_ADDR_MAX_FAILURES, LOGIN_LOCK_BASE_S, LOGIN_LOCK_MAX_S);
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
 }
 
@@ -270,6 +284,15 @@ int deploy_init(const struct deploy_opts *o, char *errbuf, size_t errsz)
 	step = "write the config";
 	if ((rc = deploy_conf(o->dir, listen, host)) != 0)
 		goto fail;
+	step = "create the TOTP sealing key";
+	{
+		uint8_t key[MFAKEY_BYTES];
+		char kerr[256];
+		rc = mfakey_ensure(o->dir, key, kerr, sizeof(kerr));
+		secret_wipe(key, sizeof(key));
+		if (rc != 0)
+			goto fail;
+	}
 	step = "create the database";
 	if ((rc = deploy_db(o->dir, host)) != 0)
 		goto fail;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "admin_user.h"
 #include "deploy.h"
 #include "log.h"
 #include "server.h"
@@ -23,6 +24,14 @@ static const char usage[] =
 	"  tether-server user add NAME --role specialist|administrator|auditor\n"
 	"                [--level 1-3] [--region CC] --dir DIR\n"
 	"                (password from TETHER_PASSWORD or one line on stdin)\n"
+	"  tether-server user unlock NAME [--addr IP] --dir DIR\n"
+	"                (clears failed-login counts and locks for NAME, and IP)\n"
+	"  tether-server user reset-password NAME --dir DIR\n"
+	"                (temporary password from TETHER_PASSWORD or stdin; the user\n"
+	"                must change it at the next login; revokes the user's tokens)\n"
+	"  tether-server user revoke-tokens NAME --dir DIR\n"
+	"  tether-server user reset-mfa NAME --dir DIR\n"
+	"                (removes TOTP and recovery codes; the user enrolls again)\n"
 	"  tether-server run --dir DIR\n"
 	"  tether-server audit verify --dir DIR\n"
 	"  tether-server audit list --dir DIR [--json]\n"
@@ -190,6 +199,8 @@ int main(int argc, char **argv)
 	    (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "device") == 0 ||
 	     strcmp(argv[1], "user") == 0))
 		return cmd_add(argv[1], argc - 3, argv + 3);
+	if (argc >= 3 && strcmp(argv[1], "user") == 0)
+		return admin_user_main(argc - 2, argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "device") == 0 && strcmp(argv[2], "revoke") == 0) {
 		if (argc < 4 || argv[3][0] == '-')
 			return usage_error("device revoke needs a serial");

@@ -181,6 +181,14 @@ static int server_load(struct server *srv, const char *dir)
 	snprintf(p1, sizeof(p1), "%s", srv->cfg.db_path);
 	if ((rc = store_open(p1, &srv->store)) != 0)
 		goto fail;
+	SERVER_FILE(p1, MFAKEY_FILE);
+	{
+		char errbuf[PATH_MAX + 128];
+		if ((rc = mfakey_ensure(d, srv->totp_key, errbuf, sizeof(errbuf))) != 0) {
+			log_error("%s", errbuf);
+			goto fail;
+		}
+	}
 #undef SERVER_FILE
 	X509_free(root);
 	return 0;
@@ -207,6 +215,7 @@ static void server_free(struct server *srv)
 	free(srv->issuing_pem);
 	free(srv->ticket_pub_pem);
 	store_close(srv->store);
+	secret_wipe(srv->totp_key, sizeof(srv->totp_key));
 	free(srv);
 }
 

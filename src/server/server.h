@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "mfakey.h"
 #include "srvconf.h"
 #include "store.h"
 
@@ -35,6 +36,7 @@ struct server {
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
+	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */

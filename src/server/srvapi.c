@@ -1,5 +1,6 @@
 /* srvapi.c: the route table and per-role authentication. */
 #include "srvapi.h"
+#include "apiacct.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include "secret.h"
 #include "server.h"
 
-enum api_auth { API_PUBLIC, API_USER, API_DEVICE, API_RELAY };
+/* API_USER needs a full-scope token; API_ACCOUNT also takes a setup-scope
+ * one (TOTP enrollment, password change, logout). */
+enum api_auth { API_PUBLIC, API_USER, API_ACCOUNT, API_DEVICE, API_RELAY };
 
 struct api_route {
 	int method;
@@ -26,7 +29,10 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, api_ca },
 	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, api_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, api_login },
-	{ EVHTTP_REQ_POST, "/api/v1/logout", API_USER, api_logout },
+	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, api_logout },
+	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, api_account_totp },
+	{ EVHTTP_REQ_POST, "/api/v1/account/totp/confirm", API_ACCOUNT, api_account_totp_confirm },
+	{ EVHTTP_REQ_POST, "/api/v1/account/password", API_ACCOUNT, api_account_password },
 	{ EVHTTP_REQ_GET,  "/api/v1/devices", API_USER, api_devices },
 	{ EVHTTP_REQ_GET,  "/api/v1/devices/*", API_USER, api_device_get },
 	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, api_session_new },
@@ -60,10 +66,13 @@ static int api_match(const char *pattern, const char *path, char *arg, size_t ar
 	return jbody_name_ok(arg);
 }
 
-static int api_auth_user(struct http_req *r)
+/* A bearer token that is live (not revoked, expired or idle), of a scope
+ * the route takes; a setup-scope token elsewhere is told what to finish. */
+static int api_auth_user(struct http_req *r, enum api_auth auth)
 {
 	const char *token = http_bearer(r);
-	char user[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES], scope[STORE_SCOPE_BYTES];
+	struct store_account a;
 	int rc;
 
 	if (token == NULL) {
@@ -71,16 +80,25 @@ static int api_auth_user(struct http_req *r)
 		return -1;
 	}
 	if ((rc = secret_sha256_hex(token, strlen(token), r->token_hash)) == 0)
-		rc = store_token_user(r->srv->store, r->token_hash, server_now(), user);
+		rc = store_token_use(r->srv->store, r->token_hash, server_now(),
+		                     r->srv->cfg.token_idle_s, user, scope);
 	if (rc == 0)
 		rc = store_user_get(r->srv->store, user, &r->user);
 	if (rc != 0) {
 		http_error(r, 401, "unauthorized", "%s; log in again",
 		           rc == TE_ERR_EXPIRED ? "the token has expired" :
+		           rc == TE_ERR_TIMEOUT ? "the token was idle too long" :
 		           rc == TE_ERR_DENIED ? "the token was revoked" : "unknown token");
 		return -1;
 	}
 	snprintf(r->who, sizeof(r->who), "user:%s", r->user.name);
+	if (auth == API_USER && strcmp(scope, STORE_SCOPE_FULL) != 0) {
+		if (store_account_get(r->srv->store, r->user.name, &a) != 0)
+			memset(&a, 0, sizeof(a));
+		http_error(r, 403, "setup_required", "this login may only finish the account"
+		           " setup: %s", api_account_next_steps(&a));
+		return -1;
+	}
 	return 0;
 }
 
@@ -140,7 +158,8 @@ void api_dispatch(struct http_req *r)
 			http_error(r, 404, "not_found", "no such endpoint; see docs/protocol.md");
 		return;
 	}
-	if (route->auth == API_USER && api_auth_user(r) != 0)
+	if ((route->auth == API_USER || route->auth == API_ACCOUNT) &&
+	    api_auth_user(r, route->auth) != 0)
 		return;
 	if ((route->auth == API_DEVICE || route->auth == API_RELAY) &&
 	    api_auth_cert(r, route->auth) != 0)

@@ -11,7 +11,9 @@
 
 static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s",
-	"session_max_s", "token_ttl_s", "user", "log_level", NULL,
+	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level",
+	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
+	"login.lock_max_s", NULL,
 };
 
 int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
@@ -68,6 +70,29 @@ static int srvconf_level(const char *s, enum log_level *out)
 	return TE_ERR_INVALID;
 }
 
+/* Lockout after repeated login failures (api_login). */
+static int srvconf_login(const struct config *cfg, struct srvconf *c, char *errbuf,
+                         size_t errsz)
+{
+	int rc;
+
+	if ((rc = config_get_int(cfg, "login.max_failures", LOGIN_MAX_FAILURES, 1, 100,
+	                         &c->login_max_failures, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "login.addr_max_failures", LOGIN_ADDR_MAX_FAILURES, 1,
+	                         10000, &c->login_addr_max_failures, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "login.lock_base_s", LOGIN_LOCK_BASE_S, 1, 24 * 3600,
+	                         &c->login_lock_base_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "login.lock_max_s", LOGIN_LOCK_MAX_S, 1, 7 * 24 * 3600,
+	                         &c->login_lock_max_s, errbuf, errsz)) != 0)
+		return rc;
+	if (c->login_lock_max_s < c->login_lock_base_s) {
+		snprintf(errbuf, errsz, "login.lock_max_s (%ld) must not be below login.lock_base_s"
+		         " (%ld)", c->login_lock_max_s, c->login_lock_base_s);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
 static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbuf,
                         size_t errsz)
 {
@@ -79,10 +104,12 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	                         &c->longpoll_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "session_max_s", SESSION_MAX_S, 60, 7 * 24 * 3600,
 	                         &c->session_max_s, errbuf, errsz)) != 0 ||
-	    (rc = config_get_int(cfg, "token_ttl_s", API_TOKEN_TTL_S, 60, 7 * 24 * 3600,
-	                         &c->token_ttl_s, errbuf, errsz)) != 0)
+	    (rc = config_get_int(cfg, "token_ttl_s", API_TOKEN_TTL_S, 5, 24 * 3600,
+	                         &c->token_ttl_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "token_idle_s", API_TOKEN_IDLE_S, 1, 24 * 3600,
+	                         &c->token_idle_s, errbuf, errsz)) != 0)
 		return rc;
-	return 0;
+	return srvconf_login(cfg, c, errbuf, errsz);
 }
 
 int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errsz)

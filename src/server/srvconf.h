@@ -22,6 +22,11 @@ struct srvconf {
 	long longpoll_s;
 	long session_max_s;
 	long token_ttl_s;
+	long token_idle_s;            /* a token unused this long is refused */
+	long login_max_failures;      /* per user name, before a lock */
+	long login_addr_max_failures; /* per source address, before a lock */
+	long login_lock_base_s;       /* first lock; doubles with each failure after */
+	long login_lock_max_s;        /* longest lock */
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
 };

@@ -16,7 +16,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 #define STORE_ROLE_BYTES      16
 #define STORE_REGION_BYTES    8
@@ -203,5 +203,86 @@ int store_audit_append(struct store *st, const char *actor, const char *action,
 typedef int (*store_audit_cb)(const struct audit_record *rec, void *arg);
 /* Every record in seq order. */
 int store_audit_each(struct store *st, store_audit_cb cb, void *arg);
+
+/* ---- Accounts and MFA (store_account.c, migration 4) ----
+ * A user's forced password change, TOTP enrollment (the secret only ever
+ * sealed by the caller; the store never sees it in clear), recovery codes
+ * (SHA-256 hex only), token scope and idle tracking, and login failure
+ * counters per user name and per source address. */
+
+#define STORE_SCOPE_BYTES     8      /* "full" or "setup" */
+#define STORE_BOX_BYTES       256    /* hex of a sealed TOTP secret + NUL */
+#define STORE_RECOVERY_CODES  10
+
+#define STORE_SCOPE_FULL  "full"
+#define STORE_SCOPE_SETUP "setup"     /* only the account routes and logout */
+
+#define STORE_LOCK_USER "user"
+#define STORE_LOCK_ADDR "addr"
+
+struct store_account {
+	int must_change_password;
+	int totp_enrolled;                 /* confirmed with a code */
+	int totp_pending;                  /* a secret was issued, not confirmed */
+	int64_t totp_last_step;            /* last accepted step; 0 none */
+	char totp_box[STORE_BOX_BYTES];    /* "" when neither */
+};
+
+/* Failure counting for one kind of key (user name or address). */
+struct store_lock_policy {
+	int max_failures;                  /* consecutive failures before a lock */
+	int64_t base_s, max_s;             /* lock base*2^(failures-max), capped */
+};
+
+int store_account_get(struct store *st, const char *user, struct store_account *out);
+
+int store_token_add_scoped(struct store *st, const char *hash, const char *user,
+                           const char *scope, int64_t now, int64_t expires_at);
+/* Check a bearer token and record now as its last use. TE_ERR_NOT_FOUND
+ * unknown, TE_ERR_DENIED revoked, TE_ERR_EXPIRED past its expiry,
+ * TE_ERR_TIMEOUT unused for more than idle_s (it is revoked then). */
+int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idle_s,
+                    char user[MAX_NAME_BYTES], char scope[STORE_SCOPE_BYTES]);
+/* Revoke every live token of user; *count how many (may be NULL). audit is
+ * written in the same transaction (NULL: none). */
+int store_token_revoke_user(struct store *st, const char *user, int *count,
+                            const struct store_audit_entry *audit);
+
+/* Store a new password hash, set or clear the forced change, and revoke all
+ * the user's tokens, in one transaction with audit. */
+int store_password_set(struct store *st, const char *user, const char *pwhash,
+                       int must_change, int *revoked,
+                       const struct store_audit_entry *audit);
+
+/* Keep a freshly sealed secret awaiting confirmation (replacing an earlier
+ * unconfirmed one). TE_ERR_EXISTS when the user is already enrolled. */
+int store_totp_set_pending(struct store *st, const char *user, const char *box,
+                           int64_t now);
+/* Enroll: mark confirmed at step and replace the recovery codes with the n
+ * given hashes, with audit. TE_ERR_EXISTS when enrolled meanwhile. */
+int store_totp_confirm(struct store *st, const char *user, int64_t step,
+                       char hashes[][SHA256_HEX_BYTES], int n,
+                       const struct store_audit_entry *audit);
+/* Accept step for user only when above the last accepted one (atomically);
+ * TE_ERR_REPLAY otherwise. */
+int store_totp_accept_step(struct store *st, const char *user, int64_t step);
+/* Use one recovery code (by hash; compared in constant time). TE_ERR_DENIED
+ * when it is not an unused code of user; *left the unused codes after. */
+int store_recovery_use(struct store *st, const char *user, const char *hash,
+                       int64_t now, int *left, const struct store_audit_entry *audit);
+/* Remove TOTP and recovery codes and revoke the tokens, with audit.
+ * TE_ERR_NOT_FOUND when the user had no TOTP at all. */
+int store_mfa_reset(struct store *st, const char *user, int *revoked,
+                    const struct store_audit_entry *audit);
+
+/* 0 when key of kind is not locked at now; TE_ERR_LOCKED with *until. */
+int store_login_locked(struct store *st, const char *kind, const char *key,
+                       int64_t now, int64_t *until);
+/* Count a failure. A counter quiet for longer than p->max_s starts again.
+ * *until is the lock it starts (0 none); *failures the new count. */
+int store_login_fail(struct store *st, const char *kind, const char *key, int64_t now,
+                     const struct store_lock_policy *p, int *failures, int64_t *until);
+/* Clear the counter and any lock; TE_ERR_NOT_FOUND when there was none. */
+int store_login_clear(struct store *st, const char *kind, const char *key);
 
 #endif

@@ -63,6 +63,21 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE relays ADD COLUMN audit_open_hash TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE relays ADD COLUMN audit_rollback_seq INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE relays ADD COLUMN audit_rollback_hash TEXT NOT NULL DEFAULT '';",
+	/* 4: accounts and MFA (store_account.c): forced password change, token
+	 * scope and last use, TOTP secrets (sealed) with the last accepted
+	 * step, hashed recovery codes, login failure counters and locks */
+	"ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'full';"
+	"ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX api_tokens_user ON api_tokens(user, revoked);"
+	"CREATE TABLE user_totp(user TEXT PRIMARY KEY REFERENCES users(name),"
+	" secret_box TEXT NOT NULL, enrolled INTEGER NOT NULL DEFAULT 0,"
+	" last_step INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+	"CREATE TABLE recovery_codes(user TEXT NOT NULL REFERENCES users(name),"
+	" hash TEXT NOT NULL, used_at INTEGER, PRIMARY KEY(user, hash));"
+	"CREATE TABLE login_failures(kind TEXT NOT NULL, key TEXT NOT NULL,"
+	" failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
+	" last_failure_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, key));",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -131,9 +131,7 @@ deploy() {
 		eval "RELAY_${n}_DEVICE_PORT=$dp RELAY_${n}_CLIENT_PORT=$cp"
 		n=$((n + 1))
 	done
-	printf '%s\n' "$SPEC_PW" | tether-server user add "$SPEC_USER" --role specialist \
-		--level 2 --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
-		fail "user add: $(tail -3 "$WORK/init.log")"
+	add_user "$SPEC_USER" "$SPEC_PW" specialist 2
 	start_daemons
 }
 
@@ -147,6 +145,26 @@ start_daemons() {
 		eval "wait_port \$RELAY_${n}_DEVICE_PORT"
 		n=$((n + 1))
 	done
+}
+
+# restart_server: stop the running tether-server and start it again (to
+# pick up an edited tether-server.conf).
+restart_server() {
+	kill "$PID_server" 2>/dev/null || true
+	i=0
+	while kill -0 "$PID_server" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	bg server-2 tether-server run --dir "$SRV"
+	PID_server=$PID_server_2
+	wait_port "$SERVER_PORT"
+}
+
+# set_server_conf KEY VALUE: set (or add) a key in tether-server.conf.
+set_server_conf() {
+	if grep -q "^#* *$1 *=" "$SRV/tether-server.conf"; then
+		sed -i "s/^#* *$1 *=.*/$1 = $2/" "$SRV/tether-server.conf"
+	else
+		printf '%s = %s\n' "$1" "$2" >>"$SRV/tether-server.conf"
+	fi
 }
 
 # enroll_token SERIAL: register a device and print its one-time token.
@@ -213,10 +231,69 @@ wait_consent_pending() {
 		fail "session $1 never reached the operator's consent list"
 }
 
+# add_user NAME PASSWORD [ROLE] [LEVEL]: an account (password on stdin).
+add_user() {
+	printf '%s\n' "$2" | tether-server user add "$1" --role "${3:-specialist}" \
+		--level "${4:-2}" --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
+		fail "user add $1: $(tail -3 "$WORK/init.log")"
+}
+
+# totp_code USER: a one-time code for USER's secret ($WORK/totp.USER) on a
+# 30 s step never used before for USER (the server refuses a step at or
+# below the last it accepted). Takes the step before now while it stays
+# good for 2 s more, else now or the next one (clock drift of one step is
+# accepted), else waits for the next period. The last step is kept in
+# $WORK/totp.USER.step.
+totp_code() {
+	[ -f "$WORK/totp.$1" ] || fail "totp_code: no TOTP secret for $1 (mfa_enroll first)"
+	last=$(cat "$WORK/totp.$1.step" 2>/dev/null || echo 0)
+	i=0
+	while :; do
+		t=$(date +%s)
+		now=$((t / 30))
+		if [ $((now - 1)) -gt "$last" ] && [ $((t % 30)) -lt 28 ]; then
+			step=$((now - 1))
+		else
+			step=$((last + 1))
+			[ "$step" -ge "$now" ] || step=$now
+		fi
+		[ "$step" -gt $((now + 1)) ] || break
+		[ $i -lt 350 ] || fail "totp_code: no fresh step for $1 within 35 s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$step" >"$WORK/totp.$1.step"
+	oathtool --totp -b "$(cat "$WORK/totp.$1")" -N "@$((step * 30))"
+}
+
+# mfa_enroll USER PASSWORD [TETHER_HOME]: the first login (a setup-only
+# login, exit 3), `tether mfa enroll --json`, then `tether mfa confirm` with
+# a code from oathtool. Keeps the secret in $WORK/totp.USER and the recovery
+# codes in $WORK/recovery.USER.json; leaves a full login in TETHER_HOME.
+mfa_enroll() {
+	home=${3:-$TETHER_HOME}
+	rc=0
+	TETHER_HOME="$home" TETHER_PASSWORD="$2" tether login --server "https://127.0.0.1:$SERVER_PORT" \
+		--ca "$SRV/ca/root.crt" --user "$1" >"$WORK/login.$1.log" 2>&1 || rc=$?
+	[ "$rc" -eq 3 ] || fail "first login of $1 exited $rc, want 3 (setup): $(cat "$WORK/login.$1.log")"
+	TETHER_HOME="$home" tether --json mfa enroll >"$WORK/mfa.$1.json" 2>>"$WORK/login.$1.log" ||
+		fail "mfa enroll $1: $(cat "$WORK/login.$1.log")"
+	jq -r .secret "$WORK/mfa.$1.json" >"$WORK/totp.$1"
+	rm -f "$WORK/totp.$1.step" "$WORK/mfa.$1.json"
+	TETHER_HOME="$home" tether --json mfa confirm "$(totp_code "$1")" >"$WORK/recovery.$1.json" \
+		2>>"$WORK/login.$1.log" || fail "mfa confirm $1: $(cat "$WORK/login.$1.log")"
+}
+
+# cli_login: log the specialist in (enrolling TOTP the first time).
 cli_login() {
-	TETHER_PASSWORD="$SPEC_PW" tether login --server "https://127.0.0.1:$SERVER_PORT" \
-		--ca "$SRV/ca/root.crt" --user "$SPEC_USER" >"$WORK/login.log" 2>&1 ||
-		fail "login: $(cat "$WORK/login.log")"
+	if [ ! -f "$WORK/totp.$SPEC_USER" ]; then
+		mfa_enroll "$SPEC_USER" "$SPEC_PW"
+		return
+	fi
+	code=$(totp_code "$SPEC_USER")
+	TETHER_PASSWORD="$SPEC_PW" TETHER_TOTP="$code" tether login \
+		--server "https://127.0.0.1:$SERVER_PORT" --ca "$SRV/ca/root.crt" \
+		--user "$SPEC_USER" >"$WORK/login.log" 2>&1 || fail "login: $(cat "$WORK/login.log")"
 }
 
 # ssh password entry without a terminal: OpenSSH asks this program.

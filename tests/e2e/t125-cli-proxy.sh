@@ -19,25 +19,38 @@ full_stack 1
 start_proxy "$PROXY_PASS" "$SERVER_PORT" "$RELAY_1_CLIENT_PORT"
 GOOD_PROXY="http://$PROXY_USER:$PROXY_PASS@127.0.0.1:$PROXY_PORT"
 
-# proxy_login OUTFILE [login args...]: log in as the specialist.
+# Every login needs a fresh TOTP step of its user, so the logins that only
+# test the proxy handling are spread over two more accounts (bob, carol).
+OTHER_PW=$(random_password)
+for u in bob carol; do
+	add_user "$u" "$OTHER_PW"
+	mfa_enroll "$u" "$OTHER_PW" "$WORK/cli-$u"
+done
+
+# proxy_login OUTFILE [login args...]: log in as $LOGIN_USER (default: the
+# specialist) with a fresh one-time code.
 proxy_login() {
 	out=$1; shift
-	TETHER_PASSWORD="$SPEC_PW" tether login --server "https://127.0.0.1:$SERVER_PORT" \
-		--ca "$SRV/ca/root.crt" --user "$SPEC_USER" "$@" >"$WORK/$out" 2>&1
+	lu=${LOGIN_USER:-$SPEC_USER}
+	lpw=$SPEC_PW
+	[ "$lu" = "$SPEC_USER" ] || lpw=$OTHER_PW
+	code=$(totp_code "$lu")
+	TETHER_PASSWORD="$lpw" TETHER_TOTP="$code" tether login --server "https://127.0.0.1:$SERVER_PORT" \
+		--ca "$SRV/ca/root.crt" --user "$lu" "$@" >"$WORK/$out" 2>&1
 }
 
 # 1. HTTPS_PROXY applies when login has no --proxy, and is not stored.
-HTTPS_PROXY="$GOOD_PROXY" proxy_login login-env.log ||
+LOGIN_USER=bob HTTPS_PROXY="$GOOD_PROXY" proxy_login login-env.log ||
 	fail "login through HTTPS_PROXY: $(cat "$WORK/login-env.log")"
 expect_contains "$(cat "$WORK/login-env.log")" "via proxy 127.0.0.1:$PROXY_PORT" "login reports the HTTPS_PROXY it used"
 expect_not_contains "$(cat "$TETHER_HOME/cli.json")" "proxy" "a proxy from the environment is not stored"
 # ... unless NO_PROXY names the server.
-NO_PROXY=127.0.0.1 HTTPS_PROXY="$GOOD_PROXY" proxy_login login-noproxy.log ||
+LOGIN_USER=carol NO_PROXY=127.0.0.1 HTTPS_PROXY="$GOOD_PROXY" proxy_login login-noproxy.log ||
 	fail "login with NO_PROXY: $(cat "$WORK/login-noproxy.log")"
 expect_not_contains "$(cat "$WORK/login-noproxy.log")" "via proxy" "NO_PROXY sends login direct"
 
 # 2. A wrong proxy password: a clear error, exit 1, nothing leaked.
-if proxy_login login-bad.log --proxy "http://$PROXY_USER:wrong-password@127.0.0.1:$PROXY_PORT"; then
+if LOGIN_USER=bob proxy_login login-bad.log --proxy "http://$PROXY_USER:wrong-password@127.0.0.1:$PROXY_PORT"; then
 	fail "login through the proxy with a wrong password succeeded"
 fi
 bad=$(cat "$WORK/login-bad.log")
@@ -47,18 +60,20 @@ expect_not_contains "$bad" "wrong-password" "the error does not show the passwor
 expect_not_contains "$(cat "$TETHER_HOME/cli.json")" "wrong-password" "a failed login stores nothing"
 # A malformed --proxy is a usage error that does not echo the value.
 rc=0
-proxy_login login-malformed.log --proxy "https://$PROXY_USER:s3cretish@127.0.0.1:$PROXY_PORT" || rc=$?
+LOGIN_USER=carol proxy_login login-malformed.log --proxy "https://$PROXY_USER:s3cretish@127.0.0.1:$PROXY_PORT" || rc=$?
 [ "$rc" -eq 2 ] || fail "a malformed --proxy exited $rc, want 2"
 expect_not_contains "$(cat "$WORK/login-malformed.log")" "s3cretish" "the usage error does not show the URL"
 
 # 3. login --proxy: kept in cli.json (0600) and used by every command.
+unset LOGIN_USER   # (some shells keep a prefix assignment after a function)
 : >"$WORK/tinyproxy.log"
 proxy_login login.log --proxy "$GOOD_PROXY" || fail "login --proxy: $(cat "$WORK/login.log")"
 expect_contains "$(cat "$WORK/login.log")" "via proxy 127.0.0.1:$PROXY_PORT" "login --proxy reports the proxy"
 expect_not_contains "$(cat "$WORK/login.log")" "$PROXY_PASS" "login output does not show the proxy password"
 expect_contains "$(cat "$TETHER_HOME/cli.json")" "\"proxy\"" "the --proxy URL is stored"
 [ "$(stat -c %a "$TETHER_HOME/cli.json")" = 600 ] || fail "cli.json is not 0600"
-expect_contains "$(tether --json login --server "https://127.0.0.1:$SERVER_PORT" \
+code=$(totp_code "$SPEC_USER")
+expect_contains "$(TETHER_TOTP="$code" tether --json login --server "https://127.0.0.1:$SERVER_PORT" \
 	--ca "$SRV/ca/root.crt" --user "$SPEC_USER" --proxy "$GOOD_PROXY" 2>&1 <<PW
 $SPEC_PW
 PW

@@ -360,6 +360,14 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE relays DROP COLUMN audit_rollback_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_rollback_hash;"
 
+/* Undo migration 4 (accounts), so that an older schema can be rebuilt. */
+#define ACCOUNT_DROP_MIGRATION_4 \
+	"DROP TABLE login_failures; DROP TABLE recovery_codes; DROP TABLE user_totp;" \
+	"DROP INDEX api_tokens_user;" \
+	"ALTER TABLE api_tokens DROP COLUMN last_used_at;" \
+	"ALTER TABLE api_tokens DROP COLUMN scope;" \
+	"ALTER TABLE users DROP COLUMN must_change_password;"
+
 /* The relay anchor rises only (with the open head of the run that raised
  * it); a rollback is audited once per distinct head, the anchor untouched. */
 static void test_relay_audit_anchor_and_rollback(void **state)
@@ -405,10 +413,11 @@ static void test_migration_3_upgrades_a_version_2_database(void **state)
 	assert_int_equal(store_relay_add(f->st, &r), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, RELAY_DROP_MIGRATION_3 "DELETE FROM schema_version WHERE version >= 3;");
+	raw_sql(f->path, ACCOUNT_DROP_MIGRATION_4 RELAY_DROP_MIGRATION_3
+	                 "DELETE FROM schema_version WHERE version >= 3;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
 	assert_int_equal(store_relay_get(f->st, "r1", &got), 0);
 	assert_string_equal(got.cert_fp, "ff");
 	assert_int_equal(got.audit_head.seq, 0);
@@ -430,7 +439,7 @@ static void test_migration_2_upgrades_a_version_1_database(void **state)
 	                 "ALTER TABLE devices DROP COLUMN audit_hash;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_seq;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_hash;"
-	                 RELAY_DROP_MIGRATION_3
+	                 ACCOUNT_DROP_MIGRATION_4 RELAY_DROP_MIGRATION_3
 	                 "DELETE FROM schema_version WHERE version >= 2;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);

@@ -1,0 +1,263 @@
+/* admin_user.c: an administrator's account commands, run on the server host
+ * against the deployment directory: lift a login lock, reset a password
+ * (forcing a change at the next login), revoke every token of a user, and
+ * reset a user's TOTP. Each is audited with actor "admin". */
+#include "admin_user.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "jbody.h"
+#include "pwrules.h"
+#include "secret.h"
+#include "srvconf.h"
+#include "store.h"
+
+#define ADMIN_USER_ACTOR "admin"
+#define ADMIN_USER_PW_BYTES 1024
+
+struct admin_user_args {
+	const char *cmd, *name, *dir, *addr;
+};
+
+static void admin_user_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void admin_user_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tether-server: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Open the deployment's store and check that the user exists. */
+static int admin_user_open(const struct admin_user_args *a, struct store **st)
+{
+	struct srvconf cfg;
+	struct store_user u;
+	char errbuf[512] = "";
+	int rc;
+
+	*st = NULL;
+	if ((rc = srvconf_load(a->dir, &cfg, errbuf, sizeof(errbuf))) != 0) {
+		admin_user_err("%s (is %s a deployment made by `tether-server init`?)",
+		               errbuf[0] ? errbuf : te_strerror(rc), a->dir);
+		return rc;
+	}
+	if ((rc = store_open(cfg.db_path, st)) != 0) {
+		admin_user_err("cannot open the database %s: %s", cfg.db_path, te_strerror(rc));
+		return rc;
+	}
+	if ((rc = store_user_get(*st, a->name, &u)) != 0) {
+		admin_user_err("user %s: %s", a->name, rc == TE_ERR_NOT_FOUND ?
+		               "no such user" : te_strerror(rc));
+		secret_wipe(&u, sizeof(u));
+		return rc;
+	}
+	secret_wipe(&u, sizeof(u));
+	return 0;
+}
+
+static void admin_user_audit(struct store *st, const char *action, json_t *detail)
+{
+	char *text = jbody_dump(detail);
+
+	if (text == NULL || store_audit_append(st, ADMIN_USER_ACTOR, action, text) != 0)
+		admin_user_err("warning: could not write the audit record for %s", action);
+	free(text);
+}
+
+static int admin_user_unlock(const struct admin_user_args *a, struct store *st)
+{
+	int ru = store_login_clear(st, STORE_LOCK_USER, a->name);
+	int ra = a->addr != NULL ? store_login_clear(st, STORE_LOCK_ADDR, a->addr) : TE_ERR_NOT_FOUND;
+
+	if ((ru != 0 && ru != TE_ERR_NOT_FOUND) || (ra != 0 && ra != TE_ERR_NOT_FOUND)) {
+		admin_user_err("user unlock: %s", te_strerror(ru != 0 && ru != TE_ERR_NOT_FOUND ? ru : ra));
+		return 1;
+	}
+	admin_user_audit(st, "user_unlock", json_pack("{s:s, s:s?, s:b, s:b}", "user", a->name,
+	                 "addr", a->addr, "user_cleared", ru == 0, "addr_cleared", ra == 0));
+	printf("user %s: %s\n", a->name, ru == 0 ? "failed-login count and lock cleared" :
+	       "no failed logins on record");
+	if (a->addr != NULL)
+		printf("address %s: %s\n", a->addr, ra == 0 ? "failed-login count and lock cleared" :
+		       "no failed logins on record");
+	return 0;
+}
+
+/* TETHER_PASSWORD, else one line from stdin (without its newline). */
+static int admin_user_read_password(char *out, size_t outsz)
+{
+	const char *env = getenv("TETHER_PASSWORD");
+	size_t n;
+
+	if (env != NULL) {
+		if (strlen(env) >= outsz)
+			return TE_ERR_TOO_LONG;
+		snprintf(out, outsz, "%s", env);
+		return 0;
+	}
+	if (fgets(out, (int)outsz, stdin) == NULL)
+		return TE_ERR_TRUNCATED;
+	n = strlen(out);
+	if (n > 0 && out[n - 1] != '\n' && !feof(stdin))
+		return TE_ERR_TOO_LONG;
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
+
+static void admin_user_revoked(struct store *st, const char *name, int count, const char *why)
+{
+	admin_user_audit(st, "tokens_revoked", json_pack("{s:s, s:i, s:s}", "user", name,
+	                 "count", count, "reason", why));
+	printf("user %s: %d token%s revoked\n", name, count, count == 1 ? "" : "s");
+}
+
+static int admin_user_reset_password(const struct admin_user_args *a, struct store *st)
+{
+	struct store_audit_entry audit = { ADMIN_USER_ACTOR, "password_reset", NULL };
+	char pw[ADMIN_USER_PW_BYTES], why[PWRULES_WHY_BYTES], hash[PWHASH_BYTES];
+	char *detail = NULL;
+	int rc, code = 1, revoked = 0;
+
+	if (admin_user_read_password(pw, sizeof(pw)) != 0) {
+		admin_user_err("user reset-password: give the temporary password in"
+		               " TETHER_PASSWORD or as one line on stdin");
+		goto out;
+	}
+	if (pwrules_check(a->name, pw, NULL, why, sizeof(why)) != 0) {
+		admin_user_err("user reset-password: the password is refused: %s", why);
+		goto out;
+	}
+	if ((rc = secret_pwhash(pw, hash)) != 0 ||
+	    (detail = jbody_dump(json_pack("{s:s, s:b}", "user", a->name,
+	                                   "must_change", 1))) == NULL) {
+		admin_user_err("user reset-password: could not hash the password");
+		goto out;
+	}
+	audit.detail = detail;
+	if ((rc = store_password_set(st, a->name, hash, 1, &revoked, &audit)) != 0) {
+		admin_user_err("user reset-password: %s", te_strerror(rc));
+		goto out;
+	}
+	printf("user %s: password reset; it must be changed at the next login\n", a->name);
+	admin_user_revoked(st, a->name, revoked, "password_reset");
+	code = 0;
+out:
+	secret_wipe(pw, sizeof(pw));
+	secret_wipe(hash, sizeof(hash));
+	free(detail);
+	return code;
+}
+
+static int admin_user_revoke_tokens(const struct admin_user_args *a, struct store *st)
+{
+	int rc, count = 0;
+
+	if ((rc = store_token_revoke_user(st, a->name, &count, NULL)) != 0) {
+		admin_user_err("user revoke-tokens: %s", te_strerror(rc));
+		return 1;
+	}
+	admin_user_revoked(st, a->name, count, "administrator");
+	return 0;
+}
+
+static int admin_user_reset_mfa(const struct admin_user_args *a, struct store *st)
+{
+	struct store_audit_entry audit = { ADMIN_USER_ACTOR, "mfa_reset", NULL };
+	char *detail = jbody_dump(json_pack("{s:s}", "user", a->name));
+	int rc, revoked = 0;
+
+	audit.detail = detail;
+	rc = detail != NULL ? store_mfa_reset(st, a->name, &revoked, &audit) : TE_ERR_NOMEM;
+	free(detail);
+	if (rc == TE_ERR_NOT_FOUND) {
+		printf("user %s: no TOTP enrolled or pending; nothing to reset\n", a->name);
+		return 0;
+	}
+	if (rc != 0) {
+		admin_user_err("user reset-mfa: %s", te_strerror(rc));
+		return 1;
+	}
+	printf("user %s: TOTP and recovery codes removed; the user enrolls again at the"
+	       " next login\n", a->name);
+	admin_user_revoked(st, a->name, revoked, "mfa_reset");
+	return 0;
+}
+
+static int admin_user_parse(int argc, char **argv, struct admin_user_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (argc < 2 || argv[1][0] == '-') {
+		admin_user_err("user %s needs a user name", argv[0]);
+		return -1;
+	}
+	a->cmd = argv[0];
+	a->name = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char **dst = strcmp(argv[i], "--dir") == 0 ? &a->dir :
+		                   strcmp(argv[i], "--addr") == 0 ? &a->addr : NULL;
+
+		if (dst == NULL || i + 1 >= argc) {
+			admin_user_err("user %s: %s %s", a->cmd, argv[i], dst == NULL ?
+			               "is not an option here" : "needs a value");
+			return -1;
+		}
+		*dst = argv[++i];
+	}
+	if (a->dir == NULL) {
+		admin_user_err("user %s: --dir DIR is required", a->cmd);
+		return -1;
+	}
+	if (!jbody_name_ok(a->name)) {
+		admin_user_err("user %s: NAME must be of [A-Za-z0-9._-]", a->cmd);
+		return -1;
+	}
+	if (a->addr != NULL && (strcmp(a->cmd, "unlock") != 0 || a->addr[0] == '\0' ||
+	                        strlen(a->addr) >= 64 || !jbody_text_ok(a->addr))) {
+		admin_user_err("user %s: --addr IP is only for unlock", a->cmd);
+		return -1;
+	}
+	return 0;
+}
+
+int admin_user_main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct admin_user_args *, struct store *);
+	} cmds[] = {
+		{ "unlock", admin_user_unlock },
+		{ "reset-password", admin_user_reset_password },
+		{ "revoke-tokens", admin_user_revoke_tokens },
+		{ "reset-mfa", admin_user_reset_mfa },
+	};
+	struct admin_user_args a;
+	struct store *st = NULL;
+	int code = 1;
+	size_t k;
+
+	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (argc >= 1 && strcmp(argv[0], cmds[k].name) == 0)
+			break;
+	if (k == sizeof(cmds) / sizeof(cmds[0])) {
+		admin_user_err("unknown user command; use add, unlock, reset-password,"
+		               " revoke-tokens or reset-mfa");
+		return 2;
+	}
+	if (admin_user_parse(argc, argv, &a) != 0)
+		return 2;
+	if (admin_user_open(&a, &st) == 0)
+		code = cmds[k].fn(&a, st);
+	store_close(st);
+	return code;
+}
