@@ -69,7 +69,7 @@ static int mfa_enroll(const struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "tether: cannot draw the QR code; use the URI or the secret\n");
 		printf("\n  secret: %s\n  uri:    %s\n\n", secret, uri);
 		printf("Then confirm with the code the app shows:  tether mfa confirm CODE\n"
-		       "Keep the secret to yourself; nobody at the server can see it again.\n");
+		       "Keep the secret to yourself; the server keeps it sealed and never shows it again.\n");
 	}
 	rc = CLI_EXIT_OK;
 out:
