@@ -19,7 +19,8 @@
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
 	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
-	"user", "log_level", "service.", NULL
+	"user", "log_level", "service.", "shell", "recordings_dir", "files.",
+	"patient_data.", "diag.", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -134,6 +135,167 @@ static void agentconf_add_service(const char *key, const char *value, void *arg)
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	c->conf->nservices++;
+}
+
+/* files.NAME and patient_data.NAME: a name and an absolute path (or, for
+ * patient_data, an absolute fnmatch pattern). */
+struct agentconf_path_ctx {
+	struct agent_named_path *list;
+	size_t *n;
+	size_t max;
+	const char *prefix;
+	int rc;
+	char *errbuf;
+	size_t errsz;
+};
+
+static int agentconf_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n >= MAX_NAME_BYTES)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '-' ||
+		      name[i] == '_' || name[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static void agentconf_add_path(const char *key, const char *value, void *arg)
+{
+	struct agentconf_path_ctx *c = arg;
+	const char *name = key + strlen(c->prefix);
+	struct agent_named_path *e;
+	size_t i;
+
+	if (c->rc != 0)
+		return;
+	if (*c->n >= c->max) {
+		snprintf(c->errbuf, c->errsz, "%s: too many %s entries (at most %zu)",
+		         key, c->prefix, c->max);
+		c->rc = TE_ERR_TOO_LONG;
+		return;
+	}
+	if (!agentconf_name_ok(name)) {
+		snprintf(c->errbuf, c->errsz, "%s: the name after '%s' must be 1..%d of "
+		         "[A-Za-z0-9._-]", key, c->prefix, MAX_NAME_BYTES - 1);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	for (i = 0; i < *c->n; i++) {
+		if (strcmp(c->list[i].name, name) == 0) {
+			snprintf(c->errbuf, c->errsz, "%s: listed twice", key);
+			c->rc = TE_ERR_EXISTS;
+			return;
+		}
+	}
+	if (value[0] != '/' || strlen(value) >= AGENT_PATH_BYTES) {
+		snprintf(c->errbuf, c->errsz, "%s: must be an absolute path of at most "
+		         "%d bytes", key, AGENT_PATH_BYTES - 1);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	e = &c->list[*c->n];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->path, sizeof(e->path), "%s", value);
+	(*c->n)++;
+}
+
+struct agentconf_diag_ctx {
+	struct agent_conf *conf;
+	int rc;
+	char *errbuf;
+	size_t errsz;
+};
+
+/* "diag.NAME = /abs/prog arg ...": split on spaces, no quoting, no shell. */
+static void agentconf_add_diag(const char *key, const char *value, void *arg)
+{
+	struct agentconf_diag_ctx *c = arg;
+	const char *name = key + strlen("diag.");
+	struct agent_diag *d;
+	size_t i, len = strlen(value);
+
+	if (c->rc != 0)
+		return;
+	if (c->conf->ndiags >= AGENT_MAX_DIAGS) {
+		snprintf(c->errbuf, c->errsz, "%s: too many diagnostics (at most %d)",
+		         key, AGENT_MAX_DIAGS);
+		c->rc = TE_ERR_TOO_LONG;
+		return;
+	}
+	if (!agentconf_name_ok(name) || agentconf_diag(c->conf, name) != NULL) {
+		snprintf(c->errbuf, c->errsz, "%s: the name must be 1..%d of "
+		         "[A-Za-z0-9._-], each listed once", key, MAX_NAME_BYTES - 1);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	d = &c->conf->diags[c->conf->ndiags];
+	memset(d, 0, sizeof(*d));
+	if (value[0] != '/' || len >= sizeof(d->buf)) {
+		snprintf(c->errbuf, c->errsz, "%s: must start with the program's "
+		         "absolute path", key);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	memcpy(d->buf, value, len + 1);
+	for (i = 0; i < len; i++) {
+		if (d->buf[i] == ' ' || d->buf[i] == '\t') {
+			d->buf[i] = '\0';
+			continue;
+		}
+		if (i > 0 && d->buf[i - 1] != '\0')
+			continue;
+		if (d->argc >= AGENT_DIAG_MAX_ARGS) {
+			snprintf(c->errbuf, c->errsz, "%s: at most %d words", key,
+			         AGENT_DIAG_MAX_ARGS);
+			c->rc = TE_ERR_TOO_LONG;
+			return;
+		}
+		d->args[d->argc++] = i;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	c->conf->ndiags++;
+}
+
+static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg,
+                                  const char *dir, char *errbuf, size_t errsz)
+{
+	struct agentconf_path_ctx fc = { c->files, &c->nfiles, AGENT_MAX_FILE_ROOTS,
+	                                 "files.", 0, errbuf, errsz };
+	struct agentconf_path_ctx pc = { c->patient, &c->npatient, AGENT_MAX_PATIENT,
+	                                 "patient_data.", 0, errbuf, errsz };
+	struct agentconf_diag_ctx dc = { c, 0, errbuf, errsz };
+	const char *v;
+	int rc;
+
+	v = config_get(cfg, "shell", "/bin/sh");
+	if (v[0] != '/') {
+		snprintf(errbuf, errsz, "shell = %.200s: must be an absolute path", v);
+		return TE_ERR_INVALID;
+	}
+	if ((rc = agentconf_copy(c->shell, sizeof(c->shell), v, "shell", errbuf,
+	                         errsz)) != 0)
+		return rc;
+	v = config_get(cfg, "recordings_dir", "");
+	if (v[0] == '\0')
+		rc = agentconf_path(c->recordings_dir, sizeof(c->recordings_dir),
+		                    c->state_dir, "recordings", "recordings_dir", errbuf, errsz);
+	else
+		rc = agentconf_path(c->recordings_dir, sizeof(c->recordings_dir), dir, v,
+		                    "recordings_dir", errbuf, errsz);
+	if (rc != 0)
+		return rc;
+	config_each_prefix(cfg, "files.", agentconf_add_path, &fc);
+	if (fc.rc != 0)
+		return fc.rc;
+	config_each_prefix(cfg, "patient_data.", agentconf_add_path, &pc);
+	if (pc.rc != 0)
+		return pc.rc;
+	config_each_prefix(cfg, "diag.", agentconf_add_diag, &dc);
+	return dc.rc;
 }
 
 static int agentconf_yesno(const char *v, int *out)
@@ -255,7 +417,9 @@ static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
 		return TE_ERR_INVALID;
 	}
 	config_each_prefix(cfg, "service.", agentconf_add_service, &sc);
-	return sc.rc;
+	if (sc.rc != 0)
+		return sc.rc;
+	return agentconf_fill_session(c, cfg, dir, errbuf, errsz);
 }
 
 int agentconf_parse(const char *text, size_t len, const char *name,
@@ -359,4 +523,24 @@ const char *agentconf_proxy(const struct agent_conf *conf, const char *dest)
 	if (conf->proxy[0] != '\0')
 		return conf->proxy;
 	return httpproxy_from_env(dest);
+}
+
+const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
+                                        const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ndiags; i++)
+		if (strcmp(conf->diags[i].name, name) == 0)
+			return &conf->diags[i];
+	return NULL;
+}
+
+void agentconf_diag_argv(const struct agent_diag *d, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < d->argc; i++)
+		argv[i] = (char *)d->buf + d->args[i];
+	argv[d->argc] = NULL;
 }

@@ -17,6 +17,28 @@ struct agent_service {
 	int port;
 };
 
+#define AGENT_MAX_FILE_ROOTS 16      /* files.NAME entries */
+#define AGENT_MAX_PATIENT    32      /* patient_data.NAME entries */
+#define AGENT_MAX_DIAGS      16      /* diag.NAME entries */
+#define AGENT_DIAG_MAX_ARGS  16      /* program + arguments of one diagnostic */
+
+/* "files.logs = /var/log/device" (an SFTP root) or
+ * "patient_data.studies = /data/studies" (a refusal pattern: an fnmatch
+ * pattern such as /data/x/STAR.dcm, or a directory). */
+struct agent_named_path {
+	char name[MAX_NAME_BYTES];
+	char path[AGENT_PATH_BYTES];
+};
+
+/* "diag.uptime = /usr/bin/uptime -p": the program and its fixed arguments,
+ * split on spaces; args[] holds offsets into buf (NUL-separated). */
+struct agent_diag {
+	char name[MAX_NAME_BYTES];
+	char buf[MAX_CONFIG_LINE_BYTES];
+	size_t args[AGENT_DIAG_MAX_ARGS];
+	size_t argc;
+};
+
 struct agent_conf {
 	char path[AGENT_PATH_BYTES];         /* the config file itself */
 	char server[AGENT_URL_BYTES];
@@ -33,6 +55,14 @@ struct agent_conf {
 	enum log_level log_level;
 	struct agent_service services[MAX_SERVICES];
 	size_t nservices;
+	char shell[AGENT_PATH_BYTES];          /* the shell a granted session gets */
+	char recordings_dir[AGENT_PATH_BYTES]; /* shell recordings (asciicast v2) */
+	struct agent_named_path files[AGENT_MAX_FILE_ROOTS];   /* SFTP roots */
+	size_t nfiles;
+	struct agent_named_path patient[AGENT_MAX_PATIENT];  /* refusal list */
+	size_t npatient;
+	struct agent_diag diags[AGENT_MAX_DIAGS];
+	size_t ndiags;
 };
 
 /* Load and validate a config file. errbuf says what is wrong and where. */
@@ -57,5 +87,12 @@ const char *agentconf_proxy(const struct agent_conf *conf, const char *dest);
 /* The allowlisted service with this name, or NULL. */
 const struct agent_service *agentconf_service(const struct agent_conf *conf,
                                               const char *name);
+
+/* The diagnostic with this name, or NULL. */
+const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
+                                        const char *name);
+/* argv (NULL-terminated, pointing into d) for execve; argv needs
+ * AGENT_DIAG_MAX_ARGS + 1 slots. */
+void agentconf_diag_argv(const struct agent_diag *d, char **argv);
 
 #endif

@@ -1,22 +1,18 @@
-/* consent.c: consent socket server, pending/active session table.
+/* consent.c: the pending/active session table (the socket is consentsock.c).
  *
  * Sessions move pending -> (answer in flight) -> active -> gone. Each
  * decision is audited. Ids already answered are remembered for a while so
  * that a session_request the server repeats (it repeats it until answered)
  * is never put to the operator twice. */
 #include "consent.h"
+#include "consent_int.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stdarg.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,49 +29,6 @@
 #include "secret.h"
 #include "ticket.h"
 #include "tunnel.h"
-
-#define CONSENT_MAX_SESSIONS   8
-#define CONSENT_MAX_CONNS      16
-#define CONSENT_DONE_RING      32
-#define CONSENT_CONN_TIMEOUT_S 10
-
-enum consent_state { CS_PENDING = 1, CS_ANSWERING, CS_ACTIVE };
-
-struct consent_conn;
-
-struct consent_sess {
-	struct consent_sess *next;
-	struct consent *c;
-	struct consent_event ev;
-	enum consent_state state;
-	time_t deadline;           /* pending: consent timeout; active: max duration */
-	struct event *timer;
-	pid_t worker;
-	struct consent_conn *waiter; /* operator waiting for the server's answer */
-	int worker_ending;         /* stop requested; no session-end report */
-};
-
-struct consent_conn {
-	struct consent_conn *next;
-	struct consent *c;
-	struct bufferevent *bev;
-	char who[MAX_NAME_BYTES + 16];
-	int waiting;               /* an answer depends on a server round trip */
-	int closing;               /* reply queued; free once flushed */
-};
-
-struct consent {
-	struct event_base *base;
-	const struct agent_conf *conf;
-	struct apiq *api;
-	EVP_PKEY *ticket_pub;
-	struct evconnlistener *listener;
-	struct consent_sess *sessions;
-	struct consent_conn *conns;
-	size_t nconns;
-	char done[CONSENT_DONE_RING][MAX_NAME_BYTES];
-	size_t done_next;
-};
 
 /* ---- pure parsing ---------------------------------------------------- */
 
@@ -119,9 +72,14 @@ int consent_parse_line(const char *buf, size_t len, struct consent_line *out)
 		return TE_ERR_INVALID;
 	rest = strchr(line, ' ');
 	if (rest == NULL) {
-		if (strcmp(line, "LIST") != 0)
+		if (strcmp(line, "LIST") == 0)
+			out->cmd = CONSENT_CMD_LIST;
+		else if (strcmp(line, "STATUS") == 0)
+			out->cmd = CONSENT_CMD_STATUS;
+		else if (strcmp(line, "WATCH") == 0)
+			out->cmd = CONSENT_CMD_WATCH;
+		else
 			return TE_ERR_INVALID;
-		out->cmd = CONSENT_CMD_LIST;
 		return 0;
 	}
 	if ((size_t)(rest - line) >= sizeof(verb))
@@ -164,6 +122,37 @@ static int consent_json_str(json_t *obj, const char *key, char *out,
 	return 0;
 }
 
+/* Optional "actions": ["shell", "diag:uptime"]: joined with ',' for the
+ * operator's screen; each a name with ':' allowed. */
+static int consent_event_actions(json_t *o, struct consent_event *ev)
+{
+	json_t *acts = json_object_get(o, "actions"), *v;
+	size_t i, k, used = 0, n;
+	const char *a;
+
+	if (acts == NULL || json_is_null(acts))
+		return 0;
+	if (!json_is_array(acts))
+		return TE_ERR_INVALID;
+	json_array_foreach(acts, i, v) {
+		if (!json_is_string(v) || (n = json_string_length(v)) == 0 ||
+		    n > MAX_NAME_BYTES + 16 || used + n + 2 > sizeof(ev->actions))
+			return TE_ERR_INVALID;
+		a = json_string_value(v);
+		for (k = 0; k < n; k++)
+			if (!((a[k] >= 'a' && a[k] <= 'z') || (a[k] >= 'A' && a[k] <= 'Z') ||
+			      (a[k] >= '0' && a[k] <= '9') || a[k] == ':' || a[k] == '_' ||
+			      a[k] == '-' || a[k] == '.'))
+				return TE_ERR_INVALID;
+		if (used > 0)
+			ev->actions[used++] = ',';
+		memcpy(ev->actions + used, a, n);
+		used += n;
+		ev->actions[used] = '\0';
+	}
+	return 0;
+}
+
 static int consent_event_fill(json_t *o, struct consent_event *ev)
 {
 	json_t *svcs, *v;
@@ -183,6 +172,8 @@ static int consent_event_fill(json_t *o, struct consent_event *ev)
 	ev->timeout_s = json_is_integer(v) ? (long)json_integer_value(v) : 0;
 	if (ev->timeout_s < 0 || ev->timeout_s > 24 * 3600)
 		ev->timeout_s = 0;
+	if ((rc = consent_event_actions(o, ev)) != 0)
+		return rc;
 	svcs = json_object_get(o, "services");
 	if (svcs != NULL && !json_is_array(svcs))
 		return TE_ERR_INVALID;
@@ -216,7 +207,7 @@ int consent_event_parse(const char *json, size_t len, struct consent_event *ev)
 
 /* ---- session table ----------------------------------------------------- */
 
-static struct consent_sess *consent_find(struct consent *c, const char *id)
+struct consent_sess *consent_find(struct consent *c, const char *id)
 {
 	struct consent_sess *s;
 
@@ -236,13 +227,45 @@ static int consent_was_done(const struct consent *c, const char *id)
 	return 0;
 }
 
-static void consent_conn_reply(struct consent_conn *cn, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static json_t *consent_services_json(const struct consent_event *ev)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < ev->nservices; i++)
+		json_array_append_new(a, json_string(ev->services[i]));
+	return a;
+}
+
+json_t *consent_pending_event(const struct consent_sess *s)
+{
+	time_t now = time(NULL);
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:s, s:I}", "event",
+	                 "session_pending", "id", s->ev.session, "user", s->ev.user,
+	                 "level", (json_int_t)s->ev.level, "region", s->ev.region,
+	                 "reason", s->ev.reason, "services", consent_services_json(&s->ev),
+	                 "actions", s->ev.actions,
+	                 "expires_in_s", (json_int_t)(s->deadline > now ? s->deadline - now : 0));
+}
+
+json_t *consent_active_event(const struct consent_sess *s, const char *event)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", event,
+	                 "id", s->ev.session, "user", s->ev.user, "reason", s->ev.reason,
+	                 "actions", s->actions,
+	                 "active_s", (json_int_t)(time(NULL) - s->active_since));
+}
 
 /* Unlink and free a session; remember its id. */
 static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 {
 	struct consent_sess **pp;
+
+	consent_notify(c, json_pack("{s:s, s:s, s:s, s:s}", "event", "session_ended",
+	                            "id", s->ev.session, "state",
+	                            s->state == CS_ACTIVE ? "active" : "pending",
+	                            "reason", s->end_reason[0] ? s->end_reason : "ended"));
 
 	for (pp = &c->sessions; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -258,6 +281,10 @@ static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 	}
 	if (s->timer != NULL)
 		event_free(s->timer);
+	if (s->notify_ev != NULL)
+		event_free(s->notify_ev);
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
 	free(s);
 }
 
@@ -270,7 +297,7 @@ static char *consent_body(const char *session, const char *key, const char *valu
 	return text;
 }
 
-static void consent_post_end(struct consent *c, const char *session,
+void consent_post_end(struct consent *c, const char *session,
                              const char *reason)
 {
 	char *body = consent_body(session, "reason", reason);
@@ -298,15 +325,7 @@ static void consent_services_text(const struct consent_event *ev, char *out,
 
 /* ---- decisions ------------------------------------------------------------ */
 
-enum consent_decision { DEC_ACCEPT = 1, DEC_DENY, DEC_TIMEOUT };
-
-struct consent_op {
-	struct consent *c;
-	char id[MAX_NAME_BYTES];
-	enum consent_decision decision;
-};
-
-static const char *consent_decision_name(enum consent_decision d)
+const char *consent_decision_name(enum consent_decision d)
 {
 	return d == DEC_ACCEPT ? "accept" : d == DEC_DENY ? "deny" : "timeout";
 }
@@ -319,6 +338,62 @@ static int consent_arm(struct consent_sess *s, long seconds)
 
 	s->deadline = time(NULL) + seconds;
 	return evtimer_add(s->timer, &tv) == 0 ? 0 : TE_ERR_SYS;
+}
+
+/* The server has the limit's reason (or could not be told): now the
+ * worker may close the tunnel. */
+static void consent_limit_posted(int status, const char *body, size_t len,
+                                 const char *err, void *arg)
+{
+	struct consent_op *op = arg;
+	struct consent_sess *s = consent_find(op->c, op->id);
+
+	if (status != 200)
+		log_warn("session %s: the server did not take its end (%d)", op->id, status);
+	if (s != NULL && s->worker > 0)
+		tunnel_stop(s->worker);
+	free(op);
+}
+
+/* The worker reached a ticket limit: report the reason to the server while
+ * the tunnel is still up, so the server records it (not the relay's view of
+ * a closed tunnel), then stop the worker. */
+static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consent_sess *s = arg;
+	struct consent *c = s->c;
+	struct consent_op *op;
+	const char *reason;
+	char code, *body;
+	ssize_t n = read(fd, &code, 1);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		event_del(s->notify_ev);     /* the worker is gone */
+		return;
+	}
+	if (code != 'i' && code != 'm')
+		return;
+	if (s->worker_ending)
+		return;
+	reason = code == 'i' ? "idle timeout" : "maximum duration reached";
+	log_info("session %s: %s", s->ev.session, reason);
+	s->worker_ending = 1;
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+	body = consent_body(s->ev.session, "reason", reason);
+	if ((op = calloc(1, sizeof(*op))) != NULL) {
+		op->c = c;
+		snprintf(op->id, sizeof(op->id), "%s", s->ev.session);
+	}
+	if (op == NULL || body == NULL ||
+	    apiq_post(c->api, "/api/v1/device/session-end", body, consent_limit_posted,
+	              op) != 0) {
+		log_error("session %s: cannot report its end to the server", s->ev.session);
+		free(op);
+		tunnel_stop(s->worker);
+	}
+	free(body);
 }
 
 /* Parse the accept answer, verify the ticket, fork the worker. */
@@ -363,10 +438,16 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 		               s->ev.session, te_strerror(rc));
 		goto out;
 	}
-	if ((rc = tunnel_start(c->conf, spec, &s->worker)) != 0) {
+	snprintf(s->actions, sizeof(s->actions), "%s", spec->verified.actions);
+	if ((rc = tunnel_start(c->conf, spec, &s->worker, &s->notify_fd)) != 0) {
 		snprintf(why, whysz, "cannot start the tunnel worker: %s", te_strerror(rc));
 		goto out;
 	}
+	s->notify_ev = event_new(c->base, s->notify_fd, EV_READ | EV_PERSIST,
+	                         consent_limit_cb, s);
+	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
+		log_warn("session %s: limit reports will come with the worker's exit",
+		         s->ev.session);
 	agentaudit_log(c->conf, "agent", "tunnel_start",
 	               "session %s user %s relay %s at %s:%s actions %s worker %ld",
 	               s->ev.session, spec->verified.user, relay_name,
@@ -394,13 +475,16 @@ static void consent_answered(struct consent_sess *s, struct consent_op *op,
 	if (status == 200 && op->decision == DEC_DENY) {
 		if (w != NULL)
 			consent_conn_reply(w, "OK denied\n");
+		snprintf(s->end_reason, sizeof(s->end_reason), "refused by the operator");
 		consent_sess_remove(c, s);
 		return;
 	}
 	if (status == 200) {
 		if (consent_start_tunnel(s, body, len, why, sizeof(why)) == 0) {
 			s->state = CS_ACTIVE;
+			s->active_since = time(NULL);
 			consent_arm(s, SESSION_MAX_S);
+			consent_notify(c, consent_active_event(s, "session_active"));
 			if (w != NULL)
 				consent_conn_reply(w, "OK accepted\n");
 			return;
@@ -409,6 +493,7 @@ static void consent_answered(struct consent_sess *s, struct consent_op *op,
 		if (w != NULL)
 			consent_conn_reply(w, "ERR %s\n", why);
 		consent_post_end(c, s->ev.session, why);
+		snprintf(s->end_reason, sizeof(s->end_reason), "%s", why);
 		consent_sess_remove(c, s);
 		return;
 	}
@@ -416,6 +501,7 @@ static void consent_answered(struct consent_sess *s, struct consent_op *op,
 		if (w != NULL)
 			consent_conn_reply(w, "ERR the server no longer awaits consent "
 			                   "for session %s\n", s->ev.session);
+		snprintf(s->end_reason, sizeof(s->end_reason), "withdrawn at the server");
 		consent_sess_remove(c, s);
 		return;
 	}
@@ -442,7 +528,7 @@ static void consent_decision_done(int status, const char *body, size_t len,
 	free(op);
 }
 
-static int consent_send(struct consent *c, const char *id,
+int consent_send(struct consent *c, const char *id,
                         enum consent_decision d)
 {
 	struct consent_op *op;
@@ -489,6 +575,7 @@ static void consent_timer_cb(evutil_socket_t fd, short what, void *arg)
 	               s->ev.session, s->ev.user);
 	if (consent_send(c, s->ev.session, DEC_TIMEOUT) != 0)
 		log_error("session %s: cannot send the timeout", s->ev.session);
+	snprintf(s->end_reason, sizeof(s->end_reason), "no answer from the operator");
 	consent_sess_remove(c, s);
 }
 
@@ -512,6 +599,7 @@ void consent_on_request(struct consent *c, const struct consent_event *ev)
 	s->c = c;
 	s->ev = *ev;
 	s->state = CS_PENDING;
+	s->notify_fd = -1;
 	if ((s->timer = evtimer_new(c->base, consent_timer_cb, s)) == NULL) {
 		free(s);
 		return;
@@ -527,8 +615,10 @@ void consent_on_request(struct consent *c, const struct consent_event *ev)
 	         "answer within %ld s", ev->session, ev->user, ev->level, ev->region,
 	         ev->reason, svcs, timeout);
 	agentaudit_log(c->conf, ev->user, "session_request",
-	               "session %s level %ld region %s reason \"%s\" services %s",
-	               ev->session, ev->level, ev->region, ev->reason, svcs);
+	               "session %s level %ld region %s reason \"%s\" services %s actions %s",
+	               ev->session, ev->level, ev->region, ev->reason, svcs,
+	               ev->actions[0] ? ev->actions : "-");
+	consent_notify(c, consent_pending_event(s));
 }
 
 void consent_on_session_end(struct consent *c, const char *session,
@@ -540,6 +630,8 @@ void consent_on_session_end(struct consent *c, const char *session,
 		return;
 	agentaudit_log(c->conf, "server", "session_end", "session %s: %s", session,
 	               reason != NULL ? reason : "");
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s",
+	         reason != NULL && reason[0] ? reason : "ended at the server");
 	if (s->state == CS_ACTIVE && s->worker > 0) {
 		s->worker_ending = 1;
 		tunnel_stop(s->worker);
@@ -568,10 +660,24 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 	         (long)pid, what);
 	agentaudit_log(c->conf, "agent", "tunnel_end", "session %s worker %ld: %s",
 	               s->ev.session, (long)pid, what);
-	if (!s->worker_ending)
-		consent_post_end(c, s->ev.session, "tunnel closed");
+	if (!s->worker_ending) {
+		/* The worker ends a session at the ticket's limits: the server
+		 * learns which, as the session's end_reason. */
+		consent_post_end(c, s->ev.session, consent_worker_end_reason(status));
+		snprintf(s->end_reason, sizeof(s->end_reason), "%s",
+		         consent_worker_end_reason(status));
+	}
 	s->worker = 0;
 	consent_sess_remove(c, s);
+}
+
+const char *consent_worker_end_reason(int status)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_IDLE)
+		return "idle timeout";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_MAX_DURATION)
+		return "maximum duration reached";
+	return "tunnel closed";
 }
 
 size_t consent_workers(const struct consent *c)
@@ -583,327 +689,6 @@ size_t consent_workers(const struct consent *c)
 		if (s->worker > 0)
 			n++;
 	return n;
-}
-
-/* ---- the socket ------------------------------------------------------------ */
-
-static void consent_conn_free(struct consent_conn *cn)
-{
-	struct consent *c = cn->c;
-	struct consent_conn **pp;
-	struct consent_sess *s;
-
-	for (s = c->sessions; s != NULL; s = s->next)
-		if (s->waiter == cn)
-			s->waiter = NULL;
-	for (pp = &c->conns; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == cn) {
-			*pp = cn->next;
-			c->nconns--;
-			break;
-		}
-	}
-	if (cn->bev != NULL)
-		bufferevent_free(cn->bev);
-	free(cn);
-}
-
-static void consent_conn_flushed(struct bufferevent *bev, void *arg)
-{
-	struct consent_conn *cn = arg;
-
-	if (cn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		consent_conn_free(cn);
-}
-
-static void consent_conn_reply(struct consent_conn *cn, const char *fmt, ...)
-{
-	struct evbuffer *out = bufferevent_get_output(cn->bev);
-	va_list ap;
-
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	cn->closing = 1;
-	cn->waiting = 0;
-	bufferevent_disable(cn->bev, EV_READ);
-}
-
-static void consent_list(struct consent *c, struct consent_conn *cn)
-{
-	struct evbuffer *out = bufferevent_get_output(cn->bev);
-	struct consent_sess *s;
-	time_t now = time(NULL);
-	json_t *o, *svcs;
-	size_t i;
-	char *line;
-
-	for (s = c->sessions; s != NULL; s = s->next) {
-		svcs = json_array();
-		for (i = 0; i < s->ev.nservices; i++)
-			json_array_append_new(svcs, json_string(s->ev.services[i]));
-		o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:s, s:I}",
-		              "session", s->ev.session, "user", s->ev.user,
-		              "level", (json_int_t)s->ev.level, "region", s->ev.region,
-		              "reason", s->ev.reason, "services", svcs,
-		              "state", s->state == CS_ACTIVE ? "active" : "pending",
-		              "expires_in_s",
-		              (json_int_t)(s->deadline > now ? s->deadline - now : 0));
-		line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-		if (line != NULL)
-			evbuffer_add_printf(out, "%s\n", line);
-		free(line);
-		json_decref(o);
-	}
-	consent_conn_reply(cn, "END\n");
-}
-
-static void consent_answer(struct consent *c, struct consent_conn *cn,
-                           const struct consent_line *l)
-{
-	struct consent_sess *s = consent_find(c, l->id);
-	enum consent_decision d = l->cmd == CONSENT_CMD_ACCEPT ? DEC_ACCEPT : DEC_DENY;
-
-	if (s == NULL || s->state == CS_ACTIVE) {
-		log_warn("consent socket: %s answered session %s, which is not pending",
-		         cn->who, l->id);
-		consent_conn_reply(cn, "ERR no pending session %s\n", l->id);
-		return;
-	}
-	if (s->state == CS_ANSWERING) {
-		consent_conn_reply(cn, "ERR session %s is already being answered\n", l->id);
-		return;
-	}
-	agentaudit_log(c->conf, cn->who, "consent",
-	               "session %s user %s decision %s", s->ev.session, s->ev.user,
-	               consent_decision_name(d));
-	if (consent_send(c, s->ev.session, d) != 0) {
-		consent_conn_reply(cn, "ERR cannot send the answer to the server; try again\n");
-		return;
-	}
-	s->state = CS_ANSWERING;
-	s->waiter = cn;
-	cn->waiting = 1;
-	bufferevent_disable(cn->bev, EV_READ);
-}
-
-static void consent_end(struct consent *c, struct consent_conn *cn,
-                        const struct consent_line *l)
-{
-	struct consent_sess *s = consent_find(c, l->id);
-
-	if (s == NULL || s->state != CS_ACTIVE) {
-		log_warn("consent socket: %s asked to end session %s, which is not active",
-		         cn->who, l->id);
-		consent_conn_reply(cn, "ERR session %s is not active (use DENY for a "
-		                   "pending request)\n", l->id);
-		return;
-	}
-	agentaudit_log(c->conf, cn->who, "session_end",
-	               "session %s ended by the operator", s->ev.session);
-	if (!s->worker_ending) {
-		s->worker_ending = 1;
-		tunnel_stop(s->worker);
-		consent_post_end(c, s->ev.session, "ended by the operator");
-	}
-	consent_conn_reply(cn, "OK ended\n");
-}
-
-static void consent_handle(struct consent_conn *cn, const char *line, size_t len)
-{
-	struct consent_line l;
-
-	if (consent_parse_line(line, len, &l) != 0) {
-		/* The line itself is not logged: it may hold anything. */
-		log_warn("consent socket: malformed request (%zu bytes) from %s", len, cn->who);
-		consent_conn_reply(cn, "ERR malformed request (expected LIST, ACCEPT ID, "
-		                   "DENY ID or END ID)\n");
-		return;
-	}
-	switch (l.cmd) {
-	case CONSENT_CMD_LIST:
-		consent_list(cn->c, cn);
-		break;
-	case CONSENT_CMD_ACCEPT:
-	case CONSENT_CMD_DENY:
-		consent_answer(cn->c, cn, &l);
-		break;
-	case CONSENT_CMD_END:
-		consent_end(cn->c, cn, &l);
-		break;
-	}
-}
-
-static void consent_conn_read(struct bufferevent *bev, void *arg)
-{
-	struct consent_conn *cn = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr p;
-	char line[MAX_CONSENT_LINE_BYTES];
-	size_t n;
-
-	if (cn->closing || cn->waiting)
-		return;
-	p = evbuffer_search(in, "\n", 1, NULL);
-	n = p.pos < 0 ? evbuffer_get_length(in) : (size_t)p.pos + 1;
-	if (p.pos < 0 && n < MAX_CONSENT_LINE_BYTES)
-		return;     /* wait for the rest of the line */
-	if (n > sizeof(line) || p.pos < 0) {
-		log_warn("consent socket: request from %s longer than %d bytes",
-		         cn->who, MAX_CONSENT_LINE_BYTES);
-		consent_conn_reply(cn, "ERR request longer than %d bytes\n",
-		                   MAX_CONSENT_LINE_BYTES);
-		return;
-	}
-	evbuffer_remove(in, line, n);
-	consent_handle(cn, line, n);
-}
-
-static void consent_conn_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct consent_conn *cn = arg;
-
-	/* EOF, error or timeout: an operator waiting for an answer has left;
-	 * the decision itself still goes through. */
-	consent_conn_free(cn);
-}
-
-/* Root, the agent's own uid, or a member of consent_group. */
-static int consent_peer_allowed(const struct agent_conf *conf, uid_t uid, gid_t gid)
-{
-	struct group *gr;
-	struct passwd *pw;
-	char **m;
-
-	if (uid == 0 || uid == getuid())
-		return 1;
-	if (conf->consent_group[0] == '\0' || (gr = getgrnam(conf->consent_group)) == NULL)
-		return 0;
-	if (gid == gr->gr_gid)
-		return 1;
-	if ((pw = getpwuid(uid)) == NULL)
-		return 0;
-	if (pw->pw_gid == gr->gr_gid)
-		return 1;
-	for (m = gr->gr_mem; *m != NULL; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
-			return 1;
-	return 0;
-}
-
-static void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
-                              struct sockaddr *sa, int salen, void *arg)
-{
-	static const char denied[] = "ERR not permitted\n";
-	static const char busy[] = "ERR busy; try again\n";
-	struct consent *c = arg;
-	struct consent_conn *cn = NULL;
-	struct ucred cred = { 0, 0, 0 };   /* logged even if getsockopt fails */
-	socklen_t clen = sizeof(cred);
-	struct timeval tv = { CONSENT_CONN_TIMEOUT_S, 0 };
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
-	    !consent_peer_allowed(c->conf, cred.uid, cred.gid)) {
-		(void)!send(fd, denied, sizeof(denied) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		log_warn("consent socket: refused uid %ld pid %ld", (long)cred.uid,
-		         (long)cred.pid);
-		agentaudit_log(c->conf, "agent", "consent_peer_refused",
-		               "uid %ld gid %ld pid %ld is not permitted", (long)cred.uid,
-		               (long)cred.gid, (long)cred.pid);
-		close(fd);
-		return;
-	}
-	if (c->nconns >= CONSENT_MAX_CONNS || (cn = calloc(1, sizeof(*cn))) == NULL) {
-		(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(fd);
-		return;
-	}
-	cn->c = c;
-	snprintf(cn->who, sizeof(cn->who), "operator uid %ld", (long)cred.uid);
-	cn->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (cn->bev == NULL) {
-		close(fd);
-		free(cn);
-		return;
-	}
-	cn->next = c->conns;
-	c->conns = cn;
-	c->nconns++;
-	bufferevent_setcb(cn->bev, consent_conn_read, consent_conn_flushed,
-	                  consent_conn_event, cn);
-	bufferevent_set_timeouts(cn->bev, &tv, NULL);
-	bufferevent_setwatermark(cn->bev, EV_READ, 0, MAX_CONSENT_LINE_BYTES);
-	bufferevent_enable(cn->bev, EV_READ | EV_WRITE);
-}
-
-/* Give the socket to the user the agent drops to (so that the agent's own
- * uid may use it, as the protocol promises) and to consent_group. */
-static int consent_socket_owner(const struct agent_conf *conf, const char *path)
-{
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	struct passwd *pw;
-	struct group *gr;
-
-	if (geteuid() == 0 && conf->user[0] != '\0') {
-		if ((pw = getpwnam(conf->user)) == NULL) {
-			log_error("consent socket: no such user %s", conf->user);
-			return TE_ERR_NOT_FOUND;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
-	if (conf->consent_group[0] != '\0') {
-		if ((gr = getgrnam(conf->consent_group)) == NULL) {
-			log_error("consent socket: no such group %s", conf->consent_group);
-			return TE_ERR_NOT_FOUND;
-		}
-		gid = gr->gr_gid;
-	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) {
-		log_error("consent socket: cannot give it to %s%s%s: %s",
-		          conf->user[0] ? conf->user : "-", conf->consent_group[0] ? ":" : "",
-		          conf->consent_group, strerror(errno));
-		return TE_ERR_SYS;
-	}
-	return 0;
-}
-
-static int consent_socket_open(const struct agent_conf *conf, int *out)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd, rc;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(conf->consent_socket) >= sizeof(sun.sun_path))
-		return TE_ERR_TOO_LONG;
-	memcpy(sun.sun_path, conf->consent_socket, strlen(conf->consent_socket) + 1);
-	/* A socket left by a crashed agent would make bind fail; remove only a
-	 * socket, never a regular file someone put there. */
-	if (lstat(sun.sun_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return TE_ERR_EXISTS;
-		unlink(sun.sun_path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
-		return TE_ERR_SYS;
-	old = umask(0117);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc != 0 || chmod(sun.sun_path, 0660) != 0 || listen(fd, 8) != 0) {
-		close(fd);
-		return TE_ERR_SYS;
-	}
-	if ((rc = consent_socket_owner(conf, sun.sun_path)) != 0) {
-		close(fd);
-		unlink(sun.sun_path);
-		return rc;
-	}
-	*out = fd;
-	return 0;
 }
 
 int consent_new(struct event_base *base, const struct agent_conf *conf,

@@ -2,8 +2,10 @@
  *
  * Protocol (docs/protocol.md "Consent socket"): one request line per
  * connection, at most MAX_CONSENT_LINE_BYTES: LIST, ACCEPT ID, DENY ID,
- * END ID. Peers are checked by SO_PEERCRED: root, the agent's own uid, or a
- * member of consent_group. */
+ * END ID, STATUS (the active sessions), WATCH (the connection stays open
+ * and gets one JSON line per change, for the device's session indicator;
+ * at most CONSENT_MAX_WATCHERS at once). Peers are checked by SO_PEERCRED:
+ * root, the agent's own uid, or a member of consent_group. */
 #ifndef TETHER_CONSENT_H
 #define TETHER_CONSENT_H
 
@@ -16,16 +18,21 @@
 #include "apiq.h"
 #include "bounds.h"
 
+#define CONSENT_MAX_WATCHERS       4
+#define CONSENT_WATCH_BACKLOG_BYTES (64 * 1024) /* a watcher this far behind is dropped */
+
 enum consent_cmd {
 	CONSENT_CMD_LIST = 1,
 	CONSENT_CMD_ACCEPT,
 	CONSENT_CMD_DENY,
 	CONSENT_CMD_END,
+	CONSENT_CMD_STATUS,
+	CONSENT_CMD_WATCH,
 };
 
 struct consent_line {
 	enum consent_cmd cmd;
-	char id[MAX_NAME_BYTES];   /* empty for LIST */
+	char id[MAX_NAME_BYTES];   /* empty for LIST, STATUS, WATCH */
 };
 
 /* Parse one request line (with or without its trailing "\n" or "\r\n").
@@ -44,6 +51,7 @@ struct consent_event {
 	long level;
 	char services[MAX_SERVICES][MAX_NAME_BYTES];
 	size_t nservices;
+	char actions[MAX_ACTIONS_BYTES]; /* "shell,files:read", "" when none sent */
 	long timeout_s;            /* 0 when the server sent none */
 };
 
@@ -69,7 +77,11 @@ size_t consent_workers(const struct consent *c);
 /* SIGKILL and reap every worker still running (end of a bounded shutdown). */
 void consent_kill_workers(struct consent *c);
 
-/* Client side: `tether-agent consent list|accept ID|deny ID|end ID`. */
+/* The reason a worker's exit status gives for the session's end
+ * ("idle timeout", "maximum duration reached", else "tunnel closed"). */
+const char *consent_worker_end_reason(int status);
+
+/* Client side: `tether-agent consent list|status|watch|accept ID|deny ID|end ID`. */
 int consent_client(const struct agent_conf *conf, const char *verb,
                    const char *id);
 

@@ -326,17 +326,19 @@ static int cmd_enroll(struct agent_conf *conf, const struct agent_args *a)
 static int cmd_consent(struct agent_conf *conf, const struct agent_args *a)
 {
 	const char *verb = a->nwords > 0 ? a->words[0] : NULL;
+	int no_id = verb != NULL && (strcmp(verb, "list") == 0 ||
+	                             strcmp(verb, "status") == 0 ||
+	                             strcmp(verb, "watch") == 0);
 
-	if (verb == NULL || (strcmp(verb, "list") != 0 && a->nwords != 2) ||
-	    (strcmp(verb, "list") == 0 && a->nwords != 1)) {
-		fprintf(stderr, "tether-agent consent: use `consent list`, or "
+	if (verb == NULL || (!no_id && a->nwords != 2) || (no_id && a->nwords != 1)) {
+		fprintf(stderr, "tether-agent consent: use `consent list|status|watch`, or "
 		        "`consent accept|deny|end ID` with an ID from the list\n");
 		return TE_ERR_INVALID;
 	}
-	if (strcmp(verb, "list") != 0 && strcmp(verb, "accept") != 0 &&
+	if (!no_id && strcmp(verb, "accept") != 0 &&
 	    strcmp(verb, "deny") != 0 && strcmp(verb, "end") != 0) {
-		fprintf(stderr, "tether-agent consent: unknown action %s (list, accept, "
-		        "deny or end)\n", verb);
+		fprintf(stderr, "tether-agent consent: unknown action %s (list, status, "
+		        "watch, accept, deny or end)\n", verb);
 		return TE_ERR_INVALID;
 	}
 	return consent_client(conf, verb, a->nwords > 1 ? a->words[1] : NULL);

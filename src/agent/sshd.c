@@ -1,10 +1,13 @@
-/* sshd.c: libssh server on a socketpair, password auth, direct-tcpip only.
+/* sshd.c: libssh server on a socketpair, password auth, the ticket's channels.
  *
- * One thread, one ssh_event: the SSH session and every forwarded TCP socket
- * are polled together; channel data goes straight to the service socket and
- * service data straight into the channel. Channels are only freed after
- * ssh_event_dopoll returns, never inside a callback. */
+ * One thread, one ssh_event: the SSH session, every forwarded TCP socket and
+ * every shell's PTY and diagnostic's pipe are polled together. Forward data
+ * goes straight to the service socket (a data callback); session channels
+ * (shell, diagnostic, SFTP) live in sshsession.c. Channels are only freed
+ * after ssh_event_dopoll returns, never inside a callback. The loop also
+ * enforces the ticket's end and idle limits. */
 #include "sshd.h"
+#include "sshd_int.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,16 +25,18 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include <jansson.h>
+
 #include "agentaudit.h"
+#include "diag.h"
 #include "err.h"
 #include "log.h"
+#include "sftpd.h"
+#include "shell.h"
 #include "support.h"
 
-#define SSHD_IO_BYTES     16384
 #define SSHD_POLL_MS      1000
 #define SSHD_CONNECT_TIMEOUT_S 5
-
-struct sshd;
 
 static volatile sig_atomic_t sshd_stop_requested;
 static volatile sig_atomic_t sshd_in_loop;
@@ -41,36 +46,6 @@ int sshd_request_stop(void)
 	sshd_stop_requested = 1;
 	return sshd_in_loop;
 }
-
-struct sshd_chan {
-	struct sshd_chan *next;
-	struct sshd *d;
-	ssh_channel ch;
-	int fd;                          /* TCP socket to the local service */
-	int fd_polled;
-	char svc[MAX_NAME_BYTES];
-	char dest[80];
-	unsigned long long to_svc, from_svc;
-	int svc_eof;                     /* the service finished sending */
-	int client_eof;                  /* the client finished sending */
-	int svc_wr_broken;               /* the service stopped reading */
-	int dead;
-	struct ssh_channel_callbacks_struct cb;
-};
-
-struct sshd {
-	const struct agent_conf *conf;
-	const struct ticket *t;
-	ssh_session session;
-	ssh_event event;
-	char actor[2 * MAX_NAME_BYTES + 8];
-	int authed;
-	int auth_fails;
-	int kick;                        /* disconnect at the next turn */
-	int nchans;
-	struct sshd_chan *chans;
-	struct ssh_server_callbacks_struct scb;
-};
 
 int sshd_forward_allowed(const struct agent_conf *conf, const struct ticket *t,
                          const char *host, int port,
@@ -129,6 +104,7 @@ static int sshd_chan_data(ssh_session session, ssh_channel channel, void *data,
 		return (int)len;
 	}
 	c->to_svc += len;
+	c->d->last_io = (int64_t)time(NULL);
 	return (int)len;
 }
 
@@ -143,7 +119,7 @@ static void sshd_chan_eof(ssh_session session, ssh_channel channel, void *userda
 		c->dead = 1;
 }
 
-static void sshd_chan_close(ssh_session session, ssh_channel channel, void *userdata)
+void sshd_chan_closed(ssh_session session, ssh_channel channel, void *userdata)
 {
 	struct sshd_chan *c = userdata;
 
@@ -177,6 +153,7 @@ static int sshd_fd_readable(socket_t fd, int revents, void *userdata)
 		return 0;
 	}
 	c->from_svc += (unsigned long long)n;
+	c->d->last_io = (int64_t)time(NULL);
 	return 0;
 }
 
@@ -184,7 +161,10 @@ static void sshd_chan_free(struct sshd *d, struct sshd_chan *c)
 {
 	if (c->fd_polled)
 		ssh_event_remove_fd(d->event, c->fd);
-	if (c->fd >= 0)
+	c->fd_polled = 0;
+	if (c->kind == SSHD_SESSION)
+		sshd_session_stop(d, c);      /* audits what ran; owns c->fd */
+	else if (c->fd >= 0)
 		close(c->fd);
 	if (c->ch != NULL) {
 		ssh_remove_channel_callbacks(c->ch, &c->cb);
@@ -192,10 +172,14 @@ static void sshd_chan_free(struct sshd *d, struct sshd_chan *c)
 			ssh_channel_close(c->ch);
 		ssh_channel_free(c->ch);
 	}
-	agentaudit_log(d->conf, d->actor, "channel_close",
-	               "session %s service %s (%s) bytes to_service %llu "
-	               "from_service %llu", d->t->session, c->svc, c->dest,
-	               c->to_svc, c->from_svc);
+	if (c->kind == SSHD_FORWARD)
+		agentaudit_log(d->conf, d->actor, "channel_close",
+		               "session %s service %s (%s) bytes to_service %llu "
+		               "from_service %llu", d->t->session, c->svc, c->dest,
+		               c->to_svc, c->from_svc);
+	else
+		agentaudit_log(d->conf, d->actor, "channel_close",
+		               "session %s session channel %u", d->t->session, c->no);
 	d->nchans--;
 	free(c);
 }
@@ -255,6 +239,7 @@ static int sshd_open_forward(struct sshd *d, ssh_message msg)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return 1;
 	c->d = d;
+	c->kind = SSHD_FORWARD;
 	snprintf(c->svc, sizeof(c->svc), "%s", svc->name);
 	snprintf(c->dest, sizeof(c->dest), "127.0.0.1:%d", svc->port);
 	if ((c->fd = sshd_connect_local(svc->port)) < 0) {
@@ -273,7 +258,7 @@ static int sshd_open_forward(struct sshd *d, ssh_message msg)
 	c->cb.userdata = c;
 	c->cb.channel_data_function = sshd_chan_data;
 	c->cb.channel_eof_function = sshd_chan_eof;
-	c->cb.channel_close_function = sshd_chan_close;
+	c->cb.channel_close_function = sshd_chan_closed;
 	ssh_set_channel_callbacks(c->ch, &c->cb);
 	if (ssh_event_add_fd(d->event, c->fd, POLLIN, sshd_fd_readable, c) == SSH_OK)
 		c->fd_polled = 1;
@@ -286,6 +271,81 @@ static int sshd_open_forward(struct sshd *d, ssh_message msg)
 	               "session %s direct-tcpip service %s (%s)", d->t->session,
 	               c->svc, c->dest);
 	return 0;
+}
+
+/* ---- decisions (pure) ----------------------------------------------------- */
+
+int sshd_shell_hides(const struct agent_conf *conf, const struct ticket *t)
+{
+	return conf->npatient > 0 && !ticket_allows(t, "patient_records");
+}
+
+enum sshd_exec sshd_exec_decide(const struct agent_conf *conf,
+                                const struct ticket *t, const char *command,
+                                const struct agent_diag **diag,
+                                const char **why)
+{
+	char action[MAX_NAME_BYTES + 8];
+
+	*diag = NULL;
+	*why = NULL;
+	if (command == NULL || command[0] == '\0') {
+		*why = "an empty command";
+		return SSHD_EXEC_REFUSED;
+	}
+	if ((*diag = agentconf_diag(conf, command)) != NULL) {
+		snprintf(action, sizeof(action), "diag:%s", (*diag)->name);
+		if (ticket_allows(t, action))
+			return SSHD_EXEC_DIAG;
+		*why = "the ticket does not grant this diagnostic";
+		return SSHD_EXEC_REFUSED;
+	}
+	if (ticket_allows(t, "shell"))
+		return SSHD_EXEC_SHELL;
+	*why = "not a configured diagnostic, and the ticket does not grant shell";
+	return SSHD_EXEC_REFUSED;
+}
+
+enum sshd_end sshd_limit_check(const struct ticket *t, int64_t now,
+                               int64_t last_io)
+{
+	if (t->end_at > 0 && now >= t->end_at)
+		return SSHD_END_MAX_DURATION;
+	if (t->idle_s > 0 && now - last_io >= t->idle_s)
+		return SSHD_END_IDLE;
+	return SSHD_END_CLOSED;
+}
+
+/* ---- audit records with JSON details ---------------------------------------- */
+
+/* Client text (a command, a TERM, an env name) for a detail: bounded and
+ * valid UTF-8, since the record must be written whatever was sent. */
+json_t *sshd_jtext(const char *text)
+{
+	char buf[SSHD_TEXT_BYTES];
+
+	snprintf(buf, sizeof(buf), "%s", text != NULL ? text : "");
+	agentaudit_clean_utf8(buf);
+	return json_string(buf);
+}
+
+/* Record action with detail (stolen) and "session" first. */
+void sshd_audit(struct sshd *d, const char *action, json_t *detail)
+{
+	json_t *o = json_pack("{s:s}", "session", d->t->session);
+	char *text = NULL;
+
+	if (o != NULL && detail != NULL)
+		json_object_update(o, detail);
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text != NULL)
+		agentaudit_log(d->conf, d->actor, action, "%s", text);
+	else
+		agentaudit_log(d->conf, d->actor, action, "session %s", d->t->session);
+	free(text);
+	json_decref(o);
+	json_decref(detail);
 }
 
 /* Password for the support user only; every attempt is audited. */
@@ -358,6 +418,8 @@ static int sshd_message(ssh_session session, ssh_message msg, void *userdata)
 	case SSH_REQUEST_CHANNEL_OPEN:
 		if (d->authed && sub == SSH_CHANNEL_DIRECT_TCPIP)
 			return sshd_open_forward(d, msg);
+		if (d->authed && sub == SSH_CHANNEL_SESSION)
+			return sshd_session_open(d, msg);
 		agentaudit_log(d->conf, d->actor, "channel_refused",
 		               "session %s %s channel%s", d->t->session,
 		               sshd_open_type(sub), d->authed ? "" : " before authentication");
@@ -377,30 +439,70 @@ static int sshd_message(ssh_session session, ssh_message msg, void *userdata)
 
 /* ---- the connection ------------------------------------------------------- */
 
-static void sshd_loop(struct sshd *d)
+static const char *sshd_end_name(enum sshd_end e)
+{
+	return e == SSHD_END_IDLE ? "idle" : e == SSHD_END_MAX_DURATION ?
+	       "max_duration" : "closed";
+}
+
+static enum sshd_end sshd_loop(struct sshd *d)
 {
 	time_t end = time(NULL) + SESSION_MAX_S;
+	enum sshd_end why = SSHD_END_CLOSED;
+	int ms;
 
 	sshd_in_loop = 1;
-
+	d->last_io = (int64_t)time(NULL);
 	while (ssh_is_connected(d->session) && time(NULL) < end && !d->kick &&
 	       !sshd_stop_requested) {
-		if (ssh_event_dopoll(d->event, SSHD_POLL_MS) == SSH_ERROR &&
+		ms = d->waiting_child ? SSHD_BUSY_POLL_MS : SSHD_POLL_MS;
+		d->waiting_child = 0;
+		if (ssh_event_dopoll(d->event, ms) == SSH_ERROR &&
 		    !ssh_is_connected(d->session))
 			break;
+		sshd_session_pump_all(d);
 		sshd_sweep(d, 0);
 		if (ssh_get_status(d->session) & (SSH_CLOSED | SSH_CLOSED_ERROR))
 			break;
+		/* The ticket's limits hold whatever the client does. */
+		why = sshd_limit_check(d->t, (int64_t)time(NULL), d->last_io);
+		if (why != SSHD_END_CLOSED) {
+			log_info("ssh: session %s: %s limit reached; ending it",
+			         d->t->session, sshd_end_name(why));
+			sshd_audit(d, "session_limit", json_pack("{s:s, s:I, s:I}", "limit",
+			           sshd_end_name(why), "idle_s", (json_int_t)d->t->idle_s,
+			           "end", (json_int_t)d->t->end_at));
+			break;
+		}
 	}
 	sshd_in_loop = 0;
+	return why;
 }
 
-int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd)
+/* A limit ended the session: close every channel now, tell the agent,
+ * and hold the connection until it has told the server (it stops us). */
+static void sshd_limit_report(struct sshd *d, enum sshd_end why, int notify_fd)
+{
+	char code = why == SSHD_END_IDLE ? 'i' : 'm';
+	time_t until = time(NULL) + SSHD_LIMIT_REPORT_WAIT_S;
+
+	sshd_sweep(d, 1);
+	if (notify_fd < 0 || write(notify_fd, &code, 1) != 1)
+		return;
+	while (!sshd_stop_requested && time(NULL) < until && ssh_is_connected(d->session))
+		if (ssh_event_dopoll(d->event, SSHD_BUSY_POLL_MS) == SSH_ERROR &&
+		    !ssh_is_connected(d->session))
+			break;
+}
+
+int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,
+               int notify_fd, enum sshd_end *end)
 {
 	struct sshd d;
 	ssh_bind bind = NULL;
 	char keypath[AGENT_PATH_BYTES];
 	long timeout = SSHD_KEX_TIMEOUT_S;
+	enum sshd_end why = SSHD_END_CLOSED;
 	int rc = TE_ERR_PROTOCOL;
 
 	memset(&d, 0, sizeof(d));
@@ -441,7 +543,9 @@ int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd)
 		rc = TE_ERR_NOMEM;
 		goto out;
 	}
-	sshd_loop(&d);
+	why = sshd_loop(&d);
+	if (why != SSHD_END_CLOSED)
+		sshd_limit_report(&d, why, notify_fd);
 	rc = 0;
 out:
 	sshd_sweep(&d, 1);
@@ -456,5 +560,7 @@ out:
 	}
 	if (bind != NULL)
 		ssh_bind_free(bind);
+	if (end != NULL)
+		*end = why;
 	return rc;
 }

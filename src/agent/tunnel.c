@@ -7,6 +7,7 @@
 #include "tunnel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "sshd.h"
 #include "pki.h"
 #include "tls.h"
+
+#define TUNNEL_NOTIFY_FD 3
 
 struct tunnel_pump {
 	SSL *ssl;
@@ -110,9 +113,11 @@ out:
 	return rc;
 }
 
-int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec)
+int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
+                  int notify_fd)
 {
 	struct tunnel_pump pump;
+	enum sshd_end end = SSHD_END_CLOSED;
 	pthread_t th;
 	int sp[2] = { -1, -1 }, rc, started = 0;
 
@@ -131,7 +136,7 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec)
 		goto out;
 	}
 	started = 1;
-	rc = sshd_serve(conf, &spec->verified, sp[1]);   /* owns sp[1] now */
+	rc = sshd_serve(conf, &spec->verified, sp[1], notify_fd, &end);   /* owns sp[1] now */
 	sp[1] = -1;
 	/* SSH is over: unblock the pump's TLS read, then collect the counts. */
 	shutdown(SSL_get_fd(pump.ssl), SHUT_RDWR);
@@ -145,21 +150,32 @@ out:
 	if (sp[0] >= 0)
 		close(sp[0]);
 	tls_close(pump.ssl);
+	if (end == SSHD_END_IDLE)
+		return TUNNEL_EXIT_IDLE;
+	if (end == SSHD_END_MAX_DURATION)
+		return TUNNEL_EXIT_MAX_DURATION;
 	return rc == 0 ? 0 : 4;
 }
 
 int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
-                 pid_t *out)
+                 pid_t *out, int *notify)
 {
 	struct sigaction sa;
 	sigset_t all;
 	pid_t pid;
-	int status;
+	int status, p[2];
 
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
 		return TE_ERR_SYS;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return TE_ERR_SYS;
+	}
 	if (pid > 0) {
+		close(p[1]);
+		*notify = p[0];
 		*out = pid;
 		return 0;
 	}
@@ -177,9 +193,13 @@ int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
 	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	close_range(3, ~0U, 0);
+	/* Keep only the notify pipe, as fd 3. */
+	if (p[1] != TUNNEL_NOTIFY_FD && dup2(p[1], TUNNEL_NOTIFY_FD) != TUNNEL_NOTIFY_FD)
+		_exit(5);
+	close_range(TUNNEL_NOTIFY_FD + 1, ~0U, 0);
+	fcntl(TUNNEL_NOTIFY_FD, F_SETFD, FD_CLOEXEC);
 	log_init("tether-agent-worker", conf->log_level);
-	status = tunnel_worker(conf, spec);
+	status = tunnel_worker(conf, spec, TUNNEL_NOTIFY_FD);
 	_exit(status);
 }
 

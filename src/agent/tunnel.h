@@ -17,6 +17,11 @@
 #define TUNNEL_PORT_BYTES 8
 #define TUNNEL_CONNECT_TIMEOUT_S 15
 
+/* Worker exit codes that tell the agent why the session ended, so that it
+ * reports the reason to the server (consent_on_worker_exit). */
+#define TUNNEL_EXIT_IDLE         6    /* the ticket's idle timeout */
+#define TUNNEL_EXIT_MAX_DURATION 7    /* the ticket's end time */
+
 struct tunnel_spec {
 	char session[MAX_NAME_BYTES];
 	char ticket[MAX_TICKET_BYTES];      /* as received; sent in the preamble */
@@ -25,13 +30,17 @@ struct tunnel_spec {
 	struct ticket verified;             /* the parsed, verified ticket */
 };
 
-/* Fork the worker. The child never returns. */
+/* Fork the worker. The child never returns. *notify (non-blocking, close
+ * on exec) is the read end of a pipe on which the worker writes one byte
+ * when a ticket limit ends the session ('i' idle, 'm' maximum duration):
+ * the caller reports the reason to the server, then stops the worker. */
 int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
-                 pid_t *out);
+                 pid_t *out, int *notify);
 /* Ask a worker to stop (SIGTERM); the caller reaps it. */
 void tunnel_stop(pid_t pid);
 /* The worker's body (exposed for tests): dial, preamble, SSH. Returns the
  * process exit status to use. */
-int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec);
+int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
+                  int notify_fd);
 
 #endif

@@ -40,7 +40,10 @@ static const char usage_text[] =
 	"  session request DEVICE --reason TEXT [--service NAME]...\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
 	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
-	"  ssh DEVICE --reason TEXT [-- ssh args...]\n"
+	"  ssh DEVICE --reason TEXT [--patient-records] [--escalation] [-- ssh args...]\n"
+	"  sftp DEVICE --reason TEXT [--upload] [--patient-records] [--escalation]\n"
+	"                        [-- sftp args...]\n"
+	"  diag DEVICE NAME --reason TEXT   run the device's diagnostic NAME\n"
 	"  forward DEVICE LOCALPORT:SERVICE --reason TEXT\n"
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
@@ -72,6 +75,8 @@ static const struct {
 	{ "connect", connect_main },
 	{ "ssh", sshrun_ssh_main },
 	{ "forward", sshrun_forward_main },
+	{ "sftp", sshrun_sftp_main },
+	{ "diag", sshrun_diag_main },
 };
 
 int main(int argc, char **argv)

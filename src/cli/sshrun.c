@@ -32,6 +32,11 @@ struct sshrun {
 	const char *service;      /* forward only */
 	int local_port;           /* forward only */
 	int remote_port;          /* forward only */
+	const char *program;      /* "ssh" or "sftp" */
+	const char *command;      /* diag: the diagnostic's name, run as ssh's command */
+	const char *actions[SSHRUN_MAX_ACTIONS];
+	size_t nactions;
+	int escalation;
 	char *id;                 /* the session, once requested */
 	char *hostkey;            /* the device's registered SSH host key */
 	char tmpdir[PATH_MAX / 2];  /* "" until created */
@@ -250,7 +255,9 @@ static int sshrun_argv(struct sshrun *s, char **extra, int nextra, char **argv)
 	exe[n] = '\0';
 	if ((r = sshrun_proxy_command(exe, s->id, proxy, sizeof(proxy))) != 0)
 		return r;
-	argv[k++] = "ssh";
+	argv[k++] = (char *)s->program;
+	if (s->command != NULL)
+		argv[k++] = "-n";     /* a diagnostic reads nothing */
 	if (s->service != NULL) {
 		snprintf(s->forward, sizeof(s->forward), "127.0.0.1:%d:127.0.0.1:%d",
 		         s->local_port, s->remote_port);
@@ -278,6 +285,8 @@ static int sshrun_argv(struct sshrun *s, char **extra, int nextra, char **argv)
 	for (i = 0; i < nextra; i++)
 		argv[k++] = extra[i];
 	argv[k++] = s->alias;
+	if (s->command != NULL)
+		argv[k++] = (char *)s->command;
 	argv[k] = NULL;
 	return 0;
 }
@@ -320,7 +329,7 @@ static int sshrun_wait_child(struct sshrun *s, pid_t pid, int *stopped)
 static int sshrun_spawn(struct sshrun *s, char **extra, int nextra,
                         int *status, int *stopped)
 {
-	char *argv[2 * SSHRUN_NOPTS + 8 + SSHRUN_MAX_SSH_ARGS + 1];
+	char *argv[2 * SSHRUN_NOPTS + 9 + SSHRUN_MAX_SSH_ARGS + 1];
 	char home[PATH_MAX];
 	pid_t pid;
 	int r;
@@ -340,9 +349,10 @@ static int sshrun_spawn(struct sshrun *s, char **extra, int nextra,
 	}
 	if (pid == 0) {
 		sshrun_signals(0);
-		execvp("ssh", argv);
-		fprintf(stderr, "tether: cannot run ssh: %s — install the OpenSSH "
-		        "client (ssh must be on PATH)\n", strerror(errno));
+		execvp(s->program, argv);
+		fprintf(stderr, "tether: cannot run %s: %s — install the OpenSSH "
+		        "client (%s must be on PATH)\n", s->program, strerror(errno),
+		        s->program);
 		_exit(127);
 	}
 	if (s->service != NULL)
@@ -368,6 +378,11 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 	ask.reason = s->reason;
 	ask.services = services;
 	ask.nservices = s->service != NULL ? 1 : 0;
+	ask.actions = s->actions;
+	ask.nactions = s->nactions;
+	ask.escalation = s->escalation;
+	if (s->program == NULL)
+		s->program = "ssh";
 	if (session_request(s->a, &ask, &s->id, NULL) != 0)
 		goto out;
 	fprintf(stderr, "waiting for the operator at %s to accept...\n", s->device);
@@ -423,6 +438,30 @@ static int sshrun_check_request(const char *cmd, const char *reason,
 	return 0;
 }
 
+int sshrun_take_flag(int *argc, char **argv, const char *flag)
+{
+	int i, found = 0;
+
+	for (i = 0; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], flag) != 0)
+			continue;
+		memmove(argv + i, argv + i + 1, (size_t)(*argc - i - 1) * sizeof(*argv));
+		(*argc)--;
+		argv[*argc] = NULL;
+		found = 1;
+		i--;
+	}
+	return found;
+}
+
+/* --patient-records and --escalation, shared by ssh, sftp and diag. */
+static void sshrun_common_flags(struct sshrun *s, int *argc, char **argv)
+{
+	if (sshrun_take_flag(argc, argv, "--patient-records"))
+		s->actions[s->nactions++] = "patient_records";
+	s->escalation = sshrun_take_flag(argc, argv, "--escalation");
+}
+
 int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *reason = NULL, *pos[1];
@@ -434,6 +473,8 @@ int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
 	int rest;
 
 	memset(&s, 0, sizeof(s));
+	s.actions[s.nactions++] = "shell";
+	sshrun_common_flags(&s, &argc, argv);
 	if (cliargs_parse("ssh", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
 	    sshrun_check_request("ssh", reason, pos[0]) != 0)
 		return CLI_EXIT_USAGE;
@@ -472,5 +513,64 @@ int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
 	s.device = pos[0];
 	s.reason = reason;
 	s.service = service;
+	return sshrun_run(&s, NULL, 0);
+}
+
+int sshrun_sftp_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *reason = NULL, *pos[1];
+	const struct cliargs_opt opts[] = {
+		{ "--reason", &reason, NULL, 0, NULL },
+	};
+	struct sshrun s;
+	size_t npos;
+	int rest;
+
+	memset(&s, 0, sizeof(s));
+	s.actions[s.nactions++] = "files:read";
+	if (sshrun_take_flag(&argc, argv, "--upload"))
+		s.actions[s.nactions++] = "files:write";
+	sshrun_common_flags(&s, &argc, argv);
+	if (cliargs_parse("sftp", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
+	    sshrun_check_request("sftp", reason, pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (argc - rest > SSHRUN_MAX_SSH_ARGS) {
+		cliout_usage("sftp: at most %d sftp arguments after --",
+		             SSHRUN_MAX_SSH_ARGS);
+		return CLI_EXIT_USAGE;
+	}
+	s.cli = cli;
+	s.device = pos[0];
+	s.reason = reason;
+	s.program = "sftp";
+	return sshrun_run(&s, argv + rest, argc - rest);
+}
+
+int sshrun_diag_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *reason = NULL, *pos[2];
+	const struct cliargs_opt opts[] = {
+		{ "--reason", &reason, NULL, 0, NULL },
+	};
+	char action[MAX_NAME_BYTES + 8];
+	struct sshrun s;
+	size_t npos;
+
+	memset(&s, 0, sizeof(s));
+	sshrun_common_flags(&s, &argc, argv);
+	if (cliargs_parse("diag", argc, argv, opts, 1, pos, 2, 2, &npos, NULL) != 0 ||
+	    sshrun_check_request("diag", reason, pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (cliargs_check_name(pos[1]) != 0 || strlen(pos[1]) >= MAX_NAME_BYTES) {
+		cliout_usage("diag: '%s' is not a diagnostic name (letters, digits, "
+		             "'.', '_', '-')", pos[1]);
+		return CLI_EXIT_USAGE;
+	}
+	snprintf(action, sizeof(action), "diag:%s", pos[1]);
+	s.actions[s.nactions++] = action;
+	s.cli = cli;
+	s.device = pos[0];
+	s.reason = reason;
+	s.command = pos[1];
 	return sshrun_run(&s, NULL, 0);
 }

@@ -1,7 +1,11 @@
-/* sshrun.h: `tether ssh` and `tether forward`: request a session, wait for
- * the operator's consent, then run OpenSSH with `tether connect` as its
+/* sshrun.h: `tether ssh`, `tether sftp`, `tether diag` and `tether forward`:
+ * request a session (ssh asks for "shell", sftp for "files:read" and with
+ * --upload "files:write", diag for "diag:NAME", forward for the service;
+ * --patient-records adds "patient_records"), wait for the operator's
+ * consent, then run OpenSSH's ssh or sftp with `tether connect` as its
  * ProxyCommand and the device's registered host key as the only one trusted.
- * The session is ended when ssh exits. */
+ * The session is ended when ssh or sftp exits; diag returns the
+ * diagnostic's exit status. */
 #ifndef TETHER_CLI_SSHRUN_H
 #define TETHER_CLI_SSHRUN_H
 
@@ -13,9 +17,15 @@
 #define SSHRUN_HOST_PREFIX  "tether-"
 #define SSHRUN_MAX_SSH_ARGS 64       /* extra arguments after "--" */
 #define SSHRUN_KILL_GRACE_S 5        /* after SIGTERM, before SIGKILL */
+#define SSHRUN_MAX_ACTIONS  4        /* actions one command asks for */
 
 int sshrun_ssh_main(const struct cli *cli, int argc, char **argv);
 int sshrun_forward_main(const struct cli *cli, int argc, char **argv);
+int sshrun_sftp_main(const struct cli *cli, int argc, char **argv);
+int sshrun_diag_main(const struct cli *cli, int argc, char **argv);
+
+/* Remove every FLAG before "--" from argv (argc updated); 1 when found. */
+int sshrun_take_flag(int *argc, char **argv, const char *flag);
 
 /* Parse forward's "LOCALPORT:SERVICE" (port 1..65535 in decimal digits, a
  * service name as cliargs_check_name). On failure errbuf says what is wrong

@@ -47,4 +47,13 @@
 /* Relay */
 #define RELAY_HIGH_WATER_BYTES  (256 * 1024) /* per direction, before pausing reads */
 
+/* SFTP server engine on the agent (src/agent/sftpd.c) */
+#define MAX_SFTP_PACKET_BYTES   (256 * 1024) /* one packet, including its 4-byte length */
+#define MAX_SFTP_INPUT_BYTES    (2 * 1024 * 1024) /* client bytes buffered unprocessed
+                                                     (above libssh's 1.28 MB channel window) */
+#define MAX_SFTP_OUTPUT_BYTES   (512 * 1024) /* queued replies before input pauses */
+#define MAX_SFTP_HANDLES        32     /* open files and directories per session */
+#define MAX_SFTP_READ_BYTES     (64 * 1024) /* longest READ answered */
+#define MAX_SFTP_READDIR_ENTRIES 64    /* names in one READDIR reply */
+
 #endif

@@ -132,6 +132,11 @@ deploy() {
 		n=$((n + 1))
 	done
 	add_user "$SPEC_USER" "$SPEC_PW" specialist 2
+	# SESSION_LIMITS="MAX_S IDLE_S": the policy's session limits (see below)
+	if [ -n "${SESSION_LIMITS:-}" ]; then
+		# shellcheck disable=SC2086
+		set_session_limits $SESSION_LIMITS
+	fi
 	start_daemons
 }
 
@@ -197,7 +202,8 @@ PAGE
 }
 
 # agent_setup SERIAL: write an agent config, enroll, and start the agent.
-# AGENT_PROXY, when set, becomes the agent's `proxy` key.
+# AGENT_PROXY, when set, becomes the agent's `proxy` key; AGENT_EXTRA_CONF
+# (lines) is appended to the config (shell, files.*, patient_data.*, diag.*).
 AGENT_DIR="$WORK/agent"
 agent_setup() {
 	serial=$1
@@ -213,6 +219,7 @@ poll_interval_s = ${AGENT_POLL_INTERVAL_S:-30}
 support_user = support
 service.http = 127.0.0.1:${SERVICE_PORT:-8080}
 ${AGENT_PROXY:+proxy = $AGENT_PROXY}
+${AGENT_EXTRA_CONF:-}
 CONF
 	token=$(enroll_token "$serial")
 	[ -n "$token" ] || fail "no enrollment token printed"
@@ -413,4 +420,57 @@ relay_leg() {
 	{ printf '%s\n' "$2"; sleep 2; } | timeout 10 openssl s_client -quiet \
 		-connect "127.0.0.1:$1" -CAfile "$SRV/ca/root.crt" -verify_return_error \
 		-servername 127.0.0.1 $certargs 2>"$WORK/s_client.err" | head -1 || true
+}
+
+# set_session_limits MAX_S IDLE_S: the policy's session limits (maximum
+# duration and idle timeout, 0 for none), which the server puts into every
+# ticket as "end" and "idle". Call it before starting the server.
+set_session_limits() {
+	touch "$SRV/policy.conf"
+	sed -i '/^session\.max_duration_s *=/d; /^session\.idle_timeout_s *=/d' "$SRV/policy.conf"
+	printf 'session.max_duration_s = %s\nsession.idle_timeout_s = %s\n' "$1" "$2" >>"$SRV/policy.conf"
+}
+
+# request_actions REASON ACTION...: ask for a session on $SERIAL granting
+# these actions (and the device's services as forwards); prints its id.
+request_actions() {
+	reason=$1; shift
+	acts=""
+	for a in "$@"; do acts="$acts${acts:+,}\"$a\""; done
+	api POST /api/v1/sessions "{\"device\":\"$SERIAL\",\"reason\":\"$reason\",\"actions\":[$acts]}" |
+		sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p'
+}
+
+# consent_session ID: the operator accepts; returns once it is consented.
+consent_session() {
+	wait_consent_pending "$1"
+	agent_consent accept "$1" >"$WORK/accept.log" 2>&1 ||
+		fail "operator accept: $(cat "$WORK/accept.log")"
+	tether session wait "$1" --timeout 30 >/dev/null || fail "session $1 not consented"
+}
+
+# ssh_master ID: one OpenSSH connection to the device through `tether
+# connect ID` (a session's client ticket is single-use), password from
+# askpass (setup_askpass first); device_ssh then runs over it.
+DEVICE_SSH_OPTS="-F /dev/null -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR -o User=support"
+ssh_master() {
+	# shellcheck disable=SC2086
+	bg ssh-master ssh $DEVICE_SSH_OPTS -M -S "$WORK/ctl" -N \
+		-o PreferredAuthentications=password -o ProxyCommand="tether connect $1" device
+	# shellcheck disable=SC2086
+	wait_for 30 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O check device ||
+		fail "ssh to the device never connected: $(cat "$WORK/ssh-master.log")"
+}
+
+# device_ssh ARGS...: ssh over the master connection, at most 20 s
+# (the host is "device").
+device_ssh() {
+	# shellcheck disable=SC2086
+	timeout 20 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" "$@"
+}
+
+# agent_audit_detail ACTION: the detail (JSON) of each device audit record
+# with this action, one per line.
+agent_audit_detail() {
+	jq -r --arg a "$1" 'select(.action == $a) | .detail' "$AGENT_DIR/state/audit.log"
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # After a good login, the device's SSH server still refuses everything but a
 # direct-tcpip forward to an allowlisted loopback service: other spellings
-# of loopback, a shell, a remote forward (-R, which would make the device
+# of loopback, a command without the shell grant (audited exec_refused;
+# t405 covers the other session requests), a remote forward (-R, which would make the device
 # listen); and a refused forward is audited even when its host name is not
 # valid UTF-8.
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +46,9 @@ if out=$(timeout 10 ssh $SSHOPTS -S "$CTL" device echo shell-ran 2>&1) ||
 	fail "a shell ran on the device: $out"
 fi
 pass "session channel refused"
+wait_for 10 sh -c "jq -r 'select(.action == \"exec_refused\") | .detail' '$AGENT_DIR/state/audit.log' | grep -q shell-ran" ||
+	fail "the refused command is not in the device's audit"
+pass "the refused command is audited (exec_refused)"
 
 # A remote forward would make the device listen: refused, nothing listens.
 rport=$(free_port)

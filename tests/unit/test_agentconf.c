@@ -92,6 +92,55 @@ static void test_parse_local(void **state)
 	assert_int_not_equal(agentconf_parse_local("127.0.0.1:+22", host, sizeof(host), &port), 0);
 }
 
+static void test_session_keys(void **state)
+{
+	struct agent_conf *c = NULL;
+	char err[256] = "";
+	char *argv[AGENT_DIAG_MAX_ARGS + 1];
+	const struct agent_diag *d;
+
+	assert_int_equal(load("state_dir = /var/lib/t\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->shell, "/bin/sh");
+	assert_string_equal(c->recordings_dir, "/var/lib/t/recordings");
+	assert_int_equal(c->nfiles, 0);
+	assert_int_equal(c->ndiags, 0);
+	agentconf_free(c);
+
+	assert_int_equal(load("state_dir = /var/lib/t\nshell = /bin/bash\n"
+	                      "recordings_dir = rec\nfiles.logs = /var/log/dev\n"
+	                      "files.cfg = /etc/dev\npatient_data.studies = /data/studies\n"
+	                      "patient_data.dicom = /data/*.dcm\n"
+	                      "diag.args = /bin/echo  a;b   $HOME *\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c->shell, "/bin/bash");
+	assert_string_equal(c->recordings_dir, "/etc/tether/rec");
+	assert_int_equal(c->nfiles, 2);
+	assert_string_equal(c->files[1].name, "cfg");
+	assert_string_equal(c->files[1].path, "/etc/dev");
+	assert_int_equal(c->npatient, 2);
+	assert_string_equal(c->patient[1].path, "/data/*.dcm");
+	assert_non_null(d = agentconf_diag(c, "args"));
+	assert_null(agentconf_diag(c, "nope"));
+	agentconf_diag_argv(d, argv);
+	assert_string_equal(argv[0], "/bin/echo");
+	assert_string_equal(argv[1], "a;b");
+	assert_string_equal(argv[2], "$HOME");
+	assert_string_equal(argv[3], "*");
+	assert_null(argv[4]);
+	agentconf_free(c);
+}
+
+static void test_session_key_errors(void **state)
+{
+	expect_error("state_dir = /s\nshell = sh\n", "absolute");
+	expect_error("state_dir = /s\nfiles.logs = var/log\n", "absolute");
+	expect_error("state_dir = /s\nfiles. = /x\n", "files.");
+	expect_error("state_dir = /s\nfiles.x = /a\nfiles.x = /b\n", "");
+	expect_error("state_dir = /s\npatient_data.p = data/*\n", "absolute");
+	expect_error("state_dir = /s\ndiag.x = echo hi\n", "absolute");
+	expect_error("state_dir = /s\ndiag.x = /bin/echo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+	             "at most");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +148,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_parse_local),
+		cmocka_unit_test(test_session_keys),
+		cmocka_unit_test(test_session_key_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

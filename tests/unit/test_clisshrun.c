@@ -102,9 +102,30 @@ static void test_relay_preamble(void **state)
 	assert_int_equal(connect_preamble("a\nb", out, sizeof(out)), TE_ERR_INVALID);
 }
 
+/* Flags are taken out of argv only before "--" (after it they are ssh's). */
+static void test_take_flag(void **state)
+{
+	char a0[] = "SN-1", a1[] = "--upload", a2[] = "--reason", a3[] = "x",
+	     a4[] = "--upload", a5[] = "--", a6[] = "--upload";
+	char *argv[] = { a0, a1, a2, a3, a4, a5, a6, NULL };
+	int argc = 7;
+
+	assert_int_equal(sshrun_take_flag(&argc, argv, "--upload"), 1);
+	assert_int_equal(argc, 5);
+	assert_string_equal(argv[0], "SN-1");
+	assert_string_equal(argv[1], "--reason");
+	assert_string_equal(argv[2], "x");
+	assert_string_equal(argv[3], "--");
+	assert_string_equal(argv[4], "--upload");
+	assert_null(argv[5]);
+	assert_int_equal(sshrun_take_flag(&argc, argv, "--patient-records"), 0);
+	assert_int_equal(argc, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_take_flag),
 		cmocka_unit_test(test_good_spec),
 		cmocka_unit_test(test_bad_specs_are_rejected_with_a_reason),
 		cmocka_unit_test(test_service_name_longer_than_buffer),

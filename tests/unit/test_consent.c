@@ -25,6 +25,32 @@ static void test_list(void **state)
 	assert_int_equal(parse("LIST\r\n", &l), 0);
 }
 
+static void test_status_watch(void **state)
+{
+	struct consent_line l;
+
+	assert_int_equal(parse("STATUS\n", &l), 0);
+	assert_int_equal(l.cmd, CONSENT_CMD_STATUS);
+	assert_string_equal(l.id, "");
+	assert_int_equal(parse("WATCH\r\n", &l), 0);
+	assert_int_equal(l.cmd, CONSENT_CMD_WATCH);
+	assert_string_equal(l.id, "");
+	assert_int_not_equal(parse("WATCH x\n", &l), 0);
+	assert_int_not_equal(parse("STATUS x\n", &l), 0);
+	assert_int_not_equal(parse("watch\n", &l), 0);
+	assert_int_not_equal(parse("WATCH\nWATCH\n", &l), 0);
+}
+
+/* The worker's exit status names the limit that ended a session. */
+static void test_worker_end_reason(void **state)
+{
+	assert_string_equal(consent_worker_end_reason(6 << 8), "idle timeout");
+	assert_string_equal(consent_worker_end_reason(7 << 8), "maximum duration reached");
+	assert_string_equal(consent_worker_end_reason(0), "tunnel closed");
+	assert_string_equal(consent_worker_end_reason(4 << 8), "tunnel closed");
+	assert_string_equal(consent_worker_end_reason(9), "tunnel closed");  /* SIGKILL */
+}
+
 static void test_verbs_with_id(void **state)
 {
 	struct consent_line l;
@@ -96,6 +122,31 @@ static void test_event_parse(void **state)
 	assert_int_equal(ev.nservices, 2);
 	assert_string_equal(ev.services[1], "ssh");
 	assert_int_equal(ev.timeout_s, 90);
+	assert_string_equal(ev.actions, "");
+}
+
+static void test_event_actions(void **state)
+{
+	const char *j = "{\"session\":\"S1\",\"user\":\"alice\",\"actions\":"
+	                "[\"shell\",\"diag:uptime\",\"patient_records\"]}";
+	char big[1200];
+	struct consent_event ev;
+	size_t n;
+
+	assert_int_equal(consent_event_parse(j, strlen(j), &ev), 0);
+	assert_string_equal(ev.actions, "shell,diag:uptime,patient_records");
+	j = "{\"session\":\"S1\",\"user\":\"a\",\"actions\":[\"a,b\"]}";
+	assert_int_not_equal(consent_event_parse(j, strlen(j), &ev), 0);
+	j = "{\"session\":\"S1\",\"user\":\"a\",\"actions\":\"shell\"}";
+	assert_int_not_equal(consent_event_parse(j, strlen(j), &ev), 0);
+	j = "{\"session\":\"S1\",\"user\":\"a\",\"actions\":[\"\"]}";
+	assert_int_not_equal(consent_event_parse(j, strlen(j), &ev), 0);
+	/* more than MAX_ACTIONS_BYTES in all is refused, not cut */
+	n = (size_t)snprintf(big, sizeof(big), "{\"session\":\"S1\",\"user\":\"a\",\"actions\":[");
+	while (n < sizeof(big) - 80)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "\"diag:abcdefghijklmnopqrst\",");
+	snprintf(big + n, sizeof(big) - n, "\"shell\"]}");
+	assert_int_not_equal(consent_event_parse(big, strlen(big), &ev), 0);
 }
 
 static void test_event_parse_rejects(void **state)
@@ -118,11 +169,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_status_watch),
+		cmocka_unit_test(test_worker_end_reason),
 		cmocka_unit_test(test_verbs_with_id),
 		cmocka_unit_test(test_rejects_malformed),
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_event_parse),
+		cmocka_unit_test(test_event_actions),
 		cmocka_unit_test(test_event_parse_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

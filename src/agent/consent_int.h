@@ -1,0 +1,94 @@
+/* consent_int.h: what consent.c (the session table, decisions, workers)
+ * and consentsock.c (the socket, its requests and watchers) share. */
+#ifndef TETHER_CONSENT_INT_H
+#define TETHER_CONSENT_INT_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "consent.h"
+
+#define CONSENT_MAX_SESSIONS   8
+#define CONSENT_MAX_CONNS      16
+#define CONSENT_DONE_RING      32
+#define CONSENT_CONN_TIMEOUT_S 10
+
+enum consent_state { CS_PENDING = 1, CS_ANSWERING, CS_ACTIVE };
+
+struct consent_conn;
+
+struct consent_sess {
+	struct consent_sess *next;
+	struct consent *c;
+	struct consent_event ev;
+	enum consent_state state;
+	time_t deadline;           /* pending: consent timeout; active: max duration */
+	struct event *timer;
+	pid_t worker;
+	struct consent_conn *waiter; /* operator waiting for the server's answer */
+	int worker_ending;         /* stop requested; no session-end report */
+	int notify_fd;             /* the worker's limit reports (tunnel_start) */
+	struct event *notify_ev;
+	char actions[MAX_ACTIONS_BYTES]; /* what the ticket grants, once active */
+	time_t active_since;
+	char end_reason[MAX_REASON_BYTES]; /* for watchers, when it goes */
+};
+
+struct consent_conn {
+	struct consent_conn *next;
+	struct consent *c;
+	struct bufferevent *bev;
+	char who[MAX_NAME_BYTES + 16];
+	int waiting;               /* an answer depends on a server round trip */
+	int closing;               /* reply queued; free once flushed */
+	int watching;              /* WATCH: stays open, gets change events */
+};
+
+struct consent {
+	struct event_base *base;
+	const struct agent_conf *conf;
+	struct apiq *api;
+	EVP_PKEY *ticket_pub;
+	struct evconnlistener *listener;
+	struct consent_sess *sessions;
+	struct consent_conn *conns;
+	size_t nconns;
+	size_t nwatchers;
+	char done[CONSENT_DONE_RING][MAX_NAME_BYTES];
+	size_t done_next;
+};
+
+enum consent_decision { DEC_ACCEPT = 1, DEC_DENY, DEC_TIMEOUT };
+
+struct consent_op {
+	struct consent *c;
+	char id[MAX_NAME_BYTES];
+	enum consent_decision decision;
+};
+
+/* consent.c */
+struct consent_sess *consent_find(struct consent *c, const char *id);
+const char *consent_decision_name(enum consent_decision d);
+/* Send the operator's decision to the server (answer comes back async). */
+int consent_send(struct consent *c, const char *id, enum consent_decision d);
+/* Tell the server a session ended, with its reason (fire and forget). */
+void consent_post_end(struct consent *c, const char *session, const char *reason);
+/* Watch events for a session (new references). */
+json_t *consent_pending_event(const struct consent_sess *s);
+json_t *consent_active_event(const struct consent_sess *s, const char *event);
+
+/* consentsock.c */
+void consent_conn_reply(struct consent_conn *cn, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void consent_conn_free(struct consent_conn *cn);
+/* One JSON line (o stolen) to every watcher. */
+void consent_notify(struct consent *c, json_t *o);
+int consent_socket_open(const struct agent_conf *conf, int *out);
+void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
+                       struct sockaddr *sa, int salen, void *arg);
+
+#endif

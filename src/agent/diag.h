@@ -1,0 +1,44 @@
+/* diag.h: predefined diagnostics (`diag.NAME = /abs/prog arg ...`).
+ *
+ * An exec request whose command is exactly a configured NAME runs that
+ * entry's argv with execve: no shell, no argument from the client, stdin
+ * /dev/null, stdout and stderr both into one pipe (sent to the client as
+ * channel data, in order), a clean environment (PATH, TETHER_SESSION), in a
+ * process group of its own that is killed after DIAG_MAX_RUNTIME_S. */
+#ifndef TETHER_DIAG_H
+#define TETHER_DIAG_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "agentconf.h"
+#include "secret.h"
+
+#define DIAG_MAX_RUNTIME_S 60
+
+struct diag;
+
+/* Fork and exec d's argv. 0, or an error with why set. */
+int diag_start(const struct agent_diag *d, const char *session,
+               struct diag **out, char *why, size_t whysz);
+/* The output pipe (non-blocking), to poll. */
+int diag_fd(const struct diag *dg);
+/* Count and hash output bytes sent to the client. */
+void diag_account(struct diag *dg, const void *data, size_t len);
+/* Has it exited? Reaps it (non-blocking); 1 yes, 0 not yet. */
+int diag_exited(struct diag *dg);
+/* Past its runtime bound? */
+int diag_overdue(const struct diag *dg, time_t now);
+
+struct diag_result {
+	int exit_status;                  /* exit code, 128+signal */
+	int timed_out;                    /* killed at DIAG_MAX_RUNTIME_S */
+	unsigned long long output_bytes;
+	char sha256[SHA256_HEX_BYTES];    /* of the output as sent */
+};
+
+/* Reap it (killing its group first when it is still running or overdue),
+ * fill res and free dg. */
+void diag_finish(struct diag *dg, struct diag_result *res);
+
+#endif
