@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "approvals.h"
 #include "cliout.h"
 #include "connect.h"
 #include "devices.h"
@@ -15,6 +16,7 @@
 #include "login.h"
 #include "secret.h"
 #include "session.h"
+#include "site.h"
 #include "sshrun.h"
 
 static const char usage_text[] =
@@ -27,11 +29,20 @@ static const char usage_text[] =
 	"                        later command, else HTTPS_PROXY/NO_PROXY apply\n"
 	"  logout                revoke the login and forget the token\n"
 	"  devices               list devices\n"
-	"  session request DEVICE --reason TEXT [--service NAME]...\n"
+	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
+	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
+	"                        [--escalation]\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
 	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
 	"  ssh DEVICE --reason TEXT [-- ssh args...]\n"
 	"  forward DEVICE LOCALPORT:SERVICE --reason TEXT\n"
+	"  approvals list        session requests waiting for the customer\n"
+	"  approvals approve ID | approvals refuse ID --reason TEXT\n"
+	"  site list             customer sites, their switch and approval setting\n"
+	"  site off SITE --reason TEXT | site on SITE [--reason TEXT]\n"
+	"                        remote service off (ends active sessions) or on\n"
+	"  site approval SITE none|escalations|all\n"
+	"                        which sessions need the customer's approval\n"
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
 	"$TETHER_HOME/cli.json (default ~/.config/tether).\n"
@@ -58,6 +69,8 @@ static const struct {
 	{ "connect", connect_main },
 	{ "ssh", sshrun_ssh_main },
 	{ "forward", sshrun_forward_main },
+	{ "approvals", approvals_main },
+	{ "site", site_main },
 };
 
 int main(int argc, char **argv)

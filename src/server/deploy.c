@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "pki.h"
+#include "policy.h"
 #include "srvconf.h"
 #include "store.h"
 #include "ticket.h"
@@ -188,8 +189,7 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "consent_timeout_s = %d\n"
 	        "# Seconds a device ping is held open waiting for an event.\n"
 	        "longpoll_s = %d\n"
-	        "# Longest remote session, in seconds.\n"
-	        "session_max_s = %d\n"
+	        "# (The longest session and the idle timeout are in policy.conf.)\n"
 	        "# Lifetime of a login token, in seconds.\n"
 	        "token_ttl_s = %d\n"
 	        "# Drop to this user after binding the port (when started as root).\n"
@@ -197,8 +197,27 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "# debug, info, warn or error.\n"
 	        "log_level = info\n",
 	        listen, host, SRVCONF_DEFAULT_DB, CONSENT_TIMEOUT_S, LONGPOLL_HOLD_S,
-	        SESSION_MAX_S, API_TOKEN_TTL_S);
+	        API_TOKEN_TTL_S);
+	fputs(SRVCONF_NOTIFY_TEMPLATE, f);  /* the notify.* keys (srvconf.h) */
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
+}
+
+/* DIR/policy.conf: the documented default access policy (policy.h). */
+static int deploy_policy(const char *dir)
+{
+	const char *text = policy_default_text();
+	char p[PATH_MAX];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, POLICY_FILE);
+	if ((f = fopen(p, "wx")) == NULL)
+		return TE_ERR_IO;
+	if (fwrite(text, 1, strlen(text), f) != strlen(text))
+		rc = TE_ERR_IO;
+	if (fclose(f) != 0)
+		rc = TE_ERR_IO;
+	return rc;
 }
 
 static int deploy_server_cert(const char *dir, const char *host)
@@ -269,6 +288,9 @@ int deploy_init(const struct deploy_opts *o, char *errbuf, size_t errsz)
 		goto fail;
 	step = "write the config";
 	if ((rc = deploy_conf(o->dir, listen, host)) != 0)
+		goto fail;
+	step = "write the access policy";
+	if ((rc = deploy_policy(o->dir)) != 0)
 		goto fail;
 	step = "create the database";
 	if ((rc = deploy_db(o->dir, host)) != 0)

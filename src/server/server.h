@@ -16,6 +16,8 @@
 #include "store.h"
 
 struct longpoll;
+struct policy;
+struct notifier;
 
 struct server {
 	struct srvconf cfg;
@@ -35,6 +37,8 @@ struct server {
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
+	struct notifier *notify;     /* the notification deliverer (notify.h) */
+	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */
