@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "approvals.h"
 #include "cliout.h"
 #include "connect.h"
 #include "devices.h"
@@ -17,6 +18,7 @@
 #include "password.h"
 #include "secret.h"
 #include "session.h"
+#include "site.h"
 #include "sshrun.h"
 
 static const char usage_text[] =
@@ -37,7 +39,9 @@ static const char usage_text[] =
 	"                        two lines on stdin); revokes your other logins\n"
 	"  logout                revoke the login and forget the token\n"
 	"  devices               list devices\n"
-	"  session request DEVICE --reason TEXT [--service NAME]...\n"
+	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
+	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
+	"                        [--escalation]\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
 	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
 	"  ssh DEVICE --reason TEXT [--patient-records] [--escalation] [-- ssh args...]\n"
@@ -45,6 +49,13 @@ static const char usage_text[] =
 	"                        [-- sftp args...]\n"
 	"  diag DEVICE NAME --reason TEXT   run the device's diagnostic NAME\n"
 	"  forward DEVICE LOCALPORT:SERVICE --reason TEXT\n"
+	"  approvals list        session requests waiting for the customer\n"
+	"  approvals approve ID | approvals refuse ID --reason TEXT\n"
+	"  site list             customer sites, their switch and approval setting\n"
+	"  site off SITE --reason TEXT | site on SITE [--reason TEXT]\n"
+	"                        remote service off (ends active sessions) or on\n"
+	"  site approval SITE none|escalations|all\n"
+	"                        which sessions need the customer's approval\n"
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
 	"$TETHER_HOME/cli.json (default ~/.config/tether).\n"
@@ -77,6 +88,8 @@ static const struct {
 	{ "forward", sshrun_forward_main },
 	{ "sftp", sshrun_sftp_main },
 	{ "diag", sshrun_diag_main },
+	{ "approvals", approvals_main },
+	{ "site", site_main },
 };
 
 int main(int argc, char **argv)

@@ -144,7 +144,7 @@ static int session_poll(struct api *a, const char *id, json_t **last)
 	}
 	json_decref(*last);
 	*last = s;
-	if (strcmp(state, "awaiting_consent") == 0)
+	if (strcmp(state, "awaiting_consent") == 0 || strcmp(state, "awaiting_customer") == 0)
 		return 1;
 	if (strcmp(state, "consented") == 0 || strcmp(state, "active") == 0)
 		return 0;
@@ -187,51 +187,130 @@ int session_wait(struct api *a, const char *id, int timeout_s,
 	return r;
 }
 
+/* The value-less flags of session request, taken out of argv before the
+ * strict parser sees the rest. */
+struct session_flags {
+	int shell, patient_records, escalation;
+};
+
+static int session_take_flags(int argc, char **argv, char **rest, struct session_flags *f)
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--shell") == 0)
+			f->shell = 1;
+		else if (strcmp(argv[i], "--patient-records") == 0)
+			f->patient_records = 1;
+		else if (strcmp(argv[i], "--escalation") == 0)
+			f->escalation = 1;
+		else
+			rest[n++] = argv[i];
+	}
+	return n;
+}
+
+/* --shell, --files read|write, --diag NAME..., --patient-records as the
+ * request's actions (docs/protocol.md); each checked before sending. */
+static int session_actions(const struct session_flags *f, const char *files,
+                           const char *const *diags, size_t ndiag,
+                           char store[][MAX_NAME_BYTES], const char **out, size_t *n)
+{
+	*n = 0;
+	if (f->shell)
+		out[(*n)++] = "shell";
+	if (files != NULL && strcmp(files, "read") != 0 && strcmp(files, "write") != 0) {
+		cliout_usage("session request: --files is read or write");
+		return -1;
+	}
+	if (files != NULL)
+		out[(*n)++] = strcmp(files, "read") == 0 ? "files:read" : "files:write";
+	for (size_t i = 0; i < ndiag; i++) {
+		if (cliargs_check_name(diags[i]) != 0 ||
+		    strlen(diags[i]) + 6 > MAX_NAME_BYTES) {
+			cliout_usage("session request: '%s' is not a diagnostic name", diags[i]);
+			return -1;
+		}
+		snprintf(store[i], MAX_NAME_BYTES, "diag:%s", diags[i]);
+		out[(*n)++] = store[i];
+	}
+	if (f->patient_records)
+		out[(*n)++] = "patient_records";
+	return 0;
+}
+
+#define SESSION_MAX_DIAGS 8
+
 static int session_cmd_request(const struct cli *cli, int argc, char **argv)
 {
-	const char *reason = NULL, *services[MAX_SERVICES], *pos[1];
-	size_t nserv = 0, npos, i;
+	const char *reason = NULL, *services[MAX_SERVICES], *pos[1], *files = NULL;
+	const char *diags[SESSION_MAX_DIAGS], *actions[SESSION_MAX_DIAGS + 3];
+	char diag_store[SESSION_MAX_DIAGS][MAX_NAME_BYTES];
+	size_t nserv = 0, ndiag = 0, nact = 0, npos, i;
 	const struct cliargs_opt opts[] = {
 		{ "--reason", &reason, NULL, 0, NULL },
 		{ "--service", NULL, services, MAX_SERVICES, &nserv },
+		{ "--files", &files, NULL, 0, NULL },
+		{ "--diag", NULL, diags, SESSION_MAX_DIAGS, &ndiag },
 	};
+	struct session_flags flags = { 0 };
 	struct api *a = NULL;
 	json_t *resp = NULL;
 	struct session_ask ask = { 0 };
-	char *id = NULL;
-	int rc = CLI_EXIT_FAIL;
+	char *id = NULL, **rest = NULL;
+	int rc = CLI_EXIT_FAIL, nrest;
 
-	if (cliargs_parse("session request", argc, argv, opts, 2, pos, 1, 1,
-	                  &npos, NULL) != 0)
-		return CLI_EXIT_USAGE;
+	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
+		return CLI_EXIT_FAIL;
+	nrest = session_take_flags(argc, argv, rest, &flags);
+	if (cliargs_parse("session request", nrest, rest, opts, 4, pos, 1, 1,
+	                  &npos, NULL) != 0) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	rc = CLI_EXIT_USAGE;
 	if (reason == NULL || cliargs_check_reason(reason) != 0) {
 		cliout_usage("session request: --reason TEXT is required (the service "
 		             "ticket, at most %d characters)", MAX_REASON_BYTES - 1);
-		return CLI_EXIT_USAGE;
+		goto out;
 	}
 	for (i = 0; i < nserv; i++) {
 		if (cliargs_check_name(services[i]) != 0) {
 			cliout_usage("session request: '%s' is not a service name",
 			             services[i]);
-			return CLI_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (cliargs_check_name(pos[0]) != 0) {
 		cliout_usage("session request: '%s' is not a device serial", pos[0]);
-		return CLI_EXIT_USAGE;
+		goto out;
 	}
+	if (session_actions(&flags, files, diags, ndiag, diag_store, actions, &nact) != 0)
+		goto out;
+	rc = CLI_EXIT_FAIL;
 	ask.device = pos[0];
 	ask.reason = reason;
 	ask.services = services;
 	ask.nservices = nserv;
+	ask.actions = actions;
+	ask.nactions = nact;
+	ask.escalation = flags.escalation;
 	if (api_open(cli, 0, &a) != 0 || session_request(a, &ask, &id, &resp) != 0)
 		goto out;
-	if (cli->json)
+	if (cli->json) {
 		cliout_json(resp);
-	else
+	} else {
+		const char *state;
+
 		printf("%s\n", id);
+		if (api_get_str(resp, "state", &state) == 0 &&
+		    strcmp(state, "awaiting_customer") == 0)
+			fprintf(stderr, "session %s waits for the customer of the device's site"
+			        " (a notice or an approval) before the operator is asked\n", id);
+	}
 	rc = CLI_EXIT_OK;
 out:
+	free(rest);
 	free(id);
 	json_decref(resp);
 	api_free(a);
@@ -246,9 +325,18 @@ static void session_print(const json_t *s)
 	const char *v;
 	size_t k;
 
+	const json_t *granted = json_object_get(s, "granted");
+
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (api_get_str(s, keys[k], &v) == 0)
 			printf("%-11s %s\n", keys[k], v);
+	if (json_is_array(granted)) {
+		printf("%-11s", "granted");
+		for (k = 0; k < json_array_size(granted); k++)
+			if (json_is_string(json_array_get(granted, k)))
+				printf(" %s", json_string_value(json_array_get(granted, k)));
+		printf("%s\n", json_array_size(granted) == 0 ? " (nothing)" : "");
+	}
 }
 
 static int session_cmd_status(const struct cli *cli, int argc, char **argv)

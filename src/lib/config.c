@@ -327,6 +327,13 @@ int config_get_int(const struct config *cfg, const char *key, long def,
 	return 0;
 }
 
+unsigned config_line(const struct config *cfg, const char *key)
+{
+	const struct config_entry *e = config_find(cfg, key);
+
+	return e != NULL ? e->line : 0;
+}
+
 size_t config_each_prefix(const struct config *cfg, const char *prefix,
                           void (*fn)(const char *key, const char *value, void *arg),
                           void *arg)

@@ -21,6 +21,8 @@ const char *config_get(const struct config *cfg, const char *key, const char *de
 /* Integer in [min,max] or def when absent; TE_ERR_INVALID with errbuf set otherwise. */
 int config_get_int(const struct config *cfg, const char *key, long def,
                    long min, long max, long *out, char *errbuf, size_t errsz);
+/* The line a key was read from (0 when absent), for messages about its value. */
+unsigned config_line(const struct config *cfg, const char *key);
 /* Iterate keys with a prefix: returns the count; calls fn for each entry in file order. */
 size_t config_each_prefix(const struct config *cfg, const char *prefix,
                           void (*fn)(const char *key, const char *value, void *arg),

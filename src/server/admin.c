@@ -21,6 +21,7 @@
 #include "jbody.h"
 #include "pki.h"
 #include "pwrules.h"
+#include "policy.h"
 #include "secret.h"
 #include "srvconf.h"
 #include "srvsession.h"
@@ -258,8 +259,9 @@ out:
 }
 
 int admin_device_add(const char *serial, const char *customer, const char *product,
-                     const char *dir)
+                     const char *site, const char *dir)
 {
+	struct store_site where;
 	struct store *st = NULL;
 	struct srvconf cfg;
 	struct store_device d;
@@ -276,6 +278,10 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 	}
 	if ((rc = admin_open(dir, &cfg, &st)) != 0)
 		goto out;
+	if (!jbody_name_ok(site) || store_site_get(st, site, &where) != 0) {
+		admin_err("device add: no site %s; add it first with `tether-server site add`", site);
+		goto out;
+	}
 	snprintf(d.serial, sizeof(d.serial), "%s", serial);
 	snprintf(d.customer, sizeof(d.customer), "%s", customer);
 	snprintf(d.product, sizeof(d.product), "%s", product);
@@ -286,14 +292,19 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 		          "a device with this serial exists" : te_strerror(rc));
 		goto out;
 	}
+	if ((rc = store_device_set_site(st, serial, site, NULL)) != 0) {
+		admin_err("could not place device %s at site %s: %s", serial, site, te_strerror(rc));
+		goto out;
+	}
 	if ((rc = secret_token_new(token)) != 0 ||
 	    (rc = secret_sha256_hex(token, strlen(token), hash)) != 0 ||
 	    (rc = store_enroll_token_add(st, hash, serial, exp)) != 0) {
 		admin_err("could not create the enrollment token: %s", te_strerror(rc));
 		goto out;
 	}
-	admin_audit(st, "device_add", json_pack("{s:s, s:s, s:s, s:I}", "serial", serial,
-	            "customer", customer, "product", product, "token_expires_at", (json_int_t)exp));
+	admin_audit(st, "device_add", json_pack("{s:s, s:s, s:s, s:s, s:I}", "serial", serial,
+	            "customer", customer, "product", product, "site", site,
+	            "token_expires_at", (json_int_t)exp));
 	printf("%s\n", token);
 	fprintf(stderr, "tether-server: device %s added; the enrollment token above is valid"
 	        " once, for %d hours, for this serial only\n", serial, ENROLL_TOKEN_TTL_S / 3600);
@@ -337,9 +348,15 @@ static int admin_user_check(const struct admin_user_opts *o)
 		          MAX_NAME_BYTES - 1);
 		return -1;
 	}
-	if (strcmp(o->role, "specialist") != 0 && strcmp(o->role, "administrator") != 0 &&
-	    strcmp(o->role, "auditor") != 0) {
-		admin_err("user add: --role must be specialist, administrator or auditor");
+	if (!policy_role_valid(o->role)) {
+		admin_err("user add: --role must be specialist, customer_approver, customer_viewer,"
+		          " release_manager, administrator or auditor");
+		return -1;
+	}
+	if (policy_role_is_customer(o->role) != (o->site != NULL)) {
+		admin_err(o->site == NULL ? "user add: a %s acts for one site: give --site SITE" :
+		          "user add: --site is only for customer_approver and customer_viewer"
+		          " (not %s)", o->role);
 		return -1;
 	}
 	if (o->level < 1 || o->level > 3) {
@@ -358,6 +375,7 @@ int admin_user_add(const struct admin_user_opts *o)
 	struct store *st = NULL;
 	struct srvconf cfg;
 	struct store_user u;
+	struct store_site where;
 	char pw[1024], errbuf[256];
 	int rc, code = 1;
 
@@ -374,6 +392,10 @@ int admin_user_add(const struct admin_user_opts *o)
 	}
 	if ((rc = admin_open(o->dir, &cfg, &st)) != 0)
 		goto out;
+	if (o->site != NULL && (!jbody_name_ok(o->site) || store_site_get(st, o->site, &where) != 0)) {
+		admin_err("user add: no site %s; add it first with `tether-server site add`", o->site);
+		goto out;
+	}
 	snprintf(u.name, sizeof(u.name), "%s", o->name);
 	snprintf(u.role, sizeof(u.role), "%s", o->role);
 	snprintf(u.region, sizeof(u.region), "%s", o->region);
@@ -384,8 +406,13 @@ int admin_user_add(const struct admin_user_opts *o)
 		          "the name is taken" : te_strerror(rc));
 		goto out;
 	}
-	admin_audit(st, "user_add", json_pack("{s:s, s:s, s:i, s:s}", "user", u.name,
-	            "role", u.role, "level", u.level, "region", u.region));
+	if (o->site != NULL && (rc = store_user_set_site(st, u.name, o->site, NULL)) != 0) {
+		admin_err("could not place user %s at site %s: %s", u.name, o->site, te_strerror(rc));
+		goto out;
+	}
+	admin_audit(st, "user_add", json_pack("{s:s, s:s, s:i, s:s, s:s}", "user", u.name,
+	            "role", u.role, "level", u.level, "region", u.region,
+	            "site", o->site ? o->site : ""));
 	fprintf(stderr, "tether-server: user %s (%s, level %d) added\n", u.name, u.role, u.level);
 	code = 0;
 out:

@@ -16,11 +16,13 @@ struct admin_relay_opts {
 struct admin_user_opts {
 	const char *name, *role, *region, *dir;
 	int level;
+	const char *site;       /* required for customer roles, NULL otherwise */
 };
 
 int admin_relay_add(const struct admin_relay_opts *o);
+/* site must be a registered site (admin_site.c). */
 int admin_device_add(const char *serial, const char *customer, const char *product,
-                     const char *dir);
+                     const char *site, const char *dir);
 int admin_user_add(const struct admin_user_opts *o);
 /* Mark the device revoked (audited device_revoke with reason) and end its
  * open sessions with SESSION_REVOKED_REASON. */
@@ -34,5 +36,10 @@ int admin_audit_device(const char *dir, const char *serial, int json);
 int admin_audit_relay(const char *dir, const char *name, int json);
 /* 0 when the password is acceptable for user; else errbuf says why. */
 int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz);
+
+/* Sites, certifications and the access policy (admin_site.c):
+ * `site add|set|list`, `user certify`, `policy check|show`. argv[0] is
+ * "site", "user" or "policy". */
+int admin_site_main(int argc, char **argv);
 
 #endif

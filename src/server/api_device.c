@@ -38,6 +38,7 @@ static json_t *api_request_event(struct server *srv, const struct store_session 
 	struct store_user u;
 	json_error_t jerr;
 	json_t *svcs = json_loads(s->services, 0, &jerr);
+	json_t *acts = json_loads(s->actions, 0, &jerr);
 
 	memset(&u, 0, sizeof(u));
 	(void)store_user_get(srv->store, s->user, &u);
@@ -45,9 +46,15 @@ static json_t *api_request_event(struct server *srv, const struct store_session 
 		json_decref(svcs);
 		svcs = json_array();
 	}
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:I}", "type", "session_request",
-	                 "session", s->id, "user", s->user, "level", u.level,
+	if (!json_is_array(acts)) {
+		json_decref(acts);
+		acts = json_array();
+	}
+	/* The operator is shown what the session would be allowed to do. */
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:b, s:I}", "type",
+	                 "session_request", "session", s->id, "user", s->user, "level", u.level,
 	                 "region", u.region, "reason", s->reason, "services", svcs,
+	                 "actions", acts, "escalation", s->escalation,
 	                 "consent_timeout_s", (json_int_t)srv->cfg.consent_timeout_s);
 }
 

@@ -1,4 +1,5 @@
-/* api_user.c: endpoints for people (bearer token): login, devices, sessions. */
+/* api_user.c: endpoints for people (bearer token): login and devices.
+ * The session endpoints are in api_session.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,6 @@
 #include "longpoll.h"
 #include "secret.h"
 #include "server.h"
-#include "srvsession.h"
-#include "tickets.h"
 #include "totp.h"
 
 /* A device counts as online when it pinged within one long-poll plus one
@@ -279,6 +278,11 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 		json_object_set_new(o, "audit_rollback", api_audit_head_json(&d->audit_rollback,
 		                    d->audit_rollback.hash[0] != '\0'));
 	}
+	if (o != NULL) {
+		char site[MAX_NAME_BYTES];
+
+		json_object_set_new(o, "site", json_string(api_device_site_of(srv, d->serial, site)));
+	}
 	if (o != NULL && full)
 		json_object_set_new(o, "ssh_hostkey", json_string(d->ssh_hostkey));
 	return o;
@@ -287,20 +291,30 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 struct api_list_ctx {
 	struct server *srv;
 	json_t *arr;
+	const char *site;             /* customer roles: only this site's devices */
 };
 
 static int api_devices_cb(const struct store_device *d, void *arg)
 {
 	struct api_list_ctx *c = arg;
+	char site[MAX_NAME_BYTES];
 
+	if (c->site != NULL && (store_device_site(c->srv->store, d->serial, site) != 0 ||
+	                        strcmp(site, c->site) != 0))
+		return 0;
 	return json_array_append_new(c->arr, api_device_json(c->srv, d, 0)) == 0 ? 0 : TE_ERR_NOMEM;
 }
 
 void api_devices(struct http_req *r)
 {
-	struct api_list_ctx c = { r->srv, json_array() };
-	int rc = c.arr ? store_device_each(r->srv->store, api_devices_cb, &c) : TE_ERR_NOMEM;
+	char site[MAX_NAME_BYTES];
+	struct api_list_ctx c = { r->srv, json_array(), NULL };
+	int rc = c.arr ? api_user_scope(r, site) : TE_ERR_NOMEM;
 
+	if (rc == 0) {
+		c.site = site[0] != '\0' ? site : NULL;
+		rc = store_device_each(r->srv->store, api_devices_cb, &c);
+	}
 	if (rc != 0) {
 		json_decref(c.arr);
 		http_error(r, 503, "internal", "could not list devices (%s)", te_strerror(rc));
@@ -312,244 +326,13 @@ void api_devices(struct http_req *r)
 void api_device_get(struct http_req *r)
 {
 	struct store_device d;
+	char site[MAX_NAME_BYTES];
 
-	if (store_device_get(r->srv->store, r->arg, &d) != 0) {
+	/* Another site's device is as unknown to a customer as a missing one. */
+	if (store_device_get(r->srv->store, r->arg, &d) != 0 ||
+	    !api_site_in_scope(r, api_device_site_of(r->srv, d.serial, site))) {
 		http_error(r, 404, "no_such_device", "no device with serial %s", r->arg);
 		return;
 	}
 	http_reply(r, 200, api_device_json(r->srv, &d, 1));
-}
-
-/* Requested services must be ones the device reported; none means all. */
-static int api_session_services(struct http_req *r, const json_t *req,
-                                const struct store_device *d, char *out, size_t outsz)
-{
-	json_error_t jerr;
-	json_t *have = json_loads(d->services, 0, &jerr), *names = json_array();
-	char *text = NULL;
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; json_is_array(have) && i < json_array_size(have); i++) {
-		const json_t *svc = json_array_get(have, i);
-		const char *name = json_string_value(json_object_get(svc, "name"));
-		int wanted = req == NULL;
-
-		for (size_t k = 0; req && k < json_array_size(req); k++)
-			if (name && json_is_string(json_array_get(req, k)) &&
-			    strcmp(name, json_string_value(json_array_get(req, k))) == 0)
-				wanted = 1;
-		if (name && wanted)
-			json_array_append_new(names, json_string(name));
-	}
-	if (req != NULL && json_array_size(names) != json_array_size(req))
-		rc = TE_ERR_INVALID;   /* asked for a service the device does not offer */
-	if (rc == 0 && ((text = json_dumps(names, JSON_COMPACT)) == NULL ||
-	                snprintf(out, outsz, "%s", text) >= (int)outsz))
-		rc = TE_ERR_TOO_LONG;
-	free(text);
-	json_decref(have);
-	json_decref(names);
-	return rc;
-}
-
-static int api_session_check_request(struct http_req *r, json_t *j, char *device,
-                                     char *reason, const json_t **services)
-{
-	int rc;
-
-	if ((rc = jbody_str(j, "device", 1, device, MAX_NAME_BYTES)) != 0 || !jbody_name_ok(device)) {
-		api_bad_field(r, "device", rc ? rc : TE_ERR_INVALID);
-		return -1;
-	}
-	if ((rc = jbody_str(j, "reason", 1, reason, MAX_REASON_BYTES)) != 0 ||
-	    reason[0] == '\0' || !jbody_text_ok(reason)) {
-		http_error(r, 400, "bad_request", "a reason (service ticket number, at most %d"
-		           " printable characters) is required", MAX_REASON_BYTES - 1);
-		return -1;
-	}
-	*services = json_object_get(j, "services");
-	if (*services != NULL && (!json_is_array(*services) ||
-	                          json_array_size(*services) == 0 ||
-	                          json_array_size(*services) > MAX_SERVICES)) {
-		http_error(r, 400, "bad_request", "services must be a non-empty array of at most"
-		           " %d service names", MAX_SERVICES);
-		return -1;
-	}
-	return 0;
-}
-
-void api_session_new(struct http_req *r)
-{
-	struct server *srv = r->srv;
-	json_t *j = api_body(r);   /* frees r on failure: read r only after the check */
-	const json_t *req_svcs;
-	struct store_session *s = NULL;
-	struct store_device d;
-	struct store_audit_entry audit = { NULL, "session_request", NULL };
-	char *detail = NULL;
-	int rc;
-
-	if (j == NULL)
-		return;
-	audit.actor = r->user.name;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		http_error(r, 503, "internal", "out of memory");
-		goto out;
-	}
-	if (strcmp(r->user.role, "auditor") == 0) {
-		http_error(r, 403, "forbidden", "auditors cannot open remote sessions");
-		goto out;
-	}
-	if (api_session_check_request(r, j, s->device, s->reason, &req_svcs) != 0)
-		goto out;
-	if (store_device_get(srv->store, s->device, &d) != 0) {
-		http_error(r, 404, "no_such_device", "no device with serial %s", s->device);
-		goto out;
-	}
-	if (strcmp(d.status, "revoked") == 0) {
-		http_error(r, 409, "device_revoked", "device %s was revoked by an administrator;"
-		           " no sessions can be opened on it", d.serial);
-		goto out;
-	}
-	if (store_session_open_for_device(srv->store, s->device, s) == 0) {
-		http_error(r, 409, "device_busy", "session %s is already open on %s; end it first",
-		           s->id, s->device);
-		goto out;
-	}
-	if (api_session_services(r, req_svcs, &d, s->services, sizeof(s->services)) != 0) {
-		http_error(r, 400, "bad_request", "services must be among those %s reports: %s",
-		           d.serial, d.services);
-		goto out;
-	}
-	snprintf(s->user, sizeof(s->user), "%s", r->user.name);
-	snprintf(s->state, sizeof(s->state), "%s", session_state_name(SESSION_AWAITING_CONSENT));
-	s->created_at = server_now();
-	if ((rc = session_id_new(s->id)) != 0 ||
-	    (detail = jbody_dump(json_pack("{s:s,s:s,s:s,s:s}", "session", s->id, "device",
-	                                   s->device, "reason", s->reason, "services",
-	                                   s->services))) == NULL) {
-		http_error(r, 503, "internal", "could not create the session");
-		goto out;
-	}
-	audit.detail = detail;
-	if ((rc = store_session_add(srv->store, s, &audit)) != 0) {
-		http_error(r, 503, "internal", "could not store the session (%s)", te_strerror(rc));
-		goto out;
-	}
-	longpoll_wake(srv->lp, s->device);
-	http_reply(r, 201, json_pack("{s:s, s:s}", "id", s->id, "state", s->state));
-out:
-	free(detail);
-	free(s);
-	json_decref(j);
-}
-
-static json_t *api_session_json(const struct store_session *s)
-{
-	json_error_t jerr;
-	json_t *svcs = json_loads(s->services, 0, &jerr);
-
-	if (!json_is_array(svcs)) {
-		json_decref(svcs);
-		svcs = json_array();
-	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:I}", "id", s->id,
-	                 "device", s->device, "user", s->user, "reason", s->reason,
-	                 "services", svcs, "state", s->state, "end_reason", s->end_reason,
-	                 "relay", s->relay, "created_at", (json_int_t)s->created_at,
-	                 "updated_at", (json_int_t)s->updated_at);
-}
-
-/* Load r->arg's session when r's user may see it (its requester, an
- * administrator or an auditor); replies 404 otherwise. */
-static int api_session_load(struct http_req *r, struct store_session *s)
-{
-	if (store_session_get(r->srv->store, r->arg, s) != 0 ||
-	    (strcmp(s->user, r->user.name) != 0 && strcmp(r->user.role, "administrator") != 0 &&
-	     strcmp(r->user.role, "auditor") != 0)) {
-		http_error(r, 404, "no_such_session", "no session %s visible to you", r->arg);
-		return -1;
-	}
-	return 0;
-}
-
-void api_session_get(struct http_req *r)
-{
-	struct store_session s;
-
-	if (api_session_load(r, &s) == 0)
-		http_reply(r, 200, api_session_json(&s));
-}
-
-void api_session_connect(struct http_req *r)
-{
-	struct server *srv = r->srv;
-	struct store_session s;
-	struct store_relay relay;
-	struct store_device d;
-	char ticket[MAX_TICKET_BYTES];
-	int rc;
-
-	if (api_session_load(r, &s) != 0)
-		return;
-	if (strcmp(s.user, r->user.name) != 0) {
-		http_error(r, 403, "forbidden", "only %s, who requested it, can connect", s.user);
-		return;
-	}
-	if (strcmp(s.state, "consented") != 0 && strcmp(s.state, "active") != 0) {
-		http_error(r, 409, "bad_state", "session is %s; connect needs consented or active",
-		           s.state);
-		return;
-	}
-	if (store_relay_get(srv->store, s.relay, &relay) != 0 ||
-	    store_device_get(srv->store, s.device, &d) != 0) {
-		http_error(r, 503, "internal", "the session's relay or device is no longer registered");
-		return;
-	}
-	if ((rc = store_session_claim_client_ticket(srv->store, s.id)) != 0) {
-		http_error(r, 409, "ticket_issued", "the client ticket for this session was already"
-		           " issued; request a new session");
-		return;
-	}
-	if ((rc = tickets_issue(srv->ticket_key, &s, relay.name, TICKET_LEG_CLIENT,
-	                        server_now(), ticket, sizeof(ticket))) != 0) {
-		http_error(r, 503, "internal", "could not sign the ticket (%s)", te_strerror(rc));
-		return;
-	}
-	server_audit(srv, r->user.name, "session_ticket",
-	             json_pack("{s:s, s:s, s:s}", "session", s.id, "leg", "client",
-	                       "relay", relay.name));
-	http_reply(r, 200, json_pack("{s:s, s:{s:s, s:s, s:i}, s:s}", "ticket", ticket,
-	                             "relay", "name", relay.name, "host", relay.host,
-	                             "client_port", relay.client_port,
-	                             "ssh_hostkey", d.ssh_hostkey));
-	OPENSSL_cleanse(ticket, sizeof(ticket));
-}
-
-void api_session_end(struct http_req *r)
-{
-	struct store_session s;
-	enum session_state st;
-	int rc;
-
-	if (api_session_load(r, &s) != 0)
-		return;
-	if (strcmp(s.user, r->user.name) != 0 && strcmp(r->user.role, "administrator") != 0) {
-		http_error(r, 403, "forbidden", "only the requester or an administrator can end it");
-		return;
-	}
-	if (session_state_parse(s.state, &st) == 0 && session_state_is_final(st)) {
-		http_reply(r, 200, json_pack("{s:s}", "state", s.state));
-		return;
-	}
-	rc = session_move(r->srv->store, &s, SESSION_ENDED, strcmp(s.user, r->user.name) == 0 ?
-	                  "ended by the specialist" : "ended by an administrator",
-	                  NULL, r->user.name, server_now());
-	if (rc != 0) {
-		http_error(r, 409, "bad_state", "the session changed meanwhile; check its state");
-		return;
-	}
-	longpoll_wake(r->srv->lp, s.device);
-	http_reply(r, 200, json_pack("{s:s}", "state", "ended"));
 }

@@ -18,6 +18,7 @@
 #include "mfakey.h"
 #include "pki.h"
 #include "secret.h"
+#include "policy.h"
 #include "srvconf.h"
 #include "store.h"
 #include "ticket.h"
@@ -190,8 +191,7 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "consent_timeout_s = %d\n"
 	        "# Seconds a device ping is held open waiting for an event.\n"
 	        "longpoll_s = %d\n"
-	        "# Longest remote session, in seconds.\n"
-	        "session_max_s = %d\n"
+	        "# (The longest session and the idle timeout are in policy.conf.)\n"
 	        "# Lifetime of a login token, in seconds (at most a day).\n"
 	        "token_ttl_s = %d\n"
 	        "# A login token unused for this many seconds is refused.\n"
@@ -210,9 +210,28 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "# debug, info, warn or error.\n"
 	        "log_level = info\n",
 	        listen, host, SRVCONF_DEFAULT_DB, CONSENT_TIMEOUT_S, LONGPOLL_HOLD_S,
-	        SESSION_MAX_S, API_TOKEN_TTL_S, API_TOKEN_IDLE_S, LOGIN_MAX_FAILURES,
+	        API_TOKEN_TTL_S, API_TOKEN_IDLE_S, LOGIN_MAX_FAILURES,
 	        LOGIN_ADDR_MAX_FAILURES, LOGIN_LOCK_BASE_S, LOGIN_LOCK_MAX_S);
+	fputs(SRVCONF_NOTIFY_TEMPLATE, f);  /* the notify.* keys (srvconf.h) */
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
+}
+
+/* DIR/policy.conf: the documented default access policy (policy.h). */
+static int deploy_policy(const char *dir)
+{
+	const char *text = policy_default_text();
+	char p[PATH_MAX];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, POLICY_FILE);
+	if ((f = fopen(p, "wx")) == NULL)
+		return TE_ERR_IO;
+	if (fwrite(text, 1, strlen(text), f) != strlen(text))
+		rc = TE_ERR_IO;
+	if (fclose(f) != 0)
+		rc = TE_ERR_IO;
+	return rc;
 }
 
 static int deploy_server_cert(const char *dir, const char *host)
@@ -293,6 +312,9 @@ int deploy_init(const struct deploy_opts *o, char *errbuf, size_t errsz)
 		if (rc != 0)
 			goto fail;
 	}
+	step = "write the access policy";
+	if ((rc = deploy_policy(o->dir)) != 0)
+		goto fail;
 	step = "create the database";
 	if ((rc = deploy_db(o->dir, host)) != 0)
 		goto fail;

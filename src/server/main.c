@@ -6,6 +6,7 @@
 
 #include "admin.h"
 #include "admin_user.h"
+#include "admin_notify.h"
 #include "deploy.h"
 #include "log.h"
 #include "server.h"
@@ -17,12 +18,16 @@ static const char usage[] =
 	"                [--csr FILE] --dir DIR\n"
 	"                (FILE from `tether-relay init` on the relay host, which keeps the\n"
 	"                key; without --csr the key is made here: single-host demos, tests)\n"
-	"  tether-server device add SERIAL --customer NAME --product FAMILY --dir DIR\n"
+	"  tether-server device add SERIAL --customer NAME --product FAMILY --site SITE\n"
+	"                --dir DIR\n"
 	"  tether-server device revoke SERIAL --reason TEXT --dir DIR\n"
 	"                (refuses the device's calls and ends its open sessions; a revoked\n"
 	"                serial cannot be enrolled again yet)\n"
-	"  tether-server user add NAME --role specialist|administrator|auditor\n"
-	"                [--level 1-3] [--region CC] --dir DIR\n"
+	"  tether-server user add NAME --role ROLE [--level 1-3] [--region CC]\n"
+	"                [--site SITE] --dir DIR\n"
+	"                (ROLE: specialist, customer_approver, customer_viewer,\n"
+	"                release_manager, administrator, auditor; --site for the\n"
+	"                customer roles, which it requires)\n"
 	"                (password from TETHER_PASSWORD or one line on stdin)\n"
 	"  tether-server user unlock NAME [--addr IP] --dir DIR\n"
 	"                (clears failed-login counts and locks for NAME, and IP)\n"
@@ -32,6 +37,16 @@ static const char usage[] =
 	"  tether-server user revoke-tokens NAME --dir DIR\n"
 	"  tether-server user reset-mfa NAME --dir DIR\n"
 	"                (removes TOTP and recovery codes; the user enrolls again)\n"
+	"  tether-server user certify NAME --product FAMILY --until YYYY-MM-DD --dir DIR\n"
+	"  tether-server site add NAME --customer NAME --contract-until YYYY-MM-DD\n"
+	"                [--approval none|escalations|all] --dir DIR\n"
+	"  tether-server site set NAME [--contract-until YYYY-MM-DD]\n"
+	"                [--approval none|escalations|all] [--remote on|off --reason TEXT]\n"
+	"                --dir DIR\n"
+	"  tether-server site list --dir DIR [--json]\n"
+	"  tether-server policy check --dir DIR\n"
+	"  tether-server policy show --dir DIR [--json]\n"
+	"  tether-server policy default      (prints the default policy.conf)\n"
 	"  tether-server run --dir DIR\n"
 	"  tether-server audit verify --dir DIR\n"
 	"  tether-server audit list --dir DIR [--json]\n"
@@ -39,12 +54,16 @@ static const char usage[] =
 	"                (the device's audit anchor; exit 1 when a rollback is on record)\n"
 	"  tether-server audit relay NAME --dir DIR [--json]\n"
 	"                (the same for a relay's audit log)\n"
+	"  tether-server notify list --dir DIR [--json]\n"
+	"                (the notifications outbox: state, attempts, next try, last error)\n"
+	"  tether-server notify test --dir DIR [--site NAME]\n"
+	"                (queue a test notification for the running server to deliver)\n"
 	"  tether-server --version\n";
 
 /* Options after the positional words: "--key value" pairs and flags. */
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
-	const char *device_port, *client_port, *level, *csr, *reason;
+	const char *device_port, *client_port, *level, *csr, *reason, *site;
 	int json;
 };
 
@@ -69,6 +88,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--level", offsetof(struct opts, level) },
 		{ "--csr", offsetof(struct opts, csr) },
 		{ "--reason", offsetof(struct opts, reason) },
+		{ "--site", offsetof(struct opts, site) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -151,12 +171,13 @@ static int cmd_add(const char *what, int argc, char **argv)
 		return admin_relay_add(&r);
 	}
 	if (strcmp(what, "device") == 0) {
-		if (o.customer == NULL || o.product == NULL)
-			return usage_error("device add needs --customer and --product");
-		return admin_device_add(argv[0], o.customer, o.product, o.dir);
+		if (o.customer == NULL || o.product == NULL || o.site == NULL)
+			return usage_error("device add needs --customer, --product and --site");
+		return admin_device_add(argv[0], o.customer, o.product, o.site, o.dir);
 	}
 	{
-		struct admin_user_opts u = { argv[0], o.role, o.region ? o.region : "", o.dir, 1 };
+		struct admin_user_opts u = { argv[0], o.role, o.region ? o.region : "", o.dir, 1,
+		                             o.site };
 		if (o.role == NULL)
 			return usage_error("user add needs --role");
 		if (parse_int(o.level, 1, &u.level) != 0)
@@ -195,6 +216,9 @@ int main(int argc, char **argv)
 		return cmd_init(argc - 2, argv + 2);
 	if (strcmp(argv[1], "run") == 0)
 		return (rc = cmd_dir_only(argc - 2, argv + 2, &o)) != 0 ? rc : server_run(o.dir);
+	if (strcmp(argv[1], "site") == 0 || strcmp(argv[1], "policy") == 0 ||
+	    (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "certify") == 0))
+		return admin_site_main(argc - 1, argv + 1);
 	if (argc >= 3 && strcmp(argv[2], "add") == 0 &&
 	    (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "device") == 0 ||
 	     strcmp(argv[1], "user") == 0))
@@ -227,5 +251,7 @@ int main(int argc, char **argv)
 		return strcmp(argv[2], "verify") == 0 ? admin_audit_verify(o.dir)
 		                                      : admin_audit_list(o.dir, o.json);
 	}
+	if (strcmp(argv[1], "notify") == 0)
+		return admin_notify_main(argc - 2, argv + 2);
 	return usage_error("unknown command");
 }

@@ -16,7 +16,9 @@
 #include "jbody.h"
 #include "log.h"
 #include "longpoll.h"
+#include "notify.h"
 #include "pki.h"
+#include "policy.h"
 #include "privdrop.h"
 #include "srvsession.h"
 #include "ticket.h"
@@ -53,7 +55,7 @@ static int server_sweep_cb(const struct store_session *s, void *arg)
 	struct server *srv = c->srv;
 	struct session_limits lim = {
 		srv->cfg.consent_timeout_s, TICKET_TTL_S + SESSION_START_GRACE_S,
-		srv->cfg.session_max_s,
+		srv->policy->max_duration_s,   /* policy.conf session.max_duration_s */
 	};
 	enum session_state to;
 	char reason[MAX_REASON_BYTES];
@@ -201,6 +203,7 @@ fail:
 
 static void server_free(struct server *srv)
 {
+	notify_stop(srv);
 	longpoll_free(srv->lp);
 	http_close(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
@@ -216,6 +219,7 @@ static void server_free(struct server *srv)
 	free(srv->ticket_pub_pem);
 	store_close(srv->store);
 	secret_wipe(srv->totp_key, sizeof(srv->totp_key));
+	policy_free(srv->policy);
 	free(srv);
 }
 
@@ -248,9 +252,14 @@ int server_run(const char *dir)
 		fprintf(stderr, "tether-server: %s\n", errbuf[0] ? errbuf : te_strerror(rc));
 		goto out;
 	}
+	/* A bad policy is named by file and line, and the server does not start. */
+	if ((rc = policy_load(dir, &srv->policy, errbuf, sizeof(errbuf))) != 0) {
+		fprintf(stderr, "tether-server: %s\n", errbuf[0] ? errbuf : te_strerror(rc));
+		goto out;
+	}
 	log_init("tether-server", srv->cfg.log_level);
 	if ((rc = server_load(srv, dir)) != 0 || (rc = server_events(srv)) != 0 ||
-	    (rc = http_listen(srv)) != 0)
+	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {

@@ -17,6 +17,8 @@
 #include "store.h"
 
 struct longpoll;
+struct policy;
+struct notifier;
 
 struct server {
 	struct srvconf cfg;
@@ -37,6 +39,8 @@ struct server {
 	unsigned relay_cursor;       /* round-robin position */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
+	struct notifier *notify;     /* the notification deliverer (notify.h) */
+	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */

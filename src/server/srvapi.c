@@ -1,4 +1,5 @@
-/* srvapi.c: the route table and per-role authentication. */
+/* srvapi.c: the route table, per-role authentication and the policy check
+ * of every user call (the route's permission, policy.h). */
 #include "srvapi.h"
 #include "apiacct.h"
 
@@ -11,6 +12,7 @@
 #include "jbody.h"
 #include "log.h"
 #include "pki.h"
+#include "policy.h"
 #include "secret.h"
 #include "server.h"
 
@@ -22,27 +24,41 @@ struct api_route {
 	int method;
 	const char *pattern;    /* '*' matches one path segment into r->arg */
 	enum api_auth auth;
+	/* The policy permission a user needs (policy.h); NULL: any signed-in
+	 * user, the handler deciding what they may see. */
+	const char *perm;
 	void (*handler)(struct http_req *r);
 };
 
 static const struct api_route api_routes[] = {
-	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, api_ca },
-	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, api_enroll },
-	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, api_login },
-	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, api_logout },
-	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, api_account_totp },
-	{ EVHTTP_REQ_POST, "/api/v1/account/totp/confirm", API_ACCOUNT, api_account_totp_confirm },
-	{ EVHTTP_REQ_POST, "/api/v1/account/password", API_ACCOUNT, api_account_password },
-	{ EVHTTP_REQ_GET,  "/api/v1/devices", API_USER, api_devices },
-	{ EVHTTP_REQ_GET,  "/api/v1/devices/*", API_USER, api_device_get },
-	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, api_session_new },
-	{ EVHTTP_REQ_GET,  "/api/v1/sessions/*", API_USER, api_session_get },
-	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/connect", API_USER, api_session_connect },
-	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/end", API_USER, api_session_end },
-	{ EVHTTP_REQ_POST, "/api/v1/ping", API_DEVICE, api_ping },
-	{ EVHTTP_REQ_POST, "/api/v1/consent", API_DEVICE, api_consent },
-	{ EVHTTP_REQ_POST, "/api/v1/device/session-end", API_DEVICE, api_device_session_end },
-	{ EVHTTP_REQ_POST, "/api/v1/relay/event", API_RELAY, api_relay_event },
+	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, NULL, api_ca },
+	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, NULL, api_enroll },
+	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, NULL, api_login },
+	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, NULL, api_logout },
+	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, NULL, api_account_totp },
+	{ EVHTTP_REQ_POST, "/api/v1/account/totp/confirm", API_ACCOUNT, NULL,
+	  api_account_totp_confirm },
+	{ EVHTTP_REQ_POST, "/api/v1/account/password", API_ACCOUNT, NULL, api_account_password },
+	{ EVHTTP_REQ_GET,  "/api/v1/devices", API_USER, POLICY_DEVICES_VIEW, api_devices },
+	{ EVHTTP_REQ_GET,  "/api/v1/devices/*", API_USER, POLICY_DEVICES_VIEW, api_device_get },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, POLICY_SESSION_REQUEST, api_session_new },
+	{ EVHTTP_REQ_GET,  "/api/v1/sessions/*", API_USER, NULL, api_session_get },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/connect", API_USER, POLICY_SESSION_REQUEST,
+	  api_session_connect },
+	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/end", API_USER, NULL, api_session_end },
+	{ EVHTTP_REQ_GET,  "/api/v1/approvals", API_USER, POLICY_APPROVALS_VIEW, api_approvals },
+	{ EVHTTP_REQ_POST, "/api/v1/approvals/*/approve", API_USER, POLICY_APPROVALS_DECIDE,
+	  api_approval_approve },
+	{ EVHTTP_REQ_POST, "/api/v1/approvals/*/refuse", API_USER, POLICY_APPROVALS_DECIDE,
+	  api_approval_refuse },
+	{ EVHTTP_REQ_GET,  "/api/v1/sites", API_USER, POLICY_SITES_VIEW, api_sites },
+	{ EVHTTP_REQ_POST, "/api/v1/sites/*/remote", API_USER, POLICY_SITE_SWITCH, api_site_remote },
+	{ EVHTTP_REQ_POST, "/api/v1/sites/*/approval", API_USER, POLICY_SITE_APPROVAL,
+	  api_site_approval },
+	{ EVHTTP_REQ_POST, "/api/v1/ping", API_DEVICE, NULL, api_ping },
+	{ EVHTTP_REQ_POST, "/api/v1/consent", API_DEVICE, NULL, api_consent },
+	{ EVHTTP_REQ_POST, "/api/v1/device/session-end", API_DEVICE, NULL, api_device_session_end },
+	{ EVHTTP_REQ_POST, "/api/v1/relay/event", API_RELAY, NULL, api_relay_event },
 };
 
 /* 1 when path matches pattern; the '*' segment is copied to arg and must be
@@ -137,6 +153,36 @@ static int api_auth_cert(struct http_req *r, enum api_auth auth)
 	return 0;
 }
 
+void api_role_text(const struct store_user *u, char *out, size_t outsz)
+{
+	if (strcmp(u->role, "specialist") == 0)
+		snprintf(out, outsz, "specialist level %d", u->level);
+	else
+		snprintf(out, outsz, "%s", u->role);
+}
+
+/* The policy check after authentication: the route's permission must be
+ * held by the user's role (and level). A refusal is audited. */
+static int api_permitted(struct http_req *r, const struct api_route *route)
+{
+	char role[64], where[300];
+
+	if (route->perm == NULL ||
+	    policy_allows(r->srv->policy, r->user.role, r->user.level, route->perm))
+		return 0;
+	api_role_text(&r->user, role, sizeof(role));
+	snprintf(where, sizeof(where), "%s %s", r->method_name, route->pattern);
+	/* A session request refused this early is still a session decision. */
+	server_audit(r->srv, r->user.name, route->handler == api_session_new ?
+	             "session_denied" : "access_denied",
+	             json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "user", r->user.name, "role",
+	                       r->user.role, "level", r->user.level, "permission", route->perm,
+	                       "route", where, "reason", "the role does not hold the permission"));
+	http_error(r, 403, "forbidden", "your role (%s) does not hold the permission %s that"
+	           " %s needs (policy.conf)", role, route->perm, where);
+	return -1;
+}
+
 void api_dispatch(struct http_req *r)
 {
 	const struct api_route *route = NULL;
@@ -159,7 +205,7 @@ void api_dispatch(struct http_req *r)
 		return;
 	}
 	if ((route->auth == API_USER || route->auth == API_ACCOUNT) &&
-	    api_auth_user(r, route->auth) != 0)
+	    (api_auth_user(r, route->auth) != 0 || api_permitted(r, route) != 0))
 		return;
 	if ((route->auth == API_DEVICE || route->auth == API_RELAY) &&
 	    api_auth_cert(r, route->auth) != 0)

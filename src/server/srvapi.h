@@ -25,6 +25,29 @@ void api_ping(struct http_req *r);
 void api_consent(struct http_req *r);
 void api_device_session_end(struct http_req *r);
 void api_relay_event(struct http_req *r);
+/* Customer control (api_site.c). */
+void api_approvals(struct http_req *r);
+void api_approval_approve(struct http_req *r);
+void api_approval_refuse(struct http_req *r);
+void api_sites(struct http_req *r);
+void api_site_remote(struct http_req *r);
+void api_site_approval(struct http_req *r);
+
+/* Customer roles act for one site (api_site.c). api_user_scope: site ""
+ * for other roles, the user's own site for customer roles (TE_ERR_DENIED
+ * when they have none); api_site_in_scope: 1 when the user may act on it. */
+int api_user_scope(struct http_req *r, char site[MAX_NAME_BYTES]);
+int api_site_in_scope(struct http_req *r, const char *site);
+/* The device's site ("" when none) in site, which is returned. */
+const char *api_device_site_of(struct server *srv, const char *serial,
+                               char site[MAX_NAME_BYTES]);
+/* What s was granted: "forward:NAME" for each service, then its actions. */
+json_t *api_session_granted(const struct store_session *s);
+/* Today's UTC date as YYYY-MM-DD (contracts and certifications). */
+void api_today(char out[STORE_DATE_BYTES]);
+
+/* "specialist level 2", "customer_approver", ... for messages. */
+void api_role_text(const struct store_user *u, char *out, size_t outsz);
 
 /* Reply to a held or fresh ping with the device's pending events. */
 void api_ping_answer(struct http_req *r, void *arg);

@@ -13,7 +13,10 @@ static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s",
 	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level",
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
-	"login.lock_max_s", NULL,
+	"login.lock_max_s",
+	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
+	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
+	"notify.backoff_max_s", NULL,
 };
 
 int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
@@ -112,6 +115,51 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	return srvconf_login(cfg, c, errbuf, errsz);
 }
 
+/* The notify.* keys: a URL must be http:// or https:// with a host (https
+ * also needs its own CA file), a command an absolute path; the secret
+ * file's presence and mode are checked when the server starts (notify.c). */
+static int srvconf_notify(const struct config *cfg, const char *dir, const char *path,
+                          struct srvconf_notify *n, char *errbuf, size_t errsz)
+{
+	const char *url = config_get(cfg, "notify.webhook_url", "");
+	const char *ca = config_get(cfg, "notify.webhook_ca", "");
+	const char *secret = config_get(cfg, "notify.webhook_secret_file", "");
+	const char *cmd = config_get(cfg, "notify.command", "");
+	const char *what = NULL;
+	int rc;
+
+	if ((rc = config_get_int(cfg, "notify.max_attempts", SRVCONF_NOTIFY_MAX_ATTEMPTS, 1, 1000,
+	                         &n->max_attempts, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "notify.backoff_base_s", SRVCONF_NOTIFY_BACKOFF_BASE_S, 1,
+	                         3600, &n->backoff_base_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "notify.backoff_max_s", SRVCONF_NOTIFY_BACKOFF_MAX_S, 1,
+	                         7 * 24 * 3600, &n->backoff_max_s, errbuf, errsz)) != 0)
+		return rc;
+	if (strlen(url) >= sizeof(n->webhook_url))
+		what = "notify.webhook_url is too long";
+	else if (url[0] != '\0' && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		what = "notify.webhook_url must start with http:// or https://";
+	else if (strncmp(url, "https://", 8) == 0 && ca[0] == '\0')
+		what = "an https notify.webhook_url needs notify.webhook_ca (the PEM file to verify it with)";
+	else if (url[0] != '\0' && secret[0] == '\0')
+		what = "notify.webhook_url needs notify.webhook_secret_file (the HMAC key)";
+	else if (cmd[0] != '\0' && cmd[0] != '/')
+		what = "notify.command must be an absolute path";
+	if (what != NULL) {
+		snprintf(errbuf, errsz, "%s: %s", path, what);
+		return TE_ERR_INVALID;
+	}
+	snprintf(n->webhook_url, sizeof(n->webhook_url), "%s", url);
+	if ((ca[0] != '\0' && (rc = srvconf_path(dir, ca, n->webhook_ca, sizeof(n->webhook_ca))) != 0) ||
+	    (secret[0] != '\0' && (rc = srvconf_path(dir, secret, n->webhook_secret_file,
+	                                            sizeof(n->webhook_secret_file))) != 0) ||
+	    (cmd[0] != '\0' && (rc = srvconf_path(dir, cmd, n->command, sizeof(n->command))) != 0)) {
+		snprintf(errbuf, errsz, "%s: a notify.* file name is too long", path);
+		return rc;
+	}
+	return 0;
+}
+
 int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errsz)
 {
 	struct config *cfg = NULL;
@@ -137,6 +185,8 @@ int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errs
 	                       out->db_path, sizeof(out->db_path))) != 0)
 		goto out;
 	if ((rc = srvconf_ints(cfg, out, errbuf, errsz)) != 0)
+		goto out;
+	if ((rc = srvconf_notify(cfg, dir, path, &out->notify, errbuf, errsz)) != 0)
 		goto out;
 	snprintf(out->user, sizeof(out->user), "%s", config_get(cfg, "user", ""));
 	if (srvconf_level(config_get(cfg, "log_level", "info"), &out->log_level) != 0) {

@@ -12,6 +12,46 @@
 #define SRVCONF_DEFAULT_LISTEN "127.0.0.1:8443"
 #define SRVCONF_DEFAULT_DB    "tether.db"
 
+/* notify.* keys: where customer notifications go (notify.h). Empty
+ * strings are unset; file names are resolved against the deployment dir. */
+#define SRVCONF_NOTIFY_URL_BYTES        1024
+#define SRVCONF_NOTIFY_MAX_ATTEMPTS     12
+#define SRVCONF_NOTIFY_BACKOFF_BASE_S   5
+#define SRVCONF_NOTIFY_BACKOFF_MAX_S    3600
+
+/* The commented notify.* section `tether-server init` writes (deploy.c). */
+#define SRVCONF_NOTIFY_TEMPLATE \
+	"\n# Customer notifications (approval requests, escalation notices, the\n" \
+	"# site switch). Without a webhook or a command they stay queued; see\n" \
+	"# `tether-server notify list`. Signed POST of the JSON body to this URL\n" \
+	"# (docs/protocol.md, \"Notifications\"):\n" \
+	"# notify.webhook_url = https://hooks.example.org:8443/tether\n" \
+	"# PEM file with the CA(s) that verify an https URL (never the deployment\n" \
+	"# CA unless named here; required for https):\n" \
+	"# notify.webhook_ca = /etc/ssl/certs/ca-certificates.crt\n" \
+	"# The HMAC-SHA256 key, mode 0600, at least 16 bytes (one trailing newline\n" \
+	"# is ignored), e.g. `openssl rand -hex 32 > notify.key`; required with a URL:\n" \
+	"# notify.webhook_secret_file = notify.key\n" \
+	"# A program run without a shell for each notification, the body on\n" \
+	"# stdin, TETHER_EVENT and TETHER_DELIVERY set; exit 0 = delivered:\n" \
+	"# notify.command = /usr/local/bin/tether-notify\n" \
+	"# Attempts before a notification is marked failed (audit notify_failed):\n" \
+	"# notify.max_attempts = 12\n" \
+	"# Retry delay: base * 2^(attempt-1), at most max, minus up to a quarter\n" \
+	"# of jitter (seconds):\n" \
+	"# notify.backoff_base_s = 5\n" \
+	"# notify.backoff_max_s = 3600\n"
+
+struct srvconf_notify {
+	char webhook_url[SRVCONF_NOTIFY_URL_BYTES];  /* http(s)://HOST:PORT/PATH */
+	char webhook_ca[PATH_MAX];                   /* trust for https only */
+	char webhook_secret_file[PATH_MAX];          /* the HMAC key */
+	char command[PATH_MAX];                      /* absolute; run without a shell */
+	long max_attempts;
+	long backoff_base_s;
+	long backoff_max_s;
+};
+
 struct srvconf {
 	char dir[PATH_MAX];           /* deployment directory */
 	char listen_host[256];
@@ -29,6 +69,7 @@ struct srvconf {
 	long login_lock_max_s;        /* longest lock */
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
+	struct srvconf_notify notify;
 };
 
 /* Load DIR/tether-server.conf; on error a te_err with errbuf filled. */

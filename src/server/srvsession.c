@@ -13,6 +13,7 @@
 
 static const char *const session_names[] = {
 	"awaiting_consent", "consented", "active", "refused", "expired", "ended",
+	"awaiting_customer",
 };
 #define SESSION_N_STATES (sizeof(session_names) / sizeof(session_names[0]))
 
@@ -42,6 +43,10 @@ int session_state_is_final(enum session_state s)
 int session_transition_ok(enum session_state from, enum session_state to)
 {
 	switch (from) {
+	case SESSION_AWAITING_CUSTOMER:
+		/* ended: withdrawn, or the site's remote service switched off. */
+		return to == SESSION_AWAITING_CONSENT || to == SESSION_REFUSED ||
+		       to == SESSION_EXPIRED || to == SESSION_ENDED;
 	case SESSION_AWAITING_CONSENT:
 		/* ended: the specialist withdrew the request before an answer. */
 		return to == SESSION_CONSENTED || to == SESSION_REFUSED ||
@@ -64,8 +69,21 @@ int session_due(const struct store_session *s, int64_t now,
 	if (session_state_parse(s->state, &st) != 0)
 		return 0;
 	switch (st) {
+	case SESSION_AWAITING_CUSTOMER:
+		if (now < s->customer_deadline)
+			return 0;
+		if (strcmp(s->customer, "notice") == 0) {
+			*to = SESSION_AWAITING_CONSENT;
+			snprintf(reason, reasonsz, "the customer was notified and did not refuse"
+			         " within the notice window");
+		} else {
+			*to = SESSION_EXPIRED;
+			snprintf(reason, reasonsz, "no approval from the customer by the deadline");
+		}
+		return 1;
 	case SESSION_AWAITING_CONSENT:
-		if (now < s->created_at + lim->consent_timeout_s + SESSION_CONSENT_GRACE_S)
+		/* updated_at: when it reached the operator (after any customer step). */
+		if (now < s->updated_at + lim->consent_timeout_s + SESSION_CONSENT_GRACE_S)
 			return 0;
 		*to = SESSION_EXPIRED;
 		snprintf(reason, reasonsz, "no answer from the operator within %lld s",
@@ -78,13 +96,16 @@ int session_due(const struct store_session *s, int64_t now,
 		snprintf(reason, reasonsz, "no connection through the relay within %lld s",
 		         (long long)lim->start_timeout_s);
 		return 1;
-	case SESSION_ACTIVE:
-		if (now < s->started_at + lim->max_s)
+	case SESSION_ACTIVE: {
+		int64_t max_s = s->max_s > 0 ? s->max_s : lim->max_s;
+
+		if (now < s->started_at + max_s)
 			return 0;
 		*to = SESSION_ENDED;
 		snprintf(reason, reasonsz, "maximum session duration of %lld s reached",
-		         (long long)lim->max_s);
+		         (long long)max_s);
 		return 1;
+	}
 	default:
 		return 0;
 	}

@@ -1,8 +1,12 @@
 /* srvsession.h: the remote-session state machine.
  *
+ *   awaiting_customer -> awaiting_consent | refused | expired | ended
  *   awaiting_consent -> consented | refused | expired | ended
  *   consented        -> active | ended
  *   active           -> ended
+ * awaiting_customer is where a session waits for the site's customer: a
+ * notice moves on to awaiting_consent when its window passes unrefused, an
+ * approval expires at its deadline (store_session customer/_deadline).
  * refused, expired and ended are final and always carry an end_reason.
  * Every move is a compare-and-set in the store with its audit record in the
  * same transaction. The pure parts (names, allowed moves, what is due) are
@@ -22,6 +26,7 @@ enum session_state {
 	SESSION_REFUSED,
 	SESSION_EXPIRED,
 	SESSION_ENDED,
+	SESSION_AWAITING_CUSTOMER,
 };
 
 /* Extra time the server waits for the agent's own consent timeout report,
@@ -34,7 +39,7 @@ enum session_state {
 struct session_limits {
 	int64_t consent_timeout_s;
 	int64_t start_timeout_s;    /* consented -> ended without a relay start */
-	int64_t max_s;              /* active -> ended */
+	int64_t max_s;              /* active -> ended, unless the session has its own */
 };
 
 const char *session_state_name(enum session_state s);

@@ -16,9 +16,9 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 6
 
-#define STORE_ROLE_BYTES      16
+#define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
 #define STORE_TEXT_BYTES      128   /* customer, product, host */
 #define STORE_VERSION_BYTES   32
@@ -90,6 +90,14 @@ struct store_session {
 	int64_t started_at;                   /* 0 until active */
 	int client_ticket;                    /* 1 once the client leg was issued */
 	int device_notified;                  /* 1 once the device knows it ended */
+	/* Sites and policy (migration 5, store_site.c). */
+	char actions[STORE_SERVICES_BYTES];   /* granted non-forward actions, JSON array */
+	int escalation;                       /* asked as an escalation */
+	char site[MAX_NAME_BYTES];            /* the device's site when requested */
+	int64_t max_s;                        /* longest duration granted (0: server default) */
+	int64_t idle_s;                       /* idle timeout granted (0: none) */
+	char customer[STORE_STATE_BYTES];     /* "", "notice" or "approval" */
+	int64_t customer_deadline;            /* end of the customer's window */
 };
 
 /* An audit entry to write in the same transaction as a change. */
@@ -197,6 +205,52 @@ int store_session_set_state(struct store *st, const char *id, const char *from,
 int store_session_claim_client_ticket(struct store *st, const char *id);
 int store_session_mark_notified(struct store *st, const char *id);
 
+/* ---- Sites, certifications and the customer's part in sessions
+ * (migration 5, store_site.c) ---- */
+
+#define STORE_DATE_BYTES 11                  /* "YYYY-MM-DD" + NUL */
+
+struct store_site {
+	char name[MAX_NAME_BYTES];
+	char customer[STORE_TEXT_BYTES];
+	char contract_until[STORE_DATE_BYTES];   /* last day of the contract */
+	int remote_enabled;
+	char remote_changed_by[MAX_NAME_BYTES];  /* who switched it last ("" never) */
+	char remote_reason[MAX_REASON_BYTES];
+	char approval_mode[16];                  /* "none", "escalations", "all" */
+	int64_t created_at;
+};
+
+int store_site_add(struct store *st, const struct store_site *s,
+                   const struct store_audit_entry *audit);
+int store_site_get(struct store *st, const char *name, struct store_site *out);
+/* Update contract_until, approval_mode and remote (with changed_by and
+ * reason) from s as a whole; TE_ERR_NOT_FOUND for an unknown site. */
+int store_site_update(struct store *st, const struct store_site *s,
+                      const struct store_audit_entry *audit);
+typedef int (*store_site_cb)(const struct store_site *s, void *arg);
+int store_site_each(struct store *st, store_site_cb cb, void *arg);
+/* The site of a device or a user ("" when none). */
+int store_device_site(struct store *st, const char *serial, char site[MAX_NAME_BYTES]);
+int store_user_site(struct store *st, const char *name, char site[MAX_NAME_BYTES]);
+int store_device_set_site(struct store *st, const char *serial, const char *site,
+                          const struct store_audit_entry *audit);
+int store_user_set_site(struct store *st, const char *name, const char *site,
+                        const struct store_audit_entry *audit);
+/* A user's certification for a product family: expires_on "YYYY-MM-DD"
+ * (the last valid day); TE_ERR_NOT_FOUND when there is none. */
+int store_cert_set(struct store *st, const char *user, const char *product,
+                   const char *expires_on, const struct store_audit_entry *audit);
+int store_cert_get(struct store *st, const char *user, const char *product,
+                   char expires_on[STORE_DATE_BYTES]);
+/* Open sessions on the devices of a site, oldest first. */
+int store_session_each_open_at_site(struct store *st, const char *site,
+                                    store_session_cb cb, void *arg);
+/* Sessions waiting for a customer (awaiting_customer), oldest first; site
+ * NULL: every site. */
+int store_session_each_awaiting_customer(struct store *st, const char *site,
+                                         store_session_cb cb, void *arg);
+
 /* Audit: append one record to the hash chain (own transaction). */
 int store_audit_append(struct store *st, const char *actor, const char *action,
                        const char *detail);
@@ -284,5 +338,53 @@ int store_login_fail(struct store *st, const char *kind, const char *key, int64_
                      const struct store_lock_policy *p, int *failures, int64_t *until);
 /* Clear the counter and any lock; TE_ERR_NOT_FOUND when there was none. */
 int store_login_clear(struct store *st, const char *kind, const char *key);
+/* ---- Notifications outbox (migration 6, store_notify.c) ----
+ * One row per customer notification; notify.c delivers them. state is
+ * "pending" until delivered ("delivered") or out of attempts ("failed"). */
+#define STORE_NOTIFY_EVENT_BYTES  48
+#define STORE_NOTIFY_BODY_BYTES   (16 * 1024)
+#define STORE_NOTIFY_ERROR_BYTES  160
+#define STORE_NOTIFY_VIA_WEBHOOK  1
+#define STORE_NOTIFY_VIA_COMMAND  2
+
+struct store_notification {
+	int64_t id;
+	char event[STORE_NOTIFY_EVENT_BYTES];
+	char site[MAX_NAME_BYTES];
+	char body[STORE_NOTIFY_BODY_BYTES];   /* the JSON object delivered */
+	char state[STORE_STATE_BYTES];
+	int64_t created_at;
+	int attempts;
+	int64_t next_at;                      /* pending: not before this */
+	int64_t delivered_at;                 /* 0 until delivered */
+	char last_error[STORE_NOTIFY_ERROR_BYTES];
+	int done_via;                         /* STORE_NOTIFY_VIA_* that accepted it */
+};
+
+/* Makes the body of notification id (malloc'd JSON text, NULL on failure). */
+typedef char *(*store_notify_body_fn)(int64_t id, int64_t created_at, void *arg);
+/* Queue a pending notification due at now; its body is made by body_fn
+ * once its id is known, all in one transaction. *id receives the id. */
+int store_notify_add(struct store *st, const char *event, const char *site,
+                     int64_t now, store_notify_body_fn body_fn, void *arg,
+                     int64_t *id);
+/* The pending notification due first (next_at <= now, lowest next_at then
+ * id); TE_ERR_NOT_FOUND when none is due. */
+int store_notify_due(struct store *st, int64_t now, struct store_notification *out);
+/* The earliest next_at of any pending notification; TE_ERR_NOT_FOUND: none. */
+int store_notify_next_at(struct store *st, int64_t *out);
+int store_notify_get(struct store *st, int64_t id, struct store_notification *out);
+/* Record one attempt's outcome with its audit entry (may be NULL) in one
+ * transaction: state "delivered" (delivered_at = now), "failed", or
+ * "pending" again with next_at; done_via is the set of ways that have
+ * accepted it so far (a retry skips them). Only a pending row changes
+ * (TE_ERR_MISMATCH otherwise). */
+int store_notify_attempted(struct store *st, int64_t id, const char *state,
+                           int attempts, int done_via, int64_t now, int64_t next_at,
+                           const char *last_error,
+                           const struct store_audit_entry *audit);
+typedef int (*store_notify_cb)(const struct store_notification *n, void *arg);
+/* Every notification, oldest first; a non-zero cb result stops and is returned. */
+int store_notify_each(struct store *st, store_notify_cb cb, void *arg);
 
 #endif

@@ -78,6 +78,34 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE login_failures(kind TEXT NOT NULL, key TEXT NOT NULL,"
 	" failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
 	" last_failure_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(kind, key));",
+	/* 5: sites and policy: customer sites with their contract, remote switch
+	 * and approval mode; the site of each device and customer user; the
+	 * specialists' product certifications; what each session was granted,
+	 * its limits, and the customer's part in it (store_site.c) */
+	"CREATE TABLE sites(name TEXT PRIMARY KEY, customer TEXT NOT NULL,"
+	" contract_until TEXT NOT NULL, remote_enabled INTEGER NOT NULL DEFAULT 1,"
+	" remote_changed_by TEXT NOT NULL DEFAULT '',"
+	" remote_reason TEXT NOT NULL DEFAULT '',"
+	" approval_mode TEXT NOT NULL DEFAULT 'none', created_at INTEGER NOT NULL);"
+	"ALTER TABLE devices ADD COLUMN site TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN site TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE certifications(user TEXT NOT NULL REFERENCES users(name),"
+	" product TEXT NOT NULL, expires_on TEXT NOT NULL, PRIMARY KEY(user, product));"
+	"ALTER TABLE sessions ADD COLUMN actions TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE sessions ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN site TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN max_s INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN idle_s INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN customer TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN customer_deadline INTEGER NOT NULL DEFAULT 0;",
+	/* 6: the notifications outbox (store_notify.c) */
+	"CREATE TABLE notifications(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event TEXT NOT NULL, site TEXT NOT NULL DEFAULT '', body TEXT NOT NULL,"
+	" state TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+	" delivered_at INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '', done_via INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX notifications_due ON notifications(state, next_at);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -766,8 +794,9 @@ int store_relay_list(struct store *st, struct store_relay *out, size_t max, size
 /* ---- sessions ---- */
 
 #define STORE_SESSION_COLS "id, device, user, reason, services, state, end_reason," \
-	" relay, created_at, updated_at, started_at, client_ticket, device_notified"
-#define STORE_OPEN_STATES "('awaiting_consent','consented','active')"
+	" relay, created_at, updated_at, started_at, client_ticket, device_notified," \
+	" actions, escalation, site, max_s, idle_s, customer, customer_deadline"
+#define STORE_OPEN_STATES "('awaiting_customer','awaiting_consent','consented','active')"
 
 static void store_session_row(sqlite3_stmt *s, struct store_session *x)
 {
@@ -785,6 +814,13 @@ static void store_session_row(sqlite3_stmt *s, struct store_session *x)
 	x->started_at = sqlite3_column_int64(s, 10);
 	x->client_ticket = sqlite3_column_int(s, 11);
 	x->device_notified = sqlite3_column_int(s, 12);
+	store_col(s, 13, x->actions, sizeof(x->actions));
+	x->escalation = sqlite3_column_int(s, 14);
+	store_col(s, 15, x->site, sizeof(x->site));
+	x->max_s = sqlite3_column_int64(s, 16);
+	x->idle_s = sqlite3_column_int64(s, 17);
+	store_col(s, 18, x->customer, sizeof(x->customer));
+	x->customer_deadline = sqlite3_column_int64(s, 19);
 }
 
 int store_session_add(struct store *st, const struct store_session *x,
@@ -792,17 +828,25 @@ int store_session_add(struct store *st, const struct store_session *x,
 {
 	sqlite3_stmt *s = NULL;
 	const char *v[] = { x->id, x->device, x->user, x->reason, x->services, x->state };
+	const char *w[] = { x->actions[0] ? x->actions : "[]", x->site, x->customer };
 	int rc;
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
 	if ((rc = store_prep(st, "INSERT INTO sessions(id, device, user, reason, services,"
-	                         " state, created_at, updated_at) VALUES(?,?,?,?,?,?,?7,?7)",
+	                         " state, created_at, updated_at, actions, site, customer,"
+	                         " escalation, max_s, idle_s, customer_deadline)"
+	                         " VALUES(?,?,?,?,?,?,?7,?7,?8,?9,?10,?11,?12,?13,?14)",
 	                     &s)) != 0)
 		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 6)) != 0)
+	if ((rc = store_bind_texts(st, s, 1, v, 6)) != 0 ||
+	    (rc = store_bind_texts(st, s, 8, w, 3)) != 0)
 		goto out;
 	sqlite3_bind_int64(s, 7, x->created_at);
+	sqlite3_bind_int(s, 11, x->escalation);
+	sqlite3_bind_int64(s, 12, x->max_s);
+	sqlite3_bind_int64(s, 13, x->idle_s);
+	sqlite3_bind_int64(s, 14, x->customer_deadline);
 	if ((rc = store_step_done(st, s)) == 0)
 		rc = store_audit_opt(st, audit);
 out:
@@ -884,6 +928,27 @@ int store_session_each_for_device(struct store *st, const char *serial,
 	                              " WHERE device = ? AND (state IN " STORE_OPEN_STATES
 	                              " OR device_notified = 0) ORDER BY created_at",
 	                          serial, cb, arg);
+}
+
+int store_session_each_open_at_site(struct store *st, const char *site,
+                                    store_session_cb cb, void *arg)
+{
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE state IN " STORE_OPEN_STATES " AND device IN"
+	                              " (SELECT serial FROM devices WHERE site = ?)"
+	                              " ORDER BY created_at", site, cb, arg);
+}
+
+int store_session_each_awaiting_customer(struct store *st, const char *site,
+                                         store_session_cb cb, void *arg)
+{
+	if (site == NULL)
+		return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+		                              " WHERE state = 'awaiting_customer'"
+		                              " ORDER BY created_at", NULL, cb, arg);
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE state = 'awaiting_customer' AND site = ?"
+	                              " ORDER BY created_at", site, cb, arg);
 }
 
 int store_session_set_state(struct store *st, const char *id, const char *from,

@@ -1,5 +1,7 @@
 /* tickets.c: one signed, single-use ticket per leg; the nonce makes each
- * unique so the relay can refuse a replay. */
+ * unique so the relay can refuse a replay. The ticket carries what the
+ * policy granted the session (forwards and actions) and its limits, which
+ * the agent enforces again on the device. */
 #include "tickets.h"
 
 #include <stdio.h>
@@ -11,36 +13,70 @@
 #include "err.h"
 #include "secret.h"
 
-int tickets_actions(const char *services_json, char *out, size_t outsz)
+/* Append each string of the JSON array text (prefix before each) to out. */
+static int tickets_append(const char *json, const char *prefix, char *out, size_t outsz,
+                          size_t *used)
 {
 	json_error_t jerr;
-	json_t *arr = json_loads(services_json, 0, &jerr);
-	size_t used = 0;
+	json_t *arr = json_loads(json, 0, &jerr);
 	int rc = 0;
 
-	out[0] = '\0';
 	if (!json_is_array(arr)) {
 		rc = TE_ERR_INVALID;
 		goto out;
 	}
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		const char *svc = json_string_value(json_array_get(arr, i));
+		const char *v = json_string_value(json_array_get(arr, i));
 		int n;
 
-		if (svc == NULL) {
+		if (v == NULL || strchr(v, ',') != NULL) {
 			rc = TE_ERR_INVALID;
 			goto out;
 		}
-		n = snprintf(out + used, outsz - used, "%sforward:%s", used ? "," : "", svc);
-		if (n < 0 || (size_t)n >= outsz - used) {
+		n = snprintf(out + *used, outsz - *used, "%s%s%s", *used ? "," : "", prefix, v);
+		if (n < 0 || (size_t)n >= outsz - *used) {
 			rc = TE_ERR_TOO_LONG;
 			goto out;
 		}
-		used += (size_t)n;
+		*used += (size_t)n;
 	}
 out:
 	json_decref(arr);
 	return rc;
+}
+
+int tickets_actions(const char *services_json, const char *actions_json, char *out,
+                    size_t outsz)
+{
+	size_t used = 0;
+	int rc;
+
+	if (outsz == 0)
+		return TE_ERR_TOO_LONG;
+	out[0] = '\0';
+	if ((rc = tickets_append(services_json, "forward:", out, outsz, &used)) == 0 &&
+	    actions_json != NULL && actions_json[0] != '\0')
+		rc = tickets_append(actions_json, "", out, outsz, &used);
+	if (rc != 0)
+		out[0] = '\0';
+	return rc;
+}
+
+int64_t tickets_end_at(const struct store_session *s, int64_t now)
+{
+	int64_t since;
+
+	if (s->max_s <= 0)
+		return 0;
+	/* From the start, else from the consent (the device leg is signed just
+	 * before the move to consented, so "now" is the consent time there). */
+	if (s->started_at > 0)
+		since = s->started_at;
+	else if (strcmp(s->state, "consented") == 0)
+		since = s->updated_at;
+	else
+		since = now;
+	return since + s->max_s;
 }
 
 int tickets_issue(EVP_PKEY *key, const struct store_session *s, const char *relay,
@@ -58,9 +94,11 @@ int tickets_issue(EVP_PKEY *key, const struct store_session *s, const char *rela
 	t.leg = leg;
 	t.issued_at = now;
 	t.expires_at = now + TICKET_TTL_S;
+	t.end_at = tickets_end_at(s, now);
+	t.idle_s = s->idle_s;
 	if ((rc = secret_random(nonce, sizeof(nonce))) != 0 ||
 	    (rc = hex_encode(nonce, sizeof(nonce), t.nonce, sizeof(t.nonce))) != 0 ||
-	    (rc = tickets_actions(s->services, t.actions, sizeof(t.actions))) != 0)
+	    (rc = tickets_actions(s->services, s->actions, t.actions, sizeof(t.actions))) != 0)
 		return rc;
 	return ticket_sign(&t, key, out, outsz);
 }

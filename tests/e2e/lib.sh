@@ -108,6 +108,10 @@ SPEC_USER=alice
 SPEC_PW=$(random_password)
 SUPPORT_PW=$(random_password)
 SERIAL=SN-0001
+SITE=st-example
+
+# date_in_days N: the UTC date N days from today (negative: past), YYYY-MM-DD.
+date_in_days() { date -u -d "$1 days" +%Y-%m-%d; }
 
 # deploy [NRELAYS]: server + relays, one specialist, one registered device.
 deploy() {
@@ -131,7 +135,13 @@ deploy() {
 		eval "RELAY_${n}_DEVICE_PORT=$dp RELAY_${n}_CLIENT_PORT=$cp"
 		n=$((n + 1))
 	done
-	add_user "$SPEC_USER" "$SPEC_PW" specialist 2
+	# one customer site with a year of contract; devices are registered there
+	tether-server site add "$SITE" --customer "St Example Hospital" \
+		--contract-until "$(date_in_days 365)" --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
+		fail "site add: $(tail -3 "$WORK/init.log")"
+	add_user_pw "$SPEC_USER" "$SPEC_PW" specialist "${SPEC_LEVEL:-2}"
+	tether-server user certify "$SPEC_USER" --product injector --until "$(date_in_days 365)" \
+		--dir "$SRV" >>"$WORK/init.log" 2>&1 || fail "user certify: $(tail -3 "$WORK/init.log")"
 	# SESSION_LIMITS="MAX_S IDLE_S": the policy's session limits (see below)
 	if [ -n "${SESSION_LIMITS:-}" ]; then
 		# shellcheck disable=SC2086
@@ -176,7 +186,8 @@ set_server_conf() {
 enroll_token() {
 	# stdout carries the token alone
 	tether-server device add "$1" --customer "St Example Hospital" \
-		--product injector --dir "$SRV" 2>>"$WORK/init.log" || fail "device add $1 failed"
+		--product injector --site "${2:-$SITE}" --dir "$SRV" 2>>"$WORK/init.log" ||
+		fail "device add $1 failed"
 }
 
 # start_device_service: a small HTTP status page on loopback, the device's own
@@ -238,8 +249,9 @@ wait_consent_pending() {
 		fail "session $1 never reached the operator's consent list"
 }
 
-# add_user NAME PASSWORD [ROLE] [LEVEL]: an account (password on stdin).
-add_user() {
+# add_user_pw NAME PASSWORD [ROLE] [LEVEL]: an account with a given password
+# (on stdin), region US; add_user (below) makes one with a random password.
+add_user_pw() {
 	printf '%s\n' "$2" | tether-server user add "$1" --role "${3:-specialist}" \
 		--level "${4:-2}" --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
 		fail "user add $1: $(tail -3 "$WORK/init.log")"
@@ -301,6 +313,70 @@ cli_login() {
 	TETHER_PASSWORD="$SPEC_PW" TETHER_TOTP="$code" tether login \
 		--server "https://127.0.0.1:$SERVER_PORT" --ca "$SRV/ca/root.crt" \
 		--user "$SPEC_USER" >"$WORK/login.log" 2>&1 || fail "login: $(cat "$WORK/login.log")"
+}
+
+# add_user NAME ROLE [LEVEL] [REGION] [SITE]: a user whose password is in
+# $WORK/pw-NAME (specialists are certified for injector for a year).
+add_user() {
+	random_password >"$WORK/pw-$1"
+	tether-server user add "$1" --role "$2" --level "${3:-1}" --region "${4:-US}" \
+		${5:+--site "$5"} --dir "$SRV" <"$WORK/pw-$1" >>"$WORK/init.log" 2>&1 ||
+		fail "user add $1: $(tail -3 "$WORK/init.log")"
+	if [ "$2" = specialist ]; then
+		tether-server user certify "$1" --product injector --until "$(date_in_days 365)" \
+			--dir "$SRV" >>"$WORK/init.log" 2>&1 || fail "user certify $1"
+	fi
+}
+
+# login_user NAME: log NAME (made by add_user) in, in its own TETHER_HOME
+# $WORK/home-NAME; api_as NAME ... then calls the API as that user.
+login_user() {
+	mkdir -p "$WORK/home-$1"
+	if [ ! -f "$WORK/totp.$1" ]; then
+		mfa_enroll "$1" "$(cat "$WORK/pw-$1")" "$WORK/home-$1"
+		return
+	fi
+	TETHER_HOME="$WORK/home-$1" TETHER_PASSWORD="$(cat "$WORK/pw-$1")" \
+		TETHER_TOTP="$(totp_code "$1")" tether login \
+		--server "https://127.0.0.1:$SERVER_PORT" --ca "$SRV/ca/root.crt" --user "$1" \
+		>"$WORK/login-$1.log" 2>&1 || fail "login $1: $(cat "$WORK/login-$1.log")"
+}
+
+# api_as NAME METHOD PATH [JSON]: as api, for a user logged in by login_user.
+api_as() {
+	who=$1; shift
+	token=$(sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$WORK/home-$who/cli.json")
+	curl -sS --cacert "$SRV/ca/root.crt" -X "$1" -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' ${3:+--data "$3"} \
+		"https://127.0.0.1:$SERVER_PORT$2"
+}
+
+# forward_session USER ID LOCALPORT: for a session USER (login_user) already
+# has, consented by the operator, forward LOCALPORT to the device's http
+# service with ssh through `tether connect` (what `tether forward` does after
+# its own request); returns when the local port forwards.
+forward_session() {
+	home="$WORK/home-$1"
+	hostkey=$(api_as "$1" GET "/api/v1/devices/$SERIAL" |
+		sed -n 's/.*"ssh_hostkey": *"\([^"]*\)".*/\1/p')
+	[ -n "$hostkey" ] || fail "no ssh host key for $SERIAL"
+	printf 'tether-%s %s\n' "$SERIAL" "$hostkey" >"$WORK/known_hosts-$1"
+	setup_askpass
+	bg "forward-$1" env TETHER_HOME="$home" ssh -N -o ExitOnForwardFailure=yes \
+		-L "127.0.0.1:$3:127.0.0.1:$SERVICE_PORT" \
+		-o "ProxyCommand=$TETHER_BIN/tether connect $2" \
+		-o "UserKnownHostsFile=$WORK/known_hosts-$1" -o StrictHostKeyChecking=yes \
+		-o "HostKeyAlias=tether-$SERIAL" -o GlobalKnownHostsFile=/dev/null \
+		-o UpdateHostKeys=no -o User=support "tether-$SERIAL"
+	wait_port "$3" 30
+}
+
+# audit_has ACTION NEEDLE WHAT: the server's audit trail holds an ACTION
+# record whose line contains NEEDLE.
+audit_has() {
+	tether-server audit list --dir "$SRV" 2>/dev/null | awk -v a="$1" '$4 == a' |
+		grep -F -q -- "$2" || fail "$3: no audit record $1 with '$2'"
+	pass "$3 (audited $1)"
 }
 
 # ssh password entry without a terminal: OpenSSH asks this program.

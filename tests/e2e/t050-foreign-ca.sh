@@ -5,7 +5,7 @@
 
 deploy 1
 tether-server device add "$SERIAL" --customer "St Example Hospital" --product injector \
-	--dir "$SRV" >/dev/null
+	--site "$SITE" --dir "$SRV" >/dev/null
 evil="$WORK/evil"
 mkdir -p "$evil"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \

@@ -23,7 +23,7 @@ GOOD_PROXY="http://$PROXY_USER:$PROXY_PASS@127.0.0.1:$PROXY_PORT"
 # test the proxy handling are spread over two more accounts (bob, carol).
 OTHER_PW=$(random_password)
 for u in bob carol; do
-	add_user "$u" "$OTHER_PW"
+	add_user_pw "$u" "$OTHER_PW"
 	mfa_enroll "$u" "$OTHER_PW" "$WORK/cli-$u"
 done
 

@@ -19,12 +19,12 @@ token_of() { sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$1/cli.json"; }
 # erin enrolls first: the drift check at the end needs her last step to be
 # old by then.
 ERIN_PW=$(random_password)
-add_user erin "$ERIN_PW"
+add_user_pw erin "$ERIN_PW"
 mfa_enroll erin "$ERIN_PW" "$WORK/cli-erin"
 
 # ---- enrollment -------------------------------------------------------------
 DAVE_PW=$(random_password)
-add_user dave "$DAVE_PW" administrator
+add_user_pw dave "$DAVE_PW" administrator
 DH="$WORK/cli-dave"
 rc=0
 out=$(TETHER_HOME="$DH" TETHER_PASSWORD="$DAVE_PW" tether login --server "$URL" \

@@ -71,7 +71,7 @@ expect_contains "$out" "wrong user name or password" "the old password no longer
 
 # ---- reset by an administrator ---------------------------------------------------
 BOB_PW=$(random_password)
-add_user bob "$BOB_PW"
+add_user_pw bob "$BOB_PW"
 mfa_enroll bob "$BOB_PW" "$WORK/cli-bob"
 bob_token=$(token_of "$WORK/cli-bob")
 out=$(printf 'password1234\n' | tether-server user reset-password bob --dir "$SRV" 2>&1) &&

@@ -36,7 +36,7 @@ locked_until_over() { # locked_until_over USER: wait for the user's lock to end
 
 cli_login
 BOB_PW=$(random_password)
-add_user bob "$BOB_PW"
+add_user_pw bob "$BOB_PW"
 mfa_enroll bob "$BOB_PW" "$WORK/cli-bob"
 
 # ---- per account, with backoff ----------------------------------------------------

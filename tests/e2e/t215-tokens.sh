@@ -44,7 +44,7 @@ expect_contains "$(cat "$WORK/answer.json")" "revoked" "an idle token stays dead
 
 # ---- expiry despite steady use ---------------------------------------------------------
 BOB_PW=$(random_password)
-add_user bob "$BOB_PW"
+add_user_pw bob "$BOB_PW"
 mfa_enroll bob "$BOB_PW" "$WORK/cli-bob"
 btoken=$(token_of "$WORK/cli-bob")
 ok=0

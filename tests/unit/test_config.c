@@ -194,6 +194,10 @@ static void test_prefix_keys(void **state)
 	assert_string_equal(s.keys[0], "service.http");
 	assert_string_equal(s.keys[1], "service.dicom");
 	assert_int_equal(config_each_prefix(cfg, "nothing.", NULL, NULL), 0);
+	/* Each key remembers its line, for messages about its value. */
+	assert_int_equal(config_line(cfg, "service.http"), 1);
+	assert_int_equal(config_line(cfg, "service.dicom"), 3);
+	assert_int_equal(config_line(cfg, "service.none"), 0);
 	config_free(cfg);
 	/* The prefix alone is not a key. */
 	assert_int_equal(parse("service. = x\n", &cfg, err, sizeof(err)), TE_ERR_NOT_FOUND);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "err.h"
 #include "srvping.h"
@@ -16,7 +17,7 @@
 
 static void test_state_names_round_trip(void **state)
 {
-	for (int s = SESSION_AWAITING_CONSENT; s <= SESSION_ENDED; s++) {
+	for (int s = SESSION_AWAITING_CONSENT; s <= SESSION_AWAITING_CUSTOMER; s++) {
 		enum session_state back;
 		assert_int_equal(session_state_parse(session_state_name(s), &back), 0);
 		assert_int_equal((int)back, s);
@@ -38,6 +39,14 @@ static void test_legal_moves_only(void **state)
 	assert_false(session_transition_ok(SESSION_REFUSED, SESSION_CONSENTED));
 	assert_false(session_transition_ok(SESSION_ENDED, SESSION_ACTIVE));
 	assert_false(session_transition_ok(SESSION_EXPIRED, SESSION_ENDED));
+	/* The customer's step comes before the operator's, never after. */
+	assert_true(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_AWAITING_CONSENT));
+	assert_true(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_REFUSED));
+	assert_true(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_EXPIRED));
+	assert_true(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_ENDED));
+	assert_false(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_CONSENTED));
+	assert_false(session_transition_ok(SESSION_AWAITING_CUSTOMER, SESSION_ACTIVE));
+	assert_false(session_transition_ok(SESSION_AWAITING_CONSENT, SESSION_AWAITING_CUSTOMER));
 }
 
 static void test_due_timeouts(void **state)
@@ -49,7 +58,8 @@ static void test_due_timeouts(void **state)
 
 	memset(&s, 0, sizeof(s));
 	snprintf(s.state, sizeof(s.state), "awaiting_consent");
-	s.created_at = 1000;
+	s.created_at = 500;    /* the operator's clock starts when it reached them */
+	s.updated_at = 1000;
 	assert_false(session_due(&s, 1000 + 120, &lim, &to, why, sizeof(why)));
 	assert_true(session_due(&s, 1000 + 120 + SESSION_CONSENT_GRACE_S, &lim, &to, why, sizeof(why)));
 	assert_int_equal(to, SESSION_EXPIRED);
@@ -68,8 +78,40 @@ static void test_due_timeouts(void **state)
 	assert_int_equal(to, SESSION_ENDED);
 	assert_non_null(strstr(why, "maximum session duration"));
 
+	/* A session granted a shorter maximum by the policy ends then. */
+	s.max_s = 600;
+	assert_false(session_due(&s, 3000 + 599, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 3000 + 600, &lim, &to, why, sizeof(why)));
+	assert_string_equal(why, "maximum session duration of 600 s reached");
+
 	snprintf(s.state, sizeof(s.state), "ended");
 	assert_false(session_due(&s, 999999, &lim, &to, why, sizeof(why)));
+}
+
+static void test_due_customer_window(void **state)
+{
+	struct session_limits lim = { 120, 90, 3600 };
+	struct store_session s;
+	enum session_state to;
+	char why[128];
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.state, sizeof(s.state), "awaiting_customer");
+	snprintf(s.customer, sizeof(s.customer), "notice");
+	s.created_at = 1000;
+	s.customer_deadline = 1060;
+	/* Not even the operator's consent timeout applies while it waits. */
+	assert_false(session_due(&s, 1059, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 1060, &lim, &to, why, sizeof(why)));
+	assert_int_equal(to, SESSION_AWAITING_CONSENT);
+	assert_non_null(strstr(why, "did not refuse"));
+
+	snprintf(s.customer, sizeof(s.customer), "approval");
+	s.customer_deadline = 5000;
+	assert_false(session_due(&s, 4999, &lim, &to, why, sizeof(why)));
+	assert_true(session_due(&s, 5000, &lim, &to, why, sizeof(why)));
+	assert_int_equal(to, SESSION_EXPIRED);
+	assert_non_null(strstr(why, "no approval from the customer"));
 }
 
 static void test_session_ids_are_128_bit_hex(void **state)
@@ -210,12 +252,65 @@ static void test_ticket_actions(void **state)
 {
 	char out[MAX_ACTIONS_BYTES];
 
-	assert_int_equal(tickets_actions("[\"http\",\"ssh\"]", out, sizeof(out)), 0);
+	assert_int_equal(tickets_actions("[\"http\",\"ssh\"]", NULL, out, sizeof(out)), 0);
 	assert_string_equal(out, "forward:http,forward:ssh");
-	assert_int_equal(tickets_actions("[]", out, sizeof(out)), 0);
+	assert_int_equal(tickets_actions("[]", "[]", out, sizeof(out)), 0);
 	assert_string_equal(out, "");
-	assert_int_equal(tickets_actions("[1]", out, sizeof(out)), TE_ERR_INVALID);
-	assert_int_equal(tickets_actions("[\"abcdefgh\"]", out, 10), TE_ERR_TOO_LONG);
+	assert_int_equal(tickets_actions("[\"http\"]", "[\"shell\",\"files:read\"]", out,
+	                                 sizeof(out)), 0);
+	assert_string_equal(out, "forward:http,shell,files:read");
+	assert_int_equal(tickets_actions("[]", "[\"diag:status\"]", out, sizeof(out)), 0);
+	assert_string_equal(out, "diag:status");
+	assert_int_equal(tickets_actions("[1]", NULL, out, sizeof(out)), TE_ERR_INVALID);
+	assert_int_equal(tickets_actions("[]", "[\"a,b\"]", out, sizeof(out)), TE_ERR_INVALID);
+	assert_int_equal(tickets_actions("[\"abcdefgh\"]", NULL, out, 10), TE_ERR_TOO_LONG);
+}
+
+static void test_ticket_end_at(void **state)
+{
+	struct store_session s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.state, sizeof(s.state), "awaiting_consent");
+	assert_int_equal(tickets_end_at(&s, 1000), 0);       /* no limit granted */
+	s.max_s = 3600;
+	assert_int_equal(tickets_end_at(&s, 1000), 4600);    /* device leg at consent */
+	snprintf(s.state, sizeof(s.state), "consented");
+	s.updated_at = 900;
+	assert_int_equal(tickets_end_at(&s, 1000), 4500);
+	snprintf(s.state, sizeof(s.state), "active");
+	s.started_at = 950;
+	assert_int_equal(tickets_end_at(&s, 1000), 4550);
+}
+
+/* The signed ticket carries what the session was granted and its limits. */
+static void test_ticket_carries_grant_and_limits(void **state)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct store_session s;
+	struct ticket t;
+	char text[MAX_TICKET_BYTES];
+
+	assert_non_null(key);
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%032d", 1);
+	snprintf(s.device, sizeof(s.device), "SN1");
+	snprintf(s.user, sizeof(s.user), "alice");
+	snprintf(s.state, sizeof(s.state), "consented");
+	snprintf(s.services, sizeof(s.services), "[\"http\"]");
+	snprintf(s.actions, sizeof(s.actions), "[\"files:write\",\"files:read\",\"diag:status\"]");
+	s.updated_at = 1000;
+	s.max_s = 3600;
+	s.idle_s = 900;
+	assert_int_equal(tickets_issue(key, &s, "relay-1", TICKET_LEG_CLIENT, 1010, text,
+	                               sizeof(text)), 0);
+	assert_int_equal(ticket_verify(text, strlen(text), key, 1010, &t), 0);
+	assert_string_equal(t.actions, "forward:http,files:write,files:read,diag:status");
+	assert_true(ticket_allows(&t, "files:read"));
+	assert_false(ticket_allows(&t, "shell"));
+	assert_int_equal(t.end_at, 1000 + 3600);
+	assert_int_equal(t.idle_s, 900);
+	EVP_PKEY_free(key);
 }
 
 int main(void)
@@ -224,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_state_names_round_trip),
 		cmocka_unit_test(test_legal_moves_only),
 		cmocka_unit_test(test_due_timeouts),
+		cmocka_unit_test(test_due_customer_window),
 		cmocka_unit_test(test_session_ids_are_128_bit_hex),
 		cmocka_unit_test(test_ping_parse),
 		cmocka_unit_test(test_ping_refuses_too_many_services),
@@ -231,6 +327,8 @@ int main(void)
 		cmocka_unit_test(test_parse_head),
 		cmocka_unit_test(test_ping_audit_check),
 		cmocka_unit_test(test_ticket_actions),
+		cmocka_unit_test(test_ticket_end_at),
+		cmocka_unit_test(test_ticket_carries_grant_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

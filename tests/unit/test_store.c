@@ -352,6 +352,18 @@ static void test_device_revoke(void **state)
 }
 
 /* What migration 3 added, to make a version-2 database. */
+/* What migrations 5 (sites and policy) and 6 (notifications) add, dropped
+ * so that a test can go back to an older schema and migrate again. */
+#define LATER_DROP_MIGRATIONS \
+	"DROP TABLE sites; DROP TABLE certifications;" \
+	"ALTER TABLE devices DROP COLUMN site; ALTER TABLE users DROP COLUMN site;" \
+	"ALTER TABLE sessions DROP COLUMN actions;" \
+	"ALTER TABLE sessions DROP COLUMN escalation;" \
+	"ALTER TABLE sessions DROP COLUMN site; ALTER TABLE sessions DROP COLUMN max_s;" \
+	"ALTER TABLE sessions DROP COLUMN idle_s;" \
+	"ALTER TABLE sessions DROP COLUMN customer;" \
+	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
+	"DROP TABLE notifications;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
@@ -413,7 +425,7 @@ static void test_migration_3_upgrades_a_version_2_database(void **state)
 	assert_int_equal(store_relay_add(f->st, &r), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ACCOUNT_DROP_MIGRATION_4 RELAY_DROP_MIGRATION_3
+	raw_sql(f->path, LATER_DROP_MIGRATIONS ACCOUNT_DROP_MIGRATION_4 RELAY_DROP_MIGRATION_3
 	                 "DELETE FROM schema_version WHERE version >= 3;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
@@ -435,7 +447,7 @@ static void test_migration_2_upgrades_a_version_1_database(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, "ALTER TABLE devices DROP COLUMN audit_seq;"
+	raw_sql(f->path, LATER_DROP_MIGRATIONS "ALTER TABLE devices DROP COLUMN audit_seq;"
 	                 "ALTER TABLE devices DROP COLUMN audit_hash;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_seq;"
 	                 "ALTER TABLE devices DROP COLUMN audit_rollback_hash;"
@@ -447,6 +459,99 @@ static void test_migration_2_upgrades_a_version_1_database(void **state)
 	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
 	assert_string_equal(d.customer, "H");
 	assert_int_equal(d.audit_head.seq, 0);
+}
+
+static int count_sessions(const struct store_session *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Sites, the site of devices and users, certifications, and what a session
+ * carries from the policy (migration 5). */
+static void test_sites_and_certifications(void **state)
+{
+	struct fixture *f = *state;
+	struct store_site s = { .name = "st-a", .customer = "Hospital A",
+	                        .contract_until = "2030-01-31", .remote_enabled = 1,
+	                        .approval_mode = "none", .created_at = 5 }, got;
+	struct store_audit_entry a = { "admin", "site_add", "{}" };
+	struct store_session x, back;
+	char site[MAX_NAME_BYTES], until[STORE_DATE_BYTES];
+	int n = 0;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_site_add(f->st, &s, &a), 0);
+	assert_int_equal(store_site_add(f->st, &s, NULL), TE_ERR_EXISTS);
+	assert_int_equal(store_site_get(f->st, "st-a", &got), 0);
+	assert_string_equal(got.contract_until, "2030-01-31");
+	assert_true(got.remote_enabled);
+	assert_int_equal(store_site_get(f->st, "st-b", &got), TE_ERR_NOT_FOUND);
+	got.remote_enabled = 0;
+	snprintf(got.remote_changed_by, sizeof(got.remote_changed_by), "carol");
+	snprintf(got.approval_mode, sizeof(got.approval_mode), "all");
+	assert_int_equal(store_site_update(f->st, &got, NULL), 0);
+	assert_int_equal(store_site_get(f->st, "st-a", &got), 0);
+	assert_false(got.remote_enabled);
+	assert_string_equal(got.remote_changed_by, "carol");
+	assert_string_equal(got.approval_mode, "all");
+	snprintf(got.name, sizeof(got.name), "st-b");
+	assert_int_equal(store_site_update(f->st, &got, NULL), TE_ERR_NOT_FOUND);
+
+	assert_int_equal(store_device_site(f->st, "SN1", site), 0);
+	assert_string_equal(site, "");
+	assert_int_equal(store_device_set_site(f->st, "SN1", "st-a", NULL), 0);
+	assert_int_equal(store_device_site(f->st, "SN1", site), 0);
+	assert_string_equal(site, "st-a");
+	assert_int_equal(store_device_set_site(f->st, "SN9", "st-a", NULL), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_user_set_site(f->st, "alice", "st-a", NULL), 0);
+	assert_int_equal(store_user_site(f->st, "alice", site), 0);
+	assert_string_equal(site, "st-a");
+
+	assert_int_equal(store_cert_get(f->st, "alice", "inj", until), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_cert_set(f->st, "alice", "inj", "2027-06-30", NULL), 0);
+	assert_int_equal(store_cert_set(f->st, "alice", "inj", "2028-06-30", NULL), 0);
+	assert_int_equal(store_cert_get(f->st, "alice", "inj", until), 0);
+	assert_string_equal(until, "2028-06-30");
+	assert_int_not_equal(store_cert_set(f->st, "nobody", "inj", "2028-06-30", NULL), 0);
+
+	/* A session keeps what it was granted and the customer's window. */
+	memset(&x, 0, sizeof(x));
+	snprintf(x.id, sizeof(x.id), "%032d", 7);
+	snprintf(x.device, sizeof(x.device), "SN1");
+	snprintf(x.user, sizeof(x.user), "alice");
+	snprintf(x.reason, sizeof(x.reason), "T-1");
+	snprintf(x.services, sizeof(x.services), "[\"http\"]");
+	snprintf(x.actions, sizeof(x.actions), "[\"shell\"]");
+	snprintf(x.state, sizeof(x.state), "awaiting_customer");
+	snprintf(x.site, sizeof(x.site), "st-a");
+	snprintf(x.customer, sizeof(x.customer), "approval");
+	x.escalation = 1;
+	x.max_s = 600;
+	x.idle_s = 60;
+	x.customer_deadline = 99;
+	x.created_at = 10;
+	assert_int_equal(store_session_add(f->st, &x, NULL), 0);
+	assert_int_equal(store_session_get(f->st, x.id, &back), 0);
+	assert_string_equal(back.actions, "[\"shell\"]");
+	assert_string_equal(back.customer, "approval");
+	assert_string_equal(back.site, "st-a");
+	assert_int_equal(back.escalation, 1);
+	assert_int_equal(back.max_s, 600);
+	assert_int_equal(back.idle_s, 60);
+	assert_int_equal(back.customer_deadline, 99);
+	/* awaiting_customer is open: the device is busy and the site lists it. */
+	assert_int_equal(store_session_open_for_device(f->st, "SN1", &back), 0);
+	assert_int_equal(store_session_each_open_at_site(f->st, "st-a", count_sessions, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_session_each_open_at_site(f->st, "st-b", count_sessions, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_session_each_awaiting_customer(f->st, "st-a", count_sessions, &n), 0);
+	assert_int_equal(store_session_each_awaiting_customer(f->st, NULL, count_sessions, &n), 0);
+	assert_int_equal(store_session_each_awaiting_customer(f->st, "st-b", count_sessions, &n), 0);
+	assert_int_equal(n, 2);
 }
 
 int main(void)
@@ -467,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sites_and_certifications, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,216 @@
+/* approvals.c: list the session requests waiting for the customer, and
+ * approve or refuse one. A "notice" goes ahead at its deadline unless it is
+ * refused; an "approval" goes ahead only once approved (it expires at its
+ * deadline otherwise). */
+#include "approvals.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "cliargs.h"
+#include "err.h"
+
+#define APPROVALS_PATH_BYTES 160
+#define APPROVALS_WHAT_BYTES 160
+#define APPROVALS_LINE_BYTES 512
+
+static int approvals_check_id(const char *id)
+{
+	if (cliargs_check_name(id) != 0) {
+		cliout_usage("'%s' is not an approval id", id);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* A time given as unix seconds (or already as text) for people. */
+static void approvals_time(const json_t *v, char *out, size_t outsz)
+{
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		cliout_time((time_t)json_integer_value(v), out, outsz);
+	else if (json_is_string(v) && json_string_length(v) > 0)
+		snprintf(out, outsz, "%s", json_string_value(v));
+	else
+		snprintf(out, outsz, "none");
+}
+
+static const char *approvals_str(const json_t *o, const char *key, const char *def)
+{
+	const char *v;
+
+	return api_get_str(o, key, &v) == 0 ? v : def;
+}
+
+/* "shell, files:read" from the actions array ("" when none). */
+static void approvals_actions(const json_t *o, char *out, size_t outsz)
+{
+	json_t *list = json_object_get(o, "actions"), *x;
+	size_t i, len = 0;
+	int w;
+
+	out[0] = '\0';
+	json_array_foreach(list, i, x) {
+		if (!json_is_string(x))
+			continue;
+		w = snprintf(out + len, outsz - len, "%s%s", len > 0 ? ", " : "",
+		             json_string_value(x));
+		if (w < 0 || (size_t)w >= outsz - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* Who, where, why, what, until when, and the commands to answer. */
+static void approvals_print_one(const json_t *ap)
+{
+	const char *id = approvals_str(ap, "id", "?");
+	const char *kind = approvals_str(ap, "kind", "approval");
+	long long level = 0;
+	char deadline[64], created[64], actions[APPROVALS_LINE_BYTES];
+	int notice = strcmp(kind, "notice") == 0;
+
+	approvals_time(json_object_get(ap, "deadline"), deadline, sizeof(deadline));
+	approvals_time(json_object_get(ap, "created_at"), created, sizeof(created));
+	approvals_actions(ap, actions, sizeof(actions));
+	(void)api_get_int(ap, "user_level", &level);
+	printf("%s %s%s\n", notice ? "notice" : "approval", id,
+	       json_is_true(json_object_get(ap, "escalation")) ? " (escalation)" : "");
+	printf("  who:      %s, level %lld, based in %s\n", approvals_str(ap, "user", "?"),
+	       level, approvals_str(ap, "user_region", "?"));
+	printf("  where:    device %s at site %s\n", approvals_str(ap, "device", "?"),
+	       approvals_str(ap, "site", "?"));
+	printf("  why:      %s\n", approvals_str(ap, "reason", "?"));
+	printf("  asks for: %s\n", actions[0] ? actions : "-");
+	printf("  asked:    %s\n", created);
+	if (notice)
+		printf("  deadline: %s (goes ahead then unless refused)\n", deadline);
+	else
+		printf("  deadline: %s (expires then unless approved)\n", deadline);
+	printf("  refuse:   tether approvals refuse %s --reason TEXT\n", id);
+	if (!notice)
+		printf("  approve:  tether approvals approve %s\n", id);
+}
+
+static int approvals_cmd_list(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	struct api *a = NULL;
+	json_t *resp = NULL, *list, *ap;
+	size_t npos, i;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("approvals list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 ||
+	    api_call(a, "listing approvals", "GET", "/api/v1/approvals", NULL, &resp) != 0)
+		goto out;
+	list = json_object_get(resp, "approvals");
+	if (!json_is_array(list)) {
+		api_bad_answer(cli, "listing approvals", "approvals");
+		goto out;
+	}
+	json_array_foreach(list, i, ap) {
+		const char *id;
+		if (!json_is_object(ap) || api_get_str(ap, "id", &id) != 0) {
+			api_bad_answer(cli, "listing approvals", "approvals");
+			goto out;
+		}
+	}
+	if (cli->json)
+		cliout_json(resp);
+	else if (json_array_size(list) == 0)
+		printf("no session requests are waiting for you\n");
+	else
+		json_array_foreach(list, i, ap) {
+			if (i > 0)
+				printf("\n");
+			approvals_print_one(ap);
+		}
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+/* approve ID, or refuse ID --reason TEXT. */
+static int approvals_decide(const struct cli *cli, int argc, char **argv, int approve)
+{
+	const char *pos[1], *reason = NULL, *state;
+	const struct cliargs_opt opts[] = { { "--reason", &reason, NULL, 0, NULL } };
+	const char *cmd = approve ? "approvals approve" : "approvals refuse";
+	char path[APPROVALS_PATH_BYTES], what[APPROVALS_WHAT_BYTES];
+	struct api *a = NULL;
+	json_t *req = NULL, *resp = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse(cmd, argc, argv, opts, approve ? 0 : 1, pos, 1, 1, &npos, NULL) != 0 ||
+	    approvals_check_id(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (!approve && reason == NULL) {
+		cliout_usage("approvals refuse needs --reason TEXT (the specialist and the "
+		             "audit trail see it)");
+		return CLI_EXIT_USAGE;
+	}
+	if (reason != NULL && cliargs_check_reason(reason) != 0) {
+		cliout_usage("--reason must be 1..%d printable characters", MAX_REASON_BYTES - 1);
+		return CLI_EXIT_USAGE;
+	}
+	req = reason != NULL ? json_pack("{s:s}", "reason", reason) : json_object();
+	snprintf(path, sizeof(path), "/api/v1/approvals/%s/%s", pos[0],
+	         approve ? "approve" : "refuse");
+	snprintf(what, sizeof(what), "%s %s", approve ? "approving" : "refusing", pos[0]);
+	if (req == NULL || api_open(cli, 0, &a) != 0 ||
+	    api_call(a, what, "POST", path, req, &resp) != 0)
+		goto out;
+	if (api_get_str(resp, "state", &state) != 0) {
+		api_bad_answer(cli, what, "state");
+		goto out;
+	}
+	if (cli->json)
+		cliout_json(resp);
+	else
+		printf("%s %s: the session is now %s\n", approve ? "approved" : "refused",
+		       pos[0], state);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(req);
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+static int approvals_cmd_approve(const struct cli *cli, int argc, char **argv)
+{
+	return approvals_decide(cli, argc, argv, 1);
+}
+
+static int approvals_cmd_refuse(const struct cli *cli, int argc, char **argv)
+{
+	return approvals_decide(cli, argc, argv, 0);
+}
+
+int approvals_main(const struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct cli *, int, char **);
+	} cmds[] = {
+		{ "list", approvals_cmd_list }, { "approve", approvals_cmd_approve },
+		{ "refuse", approvals_cmd_refuse },
+	};
+
+	if (argc < 1) {
+		cliout_usage("approvals: say list, approve or refuse");
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(cli, argc - 1, argv + 1);
+	cliout_usage("approvals: unknown subcommand '%s' (list, approve, refuse)", argv[0]);
+	return CLI_EXIT_USAGE;
+}

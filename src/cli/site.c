@@ -1,0 +1,263 @@
+/* site.c: customer sites: list them, switch remote service off (new
+ * requests refused, active sessions ended at once) or on again, and choose
+ * which sessions need the customer's approval. */
+#include "site.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "bounds.h"
+#include "cliargs.h"
+#include "err.h"
+
+#define SITE_PATH_BYTES 160
+#define SITE_WHAT_BYTES 160
+#define SITE_CELL_BYTES 128
+#define SITE_COLS 5
+#define SITE_ON_DEFAULT_REASON "remote service switched on again"
+
+static int site_check_name(const char *name)
+{
+	if (cliargs_check_name(name) != 0) {
+		cliout_usage("'%s' is not a site name (letters, digits, '.', '_', '-')", name);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* The first of two spellings the server may use for a string field. */
+static const char *site_str2(const json_t *o, const char *key, const char *alt)
+{
+	const char *v;
+
+	if (api_get_str(o, key, &v) == 0 || api_get_str(o, alt, &v) == 0)
+		return v;
+	return NULL;
+}
+
+/* How many sessions the switch ended: a count, or the list of them. */
+static long long site_ended(const json_t *resp)
+{
+	json_t *e = json_object_get(resp, "ended_sessions");
+
+	if (json_is_integer(e))
+		return json_integer_value(e);
+	if (json_is_array(e))
+		return (long long)json_array_size(e);
+	return 0;
+}
+
+static void site_cells(const json_t *s, char cells[SITE_COLS][SITE_CELL_BYTES])
+{
+	json_t *until = json_object_get(s, "contract_until");
+	json_t *remote = json_object_get(s, "remote_enabled");
+	const char *v;
+
+	v = site_str2(s, "name", "site");
+	snprintf(cells[0], SITE_CELL_BYTES, "%s", v != NULL ? v : "-");
+	snprintf(cells[1], SITE_CELL_BYTES, "%s", api_get_str(s, "customer", &v) == 0 ? v : "-");
+	if (json_is_integer(until) && json_integer_value(until) > 0)
+		cliout_time((time_t)json_integer_value(until), cells[2], SITE_CELL_BYTES);
+	else if (json_is_string(until) && json_string_length(until) > 0)
+		snprintf(cells[2], SITE_CELL_BYTES, "%s", json_string_value(until));
+	else
+		snprintf(cells[2], SITE_CELL_BYTES, "none");
+	snprintf(cells[3], SITE_CELL_BYTES, "%s", json_is_true(remote) ? "on" :
+	         json_is_false(remote) ? "OFF" : "?");
+	v = site_str2(s, "approval", "approval_mode");
+	snprintf(cells[4], SITE_CELL_BYTES, "%s", v != NULL ? v : "-");
+}
+
+static void site_print_table(const json_t *list)
+{
+	static const char *const head[SITE_COLS] = {
+		"SITE", "CUSTOMER", "CONTRACT UNTIL", "REMOTE", "APPROVAL"
+	};
+	char cells[SITE_COLS][SITE_CELL_BYTES];
+	size_t width[SITE_COLS], i, k;
+	json_t *s;
+
+	for (k = 0; k < SITE_COLS; k++)
+		width[k] = strlen(head[k]);
+	json_array_foreach(list, i, s) {
+		site_cells(s, cells);
+		for (k = 0; k < SITE_COLS; k++)
+			if (strlen(cells[k]) > width[k])
+				width[k] = strlen(cells[k]);
+	}
+	width[SITE_COLS - 1] = 0;
+	for (k = 0; k < SITE_COLS; k++)
+		printf("%-*s%s", (int)width[k], head[k], k + 1 < SITE_COLS ? "  " : "\n");
+	json_array_foreach(list, i, s) {
+		site_cells(s, cells);
+		for (k = 0; k < SITE_COLS; k++)
+			printf("%-*s%s", (int)width[k], cells[k], k + 1 < SITE_COLS ? "  " : "\n");
+	}
+}
+
+static int site_cmd_list(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1];
+	struct api *a = NULL;
+	json_t *resp = NULL, *list, *s;
+	size_t npos, i;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("site list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (api_open(cli, 0, &a) != 0 ||
+	    api_call(a, "listing sites", "GET", "/api/v1/sites", NULL, &resp) != 0)
+		goto out;
+	list = json_object_get(resp, "sites");
+	if (!json_is_array(list)) {
+		api_bad_answer(cli, "listing sites", "sites");
+		goto out;
+	}
+	json_array_foreach(list, i, s) {
+		if (!json_is_object(s)) {
+			api_bad_answer(cli, "listing sites", "sites");
+			goto out;
+		}
+	}
+	if (cli->json)
+		cliout_json(resp);
+	else if (json_array_size(list) == 0)
+		printf("no sites\n");
+	else
+		site_print_table(list);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+/* site off SITE --reason TEXT, or site on SITE [--reason TEXT]. */
+static int site_switch(const struct cli *cli, int argc, char **argv, int on)
+{
+	const char *pos[1], *reason = NULL;
+	const struct cliargs_opt opts[] = { { "--reason", &reason, NULL, 0, NULL } };
+	char path[SITE_PATH_BYTES], what[SITE_WHAT_BYTES];
+	struct api *a = NULL;
+	json_t *req = NULL, *resp = NULL;
+	long long ended = 0;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse(on ? "site on" : "site off", argc, argv, opts, 1, pos, 1, 1, &npos,
+	                  NULL) != 0 || site_check_name(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (!on && reason == NULL) {
+		cliout_usage("site off needs --reason TEXT (refused requests and the audit "
+		             "trail carry it)");
+		return CLI_EXIT_USAGE;
+	}
+	if (reason != NULL && cliargs_check_reason(reason) != 0) {
+		cliout_usage("--reason must be 1..%d printable characters", MAX_REASON_BYTES - 1);
+		return CLI_EXIT_USAGE;
+	}
+	/* The server records a reason with every switch; switching back on
+	 * rarely needs one of its own. */
+	req = json_pack("{s:b, s:s}", "enabled", on, "reason",
+	                reason != NULL ? reason : SITE_ON_DEFAULT_REASON);
+	snprintf(path, sizeof(path), "/api/v1/sites/%s/remote", pos[0]);
+	snprintf(what, sizeof(what), "switching remote service %s at %s", on ? "on" : "off",
+	         pos[0]);
+	if (req == NULL || api_open(cli, 0, &a) != 0 ||
+	    api_call(a, what, "POST", path, req, &resp) != 0)
+		goto out;
+	if (!json_is_boolean(json_object_get(resp, "remote_enabled"))) {
+		api_bad_answer(cli, what, "remote_enabled");
+		goto out;
+	}
+	ended = site_ended(resp);
+	if (cli->json)
+		cliout_json(resp);
+	else if (json_is_true(json_object_get(resp, "remote_enabled")))
+		printf("remote service at %s is on\n", pos[0]);
+	else
+		printf("remote service at %s is off: new requests are refused; %lld active "
+		       "session%s ended\n", pos[0], ended, ended == 1 ? "" : "s");
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(req);
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+static int site_cmd_off(const struct cli *cli, int argc, char **argv)
+{
+	return site_switch(cli, argc, argv, 0);
+}
+
+static int site_cmd_on(const struct cli *cli, int argc, char **argv)
+{
+	return site_switch(cli, argc, argv, 1);
+}
+
+static int site_cmd_approval(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[2], *mode;
+	char path[SITE_PATH_BYTES], what[SITE_WHAT_BYTES];
+	struct api *a = NULL;
+	json_t *req = NULL, *resp = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("site approval", argc, argv, NULL, 0, pos, 2, 2, &npos, NULL) != 0 ||
+	    site_check_name(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if (strcmp(pos[1], "none") != 0 && strcmp(pos[1], "escalations") != 0 &&
+	    strcmp(pos[1], "all") != 0) {
+		cliout_usage("site approval: say none, escalations or all, not '%s'", pos[1]);
+		return CLI_EXIT_USAGE;
+	}
+	req = json_pack("{s:s}", "mode", pos[1]);
+	snprintf(path, sizeof(path), "/api/v1/sites/%s/approval", pos[0]);
+	snprintf(what, sizeof(what), "setting the approval of %s", pos[0]);
+	if (req == NULL || api_open(cli, 0, &a) != 0 ||
+	    api_call(a, what, "POST", path, req, &resp) != 0)
+		goto out;
+	if ((mode = site_str2(resp, "approval", "approval_mode")) == NULL) {
+		api_bad_answer(cli, what, "approval");
+		goto out;
+	}
+	if (cli->json)
+		cliout_json(resp);
+	else if (strcmp(mode, "none") == 0)
+		printf("site %s: no session needs your approval\n", pos[0]);
+	else if (strcmp(mode, "all") == 0)
+		printf("site %s: every session needs your approval\n", pos[0]);
+	else
+		printf("site %s: escalations need your approval\n", pos[0]);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(req);
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}
+
+int site_main(const struct cli *cli, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct cli *, int, char **);
+	} cmds[] = {
+		{ "list", site_cmd_list }, { "off", site_cmd_off }, { "on", site_cmd_on },
+		{ "approval", site_cmd_approval },
+	};
+
+	if (argc < 1) {
+		cliout_usage("site: say list, off, on or approval");
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(cli, argc - 1, argv + 1);
+	cliout_usage("site: unknown subcommand '%s' (list, off, on, approval)", argv[0]);
+	return CLI_EXIT_USAGE;
+}

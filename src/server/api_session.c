@@ -1,0 +1,597 @@
+/* api_session.c: the session endpoints for people: request (checked against
+ * the policy, docs/architecture.md "Access policy"), status, connect, end.
+ *
+ * A request is checked in this order, each refusal a 403 with its reason and
+ * an audited session_denied: the actions the role permits, the specialist's
+ * certification for the device's product family, the site's contract, the
+ * site's remote switch, the region rule. Then the customer's part is
+ * decided: none, a notice (the session goes ahead unless refused in time)
+ * or an approval (nothing happens until approved). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "srvapi.h"
+#include "err.h"
+#include "jbody.h"
+#include "log.h"
+#include "longpoll.h"
+#include "notify.h"
+#include "policy.h"
+#include "server.h"
+#include "srvsession.h"
+#include "tickets.h"
+
+#define API_MAX_ACTIONS 16          /* actions in one request */
+
+/* One session request while it is checked. */
+struct api_ask {
+	struct store_session *s;        /* the session being built */
+	struct store_device d;
+	struct store_site site;
+	const json_t *req_services;     /* as asked; NULL: not given */
+	const json_t *req_actions;
+	json_t *services;               /* granted forwards (names) */
+	json_t *actions;                /* granted actions */
+	char role[64];                  /* "specialist level 2" */
+};
+
+void api_today(char out[STORE_DATE_BYTES])
+{
+	time_t now = (time_t)server_now();
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, STORE_DATE_BYTES, "%Y-%m-%d", &tm);
+}
+
+/* Everything asked for, as permissions: forward:NAME and the actions. */
+static json_t *api_ask_requested(const struct api_ask *a)
+{
+	json_t *all = json_array();
+	size_t i;
+
+	for (i = 0; json_is_array(a->req_services) && i < json_array_size(a->req_services); i++)
+		json_array_append_new(all, json_sprintf("forward:%s",
+		                      json_string_value(json_array_get(a->req_services, i))));
+	for (i = 0; json_is_array(a->req_actions) && i < json_array_size(a->req_actions); i++)
+		json_array_append(all, json_array_get(a->req_actions, i));
+	return all;
+}
+
+static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Refuse the request: 403 with the reason, audited session_denied. */
+static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
+{
+	char why[2 * MAX_REASON_BYTES];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	server_audit(r->srv, r->user.name, "session_denied",
+	             json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:b}", "user",
+	                       r->user.name, "role", r->user.role, "level", r->user.level,
+	                       "region", r->user.region, "device", a->d.serial, "site",
+	                       a->site.name, "reason", why, "requested", api_ask_requested(a),
+	                       "escalation", a->s->escalation));
+	http_error(r, 403, "forbidden", "session refused: %s", why);
+}
+
+/* An action word a client may ask for (forwards go in "services"). */
+static int api_action_ok(const char *a)
+{
+	return strcmp(a, "shell") == 0 || strcmp(a, "files:read") == 0 ||
+	       strcmp(a, "files:write") == 0 || strcmp(a, "patient_records") == 0 ||
+	       (strncmp(a, "diag:", 5) == 0 && jbody_name_ok(a + 5));
+}
+
+static int api_name_list_ok(const json_t *v, int (*ok)(const char *))
+{
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > API_MAX_ACTIONS)
+		return 0;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+
+		if (s == NULL || strlen(s) >= MAX_NAME_BYTES || !ok(s))
+			return 0;
+	}
+	return 1;
+}
+
+static int api_ask_parse(struct http_req *r, json_t *j, struct api_ask *a)
+{
+	const json_t *esc = json_object_get(j, "escalation");
+	int rc;
+
+	if ((rc = jbody_str(j, "device", 1, a->s->device, MAX_NAME_BYTES)) != 0 ||
+	    !jbody_name_ok(a->s->device)) {
+		api_bad_field(r, "device", rc ? rc : TE_ERR_INVALID);
+		return -1;
+	}
+	if ((rc = jbody_str(j, "reason", 1, a->s->reason, MAX_REASON_BYTES)) != 0 ||
+	    a->s->reason[0] == '\0' || !jbody_text_ok(a->s->reason)) {
+		http_error(r, 400, "bad_request", "a reason (service ticket number, at most %d"
+		           " printable characters) is required", MAX_REASON_BYTES - 1);
+		return -1;
+	}
+	a->req_services = json_object_get(j, "services");
+	if (a->req_services != NULL && (!api_name_list_ok(a->req_services, jbody_name_ok) ||
+	                                json_array_size(a->req_services) > MAX_SERVICES)) {
+		http_error(r, 400, "bad_request", "services must be a non-empty array of at most"
+		           " %d service names", MAX_SERVICES);
+		return -1;
+	}
+	a->req_actions = json_object_get(j, "actions");
+	if (a->req_actions != NULL && !api_name_list_ok(a->req_actions, api_action_ok)) {
+		http_error(r, 400, "bad_request", "actions must be a non-empty array of at most %d"
+		           " of shell, files:read, files:write, diag:NAME, patient_records"
+		           " (forwards go in services)", API_MAX_ACTIONS);
+		return -1;
+	}
+	if (esc != NULL && !json_is_boolean(esc)) {
+		http_error(r, 400, "bad_request", "escalation must be true or false");
+		return -1;
+	}
+	a->s->escalation = json_is_true(esc);
+	return 0;
+}
+
+static int api_ask_permits(struct http_req *r, const char *perm)
+{
+	return policy_allows(r->srv->policy, r->user.role, r->user.level, perm);
+}
+
+/* The forwards: those asked for must be services the device reported; none
+ * asked (and no actions) means every reported service the role permits. */
+static int api_ask_services(struct http_req *r, struct api_ask *a)
+{
+	json_error_t jerr;
+	json_t *have = json_loads(a->d.services, 0, &jerr);
+	const json_t *req = a->req_services;
+	int all = req == NULL && a->req_actions == NULL, rc = 0;
+
+	for (size_t i = 0; json_is_array(have) && i < json_array_size(have); i++) {
+		const char *name = json_string_value(json_object_get(json_array_get(have, i), "name"));
+		char perm[POLICY_PERM_BYTES];
+		int wanted = 0;
+
+		for (size_t k = 0; req != NULL && k < json_array_size(req); k++)
+			if (name && strcmp(name, json_string_value(json_array_get(req, k))) == 0)
+				wanted = 1;
+		snprintf(perm, sizeof(perm), "forward:%s", name ? name : "");
+		if (name != NULL && all && api_ask_permits(r, perm))
+			wanted = 1;
+		if (wanted)
+			json_array_append_new(a->services, json_string(name));
+	}
+	if (req != NULL && json_array_size(a->services) != json_array_size(req)) {
+		http_error(r, 400, "bad_request", "services must be among those %s reports: %s",
+		           a->d.serial, a->d.services);
+		rc = -1;
+	}
+	json_decref(have);
+	return rc;
+}
+
+/* Every forward and action asked for must be permitted to the role. */
+static int api_ask_check_role(struct http_req *r, struct api_ask *a)
+{
+	json_t *want = api_ask_requested(a);
+	int rc = 0;
+
+	for (size_t i = 0; i < json_array_size(want) && rc == 0; i++) {
+		const char *perm = json_string_value(json_array_get(want, i));
+
+		if (!api_ask_permits(r, perm)) {
+			api_ask_deny(r, a, "your role (%s) does not permit %s (policy.conf)",
+			             a->role, perm);
+			rc = -1;
+		}
+	}
+	json_decref(want);
+	/* Asking for "everything" of a device that offers services, none of
+	 * them permitted, is a refusal rather than an empty session. */
+	if (rc == 0 && json_array_size(a->services) == 0 && a->req_actions == NULL &&
+	    strcmp(a->d.services, "[]") != 0 && a->d.services[0] != '\0') {
+		api_ask_deny(r, a, "none of the services of %s is permitted to your role (%s)",
+		             a->d.serial, a->role);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && a->req_actions && i < json_array_size(a->req_actions); i++) {
+		const char *act = json_string_value(json_array_get(a->req_actions, i));
+
+		json_array_append_new(a->actions, json_string(act));
+		/* files:write grants reading as well (common.md ticket vocabulary). */
+		if (strcmp(act, "files:write") == 0)
+			json_array_append_new(a->actions, json_string("files:read"));
+	}
+	return rc;
+}
+
+/* Drop duplicates, keeping the first of each (files:read may come twice). */
+static void api_json_dedupe(json_t *arr)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		for (size_t k = json_array_size(arr); k-- > i + 1;)
+			if (json_equal(json_array_get(arr, i), json_array_get(arr, k)))
+				json_array_remove(arr, k);
+}
+
+/* Certification (specialists), contract, remote switch and region. */
+static int api_ask_check_entitlement(struct http_req *r, struct api_ask *a)
+{
+	char today[STORE_DATE_BYTES], until[STORE_DATE_BYTES], why[MAX_REASON_BYTES];
+	const struct policy_region *rule;
+
+	api_today(today);
+	if (strcmp(r->user.role, "specialist") == 0) {
+		if (store_cert_get(r->srv->store, r->user.name, a->d.product, until) != 0) {
+			api_ask_deny(r, a, "you hold no certification for product family %s"
+			             " (device %s)", a->d.product, a->d.serial);
+			return -1;
+		}
+		if (strcmp(today, until) > 0) {
+			api_ask_deny(r, a, "your certification for product family %s expired on %s",
+			             a->d.product, until);
+			return -1;
+		}
+	}
+	if (store_device_site(r->srv->store, a->d.serial, a->s->site) != 0 ||
+	    a->s->site[0] == '\0' || store_site_get(r->srv->store, a->s->site, &a->site) != 0) {
+		api_ask_deny(r, a, "device %s belongs to no site; an administrator must register"
+		             " it with --site", a->d.serial);
+		return -1;
+	}
+	if (strcmp(today, a->site.contract_until) > 0) {
+		api_ask_deny(r, a, "the service contract for site %s expired on %s",
+		             a->site.name, a->site.contract_until);
+		return -1;
+	}
+	if (!a->site.remote_enabled) {
+		api_ask_deny(r, a, "remote service is switched off for site %s (by %s: %s)",
+		             a->site.name, a->site.remote_changed_by, a->site.remote_reason);
+		return -1;
+	}
+	rule = policy_region_rule(r->srv->policy, r->user.region);
+	if (policy_region_check(rule, r->user.region, r->user.level, a->s->escalation,
+	                        why, sizeof(why)) != 0) {
+		api_ask_deny(r, a, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The customer's part: an approval (site setting, or patient records), a
+ * notice (region rule), or none. */
+static void api_ask_customer(struct http_req *r, struct api_ask *a, int64_t now)
+{
+	const struct policy *p = r->srv->policy;
+	const struct policy_region *rule = policy_region_rule(p, r->user.region);
+	int patient = 0;
+
+	for (size_t i = 0; i < json_array_size(a->actions); i++)
+		if (strcmp(json_string_value(json_array_get(a->actions, i)), "patient_records") == 0)
+			patient = 1;
+	if (strcmp(a->site.approval_mode, "all") == 0 || patient ||
+	    (strcmp(a->site.approval_mode, "escalations") == 0 && a->s->escalation)) {
+		snprintf(a->s->customer, sizeof(a->s->customer), "approval");
+		a->s->customer_deadline = now + p->approval_timeout_s;
+	} else if (rule->notice_s > 0) {
+		snprintf(a->s->customer, sizeof(a->s->customer), "notice");
+		a->s->customer_deadline = now + rule->notice_s;
+	}
+}
+
+json_t *api_session_granted(const struct store_session *s)
+{
+	json_error_t jerr;
+	json_t *svcs = json_loads(s->services, 0, &jerr), *acts = json_loads(s->actions, 0, &jerr);
+	json_t *all = json_array();
+	size_t i;
+
+	for (i = 0; json_is_array(svcs) && i < json_array_size(svcs); i++)
+		json_array_append_new(all, json_sprintf("forward:%s",
+		                      json_string_value(json_array_get(svcs, i))));
+	for (i = 0; json_is_array(acts) && i < json_array_size(acts); i++)
+		json_array_append(all, json_array_get(acts, i));
+	json_decref(svcs);
+	json_decref(acts);
+	return all;
+}
+
+/* Tell the site's customer: who, where, why, what, until when, and how to
+ * refuse (and approve). Queued durably by notify.c. */
+static void api_ask_notify(struct http_req *r, const struct api_ask *a)
+{
+	const struct store_session *s = a->s;
+	int approval = strcmp(s->customer, "approval") == 0;
+	char refuse_cmd[160], refuse_api[160], approve_cmd[160], approve_api[160];
+	json_t *p;
+
+	snprintf(refuse_cmd, sizeof(refuse_cmd), "tether approvals refuse %s --reason TEXT", s->id);
+	snprintf(refuse_api, sizeof(refuse_api), "POST /api/v1/approvals/%s/refuse"
+	         " {\"reason\": TEXT}", s->id);
+	snprintf(approve_cmd, sizeof(approve_cmd), "tether approvals approve %s", s->id);
+	snprintf(approve_api, sizeof(approve_api), "POST /api/v1/approvals/%s/approve", s->id);
+	p = json_pack("{s:s, s:s, s:{s:s, s:s, s:i, s:s}, s:{s:s, s:s, s:s, s:s},"
+	              " s:{s:s, s:b}, s:o, s:I, s:s, s:{s:s, s:s}}",
+	              "session", s->id, "kind", approval ? "approval" : "notice",
+	              "who", "user", s->user, "role", r->user.role, "level",
+	              r->user.level, "region", r->user.region,
+	              "where", "site", a->site.name, "customer", a->site.customer,
+	              "device", s->device, "product", a->d.product,
+	              "why", "reason", s->reason, "escalation", s->escalation,
+	              "what", api_session_granted(s), "deadline", (json_int_t)s->customer_deadline,
+	              "message", approval ?
+	              "a remote service session waits for your approval" :
+	              "a remote service session will start unless you refuse it before the"
+	              " deadline",
+	              "refuse", "command", refuse_cmd, "api", refuse_api);
+	if (p != NULL)
+		json_object_set_new(p, "approve", json_pack("{s:s, s:s}", "command", approve_cmd,
+		                    "api", approve_api));
+	if (notify_enqueue(r->srv, approval ? "approval_requested" : "escalation_notice",
+	                   a->site.name, p) != 0)
+		log_error("session %s: could not queue the customer's notification", s->id);
+}
+
+static int api_ask_store(struct http_req *r, struct api_ask *a)
+{
+	struct store_audit_entry audit = { r->user.name, "session_request", NULL };
+	struct store_session *s = a->s;
+	char *detail = NULL, *svcs = NULL, *acts = NULL;
+	int rc = TE_ERR_TOO_LONG;
+
+	if ((svcs = json_dumps(a->services, JSON_COMPACT)) == NULL ||
+	    (acts = json_dumps(a->actions, JSON_COMPACT)) == NULL ||
+	    snprintf(s->services, sizeof(s->services), "%s", svcs) >= (int)sizeof(s->services) ||
+	    snprintf(s->actions, sizeof(s->actions), "%s", acts) >= (int)sizeof(s->actions))
+		goto out;
+	if ((rc = session_id_new(s->id)) != 0)
+		goto out;
+	detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:s, s:I}",
+	                              "session", s->id, "device", s->device, "reason",
+	                              s->reason, "site", s->site, "granted", api_session_granted(s),
+	                              "state", s->state, "escalation", s->escalation,
+	                              "customer", s->customer[0] ? s->customer : "none",
+	                              "deadline", (json_int_t)s->customer_deadline));
+	if (detail == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto out;
+	}
+	audit.detail = detail;
+	rc = store_session_add(r->srv->store, s, &audit);
+out:
+	free(detail);
+	free(svcs);
+	free(acts);
+	return rc;
+}
+
+static void api_ask_free(struct api_ask *a)
+{
+	json_decref(a->services);
+	json_decref(a->actions);
+	free(a->s);
+}
+
+void api_session_new(struct http_req *r)
+{
+	struct server *srv = r->srv;
+	json_t *j = api_body(r);   /* frees r on failure: read r only after the check */
+	struct store_session open;
+	struct api_ask a;
+	int rc;
+
+	if (j == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.s = calloc(1, sizeof(*a.s));
+	a.services = json_array();
+	a.actions = json_array();
+	if (a.s == NULL || a.services == NULL || a.actions == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		goto out;
+	}
+	api_role_text(&r->user, a.role, sizeof(a.role));
+	if (api_ask_parse(r, j, &a) != 0)
+		goto out;
+	if (store_device_get(srv->store, a.s->device, &a.d) != 0) {
+		http_error(r, 404, "no_such_device", "no device with serial %s", a.s->device);
+		goto out;
+	}
+	if (strcmp(a.d.status, "revoked") == 0) {
+		http_error(r, 409, "device_revoked", "device %s was revoked by an administrator;"
+		           " no sessions can be opened on it", a.d.serial);
+		goto out;
+	}
+	if (api_ask_services(r, &a) != 0 || api_ask_check_role(r, &a) != 0 ||
+	    api_ask_check_entitlement(r, &a) != 0)
+		goto out;
+	if (store_session_open_for_device(srv->store, a.s->device, &open) == 0) {
+		http_error(r, 409, "device_busy", "session %s is already open on %s; end it first",
+		           open.id, open.device);
+		goto out;
+	}
+	api_json_dedupe(a.actions);
+	snprintf(a.s->user, sizeof(a.s->user), "%s", r->user.name);
+	a.s->created_at = server_now();
+	a.s->max_s = srv->policy->max_duration_s;
+	a.s->idle_s = srv->policy->idle_timeout_s;
+	api_ask_customer(r, &a, a.s->created_at);
+	snprintf(a.s->state, sizeof(a.s->state), "%s", session_state_name(a.s->customer[0] ?
+	         SESSION_AWAITING_CUSTOMER : SESSION_AWAITING_CONSENT));
+	if ((rc = api_ask_store(r, &a)) != 0) {
+		http_error(r, 503, "internal", "could not store the session (%s)", te_strerror(rc));
+		goto out;
+	}
+	if (a.s->customer[0] != '\0')
+		api_ask_notify(r, &a);
+	else
+		longpoll_wake(srv->lp, a.s->device);
+	http_reply(r, 201, json_pack("{s:s, s:s, s:o, s:s, s:I}", "id", a.s->id, "state",
+	                             a.s->state, "granted", api_session_granted(a.s), "customer",
+	                             a.s->customer, "customer_deadline",
+	                             (json_int_t)a.s->customer_deadline));
+out:
+	api_ask_free(&a);
+	json_decref(j);
+}
+
+static json_t *api_session_json(const struct store_session *s)
+{
+	json_error_t jerr;
+	json_t *svcs = json_loads(s->services, 0, &jerr);
+
+	if (!json_is_array(svcs)) {
+		json_decref(svcs);
+		svcs = json_array();
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:I, s:o, s:s, s:b,"
+	                 " s:s, s:I, s:I, s:I}", "id", s->id,
+	                 "device", s->device, "user", s->user, "reason", s->reason,
+	                 "services", svcs, "state", s->state, "end_reason", s->end_reason,
+	                 "relay", s->relay, "created_at", (json_int_t)s->created_at,
+	                 "updated_at", (json_int_t)s->updated_at, "granted", api_session_granted(s),
+	                 "site", s->site, "escalation", s->escalation, "customer", s->customer,
+	                 "customer_deadline", (json_int_t)s->customer_deadline,
+	                 "max_duration_s", (json_int_t)s->max_s,
+	                 "idle_timeout_s", (json_int_t)s->idle_s);
+}
+
+/* May r's user see session s: its requester, whoever may end any session or
+ * read the audit trail, and the customer roles of its site. */
+static int api_session_visible(struct http_req *r, const struct store_session *s)
+{
+	if (strcmp(s->user, r->user.name) == 0 ||
+	    policy_allows(r->srv->policy, r->user.role, r->user.level, POLICY_SESSION_END_ANY) ||
+	    policy_allows(r->srv->policy, r->user.role, r->user.level, POLICY_AUDIT_READ))
+		return 1;
+	return policy_role_is_customer(r->user.role) && api_site_in_scope(r, s->site);
+}
+
+/* Load r->arg's session when r's user may see it; replies 404 otherwise. */
+static int api_session_load(struct http_req *r, struct store_session *s)
+{
+	if (store_session_get(r->srv->store, r->arg, s) != 0 || !api_session_visible(r, s)) {
+		http_error(r, 404, "no_such_session", "no session %s visible to you", r->arg);
+		return -1;
+	}
+	return 0;
+}
+
+void api_session_get(struct http_req *r)
+{
+	struct store_session s;
+
+	if (api_session_load(r, &s) == 0)
+		http_reply(r, 200, api_session_json(&s));
+}
+
+void api_session_connect(struct http_req *r)
+{
+	struct server *srv = r->srv;
+	struct store_session s;
+	struct store_relay relay;
+	struct store_device d;
+	char ticket[MAX_TICKET_BYTES];
+	int rc;
+
+	if (api_session_load(r, &s) != 0)
+		return;
+	if (strcmp(s.user, r->user.name) != 0) {
+		http_error(r, 403, "forbidden", "only %s, who requested it, can connect", s.user);
+		return;
+	}
+	if (strcmp(s.state, "consented") != 0 && strcmp(s.state, "active") != 0) {
+		http_error(r, 409, "bad_state", "session is %s; connect needs consented or active",
+		           s.state);
+		return;
+	}
+	if (store_relay_get(srv->store, s.relay, &relay) != 0 ||
+	    store_device_get(srv->store, s.device, &d) != 0) {
+		http_error(r, 503, "internal", "the session's relay or device is no longer registered");
+		return;
+	}
+	if ((rc = store_session_claim_client_ticket(srv->store, s.id)) != 0) {
+		http_error(r, 409, "ticket_issued", "the client ticket for this session was already"
+		           " issued; request a new session");
+		return;
+	}
+	if ((rc = tickets_issue(srv->ticket_key, &s, relay.name, TICKET_LEG_CLIENT,
+	                        server_now(), ticket, sizeof(ticket))) != 0) {
+		http_error(r, 503, "internal", "could not sign the ticket (%s)", te_strerror(rc));
+		return;
+	}
+	server_audit(srv, r->user.name, "session_ticket",
+	             json_pack("{s:s, s:s, s:s}", "session", s.id, "leg", "client",
+	                       "relay", relay.name));
+	http_reply(r, 200, json_pack("{s:s, s:{s:s, s:s, s:i}, s:s}", "ticket", ticket,
+	                             "relay", "name", relay.name, "host", relay.host,
+	                             "client_port", relay.client_port,
+	                             "ssh_hostkey", d.ssh_hostkey));
+	OPENSSL_cleanse(ticket, sizeof(ticket));
+}
+
+/* Who may end s, and in what words: its requester, a customer approver of
+ * its site (session:end:site) or whoever holds session:end:any. */
+static int api_session_ender(struct http_req *r, const struct store_session *s,
+                             char *why, size_t whysz)
+{
+	const struct policy *p = r->srv->policy;
+	char role[64];
+
+	api_role_text(&r->user, role, sizeof(role));
+	if (strcmp(s->user, r->user.name) == 0) {
+		snprintf(why, whysz, "ended by the specialist");
+		return 0;
+	}
+	if (policy_allows(p, r->user.role, r->user.level, POLICY_SESSION_END_ANY) ||
+	    (policy_allows(p, r->user.role, r->user.level, POLICY_SESSION_END_SITE) &&
+	     policy_role_is_customer(r->user.role) && api_site_in_scope(r, s->site))) {
+		snprintf(why, whysz, "ended by %s (%s)", r->user.name, role);
+		return 0;
+	}
+	return -1;
+}
+
+void api_session_end(struct http_req *r)
+{
+	char why[MAX_REASON_BYTES], role[64];
+	struct store_session s;
+	enum session_state st;
+	int rc;
+
+	if (api_session_load(r, &s) != 0)
+		return;
+	if (api_session_ender(r, &s, why, sizeof(why)) != 0) {
+		api_role_text(&r->user, role, sizeof(role));
+		server_audit(r->srv, r->user.name, "access_denied",
+		             json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "user", r->user.name,
+		                       "role", r->user.role, "level", r->user.level, "permission",
+		                       POLICY_SESSION_END_SITE, "route",
+		                       "POST /api/v1/sessions/*/end", "session", s.id));
+		http_error(r, 403, "forbidden", "your role (%s) may not end %s's session: only the"
+		           " requester, a customer approver of site %s or an administrator can",
+		           role, s.user, s.site[0] ? s.site : "(none)");
+		return;
+	}
+	if (session_state_parse(s.state, &st) == 0 && session_state_is_final(st)) {
+		http_reply(r, 200, json_pack("{s:s}", "state", s.state));
+		return;
+	}
+	rc = session_move(r->srv->store, &s, SESSION_ENDED, why, NULL, r->user.name, server_now());
+	if (rc != 0) {
+		http_error(r, 409, "bad_state", "the session changed meanwhile; check its state");
+		return;
+	}
+	longpoll_wake(r->srv->lp, s.device);
+	http_reply(r, 200, json_pack("{s:s}", "state", "ended"));
+}

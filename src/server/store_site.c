@@ -1,0 +1,235 @@
+/* store_site.c: customer sites, the site of devices and users, and product
+ * certifications (migration 5) in the SQLite backend of store.h. */
+#include "store_sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+#define STORE_SITE_COLS "name, customer, contract_until, remote_enabled," \
+	" remote_changed_by, remote_reason, approval_mode, created_at"
+
+static void store_site_text(sqlite3_stmt *s, int col, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(out, outsz, "%s", t ? (const char *)t : "");
+}
+
+static void store_site_row(sqlite3_stmt *s, struct store_site *x)
+{
+	memset(x, 0, sizeof(*x));
+	store_site_text(s, 0, x->name, sizeof(x->name));
+	store_site_text(s, 1, x->customer, sizeof(x->customer));
+	store_site_text(s, 2, x->contract_until, sizeof(x->contract_until));
+	x->remote_enabled = sqlite3_column_int(s, 3);
+	store_site_text(s, 4, x->remote_changed_by, sizeof(x->remote_changed_by));
+	store_site_text(s, 5, x->remote_reason, sizeof(x->remote_reason));
+	store_site_text(s, 6, x->approval_mode, sizeof(x->approval_mode));
+	x->created_at = sqlite3_column_int64(s, 7);
+}
+
+int store_site_add(struct store *st, const struct store_site *x,
+                   const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { x->name, x->customer, x->contract_until, x->approval_mode };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "INSERT INTO sites(name, customer, contract_until,"
+	                         " approval_mode, remote_enabled, created_at)"
+	                         " VALUES(?,?,?,?,?,?)", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 4)) != 0)
+		goto out;
+	sqlite3_bind_int(s, 5, x->remote_enabled);
+	sqlite3_bind_int64(s, 6, x->created_at);
+	if ((rc = store_step_done(st, s)) == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+int store_site_get(struct store *st, const char *name, struct store_site *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT " STORE_SITE_COLS " FROM sites WHERE name = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &name, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_site_row(s, out);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "site get");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_site_update(struct store *st, const struct store_site *x,
+                      const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { x->contract_until, x->approval_mode, x->remote_changed_by,
+	                    x->remote_reason, x->name };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "UPDATE sites SET contract_until = ?1, approval_mode = ?2,"
+	                         " remote_changed_by = ?3, remote_reason = ?4,"
+	                         " remote_enabled = ?6 WHERE name = ?5", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 5)) != 0)
+		goto out;
+	sqlite3_bind_int(s, 6, x->remote_enabled);
+	if ((rc = store_step_done(st, s)) != 0)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = TE_ERR_NOT_FOUND;
+		goto out;
+	}
+	rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+int store_site_each(struct store *st, store_site_cb cb, void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_site x;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT " STORE_SITE_COLS " FROM sites ORDER BY name", &s)) != 0)
+		return rc;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_site_row(s, &x);
+		if ((rc = cb(&x, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "site list");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* One text column of one row by one text key. */
+static int store_site_lookup(struct store *st, const char *sql, const char *key,
+                             char *out, size_t outsz)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &key, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_site_text(s, 0, out, outsz);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "site lookup");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_site(struct store *st, const char *serial, char site[MAX_NAME_BYTES])
+{
+	return store_site_lookup(st, "SELECT site FROM devices WHERE serial = ?", serial,
+	                         site, MAX_NAME_BYTES);
+}
+
+int store_user_site(struct store *st, const char *name, char site[MAX_NAME_BYTES])
+{
+	return store_site_lookup(st, "SELECT site FROM users WHERE name = ?", name,
+	                         site, MAX_NAME_BYTES);
+}
+
+/* UPDATE with two text parameters (value, key) and an audit record. */
+static int store_site_set(struct store *st, const char *sql, const char *value,
+                          const char *key, const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { value, key };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0 || (rc = store_step_done(st, s)) != 0)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = TE_ERR_NOT_FOUND;
+		goto out;
+	}
+	rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+int store_device_set_site(struct store *st, const char *serial, const char *site,
+                          const struct store_audit_entry *audit)
+{
+	return store_site_set(st, "UPDATE devices SET site = ? WHERE serial = ?", site, serial,
+	                      audit);
+}
+
+int store_user_set_site(struct store *st, const char *name, const char *site,
+                        const struct store_audit_entry *audit)
+{
+	return store_site_set(st, "UPDATE users SET site = ? WHERE name = ?", site, name, audit);
+}
+
+int store_cert_set(struct store *st, const char *user, const char *product,
+                   const char *expires_on, const struct store_audit_entry *audit)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { user, product, expires_on };
+	int rc;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_prep(st, "INSERT INTO certifications(user, product, expires_on)"
+	                         " VALUES(?,?,?) ON CONFLICT(user, product)"
+	                         " DO UPDATE SET expires_on = excluded.expires_on", &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0 && (rc = store_step_done(st, s)) == 0)
+		rc = store_audit_opt(st, audit);
+out:
+	sqlite3_finalize(s);
+	return store_end(st, rc);
+}
+
+int store_cert_get(struct store *st, const char *user, const char *product,
+                   char expires_on[STORE_DATE_BYTES])
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { user, product };
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT expires_on FROM certifications"
+	                         " WHERE user = ? AND product = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store_site_text(s, 0, expires_on, STORE_DATE_BYTES);
+	else
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "certification get");
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
