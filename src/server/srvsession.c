@@ -99,7 +99,7 @@ int session_due(const struct store_session *s, int64_t now,
 	case SESSION_ACTIVE: {
 		int64_t max_s = s->max_s > 0 ? s->max_s : lim->max_s;
 
-		if (now < s->started_at + max_s)
+		if (now < s->started_at + max_s + SESSION_END_GRACE_S)
 			return 0;
 		*to = SESSION_ENDED;
 		snprintf(reason, reasonsz, "maximum session duration of %lld s reached",

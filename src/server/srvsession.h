@@ -33,6 +33,10 @@ enum session_state {
  * and for a relay start after the tickets were issued. */
 #define SESSION_CONSENT_GRACE_S 10
 #define SESSION_START_GRACE_S   30
+/* The device ends a session at its ticket's end time itself and reports why;
+ * the server's own end at the maximum waits this much longer, as the
+ * backstop for a device that did not. */
+#define SESSION_END_GRACE_S     5
 /* The end_reason of a session ended because its device was revoked. */
 #define SESSION_REVOKED_REASON  "device revoked"
 

@@ -1,19 +1,21 @@
 #!/bin/sh
 # `tether ssh` checks the device's SSH host key registered at enrollment: the
-# real device is reached; a device whose key does not match is refused.
+# real device is reached (a command in the session's shell fetches the
+# device's local status page); a device whose key does not match is refused.
 . "$(dirname "$0")/lib.sh"
+SPEC_LEVEL=3    # tether ssh asks for a shell, a level 3 permission
 
 full_stack 1
 setup_askpass "$SUPPORT_PW"
 ssh_fetch() {
-	printf 'GET / HTTP/1.0\r\n\r\n' >"$WORK/request"
-	bg ssh-run sh -c "tether ssh $SERIAL --reason 'TCK-8 host key' -- -W 127.0.0.1:$SERVICE_PORT <'$WORK/request' >'$WORK/ssh.out' 2>'$WORK/ssh.err'"
+	printf 'curl -sS http://127.0.0.1:%s/\nexit\n' "$SERVICE_PORT" >"$WORK/input"
+	bg ssh-run sh -c "tether ssh $SERIAL --reason 'TCK-8 host key' -- -tt <'$WORK/input' >'$WORK/ssh.out' 2>'$WORK/ssh.err'"
 	sid=$(pending_session_id)
 	agent_consent accept "$sid" >/dev/null
 	wait_for 60 sh -c "! kill -0 $PID_ssh_run" || fail "tether ssh did not finish"
 }
 ssh_fetch
-expect_contains "$(cat "$WORK/ssh.out")" "all systems nominal" "tether ssh -W reaches the device service"
+expect_contains "$(cat "$WORK/ssh.out" "$WORK/ssh.err")" "all systems nominal" "tether ssh reaches the device (its local service fetched from the shell)"
 state=$(session_state "$sid")
 [ "$state" = ended ] || fail "session not ended after ssh exited (state $state)"
 pass "tether ssh ends the session when ssh exits"

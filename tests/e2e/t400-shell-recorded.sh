@@ -3,6 +3,7 @@
 # on the device; the shell's output is recorded as a valid asciicast v2 file
 # (0600) whose SHA-256 is the one in the device's audit record shell_end.
 . "$(dirname "$0")/lib.sh"
+SPEC_LEVEL=3    # a shell is a level 3 permission (policy.conf)
 
 full_stack 1
 setup_askpass "$SUPPORT_PW"

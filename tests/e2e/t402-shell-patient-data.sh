@@ -7,6 +7,7 @@
 # and shell_refused in the audit: the test checks whichever branch applies.
 # With patient_records granted, the files are readable.
 . "$(dirname "$0")/lib.sh"
+SPEC_LEVEL=3    # a shell is a level 3 permission (policy.conf)
 
 D="$WORK/device"
 mkdir -p "$D/data/patients"
@@ -45,8 +46,17 @@ ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O exit device >/dev/null 2>&1 || true
 tether session end "$sid" >/dev/null
 
 # With patient_records (permission and the customer's approval, decided at
-# the server) the refusal list is lifted.
+# the server) the refusal list is lifted. The permission is in no role by
+# default: this deployment gives it to level 3, and the site's customer
+# approver approves the session.
+sed -i 's/^role\.specialist\.3 = .*/& patient_records/' "$SRV/policy.conf"
+restart_server
+add_user carol customer_approver 1 US "$SITE"
+login_user carol
 sid=$(request_actions "TCK-402 records" shell patient_records)
+[ -n "$sid" ] || fail "the request for patient_records was refused"
+[ "$(session_state "$sid")" = awaiting_customer ] || fail "patient_records did not wait for the customer"
+expect_contains "$(api_as carol POST "/api/v1/approvals/$sid/approve")" '"state"' "the customer approves"
 consent_session "$sid"
 ssh_master "$sid"
 out=$(device_ssh device "cat $D/data/patients/p1.txt" 2>&1 || true)

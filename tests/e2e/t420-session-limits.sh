@@ -5,6 +5,7 @@
 # server's session ends with end_reason "idle timeout" / "maximum duration
 # reached".
 . "$(dirname "$0")/lib.sh"
+SPEC_LEVEL=3    # a shell is a level 3 permission (policy.conf)
 
 SESSION_LIMITS="10 4"    # maximum duration 10 s, idle timeout 4 s
 full_stack 1

@@ -73,15 +73,19 @@ static void test_due_timeouts(void **state)
 
 	snprintf(s.state, sizeof(s.state), "active");
 	s.started_at = 3000;
-	assert_false(session_due(&s, 3000 + 3599, &lim, &to, why, sizeof(why)));
-	assert_true(session_due(&s, 3000 + 3600, &lim, &to, why, sizeof(why)));
+	assert_false(session_due(&s, 3000 + 3599 + SESSION_END_GRACE_S, &lim, &to, why,
+	                         sizeof(why)));
+	assert_true(session_due(&s, 3000 + 3600 + SESSION_END_GRACE_S, &lim, &to, why,
+	                        sizeof(why)));
 	assert_int_equal(to, SESSION_ENDED);
 	assert_non_null(strstr(why, "maximum session duration"));
 
 	/* A session granted a shorter maximum by the policy ends then. */
 	s.max_s = 600;
-	assert_false(session_due(&s, 3000 + 599, &lim, &to, why, sizeof(why)));
-	assert_true(session_due(&s, 3000 + 600, &lim, &to, why, sizeof(why)));
+	assert_false(session_due(&s, 3000 + 599 + SESSION_END_GRACE_S, &lim, &to, why,
+	                         sizeof(why)));
+	assert_true(session_due(&s, 3000 + 600 + SESSION_END_GRACE_S, &lim, &to, why,
+	                        sizeof(why)));
 	assert_string_equal(why, "maximum session duration of 600 s reached");
 
 	snprintf(s.state, sizeof(s.state), "ended");
