@@ -371,7 +371,8 @@ static void policy_region_word(struct policy_parse_ctx *c, const char *key,
 	} else if (strncmp(w, "notice_s=", 9) == 0) {
 		if (policy_number(w + 9, 1, 7 * 24 * 3600, &n) != 0)
 			policy_err(c, key, "notice_s must be seconds in [1, %d]", 7 * 24 * 3600);
-		rule->notice_s = n;
+		else
+			rule->notice_s = n;
 	} else {
 		policy_err(c, key, "unknown word '%s' (expected levels=, escalation or"
 		           " notice_s=)", w);
