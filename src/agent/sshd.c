@@ -479,20 +479,22 @@ static enum sshd_end sshd_loop(struct sshd *d)
 	return why;
 }
 
-/* A limit ended the session: close every channel now, tell the agent,
- * and hold the connection until it has told the server (it stops us). */
+/* A limit ended the session: tell the agent, and wait (no longer polling
+ * the connection, so nothing flows either way) until it has told the server
+ * and stops us; only then close every channel. Closing first would let the
+ * client hang up, and the relay's "client closed" report could reach the
+ * server before the agent's reason. */
 static void sshd_limit_report(struct sshd *d, enum sshd_end why, int notify_fd)
 {
 	char code = why == SSHD_END_IDLE ? 'i' : 'm';
 	time_t until = time(NULL) + SSHD_LIMIT_REPORT_WAIT_S;
 
+	sshd_in_loop = 1;          /* a stop request now means: go on below */
+	if (notify_fd >= 0 && write(notify_fd, &code, 1) == 1)
+		while (!sshd_stop_requested && time(NULL) < until)
+			(void)poll(NULL, 0, SSHD_BUSY_POLL_MS);
 	sshd_sweep(d, 1);
-	if (notify_fd < 0 || write(notify_fd, &code, 1) != 1)
-		return;
-	while (!sshd_stop_requested && time(NULL) < until && ssh_is_connected(d->session))
-		if (ssh_event_dopoll(d->event, SSHD_BUSY_POLL_MS) == SSH_ERROR &&
-		    !ssh_is_connected(d->session))
-			break;
+	sshd_in_loop = 0;
 }
 
 int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,

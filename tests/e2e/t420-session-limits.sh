@@ -43,5 +43,9 @@ wait_state "$sid" ended 20
 pass "a busy session ends with 'maximum duration reached' at the server"
 expect_contains "$(agent_audit_detail session_limit)" "\"session\":\"$sid\",\"limit\":\"max_duration\"" \
 	"session_limit max_duration audited on the device"
+# The worker closes the shell once the agent has told the server, so its
+# shell_end may follow the server's end by a moment.
+wait_for 10 sh -c "grep -q '\"action\":\"shell_end\".*$sid' '$AGENT_DIR/state/audit.log'" ||
+	fail "no shell_end audited for $sid"
 expect_contains "$(agent_audit_detail shell_end | grep "$sid")" '"sha256"' "the shell it ran was closed and audited"
 tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null || fail "device audit chain broken"
