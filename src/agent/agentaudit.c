@@ -10,38 +10,11 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "codec.h"
 #include "err.h"
 #include "log.h"
 
 #define AGENTAUDIT_DETAIL_BYTES 2048
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), 0 when it is not one:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t agentaudit_utf8_len(const unsigned char *s)
-{
-	unsigned int cp;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)   /* also stops at the terminating NUL */
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
 
 /* Replace, in place, every byte that is not part of valid UTF-8 with '?'.
  * Details quote what SSH clients sent (a user name, a forward's host) and
@@ -49,11 +22,12 @@ static size_t agentaudit_utf8_len(const unsigned char *s)
  * character cut by truncation, must not make a record unwritable, unseen. */
 void agentaudit_clean_utf8(char *text)
 {
-	size_t i = 0, n;
+	size_t len = strlen(text), i = 0, n;
 
-	while (text[i] != '\0') {
-		n = agentaudit_utf8_len((const unsigned char *)text + i);
-		if (n == 0)
+	while (i < len) {
+		/* A sequence cut by the end is invalid here: nothing follows. */
+		n = codec_utf8_len((const unsigned char *)text + i, len - i);
+		if (n == 0 || n == SIZE_MAX)
 			text[i++] = '?';
 		else
 			i += n;

@@ -73,18 +73,27 @@ static void consentcli_print_session(const char *line)
 	json_decref(o);
 }
 
-/* Reads the whole reply (bounded) and prints it. Returns 0 for OK/END. */
-static int consentcli_reply(int fd, int is_list)
+/* The whole reply, up to CONSENTCLI_REPLY_MAX_BYTES, NUL-terminated in buf
+ * (the agent closes, or the receive timeout ends it); returns its length. */
+static size_t consentcli_read_reply(int fd, char buf[CONSENTCLI_REPLY_MAX_BYTES + 1])
 {
-	char buf[CONSENTCLI_REPLY_MAX_BYTES + 1], *line, *nl;
 	size_t len = 0;
 	ssize_t n;
-	int count = 0, rc = TE_ERR_PROTOCOL;
 
 	while (len < CONSENTCLI_REPLY_MAX_BYTES &&
 	       (n = read(fd, buf + len, CONSENTCLI_REPLY_MAX_BYTES - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
+	return len;
+}
+
+/* Reads the whole reply (bounded) and prints it. Returns 0 for OK/END. */
+static int consentcli_reply(int fd, int is_list)
+{
+	char buf[CONSENTCLI_REPLY_MAX_BYTES + 1], *line, *nl;
+	size_t len = consentcli_read_reply(fd, buf);
+	int count = 0, rc = TE_ERR_PROTOCOL;
+
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
 		if (strncmp(line, "ERR ", 4) == 0) {
@@ -114,14 +123,9 @@ static int consentcli_reply(int fd, int is_list)
 static int consentcli_status_reply(int fd)
 {
 	char buf[CONSENTCLI_REPLY_MAX_BYTES + 1], *line, *nl;
-	size_t len = 0;
-	ssize_t n;
 	int count = 0;
 
-	while (len < CONSENTCLI_REPLY_MAX_BYTES &&
-	       (n = read(fd, buf + len, CONSENTCLI_REPLY_MAX_BYTES - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
+	(void)consentcli_read_reply(fd, buf);
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
 		if (strncmp(line, "ERR ", 4) == 0) {

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "codec.h"
 #include "err.h"
 #include "log.h"
 
@@ -64,39 +65,6 @@ struct shell {
 
 /* ---- JSON text ------------------------------------------------------------ */
 
-/* Length of a complete valid UTF-8 sequence at s (avail bytes), 0 when
- * invalid, SIZE_MAX when it is a valid prefix cut by the end. */
-static size_t shell_utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned int cp;
-	size_t n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if (i >= avail)
-			return SIZE_MAX;
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-		/* Reject overlong and surrogate forms as early as they show. */
-		if (i == 1 && n == 3 && s[0] == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (i == 1 && n == 3 && s[0] == 0xed && s[1] >= 0xa0)
-			return 0;
-		if (i == 1 && n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) ||
-		                         (s[0] == 0xf4 && s[1] >= 0x90)))
-			return 0;
-	}
-	return n;
-}
-
 size_t shell_json_escape(const unsigned char *in, size_t len, char *out,
                          size_t outsz, size_t *used)
 {
@@ -121,7 +89,7 @@ size_t shell_json_escape(const unsigned char *in, size_t len, char *out,
 		} else if (ch < 0x80) {
 			esc[0] = (char)ch, elen = 1;
 			n = 1;
-		} else if ((n = shell_utf8_len(in + i, len - i)) == SIZE_MAX) {
+		} else if ((n = codec_utf8_len(in + i, len - i)) == SIZE_MAX) {
 			break;                  /* the rest comes with the next read */
 		} else if (n == 0) {
 			memcpy(esc, "\\ufffd", 6), elen = 6;
@@ -206,18 +174,25 @@ int shell_record(struct shell *sh, const void *data, size_t len)
 	return 0;
 }
 
-int shell_resize(struct shell *sh, unsigned int cols, unsigned int rows)
+/* The PTY's window size: 0, or -1 with errno set. */
+static int shell_winsize(int master, unsigned int cols, unsigned int rows)
 {
 	struct winsize ws;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.ws_col = (unsigned short)cols;
+	ws.ws_row = (unsigned short)rows;
+	return ioctl(master, TIOCSWINSZ, &ws);
+}
+
+int shell_resize(struct shell *sh, unsigned int cols, unsigned int rows)
+{
 	char line[96];
 	int n;
 
 	if (cols == 0 || rows == 0 || cols > 10000 || rows > 10000)
 		return TE_ERR_INVALID;
-	memset(&ws, 0, sizeof(ws));
-	ws.ws_col = (unsigned short)cols;
-	ws.ws_row = (unsigned short)rows;
-	if (ioctl(sh->master, TIOCSWINSZ, &ws) != 0)
+	if (shell_winsize(sh->master, cols, rows) != 0)
 		return TE_ERR_SYS;
 	n = snprintf(line, sizeof(line), "[%.6f, \"r\", \"%ux%u\"]\n",
 	             shell_elapsed(sh), cols, rows);
@@ -532,16 +507,11 @@ static void shell_prepare(const struct agent_conf *conf, const struct shell_spec
 static int shell_pty(struct shell *sh, struct shell_exec *x, unsigned int cols,
                      unsigned int rows)
 {
-	struct winsize ws;
-
 	sh->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sh->master < 0 || grantpt(sh->master) != 0 || unlockpt(sh->master) != 0 ||
 	    ptsname_r(sh->master, x->slave, sizeof(x->slave)) != 0)
 		return TE_ERR_SYS;
-	memset(&ws, 0, sizeof(ws));
-	ws.ws_col = (unsigned short)cols;
-	ws.ws_row = (unsigned short)rows;
-	if (ioctl(sh->master, TIOCSWINSZ, &ws) != 0)
+	if (shell_winsize(sh->master, cols, rows) != 0)
 		return TE_ERR_SYS;
 	return fcntl(sh->master, F_SETFL, fcntl(sh->master, F_GETFL) | O_NONBLOCK) == 0
 	       ? 0 : TE_ERR_SYS;

@@ -250,3 +250,27 @@ void api_bad_answer(const struct cli *cli, const char *what, const char *field)
 	             "\"%s\" — is the server the same version as this tether?",
 	             what, field);
 }
+
+int api_get_list(struct api *a, const struct cli *cli, const char *what, const char *path,
+                 const char *key, const char *id_key, json_t **resp, json_t **list)
+{
+	const char *id;
+	json_t *x;
+	size_t i;
+	int rc;
+
+	*list = NULL;
+	if ((rc = api_call(a, what, "GET", path, NULL, resp)) != 0)
+		return rc;
+	*list = json_object_get(*resp, key);
+	if (!json_is_array(*list))
+		goto bad;
+	json_array_foreach(*list, i, x) {
+		if (!json_is_object(x) || (id_key != NULL && api_get_str(x, id_key, &id) != 0))
+			goto bad;
+	}
+	return 0;
+bad:
+	api_bad_answer(cli, what, key);
+	return TE_ERR_INVALID;
+}

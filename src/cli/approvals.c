@@ -26,17 +26,6 @@ static int approvals_check_id(const char *id)
 	return 0;
 }
 
-/* A time given as unix seconds (or already as text) for people. */
-static void approvals_time(const json_t *v, char *out, size_t outsz)
-{
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		cliout_time((time_t)json_integer_value(v), out, outsz);
-	else if (json_is_string(v) && json_string_length(v) > 0)
-		snprintf(out, outsz, "%s", json_string_value(v));
-	else
-		snprintf(out, outsz, "none");
-}
-
 static const char *approvals_str(const json_t *o, const char *key, const char *def)
 {
 	const char *v;
@@ -72,8 +61,8 @@ static void approvals_print_one(const json_t *ap)
 	char deadline[64], created[64], actions[APPROVALS_LINE_BYTES];
 	int notice = strcmp(kind, "notice") == 0;
 
-	approvals_time(json_object_get(ap, "deadline"), deadline, sizeof(deadline));
-	approvals_time(json_object_get(ap, "created_at"), created, sizeof(created));
+	cliout_when(json_object_get(ap, "deadline"), deadline, sizeof(deadline));
+	cliout_when(json_object_get(ap, "created_at"), created, sizeof(created));
 	approvals_actions(ap, actions, sizeof(actions));
 	(void)api_get_int(ap, "user_level", &level);
 	printf("%s %s%s\n", notice ? "notice" : "approval", id,
@@ -105,20 +94,9 @@ static int approvals_cmd_list(const struct cli *cli, int argc, char **argv)
 	if (cliargs_parse("approvals list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	if (api_open(cli, 0, &a) != 0 ||
-	    api_call(a, "listing approvals", "GET", "/api/v1/approvals", NULL, &resp) != 0)
+	    api_get_list(a, cli, "listing approvals", "/api/v1/approvals", "approvals", "id",
+	                 &resp, &list) != 0)
 		goto out;
-	list = json_object_get(resp, "approvals");
-	if (!json_is_array(list)) {
-		api_bad_answer(cli, "listing approvals", "approvals");
-		goto out;
-	}
-	json_array_foreach(list, i, ap) {
-		const char *id;
-		if (!json_is_object(ap) || api_get_str(ap, "id", &id) != 0) {
-			api_bad_answer(cli, "listing approvals", "approvals");
-			goto out;
-		}
-	}
 	if (cli->json)
 		cliout_json(resp);
 	else if (json_array_size(list) == 0)

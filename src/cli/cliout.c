@@ -1,9 +1,11 @@
-/* cliout.c: error lines, usage hints and JSON output for the CLI. */
+/* cliout.c: error lines, usage hints, JSON output, times and tables for the
+ * CLI. */
 #include "cliout.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -62,4 +64,41 @@ void cliout_time(time_t t, char *out, size_t outsz)
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(out, outsz, "%Y-%m-%d %H:%M %Z", &tm) == 0)
 		snprintf(out, outsz, "%lld", (long long)t);
+}
+
+void cliout_when(const json_t *v, char *out, size_t outsz)
+{
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		cliout_time((time_t)json_integer_value(v), out, outsz);
+	else if (json_is_string(v) && json_string_length(v) > 0)
+		snprintf(out, outsz, "%s", json_string_value(v));
+	else
+		snprintf(out, outsz, "none");
+}
+
+void cliout_table(const json_t *list, const char *const *head, size_t ncols,
+                  cliout_cells_fn cells_fn)
+{
+	char cells[CLIOUT_MAX_COLS][CLIOUT_CELL_BYTES];
+	size_t width[CLIOUT_MAX_COLS], i, k;
+	json_t *row;
+
+	if (ncols > CLIOUT_MAX_COLS)
+		ncols = CLIOUT_MAX_COLS;
+	for (k = 0; k < ncols; k++)
+		width[k] = strlen(head[k]);
+	json_array_foreach(list, i, row) {
+		cells_fn(row, cells);
+		for (k = 0; k < ncols; k++)
+			if (strlen(cells[k]) > width[k])
+				width[k] = strlen(cells[k]);
+	}
+	width[ncols - 1] = 0;   /* no padding at the end of a line */
+	for (k = 0; k < ncols; k++)
+		printf("%-*s%s", (int)width[k], head[k], k + 1 < ncols ? "  " : "\n");
+	json_array_foreach(list, i, row) {
+		cells_fn(row, cells);
+		for (k = 0; k < ncols; k++)
+			printf("%-*s%s", (int)width[k], cells[k], k + 1 < ncols ? "  " : "\n");
+	}
 }

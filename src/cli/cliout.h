@@ -27,5 +27,17 @@ void cliout_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cliout_json(const json_t *v);
 /* Local time as "2024-05-01 14:03 CEST" into out. */
 void cliout_time(time_t t, char *out, size_t outsz);
+/* A time the server gave as unix seconds (or already as text) for people;
+ * "none" when it gave neither. */
+void cliout_when(const json_t *v, char *out, size_t outsz);
+
+#define CLIOUT_CELL_BYTES 128
+#define CLIOUT_MAX_COLS 8
+/* Fill one table row's cells from one element of the list. */
+typedef void (*cliout_cells_fn)(const json_t *row, char cells[][CLIOUT_CELL_BYTES]);
+/* Print list as a table of ncols (at most CLIOUT_MAX_COLS) columns under
+ * head, each as wide as its widest cell, with no padding at line ends. */
+void cliout_table(const json_t *list, const char *const *head, size_t ncols,
+                  cliout_cells_fn cells);
 
 #endif

@@ -8,7 +8,6 @@
 #include "cliargs.h"
 #include "err.h"
 
-#define DEVICES_CELL_BYTES 128
 #define DEVICES_COLS 5
 
 int devices_service_port(const json_t *dev, const char *name, int *port)
@@ -94,8 +93,7 @@ static void devices_seen(const json_t *dev, char *out, size_t outsz)
 	}
 }
 
-static void devices_cells(const json_t *dev,
-                          char cells[DEVICES_COLS][DEVICES_CELL_BYTES])
+static void devices_cells(const json_t *dev, char cells[][CLIOUT_CELL_BYTES])
 {
 	static const char *const keys[] = { "serial", "customer", "product" };
 	const char *v;
@@ -104,12 +102,12 @@ static void devices_cells(const json_t *dev,
 	for (k = 0; k < 3; k++) {
 		if (api_get_str(dev, keys[k], &v) != 0)
 			v = "-";
-		snprintf(cells[k], DEVICES_CELL_BYTES, "%s", v);
+		snprintf(cells[k], CLIOUT_CELL_BYTES, "%s", v);
 	}
-	devices_seen(dev, cells[3], DEVICES_CELL_BYTES);
-	devices_service_names(dev, cells[4], DEVICES_CELL_BYTES);
+	devices_seen(dev, cells[3], CLIOUT_CELL_BYTES);
+	devices_service_names(dev, cells[4], CLIOUT_CELL_BYTES);
 	if (cells[4][0] == '\0')
-		snprintf(cells[4], DEVICES_CELL_BYTES, "-");
+		snprintf(cells[4], CLIOUT_CELL_BYTES, "-");
 }
 
 static void devices_print_table(const json_t *list)
@@ -117,53 +115,24 @@ static void devices_print_table(const json_t *list)
 	static const char *const head[DEVICES_COLS] = {
 		"SERIAL", "CUSTOMER", "PRODUCT", "SEEN", "SERVICES"
 	};
-	char cells[DEVICES_COLS][DEVICES_CELL_BYTES];
-	size_t width[DEVICES_COLS], i, k;
-	json_t *dev;
 
-	for (k = 0; k < DEVICES_COLS; k++)
-		width[k] = strlen(head[k]);
-	json_array_foreach(list, i, dev) {
-		devices_cells(dev, cells);
-		for (k = 0; k < DEVICES_COLS; k++)
-			if (strlen(cells[k]) > width[k])
-				width[k] = strlen(cells[k]);
-	}
-	width[DEVICES_COLS - 1] = 0;   /* no padding at the end of a line */
-	for (k = 0; k < DEVICES_COLS; k++)
-		printf("%-*s%s", (int)width[k], head[k], k + 1 < DEVICES_COLS ? "  " : "\n");
-	json_array_foreach(list, i, dev) {
-		devices_cells(dev, cells);
-		for (k = 0; k < DEVICES_COLS; k++)
-			printf("%-*s%s", (int)width[k], cells[k],
-			       k + 1 < DEVICES_COLS ? "  " : "\n");
-	}
+	cliout_table(list, head, DEVICES_COLS, devices_cells);
 }
 
 int devices_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
 	struct api *a = NULL;
-	json_t *resp = NULL, *list, *dev;
-	size_t npos, i;
+	json_t *resp = NULL, *list;
+	size_t npos;
 	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	if (api_open(cli, 0, &a) != 0 ||
-	    api_call(a, "listing devices", "GET", "/api/v1/devices", NULL, &resp) != 0)
+	    api_get_list(a, cli, "listing devices", "/api/v1/devices", "devices", NULL, &resp,
+	                 &list) != 0)
 		goto out;
-	list = json_object_get(resp, "devices");
-	if (!json_is_array(list)) {
-		api_bad_answer(cli, "listing devices", "devices");
-		goto out;
-	}
-	json_array_foreach(list, i, dev) {
-		if (!json_is_object(dev)) {
-			api_bad_answer(cli, "listing devices", "devices");
-			goto out;
-		}
-	}
 	if (cli->json)
 		cliout_json(resp);
 	else if (json_array_size(list) == 0)

@@ -14,7 +14,6 @@
 
 #define SITE_PATH_BYTES 160
 #define SITE_WHAT_BYTES 160
-#define SITE_CELL_BYTES 128
 #define SITE_COLS 5
 #define SITE_ON_DEFAULT_REASON "remote service switched on again"
 
@@ -49,25 +48,20 @@ static long long site_ended(const json_t *resp)
 	return 0;
 }
 
-static void site_cells(const json_t *s, char cells[SITE_COLS][SITE_CELL_BYTES])
+static void site_cells(const json_t *s, char cells[][CLIOUT_CELL_BYTES])
 {
-	json_t *until = json_object_get(s, "contract_until");
 	json_t *remote = json_object_get(s, "remote_enabled");
 	const char *v;
 
 	v = site_str2(s, "name", "site");
-	snprintf(cells[0], SITE_CELL_BYTES, "%s", v != NULL ? v : "-");
-	snprintf(cells[1], SITE_CELL_BYTES, "%s", api_get_str(s, "customer", &v) == 0 ? v : "-");
-	if (json_is_integer(until) && json_integer_value(until) > 0)
-		cliout_time((time_t)json_integer_value(until), cells[2], SITE_CELL_BYTES);
-	else if (json_is_string(until) && json_string_length(until) > 0)
-		snprintf(cells[2], SITE_CELL_BYTES, "%s", json_string_value(until));
-	else
-		snprintf(cells[2], SITE_CELL_BYTES, "none");
-	snprintf(cells[3], SITE_CELL_BYTES, "%s", json_is_true(remote) ? "on" :
+	snprintf(cells[0], CLIOUT_CELL_BYTES, "%s", v != NULL ? v : "-");
+	snprintf(cells[1], CLIOUT_CELL_BYTES, "%s",
+	         api_get_str(s, "customer", &v) == 0 ? v : "-");
+	cliout_when(json_object_get(s, "contract_until"), cells[2], CLIOUT_CELL_BYTES);
+	snprintf(cells[3], CLIOUT_CELL_BYTES, "%s", json_is_true(remote) ? "on" :
 	         json_is_false(remote) ? "OFF" : "?");
 	v = site_str2(s, "approval", "approval_mode");
-	snprintf(cells[4], SITE_CELL_BYTES, "%s", v != NULL ? v : "-");
+	snprintf(cells[4], CLIOUT_CELL_BYTES, "%s", v != NULL ? v : "-");
 }
 
 static void site_print_table(const json_t *list)
@@ -75,52 +69,24 @@ static void site_print_table(const json_t *list)
 	static const char *const head[SITE_COLS] = {
 		"SITE", "CUSTOMER", "CONTRACT UNTIL", "REMOTE", "APPROVAL"
 	};
-	char cells[SITE_COLS][SITE_CELL_BYTES];
-	size_t width[SITE_COLS], i, k;
-	json_t *s;
 
-	for (k = 0; k < SITE_COLS; k++)
-		width[k] = strlen(head[k]);
-	json_array_foreach(list, i, s) {
-		site_cells(s, cells);
-		for (k = 0; k < SITE_COLS; k++)
-			if (strlen(cells[k]) > width[k])
-				width[k] = strlen(cells[k]);
-	}
-	width[SITE_COLS - 1] = 0;
-	for (k = 0; k < SITE_COLS; k++)
-		printf("%-*s%s", (int)width[k], head[k], k + 1 < SITE_COLS ? "  " : "\n");
-	json_array_foreach(list, i, s) {
-		site_cells(s, cells);
-		for (k = 0; k < SITE_COLS; k++)
-			printf("%-*s%s", (int)width[k], cells[k], k + 1 < SITE_COLS ? "  " : "\n");
-	}
+	cliout_table(list, head, SITE_COLS, site_cells);
 }
 
 static int site_cmd_list(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
 	struct api *a = NULL;
-	json_t *resp = NULL, *list, *s;
-	size_t npos, i;
+	json_t *resp = NULL, *list;
+	size_t npos;
 	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("site list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	if (api_open(cli, 0, &a) != 0 ||
-	    api_call(a, "listing sites", "GET", "/api/v1/sites", NULL, &resp) != 0)
+	    api_get_list(a, cli, "listing sites", "/api/v1/sites", "sites", NULL, &resp,
+	                 &list) != 0)
 		goto out;
-	list = json_object_get(resp, "sites");
-	if (!json_is_array(list)) {
-		api_bad_answer(cli, "listing sites", "sites");
-		goto out;
-	}
-	json_array_foreach(list, i, s) {
-		if (!json_is_object(s)) {
-			api_bad_answer(cli, "listing sites", "sites");
-			goto out;
-		}
-	}
 	if (cli->json)
 		cliout_json(resp);
 	else if (json_array_size(list) == 0)

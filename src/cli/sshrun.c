@@ -462,31 +462,40 @@ static void sshrun_common_flags(struct sshrun *s, int *argc, char **argv)
 	s->escalation = sshrun_take_flag(argc, argv, "--escalation");
 }
 
-int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
+/* ssh and sftp: DEVICE --reason TEXT [-- ARGS], the ARGS for the program
+ * that s runs. */
+static int sshrun_with_args(const struct cli *cli, int argc, char **argv,
+                            const char *cmd, struct sshrun *s)
 {
 	const char *reason = NULL, *pos[1];
 	const struct cliargs_opt opts[] = {
 		{ "--reason", &reason, NULL, 0, NULL },
 	};
-	struct sshrun s;
 	size_t npos;
 	int rest;
 
-	memset(&s, 0, sizeof(s));
-	s.actions[s.nactions++] = "shell";
-	sshrun_common_flags(&s, &argc, argv);
-	if (cliargs_parse("ssh", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
-	    sshrun_check_request("ssh", reason, pos[0]) != 0)
+	sshrun_common_flags(s, &argc, argv);
+	if (cliargs_parse(cmd, argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
+	    sshrun_check_request(cmd, reason, pos[0]) != 0)
 		return CLI_EXIT_USAGE;
 	if (argc - rest > SSHRUN_MAX_SSH_ARGS) {
-		cliout_usage("ssh: at most %d ssh arguments after --",
-		             SSHRUN_MAX_SSH_ARGS);
+		cliout_usage("%s: at most %d %s arguments after --", cmd,
+		             SSHRUN_MAX_SSH_ARGS, cmd);
 		return CLI_EXIT_USAGE;
 	}
-	s.cli = cli;
-	s.device = pos[0];
-	s.reason = reason;
-	return sshrun_run(&s, argv + rest, argc - rest);
+	s->cli = cli;
+	s->device = pos[0];
+	s->reason = reason;
+	return sshrun_run(s, argv + rest, argc - rest);
+}
+
+int sshrun_ssh_main(const struct cli *cli, int argc, char **argv)
+{
+	struct sshrun s;
+
+	memset(&s, 0, sizeof(s));
+	s.actions[s.nactions++] = "shell";
+	return sshrun_with_args(cli, argc, argv, "ssh", &s);
 }
 
 int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
@@ -518,32 +527,14 @@ int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
 
 int sshrun_sftp_main(const struct cli *cli, int argc, char **argv)
 {
-	const char *reason = NULL, *pos[1];
-	const struct cliargs_opt opts[] = {
-		{ "--reason", &reason, NULL, 0, NULL },
-	};
 	struct sshrun s;
-	size_t npos;
-	int rest;
 
 	memset(&s, 0, sizeof(s));
 	s.actions[s.nactions++] = "files:read";
 	if (sshrun_take_flag(&argc, argv, "--upload"))
 		s.actions[s.nactions++] = "files:write";
-	sshrun_common_flags(&s, &argc, argv);
-	if (cliargs_parse("sftp", argc, argv, opts, 1, pos, 1, 1, &npos, &rest) != 0 ||
-	    sshrun_check_request("sftp", reason, pos[0]) != 0)
-		return CLI_EXIT_USAGE;
-	if (argc - rest > SSHRUN_MAX_SSH_ARGS) {
-		cliout_usage("sftp: at most %d sftp arguments after --",
-		             SSHRUN_MAX_SSH_ARGS);
-		return CLI_EXIT_USAGE;
-	}
-	s.cli = cli;
-	s.device = pos[0];
-	s.reason = reason;
 	s.program = "sftp";
-	return sshrun_run(&s, argv + rest, argc - rest);
+	return sshrun_with_args(cli, argc, argv, "sftp", &s);
 }
 
 int sshrun_diag_main(const struct cli *cli, int argc, char **argv)

@@ -3,6 +3,7 @@
  * standard base64 with padding and newlines, and accept trailing junk. */
 #include "codec.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "err.h"
@@ -136,4 +137,35 @@ int b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz, size
 	if (outlen != NULL)
 		*outlen = o;
 	return 0;
+}
+
+size_t codec_utf8_len(const unsigned char *s, size_t avail)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if (i >= avail)
+			return SIZE_MAX;
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		/* Reject overlong and surrogate forms as early as they show. */
+		if (i == 1 && n == 3 && s[0] == 0xe0 && s[1] < 0xa0)
+			return 0;
+		if (i == 1 && n == 3 && s[0] == 0xed && s[1] >= 0xa0)
+			return 0;
+		if (i == 1 && n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) ||
+		                         (s[0] == 0xf4 && s[1] >= 0x90)))
+			return 0;
+	}
+	return n;
 }

@@ -1,4 +1,5 @@
-/* codec.h: hex and base64url (no padding), bounded both ways. */
+/* codec.h: hex and base64url (no padding), bounded both ways, and UTF-8
+ * sequence checks. */
 #ifndef TETHER_CODEC_H
 #define TETHER_CODEC_H
 
@@ -12,5 +13,9 @@ int hex_decode(const char *in, uint8_t *out, size_t outsz, size_t *outlen);
 /* base64url without '=' padding; out is NUL-terminated. */
 int b64url_encode(const uint8_t *in, size_t len, char *out, size_t outsz);
 int b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz, size_t *outlen);
+/* Length (1 to 4) of the valid UTF-8 sequence at s, of which avail (at least
+ * 1) bytes are there: 0 when invalid (overlong forms, surrogates, above
+ * U+10FFFF), SIZE_MAX when it is a valid start cut off by avail. */
+size_t codec_utf8_len(const unsigned char *s, size_t avail);
 
 #endif

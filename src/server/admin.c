@@ -1,6 +1,7 @@
 /* admin.c: relay/device/user add, device revoke and audit verify/list/device, run by an operator
  * on the server host against the deployment directory. */
 #include "admin.h"
+#include "admin_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,8 +30,7 @@
 
 #define ADMIN_ACTOR "admin"
 
-static void admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void admin_err(const char *fmt, ...)
+void admin_err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,7 +41,7 @@ static void admin_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
+int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
 {
 	char errbuf[512] = "";
 	int rc;
@@ -320,8 +320,7 @@ int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t err
 	return pwrules_check(user, pw, NULL, errbuf, errsz);
 }
 
-/* TETHER_PASSWORD, else one line from stdin (without its newline). */
-static int admin_read_password(char *out, size_t outsz)
+int admin_read_password(char *out, size_t outsz)
 {
 	const char *env = getenv("TETHER_PASSWORD");
 	size_t n;

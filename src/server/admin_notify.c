@@ -7,6 +7,7 @@
  *       queue a "test" notification, delivered by the running server like
  *       any other: a check of the webhook or command setup end to end. */
 #include "admin_notify.h"
+#include "admin_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,18 +56,8 @@ static int admin_notify_opts(int argc, char **argv, struct admin_notify_opts *o)
 static int admin_notify_open(const char *dir, struct store **st)
 {
 	struct srvconf cfg;
-	char errbuf[512] = "";
-	int rc;
 
-	if ((rc = srvconf_load(dir, &cfg, errbuf, sizeof(errbuf))) != 0) {
-		fprintf(stderr, "tether-server: %s (is %s a deployment made by `tether-server init`?)\n",
-		        errbuf[0] ? errbuf : te_strerror(rc), dir);
-		return rc;
-	}
-	if ((rc = store_open(cfg.db_path, st)) != 0)
-		fprintf(stderr, "tether-server: cannot open the database %s: %s\n", cfg.db_path,
-		        te_strerror(rc));
-	return rc;
+	return admin_open(dir, &cfg, st);
 }
 
 static void admin_notify_time(int64_t t, char *out, size_t outsz)

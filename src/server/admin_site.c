@@ -2,8 +2,8 @@
  * `policy check|show`, run by an operator on the server host against the
  * deployment directory. Every change is audited with actor "admin". */
 #include "admin.h"
+#include "admin_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +25,6 @@ struct admin_site_opts {
 	const char *product, *until;
 	int json;
 };
-
-static void admin_site_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void admin_site_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tether-server: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static int admin_site_opts(int argc, char **argv, struct admin_site_opts *o)
 {
@@ -63,14 +51,14 @@ static int admin_site_opts(int argc, char **argv, struct admin_site_opts *o)
 			if (strcmp(argv[i], keys[k].name) == 0)
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0]) || i + 1 >= argc) {
-			admin_site_err("%s %s", argv[i], k == sizeof(keys) / sizeof(keys[0]) ?
-			               "is not an option here" : "needs a value");
+			admin_err("%s %s", argv[i], k == sizeof(keys) / sizeof(keys[0]) ?
+			          "is not an option here" : "needs a value");
 			return -1;
 		}
 		*(const char **)((char *)o + keys[k].off) = argv[++i];
 	}
 	if (o->dir == NULL) {
-		admin_site_err("--dir DIR is required");
+		admin_err("--dir DIR is required");
 		return -1;
 	}
 	return 0;
@@ -103,18 +91,9 @@ static int admin_date_ok(const char *s)
 static int admin_site_open(const char *dir, struct store **st)
 {
 	struct srvconf cfg;
-	char errbuf[512] = "";
-	int rc;
 
 	*st = NULL;
-	if ((rc = srvconf_load(dir, &cfg, errbuf, sizeof(errbuf))) != 0) {
-		admin_site_err("%s (is %s a deployment made by `tether-server init`?)",
-		               errbuf[0] ? errbuf : te_strerror(rc), dir);
-		return rc;
-	}
-	if ((rc = store_open(cfg.db_path, st)) != 0)
-		admin_site_err("cannot open the database %s: %s", cfg.db_path, te_strerror(rc));
-	return rc;
+	return admin_open(dir, &cfg, st);
 }
 
 static int admin_site_add(const char *name, const struct admin_site_opts *o)
@@ -130,8 +109,8 @@ static int admin_site_add(const char *name, const struct admin_site_opts *o)
 	if (!jbody_name_ok(name) || o->customer == NULL || o->customer[0] == '\0' ||
 	    strlen(o->customer) >= sizeof(s.customer) || !jbody_text_ok(o->customer) ||
 	    !admin_date_ok(o->contract_until) || !policy_approval_mode_ok(mode)) {
-		admin_site_err("site add: NAME of [A-Za-z0-9._-], --customer TEXT, --contract-until"
-		               " YYYY-MM-DD (the last day covered) and --approval none|escalations|all");
+		admin_err("site add: NAME of [A-Za-z0-9._-], --customer TEXT, --contract-until"
+		          " YYYY-MM-DD (the last day covered) and --approval none|escalations|all");
 		return 2;
 	}
 	snprintf(s.name, sizeof(s.name), "%s", name);
@@ -147,8 +126,8 @@ static int admin_site_add(const char *name, const struct admin_site_opts *o)
 		goto out;
 	audit.detail = detail;
 	if ((rc = store_site_add(st, &s, &audit)) != 0) {
-		admin_site_err("could not add site %s: %s", name, rc == TE_ERR_EXISTS ?
-		               "a site with this name exists" : te_strerror(rc));
+		admin_err("could not add site %s: %s", name, rc == TE_ERR_EXISTS ?
+		          "a site with this name exists" : te_strerror(rc));
 		goto out;
 	}
 	fprintf(stderr, "tether-server: site %s (%s) added; contract until %s, approval %s\n",
@@ -183,12 +162,12 @@ static int admin_site_set_check(const struct admin_site_opts *o)
 	    (o->remote != NULL && strcmp(o->remote, "on") != 0 && strcmp(o->remote, "off") != 0) ||
 	    (o->remote != NULL && (o->reason == NULL || !jbody_text_ok(o->reason) ||
 	                           o->reason[0] == '\0' || strlen(o->reason) >= MAX_REASON_BYTES))) {
-		admin_site_err("site set: --contract-until YYYY-MM-DD, --approval none|escalations|all,"
-		               " --remote on|off with --reason TEXT");
+		admin_err("site set: --contract-until YYYY-MM-DD, --approval none|escalations|all,"
+		          " --remote on|off with --reason TEXT");
 		return -1;
 	}
 	if (o->contract_until == NULL && o->approval == NULL && o->remote == NULL) {
-		admin_site_err("site set: nothing to change");
+		admin_err("site set: nothing to change");
 		return -1;
 	}
 	return 0;
@@ -208,7 +187,7 @@ static int admin_site_set(const char *name, const struct admin_site_opts *o)
 	if (admin_site_open(o->dir, &st) != 0)
 		goto out;
 	if (store_site_get(st, name, &s) != 0) {
-		admin_site_err("site set: no site %s", name);
+		admin_err("site set: no site %s", name);
 		goto out;
 	}
 	if (o->contract_until != NULL)
@@ -229,7 +208,7 @@ static int admin_site_set(const char *name, const struct admin_site_opts *o)
 		goto out;
 	audit.detail = detail;
 	if ((rc = store_site_update(st, &s, &audit)) != 0) {
-		admin_site_err("could not change site %s: %s", name, te_strerror(rc));
+		admin_err("could not change site %s: %s", name, te_strerror(rc));
 		goto out;
 	}
 	if (o->remote != NULL && !s.remote_enabled) {
@@ -275,7 +254,7 @@ static int admin_site_list(const struct admin_site_opts *o)
 	if (admin_site_open(o->dir, &st) != 0)
 		goto out;
 	if (store_site_each(st, admin_site_list_cb, arr) != 0) {
-		admin_site_err("site list: could not read the sites");
+		admin_err("site list: could not read the sites");
 		goto out;
 	}
 	if (arr != NULL) {
@@ -301,14 +280,14 @@ static int admin_user_certify(const char *name, const struct admin_site_opts *o)
 
 	if (!jbody_name_ok(name) || o->product == NULL || !jbody_name_ok(o->product) ||
 	    !admin_date_ok(o->until)) {
-		admin_site_err("user certify: NAME --product FAMILY --until YYYY-MM-DD (the last"
-		               " day the certification is valid)");
+		admin_err("user certify: NAME --product FAMILY --until YYYY-MM-DD (the last"
+		          " day the certification is valid)");
 		return 2;
 	}
 	if (admin_site_open(o->dir, &st) != 0)
 		goto out;
 	if (store_user_get(st, name, &u) != 0) {
-		admin_site_err("user certify: no user %s", name);
+		admin_err("user certify: no user %s", name);
 		goto out;
 	}
 	if ((detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:s}", "user", name, "role", u.role,
@@ -316,7 +295,7 @@ static int admin_user_certify(const char *name, const struct admin_site_opts *o)
 		goto out;
 	audit.detail = detail;
 	if ((rc = store_cert_set(st, name, o->product, o->until, &audit)) != 0) {
-		admin_site_err("could not certify %s: %s", name, te_strerror(rc));
+		admin_err("could not certify %s: %s", name, te_strerror(rc));
 		goto out;
 	}
 	fprintf(stderr, "tether-server: %s is certified for %s until %s\n", name, o->product,
@@ -372,7 +351,7 @@ static int admin_policy(const char *what, const struct admin_site_opts *o)
 	int rc;
 
 	if ((rc = policy_load(o->dir, &p, errbuf, sizeof(errbuf))) != 0) {
-		admin_site_err("%s", errbuf[0] ? errbuf : te_strerror(rc));
+		admin_err("%s", errbuf[0] ? errbuf : te_strerror(rc));
 		return 1;
 	}
 	if (strcmp(what, "check") == 0) {
@@ -399,8 +378,8 @@ int admin_site_main(int argc, char **argv)
 	            strcmp(verb, "certify") == 0;
 
 	if (verb[0] == '\0' || verb[0] == '-') {
-		admin_site_err("%s needs a command: site add|set|list, user certify, policy"
-		               " check|show (see tether-server --help)", area);
+		admin_err("%s needs a command: site add|set|list, user certify, policy"
+		          " check|show (see tether-server --help)", area);
 		return 2;
 	}
 	if (strcmp(area, "policy") == 0 && strcmp(verb, "default") == 0 && argc == 2) {
@@ -409,7 +388,7 @@ int admin_site_main(int argc, char **argv)
 		return 0;
 	}
 	if (named && (argc < 3 || argv[2][0] == '-')) {
-		admin_site_err("%s %s needs a name", area, verb);
+		admin_err("%s %s needs a name", area, verb);
 		return 2;
 	}
 	if (admin_site_opts(argc - 2 - named, argv + 2 + named, &o) != 0)
@@ -425,6 +404,6 @@ int admin_site_main(int argc, char **argv)
 	if (strcmp(area, "policy") == 0 && (strcmp(verb, "check") == 0 ||
 	                                    strcmp(verb, "show") == 0))
 		return admin_policy(verb, &o);
-	admin_site_err("unknown command %s %s (see tether-server --help)", area, verb);
+	admin_err("unknown command %s %s (see tether-server --help)", area, verb);
 	return 2;
 }

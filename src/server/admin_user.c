@@ -3,8 +3,8 @@
  * (forcing a change at the next login), revoke every token of a user, and
  * reset a user's TOTP. Each is audited with actor "admin". */
 #include "admin_user.h"
+#include "admin_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,39 +26,19 @@ struct admin_user_args {
 	const char *cmd, *name, *dir, *addr;
 };
 
-static void admin_user_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void admin_user_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("tether-server: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Open the deployment's store and check that the user exists. */
 static int admin_user_open(const struct admin_user_args *a, struct store **st)
 {
 	struct srvconf cfg;
 	struct store_user u;
-	char errbuf[512] = "";
 	int rc;
 
 	*st = NULL;
-	if ((rc = srvconf_load(a->dir, &cfg, errbuf, sizeof(errbuf))) != 0) {
-		admin_user_err("%s (is %s a deployment made by `tether-server init`?)",
-		               errbuf[0] ? errbuf : te_strerror(rc), a->dir);
+	if ((rc = admin_open(a->dir, &cfg, st)) != 0)
 		return rc;
-	}
-	if ((rc = store_open(cfg.db_path, st)) != 0) {
-		admin_user_err("cannot open the database %s: %s", cfg.db_path, te_strerror(rc));
-		return rc;
-	}
 	if ((rc = store_user_get(*st, a->name, &u)) != 0) {
-		admin_user_err("user %s: %s", a->name, rc == TE_ERR_NOT_FOUND ?
-		               "no such user" : te_strerror(rc));
+		admin_err("user %s: %s", a->name, rc == TE_ERR_NOT_FOUND ?
+		          "no such user" : te_strerror(rc));
 		secret_wipe(&u, sizeof(u));
 		return rc;
 	}
@@ -71,7 +51,7 @@ static void admin_user_audit(struct store *st, const char *action, json_t *detai
 	char *text = jbody_dump(detail);
 
 	if (text == NULL || store_audit_append(st, ADMIN_USER_ACTOR, action, text) != 0)
-		admin_user_err("warning: could not write the audit record for %s", action);
+		admin_err("warning: could not write the audit record for %s", action);
 	free(text);
 }
 
@@ -81,7 +61,7 @@ static int admin_user_unlock(const struct admin_user_args *a, struct store *st)
 	int ra = a->addr != NULL ? store_login_clear(st, STORE_LOCK_ADDR, a->addr) : TE_ERR_NOT_FOUND;
 
 	if ((ru != 0 && ru != TE_ERR_NOT_FOUND) || (ra != 0 && ra != TE_ERR_NOT_FOUND)) {
-		admin_user_err("user unlock: %s", te_strerror(ru != 0 && ru != TE_ERR_NOT_FOUND ? ru : ra));
+		admin_err("user unlock: %s", te_strerror(ru != 0 && ru != TE_ERR_NOT_FOUND ? ru : ra));
 		return 1;
 	}
 	admin_user_audit(st, "user_unlock", json_pack("{s:s, s:s?, s:b, s:b}", "user", a->name,
@@ -91,27 +71,6 @@ static int admin_user_unlock(const struct admin_user_args *a, struct store *st)
 	if (a->addr != NULL)
 		printf("address %s: %s\n", a->addr, ra == 0 ? "failed-login count and lock cleared" :
 		       "no failed logins on record");
-	return 0;
-}
-
-/* TETHER_PASSWORD, else one line from stdin (without its newline). */
-static int admin_user_read_password(char *out, size_t outsz)
-{
-	const char *env = getenv("TETHER_PASSWORD");
-	size_t n;
-
-	if (env != NULL) {
-		if (strlen(env) >= outsz)
-			return TE_ERR_TOO_LONG;
-		snprintf(out, outsz, "%s", env);
-		return 0;
-	}
-	if (fgets(out, (int)outsz, stdin) == NULL)
-		return TE_ERR_TRUNCATED;
-	n = strlen(out);
-	if (n > 0 && out[n - 1] != '\n' && !feof(stdin))
-		return TE_ERR_TOO_LONG;
-	out[strcspn(out, "\r\n")] = '\0';
 	return 0;
 }
 
@@ -129,24 +88,24 @@ static int admin_user_reset_password(const struct admin_user_args *a, struct sto
 	char *detail = NULL;
 	int rc, code = 1, revoked = 0;
 
-	if (admin_user_read_password(pw, sizeof(pw)) != 0) {
-		admin_user_err("user reset-password: give the temporary password in"
-		               " TETHER_PASSWORD or as one line on stdin");
+	if (admin_read_password(pw, sizeof(pw)) != 0) {
+		admin_err("user reset-password: give the temporary password in"
+		          " TETHER_PASSWORD or as one line on stdin");
 		goto out;
 	}
 	if (pwrules_check(a->name, pw, NULL, why, sizeof(why)) != 0) {
-		admin_user_err("user reset-password: the password is refused: %s", why);
+		admin_err("user reset-password: the password is refused: %s", why);
 		goto out;
 	}
 	if ((rc = secret_pwhash(pw, hash)) != 0 ||
 	    (detail = jbody_dump(json_pack("{s:s, s:b}", "user", a->name,
 	                                   "must_change", 1))) == NULL) {
-		admin_user_err("user reset-password: could not hash the password");
+		admin_err("user reset-password: could not hash the password");
 		goto out;
 	}
 	audit.detail = detail;
 	if ((rc = store_password_set(st, a->name, hash, 1, &revoked, &audit)) != 0) {
-		admin_user_err("user reset-password: %s", te_strerror(rc));
+		admin_err("user reset-password: %s", te_strerror(rc));
 		goto out;
 	}
 	printf("user %s: password reset; it must be changed at the next login\n", a->name);
@@ -164,7 +123,7 @@ static int admin_user_revoke_tokens(const struct admin_user_args *a, struct stor
 	int rc, count = 0;
 
 	if ((rc = store_token_revoke_user(st, a->name, &count, NULL)) != 0) {
-		admin_user_err("user revoke-tokens: %s", te_strerror(rc));
+		admin_err("user revoke-tokens: %s", te_strerror(rc));
 		return 1;
 	}
 	admin_user_revoked(st, a->name, count, "administrator");
@@ -185,7 +144,7 @@ static int admin_user_reset_mfa(const struct admin_user_args *a, struct store *s
 		return 0;
 	}
 	if (rc != 0) {
-		admin_user_err("user reset-mfa: %s", te_strerror(rc));
+		admin_err("user reset-mfa: %s", te_strerror(rc));
 		return 1;
 	}
 	printf("user %s: TOTP and recovery codes removed; the user enrolls again at the"
@@ -198,7 +157,7 @@ static int admin_user_parse(int argc, char **argv, struct admin_user_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (argc < 2 || argv[1][0] == '-') {
-		admin_user_err("user %s needs a user name", argv[0]);
+		admin_err("user %s needs a user name", argv[0]);
 		return -1;
 	}
 	a->cmd = argv[0];
@@ -208,23 +167,23 @@ static int admin_user_parse(int argc, char **argv, struct admin_user_args *a)
 		                   strcmp(argv[i], "--addr") == 0 ? &a->addr : NULL;
 
 		if (dst == NULL || i + 1 >= argc) {
-			admin_user_err("user %s: %s %s", a->cmd, argv[i], dst == NULL ?
-			               "is not an option here" : "needs a value");
+			admin_err("user %s: %s %s", a->cmd, argv[i], dst == NULL ?
+			          "is not an option here" : "needs a value");
 			return -1;
 		}
 		*dst = argv[++i];
 	}
 	if (a->dir == NULL) {
-		admin_user_err("user %s: --dir DIR is required", a->cmd);
+		admin_err("user %s: --dir DIR is required", a->cmd);
 		return -1;
 	}
 	if (!jbody_name_ok(a->name)) {
-		admin_user_err("user %s: NAME must be of [A-Za-z0-9._-]", a->cmd);
+		admin_err("user %s: NAME must be of [A-Za-z0-9._-]", a->cmd);
 		return -1;
 	}
 	if (a->addr != NULL && (strcmp(a->cmd, "unlock") != 0 || a->addr[0] == '\0' ||
 	                        strlen(a->addr) >= 64 || !jbody_text_ok(a->addr))) {
-		admin_user_err("user %s: --addr IP is only for unlock", a->cmd);
+		admin_err("user %s: --addr IP is only for unlock", a->cmd);
 		return -1;
 	}
 	return 0;
@@ -250,8 +209,8 @@ int admin_user_main(int argc, char **argv)
 		if (argc >= 1 && strcmp(argv[0], cmds[k].name) == 0)
 			break;
 	if (k == sizeof(cmds) / sizeof(cmds[0])) {
-		admin_user_err("unknown user command; use add, unlock, reset-password,"
-		               " revoke-tokens or reset-mfa");
+		admin_err("unknown user command; use add, unlock, reset-password,"
+		          " revoke-tokens or reset-mfa");
 		return 2;
 	}
 	if (admin_user_parse(argc, argv, &a) != 0)

@@ -10,34 +10,6 @@
 
 #include "err.h"
 
-static void store_acct_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
-/* Run one statement with text parameters 1..n and then int64 parameters
- * n+1..n+ni; *changes (may be NULL) gets the rows changed. */
-static int store_acct_exec(struct store *st, const char *sql, const char *const *t, int n,
-                           const int64_t *iv, int ni, int *changes)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prep(st, sql, &s)) != 0)
-		return rc;
-	if ((rc = store_bind_texts(st, s, 1, t, n)) != 0)
-		goto out;
-	for (int i = 0; i < ni; i++)
-		sqlite3_bind_int64(s, n + 1 + i, iv[i]);
-	if ((rc = store_step_done(st, s)) == 0 && changes != NULL)
-		*changes = sqlite3_changes(st->db);
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
 int store_account_get(struct store *st, const char *user, struct store_account *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -57,7 +29,7 @@ int store_account_get(struct store *st, const char *user, struct store_account *
 			out->totp_enrolled = sqlite3_column_int(s, 1) != 0;
 			out->totp_pending = !out->totp_enrolled;
 			out->totp_last_step = sqlite3_column_int64(s, 2);
-			store_acct_col(s, 3, out->totp_box, sizeof(out->totp_box));
+			store_col(s, 3, out->totp_box, sizeof(out->totp_box));
 		}
 	} else {
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "account get");
@@ -75,9 +47,9 @@ int store_token_add_scoped(struct store *st, const char *hash, const char *user,
 	const char *t[] = { hash, user, scope };
 	const int64_t iv[] = { now, expires_at };
 
-	return store_acct_exec(st, "INSERT INTO api_tokens(hash, user, scope, created_at,"
-	                           " expires_at, last_used_at) VALUES(?1,?2,?3,?4,?5,?4)",
-	                       t, 3, iv, 2, NULL);
+	return store_run(st, "INSERT INTO api_tokens(hash, user, scope, created_at,"
+	                     " expires_at, last_used_at) VALUES(?1,?2,?3,?4,?5,?4)",
+	                 t, 3, iv, 2, NULL);
 }
 
 int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idle_s,
@@ -99,8 +71,8 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "token use");
 		goto out;
 	}
-	store_acct_col(s, 0, user, MAX_NAME_BYTES);
-	store_acct_col(s, 1, scope, STORE_SCOPE_BYTES);
+	store_col(s, 0, user, MAX_NAME_BYTES);
+	store_col(s, 1, scope, STORE_SCOPE_BYTES);
 	exp = sqlite3_column_int64(s, 2);
 	last = sqlite3_column_int64(s, 4);
 	if (sqlite3_column_int(s, 3) != 0)
@@ -114,10 +86,10 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
 	if (rc == 0 || rc == TE_ERR_TIMEOUT) {
 		/* An idle token is dead for good, not only until its next use. */
 		const int64_t iv[] = { now };
-		int rc2 = store_acct_exec(st, rc == 0 ?
-		                          "UPDATE api_tokens SET last_used_at = ?2 WHERE hash = ?1" :
-		                          "UPDATE api_tokens SET revoked = 1 WHERE hash = ?1 AND ?2 > 0",
-		                          &hash, 1, iv, 1, NULL);
+		int rc2 = store_run(st, rc == 0 ?
+		                    "UPDATE api_tokens SET last_used_at = ?2 WHERE hash = ?1" :
+		                    "UPDATE api_tokens SET revoked = 1 WHERE hash = ?1 AND ?2 > 0",
+		                    &hash, 1, iv, 1, NULL);
 		if (rc2 != 0)
 			rc = rc2;
 	}
@@ -142,9 +114,9 @@ static int store_token_revoke_user_tx(struct store *st, const char *user, int *c
 	int n = 0, rc;
 
 	/* Expired tokens are dead already: count only the live ones. */
-	rc = store_acct_exec(st, "UPDATE api_tokens SET revoked = 1 WHERE user = ? AND"
-	                         " revoked = 0 AND expires_at > CAST(strftime('%s','now')"
-	                         " AS INTEGER)", &user, 1, NULL, 0, &n);
+	rc = store_run(st, "UPDATE api_tokens SET revoked = 1 WHERE user = ? AND"
+	                   " revoked = 0 AND expires_at > CAST(strftime('%s','now')"
+	                   " AS INTEGER)", &user, 1, NULL, 0, &n);
 	if (count != NULL)
 		*count = n;
 	return rc;
@@ -174,8 +146,8 @@ int store_password_set(struct store *st, const char *user, const char *pwhash,
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
-	rc = store_acct_exec(st, "UPDATE users SET pwhash = ?2, must_change_password = ?3"
-	                         " WHERE name = ?1", t, 2, iv, 1, &n);
+	rc = store_run(st, "UPDATE users SET pwhash = ?2, must_change_password = ?3"
+	                   " WHERE name = ?1", t, 2, iv, 1, &n);
 	if (rc == 0 && n == 0)
 		rc = TE_ERR_NOT_FOUND;
 	if (rc == 0)
@@ -195,11 +167,11 @@ int store_totp_set_pending(struct store *st, const char *user, const char *box,
 	int rc, n = 0;
 
 	/* Replaces only an unconfirmed secret: an enrolled one stays. */
-	rc = store_acct_exec(st, "INSERT INTO user_totp(user, secret_box, created_at)"
-	                         " VALUES(?1,?2,?3) ON CONFLICT(user) DO UPDATE SET"
-	                         " secret_box = excluded.secret_box, created_at ="
-	                         " excluded.created_at, last_step = 0 WHERE enrolled = 0",
-	                     t, 2, iv, 1, &n);
+	rc = store_run(st, "INSERT INTO user_totp(user, secret_box, created_at)"
+	                   " VALUES(?1,?2,?3) ON CONFLICT(user) DO UPDATE SET"
+	                   " secret_box = excluded.secret_box, created_at ="
+	                   " excluded.created_at, last_step = 0 WHERE enrolled = 0",
+	               t, 2, iv, 1, &n);
 	if (rc == 0 && n == 0)
 		rc = TE_ERR_EXISTS;
 	return rc;
@@ -214,17 +186,17 @@ int store_totp_confirm(struct store *st, const char *user, int64_t step,
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
-	rc = store_acct_exec(st, "UPDATE user_totp SET enrolled = 1, last_step = ?2"
-	                         " WHERE user = ?1 AND enrolled = 0", &user, 1, iv, 1, &changed);
+	rc = store_run(st, "UPDATE user_totp SET enrolled = 1, last_step = ?2"
+	                   " WHERE user = ?1 AND enrolled = 0", &user, 1, iv, 1, &changed);
 	if (rc == 0 && changed == 0)
 		rc = TE_ERR_EXISTS;
 	if (rc == 0)
-		rc = store_acct_exec(st, "DELETE FROM recovery_codes WHERE user = ?", &user, 1,
-		                     NULL, 0, NULL);
+		rc = store_run(st, "DELETE FROM recovery_codes WHERE user = ?", &user, 1,
+		               NULL, 0, NULL);
 	for (int i = 0; rc == 0 && i < n; i++) {
 		const char *t[] = { user, hashes[i] };
-		rc = store_acct_exec(st, "INSERT INTO recovery_codes(user, hash) VALUES(?,?)",
-		                     t, 2, NULL, 0, NULL);
+		rc = store_run(st, "INSERT INTO recovery_codes(user, hash) VALUES(?,?)",
+		               t, 2, NULL, 0, NULL);
 	}
 	if (rc == 0)
 		rc = store_audit_opt(st, audit);
@@ -238,8 +210,8 @@ int store_totp_accept_step(struct store *st, const char *user, int64_t step)
 
 	/* The comparison is in the statement: two logins racing with one code
 	 * cannot both win. */
-	rc = store_acct_exec(st, "UPDATE user_totp SET last_step = ?2 WHERE user = ?1 AND"
-	                         " enrolled = 1 AND last_step < ?2", &user, 1, iv, 1, &n);
+	rc = store_run(st, "UPDATE user_totp SET last_step = ?2 WHERE user = ?1 AND"
+	                   " enrolled = 1 AND last_step < ?2", &user, 1, iv, 1, &n);
 	if (rc == 0 && n == 0)
 		rc = TE_ERR_REPLAY;
 	return rc;
@@ -269,8 +241,8 @@ int store_recovery_use(struct store *st, const char *user, const char *hash,
                        int64_t now, int *left, const struct store_audit_entry *audit)
 {
 	sqlite3_stmt *s = NULL;
-	char cand[SHA256_HEX_BYTES], match[SHA256_HEX_BYTES] = "";
-	int rc, step;
+	char match[SHA256_HEX_BYTES];
+	int rc;
 
 	*left = 0;
 	if ((rc = store_begin(st)) != 0)
@@ -282,26 +254,15 @@ int store_recovery_use(struct store *st, const char *user, const char *hash,
 		goto out;
 	if ((rc = store_bind_texts(st, s, 1, &user, 1)) != 0)
 		goto out;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		store_acct_col(s, 0, cand, sizeof(cand));
-		if (secret_equal_str(cand, hash))
-			memcpy(match, cand, sizeof(match));
-	}
-	if (step != SQLITE_DONE) {
-		rc = store_fail(st, "recovery codes");
+	if ((rc = store_match_hash(st, s, hash, match, "recovery codes")) != 0)
 		goto out;
-	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (match[0] == '\0') {
-		rc = TE_ERR_DENIED;
-		goto out;
-	}
 	{
 		const char *t[] = { user, match };
 		const int64_t iv[] = { now };
-		rc = store_acct_exec(st, "UPDATE recovery_codes SET used_at = ?3 WHERE user = ?1"
-		                         " AND hash = ?2 AND used_at IS NULL", t, 2, iv, 1, NULL);
+		rc = store_run(st, "UPDATE recovery_codes SET used_at = ?3 WHERE user = ?1"
+		                   " AND hash = ?2 AND used_at IS NULL", t, 2, iv, 1, NULL);
 	}
 	if (rc == 0)
 		rc = store_recovery_left(st, user, left);
@@ -319,12 +280,12 @@ int store_mfa_reset(struct store *st, const char *user, int *revoked,
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
-	rc = store_acct_exec(st, "DELETE FROM user_totp WHERE user = ?", &user, 1, NULL, 0, &n);
+	rc = store_run(st, "DELETE FROM user_totp WHERE user = ?", &user, 1, NULL, 0, &n);
 	if (rc == 0 && n == 0)
 		rc = TE_ERR_NOT_FOUND;
 	if (rc == 0)
-		rc = store_acct_exec(st, "DELETE FROM recovery_codes WHERE user = ?", &user, 1,
-		                     NULL, 0, NULL);
+		rc = store_run(st, "DELETE FROM recovery_codes WHERE user = ?", &user, 1,
+		               NULL, 0, NULL);
 	if (rc == 0)
 		rc = store_token_revoke_user_tx(st, user, revoked);
 	if (rc == 0)
@@ -408,10 +369,10 @@ int store_login_fail(struct store *st, const char *kind, const char *key, int64_
 		*until = now + store_lock_seconds(p, n);
 	{
 		const int64_t iv[] = { n, *until, now };
-		rc = store_acct_exec(st, "INSERT INTO login_failures(kind, key, failures,"
-		                         " locked_until, last_failure_at) VALUES(?1,?2,?3,?4,?5)"
-		                         " ON CONFLICT(kind, key) DO UPDATE SET failures = ?3,"
-		                         " locked_until = ?4, last_failure_at = ?5", t, 2, iv, 3, NULL);
+		rc = store_run(st, "INSERT INTO login_failures(kind, key, failures,"
+		                   " locked_until, last_failure_at) VALUES(?1,?2,?3,?4,?5)"
+		                   " ON CONFLICT(kind, key) DO UPDATE SET failures = ?3,"
+		                   " locked_until = ?4, last_failure_at = ?5", t, 2, iv, 3, NULL);
 	}
 	*failures = n;
 out:
@@ -424,8 +385,8 @@ int store_login_clear(struct store *st, const char *kind, const char *key)
 	const char *t[] = { kind, key };
 	int rc, n = 0;
 
-	rc = store_acct_exec(st, "DELETE FROM login_failures WHERE kind = ? AND key = ?",
-	                     t, 2, NULL, 0, &n);
+	rc = store_run(st, "DELETE FROM login_failures WHERE kind = ? AND key = ?",
+	               t, 2, NULL, 0, &n);
 	if (rc == 0 && n == 0)
 		rc = TE_ERR_NOT_FOUND;
 	return rc;

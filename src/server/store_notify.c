@@ -12,49 +12,26 @@
 #define STORE_NOTIFY_COLS "id, event, site, body, state, created_at, attempts," \
 	" next_at, delivered_at, last_error, done_via"
 
-static void store_notify_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
 static void store_notify_row(sqlite3_stmt *s, struct store_notification *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->id = sqlite3_column_int64(s, 0);
-	store_notify_col(s, 1, n->event, sizeof(n->event));
-	store_notify_col(s, 2, n->site, sizeof(n->site));
-	store_notify_col(s, 3, n->body, sizeof(n->body));
-	store_notify_col(s, 4, n->state, sizeof(n->state));
+	store_col(s, 1, n->event, sizeof(n->event));
+	store_col(s, 2, n->site, sizeof(n->site));
+	store_col(s, 3, n->body, sizeof(n->body));
+	store_col(s, 4, n->state, sizeof(n->state));
 	n->created_at = sqlite3_column_int64(s, 5);
 	n->attempts = sqlite3_column_int(s, 6);
 	n->next_at = sqlite3_column_int64(s, 7);
 	n->delivered_at = sqlite3_column_int64(s, 8);
-	store_notify_col(s, 9, n->last_error, sizeof(n->last_error));
+	store_col(s, 9, n->last_error, sizeof(n->last_error));
 	n->done_via = sqlite3_column_int(s, 10);
-}
-
-static int store_notify_set_body(struct store *st, int64_t id, const char *body)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prep(st, "UPDATE notifications SET body = ?1 WHERE id = ?2", &s)) != 0)
-		return rc;
-	if ((rc = store_bind_texts(st, s, 1, &body, 1)) == 0) {
-		sqlite3_bind_int64(s, 2, id);
-		rc = store_step_done(st, s);
-	}
-	sqlite3_finalize(s);
-	return rc;
 }
 
 int store_notify_add(struct store *st, const char *event, const char *site,
                      int64_t now, store_notify_body_fn body_fn, void *arg,
                      int64_t *id)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { event, site };
 	char *body = NULL;
 	int rc;
@@ -64,14 +41,10 @@ int store_notify_add(struct store *st, const char *event, const char *site,
 		return TE_ERR_TOO_LONG;
 	if ((rc = store_begin(st)) != 0)
 		return rc;
-	if ((rc = store_prep(st, "INSERT INTO notifications(event, site, body, state,"
-	                         " created_at, attempts, next_at, delivered_at, last_error)"
-	                         " VALUES(?1, ?2, '{}', 'pending', ?3, 0, ?3, 0, '')", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 3, now);
-	if ((rc = store_step_done(st, s)) != 0)
+	if ((rc = store_run(st, "INSERT INTO notifications(event, site, body, state,"
+	                        " created_at, attempts, next_at, delivered_at, last_error)"
+	                        " VALUES(?1, ?2, '{}', 'pending', ?3, 0, ?3, 0, '')",
+	                    v, 2, &now, 1, NULL)) != 0)
 		goto out;
 	*id = sqlite3_last_insert_rowid(st->db);
 	if ((body = body_fn(*id, now, arg)) == NULL) {
@@ -82,10 +55,13 @@ int store_notify_add(struct store *st, const char *event, const char *site,
 		rc = TE_ERR_TOO_LONG;
 		goto out;
 	}
-	rc = store_notify_set_body(st, *id, body);
+	{
+		const char *t[] = { body };
+		rc = store_run(st, "UPDATE notifications SET body = ?1 WHERE id = ?2", t, 1, id, 1,
+		               NULL);
+	}
 out:
 	free(body);
-	sqlite3_finalize(s);
 	rc = store_end(st, rc);
 	if (rc != 0)
 		*id = 0;
@@ -149,34 +125,16 @@ int store_notify_attempted(struct store *st, int64_t id, const char *state,
                            const char *last_error,
                            const struct store_audit_entry *audit)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { state, last_error };
-	int rc;
+	const int64_t iv[] = { attempts, next_at, now, id, done_via };
 
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "UPDATE notifications SET state = ?1, last_error = ?2,"
-	                         " attempts = ?3, next_at = ?4, done_via = ?7,"
-	                         " delivered_at = CASE WHEN ?1 = 'delivered' THEN ?5 ELSE 0 END"
-	                         " WHERE id = ?6 AND state = 'pending'", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0)
-		goto out;
-	sqlite3_bind_int(s, 3, attempts);
-	sqlite3_bind_int64(s, 4, next_at);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, id);
-	sqlite3_bind_int(s, 7, done_via);
-	if ((rc = store_step_done(st, s)) != 0)
-		goto out;
-	if (sqlite3_changes(st->db) != 1) {
-		rc = TE_ERR_MISMATCH;
-		goto out;
-	}
-	rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	/* id is the key: the update changes one row, or none when the row is
+	 * gone or no longer pending. */
+	return store_run_audited(st, "UPDATE notifications SET state = ?1, last_error = ?2,"
+	                             " attempts = ?3, next_at = ?4, done_via = ?7,"
+	                             " delivered_at = CASE WHEN ?1 = 'delivered' THEN ?5 ELSE 0 END"
+	                             " WHERE id = ?6 AND state = 'pending'", v, 2, iv, 5,
+	                         TE_ERR_MISMATCH, audit);
 }
 
 int store_notify_each(struct store *st, store_notify_cb cb, void *arg)

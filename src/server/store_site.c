@@ -11,48 +11,28 @@
 #define STORE_SITE_COLS "name, customer, contract_until, remote_enabled," \
 	" remote_changed_by, remote_reason, approval_mode, created_at"
 
-static void store_site_text(sqlite3_stmt *s, int col, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
-
 static void store_site_row(sqlite3_stmt *s, struct store_site *x)
 {
 	memset(x, 0, sizeof(*x));
-	store_site_text(s, 0, x->name, sizeof(x->name));
-	store_site_text(s, 1, x->customer, sizeof(x->customer));
-	store_site_text(s, 2, x->contract_until, sizeof(x->contract_until));
+	store_col(s, 0, x->name, sizeof(x->name));
+	store_col(s, 1, x->customer, sizeof(x->customer));
+	store_col(s, 2, x->contract_until, sizeof(x->contract_until));
 	x->remote_enabled = sqlite3_column_int(s, 3);
-	store_site_text(s, 4, x->remote_changed_by, sizeof(x->remote_changed_by));
-	store_site_text(s, 5, x->remote_reason, sizeof(x->remote_reason));
-	store_site_text(s, 6, x->approval_mode, sizeof(x->approval_mode));
+	store_col(s, 4, x->remote_changed_by, sizeof(x->remote_changed_by));
+	store_col(s, 5, x->remote_reason, sizeof(x->remote_reason));
+	store_col(s, 6, x->approval_mode, sizeof(x->approval_mode));
 	x->created_at = sqlite3_column_int64(s, 7);
 }
 
 int store_site_add(struct store *st, const struct store_site *x,
                    const struct store_audit_entry *audit)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { x->name, x->customer, x->contract_until, x->approval_mode };
-	int rc;
+	const int64_t iv[] = { x->remote_enabled, x->created_at };
 
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "INSERT INTO sites(name, customer, contract_until,"
-	                         " approval_mode, remote_enabled, created_at)"
-	                         " VALUES(?,?,?,?,?,?)", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 4)) != 0)
-		goto out;
-	sqlite3_bind_int(s, 5, x->remote_enabled);
-	sqlite3_bind_int64(s, 6, x->created_at);
-	if ((rc = store_step_done(st, s)) == 0)
-		rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	return store_run_audited(st, "INSERT INTO sites(name, customer, contract_until,"
+	                             " approval_mode, remote_enabled, created_at)"
+	                             " VALUES(?,?,?,?,?,?)", v, 4, iv, 2, 0, audit);
 }
 
 int store_site_get(struct store *st, const char *name, struct store_site *out)
@@ -77,30 +57,14 @@ out:
 int store_site_update(struct store *st, const struct store_site *x,
                       const struct store_audit_entry *audit)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { x->contract_until, x->approval_mode, x->remote_changed_by,
 	                    x->remote_reason, x->name };
-	int rc;
+	const int64_t iv[] = { x->remote_enabled };
 
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "UPDATE sites SET contract_until = ?1, approval_mode = ?2,"
-	                         " remote_changed_by = ?3, remote_reason = ?4,"
-	                         " remote_enabled = ?6 WHERE name = ?5", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 5)) != 0)
-		goto out;
-	sqlite3_bind_int(s, 6, x->remote_enabled);
-	if ((rc = store_step_done(st, s)) != 0)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = TE_ERR_NOT_FOUND;
-		goto out;
-	}
-	rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	return store_run_audited(st, "UPDATE sites SET contract_until = ?1, approval_mode = ?2,"
+	                             " remote_changed_by = ?3, remote_reason = ?4,"
+	                             " remote_enabled = ?6 WHERE name = ?5", v, 5, iv, 1,
+	                         TE_ERR_NOT_FOUND, audit);
 }
 
 int store_site_each(struct store *st, store_site_cb cb, void *arg)
@@ -122,22 +86,22 @@ out:
 	return rc;
 }
 
-/* One text column of one row by one text key. */
-static int store_site_lookup(struct store *st, const char *sql, const char *key,
-                             char *out, size_t outsz)
+/* One text column of one row by n text keys; what names it in a log line. */
+static int store_site_lookup(struct store *st, const char *sql, const char *const *keys,
+                             int n, char *out, size_t outsz, const char *what)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, step;
 
 	if ((rc = store_prep(st, sql, &s)) != 0)
 		return rc;
-	if ((rc = store_bind_texts(st, s, 1, &key, 1)) != 0)
+	if ((rc = store_bind_texts(st, s, 1, keys, n)) != 0)
 		goto out;
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW)
-		store_site_text(s, 0, out, outsz);
+		store_col(s, 0, out, outsz);
 	else
-		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "site lookup");
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, what);
 out:
 	sqlite3_finalize(s);
 	return rc;
@@ -145,91 +109,51 @@ out:
 
 int store_device_site(struct store *st, const char *serial, char site[MAX_NAME_BYTES])
 {
-	return store_site_lookup(st, "SELECT site FROM devices WHERE serial = ?", serial,
-	                         site, MAX_NAME_BYTES);
+	return store_site_lookup(st, "SELECT site FROM devices WHERE serial = ?", &serial, 1,
+	                         site, MAX_NAME_BYTES, "site lookup");
 }
 
 int store_user_site(struct store *st, const char *name, char site[MAX_NAME_BYTES])
 {
-	return store_site_lookup(st, "SELECT site FROM users WHERE name = ?", name,
-	                         site, MAX_NAME_BYTES);
-}
-
-/* UPDATE with two text parameters (value, key) and an audit record. */
-static int store_site_set(struct store *st, const char *sql, const char *value,
-                          const char *key, const struct store_audit_entry *audit)
-{
-	sqlite3_stmt *s = NULL;
-	const char *v[] = { value, key };
-	int rc;
-
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, sql, &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0 || (rc = store_step_done(st, s)) != 0)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = TE_ERR_NOT_FOUND;
-		goto out;
-	}
-	rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	return store_site_lookup(st, "SELECT site FROM users WHERE name = ?", &name, 1,
+	                         site, MAX_NAME_BYTES, "site lookup");
 }
 
 int store_device_set_site(struct store *st, const char *serial, const char *site,
                           const struct store_audit_entry *audit)
 {
-	return store_site_set(st, "UPDATE devices SET site = ? WHERE serial = ?", site, serial,
-	                      audit);
+	const char *v[] = { site, serial };
+
+	return store_run_audited(st, "UPDATE devices SET site = ? WHERE serial = ?", v, 2,
+	                         NULL, 0, TE_ERR_NOT_FOUND, audit);
 }
 
 int store_user_set_site(struct store *st, const char *name, const char *site,
                         const struct store_audit_entry *audit)
 {
-	return store_site_set(st, "UPDATE users SET site = ? WHERE name = ?", site, name, audit);
+	const char *v[] = { site, name };
+
+	return store_run_audited(st, "UPDATE users SET site = ? WHERE name = ?", v, 2, NULL, 0,
+	                         TE_ERR_NOT_FOUND, audit);
 }
 
 int store_cert_set(struct store *st, const char *user, const char *product,
                    const char *expires_on, const struct store_audit_entry *audit)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { user, product, expires_on };
-	int rc;
 
-	if ((rc = store_begin(st)) != 0)
-		return rc;
-	if ((rc = store_prep(st, "INSERT INTO certifications(user, product, expires_on)"
-	                         " VALUES(?,?,?) ON CONFLICT(user, product)"
-	                         " DO UPDATE SET expires_on = excluded.expires_on", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0 && (rc = store_step_done(st, s)) == 0)
-		rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	return store_run_audited(st, "INSERT INTO certifications(user, product, expires_on)"
+	                             " VALUES(?,?,?) ON CONFLICT(user, product)"
+	                             " DO UPDATE SET expires_on = excluded.expires_on",
+	                         v, 3, NULL, 0, 0, audit);
 }
 
 int store_cert_get(struct store *st, const char *user, const char *product,
                    char expires_on[STORE_DATE_BYTES])
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { user, product };
-	int rc, step;
 
-	if ((rc = store_prep(st, "SELECT expires_on FROM certifications"
-	                         " WHERE user = ? AND product = ?", &s)) != 0)
-		return rc;
-	if ((rc = store_bind_texts(st, s, 1, v, 2)) != 0)
-		goto out;
-	step = sqlite3_step(s);
-	if (step == SQLITE_ROW)
-		store_site_text(s, 0, expires_on, STORE_DATE_BYTES);
-	else
-		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "certification get");
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return store_site_lookup(st, "SELECT expires_on FROM certifications"
+	                             " WHERE user = ? AND product = ?", v, 2,
+	                         expires_on, STORE_DATE_BYTES, "certification get");
 }

@@ -134,7 +134,7 @@ int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
 	return 0;
 }
 
-static void store_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
+void store_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
 
@@ -152,6 +152,58 @@ int store_step_done(struct store *st, sqlite3_stmt *s)
 		return TE_ERR_EXISTS;
 	}
 	return store_fail(st, "step");
+}
+
+int store_run(struct store *st, const char *sql, const char *const *t, int n,
+              const int64_t *iv, int ni, int *changes)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, sql, &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, t, n)) != 0)
+		goto out;
+	for (int i = 0; i < ni; i++)
+		sqlite3_bind_int64(s, n + 1 + i, iv[i]);
+	if ((rc = store_step_done(st, s)) == 0 && changes != NULL)
+		*changes = sqlite3_changes(st->db);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_run_audited(struct store *st, const char *sql, const char *const *t, int n,
+                      const int64_t *iv, int ni, int none_rc,
+                      const struct store_audit_entry *audit)
+{
+	int rc, changes = 0;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	rc = store_run(st, sql, t, n, iv, ni, &changes);
+	if (rc == 0 && changes == 0)
+		rc = none_rc;
+	if (rc == 0)
+		rc = store_audit_opt(st, audit);
+	return store_end(st, rc);
+}
+
+int store_match_hash(struct store *st, sqlite3_stmt *s, const char *hash,
+                     char match[SHA256_HEX_BYTES], const char *what)
+{
+	char cand[SHA256_HEX_BYTES];
+	int step;
+
+	match[0] = '\0';
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_col(s, 0, cand, sizeof(cand));
+		if (secret_equal_str(cand, hash))
+			memcpy(match, cand, SHA256_HEX_BYTES);
+	}
+	if (step != SQLITE_DONE)
+		return store_fail(st, what);
+	return match[0] == '\0' ? TE_ERR_DENIED : 0;
 }
 
 static int store_exec(struct store *st, const char *sql)
@@ -674,8 +726,8 @@ int store_enroll_token_use(struct store *st, const char *serial,
                            const char *hash, int64_t now)
 {
 	sqlite3_stmt *s = NULL;
-	char cand[SHA256_HEX_BYTES], match[SHA256_HEX_BYTES] = "";
-	int rc, step;
+	char match[SHA256_HEX_BYTES];
+	int rc;
 
 	if ((rc = store_begin(st)) != 0)
 		return rc;
@@ -685,28 +737,14 @@ int store_enroll_token_use(struct store *st, const char *serial,
 	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) != 0)
 		goto out;
 	sqlite3_bind_int64(s, 2, now);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		store_col(s, 0, cand, sizeof(cand));
-		if (secret_equal_str(cand, hash))
-			memcpy(match, cand, sizeof(match));
-	}
-	if (step != SQLITE_DONE) {
-		rc = store_fail(st, "enroll token");
+	if ((rc = store_match_hash(st, s, hash, match, "enroll token")) != 0)
 		goto out;
-	}
 	sqlite3_finalize(s);
 	s = NULL;
-	if (match[0] == '\0') {
-		rc = TE_ERR_DENIED;
-		goto out;
-	}
-	if ((rc = store_prep(st, "UPDATE enroll_tokens SET used_at = ? WHERE hash = ?", &s)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 1, now);
 	{
 		const char *v[] = { match };
-		if ((rc = store_bind_texts(st, s, 2, v, 1)) == 0)
-			rc = store_step_done(st, s);
+		rc = store_run(st, "UPDATE enroll_tokens SET used_at = ?2 WHERE hash = ?1",
+		               v, 1, &now, 1, NULL);
 	}
 out:
 	sqlite3_finalize(s);
@@ -956,31 +994,14 @@ int store_session_set_state(struct store *st, const char *id, const char *from,
                             const char *relay, int64_t now,
                             const struct store_audit_entry *audit)
 {
-	sqlite3_stmt *s = NULL;
 	const char *v[] = { to, end_reason ? end_reason : "", relay, id, from };
-	int rc;
 
-	if ((rc = store_begin(st)) != 0)
-		return rc;
 	/* started_at is set on the move to active; relay only when given. */
-	if ((rc = store_prep(st, "UPDATE sessions SET state = ?1, end_reason = ?2,"
-	                         " relay = COALESCE(?3, relay), updated_at = ?6,"
-	                         " started_at = CASE WHEN ?1 = 'active' THEN ?6"
-	                         " ELSE started_at END WHERE id = ?4 AND state = ?5", &s)) != 0)
-		goto out;
-	if ((rc = store_bind_texts(st, s, 1, v, 5)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 6, now);
-	if ((rc = store_step_done(st, s)) != 0)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = TE_ERR_MISMATCH;
-		goto out;
-	}
-	rc = store_audit_opt(st, audit);
-out:
-	sqlite3_finalize(s);
-	return store_end(st, rc);
+	return store_run_audited(st, "UPDATE sessions SET state = ?1, end_reason = ?2,"
+	                             " relay = COALESCE(?3, relay), updated_at = ?6,"
+	                             " started_at = CASE WHEN ?1 = 'active' THEN ?6"
+	                             " ELSE started_at END WHERE id = ?4 AND state = ?5",
+	                         v, 5, &now, 1, TE_ERR_MISMATCH, audit);
 }
 
 static int store_session_flag(struct store *st, const char *sql, const char *id)

@@ -1,5 +1,5 @@
 /* store_sqlite_int.h: what the SQLite backend's files share (store_sqlite.c
- * and store_anchor.c). Private to src/server's store: callers use store.h. */
+ * and the store_*.c files beside it). Private to src/server's store: callers use store.h. */
 #ifndef TETHER_STORE_SQLITE_INT_H
 #define TETHER_STORE_SQLITE_INT_H
 
@@ -18,8 +18,24 @@ int store_prep(struct store *st, const char *sql, sqlite3_stmt **out);
  * SQL NULL). */
 int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
                      const char *const *v, int n);
+/* Copy text column col of the current row to out ("" for NULL). */
+void store_col(sqlite3_stmt *s, int col, char *out, size_t outsz);
 /* Step a statement that returns no rows; maps constraint errors to EXISTS. */
 int store_step_done(struct store *st, sqlite3_stmt *s);
+/* Run one statement with text parameters 1..n and then int64 parameters
+ * n+1..n+ni; *changes (may be NULL) gets the rows changed. */
+int store_run(struct store *st, const char *sql, const char *const *t, int n,
+              const int64_t *iv, int ni, int *changes);
+/* store_run and then the (NULL: no) audit entry in one transaction; when the
+ * statement changed no row, none_rc instead (0: that is fine). */
+int store_run_audited(struct store *st, const char *sql, const char *const *t, int n,
+                      const int64_t *iv, int ni, int none_rc,
+                      const struct store_audit_entry *audit);
+/* Step s, whose rows have a hash in column 0, and compare every one with hash
+ * in constant time, so the index never acts as an oracle: 0 with the match
+ * copied, TE_ERR_DENIED when none matched, or a store error logged as what. */
+int store_match_hash(struct store *st, sqlite3_stmt *s, const char *hash,
+                     char match[SHA256_HEX_BYTES], const char *what);
 /* BEGIN IMMEDIATE; store_end commits on rc 0, rolls back otherwise, and
  * returns rc (or the commit error). */
 int store_begin(struct store *st);

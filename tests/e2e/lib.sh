@@ -93,6 +93,34 @@ wait_for() {
 	return 1
 }
 
+# webhook_receiver DIR FILE: write to FILE an HTTP receiver for socat's EXEC
+# (one process per connection). It saves request N's body as DIR/N.body,
+# then records the status it answers (DIR/status, else 204) as DIR/N.answer
+# and the request head as DIR/N.head, which therefore comes last.
+webhook_receiver() {
+	cat >"$2" <<RCV
+#!/bin/sh
+n=\$(ls "$1" | grep -c '\.head\$' || true)
+n=\$((n + 1))
+len=0
+i=0
+while [ \$i -lt 50 ] && IFS= read -r line; do
+	line=\$(printf '%s' "\$line" | tr -d '\r')
+	[ -n "\$line" ] || break
+	printf '%s\n' "\$line" >>"$1/\$n.part"
+	case "\$line" in [Cc]ontent-[Ll]ength:*) len=\$(printf '%s' "\${line#*:}" | tr -dc 0-9) ;; esac
+	i=\$((i + 1))
+done
+head -c "\$len" >"$1/\$n.tmp"
+mv "$1/\$n.tmp" "$1/\$n.body"
+code=\$(cat "$1/status" 2>/dev/null || echo 204)
+echo "\$code" >"$1/\$n.answer"
+mv "$1/\$n.part" "$1/\$n.head"
+printf 'HTTP/1.1 %s X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "\$code"
+RCV
+	chmod 755 "$2"
+}
+
 # bg NAME COMMAND...: start a process in the background, logging to $WORK/NAME.log.
 bg() {
 	name=$1; shift

@@ -11,29 +11,9 @@ RX="$WORK/rx"
 mkdir -p "$RX"
 echo 500 >"$RX/status"
 
-# The receiver: one process per connection (socat fork). It saves the
-# request head and body as N.head / N.body, answers the status in
-# $RX/status, and records what it answered as N.answer.
-cat >"$WORK/receiver" <<RCV
-#!/bin/sh
-n=\$(ls "$RX" | grep -c '\.head\$' || true)
-n=\$((n + 1))
-len=0
-i=0
-while [ \$i -lt 50 ] && IFS= read -r line; do
-	line=\$(printf '%s' "\$line" | tr -d '\r')
-	[ -n "\$line" ] || break
-	printf '%s\n' "\$line" >>"$RX/\$n.part"
-	case "\$line" in [Cc]ontent-[Ll]ength:*) len=\$(printf '%s' "\${line#*:}" | tr -dc 0-9) ;; esac
-	i=\$((i + 1))
-done
-head -c "\$len" >"$RX/\$n.body"
-code=\$(cat "$RX/status")
-echo "\$code" >"$RX/\$n.answer"
-mv "$RX/\$n.part" "$RX/\$n.head"
-printf 'HTTP/1.1 %s X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "\$code"
-RCV
-chmod 755 "$WORK/receiver"
+# The receiver saves each request as N.head / N.body and answers the status
+# in $RX/status, recording it as N.answer (lib.sh).
+webhook_receiver "$RX" "$WORK/receiver"
 RX_PORT=$(free_port)
 bg receiver socat "TCP-LISTEN:$RX_PORT,bind=127.0.0.1,reuseaddr,fork" "EXEC:$WORK/receiver"
 wait_port "$RX_PORT"

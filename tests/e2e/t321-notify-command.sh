@@ -12,23 +12,8 @@ mkdir -p "$RX" "$CMD"
 echo 200 >"$RX/status"
 echo 1 >"$CMD/exit"
 
-# The webhook receiver: saves each request's body as N.body (see t320).
-cat >"$WORK/receiver" <<RCV
-#!/bin/sh
-n=\$(ls "$RX" | grep -c '\.body\$' || true)
-n=\$((n + 1))
-len=0
-i=0
-while [ \$i -lt 50 ] && IFS= read -r line; do
-	line=\$(printf '%s' "\$line" | tr -d '\r')
-	[ -n "\$line" ] || break
-	case "\$line" in [Cc]ontent-[Ll]ength:*) len=\$(printf '%s' "\${line#*:}" | tr -dc 0-9) ;; esac
-	i=\$((i + 1))
-done
-head -c "\$len" >"$RX/\$n.tmp"
-mv "$RX/\$n.tmp" "$RX/\$n.body"
-printf 'HTTP/1.1 %s X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "\$(cat "$RX/status")"
-RCV
+# The webhook receiver: saves each request's body as N.body (lib.sh).
+webhook_receiver "$RX" "$WORK/receiver"
 # The command: saves stdin and its environment per run, exits as told.
 cat >"$WORK/notify-cmd" <<HOOK
 #!/bin/sh
@@ -39,7 +24,7 @@ env >"$CMD/\$n.env"
 mv "$CMD/\$n.tmp" "$CMD/\$n.body"
 exit \$(cat "$CMD/exit")
 HOOK
-chmod 755 "$WORK/receiver" "$WORK/notify-cmd"
+chmod 755 "$WORK/notify-cmd"
 RX_PORT=$(free_port)
 bg receiver socat "TCP-LISTEN:$RX_PORT,bind=127.0.0.1,reuseaddr,fork" "EXEC:$WORK/receiver"
 wait_port "$RX_PORT"

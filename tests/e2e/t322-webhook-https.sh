@@ -23,23 +23,8 @@ openssl x509 -req -in "$PKI/hook.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
 	-CAcreateserial -days 2 -extfile "$PKI/ext" -out "$PKI/hook.crt" >/dev/null 2>&1 ||
 	fail "could not sign the receiver's certificate"
 
-cat >"$WORK/receiver" <<RCV
-#!/bin/sh
-n=\$(ls "$RX" | grep -c '\.body\$' || true)
-n=\$((n + 1))
-len=0
-i=0
-while [ \$i -lt 50 ] && IFS= read -r line; do
-	line=\$(printf '%s' "\$line" | tr -d '\r')
-	[ -n "\$line" ] || break
-	case "\$line" in [Cc]ontent-[Ll]ength:*) len=\$(printf '%s' "\${line#*:}" | tr -dc 0-9) ;; esac
-	i=\$((i + 1))
-done
-head -c "\$len" >"$RX/\$n.tmp"
-mv "$RX/\$n.tmp" "$RX/\$n.body"
-printf 'HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'
-RCV
-chmod 755 "$WORK/receiver"
+# The receiver saves each request's body as N.body and answers 204 (lib.sh).
+webhook_receiver "$RX" "$WORK/receiver"
 RX_PORT=$(free_port)
 bg receiver socat "OPENSSL-LISTEN:$RX_PORT,bind=127.0.0.1,reuseaddr,fork,cert=$PKI/hook.crt,key=$PKI/hook.key,verify=0" \
 	"EXEC:$WORK/receiver"

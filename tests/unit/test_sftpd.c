@@ -286,6 +286,17 @@ static struct reply *path_req(struct client *c, uint8_t type, const char *path)
 	return call(c, p);
 }
 
+/* OPEN with flags and no attributes; the reply. */
+static struct reply *open_req(struct client *c, const char *path, uint32_t flags)
+{
+	struct pkt *p = req(c, OPEN);
+
+	p_cstr(p, path);
+	p_u32(p, flags);
+	p_u32(p, 0);
+	return call(c, p);
+}
+
 /* OPEN; the handle into h (8 bytes) and FX_OK, or the STATUS code. */
 static uint32_t sopen(struct client *c, const char *path, uint32_t flags, uint8_t h[8])
 {
@@ -517,30 +528,18 @@ static void test_escapes_refused(void **state)
 
 	client_open(&c, 1, 1);   /* even with every grant */
 	do_init(&c);
-	p = req(&c, OPEN);
-	p_cstr(p, at("outside/secret.txt"));
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("outside/secret.txt"), "outside allowlist");
+	assert_refused(&c, open_req(&c, at("outside/secret.txt"), F_READ),
+	               at("outside/secret.txt"), "outside allowlist");
 
-	p = req(&c, OPEN);
-	p_cstr(p, "../outside/secret.txt");
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("outside/secret.txt"), "outside allowlist");
+	assert_refused(&c, open_req(&c, "../outside/secret.txt", F_READ),
+	               at("outside/secret.txt"), "outside allowlist");
 
-	p = req(&c, OPEN);
-	p_cstr(p, "sub/../../../../../../etc/passwd");
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), "/etc/passwd", "outside allowlist");
+	assert_refused(&c, open_req(&c, "sub/../../../../../../etc/passwd", F_READ),
+	               "/etc/passwd", "outside allowlist");
 
 	/* the symbolic link resolves outside: refused at its real path */
-	p = req(&c, OPEN);
-	p_cstr(p, "link_out");
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("outside/secret.txt"), "outside allowlist");
+	assert_refused(&c, open_req(&c, "link_out", F_READ),
+	               at("outside/secret.txt"), "outside allowlist");
 	assert_refused(&c, path_req(&c, STAT, "link_out"), at("outside/secret.txt"),
 	               "outside allowlist");
 	assert_refused(&c, path_req(&c, OPENDIR, "/"), "/", "outside allowlist");
@@ -548,18 +547,12 @@ static void test_escapes_refused(void **state)
 	/* component-wise: logs2 is not inside logs */
 	assert_int_equal(sopen(&c, at("logs/ok.txt"), F_READ, h), FX_OK);
 	assert_int_equal(handle_req(&c, CLOSE, h), FX_OK);
-	p = req(&c, OPEN);
-	p_cstr(p, at("logs2/x.txt"));
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("logs2/x.txt"), "outside allowlist");
+	assert_refused(&c, open_req(&c, at("logs2/x.txt"), F_READ),
+	               at("logs2/x.txt"), "outside allowlist");
 
 	/* writing through the outbound link is refused too */
-	p = req(&c, OPEN);
-	p_cstr(p, "link_out");
-	p_u32(p, F_WRITE | F_CREAT | F_TRUNC);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("outside/secret.txt"), "outside allowlist");
+	assert_refused(&c, open_req(&c, "link_out", F_WRITE | F_CREAT | F_TRUNC),
+	               at("outside/secret.txt"), "outside allowlist");
 
 	/* links are neither read nor made */
 	p = req(&c, SYMLINK);
@@ -615,21 +608,13 @@ static void test_patient_data(void **state)
 {
 	struct client c;
 	uint8_t h[8];
-	struct pkt *p;
 	char ln[512];
 
 	client_open(&c, 0, 0);
 	do_init(&c);
-	p = req(&c, OPEN);
-	p_cstr(p, "patients/p1.txt");
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("root/patients/p1.txt"), "patient data");
-	p = req(&c, OPEN);
-	p_cstr(p, "img.dcm");
-	p_u32(p, F_READ);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("root/img.dcm"), "patient data");
+	assert_refused(&c, open_req(&c, "patients/p1.txt", F_READ),
+	               at("root/patients/p1.txt"), "patient data");
+	assert_refused(&c, open_req(&c, "img.dcm", F_READ), at("root/img.dcm"), "patient data");
 	assert_refused(&c, path_req(&c, OPENDIR, "patients"), patients, "patient data");
 	/* listings leave them out */
 	assert_true(listing_has(&c, ".", "hello.txt", ln, sizeof(ln)));
@@ -663,11 +648,8 @@ static void test_write_needs_grant(void **state)
 
 	client_open(&c, 0, 0);
 	do_init(&c);
-	p = req(&c, OPEN);
-	p_cstr(p, "upload.txt");
-	p_u32(p, F_WRITE | F_CREAT | F_TRUNC);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("root/upload.txt"), "read-only session");
+	assert_refused(&c, open_req(&c, "upload.txt", F_WRITE | F_CREAT | F_TRUNC),
+	               at("root/upload.txt"), "read-only session");
 	assert_int_equal(stat(at("root/upload.txt"), &st), -1);
 	p = req(&c, OPEN);   /* truncating an existing file is writing */
 	p_cstr(p, "hello.txt");
@@ -742,11 +724,8 @@ static void test_write_with_grant(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "sha256")), want);
 
 	/* the refusal list holds for uploads as well */
-	p = req(&c, OPEN);
-	p_cstr(p, "patients/new.txt");
-	p_u32(p, F_WRITE | F_CREAT);
-	p_u32(p, 0);
-	assert_refused(&c, call(&c, p), at("root/patients/new.txt"), "patient data");
+	assert_refused(&c, open_req(&c, "patients/new.txt", F_WRITE | F_CREAT),
+	               at("root/patients/new.txt"), "patient data");
 
 	/* entries: mkdir, rename, remove, rmdir; a root is never removed */
 	p = req(&c, MKDIR);

@@ -1,0 +1,19 @@
+/* admin_int.h: what the offline administration files (admin.c and the
+ * admin_*.c files beside it) share. Private to them: main.c uses admin.h. */
+#ifndef TETHER_SERVER_ADMIN_INT_H
+#define TETHER_SERVER_ADMIN_INT_H
+
+#include <stddef.h>
+
+#include "srvconf.h"
+#include "store.h"
+
+/* "tether-server: <message>" on stderr. */
+void admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Load the deployment in dir into *cfg and open its store; says what to do
+ * on failure. */
+int admin_open(const char *dir, struct srvconf *cfg, struct store **st);
+/* TETHER_PASSWORD, else one line from stdin (without its newline). */
+int admin_read_password(char *out, size_t outsz);
+
+#endif
