@@ -42,9 +42,11 @@ tail -n +2 "$cast" | jq -e -s 'length > 0 and all(.[]; type == "array" and lengt
 	fail "bad asciicast events"
 pass "the recording is valid asciicast v2"
 # Events split the output wherever the PTY read did: join them (-j) before
-# looking for the line (the typed echo shows marker-$((6*7)), not 42).
+# looking. The output may share a line with the shell's prompt, since the
+# terminal echoed the typed lines before the shell read them; the echo shows
+# marker-$((6*7)), so only the command's output holds marker-42.
 tail -n +2 "$cast" | jq -j 'select(.[1] == "o") | .[2]' | tr -d '\r' >"$WORK/replay"
-grep -q '^marker-42$' "$WORK/replay" || fail "the recording lacks the command's output"
+grep -q 'marker-42' "$WORK/replay" || fail "the recording lacks the command's output"
 pass "the recording holds the shell's output"
 
 want=$(printf '%s' "$end" | jq -r .sha256)
