@@ -93,7 +93,9 @@ int agentconf_parse_local(const char *value, char *host, size_t hostsz,
 	return 0;
 }
 
-struct agentconf_svc_ctx {
+/* What a config_each_prefix() callback that fills conf (services,
+ * diagnostics) needs: the first error stops the rest. */
+struct agentconf_entry_ctx {
 	struct agent_conf *conf;
 	int rc;
 	char *errbuf;
@@ -102,7 +104,7 @@ struct agentconf_svc_ctx {
 
 static void agentconf_add_service(const char *key, const char *value, void *arg)
 {
-	struct agentconf_svc_ctx *c = arg;
+	struct agentconf_entry_ctx *c = arg;
 	struct agent_service *s;
 	const char *name = key + strlen("service.");
 
@@ -203,17 +205,10 @@ static void agentconf_add_path(const char *key, const char *value, void *arg)
 	(*c->n)++;
 }
 
-struct agentconf_diag_ctx {
-	struct agent_conf *conf;
-	int rc;
-	char *errbuf;
-	size_t errsz;
-};
-
 /* "diag.NAME = /abs/prog arg ...": split on spaces, no quoting, no shell. */
 static void agentconf_add_diag(const char *key, const char *value, void *arg)
 {
-	struct agentconf_diag_ctx *c = arg;
+	struct agentconf_entry_ctx *c = arg;
 	const char *name = key + strlen("diag.");
 	struct agent_diag *d;
 	size_t i, len = strlen(value);
@@ -267,7 +262,7 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	                                 "files.", 0, errbuf, errsz };
 	struct agentconf_path_ctx pc = { c->patient, &c->npatient, AGENT_MAX_PATIENT,
 	                                 "patient_data.", 0, errbuf, errsz };
-	struct agentconf_diag_ctx dc = { c, 0, errbuf, errsz };
+	struct agentconf_entry_ctx dc = { c, 0, errbuf, errsz };
 	const char *v;
 	int rc;
 
@@ -394,7 +389,7 @@ static int agentconf_fill_strings(struct agent_conf *c, const struct config *cfg
 static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
                           const char *dir, char *errbuf, size_t errsz)
 {
-	struct agentconf_svc_ctx sc = { c, 0, errbuf, errsz };
+	struct agentconf_entry_ctx sc = { c, 0, errbuf, errsz };
 	int rc;
 
 	if ((rc = agentconf_fill_strings(c, cfg, dir, errbuf, errsz)) != 0)

@@ -55,6 +55,17 @@ void consent_notify(struct consent *c, json_t *o)
 
 /* ---- the socket ------------------------------------------------------------ */
 
+/* o (stolen) as one compact JSON line on out; nothing when o is NULL. */
+static void consent_put_json(struct evbuffer *out, json_t *o)
+{
+	char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	if (line != NULL)
+		evbuffer_add_printf(out, "%s\n", line);
+	free(line);
+	json_decref(o);
+}
+
 void consent_conn_free(struct consent_conn *cn)
 {
 	struct consent *c = cn->c;
@@ -106,7 +117,6 @@ static void consent_list(struct consent *c, struct consent_conn *cn)
 	time_t now = time(NULL);
 	json_t *o, *svcs;
 	size_t i;
-	char *line;
 
 	for (s = c->sessions; s != NULL; s = s->next) {
 		svcs = json_array();
@@ -121,11 +131,7 @@ static void consent_list(struct consent *c, struct consent_conn *cn)
 		              "state", s->state == CS_ACTIVE ? "active" : "pending",
 		              "expires_in_s",
 		              (json_int_t)(s->deadline > now ? s->deadline - now : 0));
-		line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-		if (line != NULL)
-			evbuffer_add_printf(out, "%s\n", line);
-		free(line);
-		json_decref(o);
+		consent_put_json(out, o);
 	}
 	consent_conn_reply(cn, "END\n");
 }
@@ -187,18 +193,13 @@ static void consent_status(struct consent *c, struct consent_conn *cn)
 	struct evbuffer *out = bufferevent_get_output(cn->bev);
 	struct consent_sess *s;
 	json_t *o;
-	char *line;
 
 	for (s = c->sessions; s != NULL; s = s->next) {
 		if (s->state != CS_ACTIVE)
 			continue;
 		o = consent_active_event(s, "session_active");
 		json_object_del(o, "event");
-		line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		if (line != NULL)
-			evbuffer_add_printf(out, "%s\n", line);
-		free(line);
-		json_decref(o);
+		consent_put_json(out, o);
 	}
 	consent_conn_reply(cn, "END\n");
 }
@@ -206,6 +207,7 @@ static void consent_status(struct consent *c, struct consent_conn *cn)
 /* WATCH: "OK watching", the current state as events, then every change. */
 static void consent_watch(struct consent *c, struct consent_conn *cn)
 {
+	struct evbuffer *out = bufferevent_get_output(cn->bev);
 	struct consent_sess *s;
 
 	if (c->nwatchers >= CONSENT_MAX_WATCHERS) {
@@ -219,17 +221,11 @@ static void consent_watch(struct consent *c, struct consent_conn *cn)
 	c->nwatchers++;
 	/* A watcher stays as long as it likes; only its EOF ends it. */
 	bufferevent_set_timeouts(cn->bev, NULL, NULL);
-	evbuffer_add_printf(bufferevent_get_output(cn->bev), "OK watching\n");
-	for (s = c->sessions; s != NULL; s = s->next) {
-		json_t *o = s->state == CS_ACTIVE ? consent_active_event(s, "session_active")
-		                                  : consent_pending_event(s);
-		char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-		if (line != NULL)
-			evbuffer_add_printf(bufferevent_get_output(cn->bev), "%s\n", line);
-		free(line);
-		json_decref(o);
-	}
+	evbuffer_add_printf(out, "OK watching\n");
+	for (s = c->sessions; s != NULL; s = s->next)
+		consent_put_json(out, s->state == CS_ACTIVE
+		                      ? consent_active_event(s, "session_active")
+		                      : consent_pending_event(s));
 }
 
 static void consent_handle(struct consent_conn *cn, const char *line, size_t len)

@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "childproc.h"
+#include "codec.h"
 #include "err.h"
 
 #define DIAG_ENV_BYTES (MAX_NAME_BYTES + 32)
@@ -31,19 +32,9 @@ struct diag {
 /* The child: only system calls from here to execve. */
 static void diag_child(char **argv, char **envp, int out)
 {
-	struct sigaction sa;
-	sigset_t none;
 	int devnull;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	childproc_reset_signals();
 	setpgid(0, 0);
 	if ((devnull = open("/dev/null", O_RDONLY)) < 0 || dup2(devnull, 0) < 0 ||
 	    dup2(out, 1) < 0 || dup2(out, 2) < 0)
@@ -131,7 +122,7 @@ int diag_overdue(const struct diag *dg, time_t now)
 void diag_finish(struct diag *dg, struct diag_result *res)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	int status = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -148,8 +139,7 @@ void diag_finish(struct diag *dg, struct diag_result *res)
 	                   WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 	res->output_bytes = dg->bytes;
 	if (EVP_DigestFinal_ex(dg->md, md, &mdlen) == 1)
-		for (i = 0; i < mdlen && 2 * i + 2 < sizeof(res->sha256); i++)
-			snprintf(res->sha256 + 2 * i, 3, "%02x", md[i]);
+		(void)hex_encode(md, mdlen, res->sha256, sizeof(res->sha256));
 	close(dg->fd);
 	EVP_MD_CTX_free(dg->md);
 	free(dg);

@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "childproc.h"
 #include "codec.h"
 #include "err.h"
 #include "log.h"
@@ -439,18 +440,7 @@ static void shell_child_ns(const struct shell_exec *x)
 
 static void shell_child(const struct shell_exec *x)
 {
-	struct sigaction sa;
-	sigset_t none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	childproc_reset_signals();
 	/* A worker that dropped privileges is not dumpable, which makes
 	 * /proc/self/uid_map root's: this child (which execs the shell next
 	 * anyway) must be able to write its own maps. */
@@ -684,8 +674,7 @@ void shell_finish(struct shell *sh, struct shell_result *res)
 		sh->ncarry = 0;
 	}
 	if (EVP_DigestFinal_ex(sh->md, md, &mdlen) == 1)
-		for (i = 0; i < mdlen && 2 * i + 2 < sizeof(sh->res.sha256); i++)
-			snprintf(sh->res.sha256 + 2 * i, 3, "%02x", md[i]);
+		(void)hex_encode(md, mdlen, sh->res.sha256, sizeof(sh->res.sha256));
 	close(sh->rec);
 	sh->res.bytes = sh->bytes;
 	*res = sh->res;

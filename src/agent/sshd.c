@@ -119,11 +119,25 @@ static void sshd_chan_eof(ssh_session session, ssh_channel channel, void *userda
 		c->dead = 1;
 }
 
-void sshd_chan_closed(ssh_session session, ssh_channel channel, void *userdata)
+static void sshd_chan_closed(ssh_session session, ssh_channel channel, void *userdata)
 {
 	struct sshd_chan *c = userdata;
 
 	c->dead = 1;
+}
+
+int sshd_chan_start(struct sshd *d, struct sshd_chan *c, ssh_message msg)
+{
+	if ((c->ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL)
+		return -1;
+	ssh_callbacks_init(&c->cb);
+	c->cb.userdata = c;
+	c->cb.channel_close_function = sshd_chan_closed;
+	ssh_set_channel_callbacks(c->ch, &c->cb);
+	c->next = d->chans;
+	d->chans = c;
+	d->nchans++;
+	return 0;
 }
 
 static int sshd_fd_readable(socket_t fd, int revents, void *userdata)
@@ -249,24 +263,17 @@ static int sshd_open_forward(struct sshd *d, ssh_message msg)
 		free(c);
 		return 1;
 	}
-	if ((c->ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
+	c->cb.channel_data_function = sshd_chan_data;
+	c->cb.channel_eof_function = sshd_chan_eof;
+	if (sshd_chan_start(d, c, msg) != 0) {
 		close(c->fd);
 		free(c);
 		return 0;
 	}
-	ssh_callbacks_init(&c->cb);
-	c->cb.userdata = c;
-	c->cb.channel_data_function = sshd_chan_data;
-	c->cb.channel_eof_function = sshd_chan_eof;
-	c->cb.channel_close_function = sshd_chan_closed;
-	ssh_set_channel_callbacks(c->ch, &c->cb);
 	if (ssh_event_add_fd(d->event, c->fd, POLLIN, sshd_fd_readable, c) == SSH_OK)
 		c->fd_polled = 1;
 	else
 		c->dead = 1;
-	c->next = d->chans;
-	d->chans = c;
-	d->nchans++;
 	agentaudit_log(d->conf, d->actor, "channel_open",
 	               "session %s direct-tcpip service %s (%s)", d->t->session,
 	               c->svc, c->dest);

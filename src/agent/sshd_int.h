@@ -75,8 +75,11 @@ struct sshd {
 	struct ssh_server_callbacks_struct scb;
 };
 
-/* The channel close callback (both kinds): mark it for the sweep. */
-void sshd_chan_closed(ssh_session session, ssh_channel channel, void *userdata);
+/* Accept the channel open in msg for c (both kinds), with the callbacks
+ * the caller set in c->cb plus userdata and the close callback (which marks
+ * it for the sweep), and add it to d's channels. -1 when libssh could not
+ * accept it (c is then not linked). */
+int sshd_chan_start(struct sshd *d, struct sshd_chan *c, ssh_message msg);
 /* Client text for an audit detail: bounded, valid UTF-8. */
 json_t *sshd_jtext(const char *text);
 /* Audit action with detail (stolen), "session" first. */

@@ -252,6 +252,15 @@ static void sshd_sftp_pump(struct sshd *d, struct sshd_chan *c)
 	}
 }
 
+/* A shell's or diagnostic's output: once it hit EOF only the child's exit
+ * is left, so poll faster for it. */
+static void sshd_child_output(struct sshd *d, struct sshd_chan *c)
+{
+	if (c->out_eof)
+		d->waiting_child = 1;
+	sshd_poll_output(c);
+}
+
 static void sshd_pump_session(struct sshd *d, struct sshd_chan *c)
 {
 	int i;
@@ -267,9 +276,7 @@ static void sshd_pump_session(struct sshd *d, struct sshd_chan *c)
 			sshd_session_close(d, c, sshd_session_finish(d, c));
 			return;
 		}
-		if (c->out_eof)
-			d->waiting_child = 1;
-		sshd_poll_output(c);
+		sshd_child_output(d, c);
 		break;
 	case RUN_DIAG:
 		sshd_drop_input(c);
@@ -277,9 +284,7 @@ static void sshd_pump_session(struct sshd *d, struct sshd_chan *c)
 			sshd_session_close(d, c, sshd_session_finish(d, c));
 			return;
 		}
-		if (c->out_eof)
-			d->waiting_child = 1;
-		sshd_poll_output(c);
+		sshd_child_output(d, c);
 		break;
 	case RUN_SFTP:
 		sshd_sftp_pump(d, c);
@@ -511,24 +516,17 @@ int sshd_session_open(struct sshd *d, ssh_message msg)
 	c->kind = SSHD_SESSION;
 	c->fd = -1;
 	c->no = d->next_no++;
-	if ((c->ch = ssh_message_channel_request_open_reply_accept(msg)) == NULL) {
-		free(c);
-		return 0;
-	}
-	ssh_callbacks_init(&c->cb);
-	c->cb.userdata = c;
 	c->cb.channel_eof_function = sshd_sess_eof;
-	c->cb.channel_close_function = sshd_chan_closed;
 	c->cb.channel_pty_request_function = sshd_cb_pty;
 	c->cb.channel_shell_request_function = sshd_cb_shell;
 	c->cb.channel_exec_request_function = sshd_cb_exec;
 	c->cb.channel_subsystem_request_function = sshd_cb_subsystem;
 	c->cb.channel_pty_window_change_function = sshd_cb_winch;
 	c->cb.channel_env_request_function = sshd_cb_env;
-	ssh_set_channel_callbacks(c->ch, &c->cb);
-	c->next = d->chans;
-	d->chans = c;
-	d->nchans++;
+	if (sshd_chan_start(d, c, msg) != 0) {
+		free(c);
+		return 0;
+	}
 	agentaudit_log(d->conf, d->actor, "channel_open", "session %s session channel %u",
 	               d->t->session, c->no);
 	return 0;

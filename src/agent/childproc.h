@@ -1,0 +1,15 @@
+/* childproc.h: the first steps of a forked child that will exec a program.
+ *
+ * The agent's worker handles SIGPIPE, SIGTERM, SIGINT and SIGCHLD and may
+ * block signals; a program it starts (a diagnostic, the shell) must begin
+ * with the default dispositions, an empty signal mask, and die with its
+ * parent. Only async-signal-safe calls, so it may run between fork and
+ * execve. */
+#ifndef TETHER_CHILDPROC_H
+#define TETHER_CHILDPROC_H
+
+/* Default SIGPIPE/SIGTERM/SIGINT/SIGCHLD, unblock all signals, and ask for
+ * SIGKILL when the parent dies. */
+void childproc_reset_signals(void);
+
+#endif
