@@ -258,7 +258,9 @@ static json_t *api_audit_head_json(const struct store_audit_head *h, int present
 	return json_pack("{s:I, s:s}", "seq", (json_int_t)h->seq, "hash", h->hash);
 }
 
-static json_t *api_device_json(struct server *srv, const struct store_device *d, int full)
+/* site: the device's, read once by the caller (it also decides visibility). */
+static json_t *api_device_json(struct server *srv, const struct store_device *d,
+                               const char *site, int full)
 {
 	json_error_t jerr;
 	json_t *svcs = json_loads(d->services, 0, &jerr);
@@ -278,11 +280,8 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 		json_object_set_new(o, "audit_rollback", api_audit_head_json(&d->audit_rollback,
 		                    d->audit_rollback.hash[0] != '\0'));
 	}
-	if (o != NULL) {
-		char site[MAX_NAME_BYTES];
-
-		json_object_set_new(o, "site", json_string(api_device_site_of(srv, d->serial, site)));
-	}
+	if (o != NULL)
+		json_object_set_new(o, "site", json_string(site));
 	if (o != NULL && full)
 		json_object_set_new(o, "ssh_hostkey", json_string(d->ssh_hostkey));
 	return o;
@@ -299,10 +298,11 @@ static int api_devices_cb(const struct store_device *d, void *arg)
 	struct api_list_ctx *c = arg;
 	char site[MAX_NAME_BYTES];
 
-	if (c->site != NULL && (store_device_site(c->srv->store, d->serial, site) != 0 ||
-	                        strcmp(site, c->site) != 0))
+	api_device_site_of(c->srv, d->serial, site);
+	if (c->site != NULL && strcmp(site, c->site) != 0)
 		return 0;
-	return json_array_append_new(c->arr, api_device_json(c->srv, d, 0)) == 0 ? 0 : TE_ERR_NOMEM;
+	return json_array_append_new(c->arr, api_device_json(c->srv, d, site, 0)) == 0 ?
+	       0 : TE_ERR_NOMEM;
 }
 
 void api_devices(struct http_req *r)
@@ -334,5 +334,5 @@ void api_device_get(struct http_req *r)
 		http_error(r, 404, "no_such_device", "no device with serial %s", r->arg);
 		return;
 	}
-	http_reply(r, 200, api_device_json(r->srv, &d, 1));
+	http_reply(r, 200, api_device_json(r->srv, &d, site, 1));
 }

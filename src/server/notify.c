@@ -20,6 +20,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 
+#include "codec.h"
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -71,7 +72,6 @@ json_t *notify_body(int64_t id, const char *event, const char *site,
 int notify_sign(const unsigned char *key, size_t keylen, int64_t timestamp,
                 const char *body, size_t bodylen, char out[NOTIFY_SIG_HEX_BYTES])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	char ts[32];
 	EVP_MAC *alg = NULL;
@@ -89,13 +89,9 @@ int notify_sign(const unsigned char *key, size_t keylen, int64_t timestamp,
 	    EVP_MAC_init(ctx, key, keylen, params) != 1 ||
 	    EVP_MAC_update(ctx, (const unsigned char *)ts, (size_t)tl) != 1 ||
 	    EVP_MAC_update(ctx, (const unsigned char *)body, bodylen) != 1 ||
-	    EVP_MAC_final(ctx, mac, &n, sizeof(mac)) != 1 || n != 32)
+	    EVP_MAC_final(ctx, mac, &n, sizeof(mac)) != 1 || n != 32 ||
+	    hex_encode(mac, n, out, NOTIFY_SIG_HEX_BYTES) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 0xf];
-	}
-	out[2 * n] = '\0';
 	rc = 0;
 out:
 	OPENSSL_cleanse(mac, sizeof(mac));
