@@ -243,8 +243,8 @@ static int api_ask_check_entitlement(struct http_req *r, struct api_ask *a)
 			return -1;
 		}
 	}
-	if (store_device_site(r->srv->store, a->d.serial, a->s->site) != 0 ||
-	    a->s->site[0] == '\0' || store_site_get(r->srv->store, a->s->site, &a->site) != 0) {
+	snprintf(a->s->site, sizeof(a->s->site), "%s", a->d.site);
+	if (a->s->site[0] == '\0' || store_site_get(r->srv->store, a->s->site, &a->site) != 0) {
 		api_ask_deny(r, a, "device %s belongs to no site; an administrator must register"
 		             " it with --site", a->d.serial);
 		return -1;

@@ -258,9 +258,8 @@ static json_t *api_audit_head_json(const struct store_audit_head *h, int present
 	return json_pack("{s:I, s:s}", "seq", (json_int_t)h->seq, "hash", h->hash);
 }
 
-/* site: the device's, read once by the caller (it also decides visibility). */
 static json_t *api_device_json(struct server *srv, const struct store_device *d,
-                               const char *site, int full)
+                               int full)
 {
 	json_error_t jerr;
 	json_t *svcs = json_loads(d->services, 0, &jerr);
@@ -281,7 +280,7 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 		                    d->audit_rollback.hash[0] != '\0'));
 	}
 	if (o != NULL)
-		json_object_set_new(o, "site", json_string(site));
+		json_object_set_new(o, "site", json_string(d->site));
 	if (o != NULL && full)
 		json_object_set_new(o, "ssh_hostkey", json_string(d->ssh_hostkey));
 	return o;
@@ -296,12 +295,10 @@ struct api_list_ctx {
 static int api_devices_cb(const struct store_device *d, void *arg)
 {
 	struct api_list_ctx *c = arg;
-	char site[MAX_NAME_BYTES];
 
-	api_device_site_of(c->srv, d->serial, site);
-	if (c->site != NULL && strcmp(site, c->site) != 0)
+	if (c->site != NULL && strcmp(d->site, c->site) != 0)
 		return 0;
-	return json_array_append_new(c->arr, api_device_json(c->srv, d, site, 0)) == 0 ?
+	return json_array_append_new(c->arr, api_device_json(c->srv, d, 0)) == 0 ?
 	       0 : TE_ERR_NOMEM;
 }
 
@@ -326,13 +323,11 @@ void api_devices(struct http_req *r)
 void api_device_get(struct http_req *r)
 {
 	struct store_device d;
-	char site[MAX_NAME_BYTES];
 
 	/* Another site's device is as unknown to a customer as a missing one. */
-	if (store_device_get(r->srv->store, r->arg, &d) != 0 ||
-	    !api_site_in_scope(r, api_device_site_of(r->srv, d.serial, site))) {
+	if (store_device_get(r->srv->store, r->arg, &d) != 0 || !api_site_in_scope(r, d.site)) {
 		http_error(r, 404, "no_such_device", "no device with serial %s", r->arg);
 		return;
 	}
-	http_reply(r, 200, api_device_json(r->srv, &d, site, 1));
+	http_reply(r, 200, api_device_json(r->srv, &d, 1));
 }

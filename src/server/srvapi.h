@@ -38,9 +38,6 @@ void api_site_approval(struct http_req *r);
  * when they have none); api_site_in_scope: 1 when the user may act on it. */
 int api_user_scope(struct http_req *r, char site[MAX_NAME_BYTES]);
 int api_site_in_scope(struct http_req *r, const char *site);
-/* The device's site ("" when none) in site, which is returned. */
-const char *api_device_site_of(struct server *srv, const char *serial,
-                               char site[MAX_NAME_BYTES]);
 /* What s was granted: "forward:NAME" for each service, then its actions. */
 json_t *api_session_granted(const struct store_session *s);
 /* Today's UTC date as YYYY-MM-DD (contracts and certifications). */

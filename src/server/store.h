@@ -36,6 +36,7 @@ struct store_user {
 	char region[STORE_REGION_BYTES];
 	char pwhash[PWHASH_BYTES];
 	int64_t created_at;
+	char site[MAX_NAME_BYTES];            /* customer roles' site; "" for others */
 };
 
 /* A device's audit-log head as the agent reported it in a ping. */
@@ -59,6 +60,7 @@ struct store_device {
 	 * last lower or conflicting head that was audited (hash "": none). */
 	struct store_audit_head audit_head;
 	struct store_audit_head audit_rollback;
+	char site[MAX_NAME_BYTES];            /* the customer site it belongs to */
 };
 
 struct store_relay {
@@ -230,9 +232,6 @@ int store_site_update(struct store *st, const struct store_site *s,
                       const struct store_audit_entry *audit);
 typedef int (*store_site_cb)(const struct store_site *s, void *arg);
 int store_site_each(struct store *st, store_site_cb cb, void *arg);
-/* The site of a device or a user ("" when none). */
-int store_device_site(struct store *st, const char *serial, char site[MAX_NAME_BYTES]);
-int store_user_site(struct store *st, const char *name, char site[MAX_NAME_BYTES]);
 int store_device_set_site(struct store *st, const char *serial, const char *site,
                           const struct store_audit_entry *audit);
 int store_user_set_site(struct store *st, const char *name, const char *site,

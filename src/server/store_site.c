@@ -107,18 +107,6 @@ out:
 	return rc;
 }
 
-int store_device_site(struct store *st, const char *serial, char site[MAX_NAME_BYTES])
-{
-	return store_site_lookup(st, "SELECT site FROM devices WHERE serial = ?", &serial, 1,
-	                         site, MAX_NAME_BYTES, "site lookup");
-}
-
-int store_user_site(struct store *st, const char *name, char site[MAX_NAME_BYTES])
-{
-	return store_site_lookup(st, "SELECT site FROM users WHERE name = ?", &name, 1,
-	                         site, MAX_NAME_BYTES, "site lookup");
-}
-
 int store_device_set_site(struct store *st, const char *serial, const char *site,
                           const struct store_audit_entry *audit)
 {

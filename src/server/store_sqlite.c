@@ -433,7 +433,7 @@ int store_user_get(struct store *st, const char *name, struct store_user *out)
 	sqlite3_stmt *s = NULL;
 	int rc, step;
 
-	if ((rc = store_prep(st, "SELECT name, role, level, region, pwhash, created_at"
+	if ((rc = store_prep(st, "SELECT name, role, level, region, pwhash, created_at, site"
 	                         " FROM users WHERE name = ?", &s)) != 0)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, &name, 1)) != 0)
@@ -447,6 +447,7 @@ int store_user_get(struct store *st, const char *name, struct store_user *out)
 		store_col(s, 3, out->region, sizeof(out->region));
 		store_col(s, 4, out->pwhash, sizeof(out->pwhash));
 		out->created_at = sqlite3_column_int64(s, 5);
+		store_col(s, 6, out->site, sizeof(out->site));
 	} else {
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "user get");
 	}
@@ -539,7 +540,7 @@ int store_device_add(struct store *st, const struct store_device *d)
 
 #define STORE_DEVICE_COLS "serial, customer, product, status, cert_fp, ssh_hostkey," \
 	" last_seen, agent_version, services, created_at, audit_seq, audit_hash," \
-	" audit_rollback_seq, audit_rollback_hash"
+	" audit_rollback_seq, audit_rollback_hash, site"
 
 static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 {
@@ -558,6 +559,7 @@ static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 	store_col(s, 11, d->audit_head.hash, sizeof(d->audit_head.hash));
 	d->audit_rollback.seq = sqlite3_column_int64(s, 12);
 	store_col(s, 13, d->audit_rollback.hash, sizeof(d->audit_rollback.hash));
+	store_col(s, 14, d->site, sizeof(d->site));
 }
 
 int store_device_get(struct store *st, const char *serial, struct store_device *out)

@@ -478,7 +478,9 @@ static void test_sites_and_certifications(void **state)
 	                        .approval_mode = "none", .created_at = 5 }, got;
 	struct store_audit_entry a = { "admin", "site_add", "{}" };
 	struct store_session x, back;
-	char site[MAX_NAME_BYTES], until[STORE_DATE_BYTES];
+	struct store_device dev;
+	struct store_user user;
+	char until[STORE_DATE_BYTES];
 	int n = 0;
 
 	add_user_and_device(f->st);
@@ -499,15 +501,15 @@ static void test_sites_and_certifications(void **state)
 	snprintf(got.name, sizeof(got.name), "st-b");
 	assert_int_equal(store_site_update(f->st, &got, NULL), TE_ERR_NOT_FOUND);
 
-	assert_int_equal(store_device_site(f->st, "SN1", site), 0);
-	assert_string_equal(site, "");
+	assert_int_equal(store_device_get(f->st, "SN1", &dev), 0);
+	assert_string_equal(dev.site, "");
 	assert_int_equal(store_device_set_site(f->st, "SN1", "st-a", NULL), 0);
-	assert_int_equal(store_device_site(f->st, "SN1", site), 0);
-	assert_string_equal(site, "st-a");
+	assert_int_equal(store_device_get(f->st, "SN1", &dev), 0);
+	assert_string_equal(dev.site, "st-a");
 	assert_int_equal(store_device_set_site(f->st, "SN9", "st-a", NULL), TE_ERR_NOT_FOUND);
 	assert_int_equal(store_user_set_site(f->st, "alice", "st-a", NULL), 0);
-	assert_int_equal(store_user_site(f->st, "alice", site), 0);
-	assert_string_equal(site, "st-a");
+	assert_int_equal(store_user_get(f->st, "alice", &user), 0);
+	assert_string_equal(user.site, "st-a");
 
 	assert_int_equal(store_cert_get(f->st, "alice", "inj", until), TE_ERR_NOT_FOUND);
 	assert_int_equal(store_cert_set(f->st, "alice", "inj", "2027-06-30", NULL), 0);
