@@ -216,8 +216,25 @@ int api_call(struct api *a, const char *what, const char *method,
 		resp = NULL;
 	}
 out:
-	free(text);
+	if (text != NULL) {
+		/* Bodies may carry a one-time code. */
+		secret_wipe(text, strlen(text));
+		free(text);
+	}
 	json_decref(resp);
+	return r;
+}
+
+int api_post(const struct cli *cli, const char *what, const char *path,
+             const json_t *body, json_t **out)
+{
+	struct api *a = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = api_open(cli, 0, &a)) == 0)
+		r = api_call(a, what, "POST", path, body, out);
+	api_free(a);
 	return r;
 }
 
@@ -251,8 +268,12 @@ void api_bad_answer(const struct cli *cli, const char *what, const char *field)
 	             what, field);
 }
 
-int api_get_list(struct api *a, const struct cli *cli, const char *what, const char *path,
-                 const char *key, const char *id_key, json_t **resp, json_t **list)
+/* GET path and check that the answer's key is an array of objects (each
+ * with a string id_key too, when id_key is not NULL). *resp gets the
+ * answer, for the caller to free even on failure, and *list the array
+ * inside it. Any failure is printed and returned. */
+static int api_get_list(struct api *a, const char *what, const char *path, const char *key,
+                        const char *id_key, json_t **resp, json_t **list)
 {
 	const char *id;
 	json_t *x;
@@ -271,6 +292,29 @@ int api_get_list(struct api *a, const struct cli *cli, const char *what, const c
 	}
 	return 0;
 bad:
-	api_bad_answer(cli, what, key);
+	api_bad_answer(a->cli, what, key);
 	return TE_ERR_INVALID;
+}
+
+int api_list(const struct cli *cli, const char *what, const char *path, const char *key,
+             const char *id_key, const char *empty_text, void (*print)(const json_t *list))
+{
+	struct api *a = NULL;
+	json_t *resp = NULL, *list;
+	int rc = CLI_EXIT_FAIL;
+
+	if (api_open(cli, 0, &a) != 0 ||
+	    api_get_list(a, what, path, key, id_key, &resp, &list) != 0)
+		goto out;
+	if (cli->json)
+		cliout_json(resp);
+	else if (json_array_size(list) == 0)
+		printf("%s\n", empty_text);
+	else
+		print(list);
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
 }

@@ -33,12 +33,17 @@ int api_ctx_new(const struct cli *cli, const char *ca_file, SSL_CTX **out);
 int api_call(struct api *a, const char *what, const char *method,
              const char *path, const json_t *body, json_t **out);
 
-/* GET path and check that the answer's key is an array of objects (each with
- * a string id_key too, when id_key is not NULL). *resp gets the answer, for
- * the caller to free even on failure, and *list the array inside it. Any
- * failure is printed and returned. */
-int api_get_list(struct api *a, const struct cli *cli, const char *what, const char *path,
-                 const char *key, const char *id_key, json_t **resp, json_t **list);
+/* For commands that make one request: open the saved login, POST body
+ * (may be NULL) to path as api_call does, and close the login again. */
+int api_post(const struct cli *cli, const char *what, const char *path,
+             const json_t *body, json_t **out);
+
+/* A list command: GET path and check that the answer's key is an array of
+ * objects (each with a string id_key too, when id_key is not NULL); then
+ * print the whole answer with --json, empty_text when the array is empty,
+ * else print(array). Any failure is printed. Returns the exit code. */
+int api_list(const struct cli *cli, const char *what, const char *path, const char *key,
+             const char *id_key, const char *empty_text, void (*print)(const json_t *list));
 
 /* The HTTP CONNECT proxy for a connection to dest (an https:// URL or a
  * host name): stored (the `tether login --proxy` URL kept in cli.json) when

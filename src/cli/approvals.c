@@ -83,35 +83,27 @@ static void approvals_print_one(const json_t *ap)
 		printf("  approve:  tether approvals approve %s\n", id);
 }
 
+static void approvals_print_all(const json_t *list)
+{
+	json_t *ap;
+	size_t i;
+
+	json_array_foreach(list, i, ap) {
+		if (i > 0)
+			printf("\n");
+		approvals_print_one(ap);
+	}
+}
+
 static int approvals_cmd_list(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
-	struct api *a = NULL;
-	json_t *resp = NULL, *list, *ap;
-	size_t npos, i;
-	int rc = CLI_EXIT_FAIL;
+	size_t npos;
 
 	if (cliargs_parse("approvals list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (api_open(cli, 0, &a) != 0 ||
-	    api_get_list(a, cli, "listing approvals", "/api/v1/approvals", "approvals", "id",
-	                 &resp, &list) != 0)
-		goto out;
-	if (cli->json)
-		cliout_json(resp);
-	else if (json_array_size(list) == 0)
-		printf("no session requests are waiting for you\n");
-	else
-		json_array_foreach(list, i, ap) {
-			if (i > 0)
-				printf("\n");
-			approvals_print_one(ap);
-		}
-	rc = CLI_EXIT_OK;
-out:
-	json_decref(resp);
-	api_free(a);
-	return rc;
+	return api_list(cli, "listing approvals", "/api/v1/approvals", "approvals", "id",
+	                "no session requests are waiting for you", approvals_print_all);
 }
 
 /* approve ID, or refuse ID --reason TEXT. */
@@ -121,7 +113,6 @@ static int approvals_decide(const struct cli *cli, int argc, char **argv, int ap
 	const struct cliargs_opt opts[] = { { "--reason", &reason, NULL, 0, NULL } };
 	const char *cmd = approve ? "approvals approve" : "approvals refuse";
 	char path[APPROVALS_PATH_BYTES], what[APPROVALS_WHAT_BYTES];
-	struct api *a = NULL;
 	json_t *req = NULL, *resp = NULL;
 	size_t npos;
 	int rc = CLI_EXIT_FAIL;
@@ -142,8 +133,7 @@ static int approvals_decide(const struct cli *cli, int argc, char **argv, int ap
 	snprintf(path, sizeof(path), "/api/v1/approvals/%s/%s", pos[0],
 	         approve ? "approve" : "refuse");
 	snprintf(what, sizeof(what), "%s %s", approve ? "approving" : "refusing", pos[0]);
-	if (req == NULL || api_open(cli, 0, &a) != 0 ||
-	    api_call(a, what, "POST", path, req, &resp) != 0)
+	if (req == NULL || api_post(cli, what, path, req, &resp) != 0)
 		goto out;
 	if (api_get_str(resp, "state", &state) != 0) {
 		api_bad_answer(cli, what, "state");
@@ -158,7 +148,6 @@ static int approvals_decide(const struct cli *cli, int argc, char **argv, int ap
 out:
 	json_decref(req);
 	json_decref(resp);
-	api_free(a);
 	return rc;
 }
 
@@ -174,21 +163,11 @@ static int approvals_cmd_refuse(const struct cli *cli, int argc, char **argv)
 
 int approvals_main(const struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(const struct cli *, int, char **);
-	} cmds[] = {
+	static const struct cliargs_cmd cmds[] = {
 		{ "list", approvals_cmd_list }, { "approve", approvals_cmd_approve },
 		{ "refuse", approvals_cmd_refuse },
 	};
 
-	if (argc < 1) {
-		cliout_usage("approvals: say list, approve or refuse");
-		return CLI_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			return cmds[i].fn(cli, argc - 1, argv + 1);
-	cliout_usage("approvals: unknown subcommand '%s' (list, approve, refuse)", argv[0]);
-	return CLI_EXIT_USAGE;
+	return cliargs_dispatch(cli, "approvals", cmds, sizeof(cmds) / sizeof(cmds[0]), argc,
+	                        argv);
 }

@@ -1,6 +1,7 @@
 /* cliargs.c: argument parsing shared by every tether command. */
 #include "cliargs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -132,4 +133,33 @@ int cliargs_check_reason(const char *s)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return TE_ERR_INVALID;
 	return 0;
+}
+
+int cliargs_dispatch(const struct cli *cli, const char *group, const struct cliargs_cmd *cmds,
+                     size_t ncmds, int argc, char **argv)
+{
+	char say[CLIARGS_NAMES_BYTES], list[CLIARGS_NAMES_BYTES];
+	size_t i, slen = 0, llen = 0;
+	int w;
+
+	for (i = 0; argc >= 1 && i < ncmds; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(cli, argc - 1, argv + 1);
+	/* "list, off, on or approval" and "list, off, on, approval". */
+	say[0] = list[0] = '\0';
+	for (i = 0; i < ncmds; i++) {
+		w = snprintf(say + slen, sizeof(say) - slen, "%s%s",
+		             i == 0 ? "" : i + 1 == ncmds ? " or " : ", ", cmds[i].name);
+		if (w > 0 && (size_t)w < sizeof(say) - slen)
+			slen += (size_t)w;
+		w = snprintf(list + llen, sizeof(list) - llen, "%s%s", i == 0 ? "" : ", ",
+		             cmds[i].name);
+		if (w > 0 && (size_t)w < sizeof(list) - llen)
+			llen += (size_t)w;
+	}
+	if (argc < 1)
+		cliout_usage("%s: say %s", group, say);
+	else
+		cliout_usage("%s: unknown subcommand '%s' (%s)", group, argv[0], list);
+	return CLI_EXIT_USAGE;
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#define CLIARGS_NAMES_BYTES 128   /* a group's subcommand names, for messages */
+
 struct cliargs_opt {
 	const char *name;     /* "--reason" */
 	const char **value;   /* where a single value goes (set at most once) */
@@ -31,5 +33,19 @@ int cliargs_check_name(const char *s);
 
 /* A reason: 1..MAX_REASON_BYTES-1 bytes, no control characters. */
 int cliargs_check_reason(const char *s);
+
+struct cli;
+
+/* One subcommand of a command group ("site off"). */
+struct cliargs_cmd {
+	const char *name;
+	int (*fn)(const struct cli *cli, int argc, char **argv);
+};
+
+/* Run the subcommand argv[0] names with the arguments after it; when there
+ * is none or it is unknown, print which there are ("site: say list, off, on
+ * or approval") and return the usage exit code. */
+int cliargs_dispatch(const struct cli *cli, const char *group, const struct cliargs_cmd *cmds,
+                     size_t ncmds, int argc, char **argv);
 
 #endif

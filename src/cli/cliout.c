@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "secret.h"
 
 #define CLIOUT_MSG_BYTES 2048
 
@@ -25,9 +26,7 @@ void cliout_error(const struct cli *cli, const char *code, const char *fmt, ...)
 		return;
 	obj = json_pack("{s:s, s:s}", "error", code != NULL ? code : "failed",
 	                "message", msg);
-	if (obj != NULL)
-		cliout_json(obj);
-	json_decref(obj);
+	cliout_json_new(obj);
 }
 
 void cliout_usage(const char *fmt, ...)
@@ -50,8 +49,17 @@ int cliout_json(const json_t *v)
 		return TE_ERR_NOMEM;
 	fprintf(stdout, "%s\n", text);
 	fflush(stdout);
+	/* It may hold a TOTP secret or recovery codes. */
+	secret_wipe(text, strlen(text));
 	free(text);
 	return 0;
+}
+
+void cliout_json_new(json_t *v)
+{
+	if (v != NULL)
+		cliout_json(v);
+	json_decref(v);
 }
 
 void cliout_time(time_t t, char *out, size_t outsz)

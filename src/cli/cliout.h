@@ -25,6 +25,9 @@ void cliout_error(const struct cli *cli, const char *code, const char *fmt, ...)
 void cliout_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a JSON value on stdout (indented, keys in the server's order). */
 int cliout_json(const json_t *v);
+/* The same for a value just built (json_pack), whose reference it takes;
+ * NULL (the build failed) prints nothing. */
+void cliout_json_new(json_t *v);
 /* Local time as "2024-05-01 14:03 CEST" into out. */
 void cliout_time(time_t t, char *out, size_t outsz);
 /* A time the server gave as unix seconds (or already as text) for people;

@@ -122,26 +122,10 @@ static void devices_print_table(const json_t *list)
 int devices_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
-	struct api *a = NULL;
-	json_t *resp = NULL, *list;
 	size_t npos;
-	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (api_open(cli, 0, &a) != 0 ||
-	    api_get_list(a, cli, "listing devices", "/api/v1/devices", "devices", NULL, &resp,
-	                 &list) != 0)
-		goto out;
-	if (cli->json)
-		cliout_json(resp);
-	else if (json_array_size(list) == 0)
-		printf("no devices\n");
-	else
-		devices_print_table(list);
-	rc = CLI_EXIT_OK;
-out:
-	json_decref(resp);
-	api_free(a);
-	return rc;
+	return api_list(cli, "listing devices", "/api/v1/devices", "devices", NULL,
+	                "no devices", devices_print_table);
 }

@@ -21,32 +21,41 @@
 #include "tls.h"
 
 /* Read one line byte by byte so nothing of the password lingers in a stdio
- * buffer. The newline (and a '\r' before it) is dropped. */
+ * buffer. The newline (and a '\r' before it) is dropped. On any failure out
+ * is wiped, so no part of a secret is left behind. */
 static int login_read_line(int fd, char *out, size_t outsz)
 {
 	size_t len = 0;
 	ssize_t n;
 	char c;
+	int r = 0;
 
 	for (;;) {
 		n = read(fd, &c, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return TE_ERR_SYS;
+		if (n < 0) {
+			r = TE_ERR_SYS;
+			break;
+		}
 		if (n == 0 || c == '\n')
 			break;
 		if (len + 1 >= outsz) {
-			secret_wipe(out, outsz);
-			return TE_ERR_TOO_LONG;
+			r = TE_ERR_TOO_LONG;
+			break;
 		}
 		out[len++] = c;
 	}
 	c = 0;
-	if (len > 0 && out[len - 1] == '\r')
+	if (r == 0 && len > 0 && out[len - 1] == '\r')
 		len--;
-	out[len] = '\0';
-	return len > 0 ? 0 : TE_ERR_TRUNCATED;
+	if (r == 0 && len == 0)
+		r = TE_ERR_TRUNCATED;
+	if (r != 0)
+		secret_wipe(out, outsz);
+	else
+		out[len] = '\0';
+	return r;
 }
 
 static int login_read_tty(int fd, const char *prompt, char *out, size_t outsz)
@@ -293,19 +302,15 @@ static void login_report(const struct cli *cli, const struct clistate *st,
 	char when[64], via[HTTPPROXY_HOST_BYTES + 32] = "";
 	char desc[HTTPPROXY_HOST_BYTES + 16] = "";
 	const char *role = NULL;
-	json_t *o;
 
 	api_get_str(resp, "role", &role);
 	if (proxy != NULL && httpproxy_describe(proxy, desc, sizeof(desc)) == 0)
 		snprintf(via, sizeof(via), " via proxy %s", desc);
 	if (cli->json) {
-		o = json_pack("{s:s, s:s, s:s?, s:s, s:I, s:s?}", "server", st->server,
-		              "user", st->user, "role", role, "scope", "full", "expires_at",
-		              (json_int_t)st->expires_at, "proxy",
-		              desc[0] != '\0' ? desc : NULL);
-		if (o != NULL)
-			cliout_json(o);
-		json_decref(o);
+		cliout_json_new(json_pack("{s:s, s:s, s:s?, s:s, s:I, s:s?}", "server",
+		                          st->server, "user", st->user, "role", role, "scope",
+		                          "full", "expires_at", (json_int_t)st->expires_at,
+		                          "proxy", desc[0] != '\0' ? desc : NULL));
 		return;
 	}
 	cliout_time((time_t)st->expires_at, when, sizeof(when));
@@ -481,10 +486,7 @@ int logout_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:b}", "logged_out", 1);
-		if (o != NULL)
-			cliout_json(o);
-		json_decref(o);
+		cliout_json_new(json_pack("{s:b}", "logged_out", 1));
 	} else {
 		printf("logged out of %s\n", a->st->server);
 	}

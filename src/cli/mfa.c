@@ -43,25 +43,20 @@ int mfa_qr_print(FILE *out, const char *text)
 static int mfa_enroll(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1], *secret = NULL, *uri = NULL;
-	json_t *resp = NULL, *o;
-	struct api *a = NULL;
+	json_t *resp = NULL;
 	size_t npos;
 	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("mfa enroll", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (api_open(cli, 0, &a) != 0 ||
-	    api_call(a, "mfa enroll", "POST", "/api/v1/account/totp", NULL, &resp) != 0)
+	if (api_post(cli, "mfa enroll", "/api/v1/account/totp", NULL, &resp) != 0)
 		goto out;
 	if (api_get_str(resp, "secret", &secret) != 0 || api_get_str(resp, "uri", &uri) != 0) {
 		api_bad_answer(cli, "mfa enroll", "secret");
 		goto out;
 	}
 	if (cli->json) {
-		o = json_pack("{s:s, s:s}", "secret", secret, "uri", uri);
-		if (o != NULL)
-			cliout_json(o);
-		json_decref(o);
+		cliout_json_new(json_pack("{s:s, s:s}", "secret", secret, "uri", uri));
 	} else {
 		printf("Add this account to your authenticator app: scan the QR code, or enter"
 		       " the secret by hand.\n\n");
@@ -74,7 +69,6 @@ static int mfa_enroll(const struct cli *cli, int argc, char **argv)
 	rc = CLI_EXIT_OK;
 out:
 	json_decref(resp);   /* main_json_free wipes the secret */
-	api_free(a);
 	return rc;
 }
 
@@ -121,12 +115,10 @@ static int mfa_confirm(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:O, s:s?, s:O?}", "recovery_codes", codes, "scope",
-		                      api_get_str(resp, "scope", &scope) == 0 ? scope : NULL,
-		                      "setup_required", json_object_get(resp, "setup_required"));
-		if (o != NULL)
-			cliout_json(o);
-		json_decref(o);
+		cliout_json_new(json_pack("{s:O, s:s?, s:O?}", "recovery_codes", codes, "scope",
+		                          api_get_str(resp, "scope", &scope) == 0 ? scope : NULL,
+		                          "setup_required",
+		                          json_object_get(resp, "setup_required")));
 	} else {
 		mfa_print_codes(codes);
 	}

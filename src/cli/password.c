@@ -106,11 +106,8 @@ int password_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli->json) {
-		json_t *o = json_pack("{s:b, s:I}", "changed", 1, "tokens_revoked",
-		                      (json_int_t)revoked);
-		if (o != NULL)
-			cliout_json(o);
-		json_decref(o);
+		cliout_json_new(json_pack("{s:b, s:I}", "changed", 1, "tokens_revoked",
+		                          (json_int_t)revoked));
 	} else {
 		printf("password changed; %lld earlier login%s revoked (this one was renewed)\n",
 		       revoked, revoked == 1 ? "" : "s");

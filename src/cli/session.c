@@ -438,24 +438,11 @@ out:
 
 int session_main(const struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(const struct cli *, int, char **);
-	} cmds[] = {
+	static const struct cliargs_cmd cmds[] = {
 		{ "request", session_cmd_request }, { "status", session_cmd_status },
 		{ "wait", session_cmd_wait }, { "end", session_cmd_end },
 	};
-	size_t i;
 
-	if (argc < 1) {
-		cliout_usage("session: say request, status, wait or end");
-		return CLI_EXIT_USAGE;
-	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			return cmds[i].fn(cli, argc - 1, argv + 1);
-	}
-	cliout_usage("session: unknown subcommand '%s' (request, status, wait, "
-	             "end)", argv[0]);
-	return CLI_EXIT_USAGE;
+	return cliargs_dispatch(cli, "session", cmds, sizeof(cmds) / sizeof(cmds[0]), argc,
+	                        argv);
 }

@@ -76,28 +76,12 @@ static void site_print_table(const json_t *list)
 static int site_cmd_list(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
-	struct api *a = NULL;
-	json_t *resp = NULL, *list;
 	size_t npos;
-	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("site list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (api_open(cli, 0, &a) != 0 ||
-	    api_get_list(a, cli, "listing sites", "/api/v1/sites", "sites", NULL, &resp,
-	                 &list) != 0)
-		goto out;
-	if (cli->json)
-		cliout_json(resp);
-	else if (json_array_size(list) == 0)
-		printf("no sites\n");
-	else
-		site_print_table(list);
-	rc = CLI_EXIT_OK;
-out:
-	json_decref(resp);
-	api_free(a);
-	return rc;
+	return api_list(cli, "listing sites", "/api/v1/sites", "sites", NULL, "no sites",
+	                site_print_table);
 }
 
 /* site off SITE --reason TEXT, or site on SITE [--reason TEXT]. */
@@ -106,7 +90,6 @@ static int site_switch(const struct cli *cli, int argc, char **argv, int on)
 	const char *pos[1], *reason = NULL;
 	const struct cliargs_opt opts[] = { { "--reason", &reason, NULL, 0, NULL } };
 	char path[SITE_PATH_BYTES], what[SITE_WHAT_BYTES];
-	struct api *a = NULL;
 	json_t *req = NULL, *resp = NULL;
 	long long ended = 0;
 	size_t npos;
@@ -131,8 +114,7 @@ static int site_switch(const struct cli *cli, int argc, char **argv, int on)
 	snprintf(path, sizeof(path), "/api/v1/sites/%s/remote", pos[0]);
 	snprintf(what, sizeof(what), "switching remote service %s at %s", on ? "on" : "off",
 	         pos[0]);
-	if (req == NULL || api_open(cli, 0, &a) != 0 ||
-	    api_call(a, what, "POST", path, req, &resp) != 0)
+	if (req == NULL || api_post(cli, what, path, req, &resp) != 0)
 		goto out;
 	if (!json_is_boolean(json_object_get(resp, "remote_enabled"))) {
 		api_bad_answer(cli, what, "remote_enabled");
@@ -150,7 +132,6 @@ static int site_switch(const struct cli *cli, int argc, char **argv, int on)
 out:
 	json_decref(req);
 	json_decref(resp);
-	api_free(a);
 	return rc;
 }
 
@@ -168,7 +149,6 @@ static int site_cmd_approval(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[2], *mode;
 	char path[SITE_PATH_BYTES], what[SITE_WHAT_BYTES];
-	struct api *a = NULL;
 	json_t *req = NULL, *resp = NULL;
 	size_t npos;
 	int rc = CLI_EXIT_FAIL;
@@ -184,8 +164,7 @@ static int site_cmd_approval(const struct cli *cli, int argc, char **argv)
 	req = json_pack("{s:s}", "mode", pos[1]);
 	snprintf(path, sizeof(path), "/api/v1/sites/%s/approval", pos[0]);
 	snprintf(what, sizeof(what), "setting the approval of %s", pos[0]);
-	if (req == NULL || api_open(cli, 0, &a) != 0 ||
-	    api_call(a, what, "POST", path, req, &resp) != 0)
+	if (req == NULL || api_post(cli, what, path, req, &resp) != 0)
 		goto out;
 	if ((mode = site_str2(resp, "approval", "approval_mode")) == NULL) {
 		api_bad_answer(cli, what, "approval");
@@ -203,27 +182,15 @@ static int site_cmd_approval(const struct cli *cli, int argc, char **argv)
 out:
 	json_decref(req);
 	json_decref(resp);
-	api_free(a);
 	return rc;
 }
 
 int site_main(const struct cli *cli, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(const struct cli *, int, char **);
-	} cmds[] = {
+	static const struct cliargs_cmd cmds[] = {
 		{ "list", site_cmd_list }, { "off", site_cmd_off }, { "on", site_cmd_on },
 		{ "approval", site_cmd_approval },
 	};
 
-	if (argc < 1) {
-		cliout_usage("site: say list, off, on or approval");
-		return CLI_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			return cmds[i].fn(cli, argc - 1, argv + 1);
-	cliout_usage("site: unknown subcommand '%s' (list, off, on, approval)", argv[0]);
-	return CLI_EXIT_USAGE;
+	return cliargs_dispatch(cli, "site", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

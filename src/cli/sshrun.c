@@ -23,6 +23,9 @@
 
 #define SSHRUN_OPT_BYTES (PATH_MAX + 64)
 #define SSHRUN_NOPTS     8
+/* ssh's argv: program, -n or the five forward words, 2 * SSHRUN_NOPTS for
+ * the options, the extra arguments, alias, command and the NULL. */
+#define SSHRUN_ARGV_MAX  (1 + 5 + 2 * SSHRUN_NOPTS + SSHRUN_MAX_SSH_ARGS + 3)
 
 struct sshrun {
 	const struct cli *cli;
@@ -239,13 +242,15 @@ static int sshrun_opt(char *dst, const char *key, const char *val)
 	return 0;
 }
 
-/* Fill argv for ssh; argv has room for 2 * SSHRUN_NOPTS + 8 + nextra. */
+/* Fill argv (SSHRUN_ARGV_MAX slots) for ssh. */
 static int sshrun_argv(struct sshrun *s, char **extra, int nextra, char **argv)
 {
 	char exe[PATH_MAX], proxy[PATH_MAX * 2];
 	ssize_t n;
 	int i, k = 0, o = 0, r;
 
+	if (nextra < 0 || nextra > SSHRUN_MAX_SSH_ARGS)
+		return TE_ERR_TOO_LONG;   /* the callers refuse more, with a message */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0) {
 		cliout_error(s->cli, "no_exe", "cannot find this program's own path "
@@ -329,7 +334,7 @@ static int sshrun_wait_child(struct sshrun *s, pid_t pid, int *stopped)
 static int sshrun_spawn(struct sshrun *s, char **extra, int nextra,
                         int *status, int *stopped)
 {
-	char *argv[2 * SSHRUN_NOPTS + 9 + SSHRUN_MAX_SSH_ARGS + 1];
+	char *argv[SSHRUN_ARGV_MAX];
 	char home[PATH_MAX];
 	pid_t pid;
 	int r;
