@@ -692,10 +692,11 @@ size_t consent_workers(const struct consent *c)
 }
 
 int consent_new(struct event_base *base, const struct agent_conf *conf,
-                struct apiq *api, EVP_PKEY *ticket_pub, struct consent **out)
+                struct apiq *api, EVP_PKEY *ticket_pub, int listen_fd,
+                struct consent **out)
 {
 	struct consent *c;
-	int fd = -1, rc;
+	int fd = listen_fd, rc;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -704,7 +705,7 @@ int consent_new(struct event_base *base, const struct agent_conf *conf,
 	c->conf = conf;
 	c->api = api;
 	c->ticket_pub = ticket_pub;
-	if ((rc = consent_socket_open(conf, &fd)) != 0) {
+	if (fd < 0 && (rc = consent_socket_open(conf, &fd)) != 0) {
 		log_error("consent socket %s: %s (%s)", conf->consent_socket,
 		          te_strerror(rc), strerror(errno));
 		goto fail;

@@ -60,9 +60,14 @@ int consent_event_parse(const char *json, size_t len, struct consent_event *ev);
 
 struct consent;
 
-/* Create the socket (unlink a stale one, 0660, group) and serve it. */
+/* Serve the consent socket listen_fd (made by the monitor with
+ * consent_socket_open), or, when it is -1, create it here. */
 int consent_new(struct event_base *base, const struct agent_conf *conf,
-                struct apiq *api, EVP_PKEY *ticket_pub, struct consent **out);
+                struct apiq *api, EVP_PKEY *ticket_pub, int listen_fd,
+                struct consent **out);
+/* Create the listening socket: unlink a stale one, then 0660 and
+ * consent_group, or 0600 when there is no group. */
+int consent_socket_open(const struct agent_conf *conf, int *out);
 /* Stop all workers (SIGTERM) and close the socket. */
 void consent_shutdown(struct consent *c);
 void consent_free(struct consent *c);

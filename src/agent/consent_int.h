@@ -87,7 +87,6 @@ void consent_conn_reply(struct consent_conn *cn, const char *fmt, ...)
 void consent_conn_free(struct consent_conn *cn);
 /* One JSON line (o stolen) to every watcher. */
 void consent_notify(struct consent *c, json_t *o);
-int consent_socket_open(const struct agent_conf *conf, int *out);
 void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
                        struct sockaddr *sa, int salen, void *arg);
 

@@ -298,13 +298,16 @@ static void consent_conn_event(struct bufferevent *bev, short what, void *arg)
 	consent_conn_free(cn);
 }
 
-/* Root, the agent's own uid, or a member of consent_group. */
+/* Root, the agent's own uid, or a member of consent_group; never the
+ * support user, whose uid every shell, diagnostic and SFTP server runs as. */
 static int consent_peer_allowed(const struct agent_conf *conf, uid_t uid, gid_t gid)
 {
 	struct group *gr;
 	struct passwd *pw;
 	char **m;
 
+	if ((pw = getpwnam(conf->support_user)) != NULL && pw->pw_uid == uid)
+		return 0;
 	if (uid == 0 || uid == getuid())
 		return 1;
 	if (conf->consent_group[0] == '\0' || (gr = getgrnam(conf->consent_group)) == NULL)
@@ -366,33 +369,21 @@ void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	bufferevent_enable(cn->bev, EV_READ | EV_WRITE);
 }
 
-/* Give the socket to the user the agent drops to (so that the agent's own
- * uid may use it, as the protocol promises) and to consent_group. */
+/* The socket belongs to whoever made it (root, the monitor, when started as
+ * root) and to consent_group: 0660 with a group, 0600 without. The network
+ * part accepts on the descriptor it inherits and checks every peer. */
 static int consent_socket_owner(const struct agent_conf *conf, const char *path)
 {
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	struct passwd *pw;
 	struct group *gr;
 
-	if (geteuid() == 0 && conf->user[0] != '\0') {
-		if ((pw = getpwnam(conf->user)) == NULL) {
-			log_error("consent socket: no such user %s", conf->user);
-			return TE_ERR_NOT_FOUND;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
+	if (conf->consent_group[0] == '\0')
+		return chmod(path, 0600) == 0 ? 0 : TE_ERR_SYS;
+	if ((gr = getgrnam(conf->consent_group)) == NULL) {
+		log_error("consent socket: no such group %s", conf->consent_group);
+		return TE_ERR_NOT_FOUND;
 	}
-	if (conf->consent_group[0] != '\0') {
-		if ((gr = getgrnam(conf->consent_group)) == NULL) {
-			log_error("consent socket: no such group %s", conf->consent_group);
-			return TE_ERR_NOT_FOUND;
-		}
-		gid = gr->gr_gid;
-	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) {
-		log_error("consent socket: cannot give it to %s%s%s: %s",
-		          conf->user[0] ? conf->user : "-", conf->consent_group[0] ? ":" : "",
+	if (chown(path, (uid_t)-1, gr->gr_gid) != 0 || chmod(path, 0660) != 0) {
+		log_error("consent socket: cannot give it to group %s: %s",
 		          conf->consent_group, strerror(errno));
 		return TE_ERR_SYS;
 	}
@@ -420,10 +411,10 @@ int consent_socket_open(const struct agent_conf *conf, int *out)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return TE_ERR_SYS;
-	old = umask(0117);
+	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc != 0 || chmod(sun.sun_path, 0660) != 0 || listen(fd, 8) != 0) {
+	if (rc != 0 || listen(fd, 8) != 0) {
 		close(fd);
 		return TE_ERR_SYS;
 	}

@@ -3,8 +3,9 @@
  * An exec request whose command is exactly a configured NAME runs that
  * entry's argv with execve: no shell, no argument from the client, stdin
  * /dev/null, stdout and stderr both into one pipe (sent to the client as
- * channel data, in order), a clean environment (PATH, TETHER_SESSION), in a
- * process group of its own that is killed after DIAG_MAX_RUNTIME_S. */
+ * channel data, in order), started by the agent's monitor like the shell
+ * (spawn.h: the support user or namespaces, a clean environment), in a
+ * session of its own that is killed after DIAG_MAX_RUNTIME_S. */
 #ifndef TETHER_DIAG_H
 #define TETHER_DIAG_H
 
@@ -18,9 +19,10 @@
 
 struct diag;
 
-/* Fork and exec d's argv. 0, or an error with why set. */
-int diag_start(const struct agent_diag *d, const char *session,
-               struct diag **out, char *why, size_t whysz);
+/* Have d's argv started. 0, or an error with why set: TE_ERR_DENIED when
+ * it cannot be kept apart from the agent here (refuse, say why). */
+int diag_start(const struct agent_conf *conf, const struct agent_diag *d,
+               const char *session, struct diag **out, char *why, size_t whysz);
 /* The output pipe (non-blocking), to poll. */
 int diag_fd(const struct diag *dg);
 /* Count and hash output bytes sent to the client. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,8 +24,8 @@
 #include "err.h"
 #include "httpproxy.h"
 #include "log.h"
+#include "monitor.h"
 #include "ping.h"
-#include "privdrop.h"
 #include "support.h"
 #include "ticket.h"
 #include "pki.h"
@@ -158,55 +159,128 @@ static void run_stop_workers(struct agent_run *r)
 	run_reap(r);
 }
 
-/* Started as root to drop to conf->user: the agent writes its audit log and
- * its session workers read their keys in state_dir after the drop, so the
- * directory must already belong to that user. Say so now rather than fail
- * quietly at the first session; never chown a path from a config file. */
-static int run_check_state_owner(const struct agent_conf *conf)
+/* The state directory holds the device key, the SSH host key, the support
+ * hash and the audit log: 0700, and it must belong to the uid the network
+ * part runs as (conf->user when started as root), which writes there.
+ * Say so now rather than fail quietly at the first session; never chown
+ * or chmod a path from a config file. */
+static int run_check_state(const struct agent_conf *conf, uid_t owner, const char *who)
 {
-	struct passwd *pw;
+	static const char *const keys[] = { "device.key", "ssh_hostkey" };
+	char path[AGENT_PATH_BYTES];
 	struct stat st;
+	size_t i;
 
-	if (geteuid() != 0 || conf->user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(conf->user)) == NULL) {
-		fprintf(stderr, "tether-agent run: user = %s in %s: no such user\n",
-		        conf->user, conf->path);
-		return TE_ERR_NOT_FOUND;
-	}
 	if (stat(conf->state_dir, &st) != 0) {
 		fprintf(stderr, "tether-agent run: %s: %s\n", conf->state_dir, strerror(errno));
 		return TE_ERR_NOT_FOUND;
 	}
-	if (st.st_uid != pw->pw_uid) {
+	if (st.st_uid != owner) {
 		fprintf(stderr, "tether-agent run: state_dir %s belongs to uid %ld, but the agent "
-		        "drops to %s (uid %ld) and must write there; run `chown -R %s %s`\n",
-		        conf->state_dir, (long)st.st_uid, conf->user, (long)pw->pw_uid,
-		        conf->user, conf->state_dir);
+		        "runs its network part as %s (uid %ld) and must write there; run "
+		        "`chown -R %s %s`\n", conf->state_dir, (long)st.st_uid, who,
+		        (long)owner, who, conf->state_dir);
 		return TE_ERR_DENIED;
 	}
+	if ((st.st_mode & 077) != 0) {
+		fprintf(stderr, "tether-agent run: state_dir %s is mode %03o; it holds the "
+		        "device's keys and audit log and must be 0700: run `chmod 700 %s`\n",
+		        conf->state_dir, (unsigned int)(st.st_mode & 0777), conf->state_dir);
+		return TE_ERR_DENIED;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		agentconf_state_path(conf, keys[i], path, sizeof(path));
+		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+			fprintf(stderr, "tether-agent run: %s is mode %03o; a private key must "
+			        "be 0600: run `chmod 600 %s`\n", path,
+			        (unsigned int)(st.st_mode & 0777), path);
+			return TE_ERR_DENIED;
+		}
+	}
 	return 0;
+}
+
+/* Is pw in the group named name (primary or member)? */
+static int run_in_group(const struct passwd *pw, const char *name)
+{
+	struct group *gr;
+	char **m;
+
+	if (name[0] == '\0' || (gr = getgrnam(name)) == NULL)
+		return 0;
+	if (pw->pw_gid == gr->gr_gid)
+		return 1;
+	for (m = gr->gr_mem; *m != NULL; m++)
+		if (strcmp(*m, pw->pw_name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Started as root: the network part drops to `user`, and every shell,
+ * diagnostic and SFTP server runs as `support_user`, a real account that
+ * is neither root, nor the agent's user, nor in consent_group. */
+static int run_check_accounts(const struct agent_conf *conf, uid_t *agent_uid)
+{
+	struct passwd *pw;
+	uid_t uid;
+
+	if (conf->user[0] == '\0' || (pw = getpwnam(conf->user)) == NULL ||
+	    pw->pw_uid == 0) {
+		fprintf(stderr, "tether-agent run: started as root, the agent needs `user = "
+		        "NAME` in %s: an unprivileged account of its own for the part that "
+		        "faces the network%s%s%s\n", conf->path, conf->user[0] ? " (" : "",
+		        conf->user, conf->user[0] ? " is not one)" : "");
+		return TE_ERR_INVALID;
+	}
+	uid = *agent_uid = pw->pw_uid;
+	if ((pw = getpwnam(conf->support_user)) == NULL) {
+		fprintf(stderr, "tether-agent run: support_user = %s in %s: no such account; "
+		        "as root the agent runs every shell, diagnostic and SFTP server as "
+		        "this account (create it, e.g. `useradd --system --shell /bin/sh %s`)\n",
+		        conf->support_user, conf->path, conf->support_user);
+		return TE_ERR_NOT_FOUND;
+	}
+	if (pw->pw_uid == 0 || pw->pw_uid == uid || run_in_group(pw, conf->consent_group)) {
+		fprintf(stderr, "tether-agent run: support_user = %s in %s %s; it must be an "
+		        "account of its own that can reach none of the agent's state\n",
+		        conf->support_user, conf->path, pw->pw_uid == 0 ? "is root" :
+		        pw->pw_uid == uid ? "is the agent's own user" :
+		        "is in consent_group and could answer the consent socket");
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* What `run` checks before it starts anything. */
+static int run_precheck(const struct agent_conf *conf)
+{
+	char missing[AGENT_PATH_BYTES];
+	struct passwd *pw;
+	uid_t owner = geteuid();
+	int rc;
+
+	if (enroll_check(conf, missing, sizeof(missing)) != 0) {
+		fprintf(stderr, "tether-agent run: not enrolled (%s is missing); run "
+		        "`tether-agent enroll --config %s ...` first\n", missing, conf->path);
+		return TE_ERR_NOT_FOUND;
+	}
+	if (conf->server[0] == '\0' || conf->serial[0] == '\0') {
+		fprintf(stderr, "tether-agent run: set server and serial in %s\n", conf->path);
+		return TE_ERR_INVALID;
+	}
+	if (geteuid() == 0 && (rc = run_check_accounts(conf, &owner)) != 0)
+		return rc;
+	pw = getpwuid(owner);
+	return run_check_state(conf, owner, geteuid() == 0 ? conf->user :
+	                       pw != NULL ? pw->pw_name : "the agent's user");
 }
 
 static int run_setup(struct agent_run *r, SSL_CTX **ctx, EVP_PKEY **tpub)
 {
 	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
-	char tp[AGENT_PATH_BYTES], missing[AGENT_PATH_BYTES];
+	char tp[AGENT_PATH_BYTES];
 	int rc;
 
-	if (enroll_check(r->conf, missing, sizeof(missing)) != 0) {
-		fprintf(stderr, "tether-agent run: not enrolled (%s is missing); run "
-		        "`tether-agent enroll --config %s ...` first\n", missing,
-		        r->conf->path);
-		return TE_ERR_NOT_FOUND;
-	}
-	if (r->conf->server[0] == '\0' || r->conf->serial[0] == '\0') {
-		fprintf(stderr, "tether-agent run: set server and serial in %s\n",
-		        r->conf->path);
-		return TE_ERR_INVALID;
-	}
-	if ((rc = run_check_state_owner(r->conf)) != 0)
-		return rc;
 	agentconf_state_path(r->conf, "ca.crt", ca, sizeof(ca));
 	agentconf_state_path(r->conf, "device.crt", crt, sizeof(crt));
 	agentconf_state_path(r->conf, "device.key", key, sizeof(key));
@@ -242,7 +316,9 @@ static int run_log_proxy(const struct agent_conf *conf)
 	return 0;
 }
 
-static int cmd_run(struct agent_conf *conf)
+/* The network part (monitor.h): already running as `user`; the consent
+ * socket is listen_fd. */
+static int run_network(struct agent_conf *conf, int listen_fd)
 {
 	struct agent_run r = { .conf = conf };
 	struct event *sig[3] = { NULL, NULL, NULL };
@@ -254,8 +330,10 @@ static int cmd_run(struct agent_conf *conf)
 	int i, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = run_setup(&r, &ctx, &tpub)) != 0)
+	if ((rc = run_setup(&r, &ctx, &tpub)) != 0) {
+		rc = MONITOR_EXIT_CONFIG;
 		goto out;
+	}
 	if ((r.base = event_base_new()) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto out;
@@ -271,14 +349,8 @@ static int cmd_run(struct agent_conf *conf)
 		goto out;
 	if ((rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server),
 	                   ctx, &api)) != 0 ||
-	    (rc = consent_new(r.base, conf, api, tpub, &r.consent)) != 0) {
+	    (rc = consent_new(r.base, conf, api, tpub, listen_fd, &r.consent)) != 0) {
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
-		goto out;
-	}
-	/* The consent socket exists (and has its group); now drop root. */
-	if ((rc = privdrop_to(conf->user)) != 0) {
-		fprintf(stderr, "tether-agent run: cannot drop privileges to %s: %s\n",
-		        conf->user, te_strerror(rc));
 		goto out;
 	}
 	if ((rc = ping_new(r.base, conf, ctx, r.consent, &ping)) != 0)
@@ -305,7 +377,16 @@ out:
 	}
 	EVP_PKEY_free(tpub);
 	SSL_CTX_free(ctx);
-	return rc;
+	return rc == 0 ? 0 : rc == MONITOR_EXIT_CONFIG ? MONITOR_EXIT_CONFIG : 1;
+}
+
+static int cmd_run(struct agent_conf *conf)
+{
+	int rc;
+
+	if ((rc = run_precheck(conf)) != 0)
+		return rc;
+	return monitor_run(conf, run_network) == 0 ? 0 : TE_ERR_SYS;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */

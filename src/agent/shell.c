@@ -1,9 +1,7 @@
-/* shell.c: PTY shell, asciicast v2 recording, patient-data namespaces.
- *
- * The worker that calls shell_start has a second thread (the TLS pump), so
- * everything the child needs (argv, envp, the uid/gid maps, the expanded
- * refusal list) is prepared before fork; the child only makes system
- * calls until it execs. */
+/* shell.c: PTY shell, asciicast v2 recording, and the refusal list the
+ * patient-data cover hides. The shell itself is started by the agent's
+ * monitor (monitor.h, spawn.h); the worker keeps the PTY master and the
+ * recording. */
 
 #include "shell.h"
 
@@ -29,29 +27,16 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "childproc.h"
 #include "codec.h"
 #include "err.h"
 #include "log.h"
+#include "monitor.h"
 
 #define SHELL_EVENT_BYTES   4096               /* output bytes per "o" event */
 #define SHELL_LINE_BYTES    (6 * SHELL_EVENT_BYTES + 128)
-#define SHELL_MAP_BYTES     64
-#define SHELL_ENV_BYTES     (AGENT_PATH_BYTES + 32)
-#define SHELL_NENV          8
-#define SHELL_KILL_WAIT_MS  1000
-
-/* Failure codes the child writes to the parent before it would exec. */
-#define SHELL_CHILD_NS   'n'    /* the namespaces or covers could not be set up */
-#define SHELL_CHILD_EXEC 'e'    /* the shell could not be started */
-
-struct shell_hide {
-	char path[AGENT_PATH_BYTES];
-	int dir;
-};
 
 struct shell {
-	pid_t pid;
+	struct spawn_handle child;
 	int master;
 	int rec;                        /* the .cast file */
 	EVP_MD_CTX *md;
@@ -59,8 +44,6 @@ struct shell {
 	unsigned long long bytes;
 	unsigned char carry[4];         /* an incomplete UTF-8 sequence */
 	size_t ncarry;
-	int exited;
-	int status;
 	struct shell_result res;
 };
 
@@ -271,8 +254,8 @@ static int shell_rec_open(const struct agent_conf *conf, const struct shell_spec
 
 /* ---- the refusal list ------------------------------------------------------- */
 
-static int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
-                           size_t *nout, char *why, size_t whysz)
+int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
+                    size_t *nout, char *why, size_t whysz)
 {
 	struct shell_hide *h;
 	struct stat st;
@@ -319,219 +302,27 @@ static int shell_hide_list(const struct agent_conf *conf, struct shell_hide **ou
 	return 0;
 }
 
-/* ---- the child -------------------------------------------------------------- */
-
-struct shell_exec {
-	char slave[64];
-	char *argv[4];
-	char *envp[SHELL_NENV + 1];
-	char env[SHELL_NENV][SHELL_ENV_BYTES];
-	char home[AGENT_PATH_BYTES];
-	char uid_map[SHELL_MAP_BYTES];
-	char gid_map[SHELL_MAP_BYTES];
-	const struct shell_hide *hide;
-	size_t nhide;
-	int hide_on;
-	int errfd;
-};
-
-static void shell_child_fail(int errfd, char code)
+/* The PTY: the master stays here (non-blocking), the slave goes to the
+ * monitor for the child. */
+static int shell_pty(struct shell *sh, int *slave, unsigned int cols, unsigned int rows)
 {
-	(void)!write(errfd, &code, 1);
-	_exit(127);
-}
+	char name[64];
 
-static int shell_write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-/* Map our own uid and gid into the new user namespace. */
-static int shell_map_ids(const struct shell_exec *x)
-{
-	if (shell_write_file("/proc/self/uid_map", x->uid_map) != 0)
-		return -1;
-	/* Unprivileged: setgroups must be off before gid_map can be written. */
-	if (shell_write_file("/proc/self/setgroups", "deny") != 0 && errno != ENOENT)
-		return -1;
-	return shell_write_file("/proc/self/gid_map", x->gid_map);
-}
-
-/* Inside the new namespaces (PID 1 of the new PID namespace): a fresh
- * /proc, the covers, then a second user+mount namespace which makes every
- * mount above locked, so even a shell with capabilities there cannot
- * unmount a cover. */
-static int shell_cover(const struct shell_exec *x)
-{
-	size_t i;
-
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		return -1;
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		return -1;
-	for (i = 0; i < x->nhide; i++) {
-		if (x->hide[i].dir) {
-			if (mount("tether-hidden", x->hide[i].path, "tmpfs",
-			          MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			          "size=4k,mode=0555") != 0)
-				return -1;
-		} else if (mount("/dev/null", x->hide[i].path, NULL, MS_BIND, NULL) != 0) {
-			return -1;
-		}
-	}
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || shell_map_ids(x) != 0)
-		return -1;
-	return 0;
-}
-
-static void shell_child_exec(const struct shell_exec *x)
-{
-	int fd;
-
-	if (setsid() < 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_EXEC);
-	if ((fd = open(x->slave, O_RDWR)) < 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_EXEC);
-	(void)ioctl(fd, TIOCSCTTY, 0);
-	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_EXEC);
-	if (fd > 2)
-		close(fd);
-	if (chdir(x->home) != 0 && chdir("/") != 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_EXEC);
-	execve(x->argv[0], x->argv, x->envp);
-	shell_child_fail(x->errfd, SHELL_CHILD_EXEC);
-}
-
-/* The intermediate process of the covered shell: new user, mount and PID
- * namespaces; its child is PID 1 there and becomes the shell. Its exit
- * status is the shell's. */
-static void shell_child_ns(const struct shell_exec *x)
-{
-	pid_t pid;
-	int status;
-
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0 ||
-	    shell_map_ids(x) != 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_NS);
-	pid = fork();
-	if (pid < 0)
-		shell_child_fail(x->errfd, SHELL_CHILD_NS);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (shell_cover(x) != 0)
-			shell_child_fail(x->errfd, SHELL_CHILD_NS);
-		shell_child_exec(x);
-	}
-	close(x->errfd);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(127);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
-	      WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 127);
-}
-
-static void shell_child(const struct shell_exec *x)
-{
-	childproc_reset_signals();
-	/* A worker that dropped privileges is not dumpable, which makes
-	 * /proc/self/uid_map root's: this child (which execs the shell next
-	 * anyway) must be able to write its own maps. */
-	prctl(PR_SET_DUMPABLE, 1);
-	/* Nothing of the worker's (TLS, SSH, recording) reaches the shell. */
-	if (x->errfd > 3)
-		close_range(3, (unsigned int)x->errfd - 1, 0);
-	close_range((unsigned int)x->errfd + 1, ~0U, 0);
-	if (x->hide_on)
-		shell_child_ns(x);
-	shell_child_exec(x);
-}
-
-static void shell_env(struct shell_exec *x, size_t *n, const char *key,
-                      const char *val)
-{
-	if (*n >= SHELL_NENV)
-		return;
-	snprintf(x->env[*n], sizeof(x->env[*n]), "%s=%s", key, val);
-	x->envp[*n] = x->env[*n];
-	(*n)++;
-	x->envp[*n] = NULL;
-}
-
-static void shell_prepare(const struct agent_conf *conf, const struct shell_spec *spec,
-                          const char *term, struct shell_exec *x)
-{
-	struct passwd *pw = getpwuid(getuid());
-	size_t n = 0;
-
-	snprintf(x->home, sizeof(x->home), "%s",
-	         pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/' ? pw->pw_dir : "/");
-	shell_env(x, &n, "TERM", term);
-	shell_env(x, &n, "HOME", x->home);
-	shell_env(x, &n, "PATH", "/usr/local/bin:/usr/bin:/bin");
-	shell_env(x, &n, "SHELL", conf->shell);
-	shell_env(x, &n, "USER", pw != NULL ? pw->pw_name : "unknown");
-	shell_env(x, &n, "LOGNAME", pw != NULL ? pw->pw_name : "unknown");
-	shell_env(x, &n, "TETHER_SESSION", spec->session);
-	x->argv[0] = (char *)conf->shell;
-	if (spec->command != NULL) {
-		x->argv[1] = "-c";
-		x->argv[2] = (char *)spec->command;
-		x->argv[3] = NULL;
-	} else {
-		x->argv[1] = NULL;
-	}
-	snprintf(x->uid_map, sizeof(x->uid_map), "%lu %lu 1\n",
-	         (unsigned long)geteuid(), (unsigned long)geteuid());
-	snprintf(x->gid_map, sizeof(x->gid_map), "%lu %lu 1\n",
-	         (unsigned long)getegid(), (unsigned long)getegid());
-}
-
-static int shell_pty(struct shell *sh, struct shell_exec *x, unsigned int cols,
-                     unsigned int rows)
-{
 	sh->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sh->master < 0 || grantpt(sh->master) != 0 || unlockpt(sh->master) != 0 ||
-	    ptsname_r(sh->master, x->slave, sizeof(x->slave)) != 0)
+	    ptsname_r(sh->master, name, sizeof(name)) != 0)
 		return TE_ERR_SYS;
 	if (shell_winsize(sh->master, cols, rows) != 0)
+		return TE_ERR_SYS;
+	if ((*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return TE_ERR_SYS;
 	return fcntl(sh->master, F_SETFL, fcntl(sh->master, F_GETFL) | O_NONBLOCK) == 0
 	       ? 0 : TE_ERR_SYS;
 }
 
-/* Wait for the child's exec (EOF on the pipe) or its failure code. */
-static int shell_confirm(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-	char code = 0;
-	ssize_t n;
-
-	if (poll(&p, 1, SHELL_START_TIMEOUT_S * 1000) <= 0)
-		return TE_ERR_TIMEOUT;
-	while ((n = read(fd, &code, 1)) < 0 && errno == EINTR)
-		;
-	if (n == 0)
-		return 0;
-	return code == SHELL_CHILD_NS ? TE_ERR_DENIED : TE_ERR_SYS;
-}
-
 static void shell_discard(struct shell *sh)
 {
-	int status;
-
-	if (sh->pid > 0) {
-		kill(sh->pid, SIGKILL);
-		while (waitpid(sh->pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
+	monitor_spawn_stop(&sh->child);
 	if (sh->master >= 0)
 		close(sh->master);
 	if (sh->rec >= 0) {
@@ -542,70 +333,80 @@ static void shell_discard(struct shell *sh)
 	free(sh);
 }
 
+/* What the monitor is asked to start: the shell, interactive or -c. */
+static void shell_request(const struct agent_conf *conf, const struct shell_spec *spec,
+                          const char *term, struct spawn_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->kind = SPAWN_KIND_SHELL;
+	req->flags = SPAWN_F_PTY | (spec->hide_patient ? SPAWN_F_COVER : 0);
+	req->nfds = 1;
+	snprintf(req->term, sizeof(req->term), "%s", term);
+	snprintf(req->session, sizeof(req->session), "%s", spec->session);
+	snprintf(req->argv[0], sizeof(req->argv[0]), "%s", conf->shell);
+	req->argc = 1;
+	if (spec->command != NULL) {
+		snprintf(req->argv[1], sizeof(req->argv[1]), "-c");
+		snprintf(req->argv[2], sizeof(req->argv[2]), "%s", spec->command);
+		req->argc = 3;
+	}
+}
+
 int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
                 struct shell **out, char *why, size_t whysz)
 {
 	struct shell *sh = NULL;
-	struct shell_exec *x = NULL;
-	struct shell_hide *hide = NULL;
+	struct spawn_req *req = NULL;
 	unsigned int cols = spec->cols ? spec->cols : SHELL_DEFAULT_COLS;
 	unsigned int rows = spec->rows ? spec->rows : SHELL_DEFAULT_ROWS;
 	const char *term = shell_term(spec->term);
-	int pipefd[2] = { -1, -1 }, rc;
+	int slave = -1, rc;
 
 	*out = NULL;
 	snprintf(why, whysz, "out of memory");
-	if ((sh = calloc(1, sizeof(*sh))) == NULL || (x = calloc(1, sizeof(*x))) == NULL) {
+	if ((sh = calloc(1, sizeof(*sh))) == NULL || (req = calloc(1, sizeof(*req))) == NULL) {
 		free(sh);
 		return TE_ERR_NOMEM;
 	}
-	sh->master = sh->rec = -1;
+	sh->master = sh->rec = sh->child.status_fd = -1;
 	sh->res.exit_status = -1;
 	if (cols > 10000 || rows > 10000)
 		cols = SHELL_DEFAULT_COLS, rows = SHELL_DEFAULT_ROWS;
-	if (spec->hide_patient &&
-	    (rc = shell_hide_list(conf, &hide, &x->nhide, why, whysz)) != 0)
+	if (spec->command != NULL && strlen(spec->command) >= sizeof(req->argv[2])) {
+		snprintf(why, whysz, "the command is longer than %d bytes",
+		         SPAWN_MAX_ARG_BYTES - 1);
+		rc = TE_ERR_TOO_LONG;
 		goto fail;
-	x->hide = hide;
-	x->hide_on = spec->hide_patient;
-	shell_prepare(conf, spec, term, x);
+	}
+	shell_request(conf, spec, term, req);
 	if ((rc = shell_rec_open(conf, spec, sh, term, cols, rows, why, whysz)) != 0)
 		goto fail;
-	if ((rc = shell_pty(sh, x, cols, rows)) != 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+	if ((rc = shell_pty(sh, &slave, cols, rows)) != 0) {
 		snprintf(why, whysz, "cannot open a pseudo-terminal: %s", strerror(errno));
-		rc = TE_ERR_SYS;
 		goto fail;
 	}
-	x->errfd = pipefd[1];
-	if ((sh->pid = fork()) < 0) {
-		snprintf(why, whysz, "cannot fork: %s", strerror(errno));
-		rc = TE_ERR_SYS;
-		goto fail;
+	rc = monitor_spawn(conf, req, &slave, &sh->child, why, whysz);
+	close(slave);
+	if (rc == TE_ERR_DENIED && spec->hide_patient) {
+		char detail[SPAWN_TEXT_BYTES];
+
+		snprintf(detail, sizeof(detail), "%s", why);
+		snprintf(why, whysz, "patient data cannot be hidden from a shell on this "
+		         "device (%s)", detail);
+	} else if (rc == TE_ERR_DENIED) {
+		char detail[SPAWN_TEXT_BYTES];
+
+		snprintf(detail, sizeof(detail), "%s", why);
+		snprintf(why, whysz, "the shell cannot be kept apart from the agent on "
+		         "this device (%s)", detail);
 	}
-	if (sh->pid == 0)
-		shell_child(x);         /* never returns */
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	if ((rc = shell_confirm(pipefd[0])) != 0) {
-		if (rc == TE_ERR_DENIED)
-			snprintf(why, whysz, "patient data cannot be hidden from a shell "
-			         "on this device");
-		else
-			snprintf(why, whysz, "the shell %s could not be started", conf->shell);
+	if (rc != 0)
 		goto fail;
-	}
-	close(pipefd[0]);
-	free(hide);
-	free(x);
+	free(req);
 	*out = sh;
 	return 0;
 fail:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	free(hide);
-	free(x);
+	free(req);
 	shell_discard(sh);
 	return rc;
 }
@@ -620,46 +421,27 @@ int shell_fd(const struct shell *sh)
 	return sh->master;
 }
 
-static void shell_note_status(struct shell *sh, int status)
-{
-	sh->exited = 1;
-	sh->res.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) :
-	                      WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
 int shell_exited(struct shell *sh)
 {
-	int status;
-
-	if (!sh->exited && waitpid(sh->pid, &status, WNOHANG) == sh->pid)
-		shell_note_status(sh, status);
-	return sh->exited;
+	if (monitor_spawn_poll(&sh->child))
+		sh->res.exit_status = sh->child.exit_status;
+	return sh->child.exited;
 }
 
 void shell_finish(struct shell *sh, struct shell_result *res)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	int status, waited = 0;
 
 	if (!shell_exited(sh)) {
-		/* Hang up like a terminal would, give it a moment, then kill. */
+		/* Hang up like a terminal would; the keeper then SIGHUPs the
+		 * shell's group, waits a moment and kills what is left. */
 		close(sh->master);
 		sh->master = -1;
-		kill(-sh->pid, SIGHUP);
-		kill(sh->pid, SIGHUP);
-		while (!shell_exited(sh) && waited < SHELL_KILL_WAIT_MS) {
-			usleep(50 * 1000);
-			waited += 50;
-		}
-		if (!sh->exited) {
-			kill(-sh->pid, SIGKILL);
-			kill(sh->pid, SIGKILL);
-			while (waitpid(sh->pid, &status, 0) < 0 && errno == EINTR)
-				;
-			shell_note_status(sh, status);
-		}
+		monitor_spawn_stop(&sh->child);
+		sh->res.exit_status = sh->child.exit_status;
 	}
+	monitor_spawn_stop(&sh->child);
 	if (sh->master >= 0)
 		close(sh->master);
 	if (sh->ncarry > 0) {

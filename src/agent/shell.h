@@ -1,20 +1,21 @@
 /* shell.h: a granted session's shell on a PTY, recorded as asciicast v2.
  *
- * The shell runs as the agent's own user with a clean environment (TERM,
- * HOME, PATH, SHELL, USER, LOGNAME, TETHER_SESSION). Its output, and only
+ * The agent's monitor starts the shell (monitor.h, spawn.h): as
+ * support_user when the agent runs as root, else in namespaces that hide
+ * the agent's folders, with a clean environment (TERM, HOME, PATH, SHELL,
+ * USER, LOGNAME, TETHER_SESSION). Its output, and only
  * its output, is written to recordings_dir/SESSION-CHANNEL.cast (0600):
  * a header line, then one [seconds, "o", "text"] event per read and an
  * [seconds, "r", "COLSxROWS"] event per window change. Typed input is not
  * recorded (it would hold passwords typed at prompts that do not echo).
  *
  * When the device has a patient-data refusal list and the ticket lacks
- * patient_records, the shell is started in new user, mount and PID
- * namespaces with every refused directory covered by an empty read-only
- * tmpfs and every refused file by /dev/null, a fresh /proc (so
- * /proc/PID/root cannot reach the host's view), and a second user+mount
- * namespace on top so the shell cannot unmount the covers. When that is
- * impossible here, shell_start fails with TE_ERR_DENIED: the caller refuses
- * the shell rather than run it uncovered. */
+ * patient_records, the shell is started in new mount and PID namespaces
+ * with every refused directory (shell_hide_list) covered by an empty
+ * read-only tmpfs and every refused file by /dev/null, and a fresh /proc
+ * (spawn.h says how the covers are locked). When that is impossible here,
+ * or the shell cannot be kept apart from the agent, shell_start fails with
+ * TE_ERR_DENIED: the caller refuses the shell rather than run it open. */
 #ifndef TETHER_SHELL_H
 #define TETHER_SHELL_H
 
@@ -26,7 +27,6 @@
 
 #define SHELL_TERM_BYTES     64
 #define SHELL_MAX_HIDE       256     /* refused paths after glob expansion */
-#define SHELL_START_TIMEOUT_S 10     /* for the child to confirm its exec */
 #define SHELL_DEFAULT_COLS   80
 #define SHELL_DEFAULT_ROWS   24
 
@@ -41,7 +41,19 @@ struct shell_spec {
 
 struct shell;
 
-/* Fork the shell and open its recording. On TE_ERR_DENIED (patient data
+/* One path the cover hides: a directory (tmpfs) or a file (/dev/null). */
+struct shell_hide {
+	char path[AGENT_PATH_BYTES];
+	int dir;
+};
+
+/* The refusal list's patterns expanded to existing paths (at most
+ * SHELL_MAX_HIDE), into *out (free it). TE_ERR_DENIED with why set when
+ * a pattern cannot be expanded or the list is too long. */
+int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
+                    size_t *nout, char *why, size_t whysz);
+
+/* Start the shell and open its recording. On TE_ERR_DENIED (patient data
  * cannot be hidden) or any other error, why says what failed. */
 int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
                 struct shell **out, char *why, size_t whysz);

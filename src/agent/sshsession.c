@@ -355,8 +355,19 @@ static int sshd_start_diag(struct sshd_chan *c, const struct agent_diag *dg)
 {
 	struct sshd *d = c->d;
 	char why[SSHD_TEXT_BYTES];
+	int rc;
 
-	if (diag_start(dg, d->t->session, &c->dg, why, sizeof(why)) != 0)
+	rc = diag_start(d->conf, dg, d->t->session, &c->dg, why, sizeof(why));
+	if (rc == TE_ERR_DENIED) {
+		/* Fail closed, and say why on the client's terminal. */
+		sshd_audit(d, "diag_refused", json_pack("{s:I, s:s, s:s}", "channel",
+		           (json_int_t)c->no, "name", dg->name, "reason", why));
+		snprintf(c->refusal, sizeof(c->refusal), "tether: %s; the diagnostic "
+		         "is refused.\r\n", why);
+		c->run = RUN_REFUSED;
+		return 0;
+	}
+	if (rc != 0)
 		return sshd_refuse(c, "diag_refused", "exec", why,
 		                   json_pack("{s:s}", "name", dg->name));
 	c->diag = dg;

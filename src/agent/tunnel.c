@@ -19,11 +19,13 @@
 #include "agentaudit.h"
 #include "err.h"
 #include "log.h"
+#include "monitor.h"
 #include "sshd.h"
 #include "pki.h"
 #include "tls.h"
 
 #define TUNNEL_NOTIFY_FD 3
+#define TUNNEL_MONITOR_FD 4
 
 struct tunnel_pump {
 	SSL *ssl;
@@ -163,7 +165,7 @@ int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
 	struct sigaction sa;
 	sigset_t all;
 	pid_t pid;
-	int status, p[2];
+	int status, p[2], mfd;
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
 		return TE_ERR_SYS;
@@ -193,10 +195,18 @@ int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
 	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	/* Keep only the notify pipe, as fd 3. */
+	/* Keep only the notify pipe, as fd 3, and the channel to the monitor
+	 * (for shells and diagnostics), as fd 4; moved out of the way first. */
+	mfd = monitor_client_fd() >= 0 ? fcntl(monitor_client_fd(), F_DUPFD, 16) : -1;
 	if (p[1] != TUNNEL_NOTIFY_FD && dup2(p[1], TUNNEL_NOTIFY_FD) != TUNNEL_NOTIFY_FD)
 		_exit(5);
-	close_range(TUNNEL_NOTIFY_FD + 1, ~0U, 0);
+	if (mfd >= 0) {
+		if (dup2(mfd, TUNNEL_MONITOR_FD) != TUNNEL_MONITOR_FD)
+			_exit(5);
+		monitor_client_set(TUNNEL_MONITOR_FD);
+		fcntl(TUNNEL_MONITOR_FD, F_SETFD, FD_CLOEXEC);
+	}
+	close_range(mfd >= 0 ? TUNNEL_MONITOR_FD + 1 : TUNNEL_NOTIFY_FD + 1, ~0U, 0);
 	fcntl(TUNNEL_NOTIFY_FD, F_SETFD, FD_CLOEXEC);
 	log_init("tether-agent-worker", conf->log_level);
 	status = tunnel_worker(conf, spec, TUNNEL_NOTIFY_FD);

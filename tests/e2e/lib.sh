@@ -240,13 +240,36 @@ PAGE
 	wait_port "$SERVICE_PORT"
 }
 
+# As root the agent runs its network part as `user` and every shell,
+# diagnostic and SFTP server as support_user, both real accounts: the
+# harness makes them once per host (tether-e2e, and support, the name the
+# tests log in as), under a lock because tests run in parallel. $WORK is
+# then 0711 so they can pass through it, as through /var/lib on a device.
+E2E_AGENT_USER=tether-e2e
+e2e_accounts() {
+	[ "$(id -u)" = 0 ] || return 0
+	(
+		flock 9
+		for u in "$E2E_AGENT_USER" support; do
+			id "$u" >/dev/null 2>&1 ||
+				useradd --system --no-create-home --shell /bin/sh "$u" ||
+				fail "cannot create the account $u"
+		done
+	) 9>/tmp/tether-e2e-accounts.lock
+	chmod 711 "$WORK"
+}
+
 # agent_setup SERIAL: write an agent config, enroll, and start the agent.
 # AGENT_PROXY, when set, becomes the agent's `proxy` key; AGENT_EXTRA_CONF
 # (lines) is appended to the config (shell, files.*, patient_data.*, diag.*).
+# As root, `user = tether-e2e` (AGENT_USER overrides it) owns the state.
 AGENT_DIR="$WORK/agent"
 agent_setup() {
 	serial=$1
 	mkdir -p "$AGENT_DIR"
+	e2e_accounts
+	agent_user=""
+	[ "$(id -u)" = 0 ] && agent_user=${AGENT_USER:-$E2E_AGENT_USER}
 	cat >"$AGENT_DIR/tether-agent.conf" <<CONF
 server = https://127.0.0.1:$SERVER_PORT
 serial = $serial
@@ -258,6 +281,7 @@ poll_interval_s = ${AGENT_POLL_INTERVAL_S:-30}
 support_user = support
 service.http = 127.0.0.1:${SERVICE_PORT:-8080}
 ${AGENT_PROXY:+proxy = $AGENT_PROXY}
+${agent_user:+user = $agent_user}
 ${AGENT_EXTRA_CONF:-}
 CONF
 	token=$(enroll_token "$serial")
@@ -266,6 +290,7 @@ CONF
 	tether-agent enroll --config "$AGENT_DIR/tether-agent.conf" --token "$token" \
 		--ca-fingerprint "$CA_FP" --support-password-file "$WORK/support-pw" \
 		>"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
+	[ -z "$agent_user" ] || chown -R "$agent_user:" "$AGENT_DIR/state"
 	bg agent tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 }
 

@@ -25,7 +25,7 @@ static const struct agent_diag *diag_of(const char *line, struct agent_conf **c)
 }
 
 /* Run to the end; the output in out. */
-static void run(const struct agent_diag *d, char *out, size_t outsz, struct diag_result *res)
+static void run(const struct agent_conf *c, const struct agent_diag *d, char *out, size_t outsz, struct diag_result *res)
 {
 	struct diag *dg = NULL;
 	struct pollfd p;
@@ -34,7 +34,8 @@ static void run(const struct agent_diag *d, char *out, size_t outsz, struct diag
 	ssize_t n;
 	int i;
 
-	assert_int_equal(diag_start(d, "s1", &dg, why, sizeof(why)), 0);
+	if (diag_start(c, d, "s1", &dg, why, sizeof(why)) != 0)
+		fail_msg("diag_start: %s", why);
 	p.fd = diag_fd(dg);
 	p.events = POLLIN;
 	for (i = 0; i < 100; i++) {
@@ -55,11 +56,13 @@ static void run(const struct agent_diag *d, char *out, size_t outsz, struct diag
 
 static void test_literal_argv(void **state)
 {
+	const struct agent_diag *d;
 	struct agent_conf *c = NULL;
 	struct diag_result res;
 	char out[256], sha[SHA256_HEX_BYTES];
 
-	run(diag_of("/bin/echo a;b $HOME `id` *", &c), out, sizeof(out), &res);
+	d = diag_of("/bin/echo a;b $HOME `id` *", &c);
+	run(c, d, out, sizeof(out), &res);
 	assert_string_equal(out, "a;b $HOME `id` *\n");
 	assert_int_equal(res.exit_status, 0);
 	assert_int_equal(res.timed_out, 0);
@@ -71,20 +74,26 @@ static void test_literal_argv(void **state)
 
 static void test_exit_status_and_stderr(void **state)
 {
+	const struct agent_diag *d;
+	struct diag *dg = NULL;
+	char why[256];
 	struct agent_conf *c = NULL;
 	struct diag_result res;
 	char out[256];
 
-	run(diag_of("/bin/false", &c), out, sizeof(out), &res);
+	d = diag_of("/bin/false", &c);
+	run(c, d, out, sizeof(out), &res);
 	assert_int_equal(res.exit_status, 1);
 	agentconf_free(c);
-	/* stderr comes through too; a missing program is exit 127 */
-	run(diag_of("/nonexistent/prog", &c), out, sizeof(out), &res);
-	assert_int_equal(res.exit_status, 127);
-	assert_non_null(strstr(out, "cannot run"));
+	/* a missing program does not start, and says so */
+	d = diag_of("/nonexistent/prog", &c);
+	assert_int_not_equal(diag_start(c, d, "s1", &dg, why, sizeof(why)), 0);
+	assert_null(dg);
+	assert_non_null(strstr(why, "could not be started"));
 	agentconf_free(c);
 	/* no stdin: cat of stdin ends at once */
-	run(diag_of("/bin/cat", &c), out, sizeof(out), &res);
+	d = diag_of("/bin/cat", &c);
+	run(c, d, out, sizeof(out), &res);
 	assert_int_equal(res.exit_status, 0);
 	assert_string_equal(out, "");
 	agentconf_free(c);

@@ -1,0 +1,534 @@
+/* monitor.c: the agent's monitor and the network part's client of it
+ * (see monitor.h). */
+#include "monitor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "consent.h"
+#include "log.h"
+#include "privdrop.h"
+#include "spawn.h"
+
+struct monitor {
+	struct agent_conf *conf;
+	monitor_network_fn network;
+	enum spawn_mode mode;
+	int listen_fd;
+	int chan;                    /* our end of the network part's channel */
+	int sigfd;
+	pid_t net;
+	time_t net_started, restart_at;
+	int backoff_s;
+	int stopping;
+	int status;
+	pid_t keepers[MONITOR_MAX_KEEPERS];
+};
+
+static int monitor_chan = -1;
+
+int monitor_client_fd(void)
+{
+	return monitor_chan;
+}
+
+void monitor_client_set(int fd)
+{
+	monitor_chan = fd;
+}
+
+/* ---- the network part ------------------------------------------------------- */
+
+static void monitor_start_network(struct monitor *m)
+{
+	sigset_t none;
+	int sp[2], rc;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+		log_error("monitor: socketpair: %s", strerror(errno));
+		m->restart_at = time(NULL) + m->backoff_s;
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		log_error("monitor: cannot fork the network part: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		m->restart_at = time(NULL) + m->backoff_s;
+		return;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		close(m->sigfd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Its own group, so that the monitor can end it with its workers. */
+		setpgid(0, 0);
+		prctl(PR_SET_NAME, "tether-net");
+		monitor_client_set(sp[1]);
+		if (privdrop_to(m->mode == SPAWN_MODE_SUPPORT_USER ? m->conf->user : "") != 0)
+			_exit(MONITOR_EXIT_CONFIG);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		rc = m->network(m->conf, m->listen_fd);
+		_exit(rc);
+	}
+	close(sp[1]);
+	m->chan = sp[0];
+	m->net = pid;
+	m->net_started = time(NULL);
+	log_info("monitor: network part started (pid %ld)", (long)pid);
+}
+
+/* End every keeper: each hangs up and kills its child's group. */
+static void monitor_end_keepers(struct monitor *m, int sig)
+{
+	int i;
+
+	for (i = 0; i < MONITOR_MAX_KEEPERS; i++)
+		if (m->keepers[i] > 0)
+			kill(m->keepers[i], sig);
+}
+
+static int monitor_nkeepers(const struct monitor *m)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MONITOR_MAX_KEEPERS; i++)
+		n += m->keepers[i] > 0;
+	return n;
+}
+
+/* The network part is gone (or must go): its workers and everything
+ * spawned for it go too, then a restart after the backoff. */
+static void monitor_network_gone(struct monitor *m, pid_t pid, int status)
+{
+	time_t now = time(NULL);
+
+	kill(-pid, SIGKILL);
+	monitor_end_keepers(m, SIGTERM);
+	if (m->chan >= 0)
+		close(m->chan);
+	m->chan = -1;
+	m->net = 0;
+	if (m->stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == MONITOR_EXIT_CONFIG) {
+		log_error("monitor: the network part cannot start; stopping");
+		m->stopping = 1;
+		m->status = 1;
+		return;
+	}
+	m->backoff_s = now - m->net_started >= MONITOR_STABLE_S ? MONITOR_BACKOFF_MIN_S :
+	               m->backoff_s * 2 > MONITOR_BACKOFF_MAX_S ? MONITOR_BACKOFF_MAX_S :
+	               m->backoff_s * 2;
+	m->restart_at = now + m->backoff_s;
+	log_error("monitor: the network part (pid %ld) ended (%s %d); restarting in %d s",
+	          (long)pid, WIFSIGNALED(status) ? "signal" : "exit",
+	          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), m->backoff_s);
+}
+
+static void monitor_reap(struct monitor *m)
+{
+	int status, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->net) {
+			monitor_network_gone(m, pid, status);
+			continue;
+		}
+		for (i = 0; i < MONITOR_MAX_KEEPERS; i++)
+			if (m->keepers[i] == pid)
+				m->keepers[i] = 0;
+	}
+}
+
+/* ---- SPAWN requests ------------------------------------------------------------ */
+
+static void monitor_close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* A message that breaks the protocol: the network part is not to be
+ * trusted any more. Kill it; the SIGCHLD path restarts it. */
+static void monitor_drop_peer(struct monitor *m, const char *why)
+{
+	log_error("monitor: bad message from the network part (%s): dropping it", why);
+	if (m->net > 0)
+		kill(-m->net, SIGKILL);
+	if (m->chan >= 0)
+		close(m->chan);
+	m->chan = -1;
+}
+
+static void monitor_start_keeper(struct monitor *m, const struct spawn_req *req, int *fds)
+{
+	char why[SPAWN_TEXT_BYTES];
+	sigset_t none;
+	int slot;
+	pid_t pid;
+
+	if (spawn_check(m->conf, req, why, sizeof(why)) != 0) {
+		log_warn("monitor: refused to start %s for session %s", req->argv[0], req->session);
+		spawn_send_status(fds[0], SPAWN_MSG_FAILED, SPAWN_FAIL_REFUSED, why);
+		return;
+	}
+	for (slot = 0; slot < MONITOR_MAX_KEEPERS && m->keepers[slot] > 0; slot++)
+		;
+	if (slot == MONITOR_MAX_KEEPERS) {
+		spawn_send_status(fds[0], SPAWN_MSG_FAILED, SPAWN_FAIL_SYS,
+		                  "too many programs running for sessions");
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		spawn_send_status(fds[0], SPAWN_MSG_FAILED, SPAWN_FAIL_SYS, "cannot fork");
+		return;
+	}
+	if (pid == 0) {
+		close(m->chan);
+		close(m->sigfd);
+		close(m->listen_fd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* A keeper outlives no monitor; its child dies with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		spawn_keeper(m->conf, m->mode, req, fds + 1, fds[0]);
+	}
+	m->keepers[slot] = pid;
+}
+
+static void monitor_on_message(struct monitor *m)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * (SPAWN_MAX_FDS + 1))];
+	} cm;
+	uint8_t *buf = NULL;
+	struct spawn_req *req = NULL;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	int fds[SPAWN_MAX_FDS + 1], nfds = 0, k, rc;
+	ssize_t n;
+
+	if ((buf = malloc(SPAWN_MSG_MAX_BYTES)) == NULL ||
+	    (req = malloc(sizeof(*req))) == NULL) {
+		free(buf);
+		return;
+	}
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = buf;
+	iov.iov_len = SPAWN_MSG_MAX_BYTES;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.b;
+	msg.msg_controllen = sizeof(cm.b);
+	n = recvmsg(m->chan, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(m->chan);          /* the network part is going; SIGCHLD follows */
+			m->chan = -1;
+		}
+		goto out;
+	}
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (k = 0; k < (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)); k++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + (size_t)k * sizeof(int), sizeof(int));
+			if (nfds < SPAWN_MAX_FDS + 1)
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		monitor_drop_peer(m, "too large");
+		goto out;
+	}
+	if ((rc = spawnmsg_decode_req(buf, (size_t)n, req)) != 0) {
+		monitor_drop_peer(m, te_strerror(rc));
+		goto out;
+	}
+	if ((uint32_t)nfds != req->nfds + 1) {
+		monitor_drop_peer(m, "wrong number of descriptors");
+		goto out;
+	}
+	monitor_start_keeper(m, req, fds);
+out:
+	monitor_close_fds(fds, nfds);
+	free(req);
+	free(buf);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void monitor_on_signal(struct monitor *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			monitor_reap(m);
+		} else if (!m->stopping) {
+			log_info("monitor: signal %u: stopping", si.ssi_signo);
+			m->stopping = 1;
+		}
+	}
+}
+
+/* Wait up to ms for children to go, reaping them. */
+static void monitor_wait(struct monitor *m, int ms)
+{
+	struct pollfd pf = { m->sigfd, POLLIN, 0 };
+	int waited;
+
+	for (waited = 0; waited < ms && (m->net > 0 || monitor_nkeepers(m) > 0);
+	     waited += 100) {
+		(void)poll(&pf, 1, 100);
+		monitor_on_signal(m);
+		monitor_reap(m);
+	}
+}
+
+static void monitor_stop(struct monitor *m)
+{
+	if (m->net > 0) {
+		/* The network part ends its sessions and audits it. */
+		kill(m->net, SIGTERM);
+		monitor_wait(m, MONITOR_STOP_GRACE_S * 1000);
+		if (m->net > 0)
+			kill(-m->net, SIGKILL);
+	}
+	monitor_end_keepers(m, SIGTERM);
+	monitor_wait(m, 2 * SPAWN_KILL_WAIT_MS + 1000);
+	monitor_end_keepers(m, SIGKILL);
+	monitor_wait(m, 1000);
+}
+
+static void monitor_loop(struct monitor *m)
+{
+	struct pollfd pf[2];
+	time_t now;
+	int timeout;
+
+	while (!m->stopping) {
+		now = time(NULL);
+		if (m->net <= 0 && now >= m->restart_at)
+			monitor_start_network(m);
+		timeout = m->net > 0 ? -1 : (int)(m->restart_at - now + 1) * 1000;
+		pf[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
+		pf[1] = (struct pollfd){ m->chan, POLLIN, 0 };
+		if (poll(pf, m->chan >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			monitor_on_signal(m);
+		if (m->chan >= 0 && pf[1].revents && !m->stopping)
+			monitor_on_message(m);
+	}
+}
+
+int monitor_run(struct agent_conf *conf, monitor_network_fn network)
+{
+	struct monitor m;
+	sigset_t set;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.conf = conf;
+	m.network = network;
+	m.mode = geteuid() == 0 ? SPAWN_MODE_SUPPORT_USER : SPAWN_MODE_NAMESPACE;
+	m.chan = m.sigfd = m.listen_fd = -1;
+	m.backoff_s = MONITOR_BACKOFF_MIN_S;
+	privdrop_harden();
+	if ((rc = consent_socket_open(conf, &m.listen_fd)) != 0) {
+		fprintf(stderr, "tether-agent run: consent socket %s: %s (%s)\n",
+		        conf->consent_socket, te_strerror(rc), strerror(errno));
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		fprintf(stderr, "tether-agent run: signalfd: %s\n", strerror(errno));
+		close(m.listen_fd);
+		return 1;
+	}
+	log_info("monitor: running as uid %ld; children run %s", (long)geteuid(),
+	         m.mode == SPAWN_MODE_SUPPORT_USER ? "as the support user" :
+	         "in their own namespaces");
+	monitor_loop(&m);
+	monitor_stop(&m);
+	if (m.chan >= 0)
+		close(m.chan);
+	close(m.sigfd);
+	close(m.listen_fd);
+	unlink(conf->consent_socket);
+	return m.status;
+}
+
+/* ---- the client side -------------------------------------------------------------- */
+
+static int monitor_send_req(const struct spawn_req *req, const int *fds, int status_end)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * (SPAWN_MAX_FDS + 1))];
+	} cm;
+	uint8_t buf[SPAWN_MSG_MAX_BYTES];
+	int all[SPAWN_MAX_FDS + 1], n;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	uint32_t i;
+
+	if ((n = spawnmsg_encode_req(req, buf, sizeof(buf))) < 0)
+		return n;
+	all[0] = status_end;
+	for (i = 0; i < req->nfds; i++)
+		all[i + 1] = fds[i];
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)n;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.b;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (req->nfds + 1));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (req->nfds + 1));
+	memcpy(CMSG_DATA(c), all, sizeof(int) * (req->nfds + 1));
+	return sendmsg(monitor_chan, &msg, MSG_NOSIGNAL) == n ? 0 : TE_ERR_IO;
+}
+
+/* No monitor (unit tests): be the monitor for this one spawn. The keeper
+ * is double-forked so that nobody here has to reap it. */
+static int monitor_spawn_direct(const struct agent_conf *conf, const struct spawn_req *req,
+                                const int *fds, int status_end)
+{
+	int status;
+	pid_t pid;
+
+	if ((pid = fork()) < 0)
+		return TE_ERR_SYS;
+	if (pid == 0) {
+		if ((pid = fork()) == 0)
+			spawn_keeper(conf, SPAWN_MODE_NAMESPACE, req, fds, status_end);
+		_exit(pid > 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : TE_ERR_SYS;
+}
+
+static int monitor_read_status(int fd, int timeout_ms, struct spawn_status *st)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+	uint8_t buf[SPAWN_MSG_MAX_BYTES];
+	ssize_t n;
+
+	if (poll(&pf, 1, timeout_ms) <= 0)
+		return TE_ERR_TIMEOUT;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return errno == EAGAIN ? TE_ERR_TIMEOUT : TE_ERR_IO;
+	if (n == 0)
+		return TE_ERR_TRUNCATED;
+	return spawnmsg_decode_status(buf, (size_t)n, st);
+}
+
+int monitor_spawn(const struct agent_conf *conf, const struct spawn_req *req,
+                  const int *fds, struct spawn_handle *h, char *why, size_t whysz)
+{
+	struct spawn_status st;
+	int sp[2], rc;
+
+	memset(h, 0, sizeof(*h));
+	h->status_fd = -1;
+	h->exit_status = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+		snprintf(why, whysz, "cannot make a socket: %s", strerror(errno));
+		return TE_ERR_SYS;
+	}
+	rc = monitor_chan >= 0 ? monitor_send_req(req, fds, sp[1]) :
+	     monitor_spawn_direct(conf, req, fds, sp[1]);
+	close(sp[1]);
+	if (rc != 0) {
+		snprintf(why, whysz, "the agent's monitor cannot be reached: %s", te_strerror(rc));
+		close(sp[0]);
+		return rc;
+	}
+	rc = monitor_read_status(sp[0], (SPAWN_START_TIMEOUT_S + 5) * 1000, &st);
+	if (rc == 0 && st.type == SPAWN_MSG_STARTED) {
+		h->status_fd = sp[0];
+		h->pid = (pid_t)st.value;
+		return 0;
+	}
+	close(sp[0]);
+	if (rc != 0) {
+		snprintf(why, whysz, "the agent's monitor did not answer: %s", te_strerror(rc));
+		return TE_ERR_SYS;
+	}
+	snprintf(why, whysz, "%s", st.type == SPAWN_MSG_FAILED && st.text[0] ? st.text :
+	         "the program could not be started");
+	if (st.type == SPAWN_MSG_FAILED &&
+	    (st.value == SPAWN_FAIL_ISOLATE || st.value == SPAWN_FAIL_REFUSED))
+		return TE_ERR_DENIED;
+	return TE_ERR_SYS;
+}
+
+int monitor_spawn_poll(struct spawn_handle *h)
+{
+	struct spawn_status st;
+	int rc;
+
+	if (h->exited)
+		return 1;
+	rc = monitor_read_status(h->status_fd, 0, &st);
+	if (rc == TE_ERR_TIMEOUT)
+		return 0;
+	h->exited = 1;
+	h->exit_status = rc == 0 && st.type == SPAWN_MSG_EXITED ? st.value : -1;
+	return 1;
+}
+
+void monitor_spawn_stop(struct spawn_handle *h)
+{
+	struct spawn_status st;
+
+	if (h->status_fd < 0)
+		return;
+	if (!monitor_spawn_poll(h)) {
+		/* The keeper reads EOF as "stop it" and answers with the status. */
+		shutdown(h->status_fd, SHUT_WR);
+		h->exited = 1;
+		if (monitor_read_status(h->status_fd, 2 * SPAWN_KILL_WAIT_MS + 2000, &st) == 0 &&
+		    st.type == SPAWN_MSG_EXITED)
+			h->exit_status = st.value;
+	}
+	close(h->status_fd);
+	h->status_fd = -1;
+}
