@@ -388,11 +388,9 @@ int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
 	rc = monitor_spawn(conf, req, &slave, &sh->child, why, whysz);
 	close(slave);
 	if (rc == TE_ERR_DENIED && spec->hide_patient) {
-		char detail[SPAWN_TEXT_BYTES];
-
-		snprintf(detail, sizeof(detail), "%s", why);
+		log_warn("shell for session %s: %s", spec->session, why);
 		snprintf(why, whysz, "patient data cannot be hidden from a shell on this "
-		         "device (%s)", detail);
+		         "device");
 	} else if (rc == TE_ERR_DENIED) {
 		char detail[SPAWN_TEXT_BYTES];
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Least privilege: started as root with `user = nobody`, the server, the
-# relays and the agent (and the agent's session worker) run as nobody with
-# no way back (NoNewPrivs, not dumpable, no core files), and a full forwarded
-# session still works with every audit trail intact.
+# relays and the agent's network part (and its session worker) run as nobody
+# with no way back (NoNewPrivs, not dumpable, no core files), the agent's
+# monitor stays root and holds nothing, and a full forwarded session still
+# works with every audit trail intact.
 if [ "$(id -u)" != 0 ]; then
 	echo "[t150-privdrop] skipped: needs root"
 	exit 0
@@ -95,13 +96,20 @@ wait_for 10 test -S "$AGENT_DIR/consent.sock" || fail "no consent socket"
 check_dropped tether-server "$PID_server"
 check_dropped relay-1 "$PID_relay_1"
 check_dropped relay-2 "$PID_relay_2"
-check_dropped tether-agent "$PID_agent"
+# The agent's monitor stays root (it starts the support user's programs);
+# its one child, the network part, is the one that dropped.
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$PID_agent/status")" = 0 ] ||
+	fail "the agent's monitor is not root"
+[ "$(stat -c %u "/proc/$PID_agent/status")" = 0 ] && pass "the agent's monitor stays root"
+wait_for 10 sh -c "pgrep -P $PID_agent -x tether-net >/dev/null" || fail "no network part"
+NET=$(pgrep -P "$PID_agent" -x tether-net)
+check_dropped "the agent's network part" "$NET"
 
-# The consent socket belongs to the service user: the agent (and root) can
-# use it, nobody else but consent_group.
+# The consent socket belongs to root, mode 0600 without consent_group: root
+# may use it, and the network part accepts on the descriptor it inherited.
 sock_owner=$(stat -c '%u %a' "$AGENT_DIR/consent.sock")
-[ "$sock_owner" = "$SVC_UID 660" ] || fail "consent socket is '$sock_owner', expected '$SVC_UID 660'"
-pass "the consent socket belongs to $SVC_USER, mode 0660"
+[ "$sock_owner" = "0 600" ] || fail "consent socket is '$sock_owner', expected '0 600'"
+pass "the consent socket belongs to root, mode 0600"
 
 # ---- a full forwarded session, and its worker -------------------------------
 LPORT=$(free_port)
@@ -109,8 +117,8 @@ start_forward "$LPORT"
 page=$(fetch "$LPORT")
 expect_contains "$page" "device $SERIAL status page: all systems nominal" \
 	"a full forwarded session works with every daemon as $SVC_USER"
-worker=$(pgrep -P "$PID_agent" | head -1 || true)
-[ -n "$worker" ] || fail "no session worker under the agent"
+worker=$(pgrep -P "$NET" | head -1 || true)
+[ -n "$worker" ] || fail "no session worker under the agent's network part"
 check_dropped "the session worker" "$worker"
 kill "$PID_forward"
 wait_for 20 sh -c "tether --json session status $SESSION | grep -q '\"state\": *\"ended\"'" ||
