@@ -1,0 +1,87 @@
+#!/bin/sh
+# Started by an ordinary user (here nobody), the agent has no uid to switch
+# to: each shell and diagnostic runs in new user, mount and PID namespaces
+# in which state_dir, the consent socket's folder and recordings_dir are
+# covered by empty read-only tmpfs and /proc is the namespace's own. The
+# t430 attack (keys, support hash, audit log, consent socket, signals,
+# ptrace) fails from a shell and from a diagnostic, though both run as the
+# agent's own uid; the agent keeps running and its audit chain verifies.
+if [ "$(id -u)" != 0 ]; then
+	echo "[t431-agent-separation-user] skipped: needs root to become nobody"
+	exit 77
+fi
+. "$(dirname "$0")/lib.sh"
+SPEC_LEVEL=3    # a shell is a level 3 permission (policy.conf)
+if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	unshare -U -m -p -f -r --mount-proc true 2>/dev/null; then
+	echo "[t431-agent-separation-user] skipped: no user namespaces for nobody here"
+	exit 77
+fi
+
+cp "$TETHER_SRC/tests/e2e/helpers/attack-agent.sh" "$WORK/attack.sh"
+chmod 755 "$WORK/attack.sh"
+echo "control file" >"$WORK/control.txt"
+chmod 644 "$WORK/control.txt"
+AGENT_EXTRA_CONF="diag.attack = /bin/sh $WORK/attack.sh $WORK/targets"
+full_stack 1
+setup_askpass "$SUPPORT_PW"
+CONF="$AGENT_DIR/tether-agent.conf"
+STATE="$AGENT_DIR/state"
+
+# The agent again, started by nobody, owning its folder.
+kill "$PID_agent"
+wait_for 20 sh -c "! kill -0 $PID_agent" || fail "the agent did not stop"
+sed -i '/^user = /d' "$CONF"
+chown -R nobody: "$AGENT_DIR"
+bg agent setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	tether-agent run --config "$CONF"
+wait_online 30
+wait_for 10 sh -c "pgrep -P $PID_agent -x tether-net >/dev/null" || fail "no network part"
+MON=$(pgrep -P "$PID_agent" -x tether-agent || echo "$PID_agent")
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$MON/status")" = "$(id -u nobody)" ] ||
+	fail "the agent does not run as nobody"
+NET=$(pgrep -P "$MON" -x tether-net)
+pass "the agent runs as nobody (monitor $MON, network part $NET)"
+records_before=$(wc -l <"$STATE/audit.log")
+
+write_targets() {
+	cat >"$WORK/targets" <<T
+STATE=$STATE
+SOCK=$AGENT_DIR/consent.sock
+PIDS="$MON $NET $*"
+CONTROL=$WORK/control.txt
+T
+	chmod 644 "$WORK/targets"
+}
+
+check_attack() {
+	printf '%s\n' "$1" >"$WORK/attack.$2"
+	expect_contains "$1" "attack-done" "the attack ran to its end in the $2"
+	expect_contains "$1" "control: visible" "the $2 can read ordinary files"
+	expect_contains "$1" "agent processes seen: none" "the $2 sees no agent process"
+	expect_not_contains "$1" "BREACH" "nothing of the agent's is reachable from the $2"
+	n=$(printf '%s\n' "$1" | grep -c '^refused:')
+	[ "$n" -ge 16 ] || fail "only $n attempts were made from the $2"
+	pass "$n attempts from the $2, each refused"
+	kill -0 "$MON" && kill -0 "$NET" || fail "the agent died after the $2's attack"
+	tether-agent audit verify --config "$CONF" >/dev/null || fail "device audit chain broken"
+	[ "$(wc -l <"$STATE/audit.log")" -ge "$records_before" ] || fail "audit.log shrank"
+	pass "the agent still runs and its audit chain verifies"
+}
+
+sid=$(request_actions "TCK-431 shell" shell)
+consent_session "$sid"
+ssh_master "$sid"
+write_targets "$(pgrep -P "$NET" | head -1)"
+out=$(timeout 200 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" device "sh $WORK/attack.sh $WORK/targets" 2>&1 || true)
+check_attack "$out" shell
+ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O exit device >/dev/null 2>&1 || true
+tether session end "$sid" >/dev/null
+
+write_targets
+tether diag "$SERIAL" attack --reason "TCK-431 diag" >"$WORK/diag.out" 2>"$WORK/diag.err" &
+dpid=$!
+sid=$(pending_session_id)
+agent_consent accept "$sid" >/dev/null || fail "accept"
+wait "$dpid" || true
+check_attack "$(cat "$WORK/diag.out")" diagnostic
