@@ -263,6 +263,8 @@ e2e_accounts() {
 # AGENT_PROXY, when set, becomes the agent's `proxy` key; AGENT_EXTRA_CONF
 # (lines) is appended to the config (shell, files.*, patient_data.*, diag.*).
 # As root, `user = tether-e2e` (AGENT_USER overrides it) owns the state.
+# AGENT_WRAPPER (words) runs before tether-agent, e.g. unitexec (the systemd
+# unit's sandbox, tests/harness/README.md).
 AGENT_DIR="$WORK/agent"
 agent_setup() {
 	serial=$1
@@ -291,7 +293,8 @@ CONF
 		--ca-fingerprint "$CA_FP" --support-password-file "$WORK/support-pw" \
 		>"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
 	[ -z "$agent_user" ] || chown -R "$agent_user:" "$AGENT_DIR/state"
-	bg agent tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+	# shellcheck disable=SC2086
+	bg agent ${AGENT_WRAPPER:-} tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 }
 
 agent_consent() { tether-agent consent "$@" --config "$AGENT_DIR/tether-agent.conf"; }
