@@ -515,10 +515,35 @@ start_forward() {
 # fetch PORT: the device page through the tunnel.
 fetch() { curl -sS --max-time 10 "http://127.0.0.1:$1/"; }
 
+# agent_pids: the agent's monitor ($PID_agent) and every process below it
+# (the network part, session workers, keepers and their children).
+agent_pids() {
+	todo=$PID_agent
+	all=""
+	n=0
+	while [ -n "$(echo $todo)" ] && [ $n -lt 1000 ]; do
+		# shellcheck disable=SC2086
+		set -- $todo
+		p=$1; shift; todo="$*"
+		all="$all $p"
+		todo="$todo $(pgrep -P "$p" | tr '\n' ' ')"
+		n=$((n + 1))
+	done
+	echo $all
+}
+
 # listening_sockets PID: TCP/UDP sockets of PID that are in LISTEN state (or
 # bound UDP), read from /proc. Prints one line per socket; empty means none.
+# The agent is not dumpable, so only root can list its /proc/PID/fd: a list
+# that cannot be read is an error here, never "no socket".
 listening_sockets() {
-	inodes=$(ls -l /proc/"$1"/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p')
+	[ -d "/proc/$1" ] || return 0                 # gone meanwhile
+	fds=$(ls -l /proc/"$1"/fd 2>/dev/null) || fds=""
+	if [ -z "$fds" ] && [ -d "/proc/$1" ]; then
+		echo "cannot read /proc/$1/fd (not root, or the process is not dumpable)"
+		return 0
+	fi
+	inodes=$(printf '%s\n' "$fds" | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p')
 	for ino in $inodes; do
 		# tcp state 0A is LISTEN; any udp socket counts as listening
 		awk -v ino="$ino" '$10 == ino && $4 == "0A" { print FILENAME ": " $0 }' \
@@ -526,6 +551,13 @@ listening_sockets() {
 		awk -v ino="$ino" 'NR > 1 && $10 == ino { print FILENAME ": " $0 }' \
 			/proc/net/udp /proc/net/udp6
 	done
+}
+
+# listening_by_uid UID: TCP listeners and UDP sockets that uid owns, from
+# /proc/net alone (it needs no access to any process).
+listening_by_uid() {
+	awk -v uid="$1" '$8 == uid && $4 == "0A" { print FILENAME ": " $0 }' /proc/net/tcp /proc/net/tcp6
+	awk -v uid="$1" 'NR > 1 && $8 == uid { print FILENAME ": " $0 }' /proc/net/udp /proc/net/udp6
 }
 
 # api METHOD PATH [JSON]: call the server API as the logged-in specialist.

@@ -58,11 +58,9 @@ if timeout 10 ssh $SSHOPTS -S "$CTL" -O forward -R "127.0.0.1:$rport:127.0.0.1:$
 	fail "remote forward accepted: $(cat "$WORK/rfwd.log")"
 fi
 pass "remote forward (-R) refused"
-for pid in $(pgrep -f "tether-agent run --config $AGENT_DIR" || true); do
-	[ -z "$(listening_sockets "$pid")" ] || fail "agent process $pid listens"
-done
-for pid in $(pgrep -P "$PID_agent" || true); do
-	[ -z "$(listening_sockets "$pid")" ] || fail "agent worker $pid listens"
+for pid in $(agent_pids); do
+	out=$(listening_sockets "$pid")
+	[ -z "$out" ] || fail "agent process $pid listens: $out"
 done
 grep -q "global request" "$AGENT_DIR/state/audit.log" ||
 	fail "the refused remote forward is not audited"
