@@ -359,6 +359,12 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	m.chan = m.sigfd = m.listen_fd = -1;
 	m.backoff_s = MONITOR_BACKOFF_MIN_S;
 	privdrop_harden();
+	/* Nothing below the monitor may gain privileges by exec (setuid
+	 * programs in a specialist's shell included). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		fprintf(stderr, "tether-agent run: PR_SET_NO_NEW_PRIVS: %s\n", strerror(errno));
+		return 1;
+	}
 	if ((rc = consent_socket_open(conf, &m.listen_fd)) != 0) {
 		fprintf(stderr, "tether-agent run: consent socket %s: %s (%s)\n",
 		        conf->consent_socket, te_strerror(rc), strerror(errno));

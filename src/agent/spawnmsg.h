@@ -20,12 +20,14 @@
 
 #include "bounds.h"
 
-#define SPAWN_MAX_ARGS       16      /* program and arguments */
+/* sftp-server's argv carries every files.* root and patient_data.* entry
+ * with a flag each (up to about 104 words of up to a path each). */
+#define SPAWN_MAX_ARGS       112     /* program and arguments */
 #define SPAWN_MAX_ARG_BYTES  1024    /* one argument, NUL included */
 #define SPAWN_MAX_FDS        4       /* child fds 0..3 */
 #define SPAWN_TERM_BYTES     64
 #define SPAWN_TEXT_BYTES     256     /* a failure's reason */
-#define SPAWN_MSG_MAX_BYTES  (8 * 1024)
+#define SPAWN_MSG_MAX_BYTES  (64 * 1024)
 
 enum spawn_kind {
 	SPAWN_KIND_SHELL = 1,        /* conf->shell, argv from the worker */

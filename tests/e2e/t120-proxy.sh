@@ -51,6 +51,7 @@ longpoll = yes
 support_user = support
 service.http = 127.0.0.1:$SERVICE_PORT
 proxy = http://$PROXY_USER:$1@127.0.0.1:$PROXY_PORT
+${agent_user:+user = $agent_user}
 CONF
 }
 token2=$(enroll_token "$SERIAL2")
@@ -69,6 +70,7 @@ tether-agent enroll --config "$A2/tether-agent.conf" --token "$token2" \
 	--ca-fingerprint "$CA_FP" --support-password-file "$WORK/support-pw" \
 	>"$WORK/enroll2.log" 2>&1 || fail "enroll $SERIAL2: $(cat "$WORK/enroll2.log")"
 pass "the token was still unused after the failed attempt"
+[ -z "$agent_user" ] || chown -R "$agent_user:" "$A2/state"
 
 write_conf2 wrong-password
 bg agent2 tether-agent run --config "$A2/tether-agent.conf"

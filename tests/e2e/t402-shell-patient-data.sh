@@ -65,14 +65,15 @@ expect_contains "$(agent_audit_detail shell_start | grep "$sid")" '"patient_data
 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O exit device >/dev/null 2>&1 || true
 tether session end "$sid" >/dev/null
 
-# Where user namespaces work, also show the other branch: the same agent
-# in a user namespace whose own limit forbids new ones cannot build the
-# cover, so it refuses the shell (fail closed) and says why.
-if unshare -U -r sh -c 'echo 0 >/proc/sys/user/max_user_namespaces' 2>/dev/null; then
+# Where the agent runs as root, also show the other branch: under a unit
+# that forbids new namespaces (RestrictNamespaces=yes, applied as systemd
+# would by tests/harness/unitexec) the cover cannot be built, so the shell
+# is refused (fail closed) and the client is told why.
+if [ "$(id -u)" = 0 ]; then
 	kill "$PID_agent"
 	wait_for 10 sh -c "! kill -0 $PID_agent 2>/dev/null" || fail "the agent did not stop"
-	bg agent2 unshare -U -r sh -c "echo 0 >/proc/sys/user/max_user_namespaces &&
-		exec tether-agent run --config '$AGENT_DIR/tether-agent.conf'"
+	bg agent2 unitexec "$TETHER_SRC/dist/tether-agent.service" --set RestrictNamespaces=yes -- \
+		tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 	wait_online
 	sid=$(request_actions "TCK-402 no namespaces" shell)
 	consent_session "$sid"

@@ -15,6 +15,9 @@ echo "patient record" >"$D/data/patients/p1.txt"
 echo "DICM image" >"$D/data/scan.dcm"
 echo "calibration" >"$D/data/calib.txt"
 echo "new firmware notes" >"$WORK/local/notes.txt"
+# As root the agent serves SFTP as an unprivileged account, which must be
+# able to write into the upload folder, as on a device.
+chmod 1777 "$D/upload"
 AGENT_EXTRA_CONF="files.logs = $D/logs
 files.data = $D/data
 files.upload = $D/upload
