@@ -1,7 +1,8 @@
 /* childproc.h: the first steps of a forked child that will exec a program.
  *
- * The agent's worker handles SIGPIPE, SIGTERM, SIGINT and SIGCHLD and may
- * block signals; a program it starts (a diagnostic, the shell) must begin
+ * The agent's monitor and keepers handle SIGPIPE, SIGTERM, SIGINT and
+ * SIGCHLD and block signals; a program they start (a diagnostic, the shell,
+ * spawn.c) must begin
  * with the default dispositions, an empty signal mask, and die with its
  * parent. Only async-signal-safe calls, so it may run between fork and
  * execve. */

@@ -19,7 +19,8 @@ NET=$(pgrep -P "$PID_agent" -x tether-net)
 sid=$(request_actions "TCK-433 shell" shell)
 consent_session "$sid"
 ssh_master "$sid"
-ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" device "exec sleep 4433" >/dev/null 2>&1 &
+# It ignores the hang-up a closing terminal sends: only the keeper's kill ends it.
+ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" device "trap '' HUP; exec sleep 4433" >/dev/null 2>&1 &
 PIDS="$PIDS $!"
 wait_for 20 sh -c "pgrep -u support -f 'sleep 4433' >/dev/null" ||
 	fail "the shell's command never started"
