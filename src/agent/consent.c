@@ -705,6 +705,9 @@ int consent_new(struct event_base *base, const struct agent_conf *conf,
 	c->conf = conf;
 	c->api = api;
 	c->ticket_pub = ticket_pub;
+	/* A socket the monitor made outlives this process (a restarted
+	 * network part serves it again): only the monitor removes it. */
+	c->owns_path = fd < 0;
 	if (fd < 0 && (rc = consent_socket_open(conf, &fd)) != 0) {
 		log_error("consent socket %s: %s (%s)", conf->consent_socket,
 		          te_strerror(rc), strerror(errno));
@@ -740,7 +743,8 @@ void consent_shutdown(struct consent *c)
 	if (c->listener != NULL) {
 		evconnlistener_free(c->listener);
 		c->listener = NULL;
-		unlink(c->conf->consent_socket);
+		if (c->owns_path)
+			unlink(c->conf->consent_socket);
 	}
 }
 

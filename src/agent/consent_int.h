@@ -54,6 +54,7 @@ struct consent {
 	struct apiq *api;
 	EVP_PKEY *ticket_pub;
 	struct evconnlistener *listener;
+	int owns_path;                 /* made the socket here: unlink it at the end */
 	struct consent_sess *sessions;
 	struct consent_conn *conns;
 	size_t nconns;

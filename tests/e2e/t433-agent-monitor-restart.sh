@@ -43,6 +43,8 @@ pass "the monitor restarted the network part ($NET -> $NET2)"
 tether session end "$sid" >/dev/null 2>&1 || true
 wait_for 40 sh -c "tether --json devices | grep -q '\"online\": *true'" || fail "the device did not come back online"
 pass "the device is online again"
+agent_consent list >/dev/null || fail "the consent socket does not answer after the restart"
+pass "the consent socket answers under the new network part"
 
 kill -TERM "$PID_agent"
 wait_for 30 sh -c "! kill -0 $PID_agent 2>/dev/null" || fail "the monitor did not stop on SIGTERM"
