@@ -166,7 +166,7 @@ static void run_stop_workers(struct agent_run *r)
  * or chmod a path from a config file. */
 static int run_check_state(const struct agent_conf *conf, uid_t owner, const char *who)
 {
-	static const char *const keys[] = { "device.key", "ssh_hostkey" };
+	static const char *const keys[] = { "device.key", "ssh_hostkey", "support.hash" };
 	char path[AGENT_PATH_BYTES];
 	struct stat st;
 	size_t i;
