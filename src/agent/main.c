@@ -191,7 +191,7 @@ static int run_check_state(const struct agent_conf *conf, uid_t owner, const cha
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		agentconf_state_path(conf, keys[i], path, sizeof(path));
 		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
-			fprintf(stderr, "tether-agent run: %s is mode %03o; a private key must "
+			fprintf(stderr, "tether-agent run: %s is mode %03o; a key or hash must "
 			        "be 0600: run `chmod 600 %s`\n", path,
 			        (unsigned int)(st.st_mode & 0777), path);
 			return TE_ERR_DENIED;
