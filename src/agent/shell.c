@@ -1,15 +1,14 @@
 /* shell.c: PTY shell, asciicast v2 recording, patient-data namespaces.
  *
  * The worker that calls shell_start has a second thread (the TLS pump), so
- * everything the child needs (argv, envp, the uid/gid maps, the expanded
- * refusal list) is prepared before fork; the child only makes system
+ * everything the child needs (argv, envp, the uid/gid maps, the list of
+ * paths to cover) is prepared before fork; the child only makes system
  * calls until it execs. */
 
 #include "shell.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -33,6 +32,7 @@
 #include "codec.h"
 #include "err.h"
 #include "log.h"
+#include "pdmatch.h"
 
 #define SHELL_EVENT_BYTES   4096               /* output bytes per "o" event */
 #define SHELL_LINE_BYTES    (6 * SHELL_EVENT_BYTES + 128)
@@ -44,11 +44,6 @@
 /* Failure codes the child writes to the parent before it would exec. */
 #define SHELL_CHILD_NS   'n'    /* the namespaces or covers could not be set up */
 #define SHELL_CHILD_EXEC 'e'    /* the shell could not be started */
-
-struct shell_hide {
-	char path[AGENT_PATH_BYTES];
-	int dir;
-};
 
 struct shell {
 	pid_t pid;
@@ -271,51 +266,37 @@ static int shell_rec_open(const struct agent_conf *conf, const struct shell_spec
 
 /* ---- the refusal list ------------------------------------------------------- */
 
-static int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
+/* What the cover hides: pdmatch's rule (the same SFTP applies), walked
+ * under each pattern's fixed prefix, plus the other names of refused files
+ * found there and in the files.* folders. Any bound hit is TE_ERR_DENIED:
+ * the shell is refused rather than run with something left uncovered. */
+static int shell_hide_list(const struct agent_conf *conf, struct pdmatch_cover **out,
                            size_t *nout, char *why, size_t whysz)
 {
-	struct shell_hide *h;
-	struct stat st;
-	size_t i, k, n = 0;
-	glob_t g;
+	const char *pats[AGENT_MAX_PATIENT], *roots[AGENT_MAX_FILE_ROOTS];
+	char what[PDMATCH_WHY_BYTES];
+	struct pdmatch *m = NULL;
+	size_t i;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if ((h = calloc(SHELL_MAX_HIDE, sizeof(*h))) == NULL)
-		return TE_ERR_NOMEM;
-	for (i = 0; i < conf->npatient; i++) {
-		memset(&g, 0, sizeof(g));
-		rc = glob(conf->patient[i].path, GLOB_NOSORT, NULL, &g);
-		if (rc == GLOB_NOMATCH) {
-			globfree(&g);
-			continue;
-		}
-		if (rc != 0) {
-			globfree(&g);
-			snprintf(why, whysz, "cannot expand %s", conf->patient[i].path);
-			free(h);
-			return TE_ERR_DENIED;
-		}
-		for (k = 0; k < g.gl_pathc; k++) {
-			/* A link is covered where it points: mount follows it. */
-			if (stat(g.gl_pathv[k], &st) != 0)
-				continue;
-			if (n >= SHELL_MAX_HIDE || strlen(g.gl_pathv[k]) >= sizeof(h[n].path)) {
-				globfree(&g);
-				snprintf(why, whysz, "the refusal list matches more than %d "
-				         "paths", SHELL_MAX_HIDE);
-				free(h);
-				return TE_ERR_DENIED;
-			}
-			snprintf(h[n].path, sizeof(h[n].path), "%s", g.gl_pathv[k]);
-			h[n].dir = S_ISDIR(st.st_mode);
-			n++;
-		}
-		globfree(&g);
+	for (i = 0; i < conf->npatient; i++)
+		pats[i] = conf->patient[i].path;
+	for (i = 0; i < conf->nfiles; i++)
+		roots[i] = conf->files[i].path;
+	rc = pdmatch_new(pats, conf->npatient, conf->patient_casefold, &m, what,
+	                 sizeof(what));
+	if (rc == 0)
+		rc = pdmatch_scan(m, roots, conf->nfiles, out, nout, what, sizeof(what));
+	pdmatch_free(m);
+	if (rc == TE_ERR_NOMEM)
+		return rc;
+	if (rc != 0) {
+		snprintf(why, whysz, "patient data cannot be hidden from a shell on this "
+		         "device: %s", what);
+		return TE_ERR_DENIED;
 	}
-	*out = h;
-	*nout = n;
 	return 0;
 }
 
@@ -329,7 +310,7 @@ struct shell_exec {
 	char home[AGENT_PATH_BYTES];
 	char uid_map[SHELL_MAP_BYTES];
 	char gid_map[SHELL_MAP_BYTES];
-	const struct shell_hide *hide;
+	const struct pdmatch_cover *hide;
 	size_t nhide;
 	int hide_on;
 	int errfd;
@@ -547,7 +528,7 @@ int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
 {
 	struct shell *sh = NULL;
 	struct shell_exec *x = NULL;
-	struct shell_hide *hide = NULL;
+	struct pdmatch_cover *hide = NULL;
 	unsigned int cols = spec->cols ? spec->cols : SHELL_DEFAULT_COLS;
 	unsigned int rows = spec->rows ? spec->rows : SHELL_DEFAULT_ROWS;
 	const char *term = shell_term(spec->term);
@@ -595,7 +576,7 @@ int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
 		goto fail;
 	}
 	close(pipefd[0]);
-	free(hide);
+	pdmatch_cover_free(hide, x->nhide);
 	free(x);
 	*out = sh;
 	return 0;
@@ -604,7 +585,7 @@ fail:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
-	free(hide);
+	pdmatch_cover_free(hide, x->nhide);
 	free(x);
 	shell_discard(sh);
 	return rc;

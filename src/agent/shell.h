@@ -10,7 +10,8 @@
  * When the device has a patient-data refusal list and the ticket lacks
  * patient_records, the shell is started in new user, mount and PID
  * namespaces with every refused directory covered by an empty read-only
- * tmpfs and every refused file by /dev/null, a fresh /proc (so
+ * tmpfs and every refused file by /dev/null (which paths: pdmatch.h, the
+ * rule SFTP applies too, walked within PDMATCH_MAX_* bounds), a fresh /proc (so
  * /proc/PID/root cannot reach the host's view), and a second user+mount
  * namespace on top so the shell cannot unmount the covers. When that is
  * impossible here, shell_start fails with TE_ERR_DENIED: the caller refuses
@@ -25,7 +26,6 @@
 #include "secret.h"
 
 #define SHELL_TERM_BYTES     64
-#define SHELL_MAX_HIDE       256     /* refused paths after glob expansion */
 #define SHELL_START_TIMEOUT_S 10     /* for the child to confirm its exec */
 #define SHELL_DEFAULT_COLS   80
 #define SHELL_DEFAULT_ROWS   24

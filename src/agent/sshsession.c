@@ -386,6 +386,7 @@ static int sshd_start_sftp(struct sshd_chan *c)
 	pol.nrefuse = d->conf->npatient;
 	pol.write_ok = ticket_allows(d->t, "files:write");
 	pol.patient_ok = ticket_allows(d->t, "patient_records");
+	pol.casefold = d->conf->patient_casefold;
 	if (d->conf->nfiles == 0)
 		return sshd_refuse(c, "sftp_refused", "subsystem", "no files.* directory "
 		                   "is configured on this device", NULL);
