@@ -578,3 +578,27 @@ device_ssh() {
 agent_audit_detail() {
 	jq -r --arg a "$1" 'select(.action == $a) | .detail' "$AGENT_DIR/state/audit.log"
 }
+
+# device_sftp NAME COMMAND: one sftp batch command over the session's master
+# connection (ssh_master first), output in $WORK/sftp-NAME.out; 0 when sftp
+# reports success.
+device_sftp() {
+	printf '%s\n' "$2" >"$WORK/batch-$1"
+	# shellcheck disable=SC2086
+	timeout 20 sftp $DEVICE_SSH_OPTS -o ControlPath="$WORK/ctl" -b "$WORK/batch-$1" device \
+		>"$WORK/sftp-$1.out" 2>&1
+}
+
+# expect_shell_covered OUTPUT SECRET WHAT: OUTPUT of a shell command that
+# ends with `echo probe-done`. Where this machine builds the patient-data
+# cover (user namespaces), the shell ran and SECRET is not in OUTPUT;
+# elsewhere the shell was refused, saying why.
+expect_shell_covered() {
+	if unshare -U -m -p -f -r --mount-proc true 2>/dev/null; then
+		expect_contains "$1" "probe-done" "the shell ran ($3)"
+		expect_not_contains "$1" "$2" "$3"
+	else
+		expect_not_contains "$1" "probe-done" "no shell ran without namespaces ($3)"
+		expect_contains "$1" "patient data cannot be hidden" "the client is told why ($3)"
+	fi
+}
