@@ -9,9 +9,11 @@
  * sftpd.h: the agent's SFTP server engine (protocol version 3,
  * draft-ietf-secsh-filexfer-02, what OpenSSH's sftp client speaks).
  *
- * Pure and event-driven: no sockets. The SSH layer feeds it the bytes of an
+ * Pure and event-driven: no sockets. Its driver feeds it the bytes of an
  * "sftp" subsystem channel with sftpd_input() and sends what sftpd_output()
- * returns, then sftpd_consume()s what was sent. Every packet, handle count,
+ * returns, then sftpd_consume()s what was sent. The agent runs it in its
+ * own process, `tether-agent sftp-server` (sftpchild.h), on stdin/stdout;
+ * the note below is how any other driver (a libssh channel) would do it. Every packet, handle count,
  * read length and the output queue are bounded (MAX_SFTP_* in bounds.h).
  *
  * Files are served only inside the policy's allowlisted roots: every path is
