@@ -15,12 +15,13 @@
 #include "config.h"
 #include "err.h"
 #include "httpproxy.h"
+#include "pdmatch.h"
 
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
 	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
 	"user", "log_level", "service.", "shell", "recordings_dir", "files.",
-	"patient_data.", "diag.", NULL
+	"patient_data.", "patient_data_case", "diag.", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -142,6 +143,7 @@ static void agentconf_add_service(const char *key, const char *value, void *arg)
 /* files.NAME and patient_data.NAME: a name and an absolute path (or, for
  * patient_data, an absolute fnmatch pattern). */
 struct agentconf_path_ctx {
+	const struct config *cfg;
 	struct agent_named_path *list;
 	size_t *n;
 	size_t max;
@@ -170,6 +172,7 @@ static void agentconf_add_path(const char *key, const char *value, void *arg)
 	struct agentconf_path_ctx *c = arg;
 	const char *name = key + strlen(c->prefix);
 	struct agent_named_path *e;
+	char why[PDMATCH_WHY_BYTES];
 	size_t i;
 
 	if (c->rc != 0)
@@ -196,6 +199,13 @@ static void agentconf_add_path(const char *key, const char *value, void *arg)
 	if (value[0] != '/' || strlen(value) >= AGENT_PATH_BYTES) {
 		snprintf(c->errbuf, c->errsz, "%s: must be an absolute path of at most "
 		         "%d bytes", key, AGENT_PATH_BYTES - 1);
+		c->rc = TE_ERR_INVALID;
+		return;
+	}
+	if (strcmp(c->prefix, "patient_data.") == 0 &&
+	    pdmatch_pattern_ok(value, why, sizeof(why)) != 0) {
+		snprintf(c->errbuf, c->errsz, "%s (line %u): %s", key,
+		         config_line(c->cfg, key), why);
 		c->rc = TE_ERR_INVALID;
 		return;
 	}
@@ -258,9 +268,9 @@ static void agentconf_add_diag(const char *key, const char *value, void *arg)
 static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg,
                                   const char *dir, char *errbuf, size_t errsz)
 {
-	struct agentconf_path_ctx fc = { c->files, &c->nfiles, AGENT_MAX_FILE_ROOTS,
+	struct agentconf_path_ctx fc = { cfg, c->files, &c->nfiles, AGENT_MAX_FILE_ROOTS,
 	                                 "files.", 0, errbuf, errsz };
-	struct agentconf_path_ctx pc = { c->patient, &c->npatient, AGENT_MAX_PATIENT,
+	struct agentconf_path_ctx pc = { cfg, c->patient, &c->npatient, AGENT_MAX_PATIENT,
 	                                 "patient_data.", 0, errbuf, errsz };
 	struct agentconf_entry_ctx dc = { c, 0, errbuf, errsz };
 	const char *v;
@@ -289,6 +299,16 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	config_each_prefix(cfg, "patient_data.", agentconf_add_path, &pc);
 	if (pc.rc != 0)
 		return pc.rc;
+	/* How patient_data patterns treat case (pdmatch.h): strict, so a typo
+	 * never quietly leaves matching case-sensitive. */
+	v = config_get(cfg, "patient_data_case", "sensitive");
+	if (strcmp(v, "sensitive") == 0 || strcmp(v, "insensitive") == 0) {
+		c->patient_casefold = v[0] == 'i';
+	} else {
+		snprintf(errbuf, errsz, "patient_data_case (line %u) = %.100s: use "
+		         "sensitive or insensitive", config_line(cfg, "patient_data_case"), v);
+		return TE_ERR_INVALID;
+	}
 	config_each_prefix(cfg, "diag.", agentconf_add_diag, &dc);
 	return dc.rc;
 }

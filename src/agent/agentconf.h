@@ -24,7 +24,8 @@ struct agent_service {
 
 /* "files.logs = /var/log/device" (an SFTP root) or
  * "patient_data.studies = /data/studies" (a refusal pattern: an fnmatch
- * pattern such as /data/x/STAR.dcm, or a directory). */
+ * pattern such as /data/x/STAR.dcm, or a directory; the rule is pdmatch.h's,
+ * the same for SFTP and the shell). */
 struct agent_named_path {
 	char name[MAX_NAME_BYTES];
 	char path[AGENT_PATH_BYTES];
@@ -61,6 +62,7 @@ struct agent_conf {
 	size_t nfiles;
 	struct agent_named_path patient[AGENT_MAX_PATIENT];  /* refusal list */
 	size_t npatient;
+	int patient_casefold;                /* patient_data_case = insensitive */
 	struct agent_diag diags[AGENT_MAX_DIAGS];
 	size_t ndiags;
 };

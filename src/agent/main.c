@@ -26,6 +26,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "ping.h"
+#include "sftpchild.h"
 #include "support.h"
 #include "ticket.h"
 #include "pki.h"
@@ -441,6 +442,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	cmd = argv[1];
+	if (strcmp(cmd, "sftp-server") == 0)     /* the session worker's SFTP child */
+		return sftpchild_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
 	    strcmp(cmd, "audit") != 0) {

@@ -295,6 +295,14 @@ void sftpd_refuse(struct sftpd *s, uint32_t id, const char *op,
 	else if (strcmp(why, WHY_READONLY) == 0)
 		snprintf(msg, sizeof(msg), "refused: this session is read-only (the "
 		         "ticket does not grant files:write)");
+	else if (strcmp(why, WHY_LINKED) == 0)
+		snprintf(msg, sizeof(msg), "refused: %.300s is another name (a hard "
+		         "link) of patient data; this session does not hold the "
+		         "patient_records permission", req);
+	else if (strcmp(why, WHY_HOLDS) == 0)
+		snprintf(msg, sizeof(msg), "refused: %.300s holds patient data (or "
+		         "leads to it) and cannot be renamed or removed in this session",
+		         req);
 	else if (strcmp(why, WHY_ROOT) == 0)
 		snprintf(msg, sizeof(msg), "refused: %.300s is an allowlisted directory "
 		         "and cannot be removed or renamed", req);
@@ -610,25 +618,30 @@ static int sftpd_set_roots(struct sftpd *s, const struct sftpd_policy *pol)
 	return 0;
 }
 
+/* The refusal list, and the scan for its files' other names; none when
+ * the session may see patient data. */
 static int sftpd_set_refuse(struct sftpd *s, const struct sftpd_policy *pol)
 {
-	size_t i, len;
+	char why[PDMATCH_WHY_BYTES];
+	int rc;
 
-	if ((s->refuse = sftpd_strv_new(pol->nrefuse)) == NULL)
-		return TE_ERR_NOMEM;
-	for (i = 0; i < pol->nrefuse; i++) {
-		if (pol->refuse[i] == NULL || pol->refuse[i][0] == '\0')
-			return TE_ERR_INVALID;
-		if ((s->refuse[i] = strdup(pol->refuse[i])) == NULL)
-			return TE_ERR_NOMEM;
-		/* "/data/patients/" names the same directory as "/data/patients" */
-		len = strlen(s->refuse[i]);
-		while (len > 1 && s->refuse[i][len - 1] == '/')
-			s->refuse[i][--len] = '\0';
+	if (pol->patient_ok || pol->nrefuse == 0)
+		return 0;
+	if ((rc = pdmatch_new(pol->refuse, pol->nrefuse, pol->casefold, &s->pd, why,
+	                      sizeof(why))) != 0) {
+		if (rc == TE_ERR_INVALID)
+			log_warn("sftp: %s", why);
+		return rc;
 	}
-	s->rules.refuse = (const char *const *)s->refuse;
-	s->rules.nrefuse = pol->nrefuse;
+	if (pdmatch_scan(s->pd, NULL, 0, NULL, NULL, why, sizeof(why)) != 0)
+		log_warn("sftp: %s; every file with more than one link is refused", why);
+	s->rules.pd = s->pd;
 	return 0;
+}
+
+int sftpd_linked(const struct sftpd *s, const struct stat *st)
+{
+	return !s->rules.patient_ok && pdmatch_linked(s->pd, st);
 }
 
 int sftpd_new(const struct sftpd_policy *pol, sftpd_audit_fn audit, void *arg,
@@ -729,7 +742,7 @@ void sftpd_free(struct sftpd *s)
 			sftpd_handle_close(s, &s->h[i]);
 	sftpd_strv_free(s->roots);
 	sftpd_strv_free(s->real_roots);
-	sftpd_strv_free(s->refuse);
+	pdmatch_free(s->pd);
 	free(s->in);
 	free(s->out);
 	free(s);

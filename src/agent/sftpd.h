@@ -9,9 +9,11 @@
  * sftpd.h: the agent's SFTP server engine (protocol version 3,
  * draft-ietf-secsh-filexfer-02, what OpenSSH's sftp client speaks).
  *
- * Pure and event-driven: no sockets. The SSH layer feeds it the bytes of an
+ * Pure and event-driven: no sockets. Its driver feeds it the bytes of an
  * "sftp" subsystem channel with sftpd_input() and sends what sftpd_output()
- * returns, then sftpd_consume()s what was sent. Every packet, handle count,
+ * returns, then sftpd_consume()s what was sent. The agent runs it in its
+ * own process, `tether-agent sftp-server` (sftpchild.h), on stdin/stdout;
+ * the note below is how any other driver (a libssh channel) would do it. Every packet, handle count,
  * read length and the output queue are bounded (MAX_SFTP_* in bounds.h).
  *
  * Files are served only inside the policy's allowlisted roots: every path is
@@ -56,19 +58,22 @@ struct sftpd;
 
 struct sftpd_policy {
 	const char *const *roots; size_t nroots;   /* allowlisted directories, absolute */
-	const char *const *refuse; size_t nrefuse; /* patient-data patterns (fnmatch on the
-	                                              full real path; a pattern naming a
+	const char *const *refuse; size_t nrefuse; /* patient-data patterns (pdmatch.h:
+	                                              absolute; a pattern naming a
 	                                              directory covers everything under it) */
 	int write_ok;     /* ticket grants files:write */
 	int patient_ok;   /* ticket grants patient_records: refusal list lifted */
+	int casefold;     /* patient_data_case = insensitive */
 };
 
 /* Called for every decision and transfer. action and detail:
  *   file_read    {"path","bytes" (sent),"size","sha256"}   at CLOSE / free
  *   file_write   {"path","bytes" (written),"size","sha256"[,"bytes_read"]}
  *   file_refused {"path","op","reason"}  reason: "outside allowlist",
- *                "patient data", "read-only session", "allowlisted root",
- *                "symbolic link"
+ *                "patient data", "hard link to patient data" (another name
+ *                of a refused file), "holds patient data" (a rename, remove
+ *                or rmdir of a directory above refused paths),
+ *                "read-only session", "allowlisted root", "symbolic link"
  *   file_remove, dir_create, dir_remove {"path"};  file_rename {"path","to"}
  * size/sha256 are of the file on disk at close (null if it could not be
  * read). detail is a new reference the callee steals (must json_decref it). */
@@ -76,10 +81,13 @@ typedef void (*sftpd_audit_fn)(void *arg, const char *action, json_t *detail);
 
 /* The policy's strings are copied; audit may be NULL. A root that does not
  * exist (or is not a directory) is logged and skipped; the first existing
- * root is where "." and relative paths resolve. Refusal patterns use
- * fnmatch(3) with no flags, so "*" also matches "/" ("*.dcm" refuses every
- * .dcm file anywhere); a trailing "/" is ignored. 0, TE_ERR_INVALID (a
- * relative root, an empty pattern) or TE_ERR_NOMEM. */
+ * root is where "." and relative paths resolve. Refusal patterns follow
+ * pdmatch.h (the shell's cover uses the same rule): "*" also matches "/",
+ * so "/D/STAR.dcm" refuses every .dcm file under /D at any depth; a trailing
+ * "/" is ignored. Unless patient_ok, the trees under the patterns are
+ * scanned once here for refused files with several links (a scan past its
+ * bound is logged, and then every file with several links is refused). 0,
+ * TE_ERR_INVALID (a relative root, a bad pattern) or TE_ERR_NOMEM. */
 int sftpd_new(const struct sftpd_policy *pol, sftpd_audit_fn audit, void *arg,
               struct sftpd **out);
 

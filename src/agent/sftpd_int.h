@@ -15,6 +15,7 @@
 #include "bounds.h"
 #include "rbuf.h"
 #include "sftpd.h"
+#include "pdmatch.h"
 #include "sftppath.h"
 
 /* Packet types, status codes and flags of draft-ietf-secsh-filexfer-02. */
@@ -54,6 +55,8 @@ enum {
 /* Refusal reasons, as they appear in the audit trail. */
 #define WHY_OUTSIDE  "outside allowlist"
 #define WHY_PATIENT  "patient data"
+#define WHY_LINKED   "hard link to patient data"
+#define WHY_HOLDS    "holds patient data"
 #define WHY_READONLY "read-only session"
 #define WHY_ROOT     "allowlisted root"
 #define WHY_SYMLINK  "symbolic link"
@@ -75,7 +78,7 @@ struct sftpd_handle {
 
 struct sftpd {
 	char **roots, **real_roots;
-	char **refuse;
+	struct pdmatch *pd;        /* NULL when no refusal list applies */
 	struct sftppath_rules rules;
 	int write_ok;
 	sftpd_audit_fn audit;
@@ -142,6 +145,10 @@ void sftpd_path_error(struct sftpd *s, uint32_t id, const char *op,
                       const char *req);
 void sftpd_audit_path(struct sftpd *s, const char *action, const char *path,
                       const char *to);
+
+/* 1 when st is another name of a refused file and the session may not
+ * see patient data. */
+int sftpd_linked(const struct sftpd *s, const struct stat *st);
 
 /* Handles: at most MAX_SFTP_HANDLES; closing a file audits its transfer. */
 struct sftpd_handle *sftpd_handle_new(struct sftpd *s, const char *path);

@@ -63,6 +63,8 @@ static int sftpd_do_stat_mode(struct sftpd_req *q, enum sftppath_mode mode)
 	if (sftppath_open_parent(real, &dfd, &base) != 0 ||
 	    fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		sftpd_status_errno(q->s, q->id, errno);
+	else if (sftpd_linked(q->s, &st))
+		sftpd_refuse(q->s, q->id, q->op, real, WHY_LINKED, req);
 	else
 		sftpd_attrs_reply(q->s, q->id, &st);
 	if (dfd >= 0)
@@ -109,6 +111,31 @@ static int sftpd_openat(const char *real, int flags, mode_t mode, int *dfd)
 	if (sftppath_open_parent(real, dfd, &base) != 0)
 		return -1;
 	return openat(*dfd, base, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+/* sftpd_openat for a file, refused (EMLINK) before it is opened when it is
+ * another name of patient data, so not even O_TRUNC reaches it; checked
+ * again on what was opened, in case a link was swapped in between. */
+static int sftpd_openat_unlinked(struct sftpd *s, const char *real, int flags,
+                                 mode_t mode, int *dfd)
+{
+	const char *base;
+	struct stat st;
+	int fd;
+
+	if (sftppath_open_parent(real, dfd, &base) != 0)
+		return -1;
+	if (fstatat(*dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && sftpd_linked(s, &st)) {
+		errno = EMLINK;
+		return -1;
+	}
+	fd = openat(*dfd, base, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || sftpd_linked(s, &st))) {
+		close(fd);
+		errno = EMLINK;
+		return -1;
+	}
+	return fd;
 }
 
 static int sftpd_do_opendir(struct sftpd_req *q)
@@ -216,10 +243,10 @@ static int sftpd_do_readdir(struct sftpd_req *q)
 		             strcmp(h->path, "/") == 0 ? "" : h->path, de->d_name);
 		if (w < 0 || (size_t)w >= sizeof(full))
 			continue;
-		if (!s->rules.patient_ok &&
-		    sftppath_refused(full, s->rules.refuse, s->rules.nrefuse))
+		if (!s->rules.patient_ok && pdmatch_refused(s->rules.pd, full))
 			continue;
-		if (fstatat(dirfd(h->dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		if (fstatat(dirfd(h->dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    sftpd_linked(s, &st))
 			continue;
 		sftpd_longname(de->d_name, &st, longname, sizeof(longname));
 		sftpd_put_cstr(s, de->d_name);
@@ -294,9 +321,13 @@ static int sftpd_do_open(struct sftpd_req *q)
 		return 0;
 	}
 	mode = (a.flags & ATTR_PERMISSIONS) ? (mode_t)(a.perm & 0777) : 0644;
-	fd = sftpd_openat(real, flags, mode, &dfd);
+	fd = sftpd_openat_unlinked(s, real, flags, mode, &dfd);
 	if (dfd >= 0)
 		close(dfd);
+	if (fd < 0 && errno == EMLINK) {
+		sftpd_refuse(s, q->id, q->op, real, WHY_LINKED, req);
+		return 0;
+	}
 	if (fd < 0) {
 		if (errno == ELOOP)
 			sftpd_refuse(s, q->id, q->op, real, WHY_SYMLINK, req);
@@ -477,17 +508,27 @@ static int sftpd_is_root(const struct sftpd *s, const char *real)
 
 /* Resolve a path for a change to the directory entry itself (remove, mkdir,
  * rmdir, rename): inside the roots, not patient data, the session may
- * write, and not a root. 1 when the caller may go on. */
-static int sftpd_entry_ok(struct sftpd_req *q, const char *req, char real[PATH_MAX])
+ * write, and not a root. An entry that goes away (moves: removed, or the
+ * source of a rename) must also not hold patient data: renaming "site"
+ * would otherwise turn a refused site/studies/p.txt into a readable
+ * site2/studies/p.txt. A rename's target that is itself refused is refused
+ * by the resolve (this session neither reads nor writes there); a target
+ * that only makes the moved tree patient data is allowed, since that hides
+ * data rather than shows it. 1 when the caller may go on. */
+static int sftpd_entry_ok(struct sftpd_req *q, const char *req, int moves,
+                          char real[PATH_MAX])
 {
 	enum sftppath_verdict v;
+	struct sftpd *s = q->s;
 
-	if ((v = sftppath_resolve(&q->s->rules, req, SFTPPATH_ENTRY, real)) != SFTPPATH_OK)
-		sftpd_path_error(q->s, q->id, q->op, v, real, req);
-	else if (!q->s->write_ok)
-		sftpd_refuse(q->s, q->id, q->op, real, WHY_READONLY, req);
-	else if (sftpd_is_root(q->s, real))
-		sftpd_refuse(q->s, q->id, q->op, real, WHY_ROOT, req);
+	if ((v = sftppath_resolve(&s->rules, req, SFTPPATH_ENTRY, real)) != SFTPPATH_OK)
+		sftpd_path_error(s, q->id, q->op, v, real, req);
+	else if (!s->write_ok)
+		sftpd_refuse(s, q->id, q->op, real, WHY_READONLY, req);
+	else if (sftpd_is_root(s, real))
+		sftpd_refuse(s, q->id, q->op, real, WHY_ROOT, req);
+	else if (moves && !s->rules.patient_ok && pdmatch_holds(s->rules.pd, real))
+		sftpd_refuse(s, q->id, q->op, real, WHY_HOLDS, req);
 	else
 		return 1;
 	return 0;
@@ -505,7 +546,7 @@ static int sftpd_do_entry(struct sftpd_req *q, int type)
 	if ((rc = sftpd_get_path(q->r, req)) != 0 ||
 	    (type == FXP_MKDIR && (rc = sftpd_get_attrs(q->r, &a)) != 0))
 		return rc;
-	if (!sftpd_entry_ok(q, req, real))
+	if (!sftpd_entry_ok(q, req, type != FXP_MKDIR, real))
 		return 0;
 	if (sftppath_open_parent(real, &dfd, &base) != 0) {
 		sftpd_status_errno(q->s, q->id, errno);
@@ -549,7 +590,7 @@ static int sftpd_do_rename(struct sftpd_req *q)
 
 	if ((rc = sftpd_get_path(q->r, oreq)) != 0 || (rc = sftpd_get_path(q->r, nreq)) != 0)
 		return rc;
-	if (!sftpd_entry_ok(q, oreq, oreal) || !sftpd_entry_ok(q, nreq, nreal))
+	if (!sftpd_entry_ok(q, oreq, 1, oreal) || !sftpd_entry_ok(q, nreq, 0, nreal))
 		return 0;
 	/* The SFTP v3 rename never replaces an existing file. */
 	if (sftppath_open_parent(oreal, &odfd, &obase) != 0 ||

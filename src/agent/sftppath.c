@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "pdmatch.h"
 
 int sftppath_normalize(const char *base, const char *req, char out[PATH_MAX])
 {
@@ -72,30 +72,6 @@ static int sftppath_under_any(const char *path, const char *const *roots, size_t
 	return 0;
 }
 
-int sftppath_refused(const char *path, const char *const *pats, size_t npats)
-{
-	char tmp[PATH_MAX];
-	char *slash;
-	size_t i, len = strlen(path);
-
-	if (npats == 0)
-		return 0;
-	if (len >= sizeof(tmp))
-		return 1;   /* cannot check it, so it is not sent */
-	memcpy(tmp, path, len + 1);
-	/* The path itself, then every directory above it: a pattern naming a
-	 * directory covers everything under it. */
-	for (;;) {
-		for (i = 0; i < npats; i++)
-			if (fnmatch(pats[i], tmp, 0) == 0)
-				return 1;
-		slash = strrchr(tmp, '/');
-		if (slash == NULL || slash == tmp)
-			return 0;
-		*slash = '\0';
-	}
-}
-
 static enum sftppath_verdict sftppath_errno_verdict(int err)
 {
 	switch (err) {
@@ -150,7 +126,7 @@ enum sftppath_verdict sftppath_resolve(const struct sftppath_rules *r,
 	if (!sftppath_under_any(norm, r->roots, r->nroots) &&
 	    !sftppath_under_any(norm, r->real_roots, r->nroots))
 		return SFTPPATH_OUTSIDE;
-	if (!r->patient_ok && sftppath_refused(norm, r->refuse, r->nrefuse))
+	if (!r->patient_ok && pdmatch_refused(r->pd, norm))
 		return SFTPPATH_PATIENT;
 	if (mode == SFTPPATH_FOLLOW)
 		v = realpath(norm, real) != NULL ? SFTPPATH_OK
@@ -162,7 +138,7 @@ enum sftppath_verdict sftppath_resolve(const struct sftppath_rules *r,
 	snprintf(out, PATH_MAX, "%s", real);
 	if (!sftppath_under_any(real, r->real_roots, r->nroots))
 		return SFTPPATH_OUTSIDE;
-	if (!r->patient_ok && sftppath_refused(real, r->refuse, r->nrefuse))
+	if (!r->patient_ok && pdmatch_refused(r->pd, real))
 		return SFTPPATH_PATIENT;
 	return SFTPPATH_OK;
 }

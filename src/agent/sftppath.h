@@ -4,7 +4,8 @@
  * lexically ("." and ".." removed, slashes collapsed), checked against the
  * roots, then resolved to its real path (of the file itself, or of its parent
  * for an entry being created, removed or lstat'ed) and checked again: inside
- * a root component-wise, and not patient data. The engine then reaches the
+ * a root component-wise, and not patient data (pdmatch.h: the same rule as
+ * the shell's cover, checked on the lexical and on the real path). The engine then reaches the
  * resolved path with sftppath_open_parent(), which walks it from "/" one
  * component at a time without following any symbolic link, so a link swapped
  * in after the check cannot redirect the operation. */
@@ -14,12 +15,13 @@
 #include <limits.h>
 #include <stddef.h>
 
+struct pdmatch;
+
 struct sftppath_rules {
 	const char *const *roots;      /* as configured, lexically normalized */
 	const char *const *real_roots; /* their real paths (same count) */
 	size_t nroots;
-	const char *const *refuse;     /* fnmatch patterns, flags 0 */
-	size_t nrefuse;
+	const struct pdmatch *pd;      /* patient data (pdmatch.h); NULL: none */
 	int patient_ok;
 };
 
@@ -45,9 +47,6 @@ int sftppath_normalize(const char *base, const char *req, char out[PATH_MAX]);
 /* 1 when path lies inside root component-wise (/data/logs2 is not inside
  * /data/logs); both absolute and normalized. */
 int sftppath_under(const char *path, const char *root);
-
-/* 1 when path, or a directory above it, matches one of the patterns. */
-int sftppath_refused(const char *path, const char *const *pats, size_t npats);
 
 /* Resolve req under the rules; out holds the real path when SFTPPATH_OK and
  * the best known path otherwise (for the audit record). */

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -31,6 +30,7 @@
 #include "err.h"
 #include "log.h"
 #include "monitor.h"
+#include "pdmatch.h"
 
 #define SHELL_EVENT_BYTES   4096               /* output bytes per "o" event */
 #define SHELL_LINE_BYTES    (6 * SHELL_EVENT_BYTES + 128)
@@ -257,48 +257,51 @@ static int shell_rec_open(const struct agent_conf *conf, const struct shell_spec
 int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
                     size_t *nout, char *why, size_t whysz)
 {
-	struct shell_hide *h;
-	struct stat st;
-	size_t i, k, n = 0;
-	glob_t g;
+	const char *pats[AGENT_MAX_PATIENT], *roots[AGENT_MAX_FILE_ROOTS];
+	char what[PDMATCH_WHY_BYTES];
+	struct pdmatch_cover *c = NULL;
+	struct shell_hide *h = NULL;
+	struct pdmatch *m = NULL;
+	size_t i, nc = 0;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if ((h = calloc(SHELL_MAX_HIDE, sizeof(*h))) == NULL)
-		return TE_ERR_NOMEM;
-	for (i = 0; i < conf->npatient; i++) {
-		memset(&g, 0, sizeof(g));
-		rc = glob(conf->patient[i].path, GLOB_NOSORT, NULL, &g);
-		if (rc == GLOB_NOMATCH) {
-			globfree(&g);
-			continue;
+	for (i = 0; i < conf->npatient; i++)
+		pats[i] = conf->patient[i].path;
+	for (i = 0; i < conf->nfiles; i++)
+		roots[i] = conf->files[i].path;
+	rc = pdmatch_new(pats, conf->npatient, conf->patient_casefold, &m, what,
+	                 sizeof(what));
+	if (rc == 0)
+		rc = pdmatch_scan(m, roots, conf->nfiles, &c, &nc, what, sizeof(what));
+	pdmatch_free(m);
+	if (rc == 0 && nc > SHELL_MAX_HIDE) {
+		snprintf(what, sizeof(what), "the refusal list matches more than %d paths",
+		         SHELL_MAX_HIDE);
+		rc = TE_ERR_TOO_LONG;
+	}
+	for (i = 0; rc == 0 && i < nc; i++)
+		if (strlen(c[i].path) >= sizeof(h->path)) {
+			snprintf(what, sizeof(what), "a refused path is longer than %d bytes",
+			         AGENT_PATH_BYTES - 1);
+			rc = TE_ERR_TOO_LONG;
 		}
-		if (rc != 0) {
-			globfree(&g);
-			snprintf(why, whysz, "cannot expand %s", conf->patient[i].path);
-			free(h);
-			return TE_ERR_DENIED;
-		}
-		for (k = 0; k < g.gl_pathc; k++) {
-			/* A link is covered where it points: mount follows it. */
-			if (stat(g.gl_pathv[k], &st) != 0)
-				continue;
-			if (n >= SHELL_MAX_HIDE || strlen(g.gl_pathv[k]) >= sizeof(h[n].path)) {
-				globfree(&g);
-				snprintf(why, whysz, "the refusal list matches more than %d "
-				         "paths", SHELL_MAX_HIDE);
-				free(h);
-				return TE_ERR_DENIED;
-			}
-			snprintf(h[n].path, sizeof(h[n].path), "%s", g.gl_pathv[k]);
-			h[n].dir = S_ISDIR(st.st_mode);
-			n++;
-		}
-		globfree(&g);
+	if (rc == 0 && nc > 0 && (h = calloc(nc, sizeof(*h))) == NULL)
+		rc = TE_ERR_NOMEM;
+	for (i = 0; rc == 0 && i < nc; i++) {
+		snprintf(h[i].path, sizeof(h[i].path), "%s", c[i].path);
+		h[i].dir = c[i].dir;
+	}
+	pdmatch_cover_free(c, nc);
+	if (rc == TE_ERR_NOMEM)
+		return rc;
+	if (rc != 0) {
+		snprintf(why, whysz, SHELL_COVER_REFUSED ": %s", what);
+		return TE_ERR_DENIED;
 	}
 	*out = h;
-	*nout = n;
+	*nout = nc;
 	return 0;
 }
 
@@ -389,8 +392,9 @@ int shell_start(const struct agent_conf *conf, const struct shell_spec *spec,
 	close(slave);
 	if (rc == TE_ERR_DENIED && spec->hide_patient) {
 		log_warn("shell for session %s: %s", spec->session, why);
-		snprintf(why, whysz, "patient data cannot be hidden from a shell on this "
-		         "device");
+		/* The keeper's own reason names the bound it hit; keep that one. */
+		if (strncmp(why, SHELL_COVER_REFUSED, strlen(SHELL_COVER_REFUSED)) != 0)
+			snprintf(why, whysz, SHELL_COVER_REFUSED);
 	} else if (rc == TE_ERR_DENIED) {
 		char detail[SPAWN_TEXT_BYTES];
 

@@ -11,7 +11,8 @@
  *
  * When the device has a patient-data refusal list and the ticket lacks
  * patient_records, the shell is started in new mount and PID namespaces
- * with every refused directory (shell_hide_list) covered by an empty
+ * with every refused directory (shell_hide_list, the rule SFTP applies
+ * too) covered by an empty
  * read-only tmpfs and every refused file by /dev/null, and a fresh /proc
  * (spawn.h says how the covers are locked). When that is impossible here,
  * or the shell cannot be kept apart from the agent, shell_start fails with
@@ -23,10 +24,12 @@
 #include <sys/types.h>
 
 #include "agentconf.h"
+#include "pdmatch.h"
 #include "secret.h"
 
 #define SHELL_TERM_BYTES     64
-#define SHELL_MAX_HIDE       256     /* refused paths after glob expansion */
+#define SHELL_MAX_HIDE       PDMATCH_MAX_COVER  /* paths the cover mounts over */
+#define SHELL_COVER_REFUSED  "patient data cannot be hidden from a shell on this device"
 #define SHELL_DEFAULT_COLS   80
 #define SHELL_DEFAULT_ROWS   24
 
@@ -47,9 +50,12 @@ struct shell_hide {
 	int dir;
 };
 
-/* The refusal list's patterns expanded to existing paths (at most
- * SHELL_MAX_HIDE), into *out (free it). TE_ERR_DENIED with why set when
- * a pattern cannot be expanded or the list is too long. */
+/* What the cover hides: pdmatch's rule (the one SFTP applies), walked under
+ * each pattern's fixed prefix within the PDMATCH_MAX_* bounds, plus the
+ * other names of refused files found there and in the files.* folders; at
+ * most SHELL_MAX_HIDE paths, into *out (free it). Any bound hit is
+ * TE_ERR_DENIED with why set: the shell is refused rather than run with
+ * something left uncovered. */
 int shell_hide_list(const struct agent_conf *conf, struct shell_hide **out,
                     size_t *nout, char *why, size_t whysz);
 

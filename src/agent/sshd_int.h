@@ -13,7 +13,7 @@
 
 #include "agentconf.h"
 #include "diag.h"
-#include "sftpd.h"
+#include "sftpchild.h"
 #include "shell.h"
 #include "ticket.h"
 
@@ -42,7 +42,13 @@ struct sshd_chan {
 	unsigned int cols, rows;
 	struct shell *sh;
 	struct diag *dg;
-	struct sftpd *sftp;
+	struct spawn_handle sftp;        /* the SFTP child (sftpchild.h) */
+	int sftp_on;                     /* it was started and not yet ended */
+	int sftp_in;                     /* its stdin (client bytes), or -1 */
+	int sftp_in_polled;
+	int sftp_aud;                    /* its audit lines (fd 3), or -1 */
+	char sftp_line[MAX_SFTP_AUDIT_LINE_BYTES + 1];
+	size_t sftp_linelen;
 	const struct agent_diag *diag;
 	int out_eof;                     /* the shell/diagnostic output ended */
 	char in[SSHD_IO_BYTES];          /* client input not yet taken by the PTY */
@@ -93,5 +99,16 @@ int sshd_session_open(struct sshd *d, ssh_message msg);
 void sshd_session_pump_all(struct sshd *d);
 /* End and audit what runs on a session channel (before it is freed). */
 void sshd_session_stop(struct sshd *d, struct sshd_chan *c);
+
+/* The SFTP child of a session channel (sshsftp.c): its audit lines read
+ * and audited (1 when something was read), its stdin polled for room or
+ * closed, whether it exited (status then set), and its end (its exit
+ * status, or -1 when it had to be killed). */
+int sshd_sftp_wake(socket_t fd, int revents, void *userdata);
+int sshd_sftp_audit_read(struct sshd *d, struct sshd_chan *c);
+void sshd_sftp_poll_in(struct sshd *d, struct sshd_chan *c, int want);
+void sshd_sftp_close_in(struct sshd *d, struct sshd_chan *c);
+int sshd_sftp_exited(struct sshd_chan *c, int *status);
+int sshd_sftp_end(struct sshd *d, struct sshd_chan *c);
 
 #endif

@@ -22,11 +22,6 @@
 #include "err.h"
 #include "log.h"
 
-static void sshd_sftp_audit(void *arg, const char *action, json_t *detail)
-{
-	sshd_audit(arg, action, detail);
-}
-
 /* Refuse a channel request: audited under action, answered with failure. */
 static int sshd_refuse(struct sshd_chan *c, const char *action, const char *request,
                        const char *why, json_t *extra)
@@ -179,10 +174,10 @@ static int sshd_session_finish(struct sshd *d, struct sshd_chan *c)
 		           "output_bytes", (json_int_t)dr.output_bytes, "sha256", dr.sha256,
 		           "timed_out", dr.timed_out));
 	}
-	if (c->sftp != NULL) {
-		sftpd_free(c->sftp);        /* audits transfers left open */
-		c->sftp = NULL;
-		sshd_audit(d, "sftp_end", json_pack("{s:I}", "channel", (json_int_t)c->no));
+	if (c->sftp_on) {
+		status = sshd_sftp_end(d, c);   /* its records of files left open too */
+		sshd_audit(d, "sftp_end", json_pack("{s:I, s:i}", "channel",
+		           (json_int_t)c->no, "exit_status", status));
 	}
 	c->fd = -1;                         /* owned by the shell or diagnostic */
 	c->run = RUN_NONE;
@@ -206,50 +201,65 @@ static void sshd_session_close(struct sshd *d, struct sshd_chan *c, int status)
 	c->dead = 1;
 }
 
+/* Client bytes into the SFTP child's stdin, as fast as it takes them.
+ * While its pipe is full the channel is not read, so libssh keeps the
+ * bytes and the client's window closes (back-pressure); the pipe is polled
+ * for room meanwhile. 1 when something moved. */
+static int sshd_sftp_input(struct sshd *d, struct sshd_chan *c)
+{
+	ssize_t w;
+	int n;
+
+	if (c->sftp_in < 0)
+		return 0;
+	if (c->inoff == c->inlen) {
+		n = ssh_channel_read_nonblocking(c->ch, c->in, sizeof(c->in), 0);
+		if (n > 0) {
+			c->inlen = (size_t)n;
+			c->inoff = 0;
+			d->last_io = (int64_t)time(NULL);
+		} else if (n < 0 || ssh_channel_is_eof(c->ch)) {
+			sshd_sftp_close_in(d, c);   /* the child sees EOF and ends */
+			return 1;
+		} else {
+			return 0;
+		}
+	}
+	w = write(c->sftp_in, c->in + c->inoff, c->inlen - c->inoff);
+	if (w > 0) {
+		c->inoff += (size_t)w;
+		sshd_sftp_poll_in(d, c, c->inoff < c->inlen);
+		return 1;
+	}
+	if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+		sshd_sftp_poll_in(d, c, 1);
+		return 0;
+	}
+	sshd_sftp_close_in(d, c);           /* the child is gone */
+	return 1;
+}
+
 static void sshd_sftp_pump(struct sshd *d, struct sshd_chan *c)
 {
-	char buf[SSHD_IO_BYTES];
-	const void *p;
-	uint32_t win;
-	size_t len, w;
-	int round, progress, n;
+	int round, progress, status;
 
 	for (round = 0; round < SSHD_PUMP_ROUNDS && !c->dead; round++) {
-		progress = 0;
-		while ((len = sftpd_output(c->sftp, &p)) > 0 &&
-		       (win = ssh_channel_window_size(c->ch)) > 0) {
-			w = len < win ? len : win;
-			if (w > sizeof(buf))
-				w = sizeof(buf);
-			if (ssh_channel_write(c->ch, p, (uint32_t)w) != (int)w) {
-				c->dead = 1;
-				return;
-			}
-			sftpd_consume(c->sftp, w);
-			d->last_io = (int64_t)time(NULL);
-			progress = 1;
-		}
-		if (c->out_eof) {
-			/* The engine ended the channel: close once its answer is out. */
-			if (sftpd_output(c->sftp, &p) == 0)
-				sshd_session_close(d, c, -1);
-			return;
-		}
-		if (!sftpd_wants_input(c->sftp))
-			return;                 /* the window opens, the loop comes back */
-		n = ssh_channel_read_nonblocking(c->ch, buf, sizeof(buf), 0);
-		if (n > 0) {
-			d->last_io = (int64_t)time(NULL);
-			if (sftpd_input(c->sftp, buf, (size_t)n) != 0)
-				c->out_eof = 1;
-			progress = 1;
-		} else if (n < 0 || ssh_channel_is_eof(c->ch)) {
-			c->out_eof = 1;
-			progress = 1;
-		}
+		progress = sshd_sftp_audit_read(d, c);
+		progress |= sshd_session_output(c);
+		progress |= sshd_sftp_input(d, c);
 		if (!progress)
-			return;
+			break;
 	}
+	if (c->dead)
+		return;
+	if (c->out_eof && c->sftp_aud < 0 && sshd_sftp_exited(c, &status)) {
+		/* Its replies and records are all in: the exit status, then close. */
+		sshd_session_close(d, c, sshd_session_finish(d, c));
+		return;
+	}
+	if (c->out_eof)
+		d->waiting_child = 1;
+	sshd_poll_output(c);
 }
 
 /* A shell's or diagnostic's output: once it hit EOF only the child's exit
@@ -382,33 +392,45 @@ static int sshd_start_sftp(struct sshd_chan *c)
 {
 	struct sshd *d = c->d;
 	const char *roots[AGENT_MAX_FILE_ROOTS], *refuse[AGENT_MAX_PATIENT];
-	struct sftpd_policy pol;
+	struct sftpchild_spec spec;
+	char why[SPAWN_TEXT_BYTES];
 	size_t i;
 	int rc;
 
-	memset(&pol, 0, sizeof(pol));
+	memset(&spec, 0, sizeof(spec));
 	for (i = 0; i < d->conf->nfiles; i++)
 		roots[i] = d->conf->files[i].path;
 	for (i = 0; i < d->conf->npatient; i++)
 		refuse[i] = d->conf->patient[i].path;
-	pol.roots = roots;
-	pol.nroots = d->conf->nfiles;
-	pol.refuse = refuse;
-	pol.nrefuse = d->conf->npatient;
-	pol.write_ok = ticket_allows(d->t, "files:write");
-	pol.patient_ok = ticket_allows(d->t, "patient_records");
+	spec.roots = roots;
+	spec.nroots = d->conf->nfiles;
+	spec.refuse = refuse;
+	spec.nrefuse = d->conf->npatient;
+	spec.write_ok = ticket_allows(d->t, "files:write");
+	spec.patient_ok = ticket_allows(d->t, "patient_records");
+	spec.casefold = d->conf->patient_casefold;
 	if (d->conf->nfiles == 0)
 		return sshd_refuse(c, "sftp_refused", "subsystem", "no files.* directory "
 		                   "is configured on this device", NULL);
-	if ((rc = sftpd_new(&pol, sshd_sftp_audit, d, &c->sftp)) != 0)
-		return sshd_refuse(c, "sftp_refused", "subsystem", rc == TE_ERR_INVALID ?
-		                   "a files.* directory does not exist on this device" :
-		                   te_strerror(rc), NULL);
+	if ((rc = sftpchild_start(d->conf, d->t->session, &spec, &c->sftp, &c->sftp_in,
+	                          &c->fd, &c->sftp_aud, why, sizeof(why))) != 0) {
+		log_error("ssh: session %s: cannot start the SFTP server: %s",
+		          d->t->session, why);
+		return sshd_refuse(c, "sftp_refused", "subsystem", rc == TE_ERR_DENIED ? why :
+		                   "the SFTP server could not be started", NULL);
+	}
+	c->sftp_on = 1;
+	if (ssh_event_add_fd(d->event, c->sftp_aud, POLLIN, sshd_sftp_wake, c) != SSH_OK) {
+		(void)sshd_sftp_end(d, c);
+		return sshd_refuse(c, "sftp_refused", "subsystem", "the SFTP server could "
+		                   "not be started", NULL);
+	}
 	c->run = RUN_SFTP;
 	d->last_io = (int64_t)time(NULL);
-	sshd_audit(d, "sftp_start", json_pack("{s:I, s:b, s:b}", "channel",
-	           (json_int_t)c->no, "write", pol.write_ok,
-	           "patient_records", pol.patient_ok));
+	sshd_audit(d, "sftp_start", json_pack("{s:I, s:b, s:b, s:i}", "channel",
+	           (json_int_t)c->no, "write", spec.write_ok,
+	           "patient_records", spec.patient_ok, "pid", (int)c->sftp.pid));
+	sshd_poll_output(c);
 	return 0;
 }
 
@@ -526,6 +548,8 @@ int sshd_session_open(struct sshd *d, ssh_message msg)
 	c->d = d;
 	c->kind = SSHD_SESSION;
 	c->fd = -1;
+	c->sftp_in = c->sftp_aud = -1;
+	c->sftp.status_fd = -1;
 	c->no = d->next_no++;
 	c->cb.channel_eof_function = sshd_sess_eof;
 	c->cb.channel_pty_request_function = sshd_cb_pty;

@@ -55,5 +55,7 @@
 #define MAX_SFTP_HANDLES        32     /* open files and directories per session */
 #define MAX_SFTP_READ_BYTES     (64 * 1024) /* longest READ answered */
 #define MAX_SFTP_READDIR_ENTRIES 64    /* names in one READDIR reply */
+#define MAX_SFTP_AUDIT_LINE_BYTES 8192 /* one audit line from the SFTP child
+                                          (sftpchild.h), without its '\n' */
 
 #endif

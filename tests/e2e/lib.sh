@@ -259,6 +259,15 @@ e2e_accounts() {
 	chmod 711 "$WORK"
 }
 
+# device_files DIR...: as root, SFTP runs as support_user, which needs to
+# own the folders a test lets it change (as on a device, where the files.*
+# areas that take uploads belong to the support account).
+device_files() {
+	[ "$(id -u)" = 0 ] || return 0
+	e2e_accounts
+	chown -R support: "$@"
+}
+
 # agent_setup SERIAL: write an agent config, enroll, and start the agent.
 # AGENT_PROXY, when set, becomes the agent's `proxy` key; AGENT_EXTRA_CONF
 # (lines) is appended to the config (shell, files.*, patient_data.*, diag.*).
@@ -637,4 +646,28 @@ device_ssh() {
 # with this action, one per line.
 agent_audit_detail() {
 	jq -r --arg a "$1" 'select(.action == $a) | .detail' "$AGENT_DIR/state/audit.log"
+}
+
+# device_sftp NAME COMMAND: one sftp batch command over the session's master
+# connection (ssh_master first), output in $WORK/sftp-NAME.out; 0 when sftp
+# reports success.
+device_sftp() {
+	printf '%s\n' "$2" >"$WORK/batch-$1"
+	# shellcheck disable=SC2086
+	timeout 20 sftp $DEVICE_SSH_OPTS -o ControlPath="$WORK/ctl" -b "$WORK/batch-$1" device \
+		>"$WORK/sftp-$1.out" 2>&1
+}
+
+# expect_shell_covered OUTPUT SECRET WHAT: OUTPUT of a shell command that
+# ends with `echo probe-done`. Where this machine builds the patient-data
+# cover (user namespaces), the shell ran and SECRET is not in OUTPUT;
+# elsewhere the shell was refused, saying why.
+expect_shell_covered() {
+	if unshare -U -m -p -f -r --mount-proc true 2>/dev/null; then
+		expect_contains "$1" "probe-done" "the shell ran ($3)"
+		expect_not_contains "$1" "$2" "$3"
+	else
+		expect_not_contains "$1" "probe-done" "no shell ran without namespaces ($3)"
+		expect_contains "$1" "patient data cannot be hidden" "the client is told why ($3)"
+	fi
 }

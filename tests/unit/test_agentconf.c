@@ -118,6 +118,7 @@ static void test_session_keys(void **state)
 	assert_string_equal(c->files[1].path, "/etc/dev");
 	assert_int_equal(c->npatient, 2);
 	assert_string_equal(c->patient[1].path, "/data/*.dcm");
+	assert_int_equal(c->patient_casefold, 0);          /* the default */
 	assert_non_null(d = agentconf_diag(c, "args"));
 	assert_null(agentconf_diag(c, "nope"));
 	agentconf_diag_argv(d, argv);
@@ -129,6 +130,21 @@ static void test_session_keys(void **state)
 	agentconf_free(c);
 }
 
+static void test_patient_case(void **state)
+{
+	struct agent_conf *c = NULL;
+	char err[256] = "";
+
+	assert_int_equal(load("state_dir = /s\npatient_data_case = insensitive\n"
+	                      "patient_data.dicom = /data/*.dcm\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c->patient_casefold, 1);
+	agentconf_free(c);
+	assert_int_equal(load("state_dir = /s\npatient_data_case = sensitive\n", &c, err,
+	                      sizeof(err)), 0);
+	assert_int_equal(c->patient_casefold, 0);
+	agentconf_free(c);
+}
+
 static void test_session_key_errors(void **state)
 {
 	expect_error("state_dir = /s\nshell = sh\n", "absolute");
@@ -137,6 +153,10 @@ static void test_session_key_errors(void **state)
 	expect_error("state_dir = /s\nfiles.x = /a\nfiles.x = /b\n", "");
 	expect_error("state_dir = /s\npatient_data.p = data/*\n", "absolute");
 	expect_error("state_dir = /s\ndiag.x = echo hi\n", "absolute");
+	expect_error("state_dir = /s\npatient_data.p = /data/../etc\n", "line 2");
+	expect_error("state_dir = /s\npatient_data_case = Insensitive\n", "line 2");
+	expect_error("state_dir = /s\npatient_data_case = yes\n",
+	             "use sensitive or insensitive");
 	expect_error("state_dir = /s\ndiag.x = /bin/echo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
 	             "at most");
 }
@@ -150,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_parse_local),
 		cmocka_unit_test(test_session_keys),
 		cmocka_unit_test(test_session_key_errors),
+		cmocka_unit_test(test_patient_case),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
