@@ -27,6 +27,7 @@ enum sshd_end {
 	SSHD_END_CLOSED = 0,         /* the client or the tunnel went away, or a stop */
 	SSHD_END_IDLE,               /* the ticket's idle timeout */
 	SSHD_END_MAX_DURATION,       /* the ticket's end time */
+	SSHD_END_NO_AUDIT,           /* a record of the session could not be written */
 };
 
 /* What an exec request's command runs, pure: SSHD_EXEC_DIAG (*diag set)

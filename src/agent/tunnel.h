@@ -21,6 +21,7 @@
  * reports the reason to the server (consent_on_worker_exit). */
 #define TUNNEL_EXIT_IDLE         6    /* the ticket's idle timeout */
 #define TUNNEL_EXIT_MAX_DURATION 7    /* the ticket's end time */
+#define TUNNEL_EXIT_NO_AUDIT     8    /* an audit record could not be written */
 
 struct tunnel_spec {
 	char session[MAX_NAME_BYTES];
