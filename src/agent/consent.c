@@ -373,11 +373,12 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(s->notify_ev);     /* the worker is gone */
 		return;
 	}
-	if (code != 'i' && code != 'm')
+	if (code != 'i' && code != 'm' && code != 'a')
 		return;
 	if (s->worker_ending)
 		return;
-	reason = code == 'i' ? "idle timeout" : "maximum duration reached";
+	reason = code == 'i' ? "idle timeout" : code == 'm' ? "maximum duration reached"
+	         : CONSENT_NO_AUDIT_SESSION_REASON;
 	log_info("session %s: %s", s->ev.session, reason);
 	s->worker_ending = 1;
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
@@ -709,8 +710,7 @@ const char *consent_worker_end_reason(int status)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_MAX_DURATION)
 		return "maximum duration reached";
 	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_NO_AUDIT)
-		return CONSENT_NO_AUDIT_REASON ": a record of the session could not be "
-		       "written on the device";
+		return CONSENT_NO_AUDIT_SESSION_REASON;
 	return "tunnel closed";
 }
 

@@ -501,7 +501,7 @@ static enum sshd_end sshd_loop(struct sshd *d)
  * server before the agent's reason. */
 static void sshd_limit_report(struct sshd *d, enum sshd_end why, int notify_fd)
 {
-	char code = why == SSHD_END_IDLE ? 'i' : 'm';
+	char code = why == SSHD_END_IDLE ? 'i' : why == SSHD_END_MAX_DURATION ? 'm' : 'a';
 	time_t until = time(NULL) + SSHD_LIMIT_REPORT_WAIT_S;
 
 	sshd_in_loop = 1;          /* a stop request now means: go on below */
@@ -562,7 +562,7 @@ int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,
 		goto out;
 	}
 	why = sshd_loop(&d);
-	if (why == SSHD_END_IDLE || why == SSHD_END_MAX_DURATION)
+	if (why != SSHD_END_CLOSED)
 		sshd_limit_report(&d, why, notify_fd);
 	rc = 0;
 out:

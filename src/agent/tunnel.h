@@ -33,7 +33,8 @@ struct tunnel_spec {
 
 /* Fork the worker. The child never returns. *notify (non-blocking, close
  * on exec) is the read end of a pipe on which the worker writes one byte
- * when a ticket limit ends the session ('i' idle, 'm' maximum duration):
+ * when a ticket limit ends the session ('i' idle, 'm' maximum duration), or
+ * an audit record cannot be written ('a'):
  * the caller reports the reason to the server, then stops the worker. */
 int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
                  pid_t *out, int *notify);
