@@ -271,7 +271,10 @@ static int audit_log_catch_up(struct audit_log *log)
 
 	if (fstat(log->fd, &st) != 0)
 		return audit_log_fail(log, TE_ERR_SYS, 0, "cannot stat: %s", strerror(errno));
-	if (stat(log->path, &pst) != 0 || pst.st_dev != log->dev || pst.st_ino != log->ino)
+	/* A daemon that opened the log before dropping privileges may no longer
+	 * search its folder (EACCES): then only the file itself can be checked. */
+	if (stat(log->path, &pst) != 0 ? errno == ENOENT || errno == ENOTDIR
+	                               : pst.st_dev != log->dev || pst.st_ino != log->ino)
 		return audit_log_fail(log, TE_ERR_CHAIN, 1, "%s was replaced or removed "
 		                      "while open", log->path);
 	if (st.st_size == log->size)

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 deploy 1
-expect_contains "$(cat "$WORK/server.log")" "chain intact" "the server checks its trail at start"
 kill "$PID_server"
 wait_for 20 sh -c "! kill -0 $PID_server" || fail "the server did not stop"
 actor=$(sqlite3 "$SRV/tether.db" "SELECT actor FROM audit WHERE seq = 3")
@@ -18,5 +17,6 @@ expect_contains "$out" "not starting" "and says it does not start"
 sqlite3 "$SRV/tether.db" "UPDATE audit SET actor = '$actor' WHERE seq = 3"
 bg server-2 tether-server run --dir "$SRV"
 wait_port "$SERVER_PORT"
+expect_contains "$(cat "$WORK/server-2.log")" "chain intact" "the server checked its trail at start"
 tether-server audit verify --dir "$SRV" >/dev/null || fail "the restored chain does not verify"
 pass "with the chain whole again the server starts"
