@@ -34,38 +34,90 @@ void agentaudit_clean_utf8(char *text)
 	}
 }
 
+/* The process's open log: its head stays in memory between appends (see
+ * audit.h), so an append reads nothing unless another process (a session
+ * worker, `support set-password`) appended meanwhile. A worker forked from
+ * the agent inherits it; the library reopens the file in the child. */
+static struct {
+	struct audit_log *log;
+	char path[AGENT_PATH_BYTES];
+	int open_rc;                    /* a refused open, kept until a restart */
+	unsigned long failures;         /* appends that failed in this process */
+	char why[AUDIT_WHY_BYTES];      /* why the last one failed */
+} agentaudit_st;
+
+void agentaudit_close(void)
+{
+	audit_log_close(agentaudit_st.log);
+	memset(&agentaudit_st, 0, sizeof(agentaudit_st));
+}
+
+/* The open handle for path: opened (verified in full, a torn last line cut
+ * off and recorded) on first use. A chain that is broken elsewhere is not
+ * read again at every append: it stays refused until the agent restarts. */
+static int agentaudit_handle(const char *path, struct audit_log **out)
+{
+	struct audit_open_report rep;
+	int rc;
+
+	if (strcmp(agentaudit_st.path, path) != 0) {
+		agentaudit_close();
+		snprintf(agentaudit_st.path, sizeof(agentaudit_st.path), "%s", path);
+	}
+	if (agentaudit_st.log == NULL && agentaudit_st.open_rc != TE_ERR_CHAIN) {
+		rc = audit_log_open_recover(path, "agent", &agentaudit_st.log, &rep);
+		agentaudit_st.open_rc = rc;
+		if (rc != 0)
+			snprintf(agentaudit_st.why, sizeof(agentaudit_st.why), "%s",
+			         rep.why[0] ? rep.why : te_strerror(rc));
+		else if (rep.dropped_bytes > 0)
+			log_warn("audit: a torn last line (%llu bytes) after record %lld was "
+			         "cut off at start and recorded as audit_recovered",
+			         (unsigned long long)rep.dropped_bytes, (long long)rep.after_seq);
+	}
+	*out = agentaudit_st.log;
+	return agentaudit_st.log != NULL ? 0 : agentaudit_st.open_rc;
+}
+
 int agentaudit_log(const struct agent_conf *conf, const char *actor,
                    const char *action, const char *fmt, ...)
 {
-	char path[AGENT_PATH_BYTES], lockpath[AGENT_PATH_BYTES];
+	char path[AGENT_PATH_BYTES];
 	char detail[AGENTAUDIT_DETAIL_BYTES];
 	struct audit_log *log = NULL;
 	va_list ap;
-	int lockfd = -1, rc;
+	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	agentaudit_clean_utf8(detail);
-	if ((rc = agentconf_state_path(conf, "audit.log", path, sizeof(path))) != 0 ||
-	    (rc = agentconf_state_path(conf, "audit.lock", lockpath, sizeof(lockpath))) != 0)
-		goto out;
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
-		rc = TE_ERR_SYS;
+	if ((rc = agentconf_state_path(conf, "audit.log", path, sizeof(path))) != 0) {
+		snprintf(agentaudit_st.why, sizeof(agentaudit_st.why), "no audit.log path");
 		goto out;
 	}
-	if ((rc = audit_log_open(path, &log)) != 0)
+	if ((rc = agentaudit_handle(path, &log)) != 0)
 		goto out;
-	rc = audit_log_append(log, actor, action, detail);
+	if ((rc = audit_log_append(log, actor, action, detail)) != 0)
+		snprintf(agentaudit_st.why, sizeof(agentaudit_st.why), "%s",
+		         audit_log_why(log)[0] ? audit_log_why(log) : te_strerror(rc));
 out:
-	audit_log_close(log);
-	if (lockfd >= 0)
-		close(lockfd);     /* releases the lock */
-	if (rc != 0)
+	if (rc != 0) {
+		agentaudit_st.failures++;
 		log_error("audit: cannot record %s (%s): %s", action, detail,
-		          te_strerror(rc));
+		          agentaudit_st.why);
+	}
 	return rc;
+}
+
+const char *agentaudit_why(void)
+{
+	return agentaudit_st.why[0] ? agentaudit_st.why : "unknown error";
+}
+
+unsigned long agentaudit_failures(void)
+{
+	return agentaudit_st.failures;
 }
 
 int agentaudit_head(const struct agent_conf *conf, int64_t *seq,

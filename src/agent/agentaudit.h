@@ -1,9 +1,12 @@
 /* agentaudit.h: the agent's hash-chained audit trail, state_dir/audit.log.
  *
- * The agent process and its tunnel workers all append to one file, so every
- * append takes an exclusive lock (state_dir/audit.lock), reopens the log
- * (which re-verifies the chain and learns the last hash), appends and closes.
- * That keeps one unbroken chain across processes. */
+ * The agent process, its tunnel workers and the operator's commands all
+ * append to one file under its flock. Each process opens it once (the whole
+ * chain is verified then, and a torn last line left by a power cut is cut
+ * off and recorded as audit_recovered) and keeps the head in memory, so an
+ * append costs the same at any log size (audit.h). A process whose trail
+ * cannot be written (the chain broken, the file replaced, the disk full)
+ * says why: the agent refuses sessions then (docs/security.md). */
 #ifndef TETHER_AGENTAUDIT_H
 #define TETHER_AGENTAUDIT_H
 
@@ -13,10 +16,19 @@
 #include "secret.h"
 
 /* Append one record; failures are logged (an audit failure never takes the
- * agent down) and returned. detail is printf-formatted free text. */
+ * agent down) and returned, and agentaudit_why() says why. detail is
+ * printf-formatted free text. */
 int agentaudit_log(const struct agent_conf *conf, const char *actor,
                    const char *action, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Why the last append in this process failed (for a refusal's reason). */
+const char *agentaudit_why(void);
+/* How many appends have failed in this process: a session worker ends its
+ * session when this grows (no session without a trail). */
+unsigned long agentaudit_failures(void);
+/* Forget the open log (tests: as after a restart). */
+void agentaudit_close(void);
 
 /* Replace in place every byte of text that is not valid UTF-8 with '?'. */
 void agentaudit_clean_utf8(char *text);

@@ -373,11 +373,12 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(s->notify_ev);     /* the worker is gone */
 		return;
 	}
-	if (code != 'i' && code != 'm')
+	if (code != 'i' && code != 'm' && code != 'a')
 		return;
 	if (s->worker_ending)
 		return;
-	reason = code == 'i' ? "idle timeout" : "maximum duration reached";
+	reason = code == 'i' ? "idle timeout" : code == 'm' ? "maximum duration reached"
+	         : CONSENT_NO_AUDIT_SESSION_REASON;
 	log_info("session %s: %s", s->ev.session, reason);
 	s->worker_ending = 1;
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
@@ -394,6 +395,14 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 		tunnel_stop(s->worker);
 	}
 	free(body);
+}
+
+/* The reason a session is refused or ended for want of a trail: the
+ * specialist reads it as the session's end reason. */
+static void consent_audit_reason(char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s: %s", CONSENT_NO_AUDIT_REASON, agentaudit_why());
+	agentaudit_clean_utf8(out);    /* the cut may split a character */
 }
 
 /* Parse the accept answer, verify the ticket, fork the worker. */
@@ -448,11 +457,16 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 	if (s->notify_ev == NULL || event_add(s->notify_ev, NULL) != 0)
 		log_warn("session %s: limit reports will come with the worker's exit",
 		         s->ev.session);
-	agentaudit_log(c->conf, "agent", "tunnel_start",
-	               "session %s user %s relay %s at %s:%s actions %s worker %ld",
-	               s->ev.session, spec->verified.user, relay_name,
-	               spec->relay_host, spec->relay_port, spec->verified.actions,
-	               (long)s->worker);
+	if (agentaudit_log(c->conf, "agent", "tunnel_start",
+	                   "session %s user %s relay %s at %s:%s actions %s worker %ld",
+	                   s->ev.session, spec->verified.user, relay_name,
+	                   spec->relay_host, spec->relay_port, spec->verified.actions,
+	                   (long)s->worker) != 0) {
+		/* No session without a trail: the worker goes before SSH starts. */
+		consent_audit_reason(why, whysz);
+		tunnel_stop(s->worker);
+		rc = TE_ERR_IO;
+	}
 out:
 	json_decref(o);
 	if (spec != NULL)
@@ -579,6 +593,19 @@ static void consent_timer_cb(evutil_socket_t fd, short what, void *arg)
 	consent_sess_remove(c, s);
 }
 
+/* A request the device cannot record: end it at the server with the
+ * reason, and remember its id so that a repeat is not asked again. */
+static void consent_refuse_unaudited(struct consent *c, const char *session)
+{
+	char why[MAX_REASON_BYTES];
+
+	consent_audit_reason(why, sizeof(why));
+	log_error("session %s: refused: %s", session, why);
+	consent_post_end(c, session, why);
+	snprintf(c->done[c->done_next], MAX_NAME_BYTES, "%s", session);
+	c->done_next = (c->done_next + 1) % CONSENT_DONE_RING;
+}
+
 void consent_on_request(struct consent *c, const struct consent_event *ev)
 {
 	struct consent_sess *s;
@@ -592,6 +619,16 @@ void consent_on_request(struct consent *c, const struct consent_event *ev)
 		n++;
 	if (n >= CONSENT_MAX_SESSIONS) {
 		log_warn("session %s: too many sessions; request ignored", ev->session);
+		return;
+	}
+	consent_services_text(ev, svcs, sizeof(svcs));
+	/* No session without a trail: a request that cannot be recorded is
+	 * never put to the operator. */
+	if (agentaudit_log(c->conf, ev->user, "session_request",
+	                   "session %s level %ld region %s reason \"%s\" services %s "
+	                   "actions %s", ev->session, ev->level, ev->region, ev->reason,
+	                   svcs, ev->actions[0] ? ev->actions : "-") != 0) {
+		consent_refuse_unaudited(c, ev->session);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -610,14 +647,9 @@ void consent_on_request(struct consent *c, const struct consent_event *ev)
 	consent_arm(s, timeout);
 	s->next = c->sessions;
 	c->sessions = s;
-	consent_services_text(ev, svcs, sizeof(svcs));
 	log_info("session %s: %s (level %ld, %s) asks for a session: %s; services %s; "
 	         "answer within %ld s", ev->session, ev->user, ev->level, ev->region,
 	         ev->reason, svcs, timeout);
-	agentaudit_log(c->conf, ev->user, "session_request",
-	               "session %s level %ld region %s reason \"%s\" services %s actions %s",
-	               ev->session, ev->level, ev->region, ev->reason, svcs,
-	               ev->actions[0] ? ev->actions : "-");
 	consent_notify(c, consent_pending_event(s));
 }
 
@@ -677,6 +709,8 @@ const char *consent_worker_end_reason(int status)
 		return "idle timeout";
 	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_MAX_DURATION)
 		return "maximum duration reached";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == TUNNEL_EXIT_NO_AUDIT)
+		return CONSENT_NO_AUDIT_SESSION_REASON;
 	return "tunnel closed";
 }
 

@@ -16,6 +16,11 @@
 #define CONSENT_MAX_CONNS      16
 #define CONSENT_DONE_RING      32
 #define CONSENT_CONN_TIMEOUT_S 10
+/* The start of the reason given for a session refused or ended because the
+ * device's audit trail cannot be written. */
+#define CONSENT_NO_AUDIT_REASON "device audit trail unavailable"
+#define CONSENT_NO_AUDIT_SESSION_REASON \
+	CONSENT_NO_AUDIT_REASON ": a record of the session could not be written on the device"
 
 enum consent_state { CS_PENDING = 1, CS_ANSWERING, CS_ACTIVE };
 

@@ -449,7 +449,7 @@ static int sshd_message(ssh_session session, ssh_message msg, void *userdata)
 static const char *sshd_end_name(enum sshd_end e)
 {
 	return e == SSHD_END_IDLE ? "idle" : e == SSHD_END_MAX_DURATION ?
-	       "max_duration" : "closed";
+	       "max_duration" : e == SSHD_END_NO_AUDIT ? "no_audit" : "closed";
 }
 
 static enum sshd_end sshd_loop(struct sshd *d)
@@ -467,6 +467,14 @@ static enum sshd_end sshd_loop(struct sshd *d)
 		if (ssh_event_dopoll(d->event, ms) == SSH_ERROR &&
 		    !ssh_is_connected(d->session))
 			break;
+		/* No session without a trail: a record that could not be written
+		 * in this turn's callbacks ends the session before anything flows. */
+		if (agentaudit_failures() != d->audit_fails0) {
+			log_error("ssh: session %s: an audit record could not be written (%s); "
+			          "ending the session", d->t->session, agentaudit_why());
+			why = SSHD_END_NO_AUDIT;
+			break;
+		}
 		sshd_session_pump_all(d);
 		sshd_sweep(d, 0);
 		if (ssh_get_status(d->session) & (SSH_CLOSED | SSH_CLOSED_ERROR))
@@ -493,7 +501,7 @@ static enum sshd_end sshd_loop(struct sshd *d)
  * server before the agent's reason. */
 static void sshd_limit_report(struct sshd *d, enum sshd_end why, int notify_fd)
 {
-	char code = why == SSHD_END_IDLE ? 'i' : 'm';
+	char code = why == SSHD_END_IDLE ? 'i' : why == SSHD_END_MAX_DURATION ? 'm' : 'a';
 	time_t until = time(NULL) + SSHD_LIMIT_REPORT_WAIT_S;
 
 	sshd_in_loop = 1;          /* a stop request now means: go on below */
@@ -518,6 +526,7 @@ int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,
 	d.conf = conf;
 	d.t = t;
 	snprintf(d.actor, sizeof(d.actor), "%s", t->user);
+	d.audit_fails0 = agentaudit_failures();
 	if (agentconf_state_path(conf, "ssh_hostkey", keypath, sizeof(keypath)) != 0 ||
 	    (bind = ssh_bind_new()) == NULL || (d.session = ssh_new()) == NULL) {
 		close(fd);

@@ -27,6 +27,7 @@ enum sshd_end {
 	SSHD_END_CLOSED = 0,         /* the client or the tunnel went away, or a stop */
 	SSHD_END_IDLE,               /* the ticket's idle timeout */
 	SSHD_END_MAX_DURATION,       /* the ticket's end time */
+	SSHD_END_NO_AUDIT,           /* a record of the session could not be written */
 };
 
 /* What an exec request's command runs, pure: SSHD_EXEC_DIAG (*diag set)
@@ -70,7 +71,8 @@ int sshd_request_stop(void);
 /* Serve one SSH connection on fd (the session takes ownership of fd).
  * Returns when the connection ends; 0 for an orderly end, *end says why
  * (end may be NULL). When a ticket limit ends it, nothing more flows, one
- * byte ('i' idle, 'm' maximum duration) is written to notify_fd (-1: none),
+ * byte ('i' idle, 'm' maximum duration, 'a' an audit record could not be
+ * written) is written to notify_fd (-1: none),
  * and the channels are closed only after sshd_request_stop or
  * SSHD_LIMIT_REPORT_WAIT_S, so that the agent tells the server the reason
  * before the client or the relay sees anything close. */

@@ -76,6 +76,7 @@ struct sshd {
 	int authed;
 	int auth_fails;
 	int kick;                        /* disconnect at the next turn */
+	unsigned long audit_fails0;      /* agentaudit_failures() at the start */
 	int nchans;
 	struct sshd_chan *chans;
 	struct ssh_server_callbacks_struct scb;

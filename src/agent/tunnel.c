@@ -156,6 +156,8 @@ out:
 		return TUNNEL_EXIT_IDLE;
 	if (end == SSHD_END_MAX_DURATION)
 		return TUNNEL_EXIT_MAX_DURATION;
+	if (end == SSHD_END_NO_AUDIT)
+		return TUNNEL_EXIT_NO_AUDIT;
 	return rc == 0 ? 0 : 4;
 }
 

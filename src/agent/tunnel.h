@@ -21,6 +21,7 @@
  * reports the reason to the server (consent_on_worker_exit). */
 #define TUNNEL_EXIT_IDLE         6    /* the ticket's idle timeout */
 #define TUNNEL_EXIT_MAX_DURATION 7    /* the ticket's end time */
+#define TUNNEL_EXIT_NO_AUDIT     8    /* an audit record could not be written */
 
 struct tunnel_spec {
 	char session[MAX_NAME_BYTES];
@@ -32,7 +33,8 @@ struct tunnel_spec {
 
 /* Fork the worker. The child never returns. *notify (non-blocking, close
  * on exec) is the read end of a pipe on which the worker writes one byte
- * when a ticket limit ends the session ('i' idle, 'm' maximum duration):
+ * when a ticket limit ends the session ('i' idle, 'm' maximum duration), or
+ * an audit record cannot be written ('a'):
  * the caller reports the reason to the server, then stops the worker. */
 int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
                  pid_t *out, int *notify);

@@ -1,11 +1,13 @@
-/* audit.c: hash-chained audit records, and the file-backed log used by the
- * agent and the relay (one JSON object per line, see audit.h).
+/* audit.c: hash-chained audit records: the chain hash, the verifier, one
+ * file line's parser and a log file's head (the file-backed log itself is
+ * auditlog.c; the format is in audit.h).
  *
  * actor and action must not contain '\n': the hash input separates fields
  * with '\n', and a newline inside a field would let two different records
  * share one hash. detail is the last variable field before the fixed-width
  * prev hash, so it may contain anything. */
 #include "audit.h"
+#include "audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,13 +27,6 @@
 #include "codec.h"
 #include "err.h"
 #include "log.h"
-
-struct audit_log {
-	int fd;
-	off_t size;          /* file size after our last scan or append */
-	int64_t last_seq;
-	char last_hash[SHA256_HEX_BYTES];
-};
 
 void audit_now(char out[AUDIT_TS_BYTES])
 {
@@ -83,7 +78,7 @@ void audit_verifier_init(struct audit_verifier *v)
 	memcpy(v->prev, AUDIT_GENESIS_HASH, SHA256_HEX_BYTES);
 }
 
-static int audit_verifier_fail(struct audit_verifier *v, int64_t seq, const char *what)
+int audit_verifier_fail(struct audit_verifier *v, int64_t seq, const char *what)
 {
 	v->failed = 1;
 	v->bad_seq = seq;
@@ -276,235 +271,4 @@ int audit_fd_head(int fd, int64_t *seq, char hash[SHA256_HEX_BYTES])
 out:
 	free(buf);
 	return rc;
-}
-
-/* Read fd from offset 0 line by line, feeding v. On success *size is the
- * number of bytes read. Any unparseable, over-long or unterminated line is a
- * chain failure: a log that cannot be read cannot be trusted. */
-static int audit_scan_fd(int fd, struct audit_verifier *v, off_t *size)
-{
-	char *buf = NULL, *nl;
-	struct audit_record rec;
-	size_t cap = MAX_AUDIT_LINE_BYTES, have = 0, n;
-	off_t off = 0;
-	ssize_t got;
-	int rc = 0, eof = 0;
-
-	if ((buf = malloc(cap)) == NULL)
-		return TE_ERR_NOMEM;
-	for (;;) {
-		nl = have > 0 ? memchr(buf, '\n', have) : NULL;
-		if (nl == NULL) {
-			if (eof) {
-				if (have > 0)
-					rc = audit_verifier_fail(v, v->expect_seq,
-					                         "last line is incomplete");
-				break;
-			}
-			if (have == cap) {
-				rc = audit_verifier_fail(v, v->expect_seq, "line too long");
-				break;
-			}
-			got = pread(fd, buf + have, cap - have, off);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got < 0) {
-				rc = TE_ERR_IO;
-				break;
-			}
-			eof = got == 0;
-			have += (size_t)got;
-			off += got;
-			continue;
-		}
-		n = (size_t)(nl - buf) + 1;
-		if (audit_parse_line(buf, n, &rec) != 0) {
-			rc = audit_verifier_fail(v, v->expect_seq, "unreadable record");
-			break;
-		}
-		if ((rc = audit_verifier_feed(v, &rec)) != 0)
-			break;
-		memmove(buf, buf + n, have - n);
-		have -= n;
-	}
-	free(buf);
-	if (rc == 0 && size != NULL)
-		*size = off;
-	return rc;
-}
-
-int audit_file_verify(const char *path, struct audit_verifier *v)
-{
-	int fd, rc;
-
-	if (path == NULL || v == NULL)
-		return TE_ERR_INVALID;
-	audit_verifier_init(v);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_SYS;
-	/* A shared lock waits out an append in progress in another process. */
-	(void)flock(fd, LOCK_SH);
-	rc = audit_scan_fd(fd, v, NULL);
-	close(fd);
-	return rc;
-}
-
-/* Re-read the chain into log's state; called with the lock held. */
-static int audit_log_rescan(struct audit_log *log)
-{
-	struct audit_verifier v;
-	off_t size = 0;
-	int rc;
-
-	audit_verifier_init(&v);
-	if ((rc = audit_scan_fd(log->fd, &v, &size)) != 0) {
-		if (rc == TE_ERR_CHAIN)
-			log_error("audit log chain broken: %s", v.why);
-		return rc;
-	}
-	log->size = size;
-	log->last_seq = v.expect_seq - 1;
-	memcpy(log->last_hash, v.prev, SHA256_HEX_BYTES);
-	return 0;
-}
-
-int audit_log_open(const char *path, struct audit_log **out)
-{
-	struct audit_log *log = NULL;
-	int rc;
-
-	if (path == NULL || out == NULL)
-		return TE_ERR_INVALID;
-	*out = NULL;
-	if ((log = calloc(1, sizeof(*log))) == NULL)
-		return TE_ERR_NOMEM;
-	log->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
-	               0600);
-	if (log->fd < 0) {
-		rc = TE_ERR_SYS;
-		goto out;
-	}
-	if (flock(log->fd, LOCK_EX) != 0) {
-		rc = TE_ERR_SYS;
-		goto out;
-	}
-	rc = audit_log_rescan(log);
-	(void)flock(log->fd, LOCK_UN);
-	if (rc != 0)
-		goto out;
-	*out = log;
-	log = NULL;
-out:
-	audit_log_close(log);
-	return rc;
-}
-
-/* One record as a JSON line ending in '\n'; caller frees. */
-static int audit_format_line(const struct audit_record *rec, char **out, size_t *outlen)
-{
-	json_t *o;
-	char *s;
-	size_t n;
-
-	*out = NULL;
-	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)rec->seq,
-	              "ts", rec->ts, "actor", rec->actor, "action", rec->action,
-	              "detail", rec->detail, "prev", rec->prev, "hash", rec->hash);
-	if (o == NULL)
-		return TE_ERR_INVALID; /* not valid UTF-8 (or out of memory) */
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (s == NULL)
-		return TE_ERR_NOMEM;
-	n = strlen(s);
-	if (n + 1 > MAX_AUDIT_LINE_BYTES) {
-		free(s);
-		return TE_ERR_TOO_LONG;
-	}
-	/* json_dumps allocates exactly n + 1; grow by one for the newline. */
-	if ((*out = realloc(s, n + 2)) == NULL) {
-		free(s);
-		return TE_ERR_NOMEM;
-	}
-	(*out)[n] = '\n';
-	(*out)[n + 1] = '\0';
-	*outlen = n + 1;
-	return 0;
-}
-
-static int audit_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return TE_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int audit_log_append(struct audit_log *log, const char *actor,
-                     const char *action, const char *detail)
-{
-	struct audit_record rec;
-	struct stat st;
-	char *line = NULL;
-	size_t len = 0;
-	int rc, locked = 0;
-
-	if (log == NULL || actor == NULL || action == NULL || detail == NULL ||
-	    strchr(actor, '\n') != NULL || strchr(action, '\n') != NULL)
-		return TE_ERR_INVALID;
-	if (flock(log->fd, LOCK_EX) != 0) {
-		rc = TE_ERR_SYS;
-		goto out;
-	}
-	locked = 1;
-	/* Another process (or a verifier repair) may have written since our
-	 * last look; continue from what is really on disk. */
-	if (fstat(log->fd, &st) != 0) {
-		rc = TE_ERR_SYS;
-		goto out;
-	}
-	if (st.st_size != log->size && (rc = audit_log_rescan(log)) != 0)
-		goto out;
-	memset(&rec, 0, sizeof(rec));
-	rec.seq = log->last_seq + 1;
-	audit_now(rec.ts);
-	rec.actor = actor;
-	rec.action = action;
-	rec.detail = detail;
-	memcpy(rec.prev, log->last_hash, SHA256_HEX_BYTES);
-	if ((rc = audit_chain_hash(rec.seq, rec.ts, actor, action, detail, rec.prev,
-	                           rec.hash)) != 0 ||
-	    (rc = audit_format_line(&rec, &line, &len)) != 0)
-		goto out;
-	if ((rc = audit_write_all(log->fd, line, len)) != 0)
-		goto out;
-	if (fsync(log->fd) != 0) {
-		rc = TE_ERR_IO;
-		goto out;
-	}
-	log->size += (off_t)len;
-	log->last_seq = rec.seq;
-	memcpy(log->last_hash, rec.hash, SHA256_HEX_BYTES);
-out:
-	if (locked)
-		(void)flock(log->fd, LOCK_UN);
-	free(line);
-	return rc;
-}
-
-void audit_log_close(struct audit_log *log)
-{
-	if (log == NULL)
-		return;
-	if (log->fd >= 0)
-		close(log->fd);
-	free(log);
 }

@@ -236,6 +236,16 @@ static void leg_accept_ticket(struct relay_leg *leg)
 	char line[MAX_NAME_BYTES + 8];
 	json_t *d;
 
+	/* No session without a trail: a leg the relay cannot record is refused
+	 * before it is told OK, with the reason. */
+	d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", leg->ticket.session,
+	              "leg", relay_leg_word(leg->port), "device", leg->ticket.device,
+	              "user", leg->ticket.user, "peer", leg->peer);
+	if (relay_audit(leg->relay, "leg_accepted", d) != 0) {
+		leg_refuse(leg, "audit_unavailable", "relay audit trail unavailable: %s",
+		           relay_audit_why(leg->relay));
+		return;
+	}
 	snprintf(line, sizeof(line), "OK %s\n", leg->ticket.session);
 	bufferevent_write(leg->bev, line, strlen(line));
 	leg->state = LEG_WAITING;
@@ -248,10 +258,6 @@ static void leg_accept_ticket(struct relay_leg *leg)
 	log_info("accepted %s leg #%llu from %s: session %s, device %s, user %s",
 	         relay_leg_word(leg->port), (unsigned long long)leg->id, leg->peer,
 	         leg->ticket.session, leg->ticket.device, leg->ticket.user);
-	d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", leg->ticket.session,
-	              "leg", relay_leg_word(leg->port), "device", leg->ticket.device,
-	              "user", leg->ticket.user, "peer", leg->peer);
-	relay_audit(leg->relay, "leg_accepted", d);
 	relay_splice_try_pair(leg);
 }
 

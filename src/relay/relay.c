@@ -22,7 +22,7 @@
 
 #define RELAY_LISTEN_BACKLOG 128
 
-void relay_audit(struct relay *r, const char *action, json_t *detail)
+int relay_audit(struct relay *r, const char *action, json_t *detail)
 {
 	char *text = NULL;
 	int rc;
@@ -32,13 +32,21 @@ void relay_audit(struct relay *r, const char *action, json_t *detail)
 	json_decref(detail);
 	if (r->audit == NULL) {
 		free(text);
-		return;
+		return 0;
 	}
 	rc = audit_log_append(r->audit, r->cfg->name, action,
 	                      text != NULL ? text : "{}");
 	if (rc != 0)
-		log_error("audit: cannot append %s record: %s", action, te_strerror(rc));
+		log_error("audit: cannot append %s record: %s", action, relay_audit_why(r));
 	free(text);
+	return rc;
+}
+
+const char *relay_audit_why(const struct relay *r)
+{
+	const char *why = audit_log_why(r->audit);
+
+	return why[0] != '\0' ? why : "unknown error";
 }
 
 static void relay_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
@@ -228,6 +236,7 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
               struct relay **out, char *errbuf, size_t errsz)
 {
 	struct relay_audit_head open_head;
+	struct audit_open_report rep;
 	struct relay *r;
 	int rc;
 
@@ -240,9 +249,11 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 	r->cfg = cfg;
 	if ((rc = relay_load_crypto(r, errbuf, errsz)) != 0)
 		goto out;
-	if ((rc = audit_log_open(cfg->audit_log, &r->audit)) != 0) {
+	/* A torn last line (power cut) is cut off and recorded; any other break
+	 * keeps the relay from starting: no sessions without a trail. */
+	if ((rc = audit_log_open_recover(cfg->audit_log, cfg->name, &r->audit, &rep)) != 0) {
 		snprintf(errbuf, errsz, "cannot open the audit log %s: %s%s", cfg->audit_log,
-		         te_strerror(rc), rc == TE_ERR_CHAIN ?
+		         rep.why[0] ? rep.why : te_strerror(rc), rc == TE_ERR_CHAIN ?
 		         " (run \"tether-relay audit verify\" to see where)" : "");
 		goto out;
 	}

@@ -72,8 +72,12 @@ struct relay {
 };
 
 /* relay.c */
-/* Append one audit record; detail is consumed (decref'd). Failures are logged. */
-void relay_audit(struct relay *r, const char *action, json_t *detail);
+/* Append one audit record; detail is consumed (decref'd). Failures are
+ * logged and returned (relay_audit_why says why): the relay pairs no legs
+ * it cannot record. */
+int relay_audit(struct relay *r, const char *action, json_t *detail);
+/* Why the last append failed. */
+const char *relay_audit_why(const struct relay *r);
 
 /* leg.c */
 void relay_leg_accept(struct relay *r, evutil_socket_t fd,

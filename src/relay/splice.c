@@ -154,18 +154,15 @@ static void splice_start_leg(struct relay_leg *leg, struct relay_session *s)
 	bufferevent_enable(leg->bev, EV_READ | EV_WRITE);
 }
 
-static void splice_audit_start(struct relay *r, struct relay_session *s)
+/* The session's start record; nonzero when it cannot be written. */
+static int splice_audit_start(struct relay *r, struct relay_session *s)
 {
 	json_t *d;
 
-	log_info("session %s: splicing device %s (%s) and user %s (%s)", s->id,
-	         s->device_name, s->device->peer, s->user, s->client->peer);
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", s->id,
 	              "device", s->device_name, "user", s->user,
 	              "device_peer", s->device->peer, "client_peer", s->client->peer);
-	relay_audit(r, "session_start", d);
-	if (relay_report_event(r->report, s->id, "start", 0, 0, "both legs connected") != 0)
-		log_error("session %s: cannot queue the start report", s->id);
+	return relay_audit(r, "session_start", d);
 }
 
 void relay_splice_try_pair(struct relay_leg *leg)
@@ -209,10 +206,23 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->device = dev;
 	s->client = cli;
+	/* No session without a trail: legs the relay cannot record are never
+	 * joined (the trail failed after both were accepted). */
+	if (splice_audit_start(r, s) != 0) {
+		log_error("session %s: relay audit trail unavailable (%s); not pairing and "
+		          "closing both legs", s->id, relay_audit_why(r));
+		free(s);
+		relay_leg_free(dev, 1);
+		relay_leg_free(cli, 1);
+		return;
+	}
+	log_info("session %s: splicing device %s (%s) and user %s (%s)", s->id,
+	         s->device_name, s->device->peer, s->user, s->client->peer);
+	if (relay_report_event(r->report, s->id, "start", 0, 0, "both legs connected") != 0)
+		log_error("session %s: cannot queue the start report", s->id);
 	r->nsessions++;
 	splice_start_leg(dev, s);
 	splice_start_leg(cli, s);
-	splice_audit_start(r, s);
 	/* Bytes either peer sent before pairing are waiting in its input. */
 	relay_splice_read(dev);
 	relay_splice_read(cli);

@@ -22,6 +22,7 @@
 #include "privdrop.h"
 #include "srvsession.h"
 #include "ticket.h"
+#include "audit.h"
 #include "tls.h"
 
 #define SERVER_SWEEP_INTERVAL_S 1
@@ -151,6 +152,34 @@ out:
 }
 
 /* Load keys, certificates and the store; each failure names its file. */
+static int server_audit_feed(const struct audit_record *rec, void *arg)
+{
+	(void)audit_verifier_feed(arg, rec);     /* the first failure sticks */
+	return 0;
+}
+
+/* The server's trail is rows written in one SQLite transaction each, so no
+ * record can be torn and there is nothing to recover (unlike the agent's
+ * and the relay's files). A chain that does not verify was edited: the
+ * server does not start on it, as the relay does not. */
+static int server_audit_check(struct server *srv, const char *dir)
+{
+	struct audit_verifier v;
+
+	audit_verifier_init(&v);
+	if (store_audit_each(srv->store, server_audit_feed, &v) != 0) {
+		log_error("cannot read the audit trail; not starting");
+		return TE_ERR_STORE;
+	}
+	if (v.failed) {
+		log_error("the audit trail's chain is broken: %s; not starting (see "
+		          "`tether-server audit verify --dir %s`)", v.why, dir);
+		return TE_ERR_CHAIN;
+	}
+	log_info("audit trail: %lld records, chain intact", (long long)v.count);
+	return 0;
+}
+
 static int server_load(struct server *srv, const char *dir)
 {
 	const char *d = srv->cfg.dir;
@@ -258,7 +287,8 @@ int server_run(const char *dir)
 		goto out;
 	}
 	log_init("tether-server", srv->cfg.log_level);
-	if ((rc = server_load(srv, dir)) != 0 || (rc = server_events(srv)) != 0 ||
+	if ((rc = server_load(srv, dir)) != 0 || (rc = server_audit_check(srv, dir)) != 0 ||
+	    (rc = server_events(srv)) != 0 ||
 	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */

@@ -41,8 +41,12 @@ agent_setup "$SERIAL"
 sid=$(tether session request "$SERIAL" --reason "TCK-9 audit")
 wait_consent_pending "$sid"
 agent_consent deny "$sid" >/dev/null
-kill "$PID_agent"; sleep 0.5
 LOGF="$AGENT_DIR/state/audit.log"
+# Tamper only once the agent has stopped: its last record (agent_stop) is
+# written and it no longer holds the file.
+kill "$PID_agent"
+wait_for 20 sh -c "! kill -0 $PID_agent" || fail "the agent did not stop"
+tail -1 "$LOGF" | grep -q '"action":"agent_stop"' || fail "the agent's last record is not agent_stop"
 [ "$(wc -l <"$LOGF")" -ge 3 ] || fail "device audit too short to tamper with"
 cp "$LOGF" "$WORK/pristine.log"
 sed -i '2s/"actor":"[^"]*"/"actor":"mallory"/' "$LOGF"

@@ -39,7 +39,8 @@ static void cleanup(struct agent_conf *c)
 
 static int log_contains(const struct agent_conf *c, const char *needle)
 {
-	char path[600], buf[8192];
+	static char buf[65536];
+	char path[600];
 	size_t n;
 	FILE *f;
 
@@ -142,24 +143,62 @@ static void test_head_follows_the_log(void **state)
 	assert_int_equal(seq, want_seq);
 	assert_string_equal(hash, want);
 
-	/* Remove the newest record: the head goes back, the chain still
-	 * verifies (which is why the server anchors it), and the agent appends
-	 * from the shorter chain rather than refusing. */
+	/* Remove the newest record: the head goes back and the chain still
+	 * verifies (which is why the server anchors it). The running agent saw
+	 * its file shrink and refuses to write, saying why; after a restart it
+	 * appends from the shorter chain (the server's anchor reports it). */
 	assert_int_equal(truncate(path, cut), 0);
 	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
 	assert_int_equal(seq, 9);
 	assert_string_equal(hash, second);
 	assert_int_equal(agentaudit_verify(c), 0);
+	assert_int_equal(agentaudit_log(c, "agent", "after_cut", "y"), TE_ERR_CHAIN);
+	assert_non_null(strstr(agentaudit_why(), "shrank"));
+	agentaudit_close();
 	assert_int_equal(agentaudit_log(c, "agent", "after_cut", "y"), 0);
 	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
 	assert_int_equal(seq, 10);
 	assert_string_not_equal(hash, want);
 
-	/* Half a record at the end cannot be read as a head. */
+	/* Half a record at the end (a power cut) cannot be read as a head;
+	 * the next start cuts it off and says so in the trail. */
 	assert_non_null(f = fopen(path, "a"));
 	fputs("{\"seq\":11,", f);
 	fclose(f);
 	assert_int_equal(agentaudit_head(c, &seq, hash), TE_ERR_CHAIN);
+	assert_int_not_equal(agentaudit_verify(c), 0);
+	agentaudit_close();
+	assert_int_equal(agentaudit_log(c, "agent", "agent_start", "z"), 0);
+	assert_true(log_contains(c, "\"action\":\"audit_recovered\""));
+	assert_int_equal(agentaudit_verify(c), 0);
+	assert_int_equal(agentaudit_head(c, &seq, hash), 0);
+	assert_int_equal(seq, 12);
+	agentaudit_close();
+	cleanup(c);
+}
+
+/* A trail that cannot be written says why, and the failures are counted
+ * (a session worker ends its session when they grow). */
+static void test_unwritable_trail_says_why(void **state)
+{
+	struct agent_conf *c = conf_in_tmp();
+	char path[600], moved[640];
+	unsigned long before;
+
+	assert_int_equal(agentaudit_log(c, "agent", "agent_start", "x"), 0);
+	log_path(c, path, sizeof(path));
+	snprintf(moved, sizeof(moved), "%s.moved", path);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	before = agentaudit_failures();
+	assert_int_equal(agentaudit_log(c, "alice", "session_request", "s1"), TE_ERR_CHAIN);
+	assert_int_equal(agentaudit_failures(), before + 1);
+	assert_non_null(strstr(agentaudit_why(), "replaced or removed"));
+	/* A restart cannot open a directory as its trail either. */
+	agentaudit_close();
+	assert_int_not_equal(agentaudit_log(c, "alice", "session_request", "s2"), 0);
+	assert_non_null(strstr(agentaudit_why(), "cannot open"));
+	agentaudit_close();
 	cleanup(c);
 }
 
@@ -170,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8_from_a_peer_is_recorded),
 		cmocka_unit_test(test_truncated_multibyte_is_recorded),
 		cmocka_unit_test(test_head_follows_the_log),
+		cmocka_unit_test(test_unwritable_trail_says_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
