@@ -1,0 +1,11 @@
+/* signer_int.h: between signer.c (the HTTP side) and signer_proc.c (the
+ * signer process itself). */
+#ifndef TETHER_SERVER_SIGNER_INT_H
+#define TETHER_SERVER_SIGNER_INT_H
+
+#include "srvconf.h"
+
+/* The forked signer: load the keys, drop privileges, serve fd until EOF. */
+_Noreturn void signer_child_main(const struct srvconf *cfg, int fd);
+
+#endif
