@@ -226,3 +226,21 @@ out:
 	free(text);
 	return rc;
 }
+
+int checkpoint_keep(EVP_PKEY *pub, const char *path, const struct checkpoint *shown,
+                    struct checkpoint *held)
+{
+	enum checkpoint_verdict v;
+	int rc;
+
+	memset(held, 0, sizeof(*held));
+	if ((rc = checkpoint_verify(shown, pub)) != 0)
+		return rc;
+	rc = checkpoint_file_load(path, held);
+	if (rc != 0 && rc != TE_ERR_NOT_FOUND)
+		return rc;   /* a damaged file is not silently replaced by any checkpoint */
+	v = checkpoint_compare(rc == 0 ? held : NULL, shown);
+	if (v == CHECKPOINT_NEWER && (rc = checkpoint_file_save(path, shown)) != 0)
+		return rc;
+	return (int)v;
+}
