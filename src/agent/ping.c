@@ -153,7 +153,7 @@ static void ping_checkpoint(struct ping *p, const json_t *o)
 		log_warn("ping: the server's audit checkpoint is malformed; not kept");
 		return;
 	}
-	rc = checkpoint_keep(p->cp_pub, p->cp_path, &shown, &held);
+	rc = checkpoint_keep(p->cp_pub, p->cp_path, -1, &shown, &held);
 	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME)
 		return;
 	if (shown.seq == p->cp_refused.seq && strcmp(shown.hash, p->cp_refused.hash) == 0 &&
@@ -173,7 +173,8 @@ static void ping_checkpoint(struct ping *p, const json_t *o)
 	}
 	log_error("ping: the server's audit checkpoint seq %lld is not kept: %s",
 	          (long long)shown.seq, rc == TE_ERR_SIGNATURE ?
-	          "its signature does not verify with checkpoint.pub" : te_strerror(rc));
+	          "its signature does not verify with checkpoint.pub" :
+	          rc == TE_ERR_IO ? "cannot write the state file" : te_strerror(rc));
 	if (rc == TE_ERR_SIGNATURE)
 		agentaudit_log(p->conf, "agent", "server_checkpoint_refused",
 		               "{\"reason\":\"bad_signature\",\"shown_seq\":%lld}",

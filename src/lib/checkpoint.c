@@ -227,7 +227,39 @@ out:
 	return rc;
 }
 
-int checkpoint_keep(EVP_PKEY *pub, const char *path, const struct checkpoint *shown,
+int checkpoint_fd_load(int fd, struct checkpoint *cp)
+{
+	char buf[MAX_CHECKPOINT_BYTES + 1];
+	ssize_t n;
+
+	memset(cp, 0, sizeof(*cp));
+	if ((n = pread(fd, buf, sizeof(buf), 0)) < 0)
+		return TE_ERR_IO;
+	if (n == 0)
+		return TE_ERR_NOT_FOUND;
+	if ((size_t)n > MAX_CHECKPOINT_BYTES)
+		return TE_ERR_TOO_LONG;
+	return checkpoint_parse(buf, (size_t)n, cp);
+}
+
+int checkpoint_fd_save(int fd, const struct checkpoint *cp)
+{
+	json_t *o = checkpoint_to_json(cp);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	int rc = TE_ERR_IO;
+
+	json_decref(o);
+	if (text == NULL)
+		return TE_ERR_NOMEM;
+	if (pwrite(fd, text, len, 0) == (ssize_t)len && ftruncate(fd, (off_t)len) == 0 &&
+	    fsync(fd) == 0)
+		rc = 0;
+	free(text);
+	return rc;
+}
+
+int checkpoint_keep(EVP_PKEY *pub, const char *path, int fd, const struct checkpoint *shown,
                     struct checkpoint *held)
 {
 	enum checkpoint_verdict v;
@@ -236,11 +268,12 @@ int checkpoint_keep(EVP_PKEY *pub, const char *path, const struct checkpoint *sh
 	memset(held, 0, sizeof(*held));
 	if ((rc = checkpoint_verify(shown, pub)) != 0)
 		return rc;
-	rc = checkpoint_file_load(path, held);
+	rc = fd >= 0 ? checkpoint_fd_load(fd, held) : checkpoint_file_load(path, held);
 	if (rc != 0 && rc != TE_ERR_NOT_FOUND)
 		return rc;   /* a damaged file is not silently replaced by any checkpoint */
 	v = checkpoint_compare(rc == 0 ? held : NULL, shown);
-	if (v == CHECKPOINT_NEWER && (rc = checkpoint_file_save(path, shown)) != 0)
+	if (v == CHECKPOINT_NEWER &&
+	    (rc = fd >= 0 ? checkpoint_fd_save(fd, shown) : checkpoint_file_save(path, shown)) != 0)
 		return rc;
 	return (int)v;
 }

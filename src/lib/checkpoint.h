@@ -68,11 +68,17 @@ enum checkpoint_verdict checkpoint_compare(const struct checkpoint *held,
  * (written whole to PATH.tmp, 0600, then renamed). */
 int checkpoint_file_load(const char *path, struct checkpoint *cp);
 int checkpoint_file_save(const char *path, const struct checkpoint *cp);
+/* The same on a file opened read-write before a privilege drop (the relay):
+ * an empty file holds nothing (TE_ERR_NOT_FOUND); a save is one pwrite of
+ * under a page at offset 0, then ftruncate and fsync. */
+int checkpoint_fd_load(int fd, struct checkpoint *cp);
+int checkpoint_fd_save(int fd, const struct checkpoint *cp);
 /* A peer (device, relay) shown a checkpoint: verify it under pub, compare it
- * with the one held at path (copied to *held; seq 0 when none), and save it
- * there when CHECKPOINT_NEWER. Returns the verdict, or TE_ERR_SIGNATURE when
- * it does not verify, or another te_err when the file cannot be used. */
-int checkpoint_keep(EVP_PKEY *pub, const char *path, const struct checkpoint *shown,
+ * with the one held (at path, or on fd when fd >= 0; copied to *held, seq 0
+ * when none), and save it there when CHECKPOINT_NEWER. Returns the verdict,
+ * or TE_ERR_SIGNATURE when it does not verify, or another te_err when the
+ * file cannot be used. */
+int checkpoint_keep(EVP_PKEY *pub, const char *path, int fd, const struct checkpoint *shown,
                     struct checkpoint *held);
 
 #endif

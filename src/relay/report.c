@@ -6,6 +6,7 @@
  * cannot recurse into us. */
 #include "report.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -33,7 +34,8 @@ struct relay_report {
 	int audit_fd;                     /* read-only; -1: no audit heads in reports */
 	struct relay_audit_head audit_open;
 	EVP_PKEY *cp_pub;                 /* NULL: checkpoints not kept */
-	char *cp_path;
+	char *cp_path;                    /* for log lines */
+	int cp_fd;                        /* the kept checkpoint, opened before the drop */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
 	void (*cp_audit)(void *arg, const char *action, json_t *detail);
 	void *cp_arg;
@@ -101,12 +103,17 @@ static void report_checkpoint(struct relay_report *r, const char *body, size_t l
 		log_warn("the server's audit checkpoint is malformed; not kept");
 		goto out;
 	}
-	rc = checkpoint_keep(r->cp_pub, r->cp_path, &shown, &held);
+	rc = checkpoint_keep(r->cp_pub, r->cp_path, r->cp_fd, &shown, &held);
 	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME ||
 	    (shown.seq == r->cp_refused.seq && shown.time == r->cp_refused.time &&
 	     strcmp(shown.hash, r->cp_refused.hash) == 0))
 		goto out;
 	r->cp_refused = shown;
+	if (rc < 0 && rc != TE_ERR_SIGNATURE) {
+		log_error("the server's audit checkpoint seq %lld cannot be kept in %s: %s",
+		          (long long)shown.seq, r->cp_path, te_strerror(rc));
+		goto out;
+	}
 	log_error("the server's audit checkpoint seq %lld is refused: %s (this relay holds seq"
 	          " %lld)", (long long)shown.seq, rc == CHECKPOINT_OLDER ? "below the one held:"
 	          " the server's audit trail was cut or rolled back" : rc == CHECKPOINT_FORK ?
@@ -178,6 +185,7 @@ int relay_report_new(struct event_base *base, const char *server_url,
 		return TE_ERR_NOMEM;
 	r->base = base;
 	r->audit_fd = -1;
+	r->cp_fd = -1;
 	if ((r->kick = evtimer_new(base, report_kick, r)) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto out;
@@ -213,6 +221,8 @@ void relay_report_free(struct relay_report *r)
 		close(r->audit_fd);
 	EVP_PKEY_free(r->cp_pub);
 	free(r->cp_path);
+	if (r->cp_fd >= 0)
+		close(r->cp_fd);
 	free(r);
 }
 
@@ -230,6 +240,10 @@ int relay_report_set_checkpoint(struct relay_report *r, const char *pub_path,
 	}
 	if ((r->cp_path = strdup(keep_path)) == NULL)
 		return TE_ERR_NOMEM;
+	/* Opened now, like the audit log: the relay folder stays root's after
+	 * the drop. */
+	if ((r->cp_fd = open(keep_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return TE_ERR_IO;
 	if ((rc = ticket_key_load_public(pub_path, &r->cp_pub)) != 0)
 		return rc;
 	r->cp_audit = audit;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -137,14 +138,14 @@ static void test_compare_and_keep(void **state)
 	assert_int_equal(checkpoint_compare(&c9, &c9b), CHECKPOINT_FORK);
 	assert_int_equal(checkpoint_compare(&c9, &c5), CHECKPOINT_OLDER);
 
-	assert_int_equal(checkpoint_keep(f->key, path, &c5, &held), CHECKPOINT_NEWER);
+	assert_int_equal(checkpoint_keep(f->key, path, -1, &c5, &held), CHECKPOINT_NEWER);
 	assert_int_equal(held.seq, 0);
-	assert_int_equal(checkpoint_keep(f->key, path, &c9, &held), CHECKPOINT_NEWER);
+	assert_int_equal(checkpoint_keep(f->key, path, -1, &c9, &held), CHECKPOINT_NEWER);
 	assert_int_equal(held.seq, 5);
-	assert_int_equal(checkpoint_keep(f->key, path, &c3, &held), CHECKPOINT_OLDER);
-	assert_int_equal(checkpoint_keep(f->key, path, &c9b, &held), CHECKPOINT_FORK);
+	assert_int_equal(checkpoint_keep(f->key, path, -1, &c3, &held), CHECKPOINT_OLDER);
+	assert_int_equal(checkpoint_keep(f->key, path, -1, &c9b, &held), CHECKPOINT_FORK);
 	make(&forged, 20, HASH_A, f->other);
-	assert_int_equal(checkpoint_keep(f->key, path, &forged, &held), TE_ERR_SIGNATURE);
+	assert_int_equal(checkpoint_keep(f->key, path, -1, &forged, &held), TE_ERR_SIGNATURE);
 	/* The file still holds seq 9, as first shown. */
 	assert_int_equal(checkpoint_file_load(path, &held), 0);
 	assert_memory_equal(&held, &c9, sizeof(held));
@@ -152,6 +153,25 @@ static void test_compare_and_keep(void **state)
 		struct stat sb;
 		assert_int_equal(stat(path, &sb), 0);
 		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+	/* The same through a descriptor (the relay's, opened before its drop):
+	 * an empty file holds nothing; a shorter save leaves no tail behind. */
+	{
+		int fd;
+
+		unlink(path);
+		fd = open(path, O_RDWR | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(checkpoint_fd_load(fd, &held), TE_ERR_NOT_FOUND);
+		snprintf(c9.server, sizeof(c9.server), "a-much-longer-server-name.example");
+		assert_int_equal(checkpoint_sign(&c9, f->key), 0);
+		assert_int_equal(checkpoint_keep(f->key, NULL, fd, &c9, &held), CHECKPOINT_NEWER);
+		assert_int_equal(checkpoint_keep(f->key, NULL, fd, &c3, &held), CHECKPOINT_OLDER);
+		make(&c5, 12, HASH_B, f->key);
+		assert_int_equal(checkpoint_keep(f->key, NULL, fd, &c5, &held), CHECKPOINT_NEWER);
+		assert_int_equal(checkpoint_fd_load(fd, &held), 0);
+		assert_memory_equal(&held, &c5, sizeof(held));
+		close(fd);
 	}
 }
 
