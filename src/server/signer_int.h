@@ -8,4 +8,8 @@
 /* The forked signer: load the keys, drop privileges, serve fd until EOF. */
 _Noreturn void signer_child_main(const struct srvconf *cfg, int fd);
 
+/* Confine the signer to its socket, memory, clock and randomness
+ * (signer_sandbox.c); 0 or TE_ERR_SYS. */
+int signer_sandbox(void);
+
 #endif

@@ -313,6 +313,8 @@ _Noreturn void signer_child_main(const struct srvconf *cfg, int fd)
 	rc = signer_load(&k);
 	if (rc == 0 && (rc = privdrop_to(cfg->user)) != 0)
 		log_error("signer: cannot drop privileges to %s: %s", cfg->user, te_strerror(rc));
+	if (rc == 0)
+		rc = signer_sandbox();
 	if (signer_send_error(fd, rc) != 0 || rc != 0)
 		goto out;
 	for (;;) {

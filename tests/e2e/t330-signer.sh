@@ -1,6 +1,6 @@
 #!/bin/sh
 # The signer (issue 7, section 3): started as root with `user = nobody`,
-# tether-server runs as two processes. The signer alone has the ticket key,
+# tether-server runs as two processes, the signer under a seccomp filter. The signer alone has the ticket key,
 # the TOTP sealing key and the audit checkpoint key in memory; the HTTP
 # process holds none of them, has no descriptor on a key file and, as
 # nobody, cannot open one. Enrollment, TOTP enrollment and login, and a full
@@ -33,6 +33,9 @@ for p in "$PID_server" "$SIGNER"; do
 	[ "$(stat -c %u "/proc/$p/status")" = 0 ] || fail "pid $p is dumpable"
 done
 pass "HTTP process $PID_server and signer $SIGNER both run as $SVC_USER, not dumpable"
+[ "$(awk '/^Seccomp:/ { print $2 }' "/proc/$SIGNER/status")" = 2 ] ||
+	fail "the signer runs without its seccomp filter"
+pass "the signer runs under its seccomp filter"
 expect_contains "$(cat "$WORK/server-2.log")" "signer process started (pid $SIGNER)" \
 	"the server names its signer"
 
