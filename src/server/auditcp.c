@@ -32,11 +32,18 @@ void auditcp_tick(struct server *srv, int force)
 	}
 	if (!auditcp_due(&srv->checkpoint, seq, server_now(), force))
 		return;
+	/* After a refusal, try again a period later, not every second. */
+	if (!force && srv->checkpoint_failed_at != 0 &&
+	    server_now() - srv->checkpoint_failed_at < AUDITCP_INTERVAL_S)
+		return;
 	if ((rc = signer_checkpoint(srv->signer, seq, hash, &cp)) != 0) {
-		log_error("audit checkpoint: the signer did not sign seq %lld: %s", (long long)seq,
-		          te_strerror(rc));
+		log_error("audit checkpoint: the signer did not sign seq %lld: %s%s", (long long)seq,
+		          te_strerror(rc), rc == TE_ERR_TOO_LONG ? " (public_host must be under 64"
+		          " characters: it names the server in each checkpoint)" : "");
+		srv->checkpoint_failed_at = server_now();
 		return;
 	}
+	srv->checkpoint_failed_at = 0;
 	if ((rc = store_checkpoint_add(srv->store, &cp)) != 0 && rc != TE_ERR_EXISTS)
 		log_error("audit checkpoint: cannot store seq %lld: %s", (long long)seq,
 		          te_strerror(rc));

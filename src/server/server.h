@@ -34,6 +34,7 @@ struct server {
 	char *ticket_pub_pem;        /* returned at enrollment */
 	char *checkpoint_pub_pem;    /* returned at enrollment (DIR/audit/checkpoint.pub) */
 	struct checkpoint checkpoint; /* the latest signed audit checkpoint; seq 0: none */
+	int64_t checkpoint_failed_at; /* the signer refused the last one then; 0: it did not */
 	struct longpoll *lp;
 	struct event *sweep_ev;
 	struct event *sig_term;

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
