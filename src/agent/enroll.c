@@ -22,6 +22,7 @@
 #include "pki.h"
 #include "support.h"
 #include "ticket.h"
+#include "ping.h"
 #include "tls.h"
 
 #define ENROLL_PW_BYTES 256
@@ -227,6 +228,27 @@ static int enroll_store(const struct agent_conf *conf, EVP_PKEY *key,
 	return rc;
 }
 
+/* The key of the server's signed audit checkpoints (ping.c keeps the latest
+ * one shown). A server from before checkpoints sends none: nothing to keep. */
+static int enroll_checkpoint_pub(const struct agent_conf *conf, const json_t *resp)
+{
+	const char *pem = json_string_value(json_object_get(resp, "checkpoint_pubkey"));
+	char path[AGENT_PATH_BYTES];
+	EVP_PKEY *pub = NULL;
+	int rc;
+
+	if (pem == NULL)
+		return 0;
+	if ((rc = agentconf_state_path(conf, PING_CHECKPOINT_PUB, path, sizeof(path))) != 0 ||
+	    (rc = enroll_write(path, pem, 0644)) != 0)
+		return rc;
+	if ((rc = ticket_key_load_public(path, &pub)) != 0)
+		fprintf(stderr, "enroll: the server's checkpoint_pubkey is not an Ed25519 public"
+		        " key\n");
+	EVP_PKEY_free(pub);
+	return rc;
+}
+
 /* POST /api/v1/enroll; on 200 hands back the response object. */
 static int enroll_post(const struct agent_conf *conf, const char *token,
                        const char *ca_pem, const char *csr,
@@ -381,6 +403,8 @@ int enroll_run(struct agent_conf *conf, const struct enroll_args *a)
 		        conf->state_dir, te_strerror(rc));
 		goto out;
 	}
+	if ((rc = enroll_checkpoint_pub(conf, resp)) != 0)
+		goto out;
 	if ((rc = enroll_password(conf, a->password_file)) != 0)
 		goto out;
 	agentaudit_log(conf, "agent", "enrolled", "serial %s server %s ca %s",

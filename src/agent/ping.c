@@ -5,14 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "agentaudit.h"
+#include "checkpoint.h"
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
+#include "ticket.h"
 
 /* Enough for ping_backoff_s to sit at BACKOFF_MAX_S; never overflows. */
 #define PING_MAX_FAILURES 64
@@ -26,6 +29,9 @@ struct ping {
 	char *body;
 	int failures;
 	time_t sent_at;
+	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
+	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
+	struct checkpoint cp_refused;     /* the last one refused, audited once */
 };
 
 int ping_backoff_s(int failures, unsigned random)
@@ -132,6 +138,49 @@ static void ping_refused(int status, const char *body, size_t len, int delay)
 	json_decref(o);
 }
 
+/* The server's audit checkpoint in a ping answer (docs/protocol.md): kept
+ * when it verifies and is not below the one held. A lower one means the
+ * server's trail was cut or rolled back since this device saw it: logged and
+ * audited once per distinct checkpoint, and the held one stays. */
+static void ping_checkpoint(struct ping *p, const json_t *o)
+{
+	struct checkpoint shown, held;
+	int rc;
+
+	if (o == NULL || p->cp_pub == NULL)
+		return;
+	if (checkpoint_from_json(o, &shown) != 0) {
+		log_warn("ping: the server's audit checkpoint is malformed; not kept");
+		return;
+	}
+	rc = checkpoint_keep(p->cp_pub, p->cp_path, -1, &shown, &held);
+	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME)
+		return;
+	if (shown.seq == p->cp_refused.seq && strcmp(shown.hash, p->cp_refused.hash) == 0 &&
+	    shown.time == p->cp_refused.time)
+		return;
+	p->cp_refused = shown;
+	if (rc == CHECKPOINT_OLDER || rc == CHECKPOINT_FORK) {
+		log_error("ping: the server shows audit checkpoint seq %lld, %s the seq %lld this"
+		          " device holds: its audit trail was cut or rewritten; keeping seq %lld",
+		          (long long)shown.seq, rc == CHECKPOINT_OLDER ? "below" : "in conflict with",
+		          (long long)held.seq, (long long)held.seq);
+		agentaudit_log(p->conf, "agent", "server_checkpoint_refused",
+		               "{\"reason\":\"%s\",\"held_seq\":%lld,\"shown_seq\":%lld}",
+		               rc == CHECKPOINT_OLDER ? "lower_seq" : "conflict", (long long)held.seq,
+		               (long long)shown.seq);
+		return;
+	}
+	log_error("ping: the server's audit checkpoint seq %lld is not kept: %s",
+	          (long long)shown.seq, rc == TE_ERR_SIGNATURE ?
+	          "its signature does not verify with checkpoint.pub" :
+	          rc == TE_ERR_IO ? "cannot write the state file" : te_strerror(rc));
+	if (rc == TE_ERR_SIGNATURE)
+		agentaudit_log(p->conf, "agent", "server_checkpoint_refused",
+		               "{\"reason\":\"bad_signature\",\"shown_seq\":%lld}",
+		               (long long)shown.seq);
+}
+
 static void ping_done(int status, const char *body, size_t len,
                       const char *err, void *arg)
 {
@@ -146,6 +195,7 @@ static void ping_done(int status, const char *body, size_t len,
 		if (p->failures > 0)
 			log_info("ping: server reachable again");
 		p->failures = 0;
+		ping_checkpoint(p, json_object_get(o, "checkpoint"));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
 			if (json_is_object(ev))
@@ -196,6 +246,27 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 		ping_done(0, "", 0, te_strerror(rc), p);
 }
 
+/* The checkpoint key from enrollment; a device enrolled before checkpoints
+ * has none and keeps no checkpoint (said once). */
+static void ping_checkpoint_setup(struct ping *p)
+{
+	char path[AGENT_PATH_BYTES];
+	int rc;
+
+	if (agentconf_state_path(p->conf, PING_CHECKPOINT_PUB, path, sizeof(path)) != 0 ||
+	    agentconf_state_path(p->conf, PING_CHECKPOINT_FILE, p->cp_path,
+	                         sizeof(p->cp_path)) != 0)
+		return;
+	if (access(path, F_OK) != 0) {
+		log_info("ping: no %s (enrolled before the server signed audit checkpoints):"
+		         " the server's checkpoints are not kept", path);
+		return;
+	}
+	if ((rc = ticket_key_load_public(path, &p->cp_pub)) != 0)
+		log_error("ping: cannot load %s: %s; the server's checkpoints are not kept", path,
+		          te_strerror(rc));
+}
+
 int ping_new(struct event_base *base, const struct agent_conf *conf,
              SSL_CTX *ctx, struct consent *consent, struct ping **out)
 {
@@ -214,6 +285,7 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 		rc = TE_ERR_NOMEM;
 		goto fail;
 	}
+	ping_checkpoint_setup(p);
 	if ((rc = httpc_new(base, conf->server, ctx, &p->http)) != 0 ||
 	    (rc = httpc_set_proxy(p->http, agentconf_proxy(conf, conf->server))) != 0)
 		goto fail;
@@ -241,5 +313,6 @@ void ping_free(struct ping *p)
 	if (p->timer != NULL)
 		event_free(p->timer);
 	free(p->body);
+	EVP_PKEY_free(p->cp_pub);
 	free(p);
 }

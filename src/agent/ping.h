@@ -17,6 +17,11 @@
  * pending request is repeated until answered) cannot make us spin. */
 #define PING_MIN_SPACING_S 2
 
+/* The server's signed audit checkpoints (checkpoint.h): the key from
+ * enrollment, and the latest checkpoint shown, both in the state dir. */
+#define PING_CHECKPOINT_PUB  "checkpoint.pub"
+#define PING_CHECKPOINT_FILE "checkpoint.json"
+
 struct ping;
 
 int ping_new(struct event_base *base, const struct agent_conf *conf,

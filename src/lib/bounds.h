@@ -18,6 +18,8 @@
 #define MAX_REASON_BYTES        256
 #define MAX_ACTIONS_BYTES       512    /* comma-separated granted actions */
 #define MAX_SERVICES            16     /* allowlisted services on one device */
+#define MAX_CHECKPOINT_BYTES    1024   /* one signed audit checkpoint as JSON text */
+#define MAX_SIGNMSG_BYTES       (MAX_PEM_BYTES + 512) /* one message to or from the signer */
 
 /* Times */
 #define TICKET_TTL_S            60     /* a ticket must be used within this */

@@ -232,6 +232,33 @@ static void relay_audit_start(struct relay *r)
 	relay_audit(r, "relay_start", d);
 }
 
+static void relay_checkpoint_audit(void *arg, const char *action, json_t *detail)
+{
+	relay_audit(arg, action, detail);
+}
+
+/* The server's signed audit checkpoints: checkpoint.pub beside the ticket
+ * key (written by `tether-server relay add`), the latest one shown kept
+ * beside the audit log as AUDIT_LOG.checkpoint. */
+static int relay_checkpoint_setup(struct relay *r, char *errbuf, size_t errsz)
+{
+	const struct relay_config *cfg = r->cfg;
+	char pub[PATH_MAX], keep[PATH_MAX];
+	const char *slash = strrchr(cfg->ticket_pubkey, '/');
+	int n = slash == NULL ? 0 : (int)(slash - cfg->ticket_pubkey) + 1;
+	int rc;
+
+	if (snprintf(pub, sizeof(pub), "%.*scheckpoint.pub", n, cfg->ticket_pubkey) >=
+	    (int)sizeof(pub) ||
+	    snprintf(keep, sizeof(keep), "%s.checkpoint", cfg->audit_log) >= (int)sizeof(keep))
+		rc = TE_ERR_TOO_LONG;
+	else
+		rc = relay_report_set_checkpoint(r->report, pub, keep, relay_checkpoint_audit, r);
+	if (rc != 0)
+		snprintf(errbuf, errsz, "cannot load the checkpoint key %s: %s", pub, te_strerror(rc));
+	return rc;
+}
+
 int relay_new(struct event_base *base, const struct relay_config *cfg,
               struct relay **out, char *errbuf, size_t errsz)
 {
@@ -271,6 +298,8 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 		         cfg->server, te_strerror(rc));
 		goto out;
 	}
+	if ((rc = relay_checkpoint_setup(r, errbuf, errsz)) != 0)
+		goto out;
 	if ((rc = relay_listen(r, cfg->device_listen, "device_listen",
 	                       &r->device_listener, errbuf, errsz)) != 0 ||
 	    (rc = relay_listen(r, cfg->client_listen, "client_listen",

@@ -6,15 +6,18 @@
  * cannot recurse into us. */
 #include "report.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 #include <jansson.h>
 
 #include "bounds.h"
+#include "checkpoint.h"
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
+#include "ticket.h"
 
 #define REPORT_BACKOFF_MAX_S 16
 
@@ -30,6 +33,12 @@ struct relay_report {
 	char *audit_path;                 /* for log lines */
 	int audit_fd;                     /* read-only; -1: no audit heads in reports */
 	struct relay_audit_head audit_open;
+	EVP_PKEY *cp_pub;                 /* NULL: checkpoints not kept */
+	char *cp_path;                    /* for log lines */
+	int cp_fd;                        /* the kept checkpoint, opened before the drop */
+	struct checkpoint cp_refused;     /* the last one refused, audited once */
+	void (*cp_audit)(void *arg, const char *action, json_t *detail);
+	void *cp_arg;
 };
 
 static char **report_slot(struct relay_report *r, size_t i)
@@ -80,6 +89,47 @@ static void report_failed(struct relay_report *r, const char *why)
 	report_schedule(r, delay);
 }
 
+/* The checkpoint in a server answer: kept, or refused once (report.h). */
+static void report_checkpoint(struct relay_report *r, const char *body, size_t len)
+{
+	json_t *o = r->cp_pub != NULL && len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
+	const json_t *j = json_object_get(o, "checkpoint");
+	struct checkpoint shown, held;
+	int rc;
+
+	if (j == NULL)
+		goto out;
+	if (checkpoint_from_json(j, &shown) != 0) {
+		log_warn("the server's audit checkpoint is malformed; not kept");
+		goto out;
+	}
+	rc = checkpoint_keep(r->cp_pub, r->cp_path, r->cp_fd, &shown, &held);
+	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME ||
+	    (shown.seq == r->cp_refused.seq && shown.time == r->cp_refused.time &&
+	     strcmp(shown.hash, r->cp_refused.hash) == 0))
+		goto out;
+	r->cp_refused = shown;
+	if (rc < 0 && rc != TE_ERR_SIGNATURE) {
+		log_error("the server's audit checkpoint seq %lld cannot be kept in %s: %s",
+		          (long long)shown.seq, r->cp_path, te_strerror(rc));
+		goto out;
+	}
+	log_error("the server's audit checkpoint seq %lld is refused: %s (this relay holds seq"
+	          " %lld)", (long long)shown.seq, rc == CHECKPOINT_OLDER ? "below the one held:"
+	          " the server's audit trail was cut or rolled back" : rc == CHECKPOINT_FORK ?
+	          "it conflicts with the one held: the trail was rewritten" :
+	          rc == TE_ERR_SIGNATURE ? "its signature does not verify" : te_strerror(rc),
+	          (long long)held.seq);
+	if (r->cp_audit != NULL && (rc == CHECKPOINT_OLDER || rc == CHECKPOINT_FORK ||
+	                            rc == TE_ERR_SIGNATURE))
+		r->cp_audit(r->cp_arg, "server_checkpoint_refused", json_pack("{s:s, s:I, s:I}",
+		            "reason", rc == CHECKPOINT_OLDER ? "lower_seq" : rc == CHECKPOINT_FORK ?
+		            "conflict" : "bad_signature", "held_seq", (json_int_t)held.seq,
+		            "shown_seq", (json_int_t)shown.seq));
+out:
+	json_decref(o);
+}
+
 static void report_done(int status, const char *body, size_t len,
                         const char *err, void *arg)
 {
@@ -88,6 +138,7 @@ static void report_done(int status, const char *body, size_t len,
 
 	r->in_flight = 0;
 	if (status >= 200 && status < 300) {
+		report_checkpoint(r, body, len);
 		report_remove(r, 0);
 		report_schedule(r, 0);
 		return;
@@ -134,6 +185,7 @@ int relay_report_new(struct event_base *base, const char *server_url,
 		return TE_ERR_NOMEM;
 	r->base = base;
 	r->audit_fd = -1;
+	r->cp_fd = -1;
 	if ((r->kick = evtimer_new(base, report_kick, r)) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto out;
@@ -167,7 +219,36 @@ void relay_report_free(struct relay_report *r)
 	free(r->audit_path);
 	if (r->audit_fd >= 0)
 		close(r->audit_fd);
+	EVP_PKEY_free(r->cp_pub);
+	free(r->cp_path);
+	if (r->cp_fd >= 0)
+		close(r->cp_fd);
 	free(r);
+}
+
+int relay_report_set_checkpoint(struct relay_report *r, const char *pub_path,
+                                const char *keep_path,
+                                void (*audit)(void *arg, const char *action, json_t *detail),
+                                void *arg)
+{
+	int rc;
+
+	if (access(pub_path, F_OK) != 0) {
+		log_info("no %s (a relay folder from before signed audit checkpoints): the"
+		         " server's checkpoints are not kept", pub_path);
+		return 0;
+	}
+	if ((r->cp_path = strdup(keep_path)) == NULL)
+		return TE_ERR_NOMEM;
+	/* Opened now, like the audit log: the relay folder stays root's after
+	 * the drop. */
+	if ((r->cp_fd = open(keep_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return TE_ERR_IO;
+	if ((rc = ticket_key_load_public(pub_path, &r->cp_pub)) != 0)
+		return rc;
+	r->cp_audit = audit;
+	r->cp_arg = arg;
+	return 0;
 }
 
 int relay_report_set_audit(struct relay_report *r, const char *path,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "relayaudit.h"
@@ -36,6 +37,15 @@ int relay_report_event(struct relay_report *r, const char *session,
  * opened it, before relay_start). path is copied. TE_ERR_NOMEM or 0. */
 int relay_report_set_audit(struct relay_report *r, const char *path,
                            const struct relay_audit_head *open);
+/* Keep the server's signed audit checkpoint each answer carries
+ * (docs/protocol.md): verified with the Ed25519 key at pub_path, kept at
+ * keep_path, never replaced by a lower one; a refused one is logged and
+ * passed once to audit(arg, action, detail). pub_path missing (a relay
+ * folder from before checkpoints): 0, said once, nothing kept. */
+int relay_report_set_checkpoint(struct relay_report *r, const char *pub_path,
+                                const char *keep_path,
+                                void (*audit)(void *arg, const char *action, json_t *detail),
+                                void *arg);
 /* Reports queued or in flight. */
 size_t relay_report_pending(const struct relay_report *r);
 

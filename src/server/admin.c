@@ -18,6 +18,7 @@
 
 #include "bounds.h"
 #include "deploy.h"
+#include "signer.h"
 #include "err.h"
 #include "jbody.h"
 #include "pki.h"
@@ -103,7 +104,8 @@ static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
 static void admin_relay_unwind(const char *rdir)
 {
 	static const char *const files[] = {
-		"relay.crt", "relay.key", "ca.crt", "ticket.pub", "tether-relay.conf", NULL
+		"relay.crt", "relay.key", "ca.crt", "ticket.pub", "checkpoint.pub",
+		"tether-relay.conf", NULL
 	};
 	char p[PATH_MAX + 32];
 
@@ -142,6 +144,13 @@ static int admin_relay_files(const struct admin_relay_opts *o, const struct srvc
 	snprintf(a, sizeof(a), "%s/ticket/ticket.pub", o->dir);
 	snprintf(b, sizeof(b), "%s/ticket.pub", rdir);
 	if ((rc = deploy_copy_file(a, b, 0644)) != 0 || (rc = admin_relay_conf(o, rdir, cfg)) != 0)
+		goto fail;
+	/* The relay keeps the server's latest signed audit checkpoint, checked
+	 * with this key; a deployment made before checkpoints has none until
+	 * its first `run`. */
+	snprintf(a, sizeof(a), "%s/%s", o->dir, SIGNER_CHECKPOINT_PUB);
+	snprintf(b, sizeof(b), "%s/checkpoint.pub", rdir);
+	if (access(a, F_OK) == 0 && (rc = deploy_copy_file(a, b, 0644)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -195,8 +204,8 @@ static void admin_relay_note(const struct admin_relay_opts *o)
 {
 	if (o->csr != NULL)
 		fprintf(stderr, "tether-server: relay %s registered with the key from its CSR.\n"
-		        "  Copy relay.crt, ca.crt, ticket.pub and tether-relay.conf from the folder"
-		        " below\n  to the relay host, into the folder where `tether-relay init` wrote"
+		        "  Copy relay.crt, ca.crt, ticket.pub, checkpoint.pub and tether-relay.conf from"
+		        " the folder\n  below to the relay host, into the folder where `tether-relay init` wrote"
 		        " relay.key,\n  then run there: tether-relay run --config"
 		        " FOLDER/tether-relay.conf\n", o->name);
 	else
@@ -442,32 +451,6 @@ static int admin_audit_cb(const struct audit_record *rec, void *arg)
 	}
 	(void)audit_verifier_feed(&c->v, rec);
 	return 0;
-}
-
-int admin_audit_verify(const char *dir)
-{
-	struct admin_audit_ctx c;
-	struct store *st = NULL;
-	struct srvconf cfg;
-	int code = 1;
-
-	memset(&c, 0, sizeof(c));
-	audit_verifier_init(&c.v);
-	if (admin_open(dir, &cfg, &st) != 0)
-		goto out;
-	if (store_audit_each(st, admin_audit_cb, &c) != 0) {
-		admin_err("audit: could not read the audit table");
-		goto out;
-	}
-	if (c.v.failed) {
-		printf("audit: chain broken: %s\n", c.v.why);
-		goto out;
-	}
-	printf("audit: %lld records, chain intact\n", (long long)c.v.count);
-	code = 0;
-out:
-	store_close(st);
-	return code;
 }
 
 int admin_audit_list(const char *dir, int json)

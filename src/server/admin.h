@@ -27,7 +27,9 @@ int admin_user_add(const struct admin_user_opts *o);
 /* Mark the device revoked (audited device_revoke with reason) and end its
  * open sessions with SESSION_REVOKED_REASON. */
 int admin_device_revoke(const char *dir, const char *serial, const char *reason);
-int admin_audit_verify(const char *dir);
+/* `audit verify`: the chain, then every stored signed checkpoint against it
+ * (admin_verify.c); checkpoint_file: also one kept by a device or a relay. */
+int admin_audit_verify(const char *dir, const char *checkpoint_file);
 int admin_audit_list(const char *dir, int json);
 /* A device's audit anchor and last rollback; exit 1 when a rollback is on
  * record (or on error). */

@@ -16,6 +16,7 @@
 #include "pwrules.h"
 #include "secret.h"
 #include "server.h"
+#include "signer.h"
 #include "srvapi.h"
 #include "totp.h"
 
@@ -143,10 +144,11 @@ void api_account_totp(struct http_req *r)
 		           " over, an administrator runs tether-server user reset-mfa", r->user.name);
 		return;
 	}
-	if ((rc = secret_random(secret, sizeof(secret))) != 0 ||
+	/* The signer makes and seals the secret: this process sees it only to
+	 * show it once, and never holds the sealing key. */
+	if ((rc = signer_totp_new(srv->signer, secret, box)) != 0 ||
 	    (rc = totp_base32_encode(secret, sizeof(secret), b32, sizeof(b32))) != 0 ||
 	    (rc = totp_uri(API_ISSUER, r->user.name, b32, uri, sizeof(uri))) != 0 ||
-	    (rc = mfakey_seal(srv->totp_key, secret, sizeof(secret), box)) != 0 ||
 	    (rc = store_totp_set_pending(srv->store, r->user.name, box, server_now())) != 0) {
 		http_error(r, rc == TE_ERR_EXISTS ? 409 : 503, rc == TE_ERR_EXISTS ?
 		           "already_enrolled" : "internal", "could not start the enrollment (%s)",
@@ -198,18 +200,15 @@ static int api_recovery_new(json_t *arr, char hashes[][SHA256_HEX_BYTES])
 static int api_totp_confirm_code(struct http_req *r, const struct store_account *a,
                                  const char *code, int64_t *step)
 {
-	uint8_t key[TOTP_MAX_KEY_BYTES];
-	size_t keylen = 0;
-	int rc;
+	int rc, verdict;
 
-	if ((rc = mfakey_open(r->srv->totp_key, a->totp_box, key, sizeof(key), &keylen)) != 0) {
+	if ((rc = signer_totp_check(r->srv->signer, a->totp_box, code, 0, &verdict, step)) != 0) {
 		log_error("totp confirm %s: cannot open the secret: %s", r->user.name, te_strerror(rc));
 		http_error(r, 503, "internal", "the pending secret cannot be read; run tether mfa"
 		           " enroll again");
 		return -1;
 	}
-	rc = totp_verify(key, keylen, code, server_now(), 0, step);
-	secret_wipe(key, sizeof(key));
+	rc = verdict;
 	if (rc != 0) {
 		server_audit(r->srv, r->user.name, "totp_confirm_failed", json_pack("{s:s, s:s}",
 		             "user", r->user.name, "reason", rc == TE_ERR_INVALID ? "malformed" :

@@ -108,14 +108,23 @@ int api_device_is_revoked(struct server *srv, const char *serial)
 	return revoked;
 }
 
+/* Add the latest signed audit checkpoint to an answer for a device or a
+ * relay to keep (docs/protocol.md); o is returned. */
+static json_t *api_with_checkpoint(struct server *srv, json_t *o)
+{
+	if (o != NULL && srv->checkpoint.seq > 0)
+		json_object_set_new(o, "checkpoint", checkpoint_to_json(&srv->checkpoint));
+	return o;
+}
+
 /* Answer a ping with the events c holds (stolen, like c). */
 static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 {
 	/* session_end is said once; the agent drops the session on hearing it. */
 	for (size_t i = 0; i < c->n_notify; i++)
 		store_session_mark_notified(r->srv->store, c->notify[i]);
-	http_reply(r, 200, json_pack("{s:o, s:i}", "events", c->events,
-	                             "poll_s", SHORTPOLL_INTERVAL_S));
+	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i}", "events",
+	                             c->events, "poll_s", SHORTPOLL_INTERVAL_S)));
 	free(c);
 }
 
@@ -279,7 +288,7 @@ static void api_consent_accept(struct http_req *r, const struct store_session *s
 	rc = session_move(srv->store, s, SESSION_CONSENTED, NULL, relay.name,
 	                  r->device.serial, now);
 	if (rc == 0)
-		rc = tickets_issue(srv->ticket_key, s, relay.name, TICKET_LEG_DEVICE, now,
+		rc = tickets_issue(srv->signer, s, relay.name, TICKET_LEG_DEVICE, now,
 		                   ticket, sizeof(ticket));
 	if (rc != 0) {
 		http_error(r, 409, "bad_state", "the session changed meanwhile (%s)", te_strerror(rc));
@@ -501,7 +510,7 @@ void api_relay_event(struct http_req *r)
 	if (rc != 0)
 		log_warn("relay event %s for session %s in state %s: %s", event, s.id, s.state,
 		         te_strerror(rc));
-	http_reply(r, 200, NULL);
+	http_reply(r, 200, api_with_checkpoint(srv, json_object()));
 out:
 	json_decref(j);
 }

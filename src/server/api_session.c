@@ -525,7 +525,7 @@ void api_session_connect(struct http_req *r)
 		           " issued; request a new session");
 		return;
 	}
-	if ((rc = tickets_issue(srv->ticket_key, &s, relay.name, TICKET_LEG_CLIENT,
+	if ((rc = tickets_issue(srv->signer, &s, relay.name, TICKET_LEG_CLIENT,
 	                        server_now(), ticket, sizeof(ticket))) != 0) {
 		http_error(r, 503, "internal", "could not sign the ticket (%s)", te_strerror(rc));
 		return;

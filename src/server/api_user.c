@@ -14,6 +14,7 @@
 #include "longpoll.h"
 #include "secret.h"
 #include "server.h"
+#include "signer.h"
 #include "totp.h"
 
 /* A device counts as online when it pinged within one long-poll plus one
@@ -115,10 +116,8 @@ static int api_login_second_factor(struct api_login_ctx *c, const struct store_a
                                    const char *code, const char *recovery, const char **factor)
 {
 	struct server *srv = c->r->srv;
-	uint8_t key[TOTP_MAX_KEY_BYTES];
-	size_t keylen = 0;
 	int64_t step = 0;
-	int rc;
+	int rc, verdict;
 
 	if (recovery != NULL) {
 		*factor = "recovery_code";
@@ -130,13 +129,15 @@ static int api_login_second_factor(struct api_login_ctx *c, const struct store_a
 		return 0;
 	}
 	*factor = "totp";
-	if ((rc = mfakey_open(srv->totp_key, a->totp_box, key, sizeof(key), &keylen)) != 0) {
+	/* The signer checks the code against the sealed secret on its own clock;
+	 * only the verdict comes back. */
+	if ((rc = signer_totp_check(srv->signer, a->totp_box, code, a->totp_last_step, &verdict,
+	                            &step)) != 0) {
 		log_error("login %s: cannot open the TOTP secret: %s", c->name, te_strerror(rc));
 		http_error(c->r, 503, "internal", "the one-time code cannot be checked now");
 		return -1;
 	}
-	rc = totp_verify(key, keylen, code, c->now, a->totp_last_step, &step);
-	secret_wipe(key, sizeof(key));
+	rc = verdict;
 	if (rc == 0)
 		rc = store_totp_accept_step(srv->store, c->name, step);
 	if (rc == TE_ERR_REPLAY) {

@@ -1,6 +1,7 @@
 /* deploy.c: the deployment directory: CA, server certificate, ticket key,
  * config and database (docs/architecture.md, "Deployment directory"). */
 #include "deploy.h"
+#include "signer.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -310,6 +311,12 @@ int deploy_init(const struct deploy_opts *o, char *errbuf, size_t errsz)
 		rc = mfakey_ensure(o->dir, key, kerr, sizeof(kerr));
 		secret_wipe(key, sizeof(key));
 		if (rc != 0)
+			goto fail;
+	}
+	step = "create the audit checkpoint key";
+	{
+		char kerr[PATH_MAX + 128];
+		if ((rc = signer_checkpoint_key_ensure(o->dir, kerr, sizeof(kerr))) != 0)
 			goto fail;
 	}
 	step = "write the access policy";

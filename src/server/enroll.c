@@ -13,8 +13,7 @@
 #include "pki.h"
 #include "secret.h"
 #include "server.h"
-
-#define ENROLL_CERT_DAYS 365
+#include "signer.h"
 
 struct enroll_req {
 	char serial[MAX_NAME_BYTES];
@@ -55,8 +54,9 @@ static int enroll_parse(struct http_req *r, json_t *j, struct enroll_req *e)
 	return 0;
 }
 
-/* Issue the certificate and build "leaf PEM + issuing PEM". */
-static int enroll_issue(struct server *srv, const char *serial, EVP_PKEY *pub,
+/* Have the signer issue the certificate (it decides role, name and
+ * lifetime) and build "leaf PEM + issuing PEM". */
+static int enroll_issue(struct server *srv, const char *serial, const char *csr,
                         char fp[SHA256_HEX_BYTES], char **chain)
 {
 	X509 *cert = NULL;
@@ -65,10 +65,9 @@ static int enroll_issue(struct server *srv, const char *serial, EVP_PKEY *pub,
 	int rc;
 
 	*chain = NULL;
-	if ((rc = pki_issue(srv->issuing, srv->issuing_key, pub, PKI_ROLE_DEVICE, serial, NULL,
-	                    ENROLL_CERT_DAYS, 0, &cert)) != 0 ||
-	    (rc = pki_cert_fingerprint(cert, fp)) != 0 ||
-	    (rc = pki_cert_to_pem(cert, &leaf)) != 0)
+	if ((rc = signer_cert(srv->signer, serial, csr, &leaf)) != 0 ||
+	    (rc = pki_cert_from_pem(leaf, strlen(leaf), &cert)) != 0 ||
+	    (rc = pki_cert_fingerprint(cert, fp)) != 0)
 		goto out;
 	n = strlen(leaf) + strlen(srv->issuing_pem) + 1;
 	if ((*chain = malloc(n)) == NULL) {
@@ -117,7 +116,7 @@ void api_enroll(struct http_req *r)
 		enroll_refuse(r, e->serial, rc == TE_ERR_DENIED ? "bad token" : te_strerror(rc));
 		goto out;
 	}
-	if ((rc = enroll_issue(srv, e->serial, pub, fp, &chain)) != 0 ||
+	if ((rc = enroll_issue(srv, e->serial, e->csr, fp, &chain)) != 0 ||
 	    (detail = jbody_dump(json_pack("{s:s, s:s}", "fingerprint", fp,
 	                                   "ssh_hostkey", e->hostkey))) == NULL) {
 		http_error(r, 503, "internal", "could not issue the certificate (%s)", te_strerror(rc));
@@ -129,8 +128,9 @@ void api_enroll(struct http_req *r)
 		http_error(r, 503, "internal", "could not record the device (%s)", te_strerror(rc));
 		goto out;
 	}
-	http_reply(r, 200, json_pack("{s:s, s:s, s:s}", "certificate", chain, "ca", srv->root_pem,
-	                             "ticket_pubkey", srv->ticket_pub_pem));
+	http_reply(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "certificate", chain, "ca",
+	                             srv->root_pem, "ticket_pubkey", srv->ticket_pub_pem,
+	                             "checkpoint_pubkey", srv->checkpoint_pub_pem));
 out:
 	if (e != NULL)
 		OPENSSL_cleanse(e->token, sizeof(e->token));

@@ -48,7 +48,9 @@ static const char usage[] =
 	"  tether-server policy show --dir DIR [--json]\n"
 	"  tether-server policy default      (prints the default policy.conf)\n"
 	"  tether-server run --dir DIR\n"
-	"  tether-server audit verify --dir DIR\n"
+	"  tether-server audit verify --dir DIR [--checkpoint FILE]\n"
+	"                (the chain and its signed checkpoints; FILE: a checkpoint kept by\n"
+	"                a device (STATE/checkpoint.json) or a relay (audit.log.checkpoint))\n"
 	"  tether-server audit list --dir DIR [--json]\n"
 	"  tether-server audit device SERIAL --dir DIR [--json]\n"
 	"                (the device's audit anchor; exit 1 when a rollback is on record)\n"
@@ -63,7 +65,7 @@ static const char usage[] =
 /* Options after the positional words: "--key value" pairs and flags. */
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
-	const char *device_port, *client_port, *level, *csr, *reason, *site;
+	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint;
 	int json;
 };
 
@@ -89,6 +91,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--csr", offsetof(struct opts, csr) },
 		{ "--reason", offsetof(struct opts, reason) },
 		{ "--site", offsetof(struct opts, site) },
+		{ "--checkpoint", offsetof(struct opts, checkpoint) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -248,7 +251,9 @@ int main(int argc, char **argv)
 	    (strcmp(argv[2], "verify") == 0 || strcmp(argv[2], "list") == 0)) {
 		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)
 			return rc;
-		return strcmp(argv[2], "verify") == 0 ? admin_audit_verify(o.dir)
+		if (o.checkpoint != NULL && strcmp(argv[2], "verify") != 0)
+			return usage_error("--checkpoint is only for audit verify");
+		return strcmp(argv[2], "verify") == 0 ? admin_audit_verify(o.dir, o.checkpoint)
 		                                      : admin_audit_list(o.dir, o.json);
 	}
 	if (strcmp(argv[1], "notify") == 0)

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "srvapi.h"
+#include "auditcp.h"
 #include "err.h"
 #include "http.h"
 #include "jbody.h"
@@ -20,6 +21,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "signer.h"
 #include "srvsession.h"
 #include "ticket.h"
 #include "audit.h"
@@ -113,7 +115,23 @@ void server_sweep(struct server *srv)
 
 static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 {
-	server_sweep(arg);
+	struct server *srv = arg;
+
+	if (signer_check(srv->signer) != 0)
+		return;                 /* the dead callback is stopping the loop */
+	server_sweep(srv);
+	auditcp_tick(srv, 0);
+}
+
+/* Without the signer no ticket, enrollment or TOTP check can be served, and
+ * the audit head can no longer be signed: stop rather than limp on. */
+static void server_signer_dead(void *arg)
+{
+	struct server *srv = arg;
+
+	srv->signer_dead = 1;
+	if (srv->base != NULL)
+		event_base_loopexit(srv->base, NULL);
 }
 
 static void server_signal(evutil_socket_t sig, short what, void *arg)
@@ -192,17 +210,14 @@ static int server_load(struct server *srv, const char *dir)
 	if ((rc = pki_cert_load(p1, &root)) != 0 || (rc = pki_cert_to_pem(root, &srv->root_pem)) != 0)
 		goto fail;
 	SERVER_FILE(p1, "ca/issuing.crt");
-	if ((rc = pki_cert_load(p1, &srv->issuing)) != 0 ||
-	    (rc = pki_cert_to_pem(srv->issuing, &srv->issuing_pem)) != 0)
+	if ((rc = server_read_text(p1, &srv->issuing_pem)) != 0)
 		goto fail;
-	SERVER_FILE(p1, "ca/issuing.key");
-	if ((rc = pki_key_load(p1, &srv->issuing_key)) != 0)
-		goto fail;
-	SERVER_FILE(p1, "ticket/ticket.key");
-	if ((rc = ticket_key_load_private(p1, &srv->ticket_key)) != 0)
-		goto fail;
+	/* The private keys are the signer's: this process never opens them. */
 	SERVER_FILE(p1, "ticket/ticket.pub");
 	if ((rc = server_read_text(p1, &srv->ticket_pub_pem)) != 0)
+		goto fail;
+	SERVER_FILE(p1, SIGNER_CHECKPOINT_PUB);
+	if ((rc = server_read_text(p1, &srv->checkpoint_pub_pem)) != 0)
 		goto fail;
 	SERVER_FILE(p1, "server/server.crt");
 	SERVER_FILE(p2, "server/server.key");
@@ -212,14 +227,6 @@ static int server_load(struct server *srv, const char *dir)
 	snprintf(p1, sizeof(p1), "%s", srv->cfg.db_path);
 	if ((rc = store_open(p1, &srv->store)) != 0)
 		goto fail;
-	SERVER_FILE(p1, MFAKEY_FILE);
-	{
-		char errbuf[PATH_MAX + 128];
-		if ((rc = mfakey_ensure(d, srv->totp_key, errbuf, sizeof(errbuf))) != 0) {
-			log_error("%s", errbuf);
-			goto fail;
-		}
-	}
 #undef SERVER_FILE
 	X509_free(root);
 	return 0;
@@ -240,14 +247,12 @@ static void server_free(struct server *srv)
 	if (srv->sig_int) event_free(srv->sig_int);
 	if (srv->base) event_base_free(srv->base);
 	SSL_CTX_free(srv->tls);
-	EVP_PKEY_free(srv->ticket_key);
-	EVP_PKEY_free(srv->issuing_key);
-	X509_free(srv->issuing);
 	free(srv->root_pem);
 	free(srv->issuing_pem);
 	free(srv->ticket_pub_pem);
+	free(srv->checkpoint_pub_pem);
 	store_close(srv->store);
-	secret_wipe(srv->totp_key, sizeof(srv->totp_key));
+	signer_free(srv->signer);
 	policy_free(srv->policy);
 	free(srv);
 }
@@ -287,6 +292,14 @@ int server_run(const char *dir)
 		goto out;
 	}
 	log_init("tether-server", srv->cfg.log_level);
+	/* First, while nothing else is open: the signer inherits no descriptor
+	 * of ours, and we never open the files it loads. */
+	if ((rc = signer_start(&srv->cfg, &srv->signer)) != 0) {
+		log_error("cannot start the signer process: %s (its log line above says why)",
+		          te_strerror(rc));
+		goto out;
+	}
+	signer_on_dead(srv->signer, server_signer_dead, srv);
 	if ((rc = server_load(srv, dir)) != 0 || (rc = server_audit_check(srv, dir)) != 0 ||
 	    (rc = server_events(srv)) != 0 ||
 	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0)
@@ -296,10 +309,18 @@ int server_run(const char *dir)
 		log_error("cannot drop privileges to user %s: %s", srv->cfg.user, te_strerror(rc));
 		goto out;
 	}
-	server_audit(srv, "server", "start", json_pack("{s:s, s:s}", "listen",
-	             srv->cfg.listen_host, "port", srv->cfg.listen_port));
+	auditcp_load(srv);
+	server_audit(srv, "server", "start", json_pack("{s:s, s:s, s:I}", "listen",
+	             srv->cfg.listen_host, "port", srv->cfg.listen_port, "signer_pid",
+	             (json_int_t)signer_pid(srv->signer)));
+	auditcp_tick(srv, 1);
 	event_base_dispatch(srv->base);
+	if (srv->signer_dead) {
+		server_audit(srv, "server", "stop", json_pack("{s:s}", "reason", "signer process died"));
+		goto out;
+	}
 	server_audit(srv, "server", "stop", json_object());
+	auditcp_tick(srv, 1);      /* the last records are covered too */
 	code = 0;
 out:
 	server_free(srv);

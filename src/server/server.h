@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "checkpoint.h"
 #include "mfakey.h"
 #include "srvconf.h"
 #include "store.h"
@@ -26,19 +27,20 @@ struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *tls;
-	EVP_PKEY *ticket_key;        /* signs session tickets */
-	X509 *issuing;               /* signs device certificates at enrollment */
-	EVP_PKEY *issuing_key;
+	struct signer *signer;       /* holds every key (signer.h); this process none */
+	int signer_dead;             /* it died: the loop stops, the exit code is 1 */
 	char *root_pem;              /* GET /api/v1/ca */
 	char *issuing_pem;
 	char *ticket_pub_pem;        /* returned at enrollment */
+	char *checkpoint_pub_pem;    /* returned at enrollment (DIR/audit/checkpoint.pub) */
+	struct checkpoint checkpoint; /* the latest signed audit checkpoint; seq 0: none */
+	int64_t checkpoint_failed_at; /* the signer refused the last one then; 0: it did not */
 	struct longpoll *lp;
 	struct event *sweep_ev;
 	struct event *sig_term;
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
-	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 };

@@ -13,10 +13,11 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -256,6 +257,20 @@ int store_audit_append(struct store *st, const char *actor, const char *action,
 typedef int (*store_audit_cb)(const struct audit_record *rec, void *arg);
 /* Every record in seq order. */
 int store_audit_each(struct store *st, store_audit_cb cb, void *arg);
+
+/* ---- Signed audit checkpoints (store_checkpoint.c, migration 7) ---- */
+/* The chain's head: seq 0 and AUDIT_GENESIS_HASH when empty. */
+int store_audit_head(struct store *st, int64_t *seq, char hash[SHA256_HEX_BYTES]);
+/* The hash of record seq; TE_ERR_NOT_FOUND when there is none. */
+int store_audit_hash_at(struct store *st, int64_t seq, char hash[SHA256_HEX_BYTES]);
+/* Keep a signed checkpoint; one per seq (TE_ERR_EXISTS when seq has one). */
+int store_checkpoint_add(struct store *st, const struct checkpoint *cp);
+/* The checkpoint of the highest seq; TE_ERR_NOT_FOUND when none. */
+int store_checkpoint_latest(struct store *st, struct checkpoint *cp);
+typedef int (*store_checkpoint_cb)(const struct checkpoint *cp, void *arg);
+/* Every stored checkpoint in seq order (a row that does not parse is
+ * passed with seq as stored and the rest zeroed, so it fails to verify). */
+int store_checkpoint_each(struct store *st, store_checkpoint_cb cb, void *arg);
 
 /* ---- Accounts and MFA (store_account.c, migration 4) ----
  * A user's forced password change, TOTP enrollment (the secret only ever

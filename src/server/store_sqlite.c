@@ -106,6 +106,9 @@ static const char *const store_migrations[] = {
 	" delivered_at INTEGER NOT NULL DEFAULT 0,"
 	" last_error TEXT NOT NULL DEFAULT '', done_via INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX notifications_due ON notifications(state, next_at);",
+	/* 7: signed checkpoints of the audit chain's head (store_checkpoint.c) */
+	("CREATE TABLE audit_checkpoints(seq INTEGER PRIMARY KEY, server TEXT NOT NULL,"
+	 " hash TEXT NOT NULL, time INTEGER NOT NULL, sig TEXT NOT NULL);"),
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "err.h"
 #include "secret.h"
+#include "signer.h"
 
 /* Append each string of the JSON array text (prefix before each) to out. */
 static int tickets_append(const char *json, const char *prefix, char *out, size_t outsz,
@@ -79,26 +80,50 @@ int64_t tickets_end_at(const struct store_session *s, int64_t now)
 	return since + s->max_s;
 }
 
-int tickets_issue(EVP_PKEY *key, const struct store_session *s, const char *relay,
-                  enum ticket_leg leg, int64_t now, char *out, size_t outsz)
+int tickets_request(const struct store_session *s, const char *relay, enum ticket_leg leg,
+                    int64_t now, struct signmsg_ticket *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->session, sizeof(out->session), "%s", s->id);
+	snprintf(out->device, sizeof(out->device), "%s", s->device);
+	snprintf(out->user, sizeof(out->user), "%s", s->user);
+	snprintf(out->relay, sizeof(out->relay), "%s", relay);
+	out->leg = leg;
+	out->end_at = tickets_end_at(s, now);
+	out->idle_s = s->idle_s;
+	return tickets_actions(s->services, s->actions, out->actions, sizeof(out->actions));
+}
+
+int tickets_sign(EVP_PKEY *key, const struct signmsg_ticket *req, int64_t now, char *out,
+                 size_t outsz)
 {
 	struct ticket t;
-	uint8_t nonce[16];
-	int rc;
 
+	if (req->leg != TICKET_LEG_DEVICE && req->leg != TICKET_LEG_CLIENT)
+		return TE_ERR_INVALID;
 	memset(&t, 0, sizeof(t));
-	snprintf(t.session, sizeof(t.session), "%s", s->id);
-	snprintf(t.device, sizeof(t.device), "%s", s->device);
-	snprintf(t.user, sizeof(t.user), "%s", s->user);
-	snprintf(t.relay, sizeof(t.relay), "%s", relay);
-	t.leg = leg;
+	memcpy(t.session, req->session, sizeof(t.session));
+	memcpy(t.device, req->device, sizeof(t.device));
+	memcpy(t.user, req->user, sizeof(t.user));
+	memcpy(t.relay, req->relay, sizeof(t.relay));
+	memcpy(t.actions, req->actions, sizeof(t.actions));
+	t.leg = (enum ticket_leg)req->leg;
+	/* The signer's clock and lifetime, and a nonce of its own (ticket_sign
+	 * makes one for an empty nonce): no ticket outlives TICKET_TTL_S. */
 	t.issued_at = now;
 	t.expires_at = now + TICKET_TTL_S;
-	t.end_at = tickets_end_at(s, now);
-	t.idle_s = s->idle_s;
-	if ((rc = secret_random(nonce, sizeof(nonce))) != 0 ||
-	    (rc = hex_encode(nonce, sizeof(nonce), t.nonce, sizeof(t.nonce))) != 0 ||
-	    (rc = tickets_actions(s->services, s->actions, t.actions, sizeof(t.actions))) != 0)
-		return rc;
+	t.end_at = req->end_at;
+	t.idle_s = req->idle_s;
 	return ticket_sign(&t, key, out, outsz);
+}
+
+int tickets_issue(struct signer *sg, const struct store_session *s, const char *relay,
+                  enum ticket_leg leg, int64_t now, char *out, size_t outsz)
+{
+	struct signmsg_ticket req;
+	int rc;
+
+	if ((rc = tickets_request(s, relay, leg, now, &req)) != 0)
+		return rc;
+	return signer_ticket(sg, &req, out, outsz);
 }

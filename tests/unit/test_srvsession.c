@@ -293,6 +293,7 @@ static void test_ticket_carries_grant_and_limits(void **state)
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	struct store_session s;
 	struct ticket t;
+	struct signmsg_ticket req;
 	char text[MAX_TICKET_BYTES];
 
 	assert_non_null(key);
@@ -306,14 +307,19 @@ static void test_ticket_carries_grant_and_limits(void **state)
 	s.updated_at = 1000;
 	s.max_s = 3600;
 	s.idle_s = 900;
-	assert_int_equal(tickets_issue(key, &s, "relay-1", TICKET_LEG_CLIENT, 1010, text,
-	                               sizeof(text)), 0);
+	assert_int_equal(tickets_request(&s, "relay-1", TICKET_LEG_CLIENT, 1010, &req), 0);
+	assert_int_equal(tickets_sign(key, &req, 1010, text, sizeof(text)), 0);
 	assert_int_equal(ticket_verify(text, strlen(text), key, 1010, &t), 0);
 	assert_string_equal(t.actions, "forward:http,files:write,files:read,diag:status");
 	assert_true(ticket_allows(&t, "files:read"));
 	assert_false(ticket_allows(&t, "shell"));
 	assert_int_equal(t.end_at, 1000 + 3600);
 	assert_int_equal(t.idle_s, 900);
+	/* The signer's clock sets the lifetime; a leg it does not know is refused. */
+	assert_int_equal(t.issued_at, 1010);
+	assert_int_equal(t.expires_at, 1010 + TICKET_TTL_S);
+	req.leg = 3;
+	assert_int_equal(tickets_sign(key, &req, 1010, text, sizeof(text)), TE_ERR_INVALID);
 	EVP_PKEY_free(key);
 }
 

@@ -352,8 +352,9 @@ static void test_device_revoke(void **state)
 }
 
 /* What migration 3 added, to make a version-2 database. */
-/* What migrations 5 (sites and policy) and 6 (notifications) add, dropped
- * so that a test can go back to an older schema and migrate again. */
+/* What migrations 5 (sites and policy), 6 (notifications) and 7 (audit
+ * checkpoints) add, dropped so that a test can go back to an older schema
+ * and migrate again. */
 #define LATER_DROP_MIGRATIONS \
 	"DROP TABLE sites; DROP TABLE certifications;" \
 	"ALTER TABLE devices DROP COLUMN site; ALTER TABLE users DROP COLUMN site;" \
@@ -363,7 +364,7 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN idle_s;" \
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
-	"DROP TABLE notifications;"
+	"DROP TABLE notifications; DROP TABLE audit_checkpoints;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
@@ -412,6 +413,51 @@ static void test_relay_audit_anchor_and_rollback(void **state)
 	assert_int_equal(got.audit_rollback.seq, 5);
 	assert_string_equal(got.audit_rollback.hash, h5.hash);
 	assert_int_equal(store_relay_audit_rollback(f->st, "nope", &h5, &a), TE_ERR_EXISTS);
+}
+
+static int count_cp(const struct checkpoint *cp, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Checkpoints: one per seq, the latest by seq; the head and a record's hash
+ * read back as the chain holds them. */
+static void test_audit_checkpoints(void **state)
+{
+	struct fixture *f = *state;
+	struct checkpoint cp, got;
+	char hash[SHA256_HEX_BYTES], at[SHA256_HEX_BYTES];
+	int64_t seq = -1;
+	int n = 0;
+
+	assert_int_equal(store_audit_head(f->st, &seq, hash), 0);
+	assert_int_equal(seq, 0);
+	assert_string_equal(hash, AUDIT_GENESIS_HASH);
+	assert_int_equal(store_checkpoint_latest(f->st, &got), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_audit_append(f->st, "t", "one", "{}"), 0);
+	assert_int_equal(store_audit_append(f->st, "t", "two", "{}"), 0);
+	assert_int_equal(store_audit_head(f->st, &seq, hash), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(store_audit_hash_at(f->st, 2, at), 0);
+	assert_string_equal(at, hash);
+	assert_int_equal(store_audit_hash_at(f->st, 3, at), TE_ERR_NOT_FOUND);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.server, sizeof(cp.server), "srv");
+	cp.seq = 2;
+	snprintf(cp.hash, sizeof(cp.hash), "%s", hash);
+	cp.time = 1700000000;
+	memset(cp.sig, 'a', sizeof(cp.sig) - 1);
+	assert_int_equal(store_checkpoint_add(f->st, &cp), 0);
+	assert_int_equal(store_checkpoint_add(f->st, &cp), TE_ERR_EXISTS);
+	cp.seq = 1;
+	assert_int_equal(store_checkpoint_add(f->st, &cp), 0);
+	assert_int_equal(store_checkpoint_latest(f->st, &got), 0);
+	assert_int_equal(got.seq, 2);
+	assert_string_equal(got.hash, hash);
+	assert_string_equal(got.sig, cp.sig);
+	assert_int_equal(store_checkpoint_each(f->st, count_cp, &n), 0);
+	assert_int_equal(n, 2);
 }
 
 /* A version-2 database keeps its relays and gains empty anchors. */
@@ -573,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sites_and_certifications, setup, teardown),
 	};
