@@ -20,6 +20,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "relayhealth.h"
 #include "srvsession.h"
 #include "ticket.h"
 #include "tls.h"
@@ -205,6 +206,7 @@ static void server_free(struct server *srv)
 {
 	notify_stop(srv);
 	longpoll_free(srv->lp);
+	relayhealth_free(srv->health);
 	http_close(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
 	if (srv->sig_term) event_free(srv->sig_term);
@@ -226,6 +228,7 @@ static void server_free(struct server *srv)
 static int server_events(struct server *srv)
 {
 	struct timeval tick = { SERVER_SWEEP_INTERVAL_S, 0 };
+	int rc;
 
 	if ((srv->base = event_base_new()) == NULL ||
 	    (srv->sweep_ev = event_new(srv->base, -1, EV_PERSIST, server_sweep_timer, srv)) == NULL ||
@@ -235,6 +238,9 @@ static int server_events(struct server *srv)
 	event_add(srv->sweep_ev, &tick);
 	event_add(srv->sig_term, NULL);
 	event_add(srv->sig_int, NULL);
+	if ((rc = relayhealth_new(srv->base, srv->store, srv->cfg.relay_check_interval_s,
+	                          srv->cfg.relay_check_timeout_ms, &srv->health)) != 0)
+		return rc;
 	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
 }
 

@@ -19,12 +19,16 @@
 struct longpoll;
 struct policy;
 struct notifier;
+struct relayhealth;
+struct connlimit;
 
 struct server {
 	struct srvconf cfg;
 	struct store *store;
 	struct event_base *base;
 	struct evhttp *http;
+	struct connlimit *limits;    /* per-address and overall connection limits */
+	struct event *http_classify_ev; /* looks at connections evhttp just accepted */
 	SSL_CTX *tls;
 	EVP_PKEY *ticket_key;        /* signs session tickets */
 	X509 *issuing;               /* signs device certificates at enrollment */
@@ -37,6 +41,7 @@ struct server {
 	struct event *sig_term;
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
+	struct relayhealth *health;  /* relays' last health checks (relayhealth.h) */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
