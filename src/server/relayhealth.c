@@ -249,7 +249,8 @@ enum relayhealth_state relayhealth_get(const struct relayhealth *h, const char *
 		if (strcmp(e->host, host) != 0 || e->port != port)
 			break;
 		if (why != NULL)
-			*why = e->why;
+			*why = e->state != RELAYHEALTH_UNKNOWN ? e->why : e->probe != NULL ?
+			       "not checked yet (a check is running)" : "not checked yet";
 		return e->state;
 	}
 	if (why != NULL)
