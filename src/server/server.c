@@ -20,6 +20,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "pwpool.h"
 #include "relayhealth.h"
 #include "srvsession.h"
 #include "ticket.h"
@@ -205,6 +206,8 @@ fail:
 static void server_free(struct server *srv)
 {
 	notify_stop(srv);
+	/* Jobs still queued are answered 503 while evhttp still exists. */
+	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
 	relayhealth_free(srv->health);
 	http_close(srv);
@@ -270,6 +273,12 @@ int server_run(const char *dir)
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {
 		log_error("cannot drop privileges to user %s: %s", srv->cfg.user, te_strerror(rc));
+		goto out;
+	}
+	/* Threads start after the drop: none of them ever ran as root. */
+	if ((rc = pwpool_new(srv->base, (int)srv->cfg.pwhash_workers, (int)srv->cfg.pwhash_queue,
+	                     &srv->pwpool)) != 0) {
+		log_error("cannot start the password workers: %s", te_strerror(rc));
 		goto out;
 	}
 	server_audit(srv, "server", "start", json_pack("{s:s, s:s}", "listen",

@@ -20,6 +20,7 @@ struct longpoll;
 struct policy;
 struct notifier;
 struct relayhealth;
+struct pwpool;
 struct connlimit;
 
 struct server {
@@ -41,7 +42,8 @@ struct server {
 	struct event *sig_term;
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
-	struct relayhealth *health;  /* relays' last health checks (relayhealth.h) */
+	struct relayhealth *health;
+	struct pwpool *pwpool;       /* argon2id off the loop (pwpool.h) */  /* relays' last health checks (relayhealth.h) */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */

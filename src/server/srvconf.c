@@ -9,6 +9,7 @@
 #include "config.h"
 #include "connlimit.h"
 #include "err.h"
+#include "pwpool.h"
 #include "relayhealth.h"
 
 static const char *const srvconf_keys[] = {
@@ -17,7 +18,7 @@ static const char *const srvconf_keys[] = {
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
 	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
 	"limits.max_connections", "limits.max_connections_per_addr",
-	"limits.max_handshakes_per_addr",
+	"limits.max_handshakes_per_addr", "pwhash.workers", "pwhash.queue",
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
 	"notify.backoff_max_s", NULL,
@@ -119,6 +120,10 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	                         &c->relay_check_interval_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "relay_check.timeout_ms", RELAYHEALTH_TIMEOUT_MS, 50,
 	                         600000, &c->relay_check_timeout_ms, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "pwhash.workers", PWPOOL_THREADS, 1, PWPOOL_MAX_THREADS,
+	                         &c->pwhash_workers, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "pwhash.queue", PWPOOL_QUEUE, 1, 4096,
+	                         &c->pwhash_queue, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "limits.max_connections", SRVCONF_MAX_CONNECTIONS, 16,
 	                         1 << 20, &c->max_connections, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "limits.max_connections_per_addr", CONNLIMIT_MAX_PER_ADDR,

@@ -71,6 +71,8 @@ struct srvconf {
 	long max_connections;         /* limits.*: see connlimit.h */
 	long max_connections_per_addr;
 	long max_handshakes_per_addr;
+	long pwhash_workers;          /* pwhash.*: pwpool.h */
+	long pwhash_queue;
 	long relay_check_interval_s;  /* relay health checks (relayhealth.h) */
 	long relay_check_timeout_ms;
 	char user[MAX_NAME_BYTES];
