@@ -13,6 +13,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "pwpool.h"
+#include "ratelimit.h"
 #include "secret.h"
 #include "server.h"
 #include "totp.h"
@@ -30,13 +31,7 @@ static int api_device_online(struct server *srv, const struct store_device *d)
 /* The connection's source address, for per-address lockout and audit. */
 static void api_peer_addr(struct http_req *r, char *out, size_t outsz)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-	char *addr = NULL;
-	ev_uint16_t port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(out, outsz, "%s", addr != NULL && addr[0] != '\0' ? addr : "unknown");
+	http_peer_addr(r, out, outsz);
 }
 
 struct api_login_ctx {
@@ -97,6 +92,24 @@ static int api_login_locked(struct api_login_ctx *c)
 	http_error(c->r, 429, "locked", "too many failed logins %s; try again in %lld s or ask"
 	           " an administrator to unlock", until_u > 0 ? "for this account" :
 	           "from this address", (long long)(until - c->now));
+	return 1;
+}
+
+/* 1 (and the 429 answer sent) when this address has no login token left
+ * (ratelimit.h); audited like the other refused logins. */
+static int api_login_rate_limited(struct api_login_ctx *c)
+{
+	struct server *srv = c->r->srv;
+	long wait_s = ratelimit_take(srv->rl_login, c->addr, c->r->started_ms);
+
+	if (wait_s == 0)
+		return 0;
+	server_audit(srv, c->name, "login_failed", json_pack("{s:s, s:s, s:s, s:I}", "user",
+	             c->name, "addr", c->addr, "reason", "rate_limited", "retry_after_s",
+	             (json_int_t)wait_s));
+	http_retry_after(c->r, wait_s);
+	http_error(c->r, 429, "rate_limited", "too many logins from this address; try again in"
+	           " %ld s", wait_s);
 	return 1;
 }
 
@@ -236,6 +249,9 @@ static void api_login_checked(const struct pwpool_result *res, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(lj->evcon, NULL, NULL);
+	/* A lock counts from when the failure was known, not from when the
+	 * request came in: the check may have waited for a worker. */
+	lj->c.now = server_now();
 	if (res->rc == TE_ERR_IO)
 		http_error(lj->c.r, 503, "internal", "the server is shutting down");
 	else if (!lj->found)
@@ -252,10 +268,7 @@ static void api_login_checked(const struct pwpool_result *res, void *arg)
 /* 503 with Retry-After: the password workers' queue is full. */
 void api_pwpool_busy(struct http_req *r)
 {
-	char secs[16];
-
-	snprintf(secs, sizeof(secs), "%d", PWPOOL_RETRY_AFTER_S);
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", secs);
+	http_retry_after(r, PWPOOL_RETRY_AFTER_S);
 	log_warn("password checks: queue full; answering 503 to %s", r->who);
 	http_error(r, 503, "busy", "too many password checks at once; try again in %d s",
 	           PWPOOL_RETRY_AFTER_S);
@@ -284,6 +297,8 @@ static int api_login_start(struct http_req *r, json_t *j, struct api_login_job *
 	if ((lj->have_code = api_login_opt(r, j, "totp", lj->code, sizeof(lj->code))) < 0 ||
 	    (lj->have_rec = api_login_opt(r, j, "recovery_code", lj->recovery,
 	                                  sizeof(lj->recovery))) < 0)
+		return 0;
+	if (api_login_rate_limited(c))
 		return 0;
 	if (api_login_locked(c))
 		return 0;

@@ -70,6 +70,7 @@ static const char *http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default: return status < 400 ? "OK" : "Error";
 	}
@@ -124,6 +125,25 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	http_reply(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+}
+
+void http_peer_addr(struct http_req *r, char *out, size_t outsz)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(out, outsz, "%s", addr != NULL && addr[0] != '\0' ? addr : "unknown");
+}
+
+void http_retry_after(struct http_req *r, long secs)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%ld", secs);
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", text);
 }
 
 const char *http_bearer(struct http_req *r)

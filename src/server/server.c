@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "pwpool.h"
+#include "ratelimit.h"
 #include "relayhealth.h"
 #include "srvsession.h"
 #include "ticket.h"
@@ -210,6 +211,8 @@ static void server_free(struct server *srv)
 	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
 	relayhealth_free(srv->health);
+	ratelimit_free(srv->rl_login);
+	ratelimit_free(srv->rl_enroll);
 	http_close(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
 	if (srv->sig_term) event_free(srv->sig_term);
@@ -241,6 +244,11 @@ static int server_events(struct server *srv)
 	event_add(srv->sweep_ev, &tick);
 	event_add(srv->sig_term, NULL);
 	event_add(srv->sig_int, NULL);
+	if ((rc = ratelimit_new(srv->cfg.rl_login_per_min, srv->cfg.rl_login_burst,
+	                        &srv->rl_login)) != 0 ||
+	    (rc = ratelimit_new(srv->cfg.rl_enroll_per_min, srv->cfg.rl_enroll_burst,
+	                        &srv->rl_enroll)) != 0)
+		return rc;
 	if ((rc = relayhealth_new(srv->base, srv->store, srv->cfg.relay_check_interval_s,
 	                          srv->cfg.relay_check_timeout_ms, &srv->health)) != 0)
 		return rc;

@@ -21,6 +21,7 @@ struct policy;
 struct notifier;
 struct relayhealth;
 struct pwpool;
+struct ratelimit;
 struct connlimit;
 
 struct server {
@@ -43,7 +44,9 @@ struct server {
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
 	struct relayhealth *health;
-	struct pwpool *pwpool;       /* argon2id off the loop (pwpool.h) */  /* relays' last health checks (relayhealth.h) */
+	struct pwpool *pwpool;       /* argon2id off the loop (pwpool.h) */
+	struct ratelimit *rl_login;  /* per-address token buckets (ratelimit.h) */
+	struct ratelimit *rl_enroll;  /* relays' last health checks (relayhealth.h) */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	uint8_t totp_key[MFAKEY_BYTES]; /* seals TOTP secrets at rest (mfakey.h) */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */

@@ -10,6 +10,7 @@
 #include "connlimit.h"
 #include "err.h"
 #include "pwpool.h"
+#include "ratelimit.h"
 #include "relayhealth.h"
 
 static const char *const srvconf_keys[] = {
@@ -19,6 +20,8 @@ static const char *const srvconf_keys[] = {
 	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
 	"limits.max_connections", "limits.max_connections_per_addr",
 	"limits.max_handshakes_per_addr", "pwhash.workers", "pwhash.queue",
+	"ratelimit.login_per_min", "ratelimit.login_burst", "ratelimit.enroll_per_min",
+	"ratelimit.enroll_burst",
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
 	"notify.backoff_max_s", NULL,
@@ -120,6 +123,14 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	                         &c->relay_check_interval_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "relay_check.timeout_ms", RELAYHEALTH_TIMEOUT_MS, 50,
 	                         600000, &c->relay_check_timeout_ms, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.login_per_min", RATELIMIT_LOGIN_PER_MIN, 1,
+	                         100000, &c->rl_login_per_min, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.login_burst", RATELIMIT_LOGIN_BURST, 1,
+	                         100000, &c->rl_login_burst, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.enroll_per_min", RATELIMIT_ENROLL_PER_MIN, 1,
+	                         100000, &c->rl_enroll_per_min, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.enroll_burst", RATELIMIT_ENROLL_BURST, 1,
+	                         100000, &c->rl_enroll_burst, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "pwhash.workers", PWPOOL_THREADS, 1, PWPOOL_MAX_THREADS,
 	                         &c->pwhash_workers, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "pwhash.queue", PWPOOL_QUEUE, 1, 4096,

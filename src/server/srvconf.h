@@ -71,6 +71,10 @@ struct srvconf {
 	long max_connections;         /* limits.*: see connlimit.h */
 	long max_connections_per_addr;
 	long max_handshakes_per_addr;
+	long rl_login_per_min;        /* ratelimit.*: ratelimit.h */
+	long rl_login_burst;
+	long rl_enroll_per_min;
+	long rl_enroll_burst;
 	long pwhash_workers;          /* pwhash.*: pwpool.h */
 	long pwhash_queue;
 	long relay_check_interval_s;  /* relay health checks (relayhealth.h) */
