@@ -79,6 +79,7 @@ long ratelimit_take(struct ratelimit *rl, const char *addr, int64_t now_ms)
 		b->tokens -= 1.0;
 		return 0;
 	}
-	wait_s = rl->per_ms > 0 ? (long)((1.0 - b->tokens) / rl->per_ms / 1000.0) + 1 : 60;
-	return wait_s;
+	/* Whole seconds until a token is back, rounded up. */
+	wait_s = (long)(((1.0 - b->tokens) / rl->per_ms + 999.0) / 1000.0);
+	return wait_s > 0 ? wait_s : 1;
 }
