@@ -14,6 +14,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <openssl/crypto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "srvapi.h"
@@ -300,6 +302,7 @@ static void http_classify_cb(evutil_socket_t unused, short what, void *arg)
 	struct server *srv = arg;
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	int one = 1;
 
 	for (struct http_conn *c = http_conns; c != NULL; c = c->next) {
 		evutil_socket_t fd;
@@ -315,6 +318,9 @@ static void http_classify_cb(evutil_socket_t unused, short what, void *arg)
 			continue;
 		}
 		c->counted = 1;
+		/* evhttp writes a reply's head and body as two TLS records; with
+		 * Nagle the second waits for the client's delayed ACK (~40 ms). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 }
 

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -90,6 +92,11 @@ static void *pwpool_worker(void *arg)
 {
 	struct pwpool *p = arg;
 	struct pwpool_job *j;
+
+	/* Linux nice values are per thread: the loop thread, which answers
+	 * pings and carries sessions, wins the CPU from a burst of logins. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), PWPOOL_NICE) != 0)
+		log_debug("password worker: cannot lower its priority");
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);

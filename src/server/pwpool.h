@@ -18,6 +18,7 @@
 #define PWPOOL_QUEUE        32   /* pwhash.queue default: jobs waiting for a worker */
 #define PWPOOL_RETRY_AFTER_S 1   /* what a 503 for a full queue asks clients to wait */
 #define PWPOOL_PASSWORD_BYTES 1025
+#define PWPOOL_NICE         5    /* workers run at this nice value, below the loop */
 
 enum pwpool_op {
 	PWPOOL_VERIFY,      /* password against hash; hash "" compares with a
