@@ -20,6 +20,8 @@ struct pwpool_job {
 	char password[PWPOOL_PASSWORD_BYTES];
 	char old[PWPOOL_PASSWORD_BYTES];
 	char hash[PWHASH_BYTES];
+	int password_too_long;                 /* as secret_pwverify: never matches */
+	int old_too_long;
 	struct pwpool_result res;
 	pwpool_done_fn done;
 	void *arg;
@@ -67,6 +69,10 @@ static void pwpool_run(struct pwpool_job *j)
 
 	switch (j->op) {
 	case PWPOOL_VERIFY:
+		if (j->password_too_long) {
+			j->res.rc = TE_ERR_DENIED;   /* what secret_pwverify answers */
+			break;
+		}
 		if (hash[0] == '\0') {
 			pthread_once(&pwpool_dummy_once, pwpool_dummy_init);
 			(void)secret_pwverify(pwpool_dummy, j->password);
@@ -76,10 +82,13 @@ static void pwpool_run(struct pwpool_job *j)
 		j->res.rc = secret_pwverify(hash, j->password);
 		break;
 	case PWPOOL_HASH:
-		j->res.rc = secret_pwhash(j->password, j->res.hash);
+		j->res.rc = j->password_too_long ? TE_ERR_TOO_LONG :
+		            secret_pwhash(j->password, j->res.hash);
 		break;
 	case PWPOOL_CHANGE:
-		j->res.rc = secret_pwverify(hash, j->old);
+		j->res.rc = j->old_too_long ? TE_ERR_DENIED : secret_pwverify(hash, j->old);
+		if (j->res.rc == 0 && j->password_too_long)
+			j->res.rc = TE_ERR_TOO_LONG;
 		if (j->res.rc == 0)
 			j->res.rc = secret_pwhash(j->password, j->res.hash);
 		break;
@@ -234,9 +243,11 @@ int pwpool_submit(struct pwpool *p, enum pwpool_op op, const char *password, con
 	j->op = op;
 	j->done = done;
 	j->arg = arg;
-	if ((rc = pwpool_copy(j->password, sizeof(j->password), password)) != 0 ||
-	    (rc = pwpool_copy(j->old, sizeof(j->old), old)) != 0 ||
-	    (rc = pwpool_copy(j->hash, sizeof(j->hash), hash)) != 0)
+	/* An over-long password is not an error of the request: it is a
+	 * password that matches nothing, answered like any wrong one. */
+	j->password_too_long = pwpool_copy(j->password, sizeof(j->password), password) != 0;
+	j->old_too_long = pwpool_copy(j->old, sizeof(j->old), old) != 0;
+	if ((rc = pwpool_copy(j->hash, sizeof(j->hash), hash)) != 0)
 		goto fail;
 	pthread_mutex_lock(&p->mu);
 	if (p->queued >= p->max_queued) {

@@ -42,7 +42,9 @@ int pwpool_new(struct event_base *base, int threads, int queue, struct pwpool **
  * done callback, so that every submitter hears back. */
 void pwpool_free(struct pwpool *p);
 /* Queue one job. old is only for PWPOOL_CHANGE. TE_ERR_TOO_LONG when the
- * queue is full, TE_ERR_INVALID for an over-long password. */
+ * queue is full, TE_ERR_INVALID for an over-long hash. A password over
+ * PWPOOL_PASSWORD_BYTES - 1 never verifies (TE_ERR_DENIED) and is not
+ * hashed (TE_ERR_TOO_LONG in the result). */
 int pwpool_submit(struct pwpool *p, enum pwpool_op op, const char *password, const char *old,
                   const char *hash, pwpool_done_fn done, void *arg);
 

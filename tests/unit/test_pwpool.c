@@ -73,6 +73,17 @@ static void test_verify_hash_change(void **state)
 	run_until(base, &o.calls, 1);
 	assert_int_equal(o.rc, TE_ERR_DENIED);
 
+	/* Over-long: a wrong password like any other, not a failed request. */
+	{
+		static char big[PWPOOL_PASSWORD_BYTES + 100];
+
+		memset(big, 'p', sizeof(big) - 1);
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(pwpool_submit(p, PWPOOL_VERIFY, big, NULL, hash, done_cb, &o), 0);
+		run_until(base, &o.calls, 1);
+		assert_int_equal(o.rc, TE_ERR_DENIED);
+	}
+
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(pwpool_submit(p, PWPOOL_CHANGE, "a new passphrase", "correct horse battery",
 	                               hash, done_cb, &o), 0);
