@@ -12,7 +12,7 @@ set_server_conf ratelimit.enroll_burst 2
 set_server_conf ratelimit.enroll_per_min 1
 restart_server
 URL="https://127.0.0.1:$SERVER_PORT"
-post() { # post PATH JSON [RESOLVE-ADDR]: headers and body of the answer
+post() { # post PATH JSON: headers and body of the answer
 	curl -sS -i --cacert "$SRV/ca/root.crt" -H 'Content-Type: application/json' \
 		--data "$2" "$URL$1"
 }
