@@ -84,6 +84,7 @@ void relay_leg_free(struct relay_leg *leg, int notify)
 	if (leg->next != NULL)
 		leg->next->prev = leg->prev;
 	r->nlegs--;
+	connlimit_close(r->limits, &leg->addr, leg->served);
 	if (leg->timer != NULL)
 		event_free(leg->timer);
 	if (leg->bev != NULL) {
@@ -190,6 +191,14 @@ static const char *leg_check(struct relay_leg *leg, const struct preamble *p,
 		return "bad_ticket";
 	}
 	leg->have_ticket = 1;
+	/* The used nonces of an earlier run are gone; a ticket from before this
+	 * run started could be one of them, so it is refused whatever it says. */
+	if (leg->ticket.issued_at <= r->started_at) {
+		snprintf(msg, msgsz, "ticket was issued before this relay started (at %lld);"
+		         " it may have been used already; ask the server for a new session",
+		         (long long)r->started_at);
+		return "before_restart";
+	}
 	if (p->leg != leg->port || leg->ticket.leg != leg->port) {
 		snprintf(msg, msgsz, "this is the %s port; the %s leg belongs on the other port",
 		         relay_leg_word(leg->port),
@@ -285,6 +294,10 @@ static void leg_read_preamble(struct relay_leg *leg)
 		           MAX_PREAMBLE_BYTES);
 		return;
 	}
+	if (!leg->served) {
+		leg->served = 1;   /* a whole line came: no longer a half-open leg */
+		connlimit_served(leg->relay->limits, &leg->addr);
+	}
 	if (evbuffer_remove(in, line, n) != (int)n) {
 		leg_refuse(leg, "bad_preamble", "could not read the preamble");
 		return;
@@ -356,8 +369,10 @@ static void leg_handshake_failed(struct relay_leg *leg)
 
 	relay_leg_tls_error(leg, err, sizeof(err));
 	if (err[0] == '\0') {
-		/* A bare TCP connect and close (a port probe) is not worth an audit record. */
-		log_info("%s port: connection from %s closed during the TLS handshake",
+		/* A bare TCP connect and close (a port probe, such as the server's
+		 * health check every few seconds) is worth neither an audit record
+		 * nor a line at the default level. */
+		log_debug("%s port: connection from %s closed during the TLS handshake",
 		         relay_leg_word(leg->port), leg->peer);
 		relay_leg_free(leg, 0);
 		return;
@@ -443,22 +458,25 @@ void relay_leg_accept(struct relay *r, evutil_socket_t fd,
                       const struct sockaddr *sa, int salen, enum ticket_leg port)
 {
 	struct timeval tv = { RELAY_PREAMBLE_TIMEOUT_S, 0 };
+	struct connlimit_addr addr;
 	struct relay_leg *leg;
 	SSL *ssl;
 
-	if (r->nlegs >= RELAY_MAX_LEGS) {
-		log_warn("%s port: %d connections open; refusing another",
-		         relay_leg_word(port), RELAY_MAX_LEGS);
+	/* Over a limit: closed at once, before any TLS work; connlimit logs a
+	 * summary now and then, never a line per connection. */
+	if (connlimit_open(r->limits, sa, &addr) != 0) {
 		evutil_closesocket(fd);
 		return;
 	}
 	if ((leg = calloc(1, sizeof(*leg))) == NULL ||
 	    (ssl = SSL_new(port == TICKET_LEG_DEVICE ? r->device_ctx : r->client_ctx)) == NULL) {
 		log_error("%s port: out of memory for a new connection", relay_leg_word(port));
+		connlimit_close(r->limits, &addr, 0);
 		free(leg);
 		evutil_closesocket(fd);
 		return;
 	}
+	leg->addr = addr;
 	/* OpenSSL 3 reports a peer that closes without close_notify as an error;
 	 * for a splice that is an ordinary end of stream (SSH inside the tunnel
 	 * protects its own integrity). */
@@ -473,6 +491,7 @@ void relay_leg_accept(struct relay *r, evutil_socket_t fd,
 	                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (leg->bev == NULL) {
 		log_error("%s port: cannot set up TLS for %s", relay_leg_word(port), leg->peer);
+		connlimit_close(r->limits, &addr, 0);
 		free(leg);
 		return;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 #include <openssl/x509_vfy.h>
 
 #define RELAY_LISTEN_BACKLOG 128
+#define RELAY_START_WAIT_STEP_MS 50
 
 int relay_audit(struct relay *r, const char *action, json_t *detail)
 {
@@ -60,9 +62,9 @@ static void relay_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 static void relay_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	/* EMFILE and friends: log and keep the listener; the next accept may work. */
-	log_error("relay: accept failed: %s",
-	          evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	struct relay *r = arg;
+
+	connlimit_accept_failed(r->limits, l);
 }
 
 /* "A.B.C.D:PORT" or "[v6]:PORT" with PORT 0..65535 (0: the kernel picks,
@@ -223,11 +225,12 @@ static int relay_load_crypto(struct relay *r, char *errbuf, size_t errsz)
 
 static void relay_audit_start(struct relay *r)
 {
-	json_t *d = json_pack("{s:s, s:s, s:i, s:i}",
+	json_t *d = json_pack("{s:s, s:s, s:i, s:i, s:I}",
 	                      "device_listen", r->cfg->device_listen,
 	                      "client_listen", r->cfg->client_listen,
 	                      "device_port", relay_device_port(r),
-	                      "client_port", relay_client_port(r));
+	                      "client_port", relay_client_port(r),
+	                      "started_at", (json_int_t)r->started_at);
 
 	relay_audit(r, "relay_start", d);
 }
@@ -259,6 +262,39 @@ static int relay_checkpoint_setup(struct relay *r, char *errbuf, size_t errsz)
 	return rc;
 }
 
+/* Tickets carry whole seconds, so one issued in the second this run began
+ * cannot be told from one the previous run accepted just before it stopped.
+ * Opening the ports only once that second is over means no ticket issued
+ * for this run (the server picks a relay that answers) carries it. Bounded:
+ * at most one second, in a few sleeps. */
+static void relay_wait_past_start(const struct relay *r)
+{
+	struct timespec ts = { 0, RELAY_START_WAIT_STEP_MS * 1000000L };
+	int i;
+
+	for (i = 0; i < 2 * (1000 / RELAY_START_WAIT_STEP_MS) &&
+	     (int64_t)time(NULL) <= r->started_at; i++)
+		nanosleep(&ts, NULL);
+}
+
+/* Leg limits: per address, and overall below the descriptor limit. */
+static int relay_limits_new(struct relay *r)
+{
+	struct connlimit_conf c = {
+		r->cfg->max_legs > 0 ? r->cfg->max_legs : RELAY_MAX_LEGS,
+		r->cfg->max_legs_per_addr > 0 ? r->cfg->max_legs_per_addr : CONNLIMIT_MAX_PER_ADDR,
+		r->cfg->max_handshakes_per_addr > 0 ? r->cfg->max_handshakes_per_addr :
+		CONNLIMIT_MAX_PENDING_PER_ADDR,
+	};
+	int rc = connlimit_new(r->base, "relay", &c, &r->limits);
+
+	if (rc == 0)
+		log_info("relay: at most %ld legs open (%ld per address, %ld of them in "
+		         "handshake)", connlimit_max_total(r->limits), c.max_per_addr,
+		         c.max_pending_per_addr);
+	return rc;
+}
+
 int relay_new(struct event_base *base, const struct relay_config *cfg,
               struct relay **out, char *errbuf, size_t errsz)
 {
@@ -274,6 +310,7 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 	}
 	r->base = base;
 	r->cfg = cfg;
+	r->started_at = (int64_t)time(NULL);
 	if ((rc = relay_load_crypto(r, errbuf, errsz)) != 0)
 		goto out;
 	/* A torn last line (power cut) is cut off and recorded; any other break
@@ -291,6 +328,10 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 		         cfg->audit_log, te_strerror(rc));
 		goto out;
 	}
+	if ((rc = relay_limits_new(r)) != 0) {
+		snprintf(errbuf, errsz, "out of memory");
+		goto out;
+	}
 	if ((rc = relay_nonces_new(RELAY_MAX_NONCES, &r->nonces)) != 0 ||
 	    (rc = relay_report_new(base, cfg->server, r->report_ctx, &r->report)) != 0 ||
 	    (rc = relay_report_set_audit(r->report, cfg->audit_log, &open_head)) != 0) {
@@ -300,6 +341,7 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 	}
 	if ((rc = relay_checkpoint_setup(r, errbuf, errsz)) != 0)
 		goto out;
+	relay_wait_past_start(r);
 	if ((rc = relay_listen(r, cfg->device_listen, "device_listen",
 	                       &r->device_listener, errbuf, errsz)) != 0 ||
 	    (rc = relay_listen(r, cfg->client_listen, "client_listen",
@@ -338,6 +380,7 @@ void relay_free(struct relay *r)
 		relay_audit(r, "relay_stop", json_pack("{s:s}", "name", r->cfg->name));
 	relay_report_free(r->report);
 	relay_nonces_free(r->nonces);
+	connlimit_free(r->limits);
 	if (r->audit != NULL)
 		audit_log_close(r->audit);
 	SSL_CTX_free(r->device_ctx);

@@ -11,7 +11,8 @@
 
 #define RELAY_PREAMBLE_TIMEOUT_S 10    /* TLS handshake plus preamble line */
 #define RELAY_DRAIN_TIMEOUT_S    10    /* flushing the last bytes before close */
-#define RELAY_MAX_LEGS           4096  /* open connections, both ports together */
+#define RELAY_MAX_LEGS           4096  /* open connections, both ports together (at most
+                                         * RLIMIT_NOFILE less CONNLIMIT_FD_HEADROOM) */
 #define RELAY_MALLOC_TRIM_BYTES  (16 << 20) /* freed heap kept for reuse, not trimmed */
 #define RELAY_MALLOC_MMAP_BYTES  (4 << 20)  /* allocations above this use mmap */
 
@@ -30,6 +31,9 @@ struct relay_config {
 	char *audit_log;
 	char *user;                 /* drop to this user after binding, or "" */
 	long unpaired_timeout_s;
+	long max_legs;              /* limits.*: below RLIMIT_NOFILE in any case */
+	long max_legs_per_addr;
+	long max_handshakes_per_addr;
 	enum log_level log_level;
 };
 

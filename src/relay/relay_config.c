@@ -7,13 +7,15 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "connlimit.h"
 #include "err.h"
 #include "relay.h"
 
 static const char *const relay_config_keys[] = {
 	"name", "device_listen", "client_listen", "cert", "key", "ca",
 	"ticket_pubkey", "server", "audit_log", "unpaired_timeout_s", "user",
-	"log_level", NULL,
+	"log_level", "limits.max_legs", "limits.max_legs_per_addr",
+	"limits.max_handshakes_per_addr", NULL,
 };
 
 /* Folder of path ("." when it has none), malloc'd. */
@@ -141,7 +143,14 @@ int relay_config_load(const char *path, struct relay_config *out,
 		goto out;
 	if ((rc = config_get_int(c, "unpaired_timeout_s", UNPAIRED_LEG_TIMEOUT_S, 1,
 	                         SESSION_MAX_S, &out->unpaired_timeout_s,
-	                         errbuf, errsz)) != 0)
+	                         errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(c, "limits.max_legs", RELAY_MAX_LEGS, 16, 1 << 20,
+	                         &out->max_legs, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(c, "limits.max_legs_per_addr", CONNLIMIT_MAX_PER_ADDR, 1,
+	                         1 << 20, &out->max_legs_per_addr, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(c, "limits.max_handshakes_per_addr",
+	                         CONNLIMIT_MAX_PENDING_PER_ADDR, 1, 1 << 20,
+	                         &out->max_handshakes_per_addr, errbuf, errsz)) != 0)
 		goto out;
 	rc = 0;
 out:

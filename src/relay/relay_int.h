@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "connlimit.h"
 #include "relay.h"
 #include "ticket.h"
 
@@ -38,6 +39,8 @@ struct relay_leg {
 	struct ticket ticket;            /* verified ticket, once have_ticket */
 	struct relay_session *sess;
 	int paused;                      /* reads paused: partner's output is full */
+	struct connlimit_addr addr;      /* counted in relay->limits */
+	int served;                      /* its preamble line came (connlimit_served) */
 };
 
 struct relay_session {
@@ -65,10 +68,15 @@ struct relay {
 	struct relay_nonces *nonces;
 	struct relay_report *report;
 	struct relay_leg *legs;
+	struct connlimit *limits;        /* per-address and overall leg limits */
 	size_t nlegs;
 	size_t nsessions;
 	uint64_t next_id;
 	int started;                     /* relay_start audited */
+	int64_t started_at;              /* unix second this run began; tickets
+	                                  * issued at or before it may have been
+	                                  * used by an earlier run (nonces are
+	                                  * kept in memory only) */
 };
 
 /* relay.c */

@@ -13,6 +13,7 @@
 #include "jbody.h"
 #include "log.h"
 #include "mfakey.h"
+#include "pwpool.h"
 #include "pwrules.h"
 #include "secret.h"
 #include "server.h"
@@ -299,24 +300,103 @@ static void api_password_refused(struct http_req *r, const char *reason, int sta
 	http_error(r, status, code, "%s", msg);
 }
 
+/* A password change while its argon2id work runs on a worker (pwpool.h). */
+struct api_pwchange {
+	struct http_req *r;
+	struct evhttp_connection *evcon;
+	int gone, detached;            /* as in api_user.c's login job */
+};
+
+static void api_pwchange_gone_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_pwchange *pc = arg;
+
+	pc->gone = 1;
+	pc->detached = evhttp_request_get_connection(pc->r->ev) == NULL;
+}
+
+/* The old password matched and the new hash is made: store, revoke, answer. */
+static void api_pwchange_store(struct http_req *r, const char *hash)
+{
+	struct server *srv = r->srv;
+	struct store_audit_entry audit = { r->user.name, "password_change", NULL };
+	char *detail = jbody_dump(json_pack("{s:s}", "user", r->user.name));
+	struct store_account a;
+	const char *scope = NULL;
+	json_t *out = NULL;
+	int rc, revoked = 0;
+
+	if ((audit.detail = detail) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return;
+	}
+	if ((rc = store_password_set(srv->store, r->user.name, hash, 0, &revoked, &audit)) != 0 ||
+	    (rc = store_account_get(srv->store, r->user.name, &a)) != 0) {
+		free(detail);
+		http_error(r, 503, "internal", "could not store the password (%s)", te_strerror(rc));
+		return;
+	}
+	free(detail);
+	server_audit(srv, r->user.name, "tokens_revoked", json_pack("{s:s, s:i, s:s}", "user",
+	             r->user.name, "count", revoked, "reason", "password_change"));
+	if ((out = json_pack("{s:i}", "tokens_revoked", revoked)) == NULL ||
+	    api_account_token(r, &r->user, &a, out, &scope) != 0) {
+		json_decref(out);
+		http_error(r, 503, "internal", "the password was changed, but no new token could"
+		           " be made; log in again");
+		return;
+	}
+	http_reply(r, 200, out);
+}
+
+static void api_pwchange_done(const struct pwpool_result *res, void *arg)
+{
+	struct api_pwchange *pc = arg;
+	struct http_req *r = pc->r;
+	struct server *srv = r->srv;
+	struct store_lock_policy pol = { (int)srv->cfg.login_max_failures,
+	                                 srv->cfg.login_lock_base_s, srv->cfg.login_lock_max_s };
+	int64_t until = 0;
+	int n = 0;
+
+	if (pc->gone) {
+		if (pc->detached)
+			evhttp_request_free(r->ev);
+		http_req_free(r);
+	} else {
+		evhttp_connection_set_closecb(pc->evcon, NULL, NULL);
+		if (res->rc == TE_ERR_DENIED) {
+			/* A stolen token must not become a password oracle: this counts
+			 * toward the account's lock like a failed login. */
+			(void)store_login_fail(srv->store, STORE_LOCK_USER, r->user.name, server_now(),
+			                       &pol, &n, &until);
+			api_password_refused(r, "bad_old_password", 401, "bad_password",
+			                     "the old password is wrong");
+		} else if (res->rc != 0) {
+			http_error(r, 503, "internal", "could not hash the password (%s)",
+			           te_strerror(res->rc));
+		} else {
+			api_pwchange_store(r, res->hash);
+		}
+	}
+	free(pc);
+}
+
+/* Order: lock -> rules for the new password -> old password and new hash
+ * (on a worker) -> store. The rules need no secret of the account, so
+ * checking them first tells a caller nothing about the old password. */
 void api_account_password(struct http_req *r)
 {
 	struct server *srv = r->srv;
-	struct store_audit_entry audit = { NULL, "password_change", NULL };
-	struct store_lock_policy pol = { (int)srv->cfg.login_max_failures,
-	                                 srv->cfg.login_lock_base_s, srv->cfg.login_lock_max_s };
-	json_t *j = api_body(r), *out = NULL;
+	json_t *j = api_body(r);
 	char old[API_PASSWORD_MAX_BYTES], pw[API_PASSWORD_MAX_BYTES], why[PWRULES_WHY_BYTES];
-	char hash[PWHASH_BYTES], *detail = NULL;
-	struct store_account a;
-	const char *scope = NULL;
+	struct api_pwchange *pc = NULL;
 	int64_t until = 0;
-	int rc, revoked = 0, n = 0;
+	int rc;
 
 	old[0] = pw[0] = '\0';
 	if (j == NULL)
 		return;
-	audit.actor = r->user.name;
 	if ((rc = jbody_str(j, "old", 1, old, sizeof(old))) != 0) {
 		api_bad_field(r, "old", rc);
 		goto out;
@@ -332,45 +412,32 @@ void api_account_password(struct http_req *r)
 		                     " to unlock");
 		goto out;
 	}
-	if (secret_pwverify(r->user.pwhash, old) != 0) {
-		/* A stolen token must not become a password oracle: this counts
-		 * toward the account's lock like a failed login. */
-		(void)store_login_fail(srv->store, STORE_LOCK_USER, r->user.name, server_now(),
-		                       &pol, &n, &until);
-		api_password_refused(r, "bad_old_password", 401, "bad_password",
-		                     "the old password is wrong");
-		goto out;
-	}
 	if (pwrules_check(r->user.name, pw, old, why, sizeof(why)) != 0) {
 		api_password_refused(r, why, 400, "weak_password", why);
 		goto out;
 	}
-	if ((rc = secret_pwhash(pw, hash)) != 0 ||
-	    (detail = jbody_dump(json_pack("{s:s}", "user", r->user.name))) == NULL) {
-		http_error(r, 503, "internal", "could not hash the password (%s)", te_strerror(rc));
+	if ((pc = calloc(1, sizeof(*pc))) == NULL ||
+	    (pc->evcon = evhttp_request_get_connection(r->ev)) == NULL) {
+		free(pc);
+		http_error(r, 503, "internal", "cannot check the password now");
 		goto out;
 	}
-	audit.detail = detail;
-	if ((rc = store_password_set(srv->store, r->user.name, hash, 0, &revoked, &audit)) != 0 ||
-	    (rc = store_account_get(srv->store, r->user.name, &a)) != 0) {
-		http_error(r, 503, "internal", "could not store the password (%s)", te_strerror(rc));
+	pc->r = r;
+	rc = pwpool_submit(srv->pwpool, PWPOOL_CHANGE, pw, old, r->user.pwhash,
+	                   api_pwchange_done, pc);
+	if (rc != 0) {
+		free(pc);
+		if (rc == TE_ERR_TOO_LONG)
+			api_pwpool_busy(r);
+		else
+			http_error(r, 503, "internal", "cannot check the password now (%s)",
+			           te_strerror(rc));
 		goto out;
 	}
-	server_audit(srv, r->user.name, "tokens_revoked", json_pack("{s:s, s:i, s:s}", "user",
-	             r->user.name, "count", revoked, "reason", "password_change"));
-	if ((out = json_pack("{s:i}", "tokens_revoked", revoked)) == NULL ||
-	    api_account_token(r, &r->user, &a, out, &scope) != 0) {
-		http_error(r, 503, "internal", "the password was changed, but no new token could"
-		           " be made; log in again");
-		goto out;
-	}
-	http_reply(r, 200, out);
-	out = NULL;
+	evhttp_connection_set_closecb(pc->evcon, api_pwchange_gone_cb, pc);
 out:
 	secret_wipe(old, sizeof(old));
 	secret_wipe(pw, sizeof(pw));
-	free(detail);
-	json_decref(out);
 	jbody_wipe(j, "old");
 	jbody_wipe(j, "new");
 	json_decref(j);

@@ -279,7 +279,7 @@ static void api_consent_accept(struct http_req *r, const struct store_session *s
 	int64_t now = server_now();
 	int rc;
 
-	if ((rc = relaypick_choose(srv->store, &srv->relay_cursor, &relay)) != 0) {
+	if ((rc = relaypick_choose(srv->store, srv->health, &srv->relay_cursor, &relay)) != 0) {
 		http_error(r, 503, "no_relay", rc == TE_ERR_NOT_FOUND ?
 		           "no relay is registered; an administrator must add one" :
 		           "no relay is reachable right now; try again shortly");

@@ -12,6 +12,8 @@
 #include "jbody.h"
 #include "log.h"
 #include "longpoll.h"
+#include "pwpool.h"
+#include "ratelimit.h"
 #include "secret.h"
 #include "server.h"
 #include "signer.h"
@@ -30,13 +32,7 @@ static int api_device_online(struct server *srv, const struct store_device *d)
 /* The connection's source address, for per-address lockout and audit. */
 static void api_peer_addr(struct http_req *r, char *out, size_t outsz)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-	char *addr = NULL;
-	ev_uint16_t port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(out, outsz, "%s", addr != NULL && addr[0] != '\0' ? addr : "unknown");
+	http_peer_addr(r, out, outsz);
 }
 
 struct api_login_ctx {
@@ -100,15 +96,22 @@ static int api_login_locked(struct api_login_ctx *c)
 	return 1;
 }
 
-/* An unknown name costs as much as a wrong password: verify against a
- * hash made once, so timing does not tell which names exist. */
-static void api_login_dummy_verify(const char *pw)
+/* 1 (and the 429 answer sent) when this address has no login token left
+ * (ratelimit.h); audited like the other refused logins. */
+static int api_login_rate_limited(struct api_login_ctx *c)
 {
-	static char dummy[PWHASH_BYTES];
+	struct server *srv = c->r->srv;
+	long wait_s = ratelimit_take(srv->rl_login, c->addr, c->r->started_ms);
 
-	if (dummy[0] == '\0' && secret_pwhash("tether-no-such-user-password", dummy) != 0)
-		return;
-	(void)secret_pwverify(dummy, pw);
+	if (wait_s == 0)
+		return 0;
+	server_audit(srv, c->name, "login_failed", json_pack("{s:s, s:s, s:s, s:I}", "user",
+	             c->name, "addr", c->addr, "reason", "rate_limited", "retry_after_s",
+	             (json_int_t)wait_s));
+	http_retry_after(c->r, wait_s);
+	http_error(c->r, 429, "rate_limited", "too many logins from this address; try again in"
+	           " %ld s", wait_s);
+	return 1;
 }
 
 /* The second factor of an enrolled user: 0 when it passed, else answered. */
@@ -167,77 +170,172 @@ static int api_login_opt(struct http_req *r, json_t *j, const char *key, char *o
 	return 1;
 }
 
-/* Order: lock -> password -> second factor -> pending setup. */
+/* What a login carries while its password is checked on a worker
+ * (pwpool.h); the event loop serves others meanwhile. */
+struct api_login_job {
+	struct api_login_ctx c;
+	struct evhttp_connection *evcon;
+	int gone;                     /* the connection closed while the check ran */
+	int detached;                 /* ... and left its request to us to free */
+	int found;                    /* the user exists */
+	struct store_user u;
+	char code[16], recovery[64];
+	int have_code, have_rec;
+};
+
+static void api_login_job_free(struct api_login_job *lj)
+{
+	secret_wipe(lj, sizeof(*lj));
+	free(lj);
+}
+
+static void api_login_gone_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_login_job *lj = arg;
+
+	lj->gone = 1;
+	/* As in longpoll.c: a request libevent detached from the dying
+	 * connection is ours to free; otherwise the connection frees it. */
+	lj->detached = evhttp_request_get_connection(lj->c.r->ev) == NULL;
+}
+
+/* After the password: second factor -> pending setup -> token. */
+static void api_login_finish(struct api_login_job *lj)
+{
+	struct api_login_ctx *c = &lj->c;
+	struct http_req *r = c->r;
+	struct store_account a;
+	const char *scope = NULL, *factor = "none";
+	json_t *out = NULL;
+	int rc;
+
+	if ((rc = store_account_get(r->srv->store, c->name, &a)) != 0) {
+		http_error(r, 503, "internal", "could not read the account (%s)", te_strerror(rc));
+		return;
+	}
+	if (a.totp_enrolled && !lj->have_code && !lj->have_rec) {
+		/* Not a failure: the client asks for the code next. */
+		server_audit(r->srv, c->name, "login_totp_required", json_pack("{s:s, s:s}", "user",
+		             c->name, "addr", c->addr));
+		http_error(r, 401, "totp_required", "the password is right; now give the one-time"
+		           " code from your authenticator (or a recovery code)");
+		return;
+	}
+	if (a.totp_enrolled &&
+	    api_login_second_factor(c, &a, lj->have_rec ? NULL : lj->code,
+	                            lj->have_rec ? lj->recovery : NULL, &factor) != 0)
+		return;
+	(void)store_login_clear(r->srv->store, STORE_LOCK_USER, c->name);
+	if ((out = json_object()) == NULL ||
+	    (rc = api_account_token(r, &lj->u, &a, out, &scope)) != 0) {
+		json_decref(out);
+		http_error(r, 503, "internal", "could not create a token (%s)", te_strerror(rc));
+		return;
+	}
+	server_audit(r->srv, c->name, "login", json_pack("{s:s, s:s, s:s, s:s}", "role",
+	             lj->u.role, "scope", scope, "factor", factor, "addr", c->addr));
+	http_reply(r, 200, out);
+}
+
+/* On the loop thread, when the worker has checked the password. */
+static void api_login_checked(const struct pwpool_result *res, void *arg)
+{
+	struct api_login_job *lj = arg;
+
+	if (lj->gone) {
+		if (lj->detached)
+			evhttp_request_free(lj->c.r->ev);
+		http_req_free(lj->c.r);   /* no one to answer */
+		api_login_job_free(lj);
+		return;
+	}
+	evhttp_connection_set_closecb(lj->evcon, NULL, NULL);
+	/* A lock counts from when the failure was known, not from when the
+	 * request came in: the check may have waited for a worker. */
+	lj->c.now = server_now();
+	if (res->rc == TE_ERR_IO)
+		http_error(lj->c.r, 503, "internal", "the server is shutting down");
+	else if (!lj->found)
+		api_login_fail(&lj->c, "unknown_user", "bad_credentials",
+		               "invalid user name or password");
+	else if (res->rc != 0)
+		api_login_fail(&lj->c, "bad_password", "bad_credentials",
+		               "invalid user name or password");
+	else
+		api_login_finish(lj);
+	api_login_job_free(lj);
+}
+
+/* 503 with Retry-After: the password workers' queue is full. */
+void api_pwpool_busy(struct http_req *r)
+{
+	http_retry_after(r, PWPOOL_RETRY_AFTER_S);
+	log_warn("password checks: queue full; answering 503 to %s", r->who);
+	http_error(r, 503, "busy", "too many password checks at once; try again in %d s",
+	           PWPOOL_RETRY_AFTER_S);
+}
+
+/* Parse, check the lock, then hand the password to a worker: 1 when it
+ * was handed over, 0 when r was answered here. */
+static int api_login_start(struct http_req *r, json_t *j, struct api_login_job *lj)
+{
+	struct api_login_ctx *c = &lj->c;
+	const char *pw;
+	int rc;
+
+	c->r = r;
+	c->now = server_now();
+	if ((rc = jbody_str(j, "user", 1, c->name, sizeof(c->name))) != 0 || !jbody_name_ok(c->name)) {
+		api_bad_field(r, "user", rc ? rc : TE_ERR_INVALID);
+		return 0;
+	}
+	snprintf(r->who, sizeof(r->who), "login:%s", c->name);
+	api_peer_addr(r, c->addr, sizeof(c->addr));
+	if ((pw = json_string_value(json_object_get(j, "password"))) == NULL) {
+		api_bad_field(r, "password", TE_ERR_NOT_FOUND);
+		return 0;
+	}
+	if ((lj->have_code = api_login_opt(r, j, "totp", lj->code, sizeof(lj->code))) < 0 ||
+	    (lj->have_rec = api_login_opt(r, j, "recovery_code", lj->recovery,
+	                                  sizeof(lj->recovery))) < 0)
+		return 0;
+	if (api_login_rate_limited(c))
+		return 0;
+	if (api_login_locked(c))
+		return 0;
+	/* An unknown name is checked against a hash that never matches, at the
+	 * same cost, so timing does not tell which names exist. */
+	lj->found = store_user_get(r->srv->store, c->name, &lj->u) == 0;
+	if ((lj->evcon = evhttp_request_get_connection(r->ev)) == NULL) {
+		http_error(r, 503, "internal", "the connection is gone");
+		return 0;
+	}
+	rc = pwpool_submit(r->srv->pwpool, PWPOOL_VERIFY, pw, NULL, lj->found ? lj->u.pwhash : "",
+	                   api_login_checked, lj);
+	if (rc == TE_ERR_TOO_LONG) {
+		api_pwpool_busy(r);
+		return 0;
+	}
+	if (rc != 0) {
+		http_error(r, 503, "internal", "cannot check the password now (%s)", te_strerror(rc));
+		return 0;
+	}
+	evhttp_connection_set_closecb(lj->evcon, api_login_gone_cb, lj);
+	return 1;
+}
+
+/* Order: lock -> password (on a worker) -> second factor -> pending setup. */
 void api_login(struct http_req *r)
 {
-	json_t *j = api_body(r), *out = NULL;
-	struct api_login_ctx c;
-	char code[16] = "", recovery[64] = "";
-	struct store_account a;
-	struct store_user u;
-	const char *pw, *scope = NULL, *factor = "none";
-	int rc, have_code, have_rec;
+	json_t *j = api_body(r);
+	struct api_login_job *lj;
 
 	if (j == NULL)
 		return;   /* r was answered and freed */
-	memset(&c, 0, sizeof(c));
-	c.r = r;
-	c.now = server_now();
-	if ((rc = jbody_str(j, "user", 1, c.name, sizeof(c.name))) != 0 || !jbody_name_ok(c.name)) {
-		api_bad_field(r, "user", rc ? rc : TE_ERR_INVALID);
-		goto out;
-	}
-	snprintf(r->who, sizeof(r->who), "login:%s", c.name);
-	api_peer_addr(r, c.addr, sizeof(c.addr));
-	pw = json_string_value(json_object_get(j, "password"));
-	if (pw == NULL) {
-		api_bad_field(r, "password", TE_ERR_NOT_FOUND);
-		goto out;
-	}
-	if ((have_code = api_login_opt(r, j, "totp", code, sizeof(code))) < 0 ||
-	    (have_rec = api_login_opt(r, j, "recovery_code", recovery, sizeof(recovery))) < 0)
-		goto out;
-	if (api_login_locked(&c))
-		goto out;
-	if (store_user_get(r->srv->store, c.name, &u) != 0) {
-		api_login_dummy_verify(pw);
-		api_login_fail(&c, "unknown_user", "bad_credentials", "invalid user name or password");
-		goto out;
-	}
-	if (secret_pwverify(u.pwhash, pw) != 0) {
-		api_login_fail(&c, "bad_password", "bad_credentials", "invalid user name or password");
-		goto out;
-	}
-	if ((rc = store_account_get(r->srv->store, c.name, &a)) != 0) {
-		http_error(r, 503, "internal", "could not read the account (%s)", te_strerror(rc));
-		goto out;
-	}
-	if (a.totp_enrolled && !have_code && !have_rec) {
-		/* Not a failure: the client asks for the code next. */
-		server_audit(r->srv, c.name, "login_totp_required", json_pack("{s:s, s:s}", "user",
-		             c.name, "addr", c.addr));
-		http_error(r, 401, "totp_required", "the password is right; now give the one-time"
-		           " code from your authenticator (or a recovery code)");
-		goto out;
-	}
-	if (a.totp_enrolled &&
-	    api_login_second_factor(&c, &a, have_rec ? NULL : code, have_rec ? recovery : NULL,
-	                            &factor) != 0)
-		goto out;
-	(void)store_login_clear(r->srv->store, STORE_LOCK_USER, c.name);
-	if ((out = json_object()) == NULL ||
-	    (rc = api_account_token(r, &u, &a, out, &scope)) != 0) {
-		http_error(r, 503, "internal", "could not create a token (%s)", te_strerror(rc));
-		goto out;
-	}
-	server_audit(r->srv, c.name, "login", json_pack("{s:s, s:s, s:s, s:s}", "role", u.role,
-	             "scope", scope, "factor", factor, "addr", c.addr));
-	http_reply(r, 200, out);
-	out = NULL;
-out:
-	json_decref(out);
-	secret_wipe(code, sizeof(code));
-	secret_wipe(recovery, sizeof(recovery));
+	if ((lj = calloc(1, sizeof(*lj))) == NULL)
+		http_error(r, 503, "internal", "out of memory");
+	else if (!api_login_start(r, j, lj))
+		api_login_job_free(lj);   /* answered; else api_login_checked owns lj */
 	jbody_wipe(j, "password");
 	jbody_wipe(j, "totp");
 	jbody_wipe(j, "recovery_code");

@@ -11,6 +11,7 @@
 #include "jbody.h"
 #include "log.h"
 #include "pki.h"
+#include "ratelimit.h"
 #include "secret.h"
 #include "server.h"
 #include "signer.h"
@@ -83,9 +84,26 @@ out:
 
 static void enroll_refuse(struct http_req *r, const char *serial, const char *why)
 {
-	server_audit(r->srv, serial, "enroll_failed", json_pack("{s:s}", "reason", why));
+	server_audit(r->srv, "anonymous", "enroll_failed", json_pack("{s:s}", "reason", why));
 	http_error(r, 401, "bad_token", "the enrollment token is unknown, used, expired or for"
 	           " another serial; ask an administrator for a new one");
+}
+
+/* 1 (answered 429, audited) when this address has no enrollment left. */
+static int enroll_rate_limited(struct http_req *r)
+{
+	char addr[RATELIMIT_ADDR_BYTES];
+	long wait_s;
+
+	http_peer_addr(r, addr, sizeof(addr));
+	if ((wait_s = ratelimit_take(r->srv->rl_enroll, addr, r->started_ms)) == 0)
+		return 0;
+	server_audit(r->srv, "anonymous", "enroll_failed", json_pack("{s:s, s:s, s:I}", "reason",
+	             "rate_limited", "addr", addr, "retry_after_s", (json_int_t)wait_s));
+	http_retry_after(r, wait_s);
+	http_error(r, 429, "rate_limited", "too many enrollments from this address; try again"
+	           " in %ld s", wait_s);
+	return 1;
 }
 
 void api_enroll(struct http_req *r)
@@ -104,7 +122,8 @@ void api_enroll(struct http_req *r)
 			http_error(r, 503, "internal", "out of memory");
 		goto out;
 	}
-	if (enroll_parse(r, j, e) != 0)
+	/* Before any parsing or crypto: the limit is what keeps them cheap. */
+	if (enroll_rate_limited(r) || enroll_parse(r, j, e) != 0)
 		goto out;
 	/* Check the CSR before spending the token on it. */
 	if (pki_csr_pubkey(e->csr, strlen(e->csr), &pub) != 0) {

@@ -12,10 +12,15 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/crypto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "srvapi.h"
 #include "bounds.h"
+#include "connlimit.h"
 #include "err.h"
 #include "log.h"
 #include "server.h"
@@ -23,6 +28,29 @@
 /* Idle connections and slow clients are cut after this, which must be
  * longer than any long-poll hold. */
 #define HTTP_SERVER_EXTRA_TIMEOUT_S 30
+/* From accept to a whole first request (TLS handshake, head and body): a
+ * connection that has sent nothing useful by then is cut. */
+#define HTTP_HEAD_TIMEOUT_S 10
+
+/* One accepted connection, tied to its SSL object so that it is counted
+ * from evhttp's accept until OpenSSL frees the object with the connection
+ * (evhttp 2.1 tells neither the peer nor the end of a connection). */
+struct http_conn {
+	struct server *srv;              /* NULL once the front is closing */
+	struct http_conn *prev, *next;   /* http_conns */
+	struct bufferevent *bev;
+	struct event *deadline;          /* handshake and first request head */
+	struct connlimit_addr addr;
+	int classified;                  /* its peer was looked at */
+	int counted;                     /* connlimit_open succeeded */
+	int served;                      /* a first request came */
+};
+
+static int http_conn_idx = -1;           /* SSL ex_data slot for struct http_conn */
+static struct http_conn *http_conns;     /* this process's one HTTP front */
+static struct connlimit *http_limits;    /* for the listener's error callback */
+
+static void http_conn_served(struct evhttp_request *req);
 
 static int64_t http_now_ms(void)
 {
@@ -44,6 +72,7 @@ static const char *http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default: return status < 400 ? "OK" : "Error";
 	}
@@ -98,6 +127,25 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	http_reply(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+}
+
+void http_peer_addr(struct http_req *r, char *out, size_t outsz)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(out, outsz, "%s", addr != NULL && addr[0] != '\0' ? addr : "unknown");
+}
+
+void http_retry_after(struct http_req *r, long secs)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%ld", secs);
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", text);
 }
 
 const char *http_bearer(struct http_req *r)
@@ -169,6 +217,7 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	struct http_req *r;
 
+	http_conn_served(req);
 	if (!http_is_tls(req)) {
 		/* bevcb could not make a TLS stream; never serve plain HTTP. */
 		evhttp_send_error(req, 500, "TLS unavailable");
@@ -196,28 +245,186 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 	api_dispatch(r);
 }
 
+/* Cut a connection evhttp owns: shutdown() makes its next read see the
+ * end, and evhttp then frees it (and with it the SSL and our record). */
+static void http_conn_cut(struct http_conn *c)
+{
+	evutil_socket_t fd = c->bev ? bufferevent_getfd(c->bev) : -1;
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+static void http_conn_unlink(struct http_conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (http_conns == c)
+		http_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	c->deadline = NULL;
+}
+
+/* OpenSSL's ex_data free callback: the connection is gone. */
+static void http_conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                              long argl, void *argp)
+{
+	struct http_conn *c = ptr;
+
+	if (c == NULL)
+		return;
+	if (c->srv != NULL) {
+		if (c->counted)
+			connlimit_close(c->srv->limits, &c->addr, c->served);
+		http_conn_unlink(c);
+	}
+	free(c);
+}
+
+static void http_conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (c->served)
+		return;
+	log_debug("https: no request within %d s of connecting; closing", HTTP_HEAD_TIMEOUT_S);
+	http_conn_cut(c);
+}
+
+/* Runs on the loop right after evhttp accepted: only then is the socket
+ * set on the bufferevent, so only then can the peer be read. */
+static void http_classify_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1;
+
+	for (struct http_conn *c = http_conns; c != NULL; c = c->next) {
+		evutil_socket_t fd;
+
+		if (c->classified || (fd = bufferevent_getfd(c->bev)) < 0)
+			continue;
+		c->classified = 1;
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+		    connlimit_open(srv->limits, (struct sockaddr *)&ss, &c->addr) != 0) {
+			http_conn_cut(c);
+			continue;
+		}
+		c->counted = 1;
+		/* evhttp writes a reply's head and body as two TLS records; with
+		 * Nagle the second waits for the client's delayed ACK (~40 ms). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+static void http_conn_served(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct http_conn *c = ssl ? SSL_get_ex_data(ssl, http_conn_idx) : NULL;
+
+	if (c == NULL || c->served || c->srv == NULL)
+		return;
+	c->served = 1;
+	if (c->counted)
+		connlimit_served(c->srv->limits, &c->addr);
+	if (c->deadline != NULL)
+		evtimer_del(c->deadline);
+}
+
+static struct http_conn *http_conn_new(struct server *srv, SSL *ssl)
+{
+	struct timeval tv = { HTTP_HEAD_TIMEOUT_S, 0 };
+	struct http_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->deadline = evtimer_new(srv->base, http_conn_deadline_cb, c)) == NULL ||
+	    SSL_set_ex_data(ssl, http_conn_idx, c) != 1) {
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		free(c);
+		return NULL;
+	}
+	c->srv = srv;
+	c->next = http_conns;
+	if (http_conns != NULL)
+		http_conns->prev = c;
+	http_conns = c;
+	evtimer_add(c->deadline, &tv);
+	event_active(srv->http_classify_ev, EV_TIMEOUT, 0);
+	return c;
+}
+
 static struct bufferevent *http_bevcb(struct event_base *base, void *arg)
 {
 	struct server *srv = arg;
 	struct bufferevent *bev;
+	struct http_conn *c;
 	SSL *ssl = SSL_new(srv->tls);
 
 	if (ssl == NULL)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	                                     BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	if ((c = http_conn_new(srv, ssl)) == NULL) {
 		SSL_free(ssl);
 		return NULL;
 	}
+	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	                                     BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);   /* frees c through the ex_data callback */
+		return NULL;
+	}
+	c->bev = bev;
 	/* Clients that drop the TCP connection without close_notify are common
 	 * and harmless here: every body has a length. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
 }
 
+static void http_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	if (http_limits != NULL)
+		connlimit_accept_failed(http_limits, l);
+}
+
+static int http_limits_new(struct server *srv)
+{
+	struct connlimit_conf c = {
+		srv->cfg.max_connections, srv->cfg.max_connections_per_addr,
+		srv->cfg.max_handshakes_per_addr,
+	};
+	int rc;
+
+	if (http_conn_idx < 0 &&
+	    (http_conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, http_conn_free_cb)) < 0)
+		return TE_ERR_CRYPTO;
+	if ((rc = connlimit_new(srv->base, "https", &c, &srv->limits)) != 0)
+		return rc;
+	if ((srv->http_classify_ev = event_new(srv->base, -1, 0, http_classify_cb, srv)) == NULL)
+		return TE_ERR_NOMEM;
+	http_limits = srv->limits;
+	log_info("https: at most %ld connections (%ld per address, %ld of them before their"
+	         " first request)", connlimit_max_total(srv->limits), c.max_per_addr,
+	         c.max_pending_per_addr);
+	return 0;
+}
+
 int http_listen(struct server *srv)
 {
+	struct evhttp_bound_socket *bound;
+	int rc;
+
+	if ((rc = http_limits_new(srv)) != 0)
+		return rc;
 	if ((srv->http = evhttp_new(srv->base)) == NULL)
 		return TE_ERR_NOMEM;
 	evhttp_set_bevcb(srv->http, http_bevcb, srv);
@@ -235,19 +442,36 @@ int http_listen(struct server *srv)
 	                           EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
 	evhttp_set_timeout(srv->http, (int)srv->cfg.longpoll_s + HTTP_SERVER_EXTRA_TIMEOUT_S);
-	if (evhttp_bind_socket(srv->http, srv->cfg.listen_host,
-	                       (ev_uint16_t)atoi(srv->cfg.listen_port)) != 0) {
+	bound = evhttp_bind_socket_with_handle(srv->http, srv->cfg.listen_host,
+	                                       (ev_uint16_t)atoi(srv->cfg.listen_port));
+	if (bound == NULL) {
 		log_error("cannot listen on %s:%s (in use, or not an address of this host)",
 		          srv->cfg.listen_host, srv->cfg.listen_port);
 		return TE_ERR_IO;
 	}
+	/* Out of descriptors, accept backs off instead of spinning. */
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	                            http_accept_error_cb);
 	log_info("listening on https://%s:%s", srv->cfg.listen_host, srv->cfg.listen_port);
 	return 0;
 }
 
 void http_close(struct server *srv)
 {
+	/* Connections evhttp frees from here on are no longer counted. */
+	while (http_conns != NULL) {
+		struct http_conn *c = http_conns;
+
+		http_conn_unlink(c);
+		c->srv = NULL;
+	}
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
 	srv->http = NULL;
+	if (srv->http_classify_ev != NULL)
+		event_free(srv->http_classify_ev);
+	srv->http_classify_ev = NULL;
+	http_limits = NULL;
+	connlimit_free(srv->limits);
+	srv->limits = NULL;
 }

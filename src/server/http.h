@@ -45,6 +45,10 @@ void http_error(struct http_req *r, int status, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Free without replying (the connection is already gone). */
 void http_req_free(struct http_req *r);
+/* The connection's source address ("unknown" when libevent has none). */
+void http_peer_addr(struct http_req *r, char *out, size_t outsz);
+/* Add "Retry-After: secs" to r's answer (before http_reply / http_error). */
+void http_retry_after(struct http_req *r, long secs);
 /* The Authorization bearer token, or NULL. Points into the request headers. */
 const char *http_bearer(struct http_req *r);
 

@@ -1,69 +1,44 @@
-/* relaypick.c: round-robin relay choice with a quick TCP health probe.
- * The probe blocks the event loop for at most RELAYPICK_CONNECT_MS per dead
- * relay; on loopback a dead port is refused at once. */
+/* relaypick.c: round-robin relay choice from the health checker's state. */
 #include "relaypick.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
 
-static int relaypick_try(const struct addrinfo *ai, int timeout_ms)
+/* The first relay from *cursor on whose state is want; -1 when none. */
+static long relaypick_first(const struct store_relay *relays, size_t n, unsigned cursor,
+                            const struct relayhealth *health, enum relayhealth_state want)
 {
-	struct pollfd pfd;
-	int fd, rc = TE_ERR_IO, soerr = 0;
-	socklen_t sl = sizeof(soerr);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (cursor + i) % n;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	            ai->ai_protocol);
-	if (fd < 0)
-		return TE_ERR_SYS;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-		rc = 0;
-		goto out;
+		if (relayhealth_get(health, relays[k].name, relays[k].host, relays[k].device_port,
+		                    NULL) == want)
+			return (long)k;
 	}
-	if (errno != EINPROGRESS)
-		goto out;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, timeout_ms) == 1 &&
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-		rc = 0;
-out:
-	close(fd);
-	return rc;
+	return -1;
 }
 
-int relaypick_probe(const char *host, int port, int timeout_ms)
+static void relaypick_log_skipped(const struct store_relay *relays, size_t n,
+                                  const struct relayhealth *health)
 {
-	struct addrinfo hints, *res = NULL;
-	char portstr[16];
-	int rc = TE_ERR_IO;
+	const char *why = "";
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if (getaddrinfo(host, portstr, &hints, &res) != 0)
-		return TE_ERR_IO;
-	for (struct addrinfo *ai = res; ai != NULL && rc != 0; ai = ai->ai_next)
-		rc = relaypick_try(ai, timeout_ms);
-	freeaddrinfo(res);
-	return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (relayhealth_get(health, relays[i].name, relays[i].host, relays[i].device_port,
+		                    &why) != RELAYHEALTH_UP)
+			log_info("relay %s (%s:%d) skipped: %s", relays[i].name, relays[i].host,
+			         relays[i].device_port, why[0] ? why : "not up");
+	}
 }
 
-int relaypick_choose(struct store *st, unsigned *cursor, struct store_relay *out)
+int relaypick_choose(struct store *st, const struct relayhealth *health, unsigned *cursor,
+                     struct store_relay *out)
 {
 	struct store_relay *relays;
 	size_t n = 0;
+	long k;
 	int rc;
 
 	if ((relays = calloc(RELAYPICK_MAX_RELAYS, sizeof(*relays))) == NULL)
@@ -74,19 +49,18 @@ int relaypick_choose(struct store *st, unsigned *cursor, struct store_relay *out
 		rc = TE_ERR_NOT_FOUND;
 		goto out;
 	}
-	rc = TE_ERR_IO;
-	for (size_t i = 0; i < n; i++) {
-		const struct store_relay *r = &relays[(*cursor + i) % n];
-
-		if (relaypick_probe(r->host, r->device_port, RELAYPICK_CONNECT_MS) == 0) {
-			*out = *r;
-			*cursor = (unsigned)((*cursor + i + 1) % n);
-			rc = 0;
-			break;
-		}
-		log_warn("relay %s (%s:%d) does not answer; skipping it", r->name,
-		         r->host, r->device_port);
+	/* Just after start no check may have finished; a relay not known to be
+	 * down is then better than refusing the session. */
+	if ((k = relaypick_first(relays, n, *cursor, health, RELAYHEALTH_UP)) < 0)
+		k = relaypick_first(relays, n, *cursor, health, RELAYHEALTH_UNKNOWN);
+	relaypick_log_skipped(relays, n, health);
+	if (k < 0) {
+		rc = TE_ERR_IO;
+		goto out;
 	}
+	*out = relays[k];
+	*cursor = (unsigned)((size_t)(k + 1) % n);
+	rc = 0;
 out:
 	free(relays);
 	return rc;

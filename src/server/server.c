@@ -22,6 +22,9 @@
 #include "policy.h"
 #include "privdrop.h"
 #include "signer.h"
+#include "pwpool.h"
+#include "ratelimit.h"
+#include "relayhealth.h"
 #include "srvsession.h"
 #include "ticket.h"
 #include "audit.h"
@@ -240,7 +243,12 @@ fail:
 static void server_free(struct server *srv)
 {
 	notify_stop(srv);
+	/* Jobs still queued are answered 503 while evhttp still exists. */
+	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
+	relayhealth_free(srv->health);
+	ratelimit_free(srv->rl_login);
+	ratelimit_free(srv->rl_enroll);
 	http_close(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
 	if (srv->sig_term) event_free(srv->sig_term);
@@ -260,6 +268,7 @@ static void server_free(struct server *srv)
 static int server_events(struct server *srv)
 {
 	struct timeval tick = { SERVER_SWEEP_INTERVAL_S, 0 };
+	int rc;
 
 	if ((srv->base = event_base_new()) == NULL ||
 	    (srv->sweep_ev = event_new(srv->base, -1, EV_PERSIST, server_sweep_timer, srv)) == NULL ||
@@ -269,6 +278,14 @@ static int server_events(struct server *srv)
 	event_add(srv->sweep_ev, &tick);
 	event_add(srv->sig_term, NULL);
 	event_add(srv->sig_int, NULL);
+	if ((rc = ratelimit_new(srv->cfg.rl_login_per_min, srv->cfg.rl_login_burst,
+	                        &srv->rl_login)) != 0 ||
+	    (rc = ratelimit_new(srv->cfg.rl_enroll_per_min, srv->cfg.rl_enroll_burst,
+	                        &srv->rl_enroll)) != 0)
+		return rc;
+	if ((rc = relayhealth_new(srv->base, srv->store, srv->cfg.relay_check_interval_s,
+	                          srv->cfg.relay_check_timeout_ms, &srv->health)) != 0)
+		return rc;
 	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
 }
 
@@ -307,6 +324,12 @@ int server_run(const char *dir)
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {
 		log_error("cannot drop privileges to user %s: %s", srv->cfg.user, te_strerror(rc));
+		goto out;
+	}
+	/* Threads start after the drop: none of them ever ran as root. */
+	if ((rc = pwpool_new(srv->base, (int)srv->cfg.pwhash_workers, (int)srv->cfg.pwhash_queue,
+	                     &srv->pwpool)) != 0) {
+		log_error("cannot start the password workers: %s", te_strerror(rc));
 		goto out;
 	}
 	auditcp_load(srv);

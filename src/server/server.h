@@ -20,12 +20,18 @@
 struct longpoll;
 struct policy;
 struct notifier;
+struct relayhealth;
+struct pwpool;
+struct ratelimit;
+struct connlimit;
 
 struct server {
 	struct srvconf cfg;
 	struct store *store;
 	struct event_base *base;
 	struct evhttp *http;
+	struct connlimit *limits;    /* per-address and overall connection limits */
+	struct event *http_classify_ev; /* looks at connections evhttp just accepted */
 	SSL_CTX *tls;
 	struct signer *signer;       /* holds every key (signer.h); this process none */
 	int signer_dead;             /* it died: the loop stops, the exit code is 1 */
@@ -40,6 +46,10 @@ struct server {
 	struct event *sig_term;
 	struct event *sig_int;
 	unsigned relay_cursor;       /* round-robin position */
+	struct relayhealth *health;
+	struct pwpool *pwpool;       /* argon2id off the loop (pwpool.h) */
+	struct ratelimit *rl_login;  /* per-address token buckets (ratelimit.h) */
+	struct ratelimit *rl_enroll;  /* relays' last health checks (relayhealth.h) */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */

@@ -51,6 +51,8 @@ void api_ping_answer(struct http_req *r, void *arg);
 /* 1 when the store says serial is revoked (read fresh, not from r). */
 int api_device_is_revoked(struct server *srv, const char *serial);
 
+/* 503 with Retry-After: the password workers' queue is full (pwpool.h). */
+void api_pwpool_busy(struct http_req *r);
 /* Parse r's body as a JSON object or reply 400 and return NULL. */
 json_t *api_body(struct http_req *r);
 /* Reply 400 for a jbody_str failure on field `key`. */

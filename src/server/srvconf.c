@@ -7,13 +7,21 @@
 #include <string.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "err.h"
+#include "pwpool.h"
+#include "ratelimit.h"
+#include "relayhealth.h"
 
 static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s",
 	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level",
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
-	"login.lock_max_s",
+	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
+	"limits.max_connections", "limits.max_connections_per_addr",
+	"limits.max_handshakes_per_addr", "pwhash.workers", "pwhash.queue",
+	"ratelimit.login_per_min", "ratelimit.login_burst", "ratelimit.enroll_per_min",
+	"ratelimit.enroll_burst",
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
 	"notify.backoff_max_s", NULL,
@@ -110,7 +118,30 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	    (rc = config_get_int(cfg, "token_ttl_s", API_TOKEN_TTL_S, 5, 24 * 3600,
 	                         &c->token_ttl_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "token_idle_s", API_TOKEN_IDLE_S, 1, 24 * 3600,
-	                         &c->token_idle_s, errbuf, errsz)) != 0)
+	                         &c->token_idle_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "relay_check.interval_s", RELAYHEALTH_INTERVAL_S, 1, 3600,
+	                         &c->relay_check_interval_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "relay_check.timeout_ms", RELAYHEALTH_TIMEOUT_MS, 50,
+	                         600000, &c->relay_check_timeout_ms, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.login_per_min", RATELIMIT_LOGIN_PER_MIN, 1,
+	                         100000, &c->rl_login_per_min, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.login_burst", RATELIMIT_LOGIN_BURST, 1,
+	                         100000, &c->rl_login_burst, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.enroll_per_min", RATELIMIT_ENROLL_PER_MIN, 1,
+	                         100000, &c->rl_enroll_per_min, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "ratelimit.enroll_burst", RATELIMIT_ENROLL_BURST, 1,
+	                         100000, &c->rl_enroll_burst, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "pwhash.workers", PWPOOL_THREADS, 1, PWPOOL_MAX_THREADS,
+	                         &c->pwhash_workers, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "pwhash.queue", PWPOOL_QUEUE, 1, 4096,
+	                         &c->pwhash_queue, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "limits.max_connections", SRVCONF_MAX_CONNECTIONS, 16,
+	                         1 << 20, &c->max_connections, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "limits.max_connections_per_addr", CONNLIMIT_MAX_PER_ADDR,
+	                         1, 1 << 20, &c->max_connections_per_addr, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "limits.max_handshakes_per_addr",
+	                         CONNLIMIT_MAX_PENDING_PER_ADDR, 1, 1 << 20,
+	                         &c->max_handshakes_per_addr, errbuf, errsz)) != 0)
 		return rc;
 	return srvconf_login(cfg, c, errbuf, errsz);
 }

@@ -11,6 +11,7 @@
 #define SRVCONF_FILE          "tether-server.conf"
 #define SRVCONF_DEFAULT_LISTEN "127.0.0.1:8443"
 #define SRVCONF_DEFAULT_DB    "tether.db"
+#define SRVCONF_MAX_CONNECTIONS 4096  /* limits.max_connections; RLIMIT_NOFILE caps it too */
 
 /* notify.* keys: where customer notifications go (notify.h). Empty
  * strings are unset; file names are resolved against the deployment dir. */
@@ -67,6 +68,17 @@ struct srvconf {
 	long login_addr_max_failures; /* per source address, before a lock */
 	long login_lock_base_s;       /* first lock; doubles with each failure after */
 	long login_lock_max_s;        /* longest lock */
+	long max_connections;         /* limits.*: see connlimit.h */
+	long max_connections_per_addr;
+	long max_handshakes_per_addr;
+	long rl_login_per_min;        /* ratelimit.*: ratelimit.h */
+	long rl_login_burst;
+	long rl_enroll_per_min;
+	long rl_enroll_burst;
+	long pwhash_workers;          /* pwhash.*: pwpool.h */
+	long pwhash_queue;
+	long relay_check_interval_s;  /* relay health checks (relayhealth.h) */
+	long relay_check_timeout_ms;
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
 	struct srvconf_notify notify;

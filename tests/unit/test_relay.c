@@ -454,9 +454,11 @@ static void test_refusals(void **state)
 {
 	struct fx *f = *state;
 	char t[MAX_TICKET_BYTES + 1], line[MAX_PREAMBLE_BYTES + 64];
-	int64_t now = (int64_t)time(NULL);
+	int64_t now;
 
 	relay_start(f, UNPAIRED_LEG_TIMEOUT_S);
+	/* Tickets for this run are issued after it started (see below). */
+	now = (int64_t)time(NULL);
 	expect_refusal(f->anon_ctx, f->cport, "HELLO\n", "ERR bad_preamble ");
 	expect_refusal(f->anon_ctx, f->cport, "TETHER/1 client\n", "ERR bad_preamble ");
 
@@ -473,6 +475,13 @@ static void test_refusals(void **state)
 	     now - 300, now - 200, t, sizeof(t));
 	preamble(line, sizeof(line), "client", t);
 	expect_refusal(f->anon_ctx, f->cport, line, "ERR expired ");
+
+	/* Valid, but issued before this relay run began: an earlier run may
+	 * have accepted it, and its used nonces are gone. */
+	mint(f, f->tkey, "s-old", "SN1", "relay-1", TICKET_LEG_CLIENT,
+	     now - 10, now + 60, t, sizeof(t));
+	preamble(line, sizeof(line), "client", t);
+	expect_refusal(f->anon_ctx, f->cport, line, "ERR before_restart ");
 
 	/* A device ticket on the client port. */
 	mint_ok(f, "s-leg", TICKET_LEG_DEVICE, t, sizeof(t));
@@ -563,6 +572,7 @@ static void test_audit_trail(void **state)
 	assert_non_null(strstr(text, "sess-splice"));
 	assert_non_null(strstr(text, "replayed"));
 	assert_non_null(strstr(text, "wrong_device"));
+	assert_non_null(strstr(text, "before_restart"));
 	assert_non_null(strstr(text, "leg_unpaired"));
 	free(text);
 }
