@@ -14,6 +14,7 @@
 #include "longpoll.h"
 #include "srvping.h"
 #include "relaypick.h"
+#include "relayhealth.h"
 #include "server.h"
 #include "srvsession.h"
 #include "tickets.h"
@@ -280,6 +281,10 @@ static void api_consent_accept(struct http_req *r, const struct store_session *s
 	int rc;
 
 	if ((rc = relaypick_choose(srv->store, srv->health, &srv->relay_cursor, &relay)) != 0) {
+		/* Check again now rather than at the next tick: a relay that was
+		 * down may be back, and the operator is told to try again. */
+		if (rc != TE_ERR_NOT_FOUND && srv->health != NULL)
+			relayhealth_check_now(srv->health);
 		http_error(r, 503, "no_relay", rc == TE_ERR_NOT_FOUND ?
 		           "no relay is registered; an administrator must add one" :
 		           "no relay is reachable right now; try again shortly");

@@ -188,6 +188,13 @@ start_daemons() {
 		eval "wait_port \$RELAY_${n}_DEVICE_PORT"
 		n=$((n + 1))
 	done
+	# The server checks relays in the background; one it checked before the
+	# relay listened stays "down" until its next check. Sessions are asked
+	# for once the server has seen every relay up.
+	for r in $RELAYS; do
+		wait_for 30 sh -c "grep 'relay $r ' '$WORK/server.log' | tail -1 | grep -q 'is up'" ||
+			fail "the server never saw $r up: $(grep "relay $r " "$WORK/server.log" | tail -1)"
+	done
 }
 
 # restart_server: stop the running tether-server and start it again (to

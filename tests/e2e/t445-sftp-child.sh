@@ -1,6 +1,6 @@
 #!/bin/sh
-# The SFTP server runs as its own process (`tether-agent sftp-server`, a
-# child of the session worker), its audit records reach the device's trail
+# The SFTP server runs as its own process (`tether-agent sftp-server`,
+# started by the agent's monitor; as root, as the support user), its audit records reach the device's trail
 # through the worker, and the channel ends with an exit status, so scp and
 # sftp both exit 0.
 . "$(dirname "$0")/lib.sh"
@@ -30,8 +30,14 @@ pid=$(agent_audit_detail sftp_start | jq -r .pid | tail -1)
 cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
 expect_contains "$cmd" "sftp-server" "the SFTP server is its own process"
 ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")
-[ "$ppid" != "$PID_agent" ] || fail "the SFTP server is the agent's own child, not the worker's"
-pass "it is the session worker's child"
+pcomm=$(cat "/proc/$ppid/comm" 2>/dev/null || true)
+[ "$pcomm" = tether-keeper ] || fail "the SFTP server's parent is '$pcomm', not a keeper"
+pass "the agent's monitor started it, through a keeper"
+if [ "$(id -u)" = 0 ]; then
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+	[ "$uid" = "$(id -u support)" ] || fail "the SFTP server runs as uid $uid, not support"
+	pass "it runs as the support user"
+fi
 printf 'get %s %s\nbye\n' "$D/logs/device.log" "$WORK/local/held.log" >&7
 exec 7>&-
 rc=0; wait "$spid" || rc=$?
