@@ -69,6 +69,7 @@ struct relay {
 	size_t nsessions;
 	uint64_t next_id;
 	int started;                     /* relay_start audited */
+	uint64_t pauses;                 /* times a reading side was paused (tests) */
 };
 
 /* relay.c */
