@@ -27,6 +27,7 @@
 #include "srvconf.h"
 #include "srvsession.h"
 #include "store.h"
+#include "text.h"
 
 #define ADMIN_ACTOR "admin"
 
@@ -39,6 +40,22 @@ void admin_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int admin_text_check(const char *cmd, const char *opt, const char *s, size_t max)
+{
+	const char *why = NULL;
+
+	if (s == NULL || s[0] == '\0') {
+		admin_err("%s: %s is required (text of at most %zu characters)", cmd, opt, max - 1);
+		return -1;
+	}
+	if (text_check_display(s, max, &why) != 0) {
+		admin_err("%s: %s is refused: it holds %s, which could change what an operator"
+		          " reads", cmd, opt, why);
+		return -1;
+	}
+	return 0;
 }
 
 int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
@@ -270,12 +287,12 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 	int rc, code = 1;
 
 	memset(&d, 0, sizeof(d));
-	if (!jbody_name_ok(serial) || strlen(customer) == 0 || strlen(customer) >= sizeof(d.customer) ||
-	    !jbody_text_ok(customer) || !jbody_name_ok(product)) {
-		admin_err("device add: SERIAL and --product must be names of [A-Za-z0-9._-];"
-		          " --customer printable text of at most %zu characters", sizeof(d.customer) - 1);
+	if (!jbody_name_ok(serial) || !jbody_name_ok(product)) {
+		admin_err("device add: SERIAL and --product must be names of [A-Za-z0-9._-]");
 		return 2;
 	}
+	if (admin_text_check("device add", "--customer", customer, sizeof(d.customer)) != 0)
+		return 2;
 	if ((rc = admin_open(dir, &cfg, &st)) != 0)
 		goto out;
 	if (!jbody_name_ok(site) || store_site_get(st, site, &where) != 0) {
@@ -362,7 +379,8 @@ static int admin_user_check(const struct admin_user_opts *o)
 		admin_err("user add: --level must be 1, 2 or 3");
 		return -1;
 	}
-	if (strlen(o->region) >= STORE_REGION_BYTES || !jbody_text_ok(o->region)) {
+	if (strlen(o->region) >= STORE_REGION_BYTES ||
+	    (o->region[0] != '\0' && !jbody_name_ok(o->region))) {
 		admin_err("user add: --region must be a short code such as US or DE");
 		return -1;
 	}
@@ -628,12 +646,12 @@ int admin_device_revoke(const char *dir, const char *serial, const char *reason)
 	char *detail = NULL;
 	int rc, code = 1;
 
-	if (!jbody_name_ok(serial) || reason == NULL || reason[0] == '\0' ||
-	    strlen(reason) >= MAX_REASON_BYTES || !jbody_text_ok(reason)) {
-		admin_err("device revoke: SERIAL must be a name of [A-Za-z0-9._-] and --reason"
-		          " printable text of 1 to %d characters", MAX_REASON_BYTES - 1);
+	if (!jbody_name_ok(serial)) {
+		admin_err("device revoke: SERIAL must be a name of [A-Za-z0-9._-]");
 		return 2;
 	}
+	if (admin_text_check("device revoke", "--reason", reason, MAX_REASON_BYTES) != 0)
+		return 2;
 	if (admin_open(dir, &cfg, &c.st) != 0)
 		goto out;
 	if ((detail = jbody_dump(json_pack("{s:s, s:s}", "serial", serial, "reason",

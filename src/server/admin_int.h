@@ -10,6 +10,10 @@
 
 /* "tether-server: <message>" on stderr. */
 void admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0 when s, the value of option opt of command cmd, is non-empty text an
+ * operator may read (lib text.h) shorter than max; else says which option
+ * and what is wrong on stderr and returns -1. */
+int admin_text_check(const char *cmd, const char *opt, const char *s, size_t max);
 /* Load the deployment in dir into *cfg and open its store; says what to do
  * on failure. */
 int admin_open(const char *dir, struct srvconf *cfg, struct store **st);

@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "secret.h"
 #include "server.h"
+#include "text.h"
 
 /* API_USER needs a full-scope token; API_ACCOUNT also takes a setup-scope
  * one (TOTP enrollment, password change, logout). */
@@ -232,6 +233,27 @@ json_t *api_body(struct http_req *r)
 		return NULL;
 	}
 	return j;
+}
+
+int api_text_field(struct http_req *r, const json_t *j, const char *key, int required,
+                   char *out, size_t outsz)
+{
+	const char *why = NULL;
+	int rc;
+
+	if ((rc = jbody_str(j, key, required, out, outsz)) != 0 ||
+	    (required && out[0] == '\0')) {
+		http_error(r, 400, "bad_request", "field \"%s\" is %s (text of at most %zu"
+		           " characters)", key, rc == TE_ERR_TOO_LONG ? "too long" :
+		           rc == TE_ERR_INVALID ? "not a valid string" : "required", outsz - 1);
+		return -1;
+	}
+	if (text_check_display(out, outsz, &why) != 0) {
+		http_error(r, 400, "bad_request", "field \"%s\" is refused: it holds %s, which"
+		           " could change what an operator reads", key, why);
+		return -1;
+	}
+	return 0;
 }
 
 void api_bad_field(struct http_req *r, const char *key, int err)
