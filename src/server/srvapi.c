@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "invite.h"
 #include "jbody.h"
 #include "log.h"
 #include "pki.h"
@@ -35,6 +36,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, NULL, api_ca },
 	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, NULL, api_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, NULL, api_login },
+	{ EVHTTP_REQ_POST, "/api/v1/account/enroll", API_PUBLIC, NULL, api_account_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, NULL, api_logout },
 	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, NULL, api_account_totp },
 	{ EVHTTP_REQ_POST, "/api/v1/account/totp/confirm", API_ACCOUNT, NULL,

@@ -106,6 +106,11 @@ static const char *const store_migrations[] = {
 	" delivered_at INTEGER NOT NULL DEFAULT 0,"
 	" last_error TEXT NOT NULL DEFAULT '', done_via INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX notifications_due ON notifications(state, next_at);",
+	/* 7: one-time enrollment codes (store_invite.c); a user row with
+	 * pwhash '' has no password until the code is used */
+	"CREATE TABLE user_invites(user TEXT PRIMARY KEY REFERENCES users(name),"
+	" hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL DEFAULT 0);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -281,12 +281,27 @@ wait_consent_pending() {
 		fail "session $1 never reached the operator's consent list"
 }
 
-# add_user_pw NAME PASSWORD [ROLE] [LEVEL]: an account with a given password
-# (on stdin), region US; add_user (below) makes one with a random password.
+# add_user_pw NAME PASSWORD [ROLE] [LEVEL]: an account, region US, whose
+# user will choose PASSWORD; add_user (below) picks a random one. The
+# administrator only gets a one-time enrollment code ($WORK/code-NAME);
+# user_enroll spends it (mfa_enroll does so first), once the server runs.
 add_user_pw() {
-	printf '%s\n' "$2" | tether-server user add "$1" --role "${3:-specialist}" \
-		--level "${4:-2}" --region US --dir "$SRV" >>"$WORK/init.log" 2>&1 ||
+	tether-server user add "$1" --role "${3:-specialist}" --level "${4:-2}" --region US \
+		--dir "$SRV" >"$WORK/code-$1" 2>>"$WORK/init.log" ||
 		fail "user add $1: $(tail -3 "$WORK/init.log")"
+	[ -s "$WORK/code-$1" ] || fail "user add $1 printed no enrollment code"
+}
+
+# user_enroll NAME PASSWORD [TETHER_HOME]: `tether enroll` with the code in
+# $WORK/code-NAME (from the environment, never argv), choosing PASSWORD;
+# leaves a setup login in TETHER_HOME. Nothing to do once the code is spent.
+user_enroll() {
+	[ -f "$WORK/code-$1" ] || return 0
+	TETHER_HOME="${3:-$TETHER_HOME}" TETHER_ENROLL_CODE="$(cat "$WORK/code-$1")" \
+		TETHER_PASSWORD="$2" tether enroll --server "https://127.0.0.1:$SERVER_PORT" \
+		--ca "$SRV/ca/root.crt" --user "$1" >"$WORK/enroll.$1.log" 2>&1 ||
+		fail "enroll $1: $(cat "$WORK/enroll.$1.log")"
+	rm -f "$WORK/code-$1"
 }
 
 # totp_code USER: a one-time code for USER's secret ($WORK/totp.USER) on a
@@ -317,12 +332,14 @@ totp_code() {
 	oathtool --totp -b "$(cat "$WORK/totp.$1")" -N "@$((step * 30))"
 }
 
-# mfa_enroll USER PASSWORD [TETHER_HOME]: the first login (a setup-only
-# login, exit 3), `tether mfa enroll --json`, then `tether mfa confirm` with
-# a code from oathtool. Keeps the secret in $WORK/totp.USER and the recovery
-# codes in $WORK/recovery.USER.json; leaves a full login in TETHER_HOME.
+# mfa_enroll USER PASSWORD [TETHER_HOME]: the enrollment code (user_enroll),
+# the first login (a setup-only login, exit 3), `tether mfa enroll --json`,
+# then `tether mfa confirm` with a code from oathtool on stdin. Keeps the
+# secret in $WORK/totp.USER and the recovery codes in
+# $WORK/recovery.USER.json; leaves a full login in TETHER_HOME.
 mfa_enroll() {
 	home=${3:-$TETHER_HOME}
+	user_enroll "$1" "$2" "$home"
 	rc=0
 	TETHER_HOME="$home" TETHER_PASSWORD="$2" tether login --server "https://127.0.0.1:$SERVER_PORT" \
 		--ca "$SRV/ca/root.crt" --user "$1" >"$WORK/login.$1.log" 2>&1 || rc=$?
@@ -331,7 +348,7 @@ mfa_enroll() {
 		fail "mfa enroll $1: $(cat "$WORK/login.$1.log")"
 	jq -r .secret "$WORK/mfa.$1.json" >"$WORK/totp.$1"
 	rm -f "$WORK/totp.$1.step" "$WORK/mfa.$1.json"
-	TETHER_HOME="$home" tether --json mfa confirm "$(totp_code "$1")" >"$WORK/recovery.$1.json" \
+	totp_code "$1" | TETHER_HOME="$home" tether --json mfa confirm >"$WORK/recovery.$1.json" \
 		2>>"$WORK/login.$1.log" || fail "mfa confirm $1: $(cat "$WORK/login.$1.log")"
 }
 
@@ -352,7 +369,7 @@ cli_login() {
 add_user() {
 	random_password >"$WORK/pw-$1"
 	tether-server user add "$1" --role "$2" --level "${3:-1}" --region "${4:-US}" \
-		${5:+--site "$5"} --dir "$SRV" <"$WORK/pw-$1" >>"$WORK/init.log" 2>&1 ||
+		${5:+--site "$5"} --dir "$SRV" >"$WORK/code-$1" 2>>"$WORK/init.log" ||
 		fail "user add $1: $(tail -3 "$WORK/init.log")"
 	if [ "$2" = specialist ]; then
 		tether-server user certify "$1" --product injector --until "$(date_in_days 365)" \
