@@ -219,7 +219,7 @@ void api_account_enroll(struct http_req *r)
 	/* The password rules first, so that a refused password does not spend
 	 * the code. */
 	if (pwrules_check(q.user, q.password, NULL, why, sizeof(why)) != 0) {
-		http_error(r, 400, "bad_password", "the password is refused: %s", why);
+		http_error(r, 400, "weak_password", "the password is refused: %s", why);
 		goto out;
 	}
 	if (invite_code_hash(q.code, hash) != 0) {
