@@ -152,6 +152,16 @@ static void invite_refused(struct http_req *r, const struct invite_req *q, int r
 		           q->user);
 }
 
+/* store_invite_use failed: a refused code, or the store. */
+static void invite_failed(struct http_req *r, const struct invite_req *q, int rc)
+{
+	if (rc == TE_ERR_NOT_FOUND || rc == TE_ERR_DENIED || rc == TE_ERR_REPLAY ||
+	    rc == TE_ERR_EXPIRED)
+		invite_refused(r, q, rc);
+	else
+		http_error(r, 503, "internal", "could not use the code (%s)", te_strerror(rc));
+}
+
 static int invite_req_parse(struct http_req *r, json_t *j, struct invite_req *q)
 {
 	int rc;
@@ -226,6 +236,11 @@ void api_account_enroll(struct http_req *r)
 		invite_refused(r, &q, TE_ERR_DENIED);
 		goto out;
 	}
+	/* A wrong code costs no argon2id hash; the use below checks again. */
+	if ((rc = store_invite_use(r->srv->store, q.user, hash, server_now(), NULL, NULL)) != 0) {
+		invite_failed(r, &q, rc);
+		goto out;
+	}
 	if ((rc = secret_pwhash(q.password, pwhash)) != 0 ||
 	    (detail = jbody_dump(json_pack("{s:s, s:s}", "user", q.user, "addr", q.addr))) == NULL) {
 		http_error(r, 503, "internal", "could not hash the password");
@@ -233,12 +248,8 @@ void api_account_enroll(struct http_req *r)
 	}
 	audit.actor = q.user;
 	audit.detail = detail;
-	rc = store_invite_use(r->srv->store, q.user, hash, server_now(), pwhash, &audit);
-	if (rc == TE_ERR_NOT_FOUND || rc == TE_ERR_DENIED || rc == TE_ERR_REPLAY ||
-	    rc == TE_ERR_EXPIRED)
-		invite_refused(r, &q, rc);
-	else if (rc != 0)
-		http_error(r, 503, "internal", "could not use the code (%s)", te_strerror(rc));
+	if ((rc = store_invite_use(r->srv->store, q.user, hash, server_now(), pwhash, &audit)) != 0)
+		invite_failed(r, &q, rc);
 	else
 		invite_answer(r, q.user);
 out:

@@ -16,7 +16,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -313,7 +313,7 @@ int store_invite_issue(struct store *st, const char *user, const char *hash, int
  * has not expired, mark it used, set pwhash (no forced change) and append
  * audit, in one transaction. TE_ERR_NOT_FOUND no code was issued,
  * TE_ERR_DENIED another code, TE_ERR_REPLAY already used, TE_ERR_EXPIRED
- * past expires_at (checked in that order). */
+ * past expires_at (checked in that order). pwhash NULL only checks. */
 int store_invite_use(struct store *st, const char *user, const char *hash, int64_t now,
                      const char *pwhash, const struct store_audit_entry *audit);
 

@@ -79,7 +79,7 @@ int store_invite_use(struct store *st, const char *user, const char *hash, int64
 		rc = TE_ERR_REPLAY;
 	else if (now >= expires_at)
 		rc = TE_ERR_EXPIRED;
-	if (rc != 0)
+	if (rc != 0 || pwhash == NULL)
 		goto out;
 	{
 		const char *t[] = { user, pwhash };
