@@ -24,6 +24,7 @@
 
 #include "agentaudit.h"
 #include "err.h"
+#include "text.h"
 #include "log.h"
 #include "rbuf.h"
 #include "secret.h"
@@ -119,7 +120,9 @@ static int consent_json_str(json_t *obj, const char *key, char *out,
 	if (n >= outsz || memchr(json_string_value(v), '\0', n) != NULL)
 		return TE_ERR_TOO_LONG;
 	memcpy(out, json_string_value(v), n + 1);
-	return 0;
+	/* The server refuses such text too; the operator's screen does not
+	 * depend on it (lib text.h). */
+	return text_check_display(out, outsz, NULL) == 0 ? 0 : TE_ERR_INVALID;
 }
 
 /* Optional "actions": ["shell", "diag:uptime"]: joined with ',' for the
@@ -179,7 +182,8 @@ static int consent_event_fill(json_t *o, struct consent_event *ev)
 		return TE_ERR_INVALID;
 	json_array_foreach(svcs, i, v) {
 		if (ev->nservices >= MAX_SERVICES || !json_is_string(v) ||
-		    json_string_length(v) >= MAX_NAME_BYTES)
+		    json_string_length(v) >= MAX_NAME_BYTES ||
+		    text_check_display(json_string_value(v), MAX_NAME_BYTES, NULL) != 0)
 			return TE_ERR_INVALID;
 		memcpy(ev->services[ev->nservices++], json_string_value(v),
 		       json_string_length(v) + 1);

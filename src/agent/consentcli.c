@@ -12,7 +12,9 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
 #include "err.h"
+#include "text.h"
 
 #define CONSENTCLI_REPLY_MAX_BYTES (64 * 1024)
 #define CONSENTCLI_TIMEOUT_S       (HTTP_TIMEOUT_S + 30)
@@ -40,36 +42,55 @@ static int consentcli_connect(const char *path, int timeout_s, int *out)
 	return 0;
 }
 
+/* Text from the agent (and so from the server) as the operator may read
+ * it: controls and bidirectional overrides made visible (lib text.h). */
+#define CONSENTCLI_SHOWN_BYTES TEXT_ESCAPED_BYTES(MAX_ACTIONS_BYTES)
+static const char *consentcli_shown(const json_t *o, const char *key, const char *def,
+                                    char buf[CONSENTCLI_SHOWN_BYTES])
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return text_escape_display(v != NULL ? v : def, buf, CONSENTCLI_SHOWN_BYTES);
+}
+
+static void consentcli_print_line(FILE *f, const char *line)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_AUDIT_LINE_BYTES)];
+
+	fprintf(f, "%s\n", text_escape_display(line, shown, sizeof(shown)));
+}
+
 static void consentcli_print_session(const char *line)
 {
 	json_t *o = json_loads(line, 0, NULL), *svcs, *v;
+	char b1[CONSENTCLI_SHOWN_BYTES], b2[CONSENTCLI_SHOWN_BYTES];
 	const char *state;
 	size_t i;
 
 	if (!json_is_object(o)) {
-		printf("%s\n", line);
+		consentcli_print_line(stdout, line);
 		json_decref(o);
 		return;
 	}
 	state = json_string_value(json_object_get(o, "state"));
-	printf("session %s  [%s, %s %lld s]\n",
-	       json_string_value(json_object_get(o, "session")),
-	       state != NULL ? state : "?",
+	printf("session %s  [%s, %s %lld s]\n", consentcli_shown(o, "session", "?", b1),
+	       consentcli_shown(o, "state", "?", b2),
 	       state != NULL && strcmp(state, "pending") == 0 ? "answer within"
 	                                                     : "ends in at most",
 	       (long long)json_integer_value(json_object_get(o, "expires_in_s")));
-	printf("  who:      %s (level %lld, region %s)\n",
-	       json_string_value(json_object_get(o, "user")),
-	       (long long)json_integer_value(json_object_get(o, "level")),
-	       json_string_value(json_object_get(o, "region")));
-	printf("  reason:   %s\n", json_string_value(json_object_get(o, "reason")));
+	printf("  who:      %s (level %lld, ", consentcli_shown(o, "user", "?", b1),
+	       (long long)json_integer_value(json_object_get(o, "level")));
+	printf("region %s)\n", consentcli_shown(o, "region", "", b1));
+	printf("  reason:   %s\n", consentcli_shown(o, "reason", "", b1));
 	printf("  services: ");
 	svcs = json_object_get(o, "services");
 	json_array_foreach(svcs, i, v)
-		printf("%s%s", i ? ", " : "", json_string_value(v));
+		printf("%s%s", i ? ", " : "",
+		       text_escape_display(json_is_string(v) ? json_string_value(v) : "?", b1,
+		                           sizeof(b1)));
 	printf("%s\n", json_array_size(svcs) == 0 ? "(none)" : "");
-	state = json_string_value(json_object_get(o, "actions"));
-	printf("  actions:  %s\n", state != NULL && state[0] ? state : "(forwards only)");
+	printf("  actions:  %s\n", consentcli_shown(o, "actions", "", b1)[0] ? b1 :
+	       "(forwards only)");
 	json_decref(o);
 }
 
@@ -97,11 +118,12 @@ static int consentcli_reply(int fd, int is_list)
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
 		if (strncmp(line, "ERR ", 4) == 0) {
-			fprintf(stderr, "consent: %s\n", line + 4);
+			fputs("consent: ", stderr);
+			consentcli_print_line(stderr, line + 4);
 			return TE_ERR_DENIED;
 		}
 		if (strncmp(line, "OK ", 3) == 0) {
-			printf("%s\n", line + 3);
+			consentcli_print_line(stdout, line + 3);
 			return 0;
 		}
 		if (is_list && strcmp(line, "END") == 0) {
@@ -129,7 +151,8 @@ static int consentcli_status_reply(int fd)
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
 		if (strncmp(line, "ERR ", 4) == 0) {
-			fprintf(stderr, "consent: %s\n", line + 4);
+			fputs("consent: ", stderr);
+			consentcli_print_line(stderr, line + 4);
 			return TE_ERR_DENIED;
 		}
 		if (strcmp(line, "END") == 0) {
@@ -137,18 +160,45 @@ static int consentcli_status_reply(int fd)
 				printf("no active session\n");
 			return 0;
 		}
-		printf("%s\n", line);
+		consentcli_print_line(stdout, line);
 		count++;
 	}
 	fprintf(stderr, "consent: the agent sent no complete answer\n");
 	return TE_ERR_PROTOCOL;
 }
 
+#define CONSENTCLI_WATCH_CHUNK 4096
+
+/* Copy n bytes of watch output with anything but newlines escaped. The
+ * agent writes ASCII JSON (consentsock.c), so this changes nothing unless
+ * something else is on the socket. */
+static int consentcli_watch_write(const char *buf, size_t n)
+{
+	char seg[CONSENTCLI_WATCH_CHUNK + 1], shown[TEXT_ESCAPED_BYTES(CONSENTCLI_WATCH_CHUNK)];
+	size_t i = 0, len;
+
+	while (i < n) {
+		if (buf[i] == '\n' || buf[i] == '\0') {
+			fputs(buf[i] == '\n' ? "\n" : "\\x00", stdout);
+			i++;
+			continue;
+		}
+		for (len = 0; i + len < n && buf[i + len] != '\n' && buf[i + len] != '\0'; len++)
+			;
+		memcpy(seg, buf + i, len);
+		seg[len] = '\0';
+		if (fputs(text_escape_display(seg, shown, sizeof(shown)), stdout) == EOF)
+			return TE_ERR_IO;
+		i += len;
+	}
+	return 0;
+}
+
 /* WATCH: copy the agent's lines to stdout as they come, until it closes.
  * Each line is flushed at once: a UI reads this through a pipe. */
 static int consentcli_watch(int fd)
 {
-	char buf[4096];
+	char buf[CONSENTCLI_WATCH_CHUNK];
 	ssize_t n;
 	int first = 1;
 
@@ -158,7 +208,7 @@ static int consentcli_watch(int fd)
 			return TE_ERR_DENIED;
 		}
 		first = 0;
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0)
+		if (consentcli_watch_write(buf, (size_t)n) != 0 || fflush(stdout) != 0)
 			return TE_ERR_IO;
 	}
 	fprintf(stderr, "consent: the agent closed the watch\n");

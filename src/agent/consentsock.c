@@ -27,13 +27,18 @@
 #include "log.h"
 #include "tunnel.h"
 
+/* Every line on the socket is ASCII: a device UI or a terminal reading it
+ * sees any non-ASCII character as a JSON escape (backslash, u, four hex
+ * digits), never raw. */
+#define CONSENTSOCK_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
+
 /* One JSON line (o stolen) to every watcher; a watcher that does not read
  * is dropped rather than let its backlog grow. */
 void consent_notify(struct consent *c, json_t *o)
 {
 	struct consent_conn *cn, *next;
 	struct evbuffer *out;
-	char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *line = o != NULL ? json_dumps(o, CONSENTSOCK_JSON_FLAGS) : NULL;
 
 	json_decref(o);
 	if (line == NULL)
@@ -58,7 +63,7 @@ void consent_notify(struct consent *c, json_t *o)
 /* o (stolen) as one compact JSON line on out; nothing when o is NULL. */
 static void consent_put_json(struct evbuffer *out, json_t *o)
 {
-	char *line = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *line = o != NULL ? json_dumps(o, CONSENTSOCK_JSON_FLAGS) : NULL;
 
 	if (line != NULL)
 		evbuffer_add_printf(out, "%s\n", line);

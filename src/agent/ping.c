@@ -12,6 +12,7 @@
 #include "agentaudit.h"
 #include "checkpoint.h"
 #include "err.h"
+#include "text.h"
 #include "httpc.h"
 #include "log.h"
 #include "secret.h"
@@ -111,6 +112,9 @@ static void ping_event(struct ping *p, json_t *ev)
 		const char *sid = json_string_value(json_object_get(ev, "session"));
 		const char *why = json_string_value(json_object_get(ev, "reason"));
 
+		/* what the operator reads is checked here too, not only at the server */
+		if (why != NULL && text_check_display(why, MAX_REASON_BYTES, NULL) != 0)
+			why = "ended by the server (its reason was not displayable text)";
 		if (sid != NULL && consent_id_ok(sid))
 			consent_on_session_end(p->consent, sid, why);
 	} else {

@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "cliargs.h"
 #include "err.h"
+#include "text.h"
 
 #define APPROVALS_PATH_BYTES 160
 #define APPROVALS_WHAT_BYTES 160
@@ -26,11 +27,15 @@ static int approvals_check_id(const char *id)
 	return 0;
 }
 
-static const char *approvals_str(const json_t *o, const char *key, const char *def)
+#define APPROVALS_SHOWN_BYTES TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)
+
+/* The field as it may be printed: made safe by cliout_text, in buf. */
+static const char *approvals_str(const json_t *o, const char *key, const char *def,
+                                 char buf[APPROVALS_SHOWN_BYTES])
 {
 	const char *v;
 
-	return api_get_str(o, key, &v) == 0 ? v : def;
+	return cliout_text(api_get_str(o, key, &v) == 0 ? v : def, buf, APPROVALS_SHOWN_BYTES);
 }
 
 /* "shell, files:read" from the actions array ("" when none). */
@@ -55,8 +60,10 @@ static void approvals_actions(const json_t *o, char *out, size_t outsz)
 /* Who, where, why, what, until when, and the commands to answer. */
 static void approvals_print_one(const json_t *ap)
 {
-	const char *id = approvals_str(ap, "id", "?");
-	const char *kind = approvals_str(ap, "kind", "approval");
+	char idb[APPROVALS_SHOWN_BYTES], kindb[APPROVALS_SHOWN_BYTES];
+	char b1[APPROVALS_SHOWN_BYTES], b2[APPROVALS_SHOWN_BYTES];
+	const char *id = approvals_str(ap, "id", "?", idb);
+	const char *kind = approvals_str(ap, "kind", "approval", kindb);
 	long long level = 0;
 	char deadline[64], created[64], actions[APPROVALS_LINE_BYTES];
 	int notice = strcmp(kind, "notice") == 0;
@@ -67,12 +74,12 @@ static void approvals_print_one(const json_t *ap)
 	(void)api_get_int(ap, "user_level", &level);
 	printf("%s %s%s\n", notice ? "notice" : "approval", id,
 	       json_is_true(json_object_get(ap, "escalation")) ? " (escalation)" : "");
-	printf("  who:      %s, level %lld, based in %s\n", approvals_str(ap, "user", "?"),
-	       level, approvals_str(ap, "user_region", "?"));
-	printf("  where:    device %s at site %s\n", approvals_str(ap, "device", "?"),
-	       approvals_str(ap, "site", "?"));
-	printf("  why:      %s\n", approvals_str(ap, "reason", "?"));
-	printf("  asks for: %s\n", actions[0] ? actions : "-");
+	printf("  who:      %s, level %lld, based in %s\n", approvals_str(ap, "user", "?", b1),
+	       level, approvals_str(ap, "user_region", "?", b2));
+	printf("  where:    device %s at site %s\n", approvals_str(ap, "device", "?", b1),
+	       approvals_str(ap, "site", "?", b2));
+	printf("  why:      %s\n", approvals_str(ap, "reason", "?", b1));
+	printf("  asks for: %s\n", actions[0] ? cliout_text(actions, b1, sizeof(b1)) : "-");
 	printf("  asked:    %s\n", created);
 	if (notice)
 		printf("  deadline: %s (goes ahead then unless refused)\n", deadline);
@@ -125,10 +132,8 @@ static int approvals_decide(const struct cli *cli, int argc, char **argv, int ap
 		             "audit trail see it)");
 		return CLI_EXIT_USAGE;
 	}
-	if (reason != NULL && cliargs_check_reason(reason) != 0) {
-		cliout_usage("--reason must be 1..%d printable characters", MAX_REASON_BYTES - 1);
+	if (reason != NULL && cliargs_check_reason(reason) != 0)
 		return CLI_EXIT_USAGE;
-	}
 	req = reason != NULL ? json_pack("{s:s}", "reason", reason) : json_object();
 	snprintf(path, sizeof(path), "/api/v1/approvals/%s/%s", pos[0],
 	         approve ? "approve" : "refuse");

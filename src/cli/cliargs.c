@@ -7,6 +7,7 @@
 #include "bounds.h"
 #include "cliout.h"
 #include "err.h"
+#include "text.h"
 
 static const struct cliargs_opt *cliargs_find(const struct cliargs_opt *opts,
                                               size_t nopts, const char *arg,
@@ -122,16 +123,14 @@ int cliargs_check_name(const char *s)
 
 int cliargs_check_reason(const char *s)
 {
-	size_t i, n;
+	const char *why = NULL;
 
-	if (s == NULL)
+	if (s == NULL || s[0] == '\0' || text_check_display(s, MAX_REASON_BYTES, &why) != 0) {
+		cliout_usage("--reason is refused: it must be 1..%d characters of text%s%s",
+		             MAX_REASON_BYTES - 1, why != NULL ? "; this one holds " : "",
+		             why != NULL ? why : "");
 		return TE_ERR_INVALID;
-	n = strlen(s);
-	if (n == 0 || n >= MAX_REASON_BYTES)
-		return TE_ERR_INVALID;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return TE_ERR_INVALID;
+	}
 	return 0;
 }
 

@@ -31,7 +31,8 @@ int cliargs_parse(const char *cmd, int argc, char **argv,
  * ssh host aliases, so nothing else is let through. 0 or TE_ERR_INVALID. */
 int cliargs_check_name(const char *s);
 
-/* A reason: 1..MAX_REASON_BYTES-1 bytes, no control characters. */
+/* A reason: 1..MAX_REASON_BYTES-1 bytes of displayable text (lib text.h);
+ * otherwise says why on stderr (a usage error) and fails. */
 int cliargs_check_reason(const char *s);
 
 struct cli;

@@ -1,6 +1,7 @@
 /* cliout.c: error lines, usage hints, JSON output, times and tables for the
  * CLI. */
 #include "cliout.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,14 +15,15 @@
 
 void cliout_error(const struct cli *cli, const char *code, const char *fmt, ...)
 {
-	char msg[CLIOUT_MSG_BYTES];
+	char msg[CLIOUT_MSG_BYTES], shown[TEXT_ESCAPED_BYTES(CLIOUT_MSG_BYTES)];
 	va_list ap;
 	json_t *obj;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "tether: %s\n", msg);
+	/* a server's message may quote what someone typed */
+	fprintf(stderr, "tether: %s\n", text_escape_display(msg, shown, sizeof(shown)));
 	if (cli == NULL || !cli->json)
 		return;
 	obj = json_pack("{s:s, s:s}", "error", code != NULL ? code : "failed",
@@ -44,7 +46,8 @@ int cliout_json(const json_t *v)
 {
 	char *text;
 
-	text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+	                  JSON_ENSURE_ASCII);
 	if (text == NULL)
 		return TE_ERR_NOMEM;
 	fprintf(stdout, "%s\n", text);
@@ -84,6 +87,24 @@ void cliout_when(const json_t *v, char *out, size_t outsz)
 		snprintf(out, outsz, "none");
 }
 
+const char *cliout_text(const char *s, char *buf, size_t bufsz)
+{
+	return text_escape_display(s != NULL ? s : "", buf, bufsz);
+}
+
+/* One row's cells, each with what the server sent made safe to print. */
+static void cliout_cells(cliout_cells_fn cells_fn, const json_t *row,
+                         char cells[][CLIOUT_CELL_BYTES], size_t ncols)
+{
+	char shown[CLIOUT_CELL_BYTES];
+
+	cells_fn(row, cells);
+	for (size_t k = 0; k < ncols; k++) {
+		text_escape_display(cells[k], shown, sizeof(shown));
+		memcpy(cells[k], shown, sizeof(shown));
+	}
+}
+
 void cliout_table(const json_t *list, const char *const *head, size_t ncols,
                   cliout_cells_fn cells_fn)
 {
@@ -96,7 +117,7 @@ void cliout_table(const json_t *list, const char *const *head, size_t ncols,
 	for (k = 0; k < ncols; k++)
 		width[k] = strlen(head[k]);
 	json_array_foreach(list, i, row) {
-		cells_fn(row, cells);
+		cliout_cells(cells_fn, row, cells, ncols);
 		for (k = 0; k < ncols; k++)
 			if (strlen(cells[k]) > width[k])
 				width[k] = strlen(cells[k]);
@@ -105,7 +126,7 @@ void cliout_table(const json_t *list, const char *const *head, size_t ncols,
 	for (k = 0; k < ncols; k++)
 		printf("%-*s%s", (int)width[k], head[k], k + 1 < ncols ? "  " : "\n");
 	json_array_foreach(list, i, row) {
-		cells_fn(row, cells);
+		cliout_cells(cells_fn, row, cells, ncols);
 		for (k = 0; k < ncols; k++)
 			printf("%-*s%s", (int)width[k], cells[k], k + 1 < ncols ? "  " : "\n");
 	}

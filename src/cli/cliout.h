@@ -34,6 +34,10 @@ void cliout_time(time_t t, char *out, size_t outsz);
  * "none" when it gave neither. */
 void cliout_when(const json_t *v, char *out, size_t outsz);
 
+/* s (NULL: "") with anything that could spoof a terminal made visible
+ * (lib text.h), in buf; returns buf. For every server-supplied text. */
+const char *cliout_text(const char *s, char *buf, size_t bufsz);
+
 #define CLIOUT_CELL_BYTES 128
 #define CLIOUT_MAX_COLS 8
 /* Fill one table row's cells from one element of the list. */

@@ -103,12 +103,16 @@ int login_read_password(const char *prompt, char *out, size_t outsz)
 	return login_read_secret("TETHER_PASSWORD", prompt, out, outsz);
 }
 
-/* The one-time code from the terminal, when there is one to ask. */
+/* The one-time code from the terminal when there is one to ask, else the
+ * next line on stdin (after the password's, when that came from stdin too):
+ * a code never has to be given in argv, which any user can read in /proc. */
 static int login_prompt_code(char *out, size_t outsz)
 {
 	int fd, r;
 
-	if (!isatty(STDIN_FILENO) || (fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+	if (!isatty(STDIN_FILENO))
+		return login_read_line(STDIN_FILENO, out, outsz);
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
 		return TE_ERR_NOT_FOUND;
 	fprintf(stderr, "one-time code from your authenticator (or a recovery code): ");
 	fflush(stderr);
@@ -117,9 +121,9 @@ static int login_prompt_code(char *out, size_t outsz)
 	return r;
 }
 
-static int login_check_args(const struct cli *cli, const char *server,
-                            const char *ca, const char *user,
-                            const char *proxy, char *ca_abs)
+int login_check_args(const struct cli *cli, const char *server,
+                     const char *ca, const char *user,
+                     const char *proxy, char *ca_abs)
 {
 	struct httpproxy p;
 	int proxy_ok;

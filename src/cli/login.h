@@ -27,6 +27,11 @@ int login_read_password(const char *prompt, char *out, size_t outsz);
 /* The same for any variable: env_name (then wiped and unset), else the
  * terminal without echo, else one line from stdin. */
 int login_read_secret(const char *env_name, const char *prompt, char *out, size_t outsz);
+/* Check the --server, --ca, --user and --proxy of login or enroll (a
+ * usage error or a CA that cannot be read is reported); the CA's absolute
+ * path into ca_abs (PATH_MAX). Returns an exit code, CLI_EXIT_OK when fine. */
+int login_check_args(const struct cli *cli, const char *server, const char *ca,
+                     const char *user, const char *proxy, char *ca_abs);
 /* Print what a setup-scope answer (login, mfa confirm, password) still
  * needs and the commands that do it; returns LOGIN_EXIT_SETUP. */
 int login_setup_report(const struct cli *cli, const json_t *resp);

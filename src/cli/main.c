@@ -12,6 +12,7 @@
 #include "cliout.h"
 #include "connect.h"
 #include "devices.h"
+#include "enroll.h"
 #include "log.h"
 #include "login.h"
 #include "mfa.h"
@@ -24,15 +25,23 @@
 static const char usage_text[] =
 	"usage: tether [--json] COMMAND ...\n"
 	"\n"
+	"  enroll --server URL --ca FILE --user NAME [--proxy URL]\n"
+	"                        first use of an account: the one-time enrollment\n"
+	"                        code from your administrator (TETHER_ENROLL_CODE,\n"
+	"                        the terminal or the first line on stdin), then your\n"
+	"                        new password (TETHER_PASSWORD, the terminal or the\n"
+	"                        next line); then run mfa enroll and mfa confirm\n"
 	"  login --server URL --ca FILE --user NAME [--proxy URL]\n"
 	"        [--totp CODE | --recovery-code CODE]\n"
 	"                        log in (password from TETHER_PASSWORD, the\n"
 	"                        terminal, or one line on stdin; the one-time\n"
-	"                        code from --totp, TETHER_TOTP or the terminal);\n"
+	"                        code from TETHER_TOTP, the terminal, the next line\n"
+	"                        on stdin or --totp);\n"
 	"                        --proxy http://[user:pass@]host:port is kept for\n"
 	"                        every later command, else HTTPS_PROXY/NO_PROXY apply\n"
 	"  mfa enroll            start TOTP enrollment: QR code, URI and secret\n"
-	"  mfa confirm CODE      finish it with the first code; prints the 10\n"
+	"  mfa confirm [CODE]    finish it with the first code (else TETHER_TOTP,\n"
+	"                        the terminal or stdin); prints the 10\n"
 	"                        one-time recovery codes once\n"
 	"  password              change your password (current from TETHER_PASSWORD,\n"
 	"                        new from TETHER_NEW_PASSWORD, else prompts or\n"
@@ -77,6 +86,7 @@ static const struct {
 	const char *name;
 	int (*fn)(const struct cli *, int, char **);
 } main_cmds[] = {
+	{ "enroll", enroll_main },
 	{ "login", login_main },
 	{ "logout", logout_main },
 	{ "mfa", mfa_main },

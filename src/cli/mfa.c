@@ -88,18 +88,26 @@ static int mfa_confirm(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1], *token = NULL, *scope = NULL;
 	json_t *body = NULL, *resp = NULL, *codes;
+	char code[LOGIN_MAX_CODE_BYTES];
 	struct api *a = NULL;
 	long long exp = 0;
 	size_t npos;
 	int rc = CLI_EXIT_FAIL, r;
 
-	if (cliargs_parse("mfa confirm", argc, argv, NULL, 0, pos, 1, 1, &npos, NULL) != 0)
+	if (cliargs_parse("mfa confirm", argc, argv, NULL, 0, pos, 0, 1, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (strlen(pos[0]) != 6 || strspn(pos[0], "0123456789") != 6) {
-		cliout_usage("mfa confirm: CODE is the 6-digit code your authenticator shows");
+	/* The code from argv, else TETHER_TOTP, the terminal or stdin. */
+	if (npos == 1)
+		snprintf(code, sizeof(code), "%s", pos[0]);
+	else if (login_read_secret("TETHER_TOTP", "code your authenticator shows: ", code,
+	                           sizeof(code)) != 0)
+		code[0] = '\0';
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6) {
+		cliout_usage("mfa confirm: CODE is the 6-digit code your authenticator shows (as"
+		             " the argument, in TETHER_TOTP, at the prompt or on stdin)");
 		return CLI_EXIT_USAGE;
 	}
-	if ((body = json_pack("{s:s}", "code", pos[0])) == NULL || api_open(cli, 0, &a) != 0 ||
+	if ((body = json_pack("{s:s}", "code", code)) == NULL || api_open(cli, 0, &a) != 0 ||
 	    api_call(a, "mfa confirm", "POST", "/api/v1/account/totp/confirm", body, &resp) != 0)
 		goto out;
 	codes = json_object_get(resp, "recovery_codes");
@@ -130,6 +138,7 @@ static int mfa_confirm(const struct cli *cli, int argc, char **argv)
 		rc = cli->json ? LOGIN_EXIT_SETUP : login_setup_report(cli, resp);
 	}
 out:
+	secret_wipe(code, sizeof(code));
 	json_decref(body);
 	json_decref(resp);
 	api_free(a);

@@ -10,6 +10,7 @@
 #include "bounds.h"
 #include "cliargs.h"
 #include "err.h"
+#include "text.h"
 
 #define SESSION_PATH_BYTES 160
 #define SESSION_WHAT_BYTES 160
@@ -269,11 +270,13 @@ static int session_cmd_request(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_EXIT_USAGE;
-	if (reason == NULL || cliargs_check_reason(reason) != 0) {
+	if (reason == NULL) {
 		cliout_usage("session request: --reason TEXT is required (the service "
 		             "ticket, at most %d characters)", MAX_REASON_BYTES - 1);
 		goto out;
 	}
+	if (cliargs_check_reason(reason) != 0)
+		goto out;
 	for (i = 0; i < nserv; i++) {
 		if (cliargs_check_name(services[i]) != 0) {
 			cliout_usage("session request: '%s' is not a service name",
@@ -322,19 +325,20 @@ static void session_print(const json_t *s)
 	static const char *const keys[] = {
 		"id", "device", "user", "reason", "state", "end_reason", "relay"
 	};
+	const json_t *granted = json_object_get(s, "granted");
+	char shown[TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)];
 	const char *v;
 	size_t k;
 
-	const json_t *granted = json_object_get(s, "granted");
-
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		if (api_get_str(s, keys[k], &v) == 0)
-			printf("%-11s %s\n", keys[k], v);
+			printf("%-11s %s\n", keys[k], cliout_text(v, shown, sizeof(shown)));
 	if (json_is_array(granted)) {
 		printf("%-11s", "granted");
 		for (k = 0; k < json_array_size(granted); k++)
 			if (json_is_string(json_array_get(granted, k)))
-				printf(" %s", json_string_value(json_array_get(granted, k)));
+				printf(" %s", cliout_text(json_string_value(json_array_get(granted, k)),
+				                          shown, sizeof(shown)));
 		printf("%s\n", json_array_size(granted) == 0 ? " (nothing)" : "");
 	}
 }

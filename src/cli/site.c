@@ -103,10 +103,8 @@ static int site_switch(const struct cli *cli, int argc, char **argv, int on)
 		             "trail carry it)");
 		return CLI_EXIT_USAGE;
 	}
-	if (reason != NULL && cliargs_check_reason(reason) != 0) {
-		cliout_usage("--reason must be 1..%d printable characters", MAX_REASON_BYTES - 1);
+	if (reason != NULL && cliargs_check_reason(reason) != 0)
 		return CLI_EXIT_USAGE;
-	}
 	/* The server records a reason with every switch; switching back on
 	 * rarely needs one of its own. */
 	req = json_pack("{s:b, s:s}", "enabled", on, "reason",

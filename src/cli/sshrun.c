@@ -431,11 +431,13 @@ out:
 static int sshrun_check_request(const char *cmd, const char *reason,
                                 const char *device)
 {
-	if (reason == NULL || cliargs_check_reason(reason) != 0) {
+	if (reason == NULL) {
 		cliout_usage("%s: --reason TEXT is required (the service ticket, at "
 		             "most %d characters)", cmd, MAX_REASON_BYTES - 1);
 		return TE_ERR_INVALID;
 	}
+	if (cliargs_check_reason(reason) != 0)
+		return TE_ERR_INVALID;
 	if (cliargs_check_name(device) != 0) {
 		cliout_usage("%s: '%s' is not a device serial", cmd, device);
 		return TE_ERR_INVALID;

@@ -30,6 +30,8 @@
 #define API_TOKEN_TTL_S         3600   /* default token_ttl_s: a login lasts an hour */
 #define API_TOKEN_IDLE_S        900    /* default token_idle_s: unused this long, refused */
 #define SETUP_TOKEN_TTL_S       600    /* a setup-scope token (enroll TOTP, change password) */
+#define ENROLL_CODE_TTL_S       (24 * 3600) /* default life of a user's one-time enrollment code */
+#define ENROLL_CODE_MAX_TTL_S   (30 * 24 * 3600)
 #define UNPAIRED_LEG_TIMEOUT_S  30     /* relay drops a lone leg after this */
 #define SESSION_MAX_S           (4 * 3600)
 #define HTTP_TIMEOUT_S          45     /* client side; longer than a long-poll */

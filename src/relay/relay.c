@@ -168,6 +168,11 @@ size_t relay_session_count(const struct relay *r)
 	return r->nsessions;
 }
 
+uint64_t relay_pause_count(const struct relay *r)
+{
+	return __atomic_load_n(&r->pauses, __ATOMIC_RELAXED);
+}
+
 /* Devices may present only their leaf (openssl s_client -cert does); the
  * issuing CA that signed it is the one after our own leaf in cert. Adding it
  * to the verify store only helps build the chain: verification still has to

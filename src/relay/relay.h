@@ -5,6 +5,7 @@
 #define TETHER_RELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <event2/event.h>
 
 #include "log.h"
@@ -57,5 +58,8 @@ int relay_client_port(const struct relay *r);
 /* Open connections and sessions being spliced (for tests and logs). */
 size_t relay_leg_count(const struct relay *r);
 size_t relay_session_count(const struct relay *r);
+/* How often a leg's reads were paused because its partner's output held
+ * RELAY_HIGH_WATER_BYTES (back-pressure; safe to read from another thread). */
+uint64_t relay_pause_count(const struct relay *r);
 
 #endif

@@ -77,6 +77,7 @@ struct relay {
 	                                  * issued at or before it may have been
 	                                  * used by an earlier run (nonces are
 	                                  * kept in memory only) */
+	uint64_t pauses;                 /* times a reading side was paused (tests) */
 };
 
 /* relay.c */

@@ -91,6 +91,8 @@ void relay_splice_read(struct relay_leg *from)
 	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER_BYTES) {
 		bufferevent_disable(from->bev, EV_READ);
 		from->paused = 1;
+		/* atomic: tests read it from another thread while the loop runs */
+		__atomic_add_fetch(&from->relay->pauses, 1, __ATOMIC_RELAXED);
 	}
 }
 

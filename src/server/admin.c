@@ -22,12 +22,13 @@
 #include "err.h"
 #include "jbody.h"
 #include "pki.h"
-#include "pwrules.h"
 #include "policy.h"
 #include "secret.h"
 #include "srvconf.h"
 #include "srvsession.h"
 #include "store.h"
+#include "text.h"
+#include "invite.h"
 
 #define ADMIN_ACTOR "admin"
 
@@ -40,6 +41,39 @@ void admin_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void admin_print_code(const char *user, const char *shown, int64_t expires_at)
+{
+	char when[64];
+	time_t t = (time_t)expires_at;
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+	/* stdout carries the code alone, for scripts; the rest goes to stderr */
+	printf("%s\n", shown);
+	fflush(stdout);
+	fprintf(stderr, "tether-server: the enrollment code above is for %s only, valid once,"
+	        " until %s. Give it to them in person or by a channel you trust; they run\n"
+	        "  tether enroll --server URL --ca root.crt --user %s\n"
+	        "choose their password, then enroll TOTP (tether mfa enroll). You never see"
+	        " their password.\n", user, when, user);
+}
+
+int admin_text_check(const char *cmd, const char *opt, const char *s, size_t max)
+{
+	const char *why = NULL;
+
+	if (s == NULL || s[0] == '\0') {
+		admin_err("%s: %s is required (text of at most %zu characters)", cmd, opt, max - 1);
+		return -1;
+	}
+	if (text_check_display(s, max, &why) != 0) {
+		admin_err("%s: %s is refused: it holds %s, which could change what an operator"
+		          " reads", cmd, opt, why);
+		return -1;
+	}
+	return 0;
 }
 
 int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
@@ -279,12 +313,12 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 	int rc, code = 1;
 
 	memset(&d, 0, sizeof(d));
-	if (!jbody_name_ok(serial) || strlen(customer) == 0 || strlen(customer) >= sizeof(d.customer) ||
-	    !jbody_text_ok(customer) || !jbody_name_ok(product)) {
-		admin_err("device add: SERIAL and --product must be names of [A-Za-z0-9._-];"
-		          " --customer printable text of at most %zu characters", sizeof(d.customer) - 1);
+	if (!jbody_name_ok(serial) || !jbody_name_ok(product)) {
+		admin_err("device add: SERIAL and --product must be names of [A-Za-z0-9._-]");
 		return 2;
 	}
+	if (admin_text_check("device add", "--customer", customer, sizeof(d.customer)) != 0)
+		return 2;
 	if ((rc = admin_open(dir, &cfg, &st)) != 0)
 		goto out;
 	if (!jbody_name_ok(site) || store_site_get(st, site, &where) != 0) {
@@ -324,31 +358,6 @@ out:
 	return code;
 }
 
-int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz)
-{
-	return pwrules_check(user, pw, NULL, errbuf, errsz);
-}
-
-int admin_read_password(char *out, size_t outsz)
-{
-	const char *env = getenv("TETHER_PASSWORD");
-	size_t n;
-
-	if (env != NULL) {
-		if (strlen(env) >= outsz)
-			return TE_ERR_TOO_LONG;
-		snprintf(out, outsz, "%s", env);
-		return 0;
-	}
-	if (fgets(out, (int)outsz, stdin) == NULL)
-		return TE_ERR_TRUNCATED;
-	n = strlen(out);
-	if (n > 0 && out[n - 1] != '\n' && !feof(stdin))
-		return TE_ERR_TOO_LONG;
-	out[strcspn(out, "\r\n")] = '\0';
-	return 0;
-}
-
 static int admin_user_check(const struct admin_user_opts *o)
 {
 	if (!jbody_name_ok(o->name)) {
@@ -371,7 +380,8 @@ static int admin_user_check(const struct admin_user_opts *o)
 		admin_err("user add: --level must be 1, 2 or 3");
 		return -1;
 	}
-	if (strlen(o->region) >= STORE_REGION_BYTES || !jbody_text_ok(o->region)) {
+	if (strlen(o->region) >= STORE_REGION_BYTES ||
+	    (o->region[0] != '\0' && !jbody_name_ok(o->region))) {
 		admin_err("user add: --region must be a short code such as US or DE");
 		return -1;
 	}
@@ -384,19 +394,18 @@ int admin_user_add(const struct admin_user_opts *o)
 	struct srvconf cfg;
 	struct store_user u;
 	struct store_site where;
-	char pw[1024], errbuf[256];
+	char shown[INVITE_CODE_TEXT_BYTES];
+	int64_t ttl = ENROLL_CODE_TTL_S, expires_at = 0;
 	int rc, code = 1;
 
 	memset(&u, 0, sizeof(u));
+	shown[0] = '\0';
 	if (admin_user_check(o) != 0)
 		return 2;
-	if ((rc = admin_read_password(pw, sizeof(pw))) != 0) {
-		admin_err("user add: give the password in TETHER_PASSWORD or as one line on stdin");
-		goto out;
-	}
-	if (admin_password_ok(o->name, pw, errbuf, sizeof(errbuf)) != 0) {
-		admin_err("user add: %s", errbuf);
-		goto out;
+	if (o->expires != NULL && invite_parse_ttl(o->expires, &ttl) != 0) {
+		admin_err("user add: --expires must be a time such as 24h, 90m or 7d (1 minute to"
+		          " 30 days)");
+		return 2;
 	}
 	if ((rc = admin_open(o->dir, &cfg, &st)) != 0)
 		goto out;
@@ -409,7 +418,8 @@ int admin_user_add(const struct admin_user_opts *o)
 	snprintf(u.region, sizeof(u.region), "%s", o->region);
 	u.level = o->level;
 	u.created_at = (int64_t)time(NULL);
-	if ((rc = secret_pwhash(pw, u.pwhash)) != 0 || (rc = store_user_add(st, &u)) != 0) {
+	/* No password: the user chooses one with the enrollment code below. */
+	if ((rc = store_user_add(st, &u)) != 0) {
 		admin_err("could not add user %s: %s", o->name, rc == TE_ERR_EXISTS ?
 		          "the name is taken" : te_strerror(rc));
 		goto out;
@@ -421,10 +431,17 @@ int admin_user_add(const struct admin_user_opts *o)
 	admin_audit(st, "user_add", json_pack("{s:s, s:s, s:i, s:s, s:s}", "user", u.name,
 	            "role", u.role, "level", u.level, "region", u.region,
 	            "site", o->site ? o->site : ""));
+	if ((rc = invite_issue(st, ADMIN_ACTOR, u.name, "user_add", (int64_t)time(NULL), ttl,
+	                       shown, &expires_at)) != 0) {
+		admin_err("user %s added, but no enrollment code could be made (%s); run"
+		          " `tether-server user invite %s`", u.name, te_strerror(rc), u.name);
+		goto out;
+	}
 	fprintf(stderr, "tether-server: user %s (%s, level %d) added\n", u.name, u.role, u.level);
+	admin_print_code(u.name, shown, expires_at);
 	code = 0;
 out:
-	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(shown, sizeof(shown));
 	store_close(st);
 	return code;
 }
@@ -611,12 +628,12 @@ int admin_device_revoke(const char *dir, const char *serial, const char *reason)
 	char *detail = NULL;
 	int rc, code = 1;
 
-	if (!jbody_name_ok(serial) || reason == NULL || reason[0] == '\0' ||
-	    strlen(reason) >= MAX_REASON_BYTES || !jbody_text_ok(reason)) {
-		admin_err("device revoke: SERIAL must be a name of [A-Za-z0-9._-] and --reason"
-		          " printable text of 1 to %d characters", MAX_REASON_BYTES - 1);
+	if (!jbody_name_ok(serial)) {
+		admin_err("device revoke: SERIAL must be a name of [A-Za-z0-9._-]");
 		return 2;
 	}
+	if (admin_text_check("device revoke", "--reason", reason, MAX_REASON_BYTES) != 0)
+		return 2;
 	if (admin_open(dir, &cfg, &c.st) != 0)
 		goto out;
 	if ((detail = jbody_dump(json_pack("{s:s, s:s}", "serial", serial, "reason",

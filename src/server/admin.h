@@ -17,6 +17,7 @@ struct admin_user_opts {
 	const char *name, *role, *region, *dir;
 	int level;
 	const char *site;       /* required for customer roles, NULL otherwise */
+	const char *expires;    /* the enrollment code's life ("24h"); NULL: default */
 };
 
 int admin_relay_add(const struct admin_relay_opts *o);
@@ -36,8 +37,6 @@ int admin_audit_list(const char *dir, int json);
 int admin_audit_device(const char *dir, const char *serial, int json);
 /* The same for a relay's audit anchor (relay_audit_rollback). */
 int admin_audit_relay(const char *dir, const char *name, int json);
-/* 0 when the password is acceptable for user; else errbuf says why. */
-int admin_password_ok(const char *user, const char *pw, char *errbuf, size_t errsz);
 
 /* Sites, certifications and the access policy (admin_site.c):
  * `site add|set|list`, `user certify`, `policy check|show`. argv[0] is

@@ -106,9 +106,10 @@ static int admin_site_add(const char *name, const struct admin_site_opts *o)
 	int rc, code = 1;
 
 	memset(&s, 0, sizeof(s));
-	if (!jbody_name_ok(name) || o->customer == NULL || o->customer[0] == '\0' ||
-	    strlen(o->customer) >= sizeof(s.customer) || !jbody_text_ok(o->customer) ||
-	    !admin_date_ok(o->contract_until) || !policy_approval_mode_ok(mode)) {
+	if (admin_text_check("site add", "--customer", o->customer, sizeof(s.customer)) != 0)
+		return 2;
+	if (!jbody_name_ok(name) || !admin_date_ok(o->contract_until) ||
+	    !policy_approval_mode_ok(mode)) {
 		admin_err("site add: NAME of [A-Za-z0-9._-], --customer TEXT, --contract-until"
 		          " YYYY-MM-DD (the last day covered) and --approval none|escalations|all");
 		return 2;
@@ -160,12 +161,14 @@ static int admin_site_set_check(const struct admin_site_opts *o)
 	if ((o->contract_until != NULL && !admin_date_ok(o->contract_until)) ||
 	    (o->approval != NULL && !policy_approval_mode_ok(o->approval)) ||
 	    (o->remote != NULL && strcmp(o->remote, "on") != 0 && strcmp(o->remote, "off") != 0) ||
-	    (o->remote != NULL && (o->reason == NULL || !jbody_text_ok(o->reason) ||
-	                           o->reason[0] == '\0' || strlen(o->reason) >= MAX_REASON_BYTES))) {
+	    (o->remote != NULL && o->reason == NULL)) {
 		admin_err("site set: --contract-until YYYY-MM-DD, --approval none|escalations|all,"
 		          " --remote on|off with --reason TEXT");
 		return -1;
 	}
+	if (o->remote != NULL && admin_text_check("site set", "--reason", o->reason,
+	                                          MAX_REASON_BYTES) != 0)
+		return -1;
 	if (o->contract_until == NULL && o->approval == NULL && o->remote == NULL) {
 		admin_err("site set: nothing to change");
 		return -1;

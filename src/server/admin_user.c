@@ -1,29 +1,29 @@
 /* admin_user.c: an administrator's account commands, run on the server host
- * against the deployment directory: lift a login lock, reset a password
- * (forcing a change at the next login), revoke every token of a user, and
- * reset a user's TOTP. Each is audited with actor "admin". */
+ * against the deployment directory: hand out a one-time enrollment code
+ * (invite, reset-password), lift a login lock, revoke every token of a
+ * user, and reset a user's TOTP. Each is audited with actor "admin". */
 #include "admin_user.h"
 #include "admin_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "bounds.h"
 #include "err.h"
+#include "invite.h"
 #include "jbody.h"
-#include "pwrules.h"
 #include "secret.h"
 #include "srvconf.h"
 #include "store.h"
 
 #define ADMIN_USER_ACTOR "admin"
-#define ADMIN_USER_PW_BYTES 1024
 
 struct admin_user_args {
-	const char *cmd, *name, *dir, *addr;
+	const char *cmd, *name, *dir, *addr, *expires;
 };
 
 /* Open the deployment's store and check that the user exists. */
@@ -81,41 +81,41 @@ static void admin_user_revoked(struct store *st, const char *name, int count, co
 	printf("user %s: %d token%s revoked\n", name, count, count == 1 ? "" : "s");
 }
 
+/* A new one-time enrollment code for the user (invite), or the same after
+ * a forgotten password (reset-password): the old password stops working
+ * and every token is revoked until the user chooses a new one with the
+ * code. The administrator never sets or sees a password. */
+static int admin_user_issue(const struct admin_user_args *a, struct store *st, const char *why)
+{
+	char shown[INVITE_CODE_TEXT_BYTES];
+	int64_t ttl = ENROLL_CODE_TTL_S, expires_at = 0;
+	int rc;
+
+	if (a->expires != NULL && invite_parse_ttl(a->expires, &ttl) != 0) {
+		admin_err("user %s: --expires must be a time such as 24h, 90m or 7d (1 minute to"
+		          " 30 days)", a->cmd);
+		return 2;
+	}
+	if ((rc = invite_issue(st, ADMIN_USER_ACTOR, a->name, why, (int64_t)time(NULL), ttl,
+	                       shown, &expires_at)) != 0) {
+		admin_err("user %s: %s", a->cmd, te_strerror(rc));
+		return 1;
+	}
+	fprintf(stderr, "tether-server: user %s: the password was removed and every login"
+	        " revoked until the code is used\n", a->name);
+	admin_print_code(a->name, shown, expires_at);
+	secret_wipe(shown, sizeof(shown));
+	return 0;
+}
+
+static int admin_user_invite(const struct admin_user_args *a, struct store *st)
+{
+	return admin_user_issue(a, st, "invite");
+}
+
 static int admin_user_reset_password(const struct admin_user_args *a, struct store *st)
 {
-	struct store_audit_entry audit = { ADMIN_USER_ACTOR, "password_reset", NULL };
-	char pw[ADMIN_USER_PW_BYTES], why[PWRULES_WHY_BYTES], hash[PWHASH_BYTES];
-	char *detail = NULL;
-	int rc, code = 1, revoked = 0;
-
-	if (admin_read_password(pw, sizeof(pw)) != 0) {
-		admin_err("user reset-password: give the temporary password in"
-		          " TETHER_PASSWORD or as one line on stdin");
-		goto out;
-	}
-	if (pwrules_check(a->name, pw, NULL, why, sizeof(why)) != 0) {
-		admin_err("user reset-password: the password is refused: %s", why);
-		goto out;
-	}
-	if ((rc = secret_pwhash(pw, hash)) != 0 ||
-	    (detail = jbody_dump(json_pack("{s:s, s:b}", "user", a->name,
-	                                   "must_change", 1))) == NULL) {
-		admin_err("user reset-password: could not hash the password");
-		goto out;
-	}
-	audit.detail = detail;
-	if ((rc = store_password_set(st, a->name, hash, 1, &revoked, &audit)) != 0) {
-		admin_err("user reset-password: %s", te_strerror(rc));
-		goto out;
-	}
-	printf("user %s: password reset; it must be changed at the next login\n", a->name);
-	admin_user_revoked(st, a->name, revoked, "password_reset");
-	code = 0;
-out:
-	secret_wipe(pw, sizeof(pw));
-	secret_wipe(hash, sizeof(hash));
-	free(detail);
-	return code;
+	return admin_user_issue(a, st, "reset_password");
 }
 
 static int admin_user_revoke_tokens(const struct admin_user_args *a, struct store *st)
@@ -164,7 +164,8 @@ static int admin_user_parse(int argc, char **argv, struct admin_user_args *a)
 	a->name = argv[1];
 	for (int i = 2; i < argc; i++) {
 		const char **dst = strcmp(argv[i], "--dir") == 0 ? &a->dir :
-		                   strcmp(argv[i], "--addr") == 0 ? &a->addr : NULL;
+		                   strcmp(argv[i], "--addr") == 0 ? &a->addr :
+		                   strcmp(argv[i], "--expires") == 0 ? &a->expires : NULL;
 
 		if (dst == NULL || i + 1 >= argc) {
 			admin_err("user %s: %s %s", a->cmd, argv[i], dst == NULL ?
@@ -186,6 +187,11 @@ static int admin_user_parse(int argc, char **argv, struct admin_user_args *a)
 		admin_err("user %s: --addr IP is only for unlock", a->cmd);
 		return -1;
 	}
+	if (a->expires != NULL && strcmp(a->cmd, "invite") != 0 &&
+	    strcmp(a->cmd, "reset-password") != 0) {
+		admin_err("user %s: --expires is only for invite and reset-password", a->cmd);
+		return -1;
+	}
 	return 0;
 }
 
@@ -196,6 +202,7 @@ int admin_user_main(int argc, char **argv)
 		int (*fn)(const struct admin_user_args *, struct store *);
 	} cmds[] = {
 		{ "unlock", admin_user_unlock },
+		{ "invite", admin_user_invite },
 		{ "reset-password", admin_user_reset_password },
 		{ "revoke-tokens", admin_user_revoke_tokens },
 		{ "reset-mfa", admin_user_reset_mfa },
@@ -209,7 +216,7 @@ int admin_user_main(int argc, char **argv)
 		if (argc >= 1 && strcmp(argv[0], cmds[k].name) == 0)
 			break;
 	if (k == sizeof(cmds) / sizeof(cmds[0])) {
-		admin_err("unknown user command; use add, unlock, reset-password,"
+		admin_err("unknown user command; use add, invite, unlock, reset-password,"
 		          " revoke-tokens or reset-mfa");
 		return 2;
 	}

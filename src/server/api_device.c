@@ -360,16 +360,13 @@ void api_device_session_end(struct http_req *r)
 	struct store_session s;
 	enum session_state st;
 	char reason[MAX_REASON_BYTES];
-	int rc;
 
 	if (j == NULL)
 		return;
 	if (api_device_session(r, j, &s) != 0)
 		goto out;
-	if ((rc = jbody_str(j, "reason", 0, reason, sizeof(reason))) != 0 || !jbody_text_ok(reason)) {
-		api_bad_field(r, "reason", rc ? rc : TE_ERR_INVALID);
+	if (api_text_field(r, j, "reason", 0, reason, sizeof(reason)) != 0)
 		goto out;
-	}
 	if (reason[0] == '\0')
 		snprintf(reason, sizeof(reason), "ended by the operator");
 	if (session_state_parse(s.state, &st) == 0 && !session_state_is_final(st) &&

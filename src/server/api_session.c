@@ -115,12 +115,8 @@ static int api_ask_parse(struct http_req *r, json_t *j, struct api_ask *a)
 		api_bad_field(r, "device", rc ? rc : TE_ERR_INVALID);
 		return -1;
 	}
-	if ((rc = jbody_str(j, "reason", 1, a->s->reason, MAX_REASON_BYTES)) != 0 ||
-	    a->s->reason[0] == '\0' || !jbody_text_ok(a->s->reason)) {
-		http_error(r, 400, "bad_request", "a reason (service ticket number, at most %d"
-		           " printable characters) is required", MAX_REASON_BYTES - 1);
+	if (api_text_field(r, j, "reason", 1, a->s->reason, MAX_REASON_BYTES) != 0)
 		return -1;
-	}
 	a->req_services = json_object_get(j, "services");
 	if (a->req_services != NULL && (!api_name_list_ok(a->req_services, jbody_name_ok) ||
 	                                json_array_size(a->req_services) > MAX_SERVICES)) {

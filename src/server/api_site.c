@@ -149,15 +149,10 @@ void api_approval_refuse(struct http_req *r)
 {
 	json_t *j = api_body(r);
 	char why[MAX_REASON_BYTES];
-	int rc;
 
 	if (j == NULL)
 		return;
-	if ((rc = jbody_str(j, "reason", 1, why, sizeof(why))) != 0 || why[0] == '\0' ||
-	    !jbody_text_ok(why))
-		http_error(r, 400, "bad_request", "a reason (printable text, at most %d characters)"
-		           " is required to refuse", MAX_REASON_BYTES - 1);
-	else
+	if (api_text_field(r, j, "reason", 1, why, sizeof(why)) == 0)
 		api_approval_decide(r, 0, why);
 	json_decref(j);
 }
@@ -243,19 +238,14 @@ static int api_site_remote_body(struct http_req *r, json_t *j, int *enabled, cha
                                 size_t whysz)
 {
 	const json_t *e = json_object_get(j, "enabled");
-	int rc;
 
 	if (!json_is_boolean(e)) {
 		http_error(r, 400, "bad_request", "field \"enabled\" must be true or false");
 		return -1;
 	}
 	*enabled = json_is_true(e);
-	if ((rc = jbody_str(j, "reason", 1, why, whysz)) != 0 || why[0] == '\0' ||
-	    !jbody_text_ok(why)) {
-		http_error(r, 400, "bad_request", "a reason (printable text, at most %d characters)"
-		           " is required", MAX_REASON_BYTES - 1);
+	if (api_text_field(r, j, "reason", 1, why, whysz) != 0)
 		return -1;
-	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "text.h"
 
 int jbody_parse(const char *body, size_t len, json_t **out)
 {
@@ -67,12 +68,7 @@ int jbody_name_ok(const char *s)
 
 int jbody_text_ok(const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return text_check_display(s, MAX_HTTP_BODY_BYTES, NULL) == 0;
 }
 
 char *jbody_dump(json_t *o)

@@ -16,7 +16,8 @@ int jbody_str(const json_t *obj, const char *key, int required, char *out,
               size_t outsz);
 /* 1 when s is a non-empty name of [A-Za-z0-9._-] shorter than MAX_NAME_BYTES. */
 int jbody_name_ok(const char *s);
-/* 1 when s holds only printable ASCII and spaces (reasons, versions). */
+/* 1 when s is displayable text (lib text.h: UTF-8 without controls or
+ * bidirectional overrides); reasons, versions, customer names. */
 int jbody_text_ok(const char *s);
 
 /* Compact JSON text of o (stolen; NULL gives NULL); caller frees. */

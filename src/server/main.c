@@ -28,12 +28,17 @@ static const char usage[] =
 	"                (ROLE: specialist, customer_approver, customer_viewer,\n"
 	"                release_manager, administrator, auditor; --site for the\n"
 	"                customer roles, which it requires)\n"
-	"                (password from TETHER_PASSWORD or one line on stdin)\n"
+	"                [--expires 24h]\n"
+	"                (prints a one-time enrollment code on stdout, valid --expires\n"
+	"                (s, m, h or d; 24h by default): the user runs `tether enroll`\n"
+	"                with it, chooses the password, then enrolls TOTP)\n"
+	"  tether-server user invite NAME [--expires 24h] --dir DIR\n"
+	"                (a new code, replacing an unused one; removes the password\n"
+	"                and revokes the user's tokens until it is used)\n"
+	"  tether-server user reset-password NAME [--expires 24h] --dir DIR\n"
+	"                (the same as invite, for a forgotten password: TOTP stays)\n"
 	"  tether-server user unlock NAME [--addr IP] --dir DIR\n"
 	"                (clears failed-login counts and locks for NAME, and IP)\n"
-	"  tether-server user reset-password NAME --dir DIR\n"
-	"                (temporary password from TETHER_PASSWORD or stdin; the user\n"
-	"                must change it at the next login; revokes the user's tokens)\n"
 	"  tether-server user revoke-tokens NAME --dir DIR\n"
 	"  tether-server user reset-mfa NAME --dir DIR\n"
 	"                (removes TOTP and recovery codes; the user enrolls again)\n"
@@ -65,7 +70,8 @@ static const char usage[] =
 /* Options after the positional words: "--key value" pairs and flags. */
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
-	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint;
+	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint,
+	            *expires;
 	int json;
 };
 
@@ -92,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--reason", offsetof(struct opts, reason) },
 		{ "--site", offsetof(struct opts, site) },
 		{ "--checkpoint", offsetof(struct opts, checkpoint) },
+		{ "--expires", offsetof(struct opts, expires) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -180,7 +187,7 @@ static int cmd_add(const char *what, int argc, char **argv)
 	}
 	{
 		struct admin_user_opts u = { argv[0], o.role, o.region ? o.region : "", o.dir, 1,
-		                             o.site };
+		                             o.site, o.expires };
 		if (o.role == NULL)
 			return usage_error("user add needs --role");
 		if (parse_int(o.level, 1, &u.level) != 0)

@@ -9,12 +9,14 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "invite.h"
 #include "jbody.h"
 #include "log.h"
 #include "pki.h"
 #include "policy.h"
 #include "secret.h"
 #include "server.h"
+#include "text.h"
 
 /* API_USER needs a full-scope token; API_ACCOUNT also takes a setup-scope
  * one (TOTP enrollment, password change, logout). */
@@ -34,6 +36,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, NULL, api_ca },
 	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, NULL, api_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, NULL, api_login },
+	{ EVHTTP_REQ_POST, "/api/v1/account/enroll", API_PUBLIC, NULL, api_account_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, NULL, api_logout },
 	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, NULL, api_account_totp },
 	{ EVHTTP_REQ_POST, "/api/v1/account/totp/confirm", API_ACCOUNT, NULL,
@@ -232,6 +235,27 @@ json_t *api_body(struct http_req *r)
 		return NULL;
 	}
 	return j;
+}
+
+int api_text_field(struct http_req *r, const json_t *j, const char *key, int required,
+                   char *out, size_t outsz)
+{
+	const char *why = NULL;
+	int rc;
+
+	if ((rc = jbody_str(j, key, required, out, outsz)) != 0 ||
+	    (required && out[0] == '\0')) {
+		http_error(r, 400, "bad_request", "field \"%s\" is %s (text of at most %zu"
+		           " characters)", key, rc == TE_ERR_TOO_LONG ? "too long" :
+		           rc == TE_ERR_INVALID ? "not a valid string" : "required", outsz - 1);
+		return -1;
+	}
+	if (text_check_display(out, outsz, &why) != 0) {
+		http_error(r, 400, "bad_request", "field \"%s\" is refused: it holds %s, which"
+		           " could change what an operator reads", key, why);
+		return -1;
+	}
+	return 0;
 }
 
 void api_bad_field(struct http_req *r, const char *key, int err)

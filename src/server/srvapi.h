@@ -57,5 +57,10 @@ void api_pwpool_busy(struct http_req *r);
 json_t *api_body(struct http_req *r);
 /* Reply 400 for a jbody_str failure on field `key`. */
 void api_bad_field(struct http_req *r, const char *key, int err);
+/* Read string field key of j into out (outsz bytes) as text an operator or
+ * a terminal will show (lib text.h); required also means not empty. On a
+ * bad value answers 400 naming the field and what is wrong, returns -1. */
+int api_text_field(struct http_req *r, const json_t *j, const char *key, int required,
+                   char *out, size_t outsz);
 
 #endif

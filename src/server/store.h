@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -315,6 +315,22 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
  * written in the same transaction (NULL: none). */
 int store_token_revoke_user(struct store *st, const char *user, int *count,
                             const struct store_audit_entry *audit);
+
+/* One-time enrollment codes (store_invite.c), kept as SHA-256 hex only.
+ * Issue: replace any earlier code of user with hash (valid until
+ * expires_at), remove the password (pwhash '': no login until the code is
+ * used) and revoke the user's tokens, with audit, in one transaction;
+ * *revoked how many (may be NULL). TE_ERR_NOT_FOUND: no such user. */
+int store_invite_issue(struct store *st, const char *user, const char *hash, int64_t now,
+                       int64_t expires_at, int *revoked,
+                       const struct store_audit_entry *audit);
+/* Use user's code: when hash matches (constant time) an unused code that
+ * has not expired, mark it used, set pwhash (no forced change) and append
+ * audit, in one transaction. TE_ERR_NOT_FOUND no code was issued,
+ * TE_ERR_DENIED another code, TE_ERR_REPLAY already used, TE_ERR_EXPIRED
+ * past expires_at (checked in that order). pwhash NULL only checks. */
+int store_invite_use(struct store *st, const char *user, const char *hash, int64_t now,
+                     const char *pwhash, const struct store_audit_entry *audit);
 
 /* Store a new password hash, set or clear the forced change, and revoke all
  * the user's tokens, in one transaction with audit. */

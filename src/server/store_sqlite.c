@@ -109,6 +109,11 @@ static const char *const store_migrations[] = {
 	/* 7: signed checkpoints of the audit chain's head (store_checkpoint.c) */
 	("CREATE TABLE audit_checkpoints(seq INTEGER PRIMARY KEY, server TEXT NOT NULL,"
 	 " hash TEXT NOT NULL, time INTEGER NOT NULL, sig TEXT NOT NULL);"),
+	/* 8: one-time enrollment codes (store_invite.c); a user row with
+	 * pwhash '' has no password until the code is used */
+	"CREATE TABLE user_invites(user TEXT PRIMARY KEY REFERENCES users(name),"
+	" hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NOT NULL DEFAULT 0);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -4,14 +4,11 @@
 # with no way back (NoNewPrivs, not dumpable, no core files), the agent's
 # monitor stays root and holds nothing, and a full forwarded session still
 # works with every audit trail intact.
-if [ "$(id -u)" != 0 ]; then
-	echo "[t150-privdrop] skipped: needs root"
-	exit 0
-fi
 . "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (it starts the daemons as root to drop to nobody)"
 
 SVC_USER=nobody
-SVC_UID=$(id -u "$SVC_USER") || fail "no user $SVC_USER on this host"
+SVC_UID=$(id -u "$SVC_USER") || skip "no user $SVC_USER on this host"
 SVC_GID=$(id -g "$SVC_USER")
 # mktemp made $WORK 0700; a service user must be able to pass through it, as
 # through /var/lib or /etc on a real host.

@@ -26,6 +26,7 @@ mfa_enroll erin "$ERIN_PW" "$WORK/cli-erin"
 DAVE_PW=$(random_password)
 add_user_pw dave "$DAVE_PW" administrator
 DH="$WORK/cli-dave"
+user_enroll dave "$DAVE_PW" "$DH"   # the enrollment code: dave chooses his password
 rc=0
 out=$(TETHER_HOME="$DH" TETHER_PASSWORD="$DAVE_PW" tether login --server "$URL" \
 	--ca "$SRV/ca/root.crt" --user dave 2>&1) || rc=$?

@@ -7,7 +7,7 @@
 full_stack 1
 random_password >"$WORK/pw-nocert"
 tether-server user add nocert --role specialist --level 2 --region US --dir "$SRV" \
-	<"$WORK/pw-nocert" 2>>"$WORK/init.log" || fail "user add nocert"
+	>"$WORK/code-nocert" 2>>"$WORK/init.log" || fail "user add nocert"
 add_user lapsed specialist 2 US
 YESTERDAY=$(date_in_days -1)
 tether-server user certify lapsed --product injector --until "$YESTERDAY" --dir "$SRV" \

@@ -1,11 +1,13 @@
 /* fuzz_totp.c: what a login or a client hands to the one-time-code code:
- * a code to verify (src/lib/totp.c), base32 text to decode, and a password
- * to check against the rules (src/server/pwrules.c). */
+ * a code to verify (src/lib/totp.c), base32 text to decode, a password
+ * to check against the rules (src/server/pwrules.c), and an enrollment code
+ * and its life as typed (src/server/invite.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "invite.h"
 #include "pwrules.h"
 #include "totp.h"
 
@@ -28,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)totp_base32_encode(dec, n, enc, sizeof(enc));
 	}
 	(void)pwrules_check("alice", s, "old-password-1234", why, sizeof(why));
+	{
+		char hash[SHA256_HEX_BYTES];
+		int64_t ttl;
+
+		(void)invite_code_hash(s, hash);
+		(void)invite_parse_ttl(s, &ttl);
+	}
 	free(s);
 	return 0;
 }

@@ -157,6 +157,12 @@ static void test_event_parse_rejects(void **state)
 		"{\"session\":1,\"user\":\"u\"}",
 		"{\"session\":\"S\",\"user\":\"u\",\"services\":\"http\"}",
 		"{\"session\":\"S\",\"user\":\"u\",\"services\":[1]}",
+		/* what would spoof the operator's screen (lib text.h) */
+		"{\"session\":\"S\",\"user\":\"u\",\"reason\":\"TCK \\u202egnp.exe\"}",
+		"{\"session\":\"S\",\"user\":\"u\",\"reason\":\"a \\u009b2J\"}",
+		"{\"session\":\"S\",\"user\":\"u\\u200f\"}",
+		"{\"session\":\"S\",\"user\":\"u\",\"region\":\"US\\u2066\"}",
+		"{\"session\":\"S\",\"user\":\"u\",\"services\":[\"ht\\u202etp\"]}",
 	};
 	struct consent_event ev;
 	size_t i;

@@ -417,8 +417,12 @@ static void test_bulk_with_backpressure(void **state)
 	assert_string_equal(answer, "OK sess-bulk");
 	assert_int_equal(pthread_create(&th, NULL, bulk_writer, &b), 0);
 
-	/* The client reads slowly at first so that the relay has to pause. */
-	usleep(300 * 1000);
+	/* The client reads nothing until the relay has paused the device's
+	 * reads: with back-pressure broken the relay would queue every byte
+	 * and this wait would run out. */
+	for (i = 0; relay_pause_count(f->relay) == 0 && i < IO_TIMEOUT_S * 100; i++)
+		usleep(10 * 1000);
+	assert_true(relay_pause_count(f->relay) > 0);
 	for (;;) {
 		r = SSL_read(cli, buf, sizeof(buf));
 		if (r <= 0)

@@ -352,9 +352,9 @@ static void test_device_revoke(void **state)
 }
 
 /* What migration 3 added, to make a version-2 database. */
-/* What migrations 5 (sites and policy), 6 (notifications) and 7 (audit
- * checkpoints) add, dropped so that a test can go back to an older schema
- * and migrate again. */
+/* What migrations 5 (sites and policy), 6 (notifications), 7 (audit
+ * checkpoints) and 8 (enrollment codes) add, dropped so that a test can go
+ * back to an older schema and migrate again. */
 #define LATER_DROP_MIGRATIONS \
 	"DROP TABLE sites; DROP TABLE certifications;" \
 	"ALTER TABLE devices DROP COLUMN site; ALTER TABLE users DROP COLUMN site;" \
@@ -364,7 +364,7 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN idle_s;" \
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
-	"DROP TABLE notifications; DROP TABLE audit_checkpoints;"
+	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
