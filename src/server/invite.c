@@ -14,7 +14,9 @@
 #include "bounds.h"
 #include "err.h"
 #include "jbody.h"
+#include "pwpool.h"
 #include "pwrules.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "srvapi.h"
 
@@ -121,17 +123,6 @@ struct invite_req {
 	const char *password;
 };
 
-static void invite_peer_addr(struct http_req *r, char *out, size_t outsz)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-	char *addr = NULL;
-	ev_uint16_t port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	snprintf(out, outsz, "%s", addr != NULL && addr[0] != '\0' ? addr : "unknown");
-}
-
 /* A refused code: audited with why, answered with one clear sentence. A
  * wrong code and a user without a code get the same answer. */
 static void invite_refused(struct http_req *r, const struct invite_req *q, int rc)
@@ -181,7 +172,7 @@ static int invite_req_parse(struct http_req *r, json_t *j, struct invite_req *q)
 		api_bad_field(r, "password", TE_ERR_NOT_FOUND);
 		return -1;
 	}
-	invite_peer_addr(r, q->addr, sizeof(q->addr));
+	http_peer_addr(r, q->addr, sizeof(q->addr));
 	return 0;
 }
 
@@ -211,51 +202,137 @@ static void invite_answer(struct http_req *r, const char *user)
 	http_reply(r, 200, out);
 }
 
-void api_account_enroll(struct http_req *r)
+/* One enrollment while its argon2id hash runs on a worker (pwpool.h): what
+ * the second, atomic use of the code needs, and whether the client left. */
+struct invite_job {
+	struct http_req *r;
+	struct evhttp_connection *evcon;
+	int gone, detached;
+	struct invite_req q;            /* q.password is not kept: the worker has it */
+	char hash[SHA256_HEX_BYTES];    /* of the typed code */
+};
+
+static void invite_job_free(struct invite_job *job)
 {
-	struct store_audit_entry audit = { NULL, "enrollment_code_used", NULL };
-	char hash[SHA256_HEX_BYTES], pwhash[PWHASH_BYTES], why[PWRULES_WHY_BYTES];
-	struct invite_req q;
+	secret_wipe(job, sizeof(*job));
+	free(job);
+}
+
+static void invite_gone_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct invite_job *job = arg;
+
+	(void)evcon;
+	job->gone = 1;
+	job->detached = evhttp_request_get_connection(job->r->ev) == NULL;
+}
+
+/* The new password's hash is made: spend the code and set it, in one
+ * transaction that checks the code again. */
+static void invite_hashed(const struct pwpool_result *res, void *arg)
+{
+	struct invite_job *job = arg;
+	struct http_req *r = job->r;
+	struct store_audit_entry audit = { job->q.user, "enrollment_code_used", NULL };
 	char *detail = NULL;
-	json_t *j = api_body(r);
 	int rc;
 
-	if (j == NULL)
+	if (job->gone) {
+		if (job->detached)
+			evhttp_request_free(r->ev);
+		http_req_free(r);
+		invite_job_free(job);
 		return;
-	memset(&q, 0, sizeof(q));
-	pwhash[0] = '\0';
-	if (invite_req_parse(r, j, &q) != 0)
-		goto out;
-	/* The password rules first, so that a refused password does not spend
-	 * the code. */
-	if (pwrules_check(q.user, q.password, NULL, why, sizeof(why)) != 0) {
-		http_error(r, 400, "weak_password", "the password is refused: %s", why);
-		goto out;
 	}
-	if (invite_code_hash(q.code, hash) != 0) {
-		invite_refused(r, &q, TE_ERR_DENIED);
-		goto out;
-	}
-	/* A wrong code costs no argon2id hash; the use below checks again. */
-	if ((rc = store_invite_use(r->srv->store, q.user, hash, server_now(), NULL, NULL)) != 0) {
-		invite_failed(r, &q, rc);
-		goto out;
-	}
-	if ((rc = secret_pwhash(q.password, pwhash)) != 0 ||
-	    (detail = jbody_dump(json_pack("{s:s, s:s}", "user", q.user, "addr", q.addr))) == NULL) {
+	evhttp_connection_set_closecb(job->evcon, NULL, NULL);
+	if (res->rc != 0 || (detail = jbody_dump(json_pack("{s:s, s:s}", "user", job->q.user,
+	                                                     "addr", job->q.addr))) == NULL) {
 		http_error(r, 503, "internal", "could not hash the password");
 		goto out;
 	}
-	audit.actor = q.user;
 	audit.detail = detail;
-	if ((rc = store_invite_use(r->srv->store, q.user, hash, server_now(), pwhash, &audit)) != 0)
-		invite_failed(r, &q, rc);
+	if ((rc = store_invite_use(r->srv->store, job->q.user, job->hash, server_now(), res->hash,
+	                           &audit)) != 0)
+		invite_failed(r, &job->q, rc);
 	else
-		invite_answer(r, q.user);
+		invite_answer(r, job->q.user);
 out:
 	free(detail);
-	secret_wipe(&q, sizeof(q));
-	secret_wipe(pwhash, sizeof(pwhash));
+	invite_job_free(job);
+}
+
+/* 1 (answered 429, audited) when this address has used up its enrollments:
+ * codes are guessed here as enrollment tokens would be at /api/v1/enroll. */
+static int invite_rate_limited(struct http_req *r)
+{
+	char addr[RATELIMIT_ADDR_BYTES];
+	long wait_s;
+
+	http_peer_addr(r, addr, sizeof(addr));
+	if ((wait_s = ratelimit_take(r->srv->rl_enroll, addr, r->started_ms)) == 0)
+		return 0;
+	server_audit(r->srv, "anonymous", "enrollment_code_refused", json_pack("{s:s, s:s, s:I}",
+	             "reason", "rate_limited", "addr", addr, "retry_after_s", (json_int_t)wait_s));
+	http_retry_after(r, wait_s);
+	http_error(r, 429, "rate_limited", "too many enrollment attempts from this address; try"
+	           " again in %ld s", wait_s);
+	return 1;
+}
+
+void api_account_enroll(struct http_req *r)
+{
+	char why[PWRULES_WHY_BYTES];
+	struct invite_job *job = NULL;
+	json_t *j;
+	int rc;
+
+	if (invite_rate_limited(r))
+		return;
+	if ((j = api_body(r)) == NULL)
+		return;
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		goto out;
+	}
+	job->r = r;
+	if (invite_req_parse(r, j, &job->q) != 0)
+		goto out;
+	/* The password rules first, so that a refused password does not spend
+	 * the code. */
+	if (pwrules_check(job->q.user, job->q.password, NULL, why, sizeof(why)) != 0) {
+		http_error(r, 400, "weak_password", "the password is refused: %s", why);
+		goto out;
+	}
+	if (invite_code_hash(job->q.code, job->hash) != 0) {
+		invite_refused(r, &job->q, TE_ERR_DENIED);
+		goto out;
+	}
+	/* A wrong code costs no argon2id hash; the use after it checks again. */
+	if ((rc = store_invite_use(r->srv->store, job->q.user, job->hash, server_now(), NULL,
+	                           NULL)) != 0) {
+		invite_failed(r, &job->q, rc);
+		goto out;
+	}
+	if ((job->evcon = evhttp_request_get_connection(r->ev)) == NULL) {
+		http_error(r, 503, "internal", "cannot hash the password now");
+		goto out;
+	}
+	rc = pwpool_submit(r->srv->pwpool, PWPOOL_HASH, job->q.password, NULL, NULL,
+	                   invite_hashed, job);
+	if (rc != 0) {
+		if (rc == TE_ERR_TOO_LONG)
+			api_pwpool_busy(r);
+		else
+			http_error(r, 503, "internal", "cannot hash the password now (%s)",
+			           te_strerror(rc));
+		goto out;
+	}
+	job->q.password = NULL;
+	evhttp_connection_set_closecb(job->evcon, invite_gone_cb, job);
+	job = NULL;                      /* invite_hashed answers and frees it */
+out:
+	if (job != NULL)
+		invite_job_free(job);
 	jbody_wipe(j, "password");
 	jbody_wipe(j, "code");
 	json_decref(j);

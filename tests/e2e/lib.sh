@@ -196,9 +196,16 @@ start_daemons() {
 	# relay listened stays "down" until its next check. Sessions are asked
 	# for once the server has seen every relay up.
 	for r in $RELAYS; do
-		wait_for 30 sh -c "grep 'relay $r ' '$WORK/server.log' | tail -1 | grep -q 'is up'" ||
-			fail "the server never saw $r up: $(grep "relay $r " "$WORK/server.log" | tail -1)"
+		wait_relay_up "$r"
 	done
+}
+
+# wait_relay_up NAME [LOG]: until the server's background check last saw
+# relay NAME up (its health lines in LOG, default the first server's log).
+wait_relay_up() {
+	_log=${2:-$WORK/server.log}
+	wait_for 30 sh -c "grep -E 'relay $1 \\(.*\\) is (up|down)' '$_log' | tail -1 | grep -q 'is up'" ||
+		fail "the server never saw $1 up: $(grep -E "relay $1 \(.*\) is (up|down)" "$_log" | tail -1)"
 }
 
 # restart_server: stop the running tether-server and start it again (to

@@ -89,6 +89,7 @@ pass "no file under the server's folder holds the relay's private key"
 for f in relay.crt ca.crt ticket.pub tether-relay.conf; do cp "$RDIR/$f" "$RH/"; done
 bg relay-x tether-relay run --config "$RH/tether-relay.conf"
 wait_port "$dp"
+wait_relay_up relay-x
 
 LPORT=$(free_port)
 start_forward "$LPORT"

@@ -48,6 +48,7 @@ pass "the relay alone cannot tell that records went missing"
 # seq, but the head the relay opened is reported with every event.
 bg relay-1b tether-relay run --config "$RCONF"
 wait_port "$RELAY_1_DEVICE_PORT"
+wait_relay_up relay-1
 start_forward "$LPORT"
 expect_contains "$(fetch "$LPORT")" "nominal" "second session active through the restarted relay"
 wait_for 30 sh -c "tether-server audit list --dir '$SRV' | grep -q 'relay_audit_rollback.*relay-1'" ||

@@ -12,8 +12,10 @@
 deploy 0
 set_server_conf login.max_failures 3
 set_server_conf login.addr_max_failures 10
-set_server_conf login.lock_base_s 2
-set_server_conf login.lock_max_s 8
+# Locks long enough that a login under ASan on a loaded machine still
+# lands inside one (the checks below never depend on how long a step took).
+set_server_conf login.lock_base_s 6
+set_server_conf login.lock_max_s 24
 restart_server
 URL="https://127.0.0.1:$SERVER_PORT"
 audit() { tether-server audit list --dir "$SRV"; }
@@ -31,7 +33,7 @@ code_now() { oathtool --totp -b "$(cat "$WORK/totp.$1")"; }
 locked_until_over() { # locked_until_over USER: wait for the user's lock to end
 	u=$(audit | grep login_locked | grep "\"user\":\"$1\"" | tail -1 |
 		sed -n 's/.*"until":\([0-9]*\).*/\1/p')
-	wait_for 15 sh -c "[ \$(date +%s) -gt $u ]" || fail "the lock of $1 never ended"
+	wait_for 40 sh -c "[ \$(date +%s) -gt $u ]" || fail "the lock of $1 never ended"
 }
 
 cli_login
@@ -44,8 +46,8 @@ for i in 1 2 3; do
 	out=$(login_as "$SPEC_USER" "wrong-password-$i") && fail "a wrong password logged in"
 done
 expect_contains "$out" "wrong user name or password" "the third failure is still a plain refusal"
-[ "$(lock_s user "$SPEC_USER")" = 2 ] || fail "the first lock is not login.lock_base_s (2 s)"
-pass "three failures lock the account for 2 s (audited login_locked)"
+[ "$(lock_s user "$SPEC_USER")" = 6 ] || fail "the first lock is not login.lock_base_s (6 s)"
+pass "three failures lock the account for 6 s (audited login_locked)"
 out=$(login_as "$SPEC_USER" "$SPEC_PW" "$(code_now "$SPEC_USER")") && fail "logged in while locked"
 expect_contains "$out" "try again in" "the right password and code are refused while locked"
 expect_contains "$out" "ask an administrator to unlock" "the refusal says how to get unlocked"
@@ -53,12 +55,12 @@ expect_contains "$(audit | grep login_failed | tail -1)" '"reason":"locked"' "th
 
 locked_until_over "$SPEC_USER"
 out=$(login_as "$SPEC_USER" "wrong-password-4") && fail "a wrong password logged in"
-[ "$(lock_s user "$SPEC_USER")" = 4 ] || fail "the second lock did not double to 4 s"
-pass "a failure after the lock doubles it (4 s)"
+[ "$(lock_s user "$SPEC_USER")" = 12 ] || fail "the second lock did not double to 12 s"
+pass "a failure after the lock doubles it (12 s)"
 locked_until_over "$SPEC_USER"
 out=$(login_as "$SPEC_USER" "wrong-password-5") && fail "a wrong password logged in"
-[ "$(lock_s user "$SPEC_USER")" = 8 ] || fail "the third lock did not double to 8 s"
-pass "... and again (8 s = login.lock_max_s)"
+[ "$(lock_s user "$SPEC_USER")" = 24 ] || fail "the third lock did not double to 24 s"
+pass "... and again (24 s = login.lock_max_s)"
 out=$(login_as "$SPEC_USER" "$SPEC_PW" "$(code_now "$SPEC_USER")") && fail "logged in while locked"
 expect_contains "$out" "try again in" "still locked"
 
