@@ -200,12 +200,15 @@ start_daemons() {
 	done
 }
 
-# wait_relay_up NAME [LOG]: until the server's background check last saw
-# relay NAME up (its health lines in LOG, default the first server's log).
-wait_relay_up() {
-	_log=${2:-$WORK/server.log}
-	wait_for 30 sh -c "grep -E 'relay $1 \\(.*\\) is (up|down)' '$_log' | tail -1 | grep -q 'is up'" ||
-		fail "the server never saw $1 up: $(grep -E "relay $1 \(.*\) is (up|down)" "$_log" | tail -1)"
+# wait_relay_up NAME [LOG] / wait_relay_down NAME [LOG]: until the server's
+# background check last saw relay NAME up (down): its last health line in
+# LOG (default the first server's log). The last line, not any line: a relay
+# is often seen down once at start, before it listens.
+wait_relay_up() { wait_relay_state "$1" up "${2:-$WORK/server.log}"; }
+wait_relay_down() { wait_relay_state "$1" down "${2:-$WORK/server.log}"; }
+wait_relay_state() {
+	wait_for 30 sh -c "grep -E 'relay $1 \\(.*\\) is (up|down)' '$3' | tail -1 | grep -q 'is $2'" ||
+		fail "the server never saw $1 $2: $(grep -E "relay $1 \(.*\) is (up|down)" "$3" | tail -1)"
 }
 
 # restart_server: stop the running tether-server and start it again (to
