@@ -52,6 +52,7 @@ struct pdmatch {
 
 /* ---- compiling ------------------------------------------------------------ */
 
+__attribute__((format(printf, 3, 4)))
 static void pdmatch_why(char *why, size_t whysz, const char *fmt, ...)
 {
 	va_list ap;
@@ -325,12 +326,19 @@ struct pdwalk {
 	size_t whysz;
 };
 
-static void pdwalk_fail(struct pdwalk *w, int rc, const char *fmt, const char *arg)
+__attribute__((format(printf, 3, 4)))
+static void pdwalk_fail(struct pdwalk *w, int rc, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (w->rc != 0)
 		return;
 	w->rc = rc;
-	pdmatch_why(w->why, w->whysz, fmt, arg);
+	if (w->why == NULL || w->whysz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->why, w->whysz, fmt, ap);
+	va_end(ap);
 }
 
 static void pdwalk_cover(struct pdwalk *w, const char *path, int dir)

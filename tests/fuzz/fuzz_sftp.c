@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "sftpd.h"
 
-static char base[256], top[320], root[384], logs[384], patients[384];
+static char base[256], top[320], root[384], logs[384], patients[384], dicom[400];
 
 static void put(const char *rel, const char *text)
 {
@@ -92,14 +92,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(root, sizeof(root), "%s/root", top);
 	snprintf(logs, sizeof(logs), "%s/logs", top);
 	snprintf(patients, sizeof(patients), "%s/root/patients", top);
+	/* Refusal entries are absolute (pdmatch.h); *.dcm at any depth under root. */
+	snprintf(dicom, sizeof(dicom), "%s/*.dcm", root);
 	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *roots[] = { root, logs };
-	const char *refuse[] = { patients, "*.dcm" };
-	struct sftpd_policy pol = { roots, 2, refuse, 2, 0, 0 };
+	const char *refuse[] = { patients, dicom };
+	struct sftpd_policy pol = { roots, 2, refuse, 2, 0, 0, 0 };
 	struct sftpd *s = NULL;
 	const void *out;
 	size_t chunk, off, n, queued;
