@@ -7,6 +7,7 @@
 #include "agentconf.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,4 +559,19 @@ void agentconf_diag_argv(const struct agent_diag *d, char **argv)
 	for (i = 0; i < d->argc; i++)
 		argv[i] = (char *)d->buf + d->args[i];
 	argv[d->argc] = NULL;
+}
+
+int agentconf_user_in_group(const struct passwd *pw, const char *name)
+{
+	struct group *gr;
+	char **m;
+
+	if (name[0] == '\0' || (gr = getgrnam(name)) == NULL)
+		return 0;
+	if (pw->pw_gid == gr->gr_gid)
+		return 1;
+	for (m = gr->gr_mem; *m != NULL; m++)
+		if (strcmp(*m, pw->pw_name) == 0)
+			return 1;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef TETHER_AGENTCONF_H
 #define TETHER_AGENTCONF_H
 
+#include <pwd.h>
 #include <stddef.h>
 #include "bounds.h"
 #include "log.h"
@@ -96,5 +97,9 @@ const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
 /* argv (NULL-terminated, pointing into d) for execve; argv needs
  * AGENT_DIAG_MAX_ARGS + 1 slots. */
 void agentconf_diag_argv(const struct agent_diag *d, char **argv);
+
+/* Is the account pw in group name (as its primary group or a listed
+ * member)? 0 for an empty or unknown group. Used for consent_group. */
+int agentconf_user_in_group(const struct passwd *pw, const char *name);
 
 #endif

@@ -309,24 +309,16 @@ static int consent_peer_allowed(const struct agent_conf *conf, uid_t uid, gid_t 
 {
 	struct group *gr;
 	struct passwd *pw;
-	char **m;
 
 	if ((pw = getpwnam(conf->support_user)) != NULL && pw->pw_uid == uid)
 		return 0;
 	if (uid == 0 || uid == getuid())
 		return 1;
-	if (conf->consent_group[0] == '\0' || (gr = getgrnam(conf->consent_group)) == NULL)
-		return 0;
-	if (gid == gr->gr_gid)
+	/* The peer's own gid first: it may be in the group with no passwd entry. */
+	if (conf->consent_group[0] != '\0' && (gr = getgrnam(conf->consent_group)) != NULL &&
+	    gid == gr->gr_gid)
 		return 1;
-	if ((pw = getpwuid(uid)) == NULL)
-		return 0;
-	if (pw->pw_gid == gr->gr_gid)
-		return 1;
-	for (m = gr->gr_mem; *m != NULL; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
-			return 1;
-	return 0;
+	return (pw = getpwuid(uid)) != NULL && agentconf_user_in_group(pw, conf->consent_group);
 }
 
 void consent_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,

@@ -202,21 +202,6 @@ static int run_check_state(const struct agent_conf *conf, uid_t owner, const cha
 }
 
 /* Is pw in the group named name (primary or member)? */
-static int run_in_group(const struct passwd *pw, const char *name)
-{
-	struct group *gr;
-	char **m;
-
-	if (name[0] == '\0' || (gr = getgrnam(name)) == NULL)
-		return 0;
-	if (pw->pw_gid == gr->gr_gid)
-		return 1;
-	for (m = gr->gr_mem; *m != NULL; m++)
-		if (strcmp(*m, pw->pw_name) == 0)
-			return 1;
-	return 0;
-}
-
 /* Started as root: the network part drops to `user`, and every shell,
  * diagnostic and SFTP server runs as `support_user`, a real account that
  * is neither root, nor the agent's user, nor in consent_group. */
@@ -241,7 +226,7 @@ static int run_check_accounts(const struct agent_conf *conf, uid_t *agent_uid)
 		        conf->support_user, conf->path, conf->support_user);
 		return TE_ERR_NOT_FOUND;
 	}
-	if (pw->pw_uid == 0 || pw->pw_uid == uid || run_in_group(pw, conf->consent_group)) {
+	if (pw->pw_uid == 0 || pw->pw_uid == uid || agentconf_user_in_group(pw, conf->consent_group)) {
 		fprintf(stderr, "tether-agent run: support_user = %s in %s %s; it must be an "
 		        "account of its own that can reach none of the agent's state\n",
 		        conf->support_user, conf->path, pw->pw_uid == 0 ? "is root" :

@@ -280,6 +280,36 @@ e2e_accounts() {
 	chmod 711 "$WORK"
 }
 
+# attack_targets MON NET [PID...]: what tests/e2e/helpers/attack-agent.sh
+# knows of the agent, in $WORK/targets (readable by the support user).
+attack_targets() {
+	cat >"$WORK/targets" <<T
+STATE=$AGENT_DIR/state
+SOCK=$AGENT_DIR/consent.sock
+PIDS="$*"
+CONTROL=$WORK/control.txt
+T
+	chmod 644 "$WORK/targets"
+}
+
+# attack_check OUT WHERE MON NET: every attempt of the attack refused, none
+# succeeded, and the agent (monitor MON, network part NET) still runs with
+# an audit chain that verifies and has not shrunk below $records_before.
+attack_check() {
+	printf '%s\n' "$1" >"$WORK/attack.$2"
+	expect_contains "$1" "attack-done" "the attack ran to its end in the $2"
+	expect_contains "$1" "control: visible" "the $2 can read ordinary files"
+	expect_not_contains "$1" "BREACH" "nothing of the agent's is reachable from the $2"
+	n=$(printf '%s\n' "$1" | grep -c '^refused:')
+	[ "$n" -ge 16 ] || fail "only $n attempts were made from the $2"
+	pass "$n attempts from the $2, each refused"
+	kill -0 "$3" && kill -0 "$4" || fail "the agent died after the $2's attack"
+	tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null ||
+		fail "device audit chain broken"
+	[ "$(wc -l <"$AGENT_DIR/state/audit.log")" -ge "$records_before" ] || fail "audit.log shrank"
+	pass "the agent still runs and its audit chain verifies"
+}
+
 # device_files DIR...: as root, SFTP runs as support_user, which needs to
 # own the folders a test lets it change (as on a device, where the files.*
 # areas that take uploads belong to the support account).

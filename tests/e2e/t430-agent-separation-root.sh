@@ -66,43 +66,17 @@ wait_for 10 sh -c "pgrep -P $PID_agent -x tether-net >/dev/null" || fail "no net
 NET=$(pgrep -P "$PID_agent" -x tether-net)
 records_before=$(wc -l <"$STATE/audit.log")
 
-# targets: what the attack knows
-write_targets() {
-	cat >"$WORK/targets" <<T
-STATE=$STATE
-SOCK=$AGENT_DIR/consent.sock
-PIDS="$PID_agent $NET $*"
-CONTROL=$WORK/control.txt
-T
-	chmod 644 "$WORK/targets"
-}
-
-# check_attack OUT WHERE: every attempt refused, none succeeded.
-check_attack() {
-	printf '%s\n' "$1" >"$WORK/attack.$2"
-	expect_contains "$1" "attack-done" "the attack ran to its end in the $2"
-	expect_contains "$1" "control: visible" "the $2 can read ordinary files"
-	expect_not_contains "$1" "BREACH" "nothing of the agent's is reachable from the $2"
-	n=$(printf '%s\n' "$1" | grep -c '^refused:')
-	[ "$n" -ge 16 ] || fail "only $n attempts were made from the $2"
-	pass "$n attempts from the $2, each refused"
-	kill -0 "$PID_agent" && kill -0 "$NET" || fail "the agent died after the $2's attack"
-	tether-agent audit verify --config "$CONF" >/dev/null || fail "device audit chain broken"
-	[ "$(wc -l <"$STATE/audit.log")" -ge "$records_before" ] || fail "audit.log shrank"
-	pass "the agent still runs and its audit chain verifies"
-}
-
 # ---- from a granted shell --------------------------------------------------------
 sid=$(request_actions "TCK-430 shell" shell)
 consent_session "$sid"
 ssh_master "$sid"
 WORKER=$(pgrep -P "$NET" | head -1)
-write_targets "$WORKER"
+attack_targets "$PID_agent" "$NET" "$WORKER"
 who=$(device_ssh device 'id -un; id -u' 2>&1 || true)
 expect_contains "$who" "support" "the shell runs as the support user"
 [ "$(stat -c %U "$STATE")" = "$E2E_AGENT_USER" ] || fail "state_dir is not the agent user's"
 out=$(timeout 200 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" device "sh $WORK/attack.sh $WORK/targets" 2>&1 || true)
-check_attack "$out" shell
+attack_check "$out" shell "$PID_agent" "$NET"
 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O exit device >/dev/null 2>&1 || true
 tether session end "$sid" >/dev/null
 
@@ -110,14 +84,14 @@ tether session end "$sid" >/dev/null
 # A misconfigured mode must not let the support user in: the peer check
 # refuses its uid and audits consent_peer_refused.
 chmod 666 "$AGENT_DIR/consent.sock"
-write_targets
+attack_targets "$PID_agent" "$NET"
 rc=0
 tether diag "$SERIAL" attack --reason "TCK-430 diag" >"$WORK/diag.out" 2>"$WORK/diag.err" &
 dpid=$!
 sid=$(pending_session_id)
 agent_consent accept "$sid" >/dev/null || fail "accept"
 wait "$dpid" || rc=$?
-check_attack "$(cat "$WORK/diag.out")" diagnostic
+attack_check "$(cat "$WORK/diag.out")" diagnostic "$PID_agent" "$NET"
 sup_uid=$(id -u support)
 agent_audit_detail consent_peer_refused | grep -q "uid $sup_uid " ||
 	fail "no consent_peer_refused for uid $sup_uid: $(agent_audit_detail consent_peer_refused)"

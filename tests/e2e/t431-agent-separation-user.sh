@@ -44,44 +44,21 @@ NET=$(pgrep -P "$MON" -x tether-net)
 pass "the agent runs as nobody (monitor $MON, network part $NET)"
 records_before=$(wc -l <"$STATE/audit.log")
 
-write_targets() {
-	cat >"$WORK/targets" <<T
-STATE=$STATE
-SOCK=$AGENT_DIR/consent.sock
-PIDS="$MON $NET $*"
-CONTROL=$WORK/control.txt
-T
-	chmod 644 "$WORK/targets"
-}
-
-check_attack() {
-	printf '%s\n' "$1" >"$WORK/attack.$2"
-	expect_contains "$1" "attack-done" "the attack ran to its end in the $2"
-	expect_contains "$1" "control: visible" "the $2 can read ordinary files"
-	expect_contains "$1" "agent processes seen: none" "the $2 sees no agent process"
-	expect_not_contains "$1" "BREACH" "nothing of the agent's is reachable from the $2"
-	n=$(printf '%s\n' "$1" | grep -c '^refused:')
-	[ "$n" -ge 16 ] || fail "only $n attempts were made from the $2"
-	pass "$n attempts from the $2, each refused"
-	kill -0 "$MON" && kill -0 "$NET" || fail "the agent died after the $2's attack"
-	tether-agent audit verify --config "$CONF" >/dev/null || fail "device audit chain broken"
-	[ "$(wc -l <"$STATE/audit.log")" -ge "$records_before" ] || fail "audit.log shrank"
-	pass "the agent still runs and its audit chain verifies"
-}
-
 sid=$(request_actions "TCK-431 shell" shell)
 consent_session "$sid"
 ssh_master "$sid"
-write_targets "$(pgrep -P "$NET" | head -1)"
+attack_targets "$MON" "$NET" "$(pgrep -P "$NET" | head -1)"
 out=$(timeout 200 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" device "sh $WORK/attack.sh $WORK/targets" 2>&1 || true)
-check_attack "$out" shell
+attack_check "$out" shell "$MON" "$NET"
+expect_contains "$out" "agent processes seen: none" "the shell sees no agent process"
 ssh $DEVICE_SSH_OPTS -S "$WORK/ctl" -O exit device >/dev/null 2>&1 || true
 tether session end "$sid" >/dev/null
 
-write_targets
+attack_targets "$MON" "$NET"
 tether diag "$SERIAL" attack --reason "TCK-431 diag" >"$WORK/diag.out" 2>"$WORK/diag.err" &
 dpid=$!
 sid=$(pending_session_id)
 agent_consent accept "$sid" >/dev/null || fail "accept"
 wait "$dpid" || true
-check_attack "$(cat "$WORK/diag.out")" diagnostic
+attack_check "$(cat "$WORK/diag.out")" diagnostic "$MON" "$NET"
+expect_contains "$(cat "$WORK/diag.out")" "agent processes seen: none" "the diagnostic sees no agent process"
