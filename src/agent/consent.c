@@ -23,6 +23,8 @@
 #include <jansson.h>
 
 #include "agentaudit.h"
+#include "agentclock.h"
+#include "clockoff.h"
 #include "err.h"
 #include "text.h"
 #include "log.h"
@@ -417,6 +419,7 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 	struct tunnel_spec *spec = NULL;
 	json_t *o = NULL, *relay, *port;
 	char relay_name[MAX_NAME_BYTES];
+	int64_t iat = 0, exp = 0;
 	int rc = TE_ERR_PROTOCOL;
 
 	snprintf(why, whysz, "the server's answer has no usable ticket or relay");
@@ -438,17 +441,21 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 	                          sizeof(spec->relay_port), 1) != 0)
 		goto out;
 	snprintf(spec->session, sizeof(spec->session), "%s", s->ev.session);
-	rc = ticket_verify(spec->ticket, strlen(spec->ticket), c->ticket_pub,
-	                   (int64_t)time(NULL), &spec->verified);
+	/* Judged by the server's clock: the ticket's window is the server's. */
+	rc = ticket_verify_window(spec->ticket, strlen(spec->ticket), c->ticket_pub,
+	                          clockoff_now(), &spec->verified, &iat, &exp);
 	if (rc == 0)
 		rc = ticket_check_binding(&spec->verified, TICKET_LEG_DEVICE,
 		                          relay_name, c->conf->serial);
 	if (rc == 0 && strcmp(spec->verified.session, s->ev.session) != 0)
 		rc = TE_ERR_MISMATCH;
 	if (rc != 0) {
-		snprintf(why, whysz, "ticket rejected: %s", te_strerror(rc));
+		if (rc == TE_ERR_EXPIRED)
+			agentclock_ticket_why(iat, exp, TICKET_SKEW_S, clockoff_now(), why, whysz);
+		else
+			snprintf(why, whysz, "ticket rejected: %s", te_strerror(rc));
 		agentaudit_log(c->conf, "agent", "ticket_rejected", "session %s: %s",
-		               s->ev.session, te_strerror(rc));
+		               s->ev.session, why);
 		goto out;
 	}
 	snprintf(s->actions, sizeof(s->actions), "%s", spec->verified.actions);

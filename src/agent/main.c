@@ -20,6 +20,7 @@
 #include "agentconf.h"
 #include "apiq.h"
 #include "consent.h"
+#include "agentclock.h"
 #include "enroll.h"
 #include "err.h"
 #include "httpproxy.h"
@@ -316,6 +317,8 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	int i, rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any TLS: the kept offset judges the server's certificate. */
+	agentclock_start(conf);
 	if ((rc = run_setup(&r, &ctx, &tpub)) != 0) {
 		rc = MONITOR_EXIT_CONFIG;
 		goto out;
@@ -387,6 +390,7 @@ static int cmd_enroll(struct agent_conf *conf, const struct agent_args *a)
 		        "`tether-server device add` and `tether-server init`)\n");
 		return TE_ERR_INVALID;
 	}
+	agentclock_start(conf);
 	return enroll_run(conf, &e);
 }
 

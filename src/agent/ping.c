@@ -10,7 +10,9 @@
 #include <jansson.h>
 
 #include "agentaudit.h"
+#include "agentclock.h"
 #include "checkpoint.h"
+#include "clockoff.h"
 #include "err.h"
 #include "text.h"
 #include "httpc.h"
@@ -30,6 +32,7 @@ struct ping {
 	char *body;
 	int failures;
 	time_t sent_at;
+	int64_t sent_mono_ms;             /* for the clock offset's round trip */
 	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
@@ -80,6 +83,8 @@ char *ping_body(const struct agent_conf *conf)
 	              "status", "ok", "wait", conf->longpoll, "services", svcs);
 	if (o != NULL) {
 		ping_add_audit_head(conf, o);
+		if (clockoff_known())
+			json_object_set_new(o, "clock_offset_s", json_integer(clockoff_offset_s()));
 		text = json_dumps(o, JSON_COMPACT);
 	}
 	json_decref(o);
@@ -185,6 +190,27 @@ static void ping_checkpoint(struct ping *p, const json_t *o)
 		               (long long)shown.seq);
 }
 
+/* The server's time_ms and held_ms: this device's clock offset, learned
+ * before the events so that a ticket in them is judged by it. */
+static void ping_clock(struct ping *p, const json_t *o)
+{
+	const json_t *t = json_object_get(o, "time_ms"), *h = json_object_get(o, "held_ms");
+	int64_t off, recv = clockoff_wall_ms();
+
+	if (!json_is_integer(t) || !json_is_integer(h)) {
+		log_debug("ping: the server sends no time; the clock offset is not learned");
+		return;
+	}
+	if (clockoff_estimate(clockoff_mono_ms() - p->sent_mono_ms, recv,
+	                      (int64_t)json_integer_value(t), (int64_t)json_integer_value(h),
+	                      &off) != 0) {
+		log_warn("ping: the server's time (%lld ms, held %lld ms) is out of bounds; ignored",
+		         (long long)json_integer_value(t), (long long)json_integer_value(h));
+		return;
+	}
+	agentclock_learned(p->conf, off);
+}
+
 static void ping_done(int status, const char *body, size_t len,
                       const char *err, void *arg)
 {
@@ -199,6 +225,7 @@ static void ping_done(int status, const char *body, size_t len,
 		if (p->failures > 0)
 			log_info("ping: server reachable again");
 		p->failures = 0;
+		ping_clock(p, o);
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
@@ -236,6 +263,7 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	p->sent_at = time(NULL);
+	p->sent_mono_ms = clockoff_mono_ms();
 	/* Rebuilt each time (one audit head read per ping): the head moves as
 	 * the agent and its workers append. On failure the previous body is
 	 * sent again; with none yet, this ping counts as failed. */

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "agentaudit.h"
+#include "clockoff.h"
 #include "diag.h"
 #include "err.h"
 #include "log.h"
@@ -456,6 +457,7 @@ static enum sshd_end sshd_loop(struct sshd *d)
 {
 	time_t end = time(NULL) + SESSION_MAX_S;
 	enum sshd_end why = SSHD_END_CLOSED;
+	int64_t local, corrected;
 	int ms;
 
 	sshd_in_loop = 1;
@@ -480,7 +482,10 @@ static enum sshd_end sshd_loop(struct sshd *d)
 		if (ssh_get_status(d->session) & (SSH_CLOSED | SSH_CLOSED_ERROR))
 			break;
 		/* The ticket's limits hold whatever the client does. */
-		why = sshd_limit_check(d->t, (int64_t)time(NULL), d->last_io);
+		/* end_at is by the server's clock; last_io by the device's. */
+		local = (int64_t)time(NULL);
+		corrected = clockoff_now();
+		why = sshd_limit_check(d->t, corrected, d->last_io + (corrected - local));
 		if (why != SSHD_END_CLOSED) {
 			log_info("ssh: session %s: %s limit reached; ending it",
 			         d->t->session, sshd_end_name(why));

@@ -6,9 +6,10 @@
 #include <time.h>
 
 #include "cliargs.h"
+#include "clockoff.h"
 #include "err.h"
 
-#define DEVICES_COLS 5
+#define DEVICES_COLS 6
 
 int devices_service_port(const json_t *dev, const char *name, int *port)
 {
@@ -93,6 +94,29 @@ static void devices_seen(const json_t *dev, char *out, size_t outsz)
 	}
 }
 
+/* The device clock's offset from the server's as "-10 s" (behind) or
+ * "+1 h 0 min" (ahead), with "!" when past the server's threshold; "-" when
+ * never reported. The server reports server minus device. */
+static void devices_clock(const json_t *dev, char *out, size_t outsz)
+{
+	json_t *off = json_object_get(dev, "clock_offset_s");
+	char what[64];
+	long long v;
+
+	if (!json_is_integer(off)) {
+		snprintf(out, outsz, "-");
+		return;
+	}
+	v = (long long)json_integer_value(off);
+	if (v == 0) {
+		snprintf(out, outsz, "0 s");
+		return;
+	}
+	clockoff_describe(v, what, sizeof(what));
+	snprintf(out, outsz, "%s%s%s", v > 0 ? "-" : "+", what,
+	         json_is_true(json_object_get(dev, "clock_skewed")) ? " !" : "");
+}
+
 static void devices_cells(const json_t *dev, char cells[][CLIOUT_CELL_BYTES])
 {
 	static const char *const keys[] = { "serial", "customer", "product" };
@@ -108,15 +132,31 @@ static void devices_cells(const json_t *dev, char cells[][CLIOUT_CELL_BYTES])
 	devices_service_names(dev, cells[4], CLIOUT_CELL_BYTES);
 	if (cells[4][0] == '\0')
 		snprintf(cells[4], CLIOUT_CELL_BYTES, "-");
+	devices_clock(dev, cells[5], CLIOUT_CELL_BYTES);
 }
 
 static void devices_print_table(const json_t *list)
 {
 	static const char *const head[DEVICES_COLS] = {
-		"SERIAL", "CUSTOMER", "PRODUCT", "SEEN", "SERVICES"
+		"SERIAL", "CUSTOMER", "PRODUCT", "SEEN", "SERVICES", "CLOCK"
 	};
+	const char *serial;
+	json_t *dev, *off;
+	char what[64];
+	size_t i;
 
 	cliout_table(list, head, DEVICES_COLS, devices_cells);
+	json_array_foreach(list, i, dev) {
+		off = json_object_get(dev, "clock_offset_s");
+		if (!json_is_true(json_object_get(dev, "clock_skewed")) || !json_is_integer(off) ||
+		    api_get_str(dev, "serial", &serial) != 0)
+			continue;
+		clockoff_describe(json_integer_value(off), what, sizeof(what));
+		printf("warning: the clock of device %s is %s %s the server's (warning past %lld s);"
+		       " sessions still work, judged by the server's clock\n", serial, what,
+		       json_integer_value(off) > 0 ? "behind" : "ahead of",
+		       (long long)json_integer_value(json_object_get(dev, "clock_skew_warn_s")));
+	}
 }
 
 int devices_main(const struct cli *cli, int argc, char **argv)

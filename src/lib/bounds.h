@@ -26,6 +26,7 @@
 #define LONGPOLL_HOLD_S         30     /* server holds a ping this long */
 #define SHORTPOLL_INTERVAL_S    30     /* agent's fallback poll period */
 #define CONSENT_TIMEOUT_S       120    /* default; no answer means refusal */
+#define CLOCK_SKEW_WARN_S       30     /* default; a device clock further off is warned about */
 #define ENROLL_TOKEN_TTL_S      (24 * 3600)
 #define API_TOKEN_TTL_S         3600   /* default token_ttl_s: a login lasts an hour */
 #define API_TOKEN_IDLE_S        900    /* default token_idle_s: unused this long, refused */

@@ -24,7 +24,6 @@
 
 #define TICKET_SIG_BYTES 64
 #define TICKET_NONCE_HEX 32
-#define TICKET_SKEW_S 5
 #define TICKET_PAYLOAD_MAX ((MAX_TICKET_BYTES / 4) * 3)
 
 const char *ticket_leg_name(enum ticket_leg leg)
@@ -268,6 +267,12 @@ out:
 int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
                   struct ticket *out)
 {
+	return ticket_verify_window(text, len, pub, now, out, NULL, NULL);
+}
+
+int ticket_verify_window(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
+                         struct ticket *out, int64_t *iat, int64_t *exp)
+{
 	uint8_t payload[TICKET_PAYLOAD_MAX], sig[TICKET_SIG_BYTES + 3];
 	size_t plen = 0, siglen = 0, dot;
 	struct ticket t;
@@ -296,8 +301,13 @@ int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
 		return rc;
 	/* Not-yet-valid (beyond the skew) is reported as expired: either way the
 	 * ticket is outside its window. */
-	if (now >= t.expires_at || now < t.issued_at - TICKET_SKEW_S)
+	if (now >= t.expires_at || now < t.issued_at - TICKET_SKEW_S) {
+		if (iat != NULL && exp != NULL) {
+			*iat = t.issued_at;
+			*exp = t.expires_at;
+		}
 		return TE_ERR_EXPIRED;
+	}
 	*out = t;
 	return 0;
 }

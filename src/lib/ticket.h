@@ -43,6 +43,12 @@ int ticket_sign(const struct ticket *t, EVP_PKEY *key, char *out, size_t outsz);
  * a bad signature or wrong key, TE_ERR_EXPIRED when expired. */
 int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
                   struct ticket *out);
+/* The tolerance for a ticket's issued_at ahead of now. */
+#define TICKET_SKEW_S 5
+/* As ticket_verify; on TE_ERR_EXPIRED (the signature verified, the window
+ * did not hold) *iat and *exp get the ticket's window, to say why. */
+int ticket_verify_window(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
+                         struct ticket *out, int64_t *iat, int64_t *exp);
 /* Check a verified ticket's binding: leg and relay name; device may be NULL
  * (client leg). TE_ERR_MISMATCH when any differs. */
 int ticket_check_binding(const struct ticket *t, enum ticket_leg leg,

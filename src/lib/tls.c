@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "bounds.h"
+#include "clockoff.h"
 #include "err.h"
 #include "httpproxy.h"
 #include "httpresp.h"
@@ -70,6 +71,93 @@ static int tls_verify_role_cb(int ok, X509_STORE_CTX *xs)
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
+	return ok;
+}
+
+/* ---- the clock certificates are judged by -------------------------------- */
+
+static tls_clock_fn tls_clock;
+static _Thread_local char tls_clock_note[TLS_ERR_TEXT_BYTES];
+
+void tls_set_clock(tls_clock_fn fn)
+{
+	tls_clock = fn;
+}
+
+static int tls_asn1_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return TE_ERR_INVALID;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* The latest notBefore of the peer's leaf and the chain it sent. */
+static int tls_chain_not_before(X509_STORE_CTX *xs, int64_t *out)
+{
+	STACK_OF(X509) *sk = X509_STORE_CTX_get0_untrusted(xs);
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	int64_t nb;
+	int i;
+
+	if (leaf == NULL || tls_asn1_unix(X509_get0_notBefore(leaf), out) != 0)
+		return TE_ERR_INVALID;
+	for (i = 0; sk != NULL && i < sk_X509_num(sk) && i < TLS_VERIFY_DEPTH + 1; i++)
+		if (tls_asn1_unix(X509_get0_notBefore(sk_X509_value(sk, i)), &nb) == 0 && nb > *out)
+			*out = nb;
+	return 0;
+}
+
+/* Say how far the device clock (now) is from the certificate that failed a
+ * time check, for tls_verify_text. */
+static void tls_clock_explain(X509_STORE_CTX *xs, int64_t now, int known)
+{
+	int err = X509_STORE_CTX_get_error(xs);
+	X509 *x = X509_STORE_CTX_get_current_cert(xs);
+	char role[32], name[64], whose[48], gap[64];
+	int64_t t;
+
+	if (x == NULL || (err != X509_V_ERR_CERT_NOT_YET_VALID && err != X509_V_ERR_CERT_HAS_EXPIRED))
+		return;
+	if (tls_asn1_unix(err == X509_V_ERR_CERT_NOT_YET_VALID ? X509_get0_notBefore(x) :
+	                  X509_get0_notAfter(x), &t) != 0)
+		return;
+	if (X509_STORE_CTX_get_error_depth(xs) == 0 &&
+	    pki_cert_identity(x, role, sizeof(role), name, sizeof(name)) == 0)
+		snprintf(whose, sizeof(whose), "the %.24s's certificate", role);
+	else
+		snprintf(whose, sizeof(whose), "the CA certificate");
+	clockoff_describe(err == X509_V_ERR_CERT_NOT_YET_VALID ? t - now : now - t, gap,
+	                  sizeof(gap));
+	if (err == X509_V_ERR_CERT_NOT_YET_VALID)
+		snprintf(tls_clock_note, sizeof(tls_clock_note), "device clock is %s behind %s: %s%s",
+		         gap, whose, X509_verify_cert_error_string(err), known ? "" :
+		         " (no offset from the server's clock known yet; first contact allows 24 h)");
+	else
+		snprintf(tls_clock_note, sizeof(tls_clock_note), "device clock is %s past the expiry"
+		         " of %s: %s", gap, whose, X509_verify_cert_error_string(err));
+}
+
+/* Chain verification under tls_set_clock's clock (see tls.h). */
+static int tls_cert_verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+	tls_clock_fn fn = tls_clock;
+	int64_t now, at, nb;
+	int known = 0, ok;
+
+	(void)arg;
+	tls_clock_note[0] = '\0';
+	if (fn == NULL)
+		return X509_verify_cert(xs);
+	at = now = fn(&known);
+	if (!known && tls_chain_not_before(xs, &nb) == 0 && nb > now &&
+	    nb - now <= TLS_FIRST_CONTACT_SKEW_S)
+		at = nb;
+	X509_STORE_CTX_set_time(xs, 0, (time_t)at);
+	if ((ok = X509_verify_cert(xs)) != 1)
+		tls_clock_explain(xs, now, known);
 	return ok;
 }
 
@@ -184,6 +272,7 @@ static int tls_client_ctx_base(const char *chain_file, const char *key_file,
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_role_cb);
+	SSL_CTX_set_cert_verify_callback(ctx, tls_cert_verify_cb, NULL);
 	*out = ctx;
 	return 0;
 }
@@ -300,6 +389,9 @@ const char *tls_verify_text(long v)
 {
 	if (v == X509_V_ERR_APPLICATION_VERIFICATION)
 		return "the certificate is from the deployment CA but for another role";
+	if (tls_clock_note[0] != '\0' &&
+	    (v == X509_V_ERR_CERT_NOT_YET_VALID || v == X509_V_ERR_CERT_HAS_EXPIRED))
+		return tls_clock_note;
 	return X509_verify_cert_error_string(v);
 }
 

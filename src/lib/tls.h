@@ -8,6 +8,7 @@
 #define TETHER_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 #include "secret.h"
 
@@ -28,6 +29,18 @@ int tls_client_ctx_new(const char *ca_file, const char *chain_file,
 int tls_client_ctx_new_pem(const char *ca_pem, const char *chain_file,
                            const char *key_file, SSL_CTX **out);
 
+/* The clock that client contexts judge certificate times by. Unset (the
+ * default), OpenSSL's own: the process's clock. The agent sets one that
+ * returns unix time by the server's clock (clockoff.h) and whether that is
+ * known. While it is not (first contact), a chain whose latest notBefore is
+ * up to TLS_FIRST_CONTACT_SKEW_S ahead is judged at that notBefore, so a
+ * slow device clock can still connect; expiry is never stretched, as the
+ * later time only makes it stricter. A time check that fails then says how
+ * far the device clock is off (tls_verify_text). Process-wide. */
+#define TLS_FIRST_CONTACT_SKEW_S (24 * 3600)
+typedef int64_t (*tls_clock_fn)(int *known);
+void tls_set_clock(tls_clock_fn fn);
+
 /* Accept only a peer whose leaf certificate's OU is role (a PKI_ROLE_*
  * constant, which must outlive ctx); checked during the handshake, so a
  * wrong role fails it like a wrong CA. Without it any role passes. */
@@ -46,7 +59,10 @@ struct tls_peer {
  * sent none, TE_ERR_TLS when verification did not succeed. */
 int tls_peer_identity(SSL *ssl, struct tls_peer *out);
 
-/* Why verification failed, for a verify result v (SSL_get_verify_result). */
+/* Why verification failed, for a verify result v (SSL_get_verify_result);
+ * for a time check that failed under tls_set_clock on this thread, the
+ * device clock's gap to the certificate, e.g. "device clock is 2 days
+ * behind the server's certificate: certificate is not yet valid". */
 const char *tls_verify_text(long v);
 
 /* 0 when ssl's verified peer certificate has this role and, unless name is

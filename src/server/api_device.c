@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "srvapi.h"
+#include "clockoff.h"
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -124,8 +125,14 @@ static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 	/* session_end is said once; the agent drops the session on hearing it. */
 	for (size_t i = 0; i < c->n_notify; i++)
 		store_session_mark_notified(r->srv->store, c->notify[i]);
-	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i}", "events",
-	                             c->events, "poll_s", SHORTPOLL_INTERVAL_S)));
+	/* The server's clock and how long the ping was held, so that the agent
+	 * can learn its clock's offset (docs/protocol.md). */
+	int64_t held_ms = clockoff_mono_ms() - r->started_ms;
+
+	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i, s:I, s:I}",
+	                             "events", c->events, "poll_s", SHORTPOLL_INTERVAL_S,
+	                             "time_ms", (json_int_t)clockoff_wall_ms(),
+	                             "held_ms", (json_int_t)(held_ms > 0 ? held_ms : 0))));
 	free(c);
 }
 
@@ -219,6 +226,36 @@ static void api_ping_audit_head(struct http_req *r, const struct ping_req *p)
 		          te_strerror(rc));
 }
 
+static int64_t api_abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/* The agent's reported clock offset: kept with the device; a first pass
+ * beyond clock_skew_warn_s (it was within, or never reported) is logged and
+ * audited once, so a fleet of slow clocks does not flood the trail. */
+static void api_ping_clock(struct http_req *r, const struct ping_req *p)
+{
+	const struct store_device *d = &r->device;
+	int64_t warn = r->srv->cfg.clock_skew_warn_s, off = p->clock_offset_s;
+	char what[64];
+
+	if (!p->has_clock_offset)
+		return;
+	if (store_device_clock(r->srv->store, d->serial, off, server_now()) != 0) {
+		log_error("device %s: could not record its clock offset", d->serial);
+		return;
+	}
+	if (api_abs64(off) <= warn ||
+	    (d->clock_reported_at > 0 && api_abs64(d->clock_offset_s) > warn))
+		return;
+	clockoff_describe(off, what, sizeof(what));
+	log_warn("device %s: its clock is %s %s the server's (warning past %lld s)", d->serial,
+	         what, off > 0 ? "behind" : "ahead of", (long long)warn);
+	server_audit(r->srv, "server", "device_clock_skew", json_pack("{s:s, s:I, s:I}", "device",
+	             d->serial, "offset_s", (json_int_t)off, "warn_s", (json_int_t)warn));
+}
+
 void api_ping(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -240,6 +277,7 @@ void api_ping(struct http_req *r)
 	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
 	                  p.has_services ? svcs : NULL);
 	api_ping_audit_head(r, &p);
+	api_ping_clock(r, &p);
 	/* r->device was read for this request: no second status or events read. */
 	if (api_ping_events(r, &c) != 0)
 		return;

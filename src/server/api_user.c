@@ -357,6 +357,19 @@ static json_t *api_audit_head_json(const struct store_audit_head *h, int present
 	return json_pack("{s:I, s:s}", "seq", (json_int_t)h->seq, "hash", h->hash);
 }
 
+/* The device clock's offset from the server's (null: never reported) and
+ * whether it is past clock_skew_warn_s. */
+static void api_device_clock_json(struct server *srv, const struct store_device *d,
+                                  json_t *o)
+{
+	int64_t off = d->clock_offset_s, warn = srv->cfg.clock_skew_warn_s;
+	int reported = d->clock_reported_at > 0;
+
+	json_object_set_new(o, "clock_offset_s", reported ? json_integer(off) : json_null());
+	json_object_set_new(o, "clock_skewed", json_boolean(reported && (off > warn || off < -warn)));
+	json_object_set_new(o, "clock_skew_warn_s", json_integer(warn));
+}
+
 static json_t *api_device_json(struct server *srv, const struct store_device *d,
                                int full)
 {
@@ -377,6 +390,7 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 		                    d->audit_head.seq > 0));
 		json_object_set_new(o, "audit_rollback", api_audit_head_json(&d->audit_rollback,
 		                    d->audit_rollback.hash[0] != '\0'));
+		api_device_clock_json(srv, d, o);
 	}
 	if (o != NULL)
 		json_object_set_new(o, "site", json_string(d->site));

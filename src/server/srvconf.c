@@ -14,7 +14,7 @@
 #include "relayhealth.h"
 
 static const char *const srvconf_keys[] = {
-	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s",
+	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s", "clock_skew_warn_s",
 	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level",
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
 	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
@@ -113,6 +113,8 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	                         &c->consent_timeout_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "longpoll_s", LONGPOLL_HOLD_S, 1, 300,
 	                         &c->longpoll_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "clock_skew_warn_s", CLOCK_SKEW_WARN_S, 1, 365 * 86400,
+	                         &c->clock_skew_warn_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "session_max_s", SESSION_MAX_S, 60, 7 * 24 * 3600,
 	                         &c->session_max_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "token_ttl_s", API_TOKEN_TTL_S, 5, 24 * 3600,

@@ -61,6 +61,7 @@ struct srvconf {
 	char db_path[PATH_MAX];       /* resolved against dir */
 	long consent_timeout_s;
 	long longpoll_s;
+	long clock_skew_warn_s;       /* a device clock further off is warned about */
 	long session_max_s;
 	long token_ttl_s;
 	long token_idle_s;            /* a token unused this long is refused */

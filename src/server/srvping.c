@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "clockoff.h"
 #include "err.h"
 #include "jbody.h"
 
@@ -107,6 +108,23 @@ enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,
 	return PING_AUDIT_ROLLBACK;
 }
 
+/* The agent's clock offset from the server's (its own estimate). */
+static int ping_parse_clock(const json_t *o, struct ping_req *out)
+{
+	json_int_t v;
+
+	if (o == NULL)
+		return 0;
+	if (!json_is_integer(o))
+		return TE_ERR_INVALID;
+	v = json_integer_value(o);
+	if (v > CLOCKOFF_MAX_S || v < -CLOCKOFF_MAX_S)
+		return TE_ERR_INVALID;
+	out->has_clock_offset = 1;
+	out->clock_offset_s = (int64_t)v;
+	return 0;
+}
+
 int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 {
 	json_t *j = NULL;
@@ -129,7 +147,8 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 		goto out;
 	}
 	out->wait = json_is_true(w);
-	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0)
+	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0 ||
+	    (rc = ping_parse_clock(json_object_get(j, "clock_offset_s"), out)) != 0)
 		goto out;
 	rc = ping_parse_audit_head(json_object_get(j, "audit_head"), out);
 out:

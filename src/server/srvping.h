@@ -26,6 +26,8 @@ struct ping_req {
 	struct ping_service services[MAX_SERVICES];
 	int has_audit_head;                         /* "audit_head" was present */
 	struct store_audit_head audit_head;
+	int has_clock_offset;                       /* "clock_offset_s" was present */
+	int64_t clock_offset_s;                     /* server minus device, |.| <= CLOCKOFF_MAX_S */
 };
 
 /* What a reported audit head means against the stored anchor. */

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -62,6 +62,10 @@ struct store_device {
 	struct store_audit_head audit_head;
 	struct store_audit_head audit_rollback;
 	char site[MAX_NAME_BYTES];            /* the customer site it belongs to */
+	/* The agent's last reported clock offset (server minus device, s) and
+	 * when it was reported (migration 9; clock_reported_at 0: never). */
+	int64_t clock_offset_s;
+	int64_t clock_reported_at;
 };
 
 struct store_relay {
@@ -139,6 +143,9 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 /* services_json NULL keeps the stored services. */
 int store_device_seen(struct store *st, const char *serial, int64_t now,
                       const char *agent_version, const char *services_json);
+/* Record the device's reported clock offset (server minus device, s). */
+int store_device_clock(struct store *st, const char *serial, int64_t offset_s,
+                       int64_t now);
 
 /* Mark the device revoked (status "revoked") and append audit in the same
  * transaction. TE_ERR_NOT_FOUND: no such device; TE_ERR_EXISTS: already

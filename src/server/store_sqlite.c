@@ -114,6 +114,9 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE user_invites(user TEXT PRIMARY KEY REFERENCES users(name),"
 	" hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	" used_at INTEGER NOT NULL DEFAULT 0);",
+	/* 9: the device clock's offset from the server's, as the agent reports it */
+	"ALTER TABLE devices ADD COLUMN clock_offset_s INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN clock_reported_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -548,7 +551,7 @@ int store_device_add(struct store *st, const struct store_device *d)
 
 #define STORE_DEVICE_COLS "serial, customer, product, status, cert_fp, ssh_hostkey," \
 	" last_seen, agent_version, services, created_at, audit_seq, audit_hash," \
-	" audit_rollback_seq, audit_rollback_hash, site"
+	" audit_rollback_seq, audit_rollback_hash, site, clock_offset_s, clock_reported_at"
 
 static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 {
@@ -568,6 +571,8 @@ static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 	d->audit_rollback.seq = sqlite3_column_int64(s, 12);
 	store_col(s, 13, d->audit_rollback.hash, sizeof(d->audit_rollback.hash));
 	store_col(s, 14, d->site, sizeof(d->site));
+	d->clock_offset_s = sqlite3_column_int64(s, 15);
+	d->clock_reported_at = sqlite3_column_int64(s, 16);
 }
 
 int store_device_get(struct store *st, const char *serial, struct store_device *out)
@@ -666,6 +671,23 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 		return rc;
 	sqlite3_bind_int64(s, 1, now);
 	if ((rc = store_bind_texts(st, s, 2, v, 3)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_clock(struct store *st, const char *serial, int64_t offset_s,
+                       int64_t now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "UPDATE devices SET clock_offset_s = ?1, clock_reported_at = ?2"
+	                         " WHERE serial = ?3", &s)) != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, offset_s);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = store_bind_texts(st, s, 3, &serial, 1)) == 0)
 		rc = store_step_done(st, s);
 	sqlite3_finalize(s);
 	return rc;

@@ -748,3 +748,50 @@ expect_shell_covered() {
 		expect_contains "$1" "patient data cannot be hidden" "the client is told why ($3)"
 	fi
 }
+
+# --- clock (issue 8) ---
+# Only the agent runs on a skewed clock, under libfaketime (Debian package
+# faketime, in scripts/deps); server, relays and CLI keep the real one.
+
+# faketime_wrapper OFFSET: the command prefix that runs a program with its
+# wall clock moved by OFFSET (libfaketime's syntax: -1h, +1h, -10, -2d);
+# the monotonic clock is left alone. ASAN must not insist on coming first.
+faketime_wrapper() {
+	lib=""
+	for d in /usr/lib/*/faketime /usr/lib/faketime /usr/local/lib/faketime; do
+		[ -f "$d/libfaketimeMT.so.1" ] && { lib="$d/libfaketimeMT.so.1"; break; }
+	done
+	[ -n "$lib" ] || skip "libfaketime not installed (scripts/deps installs faketime)"
+	echo "env LD_PRELOAD=$lib FAKETIME=$1 DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+}
+
+# skewed_stack OFFSET: full_stack with the agent's clock moved by OFFSET.
+skewed_stack() {
+	AGENT_WRAPPER=$(faketime_wrapper "$1")
+	export AGENT_WRAPPER
+	full_stack 2
+}
+
+# skewed_session: one forwarded session with the operator's consent; the
+# device page must arrive through it, then the session ends.
+skewed_session() {
+	lport=$(free_port)
+	start_forward "$lport"
+	page=$(fetch "$lport")
+	expect_contains "$page" "device $SERIAL status page: all systems nominal" \
+		"device page fetched through the tunnel (${1:-skewed clock})"
+	kill "$PID_forward"
+	wait_state "$SESSION" ended
+}
+
+# device_offset: the clock offset (server minus device, s) the server holds
+# for $SERIAL, as `tether --json devices` shows it ("null": none).
+device_offset() {
+	tether --json devices | jq -r --arg s "$SERIAL" '.devices[]? // .[]? | select(.serial == $s) | .clock_offset_s'
+}
+
+# wait_clock_reported: until the server holds the agent's clock offset.
+wait_clock_reported() {
+	wait_for 20 sh -c "tether --json devices | grep -q '\"clock_offset_s\": *-\\{0,1\\}[0-9]'" ||
+		fail "the agent never reported its clock offset"
+}

@@ -364,7 +364,12 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN idle_s;" \
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
-	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;"
+	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
+	CLOCK_DROP_MIGRATION_9
+/* 9: the device clock's offset */
+#define CLOCK_DROP_MIGRATION_9 \
+	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
+	"ALTER TABLE devices DROP COLUMN clock_reported_at;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
@@ -480,6 +485,29 @@ static void test_migration_3_upgrades_a_version_2_database(void **state)
 	assert_string_equal(got.cert_fp, "ff");
 	assert_int_equal(got.audit_head.seq, 0);
 	assert_string_equal(got.audit_rollback.hash, "");
+}
+
+/* A version-8 database keeps its devices, which have no clock offset
+ * reported until their agents ping; a report is then kept. */
+static void test_migration_9_device_clock(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d;
+	int v = 0;
+
+	add_user_and_device(f->st);
+	store_close(f->st);
+	f->st = NULL;
+	raw_sql(f->path, CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	assert_int_equal(store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_int_equal(d.clock_reported_at, 0);
+	assert_int_equal(store_device_clock(f->st, "SN1", -3600, 1700000000), 0);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_int_equal(d.clock_offset_s, -3600);
+	assert_int_equal(d.clock_reported_at, 1700000000);
 }
 
 /* A database made before migration 2 keeps its devices and gains an empty
@@ -616,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_chain_detects_deleted_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_audit_anchor_never_lowers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_audit_rollback_once_per_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_9_device_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
