@@ -124,11 +124,14 @@ static void tls_clock_explain(X509_STORE_CTX *xs, int64_t now, int known)
 	if (tls_asn1_unix(err == X509_V_ERR_CERT_NOT_YET_VALID ? X509_get0_notBefore(x) :
 	                  X509_get0_notAfter(x), &t) != 0)
 		return;
-	if (X509_STORE_CTX_get_error_depth(xs) == 0 &&
-	    pki_cert_identity(x, role, sizeof(role), name, sizeof(name)) == 0)
+	/* Named for the peer (its leaf's role) whichever certificate of its
+	 * chain failed first: OpenSSL checks from the root down. */
+	if (X509_STORE_CTX_get0_cert(xs) != NULL &&
+	    pki_cert_identity(X509_STORE_CTX_get0_cert(xs), role, sizeof(role), name,
+	                      sizeof(name)) == 0)
 		snprintf(whose, sizeof(whose), "the %.24s's certificate", role);
 	else
-		snprintf(whose, sizeof(whose), "the CA certificate");
+		snprintf(whose, sizeof(whose), "the peer's certificate");
 	clockoff_describe(err == X509_V_ERR_CERT_NOT_YET_VALID ? t - now : now - t, gap,
 	                  sizeof(gap));
 	if (err == X509_V_ERR_CERT_NOT_YET_VALID)
