@@ -33,6 +33,7 @@ struct ping {
 	int failures;
 	time_t sent_at;
 	int64_t sent_mono_ms;             /* for the clock offset's round trip */
+	int answered;                     /* a 200 answer came this run (with the server's time) */
 	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
@@ -71,6 +72,11 @@ static void ping_add_audit_head(const struct agent_conf *conf, json_t *o)
 
 char *ping_body(const struct agent_conf *conf)
 {
+	return ping_body_wait(conf, conf->longpoll);
+}
+
+char *ping_body_wait(const struct agent_conf *conf, int wait)
+{
 	json_t *o, *svcs = json_array();
 	char *text = NULL;
 	size_t i;
@@ -80,7 +86,7 @@ char *ping_body(const struct agent_conf *conf)
 		                      conf->services[i].name, "port",
 		                      conf->services[i].port));
 	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
-	              "status", "ok", "wait", conf->longpoll, "services", svcs);
+	              "status", "ok", "wait", wait, "services", svcs);
 	if (o != NULL) {
 		ping_add_audit_head(conf, o);
 		if (clockoff_known())
@@ -218,10 +224,12 @@ static void ping_done(int status, const char *body, size_t len,
 	json_t *o = NULL, *events, *ev;
 	unsigned r = 0;
 	size_t i;
-	int delay;
+	int delay, was_learning = 0;
 
 	if (status == 200 && (o = json_loadb(body, len, 0, NULL)) != NULL &&
 	    json_is_object(o)) {
+		was_learning = !p->answered;
+		p->answered = 1;
 		if (p->failures > 0)
 			log_info("ping: server reachable again");
 		p->failures = 0;
@@ -235,6 +243,8 @@ static void ping_done(int status, const char *body, size_t len,
 			delay = (int)p->conf->poll_interval_s;
 		} else {
 			delay = PING_MIN_SPACING_S - (int)(time(NULL) - p->sent_at);
+			if (was_learning)
+				delay = 0;   /* the held poll starts now, reporting the offset */
 			delay = delay < 0 ? 0 : delay;
 		}
 		json_decref(o);
@@ -267,7 +277,9 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	/* Rebuilt each time (one audit head read per ping): the head moves as
 	 * the agent and its workers append. On failure the previous body is
 	 * sent again; with none yet, this ping counts as failed. */
-	if ((body = ping_body(p->conf)) != NULL) {
+	/* Until a first answer told this run the server's time, ping without a
+	 * hold, so that the offset is learned, and reported, at once. */
+	if ((body = ping_body_wait(p->conf, p->conf->longpoll && p->answered)) != NULL) {
 		free(p->body);
 		p->body = body;
 	}

@@ -32,5 +32,8 @@ void ping_free(struct ping *p);
 int ping_backoff_s(int failures, unsigned random);
 /* The request body; malloc'd JSON text. */
 char *ping_body(const struct agent_conf *conf);
+/* The same with "wait" given: no hold until the server's time is learned.
+ * "clock_offset_s" is there once an offset is known (clockoff.h). */
+char *ping_body_wait(const struct agent_conf *conf, int wait);
 
 #endif

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "bounds.h"
+#include "clockoff.h"
 /* src/server also has a ping.h; name ours by path. */
 #include "../../src/agent/ping.h"
 #include "agentconf.h"
@@ -54,6 +55,16 @@ static void test_body(void **state)
 	assert_true(json_is_integer(json_object_get(json_object_get(o, "audit_head"), "seq")));
 	assert_int_equal(strlen(json_string_value(json_object_get(
 		json_object_get(o, "audit_head"), "hash"))), 64);
+	assert_null(json_object_get(o, "clock_offset_s"));
+	json_decref(o);
+	free(body);
+	/* Once an offset is known it is reported, rounded to seconds. */
+	assert_int_equal(clockoff_set_ms(-3600400), 0);
+	body = ping_body_wait(c, 1);
+	o = json_loads(body, 0, NULL);
+	assert_true(json_is_true(json_object_get(o, "wait")));
+	assert_int_equal(json_integer_value(json_object_get(o, "clock_offset_s")), -3600);
+	clockoff_clear();
 	json_decref(o);
 	free(body);
 	agentconf_free(c);
