@@ -159,12 +159,15 @@ void agentclock_ticket_why(int64_t iat, int64_t exp, int64_t skew_s, int64_t now
 	clockoff_describe(local_skew, off, sizeof(off));
 	if (now < iat - skew_s) {
 		clockoff_describe(iat - now, gap, sizeof(gap));
-		snprintf(out, outsz, "ticket rejected: expired (not valid for another %s: a clock"
-		         " skew; this device's clock %s%s%s)", gap,
-		         clockoff_known() ? "is corrected by the offset learned from the server, "
-		         : "has no offset from the server's learned yet",
-		         clockoff_known() ? off : "", clockoff_known() ?
-		         (local_skew >= 0 ? " behind" : " ahead") : "");
+		if (!clockoff_known())
+			snprintf(out, outsz, "ticket rejected: expired (not valid for another %s by"
+			         " this device's clock: a clock skew; no offset from the server's"
+			         " clock learned yet)", gap);
+		else
+			snprintf(out, outsz, "ticket rejected: expired (not valid for another %s by"
+			         " the server's clock, as corrected: a clock skew; this device's"
+			         " clock is %s %s the server's)", gap, off,
+			         local_skew >= 0 ? "behind" : "ahead of");
 		return;
 	}
 	clockoff_describe(now - exp, gap, sizeof(gap));
