@@ -177,6 +177,54 @@ static void test_connect_other_ca_fails(void **state)
 	SSL_CTX_free(ctx);
 }
 
+/* A device clock off by fake_offset_s, with or without a learned offset. */
+static int64_t fake_offset_s;
+static int fake_known;
+
+static int64_t fake_clock(int *known)
+{
+	*known = fake_known;
+	return (int64_t)time(NULL) + fake_offset_s;
+}
+
+static int connect_with_clock(int64_t offset_s, int known, char *err, size_t errsz)
+{
+	struct srv s;
+	SSL_CTX *ctx = client_ctx(fx.root_crt, NULL, NULL);
+	SSL *ssl = NULL;
+	int rc;
+
+	fake_offset_s = offset_s;
+	fake_known = known;
+	tls_set_clock(fake_clock);
+	srv_start(&s, fx.server_crt, fx.server_key, TLS_CLIENT_CERT_NONE, SRV_HELLO);
+	rc = tls_connect(ctx, "127.0.0.1", s.port, NULL, 10, &ssl, err, errsz);
+	tls_close(ssl);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	tls_set_clock(NULL);
+	return rc;
+}
+
+/* First contact tolerates a notBefore up to 24 h ahead; a known offset
+ * does not need it; beyond it, and for expiry, the error names the gap. */
+static void test_clock_first_contact_and_gap(void **state)
+{
+	char err[256];
+
+	assert_int_equal(connect_with_clock(-3600, 0, err, sizeof(err)), 0);
+	assert_int_equal(connect_with_clock(-3600, 1, err, sizeof(err)), TE_ERR_TLS);
+	assert_non_null(strstr(err, "behind the server's certificate: certificate is not yet valid"));
+	assert_null(strstr(err, "first contact"));
+	assert_int_equal(connect_with_clock(-2 * 86400, 0, err, sizeof(err)), TE_ERR_TLS);
+	assert_non_null(strstr(err, "device clock is 1 day 23 h behind the server's certificate"));
+	assert_non_null(strstr(err, "first contact allows 24 h"));
+	/* Expiry is never stretched, first contact or not. */
+	assert_int_equal(connect_with_clock(40LL * 365 * 86400, 0, err, sizeof(err)), TE_ERR_TLS);
+	assert_non_null(strstr(err, "past the expiry of the server's certificate"));
+	assert_int_equal(connect_with_clock(0, 1, err, sizeof(err)), 0);
+}
+
 static void test_connect_wrong_host_fails(void **state)
 {
 	struct srv s;
@@ -582,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_connect_by_name_with_client_cert),
 		cmocka_unit_test(test_connect_other_ca_fails),
 		cmocka_unit_test(test_connect_wrong_host_fails),
+		cmocka_unit_test(test_clock_first_contact_and_gap),
 		cmocka_unit_test(test_expected_role_refuses_another_role),
 		cmocka_unit_test(test_expected_role_and_name_accepted),
 		cmocka_unit_test(test_cn_is_not_a_host_name),
