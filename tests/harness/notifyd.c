@@ -14,7 +14,6 @@
  * --restarts times). COMMAND exiting non-zero or on a signal is restarted
  * the same way; exiting 0 ends notifyd. SIGTERM to notifyd is passed on,
  * and it exits when COMMAND does (bounded). Every wait is bounded. */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
