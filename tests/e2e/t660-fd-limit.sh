@@ -41,7 +41,7 @@ mkfifo "$WORK/held.in"
 PIDS="$PIDS $!"
 exec 7>"$WORK/held.in"
 req='GET /api/v1/ca HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
-printf "$req" >&7
+printf '%b' "$req" >&7
 wait_for 20 grep -q "BEGIN CERTIFICATE" "$WORK/held.out" || fail "the held connection got no answer"
 log_before=$(wc -c <"$SLOG")
 pings_before=$(log_lines "$SLOG" "POST /api/v1/ping")
@@ -50,7 +50,7 @@ bg flood tether-test-flood hold 127.0.0.2 "$SERVER_PORT" $((HARD * 3)) 8
 wait_for 30 grep -q ready "$WORK/flood.log" || fail "the flood did not start"
 wait_log "$SLOG" "https: $max connections open, the limit: accept paused" 20
 pass "at its limit the server pauses accept and says so"
-printf "$req" >&7
+printf '%b' "$req" >&7
 wait_for 20 sh -c "[ \$(grep -c 'BEGIN CERTIFICATE' '$WORK/held.out') -ge 2 ]" ||
 	fail "the connection opened before the flood was not served during it"
 pass "a connection opened before the flood is still served during it"
