@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 void childproc_reset_signals(void)
 {
-	static const int sigs[] = { SIGPIPE, SIGTERM, SIGINT, SIGCHLD };
+	static const int sigs[] = { SIGPIPE, SIGTERM, SIGINT, SIGCHLD, SIGHUP };
+	struct rlimit rl;
 	struct sigaction sa;
 	sigset_t none;
 	size_t i;
@@ -20,4 +22,10 @@ void childproc_reset_signals(void)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The monitor raised its soft descriptor limit (fdlimit.h); a program
+	 * that uses select() expects at most FD_SETSIZE, as systemd gives it. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > CHILDPROC_NOFILE) {
+		rl.rlim_cur = rl.rlim_max < CHILDPROC_NOFILE ? rl.rlim_max : CHILDPROC_NOFILE;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

@@ -9,8 +9,11 @@
 #ifndef TETHER_CHILDPROC_H
 #define TETHER_CHILDPROC_H
 
-/* Default SIGPIPE/SIGTERM/SIGINT/SIGCHLD, unblock all signals, and ask for
- * SIGKILL when the parent dies. */
+#define CHILDPROC_NOFILE 1024      /* soft descriptor limit a program starts with */
+
+/* Default SIGPIPE/SIGTERM/SIGINT/SIGCHLD/SIGHUP, unblock all signals, ask for
+ * SIGKILL when the parent dies, and put the soft descriptor limit back to
+ * CHILDPROC_NOFILE. */
 void childproc_reset_signals(void);
 
 #endif

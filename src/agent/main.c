@@ -128,12 +128,42 @@ static void run_reap(struct agent_run *r)
 			consent_on_worker_exit(r->consent, pid, status);
 }
 
+/* SIGHUP (passed on by the monitor): the log level is what the network part
+ * takes from the config file without a restart. The relays come from the
+ * server with each session, so there is no relay list here to reload; the
+ * server address, identity and consent settings need a restart. */
+static void run_reload(struct agent_run *r)
+{
+	struct agent_conf *fresh = NULL;
+	char err[512] = "";
+
+	if (agentconf_load(r->conf->path, &fresh, err, sizeof(err)) != 0) {
+		log_error("reload: %s; keeping the settings in force", err);
+		return;
+	}
+	r->conf->log_level = fresh->log_level;
+	log_init("tether-agent", fresh->log_level);
+	agentconf_free(fresh);
+	log_info("reload: log level from %s applied; other settings need a restart",
+	         r->conf->path);
+}
+
+/* Tell the monitor that this loop turns (monitor.h). */
+static void run_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	monitor_heartbeat();
+}
+
 static void run_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct agent_run *r = arg;
 
 	if (sig == SIGCHLD) {
 		run_reap(r);
+		return;
+	}
+	if (sig == SIGHUP) {
+		run_reload(r);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -308,8 +338,9 @@ static int run_log_proxy(const struct agent_conf *conf)
 static int run_network(struct agent_conf *conf, int listen_fd)
 {
 	struct agent_run r = { .conf = conf };
-	struct event *sig[3] = { NULL, NULL, NULL };
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGCHLD };
+	struct event *sig[4] = { NULL, NULL, NULL, NULL }, *beat = NULL;
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP };
+	struct timeval beat_tv = { MONITOR_HEARTBEAT_S, 0 };
 	struct apiq *api = NULL;
 	struct ping *ping = NULL;
 	SSL_CTX *ctx = NULL;
@@ -327,12 +358,17 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		rc = TE_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		sig[i] = evsignal_new(r.base, sigs[i], run_on_signal, &r);
 		if (sig[i] == NULL || evsignal_add(sig[i], NULL) != 0) {
 			rc = TE_ERR_SYS;
 			goto out;
 		}
+	}
+	if ((beat = event_new(r.base, -1, EV_PERSIST, run_heartbeat, NULL)) == NULL ||
+	    event_add(beat, &beat_tv) != 0) {
+		rc = TE_ERR_SYS;
+		goto out;
 	}
 	if ((rc = run_log_proxy(conf)) != 0)
 		goto out;
@@ -357,9 +393,11 @@ out:
 	ping_free(ping);
 	apiq_free(api);
 	consent_free(r.consent);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if (sig[i] != NULL)
 			event_free(sig[i]);
+	if (beat != NULL)
+		event_free(beat);
 	if (r.base != NULL) {
 		agentaudit_log(conf, "agent", "agent_stop", "serial %s", conf->serial);
 		event_base_free(r.base);

@@ -3,6 +3,7 @@
 #include "monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdlimit.h"
+#include "sdnotify.h"
 #include "consent.h"
 #include "log.h"
 #include "privdrop.h"
@@ -28,6 +31,10 @@ struct monitor {
 	int listen_fd;
 	int chan;                    /* our end of the network part's channel */
 	int sigfd;
+	int hb;                      /* read end of the network part's heartbeat pipe */
+	struct timespec hb_last;     /* CLOCK_MONOTONIC of its last heartbeat */
+	struct timespec wd_last;     /* of our last WATCHDOG=1 */
+	int ready_sent;
 	pid_t net;
 	time_t net_started, restart_at;
 	int backoff_s;
@@ -37,6 +44,8 @@ struct monitor {
 };
 
 static int monitor_chan = -1;
+static int monitor_hb = -1;          /* write end, in the network part */
+static pid_t monitor_hb_pid;         /* the network part's pid: only it beats */
 
 int monitor_client_fd(void)
 {
@@ -48,12 +57,28 @@ void monitor_client_set(int fd)
 	monitor_chan = fd;
 }
 
+void monitor_heartbeat(void)
+{
+	char b = 'h';
+
+	if (monitor_hb >= 0 && getpid() == monitor_hb_pid)
+		(void)!write(monitor_hb, &b, 1);    /* a full pipe already says "alive" */
+}
+
+static long monitor_ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
 /* ---- the network part ------------------------------------------------------- */
 
 static void monitor_start_network(struct monitor *m)
 {
 	sigset_t none;
-	int sp[2], rc;
+	int sp[2], hb[2], rc;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
@@ -61,15 +86,27 @@ static void monitor_start_network(struct monitor *m)
 		m->restart_at = time(NULL) + m->backoff_s;
 		return;
 	}
-	if ((pid = fork()) < 0) {
-		log_error("monitor: cannot fork the network part: %s", strerror(errno));
+	if (pipe2(hb, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_error("monitor: pipe: %s", strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
 		m->restart_at = time(NULL) + m->backoff_s;
 		return;
 	}
+	if ((pid = fork()) < 0) {
+		log_error("monitor: cannot fork the network part: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		close(hb[0]);
+		close(hb[1]);
+		m->restart_at = time(NULL) + m->backoff_s;
+		return;
+	}
 	if (pid == 0) {
 		close(sp[0]);
+		close(hb[0]);
+		monitor_hb = hb[1];
+		monitor_hb_pid = getpid();
 		close(m->sigfd);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -84,7 +121,10 @@ static void monitor_start_network(struct monitor *m)
 		_exit(rc);
 	}
 	close(sp[1]);
+	close(hb[1]);
 	m->chan = sp[0];
+	m->hb = hb[0];
+	clock_gettime(CLOCK_MONOTONIC, &m->hb_last);
 	m->net = pid;
 	m->net_started = time(NULL);
 	log_info("monitor: network part started (pid %ld)", (long)pid);
@@ -120,6 +160,9 @@ static void monitor_network_gone(struct monitor *m, pid_t pid, int status)
 	if (m->chan >= 0)
 		close(m->chan);
 	m->chan = -1;
+	if (m->hb >= 0)
+		close(m->hb);
+	m->hb = -1;
 	m->net = 0;
 	if (m->stopping)
 		return;
@@ -204,6 +247,8 @@ static void monitor_start_keeper(struct monitor *m, const struct spawn_req *req,
 		close(m->chan);
 		close(m->sigfd);
 		close(m->listen_fd);
+		if (m->hb >= 0)
+			close(m->hb);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* A keeper outlives no monitor; its child dies with it. */
@@ -281,6 +326,67 @@ out:
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* SIGHUP: the log level is what the monitor can take from the config file
+ * without a restart; the network part reloads its own (main.c). A file
+ * that no longer loads is refused, and the settings in force kept. */
+static void monitor_reload(struct monitor *m)
+{
+	struct agent_conf *fresh = NULL;
+	char err[512] = "";
+
+	sdnotify_reloading();
+	if (agentconf_load(m->conf->path, &fresh, err, sizeof(err)) != 0) {
+		log_error("monitor: reload: %s; keeping the settings in force", err);
+	} else {
+		m->conf->log_level = fresh->log_level;
+		log_init("tether-agent", fresh->log_level);
+		log_info("monitor: reload: log level from %s applied; passing the reload to "
+		         "the network part", m->conf->path);
+		agentconf_free(fresh);
+	}
+	if (m->net > 0)
+		kill(m->net, SIGHUP);
+	sdnotify_send("READY=1\nSTATUS=running");
+}
+
+/* A network part whose loop sent nothing for MONITOR_HEARTBEAT_MISS_S is
+ * hung (or stopped): kill its group; SIGCHLD restarts it. */
+static void monitor_check_heartbeat(struct monitor *m)
+{
+	char buf[64];
+
+	if (m->hb >= 0)
+		while (read(m->hb, buf, sizeof(buf)) > 0)
+			clock_gettime(CLOCK_MONOTONIC, &m->hb_last);
+	if (m->net <= 0 || m->hb < 0 ||
+	    monitor_ms_since(&m->hb_last) < MONITOR_HEARTBEAT_MISS_S * 1000L)
+		return;
+	log_error("monitor: the network part (pid %ld) sent no heartbeat for %d s: it is "
+	          "hung; killing it", (long)m->net, MONITOR_HEARTBEAT_MISS_S);
+	kill(-m->net, SIGKILL);
+	kill(m->net, SIGKILL);
+	close(m->hb);                    /* one kill; SIGCHLD does the rest */
+	m->hb = -1;
+}
+
+/* The service manager's watchdog: WATCHDOG=1 from this loop every half
+ * interval. Returns the poll timeout (ms) until the next one is due. */
+static int monitor_watchdog(struct monitor *m)
+{
+	long half = (long)(sdnotify_watchdog_usec() / 2000), since;
+
+	if (half <= 0)
+		return MONITOR_HEARTBEAT_S * 1000;
+	since = monitor_ms_since(&m->wd_last);
+	if (since >= half) {
+		sdnotify_send("WATCHDOG=1");
+		clock_gettime(CLOCK_MONOTONIC, &m->wd_last);
+		since = 0;
+	}
+	return (int)(half - since < MONITOR_HEARTBEAT_S * 1000 ? half - since :
+	             MONITOR_HEARTBEAT_S * 1000);
+}
+
 static void monitor_on_signal(struct monitor *m)
 {
 	struct signalfd_siginfo si;
@@ -288,6 +394,9 @@ static void monitor_on_signal(struct monitor *m)
 	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
 			monitor_reap(m);
+		} else if (si.ssi_signo == SIGHUP) {
+			if (!m->stopping)
+				monitor_reload(m);
 		} else if (!m->stopping) {
 			log_info("monitor: signal %u: stopping", si.ssi_signo);
 			m->stopping = 1;
@@ -328,13 +437,23 @@ static void monitor_loop(struct monitor *m)
 {
 	struct pollfd pf[2];
 	time_t now;
-	int timeout;
+	int timeout, wd;
 
 	while (!m->stopping) {
 		now = time(NULL);
 		if (m->net <= 0 && now >= m->restart_at)
 			monitor_start_network(m);
-		timeout = m->net > 0 ? -1 : (int)(m->restart_at - now + 1) * 1000;
+		if (!m->ready_sent) {
+			sdnotify_send("READY=1\nSTATUS=running");
+			m->ready_sent = 1;
+		}
+		/* The heartbeat pipe is read on each turn; a turn is at most
+		 * MONITOR_HEARTBEAT_S, so it needs no slot of its own. */
+		monitor_check_heartbeat(m);
+		wd = monitor_watchdog(m);
+		timeout = m->net > 0 ? wd : (int)(m->restart_at - now + 1) * 1000;
+		if (timeout > wd)
+			timeout = wd;
 		pf[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
 		pf[1] = (struct pollfd){ m->chan, POLLIN, 0 };
 		if (poll(pf, m->chan >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
@@ -344,6 +463,7 @@ static void monitor_loop(struct monitor *m)
 		if (m->chan >= 0 && pf[1].revents && !m->stopping)
 			monitor_on_message(m);
 	}
+	sdnotify_send("STOPPING=1");
 }
 
 int monitor_run(struct agent_conf *conf, monitor_network_fn network)
@@ -356,8 +476,10 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	m.conf = conf;
 	m.network = network;
 	m.mode = geteuid() == 0 ? SPAWN_MODE_SUPPORT_USER : SPAWN_MODE_NAMESPACE;
-	m.chan = m.sigfd = m.listen_fd = -1;
+	m.chan = m.sigfd = m.listen_fd = m.hb = -1;
 	m.backoff_s = MONITOR_BACKOFF_MIN_S;
+	sdnotify_init();                 /* before any fork: only the monitor notifies */
+	(void)fdlimit_raise();           /* programs started for sessions get 1024 back */
 	privdrop_harden();
 	/* Nothing below the monitor may gain privileges by exec (setuid
 	 * programs in a specialist's shell included). */
@@ -374,6 +496,7 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		fprintf(stderr, "tether-agent run: signalfd: %s\n", strerror(errno));
@@ -387,6 +510,8 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	monitor_stop(&m);
 	if (m.chan >= 0)
 		close(m.chan);
+	if (m.hb >= 0)
+		close(m.hb);
 	close(m.sigfd);
 	close(m.listen_fd);
 	unlink(conf->consent_socket);

@@ -13,7 +13,13 @@
  *  - restarts the network part when it dies (backoff MONITOR_BACKOFF_MIN_S
  *    doubling to MONITOR_BACKOFF_MAX_S), killing its workers and every
  *    child spawned for it first;
- *  - on SIGTERM or SIGINT, passes SIGTERM on, waits (bounded) and stops.
+ *  - on SIGTERM or SIGINT, passes SIGTERM on, waits (bounded) and stops;
+ *  - watches the network part's HEARTBEAT: a byte on a pipe every
+ *    MONITOR_HEARTBEAT_S from its event loop. None for MONITOR_HEARTBEAT_MISS_S
+ *    (a hung or stopped loop) and the monitor kills it; the SIGCHLD path
+ *    restarts it. The monitor itself is what the service manager watches
+ *    (sdnotify.h: READY=1, WATCHDOG=1 from its own loop);
+ *  - on SIGHUP, applies the config file's log level and passes SIGHUP on.
  *
  * The network part's side: monitor_spawn and friends. Where no monitor
  * channel was set (unit tests), monitor_spawn runs the keeper itself in a
@@ -32,6 +38,10 @@
 #define MONITOR_STABLE_S      60     /* a run this long resets the backoff */
 #define MONITOR_STOP_GRACE_S  15     /* for the network part to end its sessions */
 #define MONITOR_EXIT_CONFIG   78     /* the network part cannot start at all: stop */
+#define MONITOR_HEARTBEAT_S   1      /* the network part's heartbeat period */
+/* Longer than anything the network part may legitimately block for (a spawn
+ * waits up to SPAWN_START_TIMEOUT_S + 5 s for the monitor's answer). */
+#define MONITOR_HEARTBEAT_MISS_S 20
 
 /* The network part's body: runs the event loop with the consent socket
  * listen_fd and returns the process's exit status. */
@@ -45,6 +55,10 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network);
 /* The channel to the monitor in this process (-1: none). */
 int monitor_client_fd(void);
 void monitor_client_set(int fd);
+/* From the network part's event loop, every MONITOR_HEARTBEAT_S: "alive".
+ * A no-op without a monitor, and in any process forked from the network
+ * part (a worker must not vouch for a hung loop). */
+void monitor_heartbeat(void);
 
 struct spawn_handle {
 	int status_fd;               /* SOCK_SEQPACKET, close-on-exec */

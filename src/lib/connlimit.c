@@ -40,7 +40,14 @@ struct connlimit {
 	struct event *resume;
 	long emfile;                     /* accept failures since the last line */
 	time_t emfile_log_next;
+	long full;                       /* accept paused at max_total since the last line */
+	time_t full_log_next;
 };
+
+long connlimit_headroom(long nofile)
+{
+	return CONNLIMIT_FD_HEADROOM + (nofile > 0 ? nofile / CONNLIMIT_FD_HEADROOM_DIV : 0);
+}
 
 static long connlimit_from_rlimit(void)
 {
@@ -49,7 +56,7 @@ static long connlimit_from_rlimit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > 1L << 20)
 		return 1L << 20;
-	return (long)rl.rlim_cur - CONNLIMIT_FD_HEADROOM;
+	return (long)rl.rlim_cur - connlimit_headroom((long)rl.rlim_cur);
 }
 
 int connlimit_new(struct event_base *base, const char *what, const struct connlimit_conf *c,
@@ -209,6 +216,20 @@ void connlimit_close(struct connlimit *cl, const struct connlimit_addr *a, int s
 		*slot = e->next;
 		free(e);
 	}
+}
+
+void connlimit_note_full(struct connlimit *cl)
+{
+	time_t now = time(NULL);
+
+	cl->full++;
+	if (now < cl->full_log_next)
+		return;
+	log_warn("%s: %ld connections open, the limit: accept paused until one closes "
+	         "(%ld time(s) in the last %d s); new peers wait in the listen queue",
+	         cl->what, cl->max_total, cl->full, CONNLIMIT_LOG_INTERVAL_S);
+	cl->full = 0;
+	cl->full_log_next = now + CONNLIMIT_LOG_INTERVAL_S;
 }
 
 static void connlimit_resume_cb(evutil_socket_t fd, short what, void *arg)

@@ -19,6 +19,9 @@
 #include <event2/listener.h>
 
 #define CONNLIMIT_FD_HEADROOM          64    /* descriptors kept for files, the store, logs */
+#define CONNLIMIT_FD_HEADROOM_DIV      16    /* and 1/16 of the limit on top, for what grows
+                                              * with the deployment: relay checks and
+                                              * reports, webhooks, the store's journal */
 #define CONNLIMIT_MAX_PER_ADDR         512   /* open connections from one address */
 #define CONNLIMIT_MAX_PENDING_PER_ADDR 32    /* handshakes and heads in progress, one address */
 #define CONNLIMIT_ACCEPT_BACKOFF_MS    200   /* accept paused after EMFILE/ENFILE */
@@ -40,10 +43,15 @@ struct connlimit_addr {
 struct connlimit;
 
 /* what names the daemon's port in log lines ("https", "relay"). The overall
- * limit is the smaller of max_total and RLIMIT_NOFILE less the headroom. */
+ * limit is the smaller of max_total and RLIMIT_NOFILE less the headroom
+ * (connlimit_headroom), read when this is called: raise the limit first
+ * (fdlimit.h). */
 int connlimit_new(struct event_base *base, const char *what, const struct connlimit_conf *c,
                   struct connlimit **out);
 void connlimit_free(struct connlimit *cl);
+/* Descriptors kept out of the overall limit when RLIMIT_NOFILE is nofile:
+ * CONNLIMIT_FD_HEADROOM + nofile / CONNLIMIT_FD_HEADROOM_DIV. */
+long connlimit_headroom(long nofile);
 /* The overall limit in force. */
 long connlimit_max_total(const struct connlimit *cl);
 /* Take a slot for a new connection from sa: 0, or an error (counted
@@ -58,6 +66,9 @@ void connlimit_close(struct connlimit *cl, const struct connlimit_addr *a, int s
  * ENOMEM) l is disabled for CONNLIMIT_ACCEPT_BACKOFF_MS; the line is
  * logged at most once per CONNLIMIT_LOG_INTERVAL_S. */
 void connlimit_accept_failed(struct connlimit *cl, struct evconnlistener *l);
+/* The daemon paused accept because max_total connections are open; logs
+ * at most once per CONNLIMIT_LOG_INTERVAL_S, with the count since. */
+void connlimit_note_full(struct connlimit *cl);
 /* "ADDR" for logs. */
 void connlimit_addr_text(const struct connlimit_addr *a, char *out, size_t outsz);
 

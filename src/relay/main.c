@@ -14,10 +14,12 @@
 
 #include "audit.h"
 #include "err.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "privdrop.h"
 #include "relay.h"
 #include "relayinit.h"
+#include "sdnotify.h"
 
 #define RELAY_ERRBUF_BYTES 512
 
@@ -95,12 +97,46 @@ static int cmd_init(const char *dir, const char *name)
 	return 0;
 }
 
+/* What the signal handlers need. */
+struct relay_run {
+	struct event_base *base;
+	struct relay *relay;
+	struct relay_config *cfg;
+	const char *path;
+};
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct relay_run *run = arg;
 
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(base);
+	log_info("signal %d: shutting down; open sessions are ended and recorded", (int)sig);
+	sdnotify_send("STOPPING=1");
+	event_base_loopbreak(run->base);
+}
+
+/* SIGHUP: the relay holds its ports, keys and sessions; what a reload may
+ * change is the log level, read again from the config file. A file that no
+ * longer loads is refused and the settings in force are kept. Everything
+ * else in it (ports, keys, limits) needs a restart, and the log says so. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct relay_run *run = arg;
+	char errbuf[RELAY_ERRBUF_BYTES] = "";
+	struct relay_config fresh;
+
+	sdnotify_reloading();
+	if (relay_config_load(run->path, &fresh, errbuf, sizeof(errbuf)) != 0) {
+		log_error("reload: %s; keeping the settings in force", errbuf);
+		relay_note_reload(run->relay, "nothing", errbuf);
+	} else {
+		run->cfg->log_level = fresh.log_level;
+		log_init("tether-relay", fresh.log_level);
+		log_info("reload: log level from %s applied; ports, keys and limits need a "
+		         "restart", run->path);
+		relay_note_reload(run->relay, "log_level", "");
+		relay_config_clear(&fresh);
+	}
+	sdnotify_send("READY=1\nSTATUS=relaying");
 }
 
 static int cmd_run(const char *path)
@@ -108,15 +144,21 @@ static int cmd_run(const char *path)
 	char errbuf[RELAY_ERRBUF_BYTES] = "";
 	struct relay_config cfg;
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+	struct sdnotify_watchdog *watchdog = NULL;
 	struct relay *relay = NULL;
+	struct relay_run run = { NULL, NULL, &cfg, path };
 	int rc, status = 1;
+
+	sdnotify_init();
 
 	if ((rc = relay_config_load(path, &cfg, errbuf, sizeof(errbuf))) != 0) {
 		fprintf(stderr, "tether-relay: %s\n", errbuf);
 		return 1;
 	}
 	log_init("tether-relay", cfg.log_level);
+	/* Before any listener: the leg limits derive from it (connlimit.h). */
+	(void)fdlimit_raise();
 	/* A peer that vanishes mid-write must be an error value, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Splicing frees a 16 KiB record buffer for every one it reads; with
@@ -137,14 +179,23 @@ static int cmd_run(const char *path)
 		log_error("cannot drop privileges to user \"%s\": %s", cfg.user, te_strerror(rc));
 		goto out;
 	}
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	if (sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
+	run.base = base;
+	run.relay = relay;
+	sigterm = evsignal_new(base, SIGTERM, on_signal, &run);
+	sigint = evsignal_new(base, SIGINT, on_signal, &run);
+	sighup = evsignal_new(base, SIGHUP, on_reload, &run);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0 ||
+	    evsignal_add(sighup, NULL) != 0) {
 		log_error("cannot install signal handlers");
 		goto out;
 	}
+	if (sdnotify_watchdog_new(base, &watchdog) != 0) {
+		log_error("cannot start the watchdog timer");
+		goto out;
+	}
 	log_info("relay %s running", cfg.name);
+	sdnotify_send("READY=1\nSTATUS=relaying");
 	if (event_base_dispatch(base) < 0) {
 		log_error("event loop failed");
 		goto out;
@@ -152,6 +203,9 @@ static int cmd_run(const char *path)
 	status = 0;
 out:
 	relay_free(relay);
+	sdnotify_watchdog_free(watchdog);
+	if (sighup != NULL)
+		event_free(sighup);
 	if (sigterm != NULL)
 		event_free(sigterm);
 	if (sigint != NULL)

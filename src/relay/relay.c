@@ -364,6 +364,12 @@ out:
 	return rc;
 }
 
+void relay_note_reload(struct relay *r, const char *done, const char *why)
+{
+	relay_audit(r, "relay_reload", json_pack("{s:s, s:s, s:s}", "name", r->cfg->name,
+	            "applied", done, "error", why));
+}
+
 void relay_free(struct relay *r)
 {
 	struct relay_leg *leg;

@@ -52,6 +52,9 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 /* Close every connection (ending open sessions in the audit log) and free.
  * NULL is a no-op. */
 void relay_free(struct relay *r);
+/* Record a reload (SIGHUP) in the audit log: what was applied, or why the
+ * config file was refused (the settings in force are then kept). */
+void relay_note_reload(struct relay *r, const char *done, const char *why);
 /* The bound port numbers (useful with port 0). */
 int relay_device_port(const struct relay *r);
 int relay_client_port(const struct relay *r);

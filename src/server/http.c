@@ -43,11 +43,15 @@ struct http_conn {
 	struct connlimit_addr addr;
 	int classified;                  /* its peer was looked at */
 	int counted;                     /* connlimit_open succeeded */
+	int linked;                      /* in http_conns (counted in http_nconns) */
 	int served;                      /* a first request came */
 };
 
 static int http_conn_idx = -1;           /* SSL ex_data slot for struct http_conn */
 static struct http_conn *http_conns;     /* this process's one HTTP front */
+static long http_nconns;                 /* in http_conns: accepted, not yet freed */
+static struct evconnlistener *http_listener;
+static int http_full;                    /* accept paused at the overall limit */
 static struct connlimit *http_limits;    /* for the listener's error callback */
 
 static void http_conn_served(struct evhttp_request *req);
@@ -255,8 +259,34 @@ static void http_conn_cut(struct http_conn *c)
 		shutdown(fd, SHUT_RDWR);
 }
 
+/* At the overall limit, accept stops until a connection closes: a peer
+ * waits in the listen queue instead of being accepted only to be closed,
+ * and the descriptors the limit leaves for the store, logs and relay
+ * checks stay free. Checked as each connection is accepted, because one
+ * turn of libevent's accept loop takes all that is queued. */
+static void http_pause_if_full(void)
+{
+	if (http_listener == NULL || http_full || http_limits == NULL ||
+	    http_nconns < connlimit_max_total(http_limits))
+		return;
+	evconnlistener_disable(http_listener);
+	http_full = 1;
+	connlimit_note_full(http_limits);
+}
+
+static void http_resume_if_room(void)
+{
+	if (!http_full || http_listener == NULL || http_nconns >= connlimit_max_total(http_limits))
+		return;
+	http_full = 0;
+	evconnlistener_enable(http_listener);
+}
+
 static void http_conn_unlink(struct http_conn *c)
 {
+	if (c->linked)
+		http_nconns--;
+	c->linked = 0;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else if (http_conns == c)
@@ -281,6 +311,7 @@ static void http_conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int i
 		if (c->counted)
 			connlimit_close(c->srv->limits, &c->addr, c->served);
 		http_conn_unlink(c);
+		http_resume_if_room();
 	}
 	free(c);
 }
@@ -359,6 +390,9 @@ static struct http_conn *http_conn_new(struct server *srv, SSL *ssl)
 	if (http_conns != NULL)
 		http_conns->prev = c;
 	http_conns = c;
+	c->linked = 1;
+	http_nconns++;
+	http_pause_if_full();
 	evtimer_add(c->deadline, &tv);
 	event_active(srv->http_classify_ev, EV_TIMEOUT, 0);
 	return c;
@@ -450,8 +484,8 @@ int http_listen(struct server *srv)
 		return TE_ERR_IO;
 	}
 	/* Out of descriptors, accept backs off instead of spinning. */
-	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
-	                            http_accept_error_cb);
+	http_listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(http_listener, http_accept_error_cb);
 	log_info("listening on https://%s:%s", srv->cfg.listen_host, srv->cfg.listen_port);
 	return 0;
 }
@@ -459,6 +493,8 @@ int http_listen(struct server *srv)
 void http_close(struct server *srv)
 {
 	/* Connections evhttp frees from here on are no longer counted. */
+	http_listener = NULL;
+	http_full = 0;
 	while (http_conns != NULL) {
 		struct http_conn *c = http_conns;
 

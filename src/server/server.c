@@ -13,6 +13,7 @@
 #include "srvapi.h"
 #include "auditcp.h"
 #include "err.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "jbody.h"
 #include "log.h"
@@ -21,6 +22,7 @@
 #include "pki.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "sdnotify.h"
 #include "signer.h"
 #include "pwpool.h"
 #include "ratelimit.h"
@@ -31,6 +33,7 @@
 #include "tls.h"
 
 #define SERVER_SWEEP_INTERVAL_S 1
+#define SERVER_STOP_MAX_IDS     64   /* open sessions named in the stop record */
 
 int64_t server_now(void)
 {
@@ -142,7 +145,73 @@ static void server_signal(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 
 	log_info("signal %d: shutting down", (int)sig);
+	sdnotify_send("STOPPING=1");
 	event_base_loopexit(srv->base, NULL);
+}
+
+/* SIGHUP: what can change without a restart. The listener, the keys and the
+ * store stay; policy.conf is read again and replaces the policy in force
+ * only when it parses whole (a bad file is refused, the old policy kept);
+ * log_level is read from tether-server.conf. Every request after this sees
+ * the new policy: nothing holds the policy across a turn of the loop. */
+static void server_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct srvconf *cfg = calloc(1, sizeof(*cfg));
+	struct policy *np = NULL;
+	char errbuf[512] = "";
+	const char *policy_done, *log_done;
+	int rc;
+
+	sdnotify_reloading();
+	if (cfg != NULL && srvconf_load(srv->cfg.dir, cfg, errbuf, sizeof(errbuf)) == 0) {
+		srv->cfg.log_level = cfg->log_level;
+		log_init("tether-server", cfg->log_level);
+		log_done = "log level read";
+		log_info("reload: log level from tether-server.conf applied; other settings "
+		         "there need a restart");
+	} else {
+		log_done = "log level kept";
+		log_error("reload: tether-server.conf not read (%s); keeping the log level",
+		          errbuf[0] ? errbuf : "out of memory");
+	}
+	free(cfg);
+	errbuf[0] = '\0';
+	if ((rc = policy_load(srv->cfg.dir, &np, errbuf, sizeof(errbuf))) != 0) {
+		policy_done = "kept";
+		log_error("reload: policy refused: %s; the policy in force is kept",
+		          errbuf[0] ? errbuf : te_strerror(rc));
+	} else {
+		policy_free(srv->policy);
+		srv->policy = np;
+		policy_done = "reloaded";
+		log_info("reload: policy reloaded from %s/" POLICY_FILE, srv->cfg.dir);
+	}
+	server_audit(srv, "server", "reload", json_pack("{s:s, s:s, s:s}", "policy",
+	             policy_done, "logging", log_done, "error", errbuf));
+	sdnotify_send(np != NULL ? "READY=1\nSTATUS=serving; reloaded" :
+	              "READY=1\nSTATUS=serving; reload refused a bad policy");
+}
+
+/* The stop record names the sessions still open: they are not ended here,
+ * because their bytes run through a relay and the agent, not through this
+ * process; the server that starts next sweeps them as before. */
+static int server_open_cb(const struct store_session *s, void *arg)
+{
+	json_t *ids = arg;
+
+	if (json_array_size(ids) < SERVER_STOP_MAX_IDS)
+		json_array_append_new(ids, json_string(s->id));
+	return 0;
+}
+
+static json_t *server_stop_detail(struct server *srv, const char *reason)
+{
+	json_t *ids = json_array();
+
+	if (ids != NULL)
+		(void)store_session_each_open(srv->store, server_open_cb, ids);
+	return json_pack("{s:s, s:o*}", "reason", reason, "open_sessions", ids);
 }
 
 static int server_read_text(const char *path, char **out)
@@ -253,6 +322,8 @@ static void server_free(struct server *srv)
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
 	if (srv->sig_term) event_free(srv->sig_term);
 	if (srv->sig_int) event_free(srv->sig_int);
+	if (srv->sig_hup) event_free(srv->sig_hup);
+	sdnotify_watchdog_free(srv->watchdog);
 	if (srv->base) event_base_free(srv->base);
 	SSL_CTX_free(srv->tls);
 	free(srv->root_pem);
@@ -273,11 +344,15 @@ static int server_events(struct server *srv)
 	if ((srv->base = event_base_new()) == NULL ||
 	    (srv->sweep_ev = event_new(srv->base, -1, EV_PERSIST, server_sweep_timer, srv)) == NULL ||
 	    (srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal, srv)) == NULL ||
-	    (srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal, srv)) == NULL)
+	    (srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal, srv)) == NULL ||
+	    (srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_reload, srv)) == NULL)
 		return TE_ERR_NOMEM;
 	event_add(srv->sweep_ev, &tick);
 	event_add(srv->sig_term, NULL);
 	event_add(srv->sig_int, NULL);
+	event_add(srv->sig_hup, NULL);
+	if ((rc = sdnotify_watchdog_new(srv->base, &srv->watchdog)) != 0)
+		return rc;
 	if ((rc = ratelimit_new(srv->cfg.rl_login_per_min, srv->cfg.rl_login_burst,
 	                        &srv->rl_login)) != 0 ||
 	    (rc = ratelimit_new(srv->cfg.rl_enroll_per_min, srv->cfg.rl_enroll_burst,
@@ -298,6 +373,7 @@ int server_run(const char *dir)
 	if (srv == NULL)
 		return 1;
 	srv->revoked_seen = -1;
+	sdnotify_init();             /* before the signer is forked: it must not notify */
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = srvconf_load(dir, &srv->cfg, errbuf, sizeof(errbuf))) != 0) {
 		fprintf(stderr, "tether-server: %s\n", errbuf[0] ? errbuf : te_strerror(rc));
@@ -309,6 +385,8 @@ int server_run(const char *dir)
 		goto out;
 	}
 	log_init("tether-server", srv->cfg.log_level);
+	/* Before anything is opened: connection limits derive from it (http.c). */
+	(void)fdlimit_raise();
 	/* First, while nothing else is open: the signer inherits no descriptor
 	 * of ours, and we never open the files it loads. */
 	if ((rc = signer_start(&srv->cfg, &srv->signer)) != 0) {
@@ -337,12 +415,14 @@ int server_run(const char *dir)
 	             srv->cfg.listen_host, "port", srv->cfg.listen_port, "signer_pid",
 	             (json_int_t)signer_pid(srv->signer)));
 	auditcp_tick(srv, 1);
+	sdnotify_send("READY=1\nSTATUS=serving");
 	event_base_dispatch(srv->base);
+	sdnotify_send("STOPPING=1");
 	if (srv->signer_dead) {
-		server_audit(srv, "server", "stop", json_pack("{s:s}", "reason", "signer process died"));
+		server_audit(srv, "server", "stop", server_stop_detail(srv, "signer process died"));
 		goto out;
 	}
-	server_audit(srv, "server", "stop", json_object());
+	server_audit(srv, "server", "stop", server_stop_detail(srv, "signal"));
 	auditcp_tick(srv, 1);      /* the last records are covered too */
 	code = 0;
 out:

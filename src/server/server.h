@@ -24,6 +24,7 @@ struct relayhealth;
 struct pwpool;
 struct ratelimit;
 struct connlimit;
+struct sdnotify_watchdog;
 
 struct server {
 	struct srvconf cfg;
@@ -45,6 +46,8 @@ struct server {
 	struct event *sweep_ev;
 	struct event *sig_term;
 	struct event *sig_int;
+	struct event *sig_hup;       /* reload policy.conf and the log level */
+	struct sdnotify_watchdog *watchdog; /* WATCHDOG=1 to the service manager */
 	unsigned relay_cursor;       /* round-robin position */
 	struct relayhealth *health;
 	struct pwpool *pwpool;       /* argon2id off the loop (pwpool.h) */

@@ -795,3 +795,38 @@ wait_clock_reported() {
 	wait_for 20 sh -c "tether --json devices | grep -q '\"clock_offset_s\": *-\\{0,1\\}[0-9]'" ||
 		fail "the agent never reported its clock offset"
 }
+
+# --- signals (issue 8) ---
+# api_code METHOD PATH: the HTTP status of an API call as the logged-in
+# specialist (api's output goes to $WORK/api_code.body).
+api_code() {
+	token=$(sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$TETHER_HOME/cli.json")
+	curl -sS -o "$WORK/api_code.body" -w '%{http_code}' --max-time 20 \
+		--cacert "$SRV/ca/root.crt" -X "$1" -H "Authorization: Bearer $token" \
+		"https://127.0.0.1:$SERVER_PORT$2"
+}
+
+# wait_log FILE NEEDLE [SECONDS]: until FILE holds a line with NEEDLE.
+wait_log() {
+	wait_for "${3:-20}" grep -F -q -- "$2" "$1" ||
+		fail "no line with '$2' in $(basename "$1") within ${3:-20} s"
+}
+
+# log_lines FILE NEEDLE: how many lines of FILE hold NEEDLE (0 if none).
+log_lines() { grep -F -c -- "$2" "$1" 2>/dev/null || true; }
+
+# under_notifyd NAME WATCHDOG_MS COMMAND...: run COMMAND in the background
+# under tests/harness/notifyd (systemd's Type=notify, WatchdogSec and
+# Restart=on-failure); its events go to $WORK/NAME.notify, the daemon's
+# output to $WORK/NAME.log, the current main pid to $WORK/NAME.pid.
+under_notifyd() {
+	nname=$1; nwd=$2; shift 2
+	notifyd --socket "@tether-e2e-$$-$nname" --watchdog-ms "$nwd" --restarts 3 \
+		--restart-ms 500 --pidfile "$WORK/$nname.pid" -- "$@" \
+		>"$WORK/$nname.notify" 2>"$WORK/$nname.log" &
+	PIDS="$PIDS $!"
+	eval "PID_$(echo "$nname" | tr -c 'a-zA-Z0-9\n' '_')=$!"
+}
+
+# notify_count NAME LINE: how many times the daemon under notifyd NAME sent LINE.
+notify_count() { grep -c -- ": $2\$" "$WORK/$1.notify" 2>/dev/null || true; }

@@ -64,8 +64,16 @@ static void test_overall_below_rlimit(void **state)
 	assert_int_equal(connlimit_new(NULL, "test", &c, &cl), 0);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1 << 20))
 		assert_int_equal(connlimit_max_total(cl),
-		                 (long)rl.rlim_cur - CONNLIMIT_FD_HEADROOM);
+		                 (long)rl.rlim_cur - connlimit_headroom((long)rl.rlim_cur));
 	connlimit_free(cl);
+}
+
+/* Room for the store, logs and relay checks grows with the limit. */
+static void test_headroom(void **state)
+{
+	assert_int_equal(connlimit_headroom(1024), CONNLIMIT_FD_HEADROOM + 64);
+	assert_int_equal(connlimit_headroom(65536), CONNLIMIT_FD_HEADROOM + 4096);
+	assert_true(connlimit_headroom(300) < 300);
 }
 
 static void test_overall_limit(void **state)
@@ -99,6 +107,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_per_address_and_pending),
 		cmocka_unit_test(test_overall_below_rlimit),
+		cmocka_unit_test(test_headroom),
 		cmocka_unit_test(test_overall_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
