@@ -177,16 +177,13 @@ void http_reply(struct http_req *r, int status, json_t *body)
 
 void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], was[16];
 	va_list ap;
-
 	int audit;
-	char was[16];
 
-	if (status >= 400 && http_store_failed(r, &audit) && status != 400 &&
-	    status != 405 && status != 413) {
-		if (status == 503)
-			log_warn("%s %s: %s", r->method_name, r->path, store_failure_reason(r->srv->store));
+	/* 400, 405 and 413 judge the request's form, which no store decides. */
+	if (status >= 400 && status != 400 && status != 405 && status != 413 &&
+	    http_store_failed(r, &audit)) {
 		snprintf(was, sizeof(was), "%d", status);
 		http_store_unavailable(r, audit, was);
 		return;
