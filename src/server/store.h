@@ -319,7 +319,8 @@ int store_account_get(struct store *st, const char *user, struct store_account *
 
 int store_token_add_scoped(struct store *st, const char *hash, const char *user,
                            const char *scope, int64_t now, int64_t expires_at);
-/* Check a bearer token and record now as its last use. TE_ERR_NOT_FOUND
+/* Check a bearer token (a read) and record now as its last use (best
+ * effort: a locked database does not change the verdict). TE_ERR_NOT_FOUND
  * unknown, TE_ERR_DENIED revoked, TE_ERR_EXPIRED past its expiry,
  * TE_ERR_TIMEOUT unused for more than idle_s (it is revoked then). */
 int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idle_s,
