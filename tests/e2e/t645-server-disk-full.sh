@@ -2,8 +2,8 @@
 # The server's data directory on a full disk: a login with the right
 # password and one-time code is answered 503 with the reason (never
 # "invalid one-time code", never a counted failure), so is any call that must
-# write; once space is free the same credentials log in, the audit chain
-# verifies, and no login failure was recorded against the user.
+# write, and so is a wrong password that cannot be counted or audited; once
+# space is free the same credentials log in and the audit chain verifies.
 . "$(dirname "$0")/lib.sh"
 
 tmpfs_mount "$SRV" 24m
@@ -27,6 +27,14 @@ code=$(http_status "$WORK/req" POST /api/v1/sessions \
 [ "$code" = 503 ] || fail "a session request on a full disk got $code: $(cat "$WORK/req")"
 grep -qi '^Retry-After: [0-9]' "$WORK/req.hdr" || fail "no Retry-After: $(cat "$WORK/req.hdr")"
 expect_contains "$(cat "$WORK/req")" "disk is full" "a write on a full disk is 503 with the reason"
+
+# A wrong password cannot be counted or audited: it is not judged either,
+# so a full disk never lifts the lockout.
+code=$(curl -sS --max-time 20 --cacert "$SRV/ca/root.crt" -o "$WORK/bad" -w '%{http_code}' \
+	-H 'Content-Type: application/json' --data "{\"user\":\"$SPEC_USER\",\"password\":\"wrong-$$\"}" \
+	"https://127.0.0.1:$SERVER_PORT/api/v1/login")
+[ "$code" = 503 ] || fail "a wrong password on a full disk got $code: $(cat "$WORK/bad")"
+expect_contains "$(cat "$WORK/bad")" "audit trail cannot be written" "a failure that cannot be audited is 503"
 
 rm -f "$SRV/filler" "$SRV/filler2"
 cli_login
