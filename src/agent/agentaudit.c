@@ -41,7 +41,8 @@ void agentaudit_clean_utf8(char *text)
 static struct {
 	struct audit_log *log;
 	char path[AGENT_PATH_BYTES];
-	int open_rc;                    /* a refused open, kept until a restart */
+	int open_rc;                    /* a refused open; TE_ERR_CHAIN is kept until
+	                                 * a restart, others are tried again */
 	unsigned long failures;         /* appends that failed in this process */
 	char why[AUDIT_WHY_BYTES];      /* why the last one failed */
 } agentaudit_st;
@@ -98,9 +99,20 @@ int agentaudit_log(const struct agent_conf *conf, const char *actor,
 	}
 	if ((rc = agentaudit_handle(path, &log)) != 0)
 		goto out;
-	if ((rc = audit_log_append(log, actor, action, detail)) != 0)
+	if ((rc = audit_log_append(log, actor, action, detail)) != 0) {
 		snprintf(agentaudit_st.why, sizeof(agentaudit_st.why), "%s",
 		         audit_log_why(log)[0] ? audit_log_why(log) : te_strerror(rc));
+		/* A failed fsync or an undo that failed leaves the handle unable
+		 * to vouch for the file, not the file broken: the next append
+		 * opens it again, verifying it and cutting off any torn tail, so
+		 * the trail comes back by itself once the disk recovers. A file
+		 * replaced or shrunk (TE_ERR_CHAIN) stays refused. */
+		if (rc == TE_ERR_IO && audit_log_broken(log)) {
+			audit_log_close(agentaudit_st.log);
+			agentaudit_st.log = NULL;
+			agentaudit_st.open_rc = TE_ERR_IO;
+		}
+	}
 out:
 	if (rc != 0) {
 		agentaudit_st.failures++;

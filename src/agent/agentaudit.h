@@ -6,7 +6,10 @@
  * off and recorded as audit_recovered) and keeps the head in memory, so an
  * append costs the same at any log size (audit.h). A process whose trail
  * cannot be written (the chain broken, the file replaced, the disk full)
- * says why: the agent refuses sessions then (docs/security.md). */
+ * says why: the agent refuses sessions then (docs/security.md). A refused
+ * write (a full disk) costs only that record; a failed fsync closes the
+ * handle and the next append opens the log again (verified, a torn tail cut
+ * off), so the trail comes back by itself once the disk does. */
 #ifndef TETHER_AGENTAUDIT_H
 #define TETHER_AGENTAUDIT_H
 

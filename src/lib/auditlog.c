@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +417,27 @@ static int audit_log_load(struct audit_log *log, const char *actor,
 	return TE_ERR_CHAIN;
 }
 
+/* A new (empty) log's name must survive a power cut as well as its first
+ * record: sync the folder that holds it. Best effort: a daemon that may no
+ * longer open its folder still has the file's own fsync at every append. */
+static void audit_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	int fd;
+
+	if (n >= sizeof(dir))
+		return;
+	memcpy(dir, slash == NULL ? "." : path, n);
+	dir[n] = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (fsync(fd) != 0)
+		log_warn("audit log %s: cannot sync its folder: %s", path, strerror(errno));
+	close(fd);
+}
+
 static int audit_log_open_fd(struct audit_log *log, struct audit_open_report *rep)
 {
 	struct stat st;
@@ -434,6 +456,8 @@ static int audit_log_open_fd(struct audit_log *log, struct audit_open_report *re
 	}
 	log->dev = st.st_dev;
 	log->ino = st.st_ino;
+	if (st.st_size == 0)
+		audit_sync_dir(log->path);
 	if (flock(log->fd, LOCK_EX) != 0) {
 		if (rep != NULL)
 			snprintf(rep->why, sizeof(rep->why), "cannot lock: %s", strerror(errno));

@@ -143,6 +143,12 @@ static int api_login_second_factor(struct api_login_ctx *c, const struct store_a
 	rc = verdict;
 	if (rc == 0)
 		rc = store_totp_accept_step(srv->store, c->name, step);
+	if (rc == TE_ERR_STORE) {
+		/* The step was not stored: the code is not judged (http_error
+		 * answers 503 with the store's reason). */
+		http_error(c->r, 503, "internal", "the one-time code cannot be checked now");
+		return -1;
+	}
 	if (rc == TE_ERR_REPLAY) {
 		api_login_fail(c, "totp_replayed", "totp_replayed", "this one-time code was already"
 		               " used; wait for the next code");
@@ -241,6 +247,7 @@ static void api_login_finish(struct api_login_job *lj)
 static void api_login_checked(const struct pwpool_result *res, void *arg)
 {
 	struct api_login_job *lj = arg;
+	struct server *srv;
 
 	if (lj->gone) {
 		if (lj->detached)
@@ -250,6 +257,8 @@ static void api_login_checked(const struct pwpool_result *res, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(lj->evcon, NULL, NULL);
+	srv = lj->c.r->srv;           /* the answer frees the request */
+	http_req_work_begin(lj->c.r);
 	/* A lock counts from when the failure was known, not from when the
 	 * request came in: the check may have waited for a worker. */
 	lj->c.now = server_now();
@@ -263,6 +272,7 @@ static void api_login_checked(const struct pwpool_result *res, void *arg)
 		               "invalid user name or password");
 	else
 		api_login_finish(lj);
+	http_req_work_end(srv);
 	api_login_job_free(lj);
 }
 
@@ -305,7 +315,11 @@ static int api_login_start(struct http_req *r, json_t *j, struct api_login_job *
 		return 0;
 	/* An unknown name is checked against a hash that never matches, at the
 	 * same cost, so timing does not tell which names exist. */
-	lj->found = store_user_get(r->srv->store, c->name, &lj->u) == 0;
+	if ((rc = store_user_get(r->srv->store, c->name, &lj->u)) == TE_ERR_STORE) {
+		http_error(r, 503, "internal", "the account cannot be read now");
+		return 0;
+	}
+	lj->found = rc == 0;
 	if ((lj->evcon = evhttp_request_get_connection(r->ev)) == NULL) {
 		http_error(r, 503, "internal", "the connection is gone");
 		return 0;

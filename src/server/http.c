@@ -28,6 +28,10 @@
 /* Idle connections and slow clients are cut after this, which must be
  * longer than any long-poll hold. */
 #define HTTP_SERVER_EXTRA_TIMEOUT_S 30
+/* Retry-After of a 503 for a failed store: a lock is usually soon released;
+ * a full disk or an I/O error needs someone to act. */
+#define HTTP_STORE_BUSY_RETRY_S 2
+#define HTTP_STORE_RETRY_S 10
 /* From accept to a whole first request (TLS handshake, head and body): a
  * connection that has sent nothing useful by then is cut. */
 #define HTTP_HEAD_TIMEOUT_S 10
@@ -82,10 +86,54 @@ static const char *http_reason(int status)
 	}
 }
 
+void http_req_work_begin(struct http_req *r)
+{
+	r->srv->working = r;
+	r->store_fails0 = store_failures(r->srv->store);
+	r->audit_fails0 = r->srv->audit_failures;
+}
+
+void http_req_work_end(struct server *srv)
+{
+	srv->working = NULL;
+}
+
+/* 1 when the store (audit: the audit trail) failed while r's handler ran. */
+static int http_store_failed(const struct http_req *r, int *audit)
+{
+	const struct server *srv = r->srv;
+
+	*audit = 0;
+	if (srv == NULL || srv->working != r)
+		return 0;
+	*audit = srv->audit_failures != r->audit_fails0;
+	return *audit || store_failures(srv->store) != r->store_fails0;
+}
+
+/* The store's failure as a 503 with Retry-After instead of status. */
+static void http_store_unavailable(struct http_req *r, int audit, const char *was)
+{
+	const struct store *st = r->srv->store;
+	long retry_s = store_failure_busy(st) ? HTTP_STORE_BUSY_RETRY_S : HTTP_STORE_RETRY_S;
+	char msg[320];
+
+	if (evhttp_find_header(evhttp_request_get_output_headers(r->ev), "Retry-After") == NULL)
+		http_retry_after(r, retry_s);
+	snprintf(msg, sizeof(msg), "%s%s; nothing was decided, try again in %ld s",
+	         audit ? "the audit trail cannot be written: " : "storage unavailable: ",
+	         store_failure_reason(st), retry_s);
+	log_warn("%s %s: answering 503 instead of %s: %s", r->method_name, r->path, was, msg);
+	r->srv->working = NULL;       /* answered once */
+	http_reply(r, 503, json_pack("{s:s, s:s}", "error", "store_unavailable",
+	                             "message", msg));
+}
+
 void http_req_free(struct http_req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->srv != NULL && r->srv->working == r)
+		r->srv->working = NULL;
 	if (r->body != NULL) {
 		/* Bodies may hold passwords and enrollment tokens. */
 		OPENSSL_cleanse(r->body, r->body_len);
@@ -97,9 +145,18 @@ void http_req_free(struct http_req *r)
 
 void http_reply(struct http_req *r, int status, json_t *body)
 {
-	struct evbuffer *buf = evbuffer_new();
+	struct evbuffer *buf;
 	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(r->ev);
 	char *text;
+	int audit;
+
+	/* Done, but not recorded: the caller must not take it as done. */
+	if (status >= 200 && status < 300 && http_store_failed(r, &audit) && audit) {
+		json_decref(body);
+		http_store_unavailable(r, 1, "a success");
+		return;
+	}
+	buf = evbuffer_new();
 
 	if (body == NULL)
 		body = json_object();
@@ -124,9 +181,17 @@ void http_reply(struct http_req *r, int status, json_t *body)
 
 void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], was[16];
 	va_list ap;
+	int audit;
 
+	/* 400, 405 and 413 judge the request's form, which no store decides. */
+	if (status >= 400 && status != 400 && status != 405 && status != 413 &&
+	    http_store_failed(r, &audit)) {
+		snprintf(was, sizeof(was), "%d", status);
+		http_store_unavailable(r, audit, was);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -246,7 +311,9 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 		http_error(r, 413, "too_large", "request body exceeds %d bytes", MAX_HTTP_BODY_BYTES);
 		return;
 	}
+	http_req_work_begin(r);
 	api_dispatch(r);
+	http_req_work_end(srv);
 }
 
 /* Cut a connection evhttp owns: shutdown() makes its next read see the

@@ -32,6 +32,8 @@ struct http_req {
 	struct store_relay relay;             /* relay endpoints, after auth */
 	char who[96];                         /* for the request log line */
 	int64_t started_ms;
+	unsigned long store_fails0;           /* store_failures() when its work began */
+	unsigned long audit_fails0;           /* srv->audit_failures then */
 };
 
 /* Create the evhttp server, TLS on every connection, bound to the config's
@@ -43,6 +45,14 @@ void http_reply(struct http_req *r, int status, json_t *body);
 /* {"error": code, "message": ...}, then as http_reply. */
 void http_error(struct http_req *r, int status, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* r's handler starts (or resumes, after a worker) on the loop: until
+ * http_req_work_end, an answer to r checks whether the store or the audit
+ * trail failed meanwhile. A 4xx then becomes 503 with the store's reason
+ * and Retry-After (a failure to read or write is never a verdict on the
+ * caller's credentials or request), and a 2xx whose audit record could not
+ * be written becomes 503 too. */
+void http_req_work_begin(struct http_req *r);
+void http_req_work_end(struct server *srv);
 /* Free without replying (the connection is already gone). */
 void http_req_free(struct http_req *r);
 /* The connection's source address ("unknown" when libevent has none). */

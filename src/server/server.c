@@ -35,6 +35,9 @@
 #define SERVER_SWEEP_INTERVAL_S 1
 #define SERVER_STOP_MAX_IDS     64   /* open sessions named in the stop record */
 
+/* The longest a statement on the loop waits for another process's lock. */
+#define SERVER_STORE_BUSY_MS 100
+
 int64_t server_now(void)
 {
 	return (int64_t)time(NULL);
@@ -46,8 +49,10 @@ int server_audit(struct server *srv, const char *actor, const char *action, json
 	int rc;
 
 	rc = store_audit_append(srv->store, actor, action, text ? text : "{}");
-	if (rc != 0)
+	if (rc != 0) {
+		srv->audit_failures++;
 		log_error("audit: could not record %s by %s: %s", action, actor, te_strerror(rc));
+	}
 	free(text);
 	return rc;
 }
@@ -299,6 +304,9 @@ static int server_load(struct server *srv, const char *dir)
 	snprintf(p1, sizeof(p1), "%s", srv->cfg.db_path);
 	if ((rc = store_open(p1, &srv->store)) != 0)
 		goto fail;
+	/* The loop never sleeps on another process's lock for long: a locked
+	 * database answers 503 with Retry-After (http.h), others are served. */
+	store_set_busy_ms(srv->store, SERVER_STORE_BUSY_MS);
 #undef SERVER_FILE
 	X509_free(root);
 	return 0;

@@ -23,6 +23,7 @@ struct notifier;
 struct relayhealth;
 struct pwpool;
 struct ratelimit;
+struct http_req;
 struct connlimit;
 struct sdnotify_watchdog;
 
@@ -56,6 +57,8 @@ struct server {
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
+	struct http_req *working;    /* the request whose handler runs (http.h) */
+	unsigned long audit_failures; /* server_audit calls that failed */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */

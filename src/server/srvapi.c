@@ -103,6 +103,11 @@ static int api_auth_user(struct http_req *r, enum api_auth auth)
 		                     r->srv->cfg.token_idle_s, user, scope);
 	if (rc == 0)
 		rc = store_user_get(r->srv->store, user, &r->user);
+	if (rc == TE_ERR_STORE || rc == TE_ERR_NOMEM) {
+		/* Not a verdict on the token: http_error answers 503. */
+		http_error(r, 503, "internal", "the token cannot be checked now");
+		return -1;
+	}
 	if (rc != 0) {
 		http_error(r, 401, "unauthorized", "%s; log in again",
 		           rc == TE_ERR_EXPIRED ? "the token has expired" :

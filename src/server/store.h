@@ -114,9 +114,22 @@ struct store_audit_entry {
 	const char *detail;
 };
 
-/* Open (creating if needed) and bring the schema up to date. */
+/* Open (creating if needed) and bring the schema up to date. A statement
+ * waits up to 5 s for another process's lock (the admin commands). */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
+/* How long a statement waits for another process's lock before it fails
+ * with TE_ERR_STORE: the server's event loop sets a short wait, so that a
+ * locked database costs each request milliseconds, not seconds. */
+void store_set_busy_ms(struct store *st, int ms);
+/* Database failures (TE_ERR_STORE) since the open: a caller compares the
+ * count before and after its work to learn whether the store failed. */
+unsigned long store_failures(const struct store *st);
+/* The newest failure in a sentence for an answer ("the database is locked
+ * by another process", "the server's disk is full"), and whether it was a
+ * lock that may soon be released. */
+const char *store_failure_reason(const struct store *st);
+int store_failure_busy(const struct store *st);
 int store_schema_version(struct store *st, int *out);
 
 /* Users */
@@ -313,7 +326,8 @@ int store_account_get(struct store *st, const char *user, struct store_account *
 
 int store_token_add_scoped(struct store *st, const char *hash, const char *user,
                            const char *scope, int64_t now, int64_t expires_at);
-/* Check a bearer token and record now as its last use. TE_ERR_NOT_FOUND
+/* Check a bearer token (a read) and record now as its last use (best
+ * effort: a locked database does not change the verdict). TE_ERR_NOT_FOUND
  * unknown, TE_ERR_DENIED revoked, TE_ERR_EXPIRED past its expiry,
  * TE_ERR_TIMEOUT unused for more than idle_s (it is revoked then). */
 int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idle_s,

@@ -1,8 +1,9 @@
 /* store_sqlite.c: the SQLite backend of store.h.
  *
- * WAL journal, foreign keys on, a busy timeout, a schema_version table with
- * numbered migrations, and bound parameters only: no SQL text is ever built
- * from data. Everything that changes more than one row, or a row and the
+ * WAL journal with synchronous=FULL (docs/architecture.md: a commit is on
+ * disk before it is acknowledged), foreign keys on, a busy timeout, a
+ * schema_version table with numbered migrations, and bound parameters only:
+ * no SQL text is ever built from data. Everything that changes more than one row, or a row and the
  * audit chain, runs in one IMMEDIATE transaction. */
 #include "store_sqlite_int.h"
 
@@ -120,10 +121,53 @@ static const char *const store_migrations[] = {
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
+void store_note_failure(struct store *st, int code)
+{
+	st->failures++;
+	st->last_code = code & 0xff;
+}
+
 int store_fail(struct store *st, const char *what)
 {
+	store_note_failure(st, sqlite3_extended_errcode(st->db));
 	log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
 	return TE_ERR_STORE;
+}
+
+unsigned long store_failures(const struct store *st)
+{
+	return st != NULL ? st->failures : 0;
+}
+
+int store_failure_busy(const struct store *st)
+{
+	return st != NULL && (st->last_code == SQLITE_BUSY || st->last_code == SQLITE_LOCKED);
+}
+
+const char *store_failure_reason(const struct store *st)
+{
+	switch (st != NULL ? st->last_code : SQLITE_ERROR) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "the database is locked by another process";
+	case SQLITE_FULL:
+		return "the server's disk is full";
+	case SQLITE_IOERR:
+		return "the database cannot be read or written (I/O error)";
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return "the database cannot be written";
+	case SQLITE_NOMEM:
+		return "the server is out of memory";
+	default:
+		return "the database failed";
+	}
+}
+
+void store_set_busy_ms(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
 }
 
 int store_prep(struct store *st, const char *sql, sqlite3_stmt **out)
@@ -221,7 +265,10 @@ static int store_exec(struct store *st, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	int code;
+
+	if ((code = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+		store_note_failure(st, code);
 		log_error("store: %s", msg ? msg : "exec failed");
 		sqlite3_free(msg);
 		return TE_ERR_STORE;
@@ -308,7 +355,7 @@ int store_open(const char *path, struct store **out)
 	}
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-	                         " PRAGMA synchronous=NORMAL;")) != 0)
+	                         " PRAGMA synchronous=FULL;")) != 0)
 		goto out;
 	if ((rc = store_migrate(st)) != 0)
 		goto out;

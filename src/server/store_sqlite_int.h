@@ -9,7 +9,12 @@
 
 struct store {
 	sqlite3 *db;
+	unsigned long failures;   /* database failures so far (store_failures) */
+	int last_code;            /* sqlite's primary code of the newest one */
 };
+
+/* Count a database failure of code (sqlite's result) for store_failures(). */
+void store_note_failure(struct store *st, int code);
 
 /* Log sqlite's message for what; returns TE_ERR_STORE. */
 int store_fail(struct store *st, const char *what);

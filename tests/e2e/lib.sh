@@ -830,3 +830,53 @@ under_notifyd() {
 
 # notify_count NAME LINE: how many times the daemon under notifyd NAME sent LINE.
 notify_count() { grep -c -- ": $2\$" "$WORK/$1.notify" 2>/dev/null || true; }
+
+# --- storage (issue 8) ---
+
+# http_status OUT METHOD PATH [JSON]: as api, but the body goes to OUT, the
+# headers to OUT.hdr, and the HTTP status is printed.
+http_status() {
+	out=$1; shift
+	token=$(sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$TETHER_HOME/cli.json")
+	curl -sS --max-time 20 --cacert "$SRV/ca/root.crt" -X "$1" \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		${3:+--data "$3"} -D "$out.hdr" -o "$out" -w '%{http_code}' \
+		"https://127.0.0.1:$SERVER_PORT$2"
+}
+
+# db_lock SECONDS: another process holds the server database's write lock
+# (BEGIN EXCLUSIVE) for SECONDS in the background; returns once it holds
+# it. $WORK/db-lock.done appears when it let go.
+db_lock() {
+	rm -f "$WORK/db-lock.held" "$WORK/db-lock.done"
+	bg db-lock python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(float(sys.argv[3]))
+c.execute("ROLLBACK")
+c.close()
+open(sys.argv[4], "w").close()
+' "$SRV/tether.db" "$WORK/db-lock.held" "$1" "$WORK/db-lock.done"
+	wait_for 15 test -f "$WORK/db-lock.held" || fail "could not lock the database"
+}
+
+# tmpfs_mount DIR SIZE: a tmpfs of SIZE (mount's size=) at DIR, unmounted
+# when the test ends; skips the test where mounting is not permitted.
+TMPFS_MOUNTS=""
+tmpfs_mount() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" 2>/dev/null ||
+		skip "cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)"
+	TMPFS_MOUNTS="$TMPFS_MOUNTS $1"
+	# lazy: the daemons that still hold files in it are stopped by cleanup
+	trap 'rc=$?; for m in $TMPFS_MOUNTS; do umount -l "$m" 2>/dev/null || true; done; (exit $rc); cleanup' EXIT
+}
+
+# fill_disk DIR: write zeros to DIR/filler until the file system is full.
+fill_disk() {
+	dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true
+	dd if=/dev/zero of="$1/filler2" bs=1k 2>/dev/null || true
+	[ "$(df --output=avail "$1" | tail -1)" -eq 0 ] || fail "$1 is not full"
+}

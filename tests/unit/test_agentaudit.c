@@ -1,5 +1,6 @@
 /* test_agentaudit.c: the agent's audit records survive whatever bytes a
  * peer chose (invalid UTF-8, a character cut by truncation). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -15,6 +17,20 @@
 #include "agentconf.h"
 #include "audit.h"
 #include "err.h"
+
+/* The next fsync_failures calls to fsync fail with EIO (a disk that lost
+ * the data); this definition takes the place of the C library's. */
+static int fsync_failures;
+
+int fsync(int fd)
+{
+	if (fsync_failures > 0) {
+		fsync_failures--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
 
 static struct agent_conf *conf_in_tmp(void)
 {
@@ -202,6 +218,29 @@ static void test_unwritable_trail_says_why(void **state)
 	cleanup(c);
 }
 
+/* A failed fsync breaks the open handle (what is on disk is unknown), not
+ * the trail: the next append opens the log again, verifies it and goes on,
+ * with no restart (issue 8: the device recovers by itself). */
+static void test_failed_fsync_recovers_without_restart(void **state)
+{
+	struct agent_conf *c = conf_in_tmp();
+	struct audit_verifier v;
+	char path[600];
+
+	assert_int_equal(agentaudit_log(c, "agent", "agent_start", "x"), 0);
+	fsync_failures = 1;
+	assert_int_equal(agentaudit_log(c, "alice", "session_request", "lost"), TE_ERR_IO);
+	assert_non_null(strstr(agentaudit_why(), "fsync failed"));
+	assert_int_equal(agentaudit_log(c, "alice", "session_request", "kept"), 0);
+	assert_true(log_contains(c, "kept"));
+	assert_false(log_contains(c, "lost"));
+	log_path(c, path, sizeof(path));
+	assert_int_equal(audit_file_verify(path, &v), 0);
+	assert_int_equal(v.count, 2);
+	agentaudit_close();
+	cleanup(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_multibyte_is_recorded),
 		cmocka_unit_test(test_head_follows_the_log),
 		cmocka_unit_test(test_unwritable_trail_says_why),
+		cmocka_unit_test(test_failed_fsync_recovers_without_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
