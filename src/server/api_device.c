@@ -240,6 +240,7 @@ void api_ping(struct http_req *r)
 	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
 	                  p.has_services ? svcs : NULL);
 	api_ping_audit_head(r, &p);
+	longpoll_note_ping(srv->lp, r->device.serial, p.wait);
 	/* r->device was read for this request: no second status or events read. */
 	if (api_ping_events(r, &c) != 0)
 		return;
