@@ -114,6 +114,11 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE user_invites(user TEXT PRIMARY KEY REFERENCES users(name),"
 	" hash TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	" used_at INTEGER NOT NULL DEFAULT 0);",
+	/* 9 (13 in issue 8's numbering; renumbered on merge): relay event
+	 * report ids already taken (store_relayreport.c) */
+	"CREATE TABLE relay_reports(relay TEXT NOT NULL, id TEXT NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(relay, id));"
+	"CREATE INDEX relay_reports_at ON relay_reports(at);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -364,7 +364,8 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN idle_s;" \
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
-	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;"
+	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
+	"DROP TABLE relay_reports;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
@@ -458,6 +459,21 @@ static void test_audit_checkpoints(void **state)
 	assert_string_equal(got.sig, cp.sig);
 	assert_int_equal(store_checkpoint_each(f->st, count_cp, &n), 0);
 	assert_int_equal(n, 2);
+}
+
+/* A relay event report id is taken once; another relay's same id is its own. */
+static void test_relay_report_ids(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 0);
+	assert_int_equal(store_relay_report_done(f->st, "r1", "abc", 1700000000), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 1);
+	assert_int_equal(store_relay_report_done(f->st, "r1", "abc", 1700000001), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r2", "abc"), 0);
+	/* Ids are forgotten after 30 days. */
+	assert_int_equal(store_relay_report_done(f->st, "r2", "new", 1700000000 + 31 * 86400), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 0);
 }
 
 /* A version-2 database keeps its relays and gains empty anchors. */
@@ -621,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_report_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sites_and_certifications, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
