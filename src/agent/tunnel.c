@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentaudit.h"
@@ -51,11 +52,23 @@ static void *tunnel_pump_main(void *arg)
 	return NULL;
 }
 
+/* Whole seconds left of the relay leg's deadline (at least 1). */
+static int tunnel_deadline_left_s(const struct timespec *start)
+{
+	struct timespec now;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = TUNNEL_RELAY_DEADLINE_S - (long)(now.tv_sec - start->tv_sec);
+	return left > 0 ? (int)left : 1;
+}
+
 static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *spec,
                        SSL **out)
 {
 	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
 	char err[256], line[MAX_PREAMBLE_BYTES], pre[MAX_PREAMBLE_BYTES];
+	struct timespec start;
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	int rc, n;
@@ -70,8 +83,9 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 		goto out;
 	}
 	err[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	rc = tls_connect(ctx, spec->relay_host, spec->relay_port, agentconf_proxy(conf, spec->relay_host),
-	                 TUNNEL_CONNECT_TIMEOUT_S, &ssl, err, sizeof(err));
+	                 TUNNEL_RELAY_DEADLINE_S, &ssl, err, sizeof(err));
 	if (rc != 0) {
 		log_error("tunnel: relay %s:%s: %s", spec->relay_host, spec->relay_port, err);
 		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: %s",
@@ -94,8 +108,11 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 		goto out;
 	}
 	if ((rc = tls_write_all(ssl, pre, (size_t)n)) != 0 ||
-	    (rc = tls_read_line(ssl, line, sizeof(line), TUNNEL_CONNECT_TIMEOUT_S)) != 0) {
+	    (rc = tls_read_line(ssl, line, sizeof(line), tunnel_deadline_left_s(&start))) != 0) {
 		log_error("tunnel: relay preamble: %s", te_strerror(rc));
+		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: no answer"
+		               " to the preamble: %s", spec->session, spec->relay_host,
+		               spec->relay_port, te_strerror(rc));
 		goto out;
 	}
 	line[strcspn(line, "\r\n")] = '\0';

@@ -15,7 +15,10 @@
 
 #define TUNNEL_HOST_BYTES 256
 #define TUNNEL_PORT_BYTES 8
-#define TUNNEL_CONNECT_TIMEOUT_S 15
+/* TCP connect, TLS handshake and the relay's answer to the preamble, all
+ * within this: a stopped or stuck relay costs a session at most this long,
+ * and the server's health check has marked it down by the next one. */
+#define TUNNEL_RELAY_DEADLINE_S 5
 
 /* Worker exit codes that tell the agent why the session ended, so that it
  * reports the reason to the server (consent_on_worker_exit). */

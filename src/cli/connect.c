@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "bounds.h"
@@ -87,14 +88,26 @@ static void connect_unreachable(const struct cli *cli,
 	             t->port);
 }
 
+/* Whole seconds left of the relay leg's deadline (at least 1). */
+static int connect_deadline_left_s(const struct timespec *start)
+{
+	struct timespec now;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = CONNECT_RELAY_DEADLINE_S - (long)(now.tv_sec - start->tv_sec);
+	return left > 0 ? (int)left : 1;
+}
+
 /* Dial the relay (through proxy unless NULL), present the ticket and read
- * its verdict. */
+ * its verdict, all within CONNECT_RELAY_DEADLINE_S. */
 static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
                          const char *proxy, const struct connect_target *t,
                          SSL **out)
 {
 	char errbuf[CONNECT_ERRBUF_BYTES], line[MAX_PREAMBLE_BYTES + 1];
 	char code[64] = "", *msg;
+	struct timespec start;
 	SSL *ssl = NULL;
 	int r;
 
@@ -104,7 +117,8 @@ static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
 		api_bad_answer(cli, "getting a relay ticket", "ticket");
 		goto out;
 	}
-	r = tls_connect(ctx, t->host, t->port, proxy, CONNECT_TIMEOUT_S, &ssl,
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	r = tls_connect(ctx, t->host, t->port, proxy, CONNECT_RELAY_DEADLINE_S, &ssl,
 	                errbuf, sizeof(errbuf));
 	if (r != 0) {
 		connect_unreachable(cli, t, proxy, errbuf[0] != '\0' ? errbuf :
@@ -120,7 +134,7 @@ static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
 	r = tls_write_all(ssl, line, strlen(line));
 	secret_wipe(line, sizeof(line));
 	if (r == 0)
-		r = tls_read_line(ssl, line, sizeof(line), CONNECT_REPLY_TIMEOUT_S);
+		r = tls_read_line(ssl, line, sizeof(line), connect_deadline_left_s(&start));
 	if (r != 0) {
 		cliout_error(cli, "relay_failed", "relay %s at %s:%s did not answer "
 		             "the ticket: %s", t->name, t->host, t->port,

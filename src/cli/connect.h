@@ -7,8 +7,9 @@
 
 #include "cliout.h"
 
-#define CONNECT_TIMEOUT_S 15   /* TCP connect + TLS handshake to the relay */
-#define CONNECT_REPLY_TIMEOUT_S 30
+/* TCP connect, TLS handshake and the relay's answer to the ticket, all
+ * within this: a stopped or stuck relay is given up on quickly. */
+#define CONNECT_RELAY_DEADLINE_S 5
 
 int connect_main(const struct cli *cli, int argc, char **argv);
 

@@ -270,6 +270,20 @@ static void leg_accept_ticket(struct relay_leg *leg)
 	relay_splice_try_pair(leg);
 }
 
+/* The server's health check: the answer comes from this event loop, so a
+ * relay that is stopped or stuck fails it even though its kernel still
+ * completes TCP connects. Neither audited nor logged above debug: it comes
+ * every few seconds and is no session. */
+static void leg_answer_health(struct relay_leg *leg)
+{
+	char line[MAX_NAME_BYTES + 16];
+
+	log_debug("%s port: health check from %s", relay_leg_word(leg->port), leg->peer);
+	snprintf(line, sizeof(line), "OK " PREAMBLE_HEALTH_WORD " %s\n", leg->relay->cfg->name);
+	bufferevent_write(leg->bev, line, strlen(line));
+	relay_leg_close_after_flush(leg);
+}
+
 static void leg_read_preamble(struct relay_leg *leg)
 {
 	char line[MAX_PREAMBLE_BYTES];
@@ -309,6 +323,10 @@ static void leg_read_preamble(struct relay_leg *leg)
 		return;
 	}
 	secret_wipe(line, n);
+	if (p.health) {
+		leg_answer_health(leg);
+		return;
+	}
 	code = leg_check(leg, &p, msg, sizeof(msg));
 	secret_wipe(&p, sizeof(p));
 	if (code != NULL)
@@ -369,9 +387,8 @@ static void leg_handshake_failed(struct relay_leg *leg)
 
 	relay_leg_tls_error(leg, err, sizeof(err));
 	if (err[0] == '\0') {
-		/* A bare TCP connect and close (a port probe, such as the server's
-		 * health check every few seconds) is worth neither an audit record
-		 * nor a line at the default level. */
+		/* A bare TCP connect and close (a port probe) is worth neither an
+		 * audit record nor a line at the default level. */
 		log_debug("%s port: connection from %s closed during the TLS handshake",
 		         relay_leg_word(leg->port), leg->peer);
 		relay_leg_free(leg, 0);

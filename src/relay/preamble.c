@@ -1,6 +1,7 @@
-/* preamble.c: strict parser for the relay leg preamble (see preamble.h and
- * docs/protocol.md "Relay legs"). Everything here is untrusted input, so it
- * is read through the bounded reader and every field has a limit. */
+/* preamble.c: strict parser for the relay leg preamble and the health
+ * question (see preamble.h and docs/protocol.md "Relay legs"). Everything
+ * here is untrusted input, so it is read through the bounded reader and
+ * every field has a limit. */
 #include "preamble.h"
 
 #include <string.h>
@@ -57,6 +58,15 @@ int relay_preamble_parse(const char *line, size_t len, struct preamble *out)
 	rc = rbuf_get_token(&r, ' ', word, sizeof(word));
 	if (rc != 0 || strcmp(word, PREAMBLE_MAGIC) != 0)
 		return preamble_fail(out, TE_ERR_INVALID, "preamble must start with \"" PREAMBLE_MAGIC " \"");
+
+	/* The health question is the whole line; nothing may follow the word. */
+	if (rbuf_remaining(&r) == sizeof(PREAMBLE_HEALTH_WORD) - 1 &&
+	    memcmp(line + len - sizeof(PREAMBLE_HEALTH_WORD), PREAMBLE_HEALTH_WORD,
+	           sizeof(PREAMBLE_HEALTH_WORD) - 1) == 0) {
+		out->health = 1;
+		out->why = NULL;
+		return 0;
+	}
 
 	rc = rbuf_get_token(&r, ' ', word, sizeof(word));
 	if (rc != 0 || preamble_leg_parse(word, &out->leg) != 0)

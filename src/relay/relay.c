@@ -300,6 +300,24 @@ static int relay_limits_new(struct relay *r)
 	return rc;
 }
 
+/* Undelivered event reports wait in AUDIT_LOG.reports/, made now (as root,
+ * then given to the run user) so that the dropped relay can write there. */
+static int relay_spool_setup(struct relay *r, char *errbuf, size_t errsz)
+{
+	char path[PATH_MAX];
+	int n, rc;
+
+	n = snprintf(path, sizeof(path), "%s%s", r->cfg->audit_log, RELAY_SPOOL_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(errbuf, errsz, "the audit log path %s is too long", r->cfg->audit_log);
+		return TE_ERR_TOO_LONG;
+	}
+	if ((rc = relay_report_set_spool(r->report, path, r->cfg->user)) != 0)
+		snprintf(errbuf, errsz, "cannot use the report spool %s: %s", path,
+		         te_strerror(rc));
+	return rc;
+}
+
 int relay_new(struct event_base *base, const struct relay_config *cfg,
               struct relay **out, char *errbuf, size_t errsz)
 {
@@ -344,7 +362,8 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 		         cfg->server, te_strerror(rc));
 		goto out;
 	}
-	if ((rc = relay_checkpoint_setup(r, errbuf, errsz)) != 0)
+	if ((rc = relay_spool_setup(r, errbuf, errsz)) != 0 ||
+	    (rc = relay_checkpoint_setup(r, errbuf, errsz)) != 0)
 		goto out;
 	relay_wait_past_start(r);
 	if ((rc = relay_listen(r, cfg->device_listen, "device_listen",

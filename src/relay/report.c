@@ -1,4 +1,5 @@
-/* report.c: a bounded queue of JSON bodies drained through one httpc handle.
+/* report.c: a bounded queue of JSON bodies drained through one httpc handle,
+ * each first written to the spool and removed from it once acknowledged.
  *
  * httpc allows one request in flight per handle, so the queue is sent in
  * order, one at a time. Sending is always started from a timer callback,
@@ -7,6 +8,7 @@
 #include "report.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 #include "log.h"
 #include "ticket.h"
 
+#include <openssl/rand.h>
+
 #define REPORT_BACKOFF_MAX_S 16
 
 struct relay_report {
@@ -26,6 +30,8 @@ struct relay_report {
 	struct httpc *http;               /* NULL when reporting is disabled */
 	struct event *kick;               /* timer that sends the head of the queue */
 	char *items[RELAY_REPORT_QUEUE_MAX];
+	uint64_t spooled[RELAY_REPORT_QUEUE_MAX];  /* spool id of items[i]; 0: none */
+	struct spool *spool;              /* NULL: reports in memory only */
 	size_t head;
 	size_t count;
 	int in_flight;                    /* items[head] is being sent */
@@ -46,15 +52,30 @@ static char **report_slot(struct relay_report *r, size_t i)
 	return &r->items[(r->head + i) % RELAY_REPORT_QUEUE_MAX];
 }
 
-/* Remove queue entry i (0 is the head), keeping the order of the others. */
-static void report_remove(struct relay_report *r, size_t i)
+static uint64_t *report_sid(struct relay_report *r, size_t i)
+{
+	return &r->spooled[(r->head + i) % RELAY_REPORT_QUEUE_MAX];
+}
+
+/* Remove queue entry i (0 is the head), keeping the order of the others.
+ * forget: delivered (or given up on), so its spool file goes too; else it
+ * stays for the next run. */
+static void report_remove(struct relay_report *r, size_t i, int forget)
 {
 	if (i == 0)
 		r->attempts = 0;  /* the retry count belongs to the head */
+	if (forget && r->spool != NULL && *report_sid(r, i) != 0 &&
+	    spool_remove(r->spool, *report_sid(r, i)) != 0)
+		log_error("cannot remove delivered report %llu from the spool; it will be"
+		          " sent again (the server takes it once)",
+		          (unsigned long long)*report_sid(r, i));
 	free(*report_slot(r, i));
-	for (; i + 1 < r->count; i++)
+	for (; i + 1 < r->count; i++) {
 		*report_slot(r, i) = *report_slot(r, i + 1);
+		*report_sid(r, i) = *report_sid(r, i + 1);
+	}
 	*report_slot(r, r->count - 1) = NULL;
+	*report_sid(r, r->count - 1) = 0;
 	r->count--;
 }
 
@@ -73,16 +94,12 @@ static void report_failed(struct relay_report *r, const char *why)
 {
 	int delay;
 
-	r->attempts++;
-	if (r->attempts >= RELAY_REPORT_ATTEMPTS) {
-		log_error("relay event report dropped after %d attempts: %s",
-		          r->attempts, why);
-		report_remove(r, 0);
-		report_schedule(r, 0);
-		return;
-	}
+	/* Never dropped: a session's end must reach the server (a report left
+	 * out keeps the session "active" there until its maximum duration). */
+	if (r->attempts < 16)
+		r->attempts++;
 	delay = BACKOFF_MIN_S << (r->attempts - 1);
-	if (delay > REPORT_BACKOFF_MAX_S)
+	if (delay > REPORT_BACKOFF_MAX_S || delay <= 0)
 		delay = REPORT_BACKOFF_MAX_S;
 	log_warn("relay event report failed (%s); retry %d in %d s", why,
 	         r->attempts, delay);
@@ -139,7 +156,7 @@ static void report_done(int status, const char *body, size_t len,
 	r->in_flight = 0;
 	if (status >= 200 && status < 300) {
 		report_checkpoint(r, body, len);
-		report_remove(r, 0);
+		report_remove(r, 0, 1);
 		report_schedule(r, 0);
 		return;
 	}
@@ -147,7 +164,7 @@ static void report_done(int status, const char *body, size_t len,
 		/* The server understood and refused; sending it again cannot help. */
 		log_error("server refused relay event report: HTTP %d %.*s", status,
 		          (int)(len > 200 ? 200 : len), body != NULL ? body : "");
-		report_remove(r, 0);
+		report_remove(r, 0, 1);
 		report_schedule(r, 0);
 		return;
 	}
@@ -207,13 +224,15 @@ void relay_report_free(struct relay_report *r)
 	if (r == NULL)
 		return;
 	if (r->count > 0)
-		log_warn("relay exiting with %zu event report(s) not delivered", r->count);
+		log_warn("relay exiting with %zu event report(s) not delivered%s", r->count,
+		         r->spool != NULL ? "; they stay in the spool for the next run" : "");
 	if (r->http != NULL) {
 		httpc_cancel(r->http);
 		httpc_free(r->http);
 	}
 	while (r->count > 0)
-		report_remove(r, 0);
+		report_remove(r, 0, 0);
+	spool_free(r->spool);
 	if (r->kick != NULL)
 		event_free(r->kick);
 	free(r->audit_path);
@@ -298,14 +317,60 @@ size_t relay_report_pending(const struct relay_report *r)
 	return r->count;
 }
 
+/* Append body (owned) with spool id sid to the queue. */
+static void report_enqueue(struct relay_report *r, char *body, uint64_t sid)
+{
+	if (r->count == RELAY_REPORT_QUEUE_MAX) {
+		/* Keep the newest; never touch the head while it is in flight. */
+		log_error("relay event queue full (%d); dropping the oldest report",
+		          RELAY_REPORT_QUEUE_MAX);
+		report_remove(r, r->in_flight ? 1 : 0, 1);
+	}
+	*report_slot(r, r->count) = body;
+	*report_sid(r, r->count) = sid;
+	r->count++;
+	report_schedule(r, 0);
+}
+
+static int report_load_one(void *arg, uint64_t id, char *body)
+{
+	report_enqueue(arg, body, id);
+	return 0;
+}
+
+int relay_report_set_spool(struct relay_report *r, const char *spool_path,
+                           const char *owner)
+{
+	int rc;
+
+	if (r->http == NULL)
+		return 0;   /* nothing is sent, so nothing waits */
+	if ((rc = spool_open(spool_path, owner, &r->spool)) != 0)
+		return rc;
+	if ((rc = spool_load(r->spool, report_load_one, r)) != 0)
+		return rc;
+	if (r->count > 0)
+		log_info("%zu event report(s) from an earlier run in %s: sending them first",
+		         r->count, spool_path);
+	return 0;
+}
+
 int relay_report_event(struct relay_report *r, const char *session,
                        const char *event, uint64_t bytes_device_to_client,
                        uint64_t bytes_client_to_device, const char *reason)
 {
+	unsigned char raw[RELAY_REPORT_ID_BYTES];
+	char id[2 * RELAY_REPORT_ID_BYTES + 1];
+	uint64_t sid = 0;
 	json_t *obj;
 	char *body;
+	int rc;
 
-	obj = json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", session,
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return TE_ERR_CRYPTO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", id, "session", session,
 	                "event", event,
 	                "bytes_device_to_client", (json_int_t)bytes_device_to_client,
 	                "bytes_client_to_device", (json_int_t)bytes_client_to_device,
@@ -322,14 +387,11 @@ int relay_report_event(struct relay_report *r, const char *session,
 		free(body);
 		return 0;
 	}
-	if (r->count == RELAY_REPORT_QUEUE_MAX) {
-		/* Keep the newest; never touch the head while it is in flight. */
-		log_error("relay event queue full (%d); dropping the oldest report",
-		          RELAY_REPORT_QUEUE_MAX);
-		report_remove(r, r->in_flight ? 1 : 0);
-	}
-	*report_slot(r, r->count) = body;
-	r->count++;
-	report_schedule(r, 0);
+	/* On disk first: a crash or restart from here on loses nothing. A spool
+	 * that cannot be written (disk full) still leaves the report in memory. */
+	if (r->spool != NULL && (rc = spool_put(r->spool, body, strlen(body), &sid)) != 0)
+		log_error("cannot spool the %s report of session %s (%s): it is kept in"
+		          " memory only", event, session, te_strerror(rc));
+	report_enqueue(r, body, sid);
 	return 0;
 }

@@ -1,9 +1,12 @@
 /* report.h: session start/end reports to the server
  * (POST /api/v1/relay/event, docs/protocol.md).
  *
- * Reports are queued and sent one at a time on the relay's event loop; a
- * failed report is retried with backoff and then dropped with a log line.
- * Nothing here ever blocks or fails the splicing of a session. */
+ * Reports are spooled on disk (spool.h, in AUDIT_LOG.reports/) before they
+ * are queued, sent one at a time on the relay's event loop, retried with
+ * backoff until the server acknowledges them, and only then removed; a
+ * restart sends what the last run left. Each carries a random "id" so that
+ * the server takes a report delivered twice once. Nothing here ever blocks
+ * or fails the splicing of a session. */
 #ifndef TETHER_RELAY_REPORT_H
 #define TETHER_RELAY_REPORT_H
 
@@ -14,10 +17,12 @@
 #include <openssl/ssl.h>
 
 #include "relayaudit.h"
+#include "spool.h"
 
-#define RELAY_REPORT_QUEUE_MAX  256  /* queued reports; the oldest is dropped beyond */
-#define RELAY_REPORT_ATTEMPTS   5    /* tries per report before it is dropped */
+#define RELAY_REPORT_QUEUE_MAX  SPOOL_MAX_ITEMS  /* the oldest is dropped beyond */
+#define RELAY_REPORT_ID_BYTES   16   /* random bytes of a report's id */
 #define RELAY_REPORT_PATH       "/api/v1/relay/event"
+#define RELAY_SPOOL_SUFFIX      ".reports"   /* the spool is AUDIT_LOG.reports/ */
 
 struct relay_report;
 
@@ -26,7 +31,7 @@ struct relay_report;
  * and the deployment CA; it is borrowed. */
 int relay_report_new(struct event_base *base, const char *server_url,
                      SSL_CTX *ctx, struct relay_report **out);
-/* Cancels the request in flight; unsent reports are logged and dropped. */
+/* Cancels the request in flight; unsent reports stay in the spool (if any). */
 void relay_report_free(struct relay_report *r);
 /* Queue one event ("start" or "end"). Returns 0 or TE_ERR_NOMEM. */
 int relay_report_event(struct relay_report *r, const char *session,
@@ -46,6 +51,11 @@ int relay_report_set_checkpoint(struct relay_report *r, const char *pub_path,
                                 const char *keep_path,
                                 void (*audit)(void *arg, const char *action, json_t *detail),
                                 void *arg);
+/* Keep reports in the folder spool_path (made 0700, given to owner when
+ * root) and queue, ahead of any new one, those a former run left there.
+ * Without this call reports live in memory only. */
+int relay_report_set_spool(struct relay_report *r, const char *spool_path,
+                           const char *owner);
 /* Reports queued or in flight. */
 size_t relay_report_pending(const struct relay_report *r);
 

@@ -21,6 +21,7 @@
 #include "tickets.h"
 
 #define API_MAX_EVENTS 16
+#define API_RELAY_REPORT_ID_BYTES 64   /* a relay event report id (hex), with NUL */
 
 void api_ca(struct http_req *r)
 {
@@ -278,6 +279,7 @@ void api_ping(struct http_req *r)
 	                  p.has_services ? svcs : NULL);
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
+	longpoll_note_ping(srv->lp, r->device.serial, p.wait);
 	/* r->device was read for this request: no second status or events read. */
 	if (api_ping_events(r, &c) != 0)
 		return;
@@ -512,6 +514,7 @@ void api_relay_event(struct http_req *r)
 	json_t *j = api_body(r);
 	struct store_session s;
 	char event[16], why[MAX_REASON_BYTES], reason[MAX_REASON_BYTES + 32];
+	char id[API_RELAY_REPORT_ID_BYTES];
 	struct api_relay_heads heads;
 	json_int_t d2c, c2d;
 	int rc;
@@ -526,6 +529,22 @@ void api_relay_event(struct http_req *r)
 	    (rc = api_relay_bytes(j, "bytes_client_to_device", &c2d)) != 0 ||
 	    (rc = api_relay_heads_parse(j, &heads)) != 0) {
 		http_error(r, 400, "bad_request", "relay event fields invalid; see docs/protocol.md");
+		goto out;
+	}
+	/* A report sent again (its answer was lost, or the relay restarted
+	 * before it removed it from its spool) is taken once. */
+	if ((rc = jbody_str(j, "id", 0, id, sizeof(id))) != 0 || (id[0] && !jbody_name_ok(id))) {
+		http_error(r, 400, "bad_request", "relay event id invalid; see docs/protocol.md");
+		goto out;
+	}
+	if (id[0] && (rc = store_relay_report_seen(srv->store, r->relay.name, id)) != 0) {
+		if (rc < 0) {
+			http_error(r, 503, "store_unavailable", "cannot read relay report ids; try again");
+			goto out;
+		}
+		log_info("relay %s: event report %s for session %s taken before; acknowledged again",
+		         r->relay.name, id, s.id);
+		http_reply(r, 200, api_with_checkpoint(srv, json_pack("{s:b}", "duplicate", 1)));
 		goto out;
 	}
 	api_relay_audit_heads(r, &heads);
@@ -550,6 +569,11 @@ void api_relay_event(struct http_req *r)
 	if (rc != 0)
 		log_warn("relay event %s for session %s in state %s: %s", event, s.id, s.state,
 		         te_strerror(rc));
+	/* After the effects: a crash in between means a second record on the
+	 * retry, never a lost one. */
+	if (id[0] && store_relay_report_done(srv->store, r->relay.name, id, server_now()) != 0)
+		log_error("relay %s: cannot record event report id %s; a resend would be"
+		          " audited again", r->relay.name, id);
 	http_reply(r, 200, api_with_checkpoint(srv, json_object()));
 out:
 	json_decref(j);

@@ -19,14 +19,24 @@
 #include "signer.h"
 #include "totp.h"
 
-/* A device counts as online when it pinged within one long-poll plus one
- * short-poll period, or holds a long-poll now. */
+/* A long-polling device is online while a ping of its is held or it was
+ * answered within one long-poll period; the moment its held connection drops
+ * it is offline. Others (short-poll, or not heard since this server started)
+ * count as online when they pinged within one long-poll plus one short-poll
+ * period. */
 static int api_device_online(struct server *srv, const struct store_device *d)
 {
 	int64_t window = srv->cfg.longpoll_s + SHORTPOLL_INTERVAL_S + 5;
 
-	return longpoll_is_held(srv->lp, d->serial) ||
-	       (d->last_seen > 0 && server_now() - d->last_seen <= window);
+	switch (longpoll_presence(srv->lp, d->serial, (int)srv->cfg.longpoll_s)) {
+	case LONGPOLL_PRESENT:
+		return 1;
+	case LONGPOLL_GONE:
+		return 0;
+	case LONGPOLL_UNKNOWN:
+		break;
+	}
+	return d->last_seen > 0 && server_now() - d->last_seen <= window;
 }
 
 /* The connection's source address, for per-address lockout and audit. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/http.h>
@@ -27,12 +28,67 @@ struct lp_entry {
 	int marked;                   /* longpoll_wake_if: to be answered */
 };
 
+/* One per device that long-polls (devices are authenticated, so the list
+ * is bounded by the registered devices). */
+struct lp_seen {
+	struct lp_seen *next;
+	char serial[MAX_NAME_BYTES];
+	int64_t since;                /* monotonic s: last ping or answer */
+	int dropped;                  /* its held connection closed under us */
+};
+
 struct longpoll {
 	struct event_base *base;
 	longpoll_answer_fn answer;
 	void *arg;
 	struct lp_entry *head;
+	struct lp_seen *seen;
 };
+
+static int64_t lp_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static struct lp_seen *lp_seen_find(const struct longpoll *lp, const char *serial)
+{
+	for (struct lp_seen *s = lp->seen; s != NULL; s = s->next)
+		if (strcmp(s->serial, serial) == 0)
+			return s;
+	return NULL;
+}
+
+/* The device was heard from now (or, dropped, lost now). */
+static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped)
+{
+	struct lp_seen *s = lp_seen_find(lp, serial);
+
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return;   /* presence falls back to last_seen */
+		snprintf(s->serial, sizeof(s->serial), "%s", serial);
+		s->next = lp->seen;
+		lp->seen = s;
+	}
+	s->since = lp_now_s();
+	s->dropped = dropped;
+}
+
+static void lp_seen_forget(struct longpoll *lp, const char *serial)
+{
+	for (struct lp_seen **pp = &lp->seen; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->serial, serial) == 0) {
+			struct lp_seen *s = *pp;
+
+			*pp = s->next;
+			free(s);
+			return;
+		}
+	}
+}
 
 int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
                  struct longpoll **out)
@@ -73,6 +129,8 @@ static void lp_answer(struct lp_entry *e)
 	struct longpoll *lp = e->lp;
 	struct http_req *r = e->r;
 
+	/* The agent asks again at once; one period without that is gone. */
+	lp_seen_mark(lp, e->serial, 0);
 	lp_unlink(e);
 	lp->answer(r, lp->arg);
 }
@@ -88,6 +146,8 @@ static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_req *r = e->r;
 
 	log_debug("long-poll from %s closed by the client", e->serial);
+	/* Its only connection is gone: offline now, not when last_seen ages. */
+	lp_seen_mark(e->lp, e->serial, 1);
 	e->evcon = NULL;   /* it is being freed; do not touch its callbacks */
 	lp_unlink(e);
 	/* When libevent has detached the request from the dying connection it is
@@ -199,10 +259,42 @@ int longpoll_is_held(const struct longpoll *lp, const char *serial)
 	return 0;
 }
 
+void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
+{
+	if (lp == NULL)
+		return;
+	if (wait)
+		lp_seen_mark(lp, serial, 0);
+	else
+		lp_seen_forget(lp, serial);
+}
+
+enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,
+                                         int period_s)
+{
+	const struct lp_seen *s;
+
+	if (lp == NULL)
+		return LONGPOLL_UNKNOWN;
+	if (longpoll_is_held(lp, serial))
+		return LONGPOLL_PRESENT;
+	if ((s = lp_seen_find(lp, serial)) == NULL)
+		return LONGPOLL_UNKNOWN;
+	if (s->dropped || lp_now_s() - s->since > period_s)
+		return LONGPOLL_GONE;
+	return LONGPOLL_PRESENT;
+}
+
 void longpoll_free(struct longpoll *lp)
 {
 	if (lp == NULL)
 		return;
+	while (lp->seen != NULL) {
+		struct lp_seen *s = lp->seen;
+
+		lp->seen = s->next;
+		free(s);
+	}
 	while (lp->head != NULL) {
 		struct http_req *r = lp->head->r;
 

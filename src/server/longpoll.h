@@ -28,4 +28,20 @@ void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg);
 /* 1 when a ping from serial is being held. */
 int longpoll_is_held(const struct longpoll *lp, const char *serial);
 
+/* Presence of a device from its long-polls alone, so that one whose held
+ * connection drops is offline at once rather than when its last_seen ages
+ * out. Kept in memory: after a server start every device is UNKNOWN until
+ * it long-polls. */
+enum longpoll_presence {
+	LONGPOLL_UNKNOWN = 0,  /* no long-poll seen (short-poll device): use last_seen */
+	LONGPOLL_PRESENT,      /* held now, or answered within the last period */
+	LONGPOLL_GONE,         /* its held connection dropped, or no new ping
+	                        * within one period after the last answer */
+};
+/* Every ping: wait says whether it asks to be held. A ping that does not
+ * (a short-poll device) forgets the device here. */
+void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait);
+enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,
+                                         int period_s);
+
 #endif

@@ -301,6 +301,11 @@ static int server_load(struct server *srv, const char *dir)
 	SERVER_FILE(p3, "ca/root.crt");
 	if ((rc = tls_server_ctx_new(p1, p2, p3, TLS_CLIENT_CERT_OPTIONAL, &srv->tls)) != 0)
 		goto fail;
+	/* The relay health check (on the relay's client port, as a client with
+	 * no certificate: the server's is for serving) accepts only a relay's. */
+	if ((rc = tls_client_ctx_new(p3, NULL, NULL, &srv->relay_tls)) != 0 ||
+	    (rc = tls_ctx_expect_role(srv->relay_tls, PKI_ROLE_RELAY)) != 0)
+		goto fail;
 	snprintf(p1, sizeof(p1), "%s", srv->cfg.db_path);
 	if ((rc = store_open(p1, &srv->store)) != 0)
 		goto fail;
@@ -334,6 +339,7 @@ static void server_free(struct server *srv)
 	sdnotify_watchdog_free(srv->watchdog);
 	if (srv->base) event_base_free(srv->base);
 	SSL_CTX_free(srv->tls);
+	SSL_CTX_free(srv->relay_tls);
 	free(srv->root_pem);
 	free(srv->issuing_pem);
 	free(srv->ticket_pub_pem);
@@ -366,7 +372,8 @@ static int server_events(struct server *srv)
 	    (rc = ratelimit_new(srv->cfg.rl_enroll_per_min, srv->cfg.rl_enroll_burst,
 	                        &srv->rl_enroll)) != 0)
 		return rc;
-	if ((rc = relayhealth_new(srv->base, srv->store, srv->cfg.relay_check_interval_s,
+	if ((rc = relayhealth_new(srv->base, srv->store, srv->relay_tls,
+	                          srv->cfg.relay_check_interval_s,
 	                          srv->cfg.relay_check_timeout_ms, &srv->health)) != 0)
 		return rc;
 	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);

@@ -35,6 +35,7 @@ struct server {
 	struct connlimit *limits;    /* per-address and overall connection limits */
 	struct event *http_classify_ev; /* looks at connections evhttp just accepted */
 	SSL_CTX *tls;
+	SSL_CTX *relay_tls;          /* client side of the relay health checks */
 	struct signer *signer;       /* holds every key (signer.h); this process none */
 	int signer_dead;             /* it died: the loop stops, the exit code is 1 */
 	char *root_pem;              /* GET /api/v1/ca */

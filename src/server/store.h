@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -204,6 +204,12 @@ int store_relay_audit_anchor(struct store *st, const char *name,
 int store_relay_audit_rollback(struct store *st, const char *name,
                                const struct store_audit_head *head,
                                const struct store_audit_entry *audit);
+
+/* Relay event report ids (store_relayreport.c): seen is 1 when relay's
+ * report id was taken already, 0 when not, or a store error; done records
+ * it (and forgets ids older than 30 days). */
+int store_relay_report_seen(struct store *st, const char *relay, const char *id);
+int store_relay_report_done(struct store *st, const char *relay, const char *id, int64_t now);
 
 /* Sessions */
 int store_session_add(struct store *st, const struct store_session *s,

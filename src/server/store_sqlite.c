@@ -118,6 +118,10 @@ static const char *const store_migrations[] = {
 	/* 9: the device clock's offset from the server's, as the agent reports it */
 	"ALTER TABLE devices ADD COLUMN clock_offset_s INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE devices ADD COLUMN clock_reported_at INTEGER NOT NULL DEFAULT 0;",
+	/* 10: relay event report ids already taken (store_relayreport.c) */
+	"CREATE TABLE relay_reports(relay TEXT NOT NULL, id TEXT NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(relay, id));"
+	"CREATE INDEX relay_reports_at ON relay_reports(at);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -879,4 +879,37 @@ fill_disk() {
 	dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true
 	dd if=/dev/zero of="$1/filler2" bs=1k 2>/dev/null || true
 	[ "$(df --output=avail "$1" | tail -1)" -eq 0 ] || fail "$1 is not full"
+
+# --- relayfault (issue 8) ---
+
+# load_start PORT: background load until load_stop: fetches through the
+# tunnel on local PORT and device listings from the server (each bounded by
+# curl's and tether's own timeouts; at most 2000 rounds).
+load_start() {
+	cat >"$WORK/load.sh" <<LOAD
+i=0
+while [ \$i -lt 2000 ] && [ ! -f "$WORK/load.stop" ]; do
+	curl -sS --max-time 5 "http://127.0.0.1:$1/" >/dev/null 2>&1 || true
+	tether --json devices >/dev/null 2>&1 || true
+	i=\$((i + 1))
+done
+LOAD
+	rm -f "$WORK/load.stop"
+	bg load sh "$WORK/load.sh"
+}
+load_stop() {
+	touch "$WORK/load.stop"
+	wait_for 20 sh -c "! kill -0 $PID_load 2>/dev/null" || kill "$PID_load" 2>/dev/null || true
+}
+
+# audit_prefix_kept BEFORE: every line of the file BEFORE (an earlier
+# `tether-server audit list`) is still the same line at the same place.
+audit_prefix_kept() {
+	n=$(wc -l <"$1")
+	tether-server audit list --dir "$SRV" 2>/dev/null | head -n "$n" >"$1.now"
+	cmp -s "$1" "$1.now" || {
+		diff "$1" "$1.now" >&2 || true
+		fail "audit records acknowledged before the kill changed or went missing"
+	}
+	pass "all $n audit records from before the kill are kept"
 }

@@ -1,13 +1,14 @@
 #!/bin/sh
-# Relay health is checked in the background: with relay-1 hanging (its port
-# takes no connection and refuses none), a session still gets relay-2 while
-# the check of relay-1 is still waiting, so consent never waits on it.
+# Relay health is checked in the background: with relay-1 hanging (the port
+# the check goes to, its client port, takes no connection and refuses none),
+# a session still gets relay-2 while the check of relay-1 is still waiting,
+# so consent never waits on it.
 . "$(dirname "$0")/lib.sh"
 
 full_stack 2
 kill "$PID_relay_1"
 wait_for 10 sh -c "! kill -0 $PID_relay_1" || fail "relay-1 did not stop"
-bg blackhole tether-test-flood blackhole "$RELAY_1_DEVICE_PORT" 120
+bg blackhole tether-test-flood blackhole "$RELAY_1_CLIENT_PORT" 120
 wait_for 20 grep -q ready "$WORK/blackhole.log" || fail "no blackhole: $(cat "$WORK/blackhole.log")"
 # A check of relay-1 now outlasts the whole session set-up below.
 set_server_conf relay_check.timeout_ms 100000

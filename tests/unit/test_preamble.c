@@ -36,6 +36,19 @@ static void test_good_client_line(void **state)
 	assert_string_equal(p.ticket, "x.y");
 }
 
+static void test_health_line(void **state)
+{
+	struct preamble p;
+
+	assert_int_equal(parse("TETHER/1 health\n", &p), 0);
+	assert_int_equal(p.health, 1);
+	assert_int_equal(p.ticket_len, 0);
+	assert_null(p.why);
+	/* A ticket line is never taken for the health question. */
+	assert_int_equal(parse("TETHER/1 device abc\n", &p), 0);
+	assert_int_equal(p.health, 0);
+}
+
 static void test_malformed_lines(void **state)
 {
 	static const char *const bad[] = {
@@ -57,6 +70,12 @@ static void test_malformed_lines(void **state)
 		"TETHER/1 device ab/c\n",
 		"TETHER/1 device ab=\n",
 		"GET / HTTP/1.1\n",
+		"TETHER/1 health \n",         /* the health question is the whole line */
+		"TETHER/1 health abc\n",
+		"TETHER/1 healthy\n",
+		"TETHER/1 health\r\n",
+		"TETHER/1  health\n",
+		"TETHER/1 Health\n",
 	};
 	struct preamble p;
 	size_t i;
@@ -145,6 +164,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_device_line),
 		cmocka_unit_test(test_good_client_line),
+		cmocka_unit_test(test_health_line),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_wrong_leg_word),
 		cmocka_unit_test(test_missing_newline),

@@ -365,11 +365,13 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
 	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
-	CLOCK_DROP_MIGRATION_9
+	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10
 /* 9: the device clock's offset */
 #define CLOCK_DROP_MIGRATION_9 \
 	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
 	"ALTER TABLE devices DROP COLUMN clock_reported_at;"
+/* 10: relay event report ids already taken */
+#define REPORTS_DROP_MIGRATION_10 "DROP TABLE relay_reports;"
 #define RELAY_DROP_MIGRATION_3 \
 	"ALTER TABLE relays DROP COLUMN audit_seq;" \
 	"ALTER TABLE relays DROP COLUMN audit_hash;" \
@@ -465,6 +467,21 @@ static void test_audit_checkpoints(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* A relay event report id is taken once; another relay's same id is its own. */
+static void test_relay_report_ids(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 0);
+	assert_int_equal(store_relay_report_done(f->st, "r1", "abc", 1700000000), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 1);
+	assert_int_equal(store_relay_report_done(f->st, "r1", "abc", 1700000001), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r2", "abc"), 0);
+	/* Ids are forgotten after 30 days. */
+	assert_int_equal(store_relay_report_done(f->st, "r2", "new", 1700000000 + 31 * 86400), 0);
+	assert_int_equal(store_relay_report_seen(f->st, "r1", "abc"), 0);
+}
+
 /* A version-2 database keeps its relays and gains empty anchors. */
 static void test_migration_3_upgrades_a_version_2_database(void **state)
 {
@@ -498,7 +515,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
+	raw_sql(f->path, REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
@@ -650,6 +667,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_report_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sites_and_certifications, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
