@@ -879,6 +879,7 @@ fill_disk() {
 	dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null || true
 	dd if=/dev/zero of="$1/filler2" bs=1k 2>/dev/null || true
 	[ "$(df --output=avail "$1" | tail -1)" -eq 0 ] || fail "$1 is not full"
+}
 
 # --- relayfault (issue 8) ---
 
