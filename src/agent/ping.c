@@ -30,6 +30,10 @@ struct ping {
 	char *body;
 	int failures;
 	time_t sent_at;
+	int reconcile;                    /* send "sessions" (ping_body_full) */
+	int sent_reconcile;               /* the ping in flight has them */
+	struct sessrec *ended;            /* the reports the ping in flight carries */
+	size_t nended;
 	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
@@ -66,9 +70,20 @@ static void ping_add_audit_head(const struct agent_conf *conf, json_t *o)
 	                                               "hash", hash));
 }
 
+static void ping_add_id(const char *id, void *arg)
+{
+	json_array_append_new((json_t *)arg, json_string(id));
+}
+
 char *ping_body(const struct agent_conf *conf)
 {
-	json_t *o, *svcs = json_array();
+	return ping_body_full(conf, NULL, 0, NULL, NULL);
+}
+
+char *ping_body_full(const struct agent_conf *conf, const struct consent *consent,
+                     int reconcile, struct sessrec *ended, size_t *nended)
+{
+	json_t *o, *svcs = json_array(), *a;
 	char *text = NULL;
 	size_t i;
 
@@ -78,6 +93,20 @@ char *ping_body(const struct agent_conf *conf)
 		                      conf->services[i].port));
 	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
 	              "status", "ok", "wait", conf->longpoll, "services", svcs);
+	if (o != NULL && ended != NULL && nended != NULL) {
+		*nended = 0;
+		(void)sessrec_load(conf, SESSREC_ENDS_FILE, ended, SESSREC_MAX, nended);
+		if (*nended > 0 && (a = json_array()) != NULL) {
+			for (i = 0; i < *nended; i++)
+				json_array_append_new(a, json_pack("{s:s, s:s}", "session",
+				                      ended[i].id, "reason", ended[i].reason));
+			json_object_set_new(o, "ended", a);
+		}
+	}
+	if (o != NULL && consent != NULL && reconcile && (a = json_array()) != NULL) {
+		consent_each_id(consent, ping_add_id, a);
+		json_object_set_new(o, "sessions", a);
+	}
 	if (o != NULL) {
 		ping_add_audit_head(conf, o);
 		text = json_dumps(o, JSON_COMPACT);
@@ -199,6 +228,14 @@ static void ping_done(int status, const char *body, size_t len,
 		if (p->failures > 0)
 			log_info("ping: server reachable again");
 		p->failures = 0;
+		/* The server took the end reports and reconciled this body. */
+		for (i = 0; i < p->nended; i++)
+			sessrec_end_done(p->conf, p->ended[i].id);
+		if (p->nended > 0)
+			log_info("ping: the server took %zu session end report(s)", p->nended);
+		p->nended = 0;
+		if (p->sent_reconcile)
+			p->reconcile = 0;
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
@@ -218,6 +255,7 @@ static void ping_done(int status, const char *body, size_t len,
 	o = NULL;
 	if (p->failures < PING_MAX_FAILURES)   /* the backoff is at its cap long before */
 		p->failures++;
+	p->reconcile = 1;       /* the server may have lost or ended sessions meanwhile */
 	secret_random(&r, sizeof(r));
 	delay = ping_backoff_s(p->failures, r);
 	if (status == 401 || status == 403)
@@ -239,9 +277,11 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	/* Rebuilt each time (one audit head read per ping): the head moves as
 	 * the agent and its workers append. On failure the previous body is
 	 * sent again; with none yet, this ping counts as failed. */
-	if ((body = ping_body(p->conf)) != NULL) {
+	if ((body = ping_body_full(p->conf, p->consent, p->reconcile, p->ended,
+	                           &p->nended)) != NULL) {
 		free(p->body);
 		p->body = body;
+		p->sent_reconcile = p->reconcile;
 	}
 	rc = p->body == NULL ? TE_ERR_NOMEM :
 	     httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
@@ -283,6 +323,11 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 	p->base = base;
 	p->conf = conf;
 	p->consent = consent;
+	p->reconcile = 1;
+	if ((p->ended = calloc(SESSREC_MAX, sizeof(*p->ended))) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto fail;
+	}
 	/* No body yet: the first ping_fire builds it, so start-up does not read
 	 * the audit head twice. */
 	if ((p->timer = evtimer_new(base, ping_fire, p)) == NULL) {
@@ -317,6 +362,7 @@ void ping_free(struct ping *p)
 	if (p->timer != NULL)
 		event_free(p->timer);
 	free(p->body);
+	free(p->ended);
 	EVP_PKEY_free(p->cp_pub);
 	free(p);
 }

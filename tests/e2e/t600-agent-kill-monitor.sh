@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole agent crashes during a forward: SIGKILL of its monitor and its
 # network part at once, so that neither can clean up. Nothing they started
-# outlives them (the session worker dies with its parent), and the stream
-# through the tunnel stops.
+# outlives them (the session worker dies with its parent), the stream
+# through the tunnel stops, and the restarted agent reports the session it
+# had as ended, "agent restarted", at the server and in the device audit.
 . "$(dirname "$0")/lib.sh"
 
 deploy 1
@@ -24,3 +25,16 @@ stream_closed s1
 left=$(pids_gone $tree) || fail "agent processes outlived the crash: $left"
 pass "no agent process outlived the crash"
 
+bg agent-2 tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+PID_agent=$PID_agent_2
+wait_state "$SESSION" ended 30
+pass "the session is ended at the server: $(tether session status "$SESSION" | grep end_reason || true)"
+# The relay saw the device leg close and may have ended it first; the
+# agent's own word is on the trail either way (session_end or, for a
+# session already ended, session_end_report).
+audit_end_reason "$SESSION" "agent restarted" "the restarted agent's end report reached the server"
+expect_contains "$(agent_audit_detail session_end)" "agent restarted" \
+	"the device audit records the end"
+tether-agent audit verify --config "$AGENT_DIR/tether-agent.conf" >/dev/null ||
+	fail "device audit chain broken"
+expect_not_contains "$(agent_consent status)" "$SESSION" "the restarted agent holds no session"
