@@ -338,9 +338,12 @@ static void consent_end_posted(int status, const char *body, size_t len,
 {
 	struct consent_op *op = arg;
 	struct consent *c = op->c;
+	struct consent_sess *s;
 
 	if (c->ends_inflight > 0 && --c->ends_inflight == 0 && c->stopping)
 		event_base_loopbreak(c->base);    /* the last report before exit */
+	if (c->stopping && (s = consent_find(c, op->id)) != NULL && s->worker > 0)
+		tunnel_stop(s->worker);           /* consent_shutdown waited for this */
 	if (consent_end_acked(status)) {
 		if (status >= 300)
 			log_warn("session %s: the server refused its end report (%d %.*s); "
@@ -854,12 +857,18 @@ void consent_shutdown(struct consent *c)
 	c->stopping = 1;
 	for (s = c->sessions; s != NULL; s = s->next) {
 		if (s->worker > 0 && !s->worker_ending) {
-			/* Ended here, with records on both sides (issue 8). */
+			/* Ended here, with records on both sides (issue 8); the
+			 * tunnel closes once the server has the reason (or could not
+			 * take it: consent_end_posted), so that the relay's view of a
+			 * closed tunnel does not come first. A second call (after
+			 * AGENT_STOP_REPORT_S) stops what is left. */
 			agentaudit_log(c->conf, "agent", "session_end", "session %s: %s",
 			               s->ev.session, SESSREC_REASON_STOPPED);
 			snprintf(s->end_reason, sizeof(s->end_reason), "%s",
 			         SESSREC_REASON_STOPPED);
+			s->worker_ending = 1;
 			consent_post_end(c, s->ev.session, SESSREC_REASON_STOPPED);
+			continue;
 		}
 		if (s->worker > 0) {
 			s->worker_ending = 1;

@@ -156,6 +156,7 @@ static void run_stop_workers(struct agent_run *r)
 		event_base_loopexit(r->base, &tv);
 		event_base_dispatch(r->base);
 	}
+	consent_shutdown(r->consent);            /* the workers still waiting */
 	end = time(NULL) + AGENT_STOP_GRACE_S;
 	while (consent_workers(r->consent) > 0 && time(NULL) < end) {
 		run_reap(r);

@@ -801,14 +801,14 @@ pids_gone() {
 }
 
 # audit_end_reason SESSION REASON WHAT: the server's trail holds the end of
-# SESSION with REASON, as the move itself (session_end) or, for a session
+# SESSION with REASON, as the move itself (session_ended) or, for a session
 # already ended otherwise, as the device's session_end_report.
 audit_end_reason() {
 	tether-server audit list --dir "$SRV" 2>/dev/null |
-		awk '$4 == "session_end" || $4 == "session_end_report"' | grep -F "$1" |
+		awk '$4 == "session_ended" || $4 == "session_end_report"' | grep -F "$1" |
 		grep -F -q -- "$2" || {
 		tether-server audit list --dir "$SRV" 2>/dev/null | grep -F "$1" >&2
-		fail "$3: no session_end or session_end_report of $1 with '$2'"
+		fail "$3: no session_ended or session_end_report of $1 with '$2'"
 	}
 	pass "$3"
 }

@@ -30,7 +30,7 @@ PID_agent=$PID_agent_2
 wait_state "$SESSION" ended 30
 pass "the session is ended at the server: $(tether session status "$SESSION" | grep end_reason || true)"
 # The relay saw the device leg close and may have ended it first; the
-# agent's own word is on the trail either way (session_end or, for a
+# agent's own word is on the trail either way (session_ended or, for a
 # session already ended, session_end_report).
 audit_end_reason "$SESSION" "agent restarted" "the restarted agent's end report reached the server"
 expect_contains "$(agent_audit_detail session_end)" "agent restarted" \
