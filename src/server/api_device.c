@@ -220,19 +220,34 @@ static void api_ping_audit_head(struct http_req *r, const struct ping_req *p)
 }
 
 /* The device says session s ended, why: idempotent. An open session ends
- * with the device's reason; one already ended (by the relay's report, an
- * earlier copy of this one) keeps its state, and a reason that differs is
+ * with the device's reason. One the relay's report ended first (the relay
+ * saw the device leg close: SESSION_RELAY_REASON_PREFIX) takes the device's
+ * reason, which says why, audited session_end_reason with both. Any other
+ * final session keeps its state and reason, and a reason that differs is
  * still put on the trail as session_end_report, so no end goes unrecorded.
  * 0, or the error of the move (the session changed meanwhile). */
 static int api_device_end_one(struct server *srv, const char *serial,
                               const struct store_session *s, const char *reason)
 {
+	struct store_audit_entry a = { NULL, "session_end_reason", NULL };
 	enum session_state st;
+	char *detail;
 	int rc = 0;
 
 	if (session_state_parse(s->state, &st) == 0 && !session_state_is_final(st)) {
 		rc = session_move(srv->store, s, SESSION_ENDED, reason, NULL, serial,
 		                  server_now());
+	} else if (st == SESSION_ENDED &&
+	           strncmp(s->end_reason, SESSION_RELAY_REASON_PREFIX,
+	                   strlen(SESSION_RELAY_REASON_PREFIX)) == 0) {
+		detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:s}", "session", s->id,
+		                              "device", s->device, "was", s->end_reason,
+		                              "reason", reason));
+		a.actor = serial;
+		a.detail = detail != NULL ? detail : "{}";
+		rc = store_session_set_state(srv->store, s->id, "ended", "ended", reason, NULL,
+		                             server_now(), &a);
+		free(detail);
 	} else if (strcmp(s->end_reason, reason) != 0) {
 		server_audit(srv, serial, "session_end_report",
 		             json_pack("{s:s, s:s, s:s, s:s}", "session", s->id, "reason", reason,
@@ -600,7 +615,8 @@ void api_relay_event(struct http_req *r)
 			rc = session_move(srv->store, &s, SESSION_ACTIVE, NULL, NULL, r->relay.name,
 			                  server_now());
 	} else if (strcmp(event, "end") == 0) {
-		snprintf(reason, sizeof(reason), "relay: %s", why[0] ? why : "connection closed");
+		snprintf(reason, sizeof(reason), SESSION_RELAY_REASON_PREFIX "%s",
+		         why[0] ? why : "connection closed");
 		if (strcmp(s.state, "consented") == 0 || strcmp(s.state, "active") == 0)
 			rc = session_move(srv->store, &s, SESSION_ENDED, reason, NULL, r->relay.name,
 			                  server_now());

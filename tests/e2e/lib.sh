@@ -801,14 +801,37 @@ pids_gone() {
 }
 
 # audit_end_reason SESSION REASON WHAT: the server's trail holds the end of
-# SESSION with REASON, as the move itself (session_ended) or, for a session
-# already ended otherwise, as the device's session_end_report.
+# SESSION with REASON: the move itself (session_ended), the device's reason
+# replacing the relay's (session_end_reason) or, for a session already
+# ended otherwise, the device's session_end_report.
 audit_end_reason() {
 	tether-server audit list --dir "$SRV" 2>/dev/null |
-		awk '$4 == "session_ended" || $4 == "session_end_report"' | grep -F "$1" |
+		awk '$4 == "session_ended" || $4 == "session_end_reason" || $4 == "session_end_report"' |
+		grep -F "$1" |
 		grep -F -q -- "$2" || {
 		tether-server audit list --dir "$SRV" 2>/dev/null | grep -F "$1" >&2
-		fail "$3: no session_ended or session_end_report of $1 with '$2'"
+		fail "$3: no session_ended, session_end_reason or session_end_report of $1 with '$2'"
 	}
 	pass "$3"
+}
+
+# wait_ends_acked [SECONDS]: until the agent holds no unacknowledged end
+# report (state_dir/session-ends empty or absent).
+wait_ends_acked() {
+	wait_for "${1:-40}" sh -c "[ ! -s '$AGENT_DIR/state/session-ends' ]" ||
+		fail "end reports still unacknowledged: $(cat "$AGENT_DIR/state/session-ends")"
+	pass "the server acknowledged every end report"
+}
+
+# end_reason_is SESSION REASON: the session's end_reason at the server
+# becomes REASON within 40 s (the device's report may follow the relay's).
+end_reason_is() {
+	i=0
+	while [ "$(end_reason_of "$1")" != "$2" ] && [ $i -lt 80 ]; do sleep 0.5; i=$((i + 1)); done
+	[ "$(end_reason_of "$1")" = "$2" ] ||
+		fail "session $1 ended with '$(end_reason_of "$1")', not '$2'"
+	pass "session $1 ended: $2"
+}
+end_reason_of() {
+	tether --json session status "$1" | sed -n 's/.*"end_reason": *"\([^"]*\)".*/\1/p'
 }

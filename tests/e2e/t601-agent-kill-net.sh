@@ -27,12 +27,11 @@ left=$(pids_gone $NET $workers) || fail "processes outlived the network part: $l
 pass "the worker died with the network part"
 wait_for 20 sh -c "pgrep -P $PID_agent -x tether-net >/dev/null" || fail "no new network part"
 wait_state "$SESSION" ended 30
+end_reason_is "$SESSION" "agent restarted"
+wait_ends_acked
 audit_end_reason "$SESSION" "agent restarted" "the new network part reported the end"
 expect_contains "$(agent_audit_detail session_end)" "agent restarted" \
 	"the device audit records the end"
-wait_for 20 sh -c "[ ! -s '$AGENT_DIR/state/session-ends' ]" ||
-	fail "the end report is still unacknowledged: $(cat "$AGENT_DIR/state/session-ends")"
-pass "the server acknowledged the end report"
 wait_online 40
 out=$(api POST /api/v1/sessions "{\"device\":\"$SERIAL\",\"reason\":\"TCK-601 again\",\"services\":[\"http\"]}")
 expect_not_contains "$out" "device_busy" "a new request for the device is accepted"

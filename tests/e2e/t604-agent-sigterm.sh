@@ -20,8 +20,8 @@ for how in TERM KILL; do
 	left=$(pids_gone $tree) || fail "agent processes outlived SIG$how: $left"
 	pass "no agent process is left after SIG$how of the monitor"
 	wait_state "$SESSION" ended 30
-	expect_contains "$(tether session status "$SESSION")" "agent stopped" \
-		"SIG$how: the server ends the session, agent stopped"
+	end_reason_is "$SESSION" "agent stopped"
+	wait_ends_acked
 	audit_end_reason "$SESSION" "agent stopped" "SIG$how: the end is on the server's trail"
 	agent_audit_detail session_end | grep -q "$SESSION: agent stopped" ||
 		fail "SIG$how: the device audit has no end of $SESSION"
