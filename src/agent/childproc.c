@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 void childproc_reset_signals(void)
 {
@@ -28,4 +29,11 @@ void childproc_reset_signals(void)
 		rl.rlim_cur = rl.rlim_max < CHILDPROC_NOFILE ? rl.rlim_max : CHILDPROC_NOFILE;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+void childproc_die_with(pid_t parent, int sig, int code)
+{
+	prctl(PR_SET_PDEATHSIG, sig);
+	if (getppid() != parent)
+		_exit(code);
 }

@@ -9,11 +9,18 @@
 #ifndef TETHER_CHILDPROC_H
 #define TETHER_CHILDPROC_H
 
+#include <sys/types.h>
+
 #define CHILDPROC_NOFILE 1024      /* soft descriptor limit a program starts with */
 
 /* Default SIGPIPE/SIGTERM/SIGINT/SIGCHLD/SIGHUP, unblock all signals, ask for
  * SIGKILL when the parent dies, and put the soft descriptor limit back to
  * CHILDPROC_NOFILE. */
 void childproc_reset_signals(void);
+/* Die with the parent: SIGKILL (sig) when it dies, and, because it may
+ * have died between fork and here, _exit(code) now when the parent is no
+ * longer `parent` (its pid as the parent saw it before fork). Every
+ * process the agent forks calls it first, on systems without systemd too. */
+void childproc_die_with(pid_t parent, int sig, int code);
 
 #endif

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "rbuf.h"
 #include "secret.h"
+#include "sessrec.h"
 #include "ticket.h"
 #include "tunnel.h"
 
@@ -263,10 +264,29 @@ json_t *consent_active_event(const struct consent_sess *s, const char *event)
 	                 "active_s", (json_int_t)(time(NULL) - s->active_since));
 }
 
+/* state_dir/live-sessions: the sessions with a tunnel now (sessrec.h). */
+static void consent_live_save(struct consent *c)
+{
+	struct sessrec *r = calloc(SESSREC_MAX, sizeof(*r));
+	struct consent_sess *s;
+	size_t n = 0;
+
+	if (r == NULL)
+		return;
+	for (s = c->sessions; s != NULL && n < SESSREC_MAX; s = s->next)
+		if (s->state == CS_ACTIVE)
+			snprintf(r[n++].id, sizeof(r[0].id), "%s", s->ev.session);
+	if (sessrec_store(c->conf, SESSREC_LIVE_FILE, r, n) != 0)
+		log_error("cannot record the live sessions in %s; a crash now would leave"
+		          " them unreported", SESSREC_LIVE_FILE);
+	free(r);
+}
+
 /* Unlink and free a session; remember its id. */
 static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 {
 	struct consent_sess **pp;
+	int was_active = s->state == CS_ACTIVE;
 
 	consent_notify(c, json_pack("{s:s, s:s, s:s, s:s}", "event", "session_ended",
 	                            "id", s->ev.session, "state",
@@ -292,6 +312,8 @@ static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 	if (s->notify_fd >= 0)
 		close(s->notify_fd);
 	free(s);
+	if (was_active)
+		consent_live_save(c);
 }
 
 static char *consent_body(const char *session, const char *key, const char *value)
@@ -303,15 +325,70 @@ static char *consent_body(const char *session, const char *key, const char *valu
 	return text;
 }
 
+int consent_end_acked(int status)
+{
+	/* 2xx, or a refusal that will never change (the server knows no such
+	 * session of this device, or the request is malformed): not retried.
+	 * No answer, 408, 429 and 5xx: kept for the next try. */
+	return (status >= 200 && status < 300) ||
+	       (status >= 400 && status < 500 && status != 408 && status != 409 &&
+	        status != 429);
+}
+
+static void consent_end_posted(int status, const char *body, size_t len,
+                               const char *err, void *arg)
+{
+	struct consent_op *op = arg;
+	struct consent *c = op->c;
+	struct consent_sess *s;
+
+	if (c->ends_inflight > 0 && --c->ends_inflight == 0 && c->stopping)
+		event_base_loopbreak(c->base);    /* the last report before exit */
+	if (c->stopping && (s = consent_find(c, op->id)) != NULL && s->worker > 0)
+		tunnel_stop(s->worker);           /* consent_shutdown waited for this */
+	if (consent_end_acked(status)) {
+		if (status >= 300)
+			log_warn("session %s: the server refused its end report (%d %.*s); "
+			         "not retried", op->id, status, (int)(len > 200 ? 200 : len), body);
+		sessrec_end_done(op->c->conf, op->id);
+	} else {
+		log_warn("session %s: the server did not take its end report (%s); it is "
+		         "kept in %s and sent again with the next ping", op->id,
+		         status == 0 ? (err != NULL ? err : "no response") : "server error",
+		         SESSREC_ENDS_FILE);
+	}
+	free(op);
+}
+
+/* Send a kept end report; acknowledged, it is removed. */
+static void consent_send_end(struct consent *c, const char *session, const char *reason)
+{
+	struct consent_op *op = calloc(1, sizeof(*op));
+	char *body = consent_body(session, "reason", reason);
+
+	if (op != NULL) {
+		op->c = c;
+		snprintf(op->id, sizeof(op->id), "%s", session);
+	}
+	if (op == NULL || body == NULL || apiq_post(c->api, "/api/v1/device/session-end",
+	                                            body, consent_end_posted, op) != 0) {
+		log_error("session %s: cannot report its end to the server now; the next "
+		          "ping carries it", session);
+		free(op);
+	} else {
+		c->ends_inflight++;
+	}
+	free(body);
+}
+
+/* Durable first (sessrec.h), then sent. */
 void consent_post_end(struct consent *c, const char *session,
                              const char *reason)
 {
-	char *body = consent_body(session, "reason", reason);
-
-	if (body == NULL || apiq_post(c->api, "/api/v1/device/session-end", body,
-	                              NULL, NULL) != 0)
-		log_error("session %s: cannot report its end to the server", session);
-	free(body);
+	if (sessrec_end_add(c->conf, session, reason) != 0)
+		log_error("session %s: cannot keep its end report on disk; sending it once",
+		          session);
+	consent_send_end(c, session, reason);
 }
 
 static void consent_services_text(const struct consent_event *ev, char *out,
@@ -356,6 +433,8 @@ static void consent_limit_posted(int status, const char *body, size_t len,
 
 	if (status != 200)
 		log_warn("session %s: the server did not take its end (%d)", op->id, status);
+	if (consent_end_acked(status))
+		sessrec_end_done(op->c->conf, op->id);
 	if (s != NULL && s->worker > 0)
 		tunnel_stop(s->worker);
 	free(op);
@@ -388,6 +467,8 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 	log_info("session %s: %s", s->ev.session, reason);
 	s->worker_ending = 1;
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+	if (sessrec_end_add(c->conf, s->ev.session, reason) != 0)
+		log_error("session %s: cannot keep its end report on disk", s->ev.session);
 	body = consent_body(s->ev.session, "reason", reason);
 	if ((op = calloc(1, sizeof(*op))) != NULL) {
 		op->c = c;
@@ -508,6 +589,7 @@ static void consent_answered(struct consent_sess *s, struct consent_op *op,
 		if (consent_start_tunnel(s, body, len, why, sizeof(why)) == 0) {
 			s->state = CS_ACTIVE;
 			s->active_since = time(NULL);
+			consent_live_save(c);
 			consent_arm(s, SESSION_MAX_S);
 			consent_notify(c, consent_active_event(s, "session_active"));
 			if (w != NULL)
@@ -779,7 +861,22 @@ void consent_shutdown(struct consent *c)
 
 	if (c == NULL)
 		return;
+	c->stopping = 1;
 	for (s = c->sessions; s != NULL; s = s->next) {
+		if (s->worker > 0 && !s->worker_ending) {
+			/* Ended here, with records on both sides (issue 8); the
+			 * tunnel closes once the server has the reason (or could not
+			 * take it: consent_end_posted), so that the relay's view of a
+			 * closed tunnel does not come first. A second call (after
+			 * AGENT_STOP_REPORT_S) stops what is left. */
+			agentaudit_log(c->conf, "agent", "session_end", "session %s: %s",
+			               s->ev.session, SESSREC_REASON_STOPPED);
+			snprintf(s->end_reason, sizeof(s->end_reason), "%s",
+			         SESSREC_REASON_STOPPED);
+			s->worker_ending = 1;
+			consent_post_end(c, s->ev.session, SESSREC_REASON_STOPPED);
+			continue;
+		}
 		if (s->worker > 0) {
 			s->worker_ending = 1;
 			tunnel_stop(s->worker);
@@ -819,4 +916,45 @@ void consent_kill_workers(struct consent *c)
 		if (waitpid(pid, &status, 0) == pid)
 			consent_on_worker_exit(c, pid, status);
 	}
+}
+
+void consent_recover(struct consent *c)
+{
+	struct sessrec *r = calloc(SESSREC_MAX, sizeof(*r));
+	size_t n = 0, i;
+
+	if (r == NULL)
+		return;
+	if (sessrec_load(c->conf, SESSREC_LIVE_FILE, r, SESSREC_MAX, &n) != 0)
+		log_error("cannot read %s: sessions of an earlier run may go unreported",
+		          SESSREC_LIVE_FILE);
+	for (i = 0; i < n; i++) {
+		log_warn("session %s was live when the agent last stopped without ending it:"
+		         " ended (%s)", r[i].id, SESSREC_REASON_RESTARTED);
+		agentaudit_log(c->conf, "agent", "session_end", "session %s: %s", r[i].id,
+		               SESSREC_REASON_RESTARTED);
+		if (sessrec_end_add(c->conf, r[i].id, SESSREC_REASON_RESTARTED) != 0)
+			log_error("session %s: cannot keep its end report on disk", r[i].id);
+	}
+	if (n > 0)
+		(void)sessrec_store(c->conf, SESSREC_LIVE_FILE, NULL, 0);
+	/* These and any an earlier run could not deliver: sent now. */
+	if (sessrec_load(c->conf, SESSREC_ENDS_FILE, r, SESSREC_MAX, &n) == 0)
+		for (i = 0; i < n; i++)
+			consent_send_end(c, r[i].id, r[i].reason);
+	free(r);
+}
+
+void consent_each_id(const struct consent *c, void (*fn)(const char *id, void *arg),
+                     void *arg)
+{
+	const struct consent_sess *s;
+
+	for (s = c->sessions; s != NULL; s = s->next)
+		fn(s->ev.session, arg);
+}
+
+size_t consent_ending(const struct consent *c)
+{
+	return c->ends_inflight;
 }

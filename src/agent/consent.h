@@ -68,8 +68,22 @@ int consent_new(struct event_base *base, const struct agent_conf *conf,
 /* Create the listening socket: unlink a stale one, then 0660 and
  * consent_group, or 0600 when there is no group. */
 int consent_socket_open(const struct agent_conf *conf, int *out);
-/* Stop all workers (SIGTERM) and close the socket. */
+/* Stop all workers (SIGTERM) and close the socket. A session with a
+ * tunnel is ended "agent stopped": audited, and its end report kept and
+ * sent (consent_ending counts those still in flight). */
 void consent_shutdown(struct consent *c);
+size_t consent_ending(const struct consent *c);
+/* At start: each session state_dir/live-sessions still lists (an earlier
+ * run that did not end it) is audited and reported ended, "agent
+ * restarted" (sessrec.h). */
+void consent_recover(struct consent *c);
+/* fn for the id of each session the agent holds, in any state (the ping's
+ * "sessions", which the server reconciles against). */
+void consent_each_id(const struct consent *c, void (*fn)(const char *id, void *arg),
+                     void *arg);
+/* 1 when an answer to an end report settles it: 2xx, or a 4xx other than
+ * 408, 409 and 429 (it would never change); otherwise it is sent again. */
+int consent_end_acked(int status);
 void consent_free(struct consent *c);
 /* From the ping loop. A request already known is not asked again. */
 void consent_on_request(struct consent *c, const struct consent_event *ev);

@@ -66,6 +66,8 @@ struct consent {
 	size_t nwatchers;
 	char done[CONSENT_DONE_RING][MAX_NAME_BYTES];
 	size_t done_next;
+	size_t ends_inflight;          /* end reports posted, not yet answered */
+	int stopping;                  /* consent_shutdown ran */
 };
 
 enum consent_decision { DEC_ACCEPT = 1, DEC_DENY, DEC_TIMEOUT };

@@ -34,6 +34,9 @@
 #include "tls.h"
 
 #define AGENT_STOP_GRACE_S 5
+/* How long a stopping agent waits for the server to take its end reports
+ * (they stay on disk for the next start otherwise). */
+#define AGENT_STOP_REPORT_S 3
 
 static void usage(FILE *f)
 {
@@ -177,6 +180,14 @@ static void run_stop_workers(struct agent_run *r)
 	time_t end;
 
 	consent_shutdown(r->consent);
+	if (consent_ending(r->consent) > 0) {
+		struct timeval tv = { AGENT_STOP_REPORT_S, 0 };
+
+		/* The loop sends them (and reaps workers on SIGCHLD meanwhile). */
+		event_base_loopexit(r->base, &tv);
+		event_base_dispatch(r->base);
+	}
+	consent_shutdown(r->consent);            /* the workers still waiting */
 	end = time(NULL) + AGENT_STOP_GRACE_S;
 	while (consent_workers(r->consent) > 0 && time(NULL) < end) {
 		run_reap(r);
@@ -382,6 +393,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		goto out;
 	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
 	               conf->serial, conf->server, TETHER_VERSION);
+	consent_recover(r.consent);
 	log_info("running: serial %s, server %s, consent socket %s", conf->serial,
 	         conf->server, conf->consent_socket);
 	ping_start(ping);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "childproc.h"
 #include "err.h"
 #include "fdlimit.h"
 #include "sdnotify.h"
@@ -79,7 +80,7 @@ static void monitor_start_network(struct monitor *m)
 {
 	sigset_t none;
 	int sp[2], hb[2], rc;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
 		log_error("monitor: socketpair: %s", strerror(errno));
@@ -116,7 +117,9 @@ static void monitor_start_network(struct monitor *m)
 		monitor_client_set(sp[1]);
 		if (privdrop_to(m->mode == SPAWN_MODE_SUPPORT_USER ? m->conf->user : "") != 0)
 			_exit(MONITOR_EXIT_CONFIG);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* privdrop cleared it: a monitor that dies (SIGKILL included)
+		 * stops the network part, which ends its sessions with records. */
+		childproc_die_with(self, SIGTERM, 1);
 		rc = m->network(m->conf, m->listen_fd);
 		_exit(rc);
 	}
@@ -225,7 +228,7 @@ static void monitor_start_keeper(struct monitor *m, const struct spawn_req *req,
 	char why[SPAWN_TEXT_BYTES];
 	sigset_t none;
 	int slot;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (spawn_check(m->conf, req, why, sizeof(why)) != 0) {
 		log_warn("monitor: refused to start %s for session %s", req->argv[0], req->session);
@@ -252,7 +255,7 @@ static void monitor_start_keeper(struct monitor *m, const struct spawn_req *req,
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* A keeper outlives no monitor; its child dies with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		childproc_die_with(self, SIGKILL, 1);
 		spawn_keeper(m->conf, m->mode, req, fds + 1, fds[0]);
 	}
 	m->keepers[slot] = pid;

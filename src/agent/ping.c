@@ -34,6 +34,10 @@ struct ping {
 	time_t sent_at;
 	int64_t sent_mono_ms;             /* for the clock offset's round trip */
 	int answered;                     /* a 200 answer came this run (with the server's time) */
+	int reconcile;                    /* send "sessions" (ping_body_full) */
+	int sent_reconcile;               /* the ping in flight has them */
+	struct sessrec *ended;            /* the reports the ping in flight carries */
+	size_t nended;
 	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
@@ -70,6 +74,11 @@ static void ping_add_audit_head(const struct agent_conf *conf, json_t *o)
 	                                               "hash", hash));
 }
 
+static void ping_add_id(const char *id, void *arg)
+{
+	json_array_append_new((json_t *)arg, json_string(id));
+}
+
 char *ping_body(const struct agent_conf *conf)
 {
 	return ping_body_wait(conf, conf->longpoll);
@@ -77,7 +86,13 @@ char *ping_body(const struct agent_conf *conf)
 
 char *ping_body_wait(const struct agent_conf *conf, int wait)
 {
-	json_t *o, *svcs = json_array();
+	return ping_body_full(conf, wait, NULL, 0, NULL, NULL);
+}
+
+char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
+                     int reconcile, struct sessrec *ended, size_t *nended)
+{
+	json_t *o, *svcs = json_array(), *a;
 	char *text = NULL;
 	size_t i;
 
@@ -87,6 +102,20 @@ char *ping_body_wait(const struct agent_conf *conf, int wait)
 		                      conf->services[i].port));
 	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
 	              "status", "ok", "wait", wait, "services", svcs);
+	if (o != NULL && ended != NULL && nended != NULL) {
+		*nended = 0;
+		(void)sessrec_load(conf, SESSREC_ENDS_FILE, ended, SESSREC_MAX, nended);
+		if (*nended > 0 && (a = json_array()) != NULL) {
+			for (i = 0; i < *nended; i++)
+				json_array_append_new(a, json_pack("{s:s, s:s}", "session",
+				                      ended[i].id, "reason", ended[i].reason));
+			json_object_set_new(o, "ended", a);
+		}
+	}
+	if (o != NULL && consent != NULL && reconcile && (a = json_array()) != NULL) {
+		consent_each_id(consent, ping_add_id, a);
+		json_object_set_new(o, "sessions", a);
+	}
 	if (o != NULL) {
 		ping_add_audit_head(conf, o);
 		if (clockoff_known())
@@ -234,6 +263,14 @@ static void ping_done(int status, const char *body, size_t len,
 			log_info("ping: server reachable again");
 		p->failures = 0;
 		ping_clock(p, o);
+		/* The server took the end reports and reconciled this body. */
+		for (i = 0; i < p->nended; i++)
+			sessrec_end_done(p->conf, p->ended[i].id);
+		if (p->nended > 0)
+			log_info("ping: the server took %zu session end report(s)", p->nended);
+		p->nended = 0;
+		if (p->sent_reconcile)
+			p->reconcile = 0;
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
@@ -255,6 +292,7 @@ static void ping_done(int status, const char *body, size_t len,
 	o = NULL;
 	if (p->failures < PING_MAX_FAILURES)   /* the backoff is at its cap long before */
 		p->failures++;
+	p->reconcile = 1;       /* the server may have lost or ended sessions meanwhile */
 	secret_random(&r, sizeof(r));
 	delay = ping_backoff_s(p->failures, r);
 	if (status == 401 || status == 403)
@@ -279,9 +317,11 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	 * sent again; with none yet, this ping counts as failed. */
 	/* Until a first answer told this run the server's time, ping without a
 	 * hold, so that the offset is learned, and reported, at once. */
-	if ((body = ping_body_wait(p->conf, p->conf->longpoll && p->answered)) != NULL) {
+	if ((body = ping_body_full(p->conf, p->conf->longpoll && p->answered, p->consent,
+	                           p->reconcile, p->ended, &p->nended)) != NULL) {
 		free(p->body);
 		p->body = body;
+		p->sent_reconcile = p->reconcile;
 	}
 	rc = p->body == NULL ? TE_ERR_NOMEM :
 	     httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
@@ -323,6 +363,11 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 	p->base = base;
 	p->conf = conf;
 	p->consent = consent;
+	p->reconcile = 1;
+	if ((p->ended = calloc(SESSREC_MAX, sizeof(*p->ended))) == NULL) {
+		rc = TE_ERR_NOMEM;
+		goto fail;
+	}
 	/* No body yet: the first ping_fire builds it, so start-up does not read
 	 * the audit head twice. */
 	if ((p->timer = evtimer_new(base, ping_fire, p)) == NULL) {
@@ -357,6 +402,7 @@ void ping_free(struct ping *p)
 	if (p->timer != NULL)
 		event_free(p->timer);
 	free(p->body);
+	free(p->ended);
 	EVP_PKEY_free(p->cp_pub);
 	free(p);
 }

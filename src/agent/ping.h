@@ -12,6 +12,7 @@
 
 #include "agentconf.h"
 #include "consent.h"
+#include "sessrec.h"
 
 /* Minimum spacing of long-polls, so a server that answers at once (a
  * pending request is repeated until answered) cannot make us spin. */
@@ -35,5 +36,11 @@ char *ping_body(const struct agent_conf *conf);
 /* The same with "wait" given: no hold until the server's time is learned.
  * "clock_offset_s" is there once an offset is known (clockoff.h). */
 char *ping_body_wait(const struct agent_conf *conf, int wait);
+/* The same with "wait" given, and with "ended" (the end reports in state_dir/session-ends, which
+ * the caller drops once the server answers 200: ended[0..*nended)) and,
+ * when reconcile is set (the first ping after a start or a failure),
+ * "sessions": every id consent holds, for the server to reconcile. */
+char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
+                     int reconcile, struct sessrec *ended, size_t *nended);
 
 #endif

@@ -68,11 +68,12 @@ static void sftpchild_close_pipes(int p[3][2])
 
 /* In the child: the pipes onto 0, 1 and 3, everything else closed. Only
  * async-signal-safe calls until execv. */
-static void sftpchild_exec(const char *prog, char *const argv[], int p[3][2])
+static void sftpchild_exec(const char *prog, char *const argv[], int p[3][2], pid_t parent)
 {
 	int in = p[0][0], out = p[1][1], aud = p[2][1];
 
 	childproc_reset_signals();
+	childproc_die_with(parent, SIGKILL, 127);
 	/* Move the ends above 3 first, so no dup2 below overwrites another. */
 	if ((in = fcntl(in, F_DUPFD, 10)) < 0 || (out = fcntl(out, F_DUPFD, 10)) < 0 ||
 	    (aud = fcntl(aud, F_DUPFD, 10)) < 0)
@@ -87,6 +88,7 @@ static void sftpchild_exec(const char *prog, char *const argv[], int p[3][2])
 int sftpchild_spawn(const char *prog, char *const argv[], int fds[3], pid_t *pid)
 {
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	pid_t self = getpid();
 	int i;
 
 	fds[0] = fds[1] = fds[2] = -1;
@@ -101,7 +103,7 @@ int sftpchild_spawn(const char *prog, char *const argv[], int fds[3], pid_t *pid
 		return TE_ERR_SYS;
 	}
 	if (*pid == 0)
-		sftpchild_exec(prog, argv, p);          /* never returns */
+		sftpchild_exec(prog, argv, p, self);          /* never returns */
 	fds[0] = p[0][1];
 	fds[1] = p[1][0];
 	fds[2] = p[2][0];

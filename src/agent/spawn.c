@@ -339,8 +339,16 @@ static void spawn_child(const struct spawn_plan *p)
 		spawn_child_fail(p->errfd, SPAWN_CHILD_ISOLATE);
 	if (spawn_drop(p) != 0)
 		spawn_child_fail(p->errfd, SPAWN_CHILD_ISOLATE);
-	/* The uid change cleared it: die with the keeper. */
+	/* The uid change cleared it: die with the keeper. As PID 1 of its own
+	 * namespace the child cannot compare getppid(); a keeper that died
+	 * before this point closed the pipe's read end, which poll says. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	{
+		struct pollfd pf = { p->errfd, POLLOUT, 0 };
+
+		if (poll(&pf, 1, 0) < 0 || (pf.revents & (POLLERR | POLLHUP)))
+			_exit(127);
+	}
 	if (spawn_fds(p) != 0)
 		spawn_child_fail(p->errfd, SPAWN_CHILD_EXEC);
 	if (chdir(p->home) != 0 && chdir("/") != 0)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agentaudit.h"
+#include "childproc.h"
 #include "err.h"
 #include "log.h"
 #include "monitor.h"
@@ -183,7 +184,7 @@ int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
 {
 	struct sigaction sa;
 	sigset_t all;
-	pid_t pid;
+	pid_t pid, self = getpid();
 	int status, p[2], mfd;
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -200,8 +201,10 @@ int tunnel_start(const struct agent_conf *conf, const struct tunnel_spec *spec,
 		*out = pid;
 		return 0;
 	}
-	/* Child: drop everything inherited from the agent's event loop (consent
+	/* Child: never outlive the network part (a SIGKILL of it included):
+	 * the tunnel goes with it. Then drop everything inherited from the agent's event loop (consent
 	 * socket, HTTP connections) and its signal handling. */
+	childproc_die_with(self, SIGKILL, 5);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGINT, &sa, NULL);

@@ -257,6 +257,120 @@ static void api_ping_clock(struct http_req *r, const struct ping_req *p)
 	             d->serial, "offset_s", (json_int_t)off, "warn_s", (json_int_t)warn));
 }
 
+/* The device says session s ended, why: idempotent. An open session ends
+ * with the device's reason. One the relay's report ended first (the relay
+ * saw the device leg close: SESSION_RELAY_REASON_PREFIX) takes the device's
+ * reason, which says why, audited session_end_reason with both. Any other
+ * final session keeps its state and reason, and a reason that differs is
+ * still put on the trail as session_end_report, so no end goes unrecorded.
+ * 0, or the error of the move (the session changed meanwhile). */
+static int api_device_end_one(struct server *srv, const char *serial,
+                              const struct store_session *s, const char *reason)
+{
+	struct store_audit_entry a = { NULL, "session_end_reason", NULL };
+	enum session_state st;
+	char *detail;
+	int rc = 0;
+
+	if (session_state_parse(s->state, &st) == 0 && !session_state_is_final(st)) {
+		rc = session_move(srv->store, s, SESSION_ENDED, reason, NULL, serial,
+		                  server_now());
+	} else if (st == SESSION_ENDED &&
+	           strncmp(s->end_reason, SESSION_RELAY_REASON_PREFIX,
+	                   strlen(SESSION_RELAY_REASON_PREFIX)) == 0) {
+		detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:s}", "session", s->id,
+		                              "device", s->device, "was", s->end_reason,
+		                              "reason", reason));
+		a.actor = serial;
+		a.detail = detail != NULL ? detail : "{}";
+		rc = store_session_set_state(srv->store, s->id, "ended", "ended", reason, NULL,
+		                             server_now(), &a);
+		free(detail);
+	} else if (strcmp(s->end_reason, reason) != 0) {
+		server_audit(srv, serial, "session_end_report",
+		             json_pack("{s:s, s:s, s:s, s:s}", "session", s->id, "reason", reason,
+		                       "state", s->state, "end_reason", s->end_reason));
+	}
+	if (rc == 0)
+		store_session_mark_notified(srv->store, s->id);
+	return rc;
+}
+
+/* The end reports a ping carries ("ended"; the agent keeps each on disk
+ * until a ping or POST /device/session-end is answered). One that names no
+ * session of this device is logged and skipped: it will never be one. */
+static void api_ping_ended(struct http_req *r, const struct ping_req *p)
+{
+	struct store_session s;
+	size_t i;
+
+	for (i = 0; i < p->n_ended; i++) {
+		if (store_session_get(r->srv->store, p->ended[i].session, &s) != 0 ||
+		    strcmp(s.device, r->device.serial) != 0) {
+			log_warn("device %s reports the end of session %s, which is not one of its"
+			         " sessions; ignored", r->device.serial, p->ended[i].session);
+			continue;
+		}
+		if (api_device_end_one(r->srv, r->device.serial, &s, p->ended[i].reason) != 0)
+			log_warn("device %s: session %s changed while its end was recorded",
+			         r->device.serial, s.id);
+	}
+}
+
+struct api_reconcile {
+	const struct ping_req *p;
+	size_t n;
+	char ids[PING_MAX_SESSIONS][STORE_SESSION_ID_BYTES];
+};
+
+static int api_reconcile_cb(const struct store_session *s, void *arg)
+{
+	struct api_reconcile *c = arg;
+	enum session_state st;
+	size_t i;
+
+	if (c->n >= PING_MAX_SESSIONS || session_state_parse(s->state, &st) != 0 ||
+	    (st != SESSION_CONSENTED && st != SESSION_ACTIVE))
+		return 0;
+	for (i = 0; i < c->p->n_sessions; i++)
+		if (strcmp(c->p->sessions[i], s->id) == 0)
+			return 0;
+	snprintf(c->ids[c->n++], STORE_SESSION_ID_BYTES, "%s", s->id);
+	return 0;
+}
+
+/* The first ping after the agent (re)connects lists every session it holds
+ * ("sessions"). One the device accepted (consented or active here) that it
+ * no longer lists is gone on the device (a restart, an end report lost):
+ * ended, audited, so that it neither blocks the device (409 device_busy)
+ * nor stays open until its maximum duration. */
+static void api_ping_reconcile(struct http_req *r, const struct ping_req *p)
+{
+	struct api_reconcile *c = calloc(1, sizeof(*c));
+	struct store_session s;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	c->p = p;
+	if (store_session_each_for_device(r->srv->store, r->device.serial, api_reconcile_cb,
+	                                  c) != 0) {
+		log_warn("device %s: cannot read its sessions to reconcile", r->device.serial);
+		free(c);
+		return;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (store_session_get(r->srv->store, c->ids[i], &s) != 0)
+			continue;
+		log_info("device %s no longer has session %s (%s here): ending it",
+		         r->device.serial, s.id, s.state);
+		if (api_device_end_one(r->srv, r->device.serial, &s, PING_RECONCILE_REASON) != 0)
+			log_warn("device %s: session %s changed while it was reconciled",
+			         r->device.serial, s.id);
+	}
+	free(c);
+}
+
 void api_ping(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -280,6 +394,10 @@ void api_ping(struct http_req *r)
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
 	longpoll_note_ping(srv->lp, r->device.serial, p.wait);
+	/* End reports first, so that their reasons stand, then reconcile. */
+	api_ping_ended(r, &p);
+	if (p.has_sessions)
+		api_ping_reconcile(r, &p);
 	/* r->device was read for this request: no second status or events read. */
 	if (api_ping_events(r, &c) != 0)
 		return;
@@ -398,7 +516,6 @@ void api_device_session_end(struct http_req *r)
 {
 	json_t *j = api_body(r);
 	struct store_session s;
-	enum session_state st;
 	char reason[MAX_REASON_BYTES];
 
 	if (j == NULL)
@@ -409,13 +526,11 @@ void api_device_session_end(struct http_req *r)
 		goto out;
 	if (reason[0] == '\0')
 		snprintf(reason, sizeof(reason), "ended by the operator");
-	if (session_state_parse(s.state, &st) == 0 && !session_state_is_final(st) &&
-	    session_move(r->srv->store, &s, SESSION_ENDED, reason, NULL, r->device.serial,
-	                 server_now()) != 0) {
+	/* Idempotent: the agent sends it again until it has a 2xx. */
+	if (api_device_end_one(r->srv, r->device.serial, &s, reason) != 0) {
 		http_error(r, 409, "bad_state", "the session changed meanwhile; ping again");
 		goto out;
 	}
-	store_session_mark_notified(r->srv->store, s.id);
 	http_reply(r, 200, NULL);
 out:
 	json_decref(j);
@@ -557,7 +672,8 @@ void api_relay_event(struct http_req *r)
 			rc = session_move(srv->store, &s, SESSION_ACTIVE, NULL, NULL, r->relay.name,
 			                  server_now());
 	} else if (strcmp(event, "end") == 0) {
-		snprintf(reason, sizeof(reason), "relay: %s", why[0] ? why : "connection closed");
+		snprintf(reason, sizeof(reason), SESSION_RELAY_REASON_PREFIX "%s",
+		         why[0] ? why : "connection closed");
 		if (strcmp(s.state, "consented") == 0 || strcmp(s.state, "active") == 0)
 			rc = session_move(srv->store, &s, SESSION_ENDED, reason, NULL, r->relay.name,
 			                  server_now());

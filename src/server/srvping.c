@@ -125,6 +125,58 @@ static int ping_parse_clock(const json_t *o, struct ping_req *out)
 	return 0;
 }
 
+/* "sessions": ["<id>", ...], each a session id, at most PING_MAX_SESSIONS. */
+static int ping_parse_sessions(const json_t *arr, struct ping_req *out)
+{
+	const json_t *v;
+	size_t i;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	if (json_array_size(arr) > PING_MAX_SESSIONS)
+		return TE_ERR_TOO_LONG;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || json_string_length(v) >= STORE_SESSION_ID_BYTES ||
+		    !jbody_name_ok(json_string_value(v)))
+			return TE_ERR_INVALID;
+		memcpy(out->sessions[i], json_string_value(v), json_string_length(v) + 1);
+	}
+	out->has_sessions = 1;
+	out->n_sessions = i;
+	return 0;
+}
+
+/* "ended": [{"session": "<id>", "reason": "<text>"}, ...]. */
+static int ping_parse_ended(const json_t *arr, struct ping_req *out)
+{
+	const json_t *v;
+	size_t i;
+	int rc;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	if (json_array_size(arr) > PING_MAX_SESSIONS)
+		return TE_ERR_TOO_LONG;
+	json_array_foreach(arr, i, v) {
+		struct ping_ended *e = &out->ended[i];
+
+		if (!json_is_object(v) || json_object_size(v) != 2)
+			return TE_ERR_INVALID;
+		if ((rc = jbody_str(v, "session", 1, e->session, sizeof(e->session))) != 0 ||
+		    (rc = jbody_str(v, "reason", 1, e->reason, sizeof(e->reason))) != 0)
+			return rc == TE_ERR_NOT_FOUND ? TE_ERR_INVALID : rc;
+		if (!jbody_name_ok(e->session) || e->reason[0] == '\0' ||
+		    !jbody_text_ok(e->reason))
+			return TE_ERR_INVALID;
+	}
+	out->n_ended = i;
+	return 0;
+}
+
 int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 {
 	json_t *j = NULL;
@@ -150,7 +202,10 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0 ||
 	    (rc = ping_parse_clock(json_object_get(j, "clock_offset_s"), out)) != 0)
 		goto out;
-	rc = ping_parse_audit_head(json_object_get(j, "audit_head"), out);
+	if ((rc = ping_parse_audit_head(json_object_get(j, "audit_head"), out)) != 0 ||
+	    (rc = ping_parse_sessions(json_object_get(j, "sessions"), out)) != 0)
+		goto out;
+	rc = ping_parse_ended(json_object_get(j, "ended"), out);
 out:
 	json_decref(j);
 	if (rc != 0)

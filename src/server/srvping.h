@@ -11,6 +11,16 @@
 #include "store.h"
 
 #define PING_STATUS_BYTES 32
+/* Session ids a ping may list in "sessions" and end reports in "ended". */
+#define PING_MAX_SESSIONS 32
+/* The end_reason of a session the server held as consented or active but
+ * the device no longer lists at its first ping after (re)connecting. */
+#define PING_RECONCILE_REASON "device no longer has it"
+
+struct ping_ended {
+	char session[STORE_SESSION_ID_BYTES];
+	char reason[MAX_REASON_BYTES];
+};
 
 struct ping_service {
 	char name[MAX_NAME_BYTES];
@@ -28,6 +38,11 @@ struct ping_req {
 	struct store_audit_head audit_head;
 	int has_clock_offset;                       /* "clock_offset_s" was present */
 	int64_t clock_offset_s;                     /* server minus device, |.| <= CLOCKOFF_MAX_S */
+	int has_sessions;                           /* "sessions": reconcile */
+	size_t n_sessions;
+	char sessions[PING_MAX_SESSIONS][STORE_SESSION_ID_BYTES];
+	size_t n_ended;                             /* "ended": end reports */
+	struct ping_ended ended[PING_MAX_SESSIONS];
 };
 
 /* What a reported audit head means against the stored anchor. */

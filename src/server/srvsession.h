@@ -37,6 +37,10 @@ enum session_state {
  * the server's own end at the maximum waits this much longer, as the
  * backstop for a device that did not. */
 #define SESSION_END_GRACE_S     5
+/* The start of the end_reason of a session a relay's end report ended: the
+ * relay saw a leg close and knows nothing of why; a device's end report
+ * that comes later replaces it (api_device.c, audited session_end_reason). */
+#define SESSION_RELAY_REASON_PREFIX "relay: "
 /* The end_reason of a session ended because its device was revoked. */
 #define SESSION_REVOKED_REASON  "device revoked"
 

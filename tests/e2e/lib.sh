@@ -918,3 +918,90 @@ audit_prefix_kept() {
 	}
 	pass "all $n audit records from before the kill are kept"
 }
+
+# --- agentfault (issue 8) ---
+
+# stream_service: the device's http service is a stream instead of a page:
+# one line every 0.1 s per connection, for at most 60 s (sets SERVICE_PORT).
+stream_service() {
+	SERVICE_PORT=$(free_port)
+	cat >"$WORK/stream-page" <<'PAGE'
+#!/bin/sh
+i=0
+while [ $i -lt 600 ]; do echo "tick $i" || exit 0; sleep 0.1; i=$((i + 1)); done
+PAGE
+	chmod 755 "$WORK/stream-page"
+	bg device-service socat "TCP-LISTEN:$SERVICE_PORT,bind=127.0.0.1,reuseaddr,fork" \
+		"EXEC:$WORK/stream-page"
+	wait_port "$SERVICE_PORT"
+}
+
+# stream_open LPORT NAME: read the device's stream through the forward on
+# LPORT into $WORK/NAME.out; PID_NAME is the reader. Returns once bytes flow.
+stream_open() {
+	bg "$2" socat -u "TCP:127.0.0.1:$1" "CREATE:$WORK/$2.out"
+	wait_for 20 sh -c "[ -s '$WORK/$2.out' ]" || fail "no bytes flow through the forward"
+	stream_flows "$2" || fail "the stream through the forward does not flow"
+	pass "bytes flow through the forward ($2)"
+}
+
+# stream_flows NAME: the stream's file grows within 3 s.
+stream_flows() {
+	a=$(wc -c <"$WORK/$1.out")
+	wait_for 3 sh -c "[ \$(wc -c <'$WORK/$1.out') -gt $a ]"
+}
+
+# stream_closed NAME: the reader saw the connection close within 20 s, and
+# no byte arrives after that.
+stream_closed() {
+	eval "sc_pid=\$PID_$1"
+	wait_for 20 sh -c "! kill -0 $sc_pid 2>/dev/null" ||
+		fail "the stream $1 still flows ($(wc -c <"$WORK/$1.out") bytes)"
+	! stream_flows "$1" || fail "bytes still arrive on $1"
+	pass "the stream $1 closed"
+}
+
+# pids_gone PID...: every one of them ends within 20 s (prints the rest).
+pids_gone() {
+	wait_for 20 sh -c "for p in $*; do ! kill -0 \$p 2>/dev/null || exit 1; done" && return 0
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && echo "$p $(cat /proc/"$p"/comm 2>/dev/null)"
+	done
+	return 1
+}
+
+# audit_end_reason SESSION REASON WHAT: the server's trail holds the end of
+# SESSION with REASON: the move itself (session_ended), the device's reason
+# replacing the relay's (session_end_reason) or, for a session already
+# ended otherwise, the device's session_end_report.
+audit_end_reason() {
+	tether-server audit list --dir "$SRV" 2>/dev/null |
+		awk '$4 == "session_ended" || $4 == "session_end_reason" || $4 == "session_end_report"' |
+		grep -F "$1" |
+		grep -F -q -- "$2" || {
+		tether-server audit list --dir "$SRV" 2>/dev/null | grep -F "$1" >&2
+		fail "$3: no session_ended, session_end_reason or session_end_report of $1 with '$2'"
+	}
+	pass "$3"
+}
+
+# wait_ends_acked [SECONDS]: until the agent holds no unacknowledged end
+# report (state_dir/session-ends empty or absent).
+wait_ends_acked() {
+	wait_for "${1:-40}" sh -c "[ ! -s '$AGENT_DIR/state/session-ends' ]" ||
+		fail "end reports still unacknowledged: $(cat "$AGENT_DIR/state/session-ends")"
+	pass "the server acknowledged every end report"
+}
+
+# end_reason_is SESSION REASON: the session's end_reason at the server
+# becomes REASON within 40 s (the device's report may follow the relay's).
+end_reason_is() {
+	i=0
+	while [ "$(end_reason_of "$1")" != "$2" ] && [ $i -lt 80 ]; do sleep 0.5; i=$((i + 1)); done
+	[ "$(end_reason_of "$1")" = "$2" ] ||
+		fail "session $1 ended with '$(end_reason_of "$1")', not '$2'"
+	pass "session $1 ended: $2"
+}
+end_reason_of() {
+	tether --json session status "$1" | sed -n 's/.*"end_reason": *"\([^"]*\)".*/\1/p'
+}

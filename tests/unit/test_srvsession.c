@@ -163,6 +163,44 @@ static void test_ping_parse(void **state)
 	assert_int_not_equal(parse("{\"version\":\"a\",\"version\":\"b\"}", &p), 0);
 }
 
+/* The agent's "sessions" (reconcile) and "ended" (end reports). */
+static void test_ping_parse_sessions_ended(void **state)
+{
+	struct ping_req p;
+	char body[8192];
+	size_t n;
+
+	assert_int_equal(parse("{\"sessions\":[\"abc\",\"def\"],\"ended\":[{\"session\":"
+	                       "\"abc\",\"reason\":\"agent restarted\"}]}", &p), 0);
+	assert_true(p.has_sessions);
+	assert_int_equal(p.n_sessions, 2);
+	assert_string_equal(p.sessions[1], "def");
+	assert_int_equal(p.n_ended, 1);
+	assert_string_equal(p.ended[0].session, "abc");
+	assert_string_equal(p.ended[0].reason, "agent restarted");
+	assert_int_equal(parse("{\"sessions\":[]}", &p), 0);
+	assert_true(p.has_sessions);
+	assert_int_equal(p.n_sessions, 0);
+	assert_int_equal(parse("{}", &p), 0);
+	assert_false(p.has_sessions);
+	assert_int_equal(p.n_ended, 0);
+
+	assert_int_not_equal(parse("{\"sessions\":\"abc\"}", &p), 0);
+	assert_int_not_equal(parse("{\"sessions\":[\"a b\"]}", &p), 0);
+	assert_int_not_equal(parse("{\"sessions\":[1]}", &p), 0);
+	assert_int_not_equal(parse("{\"ended\":[{\"session\":\"abc\"}]}", &p), 0);
+	assert_int_not_equal(parse("{\"ended\":[{\"session\":\"abc\",\"reason\":\"\"}]}", &p), 0);
+	assert_int_not_equal(parse("{\"ended\":[{\"session\":\"abc\",\"reason\":\"x\","
+	                           "\"more\":1}]}", &p), 0);
+	assert_int_not_equal(parse("{\"ended\":[{\"session\":\"abc\",\"reason\":"
+	                           "\"a\\u202eb\"}]}", &p), 0);
+	n = (size_t)snprintf(body, sizeof(body), "{\"sessions\":[");
+	for (int i = 0; i <= PING_MAX_SESSIONS; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\"s%d\"", i ? "," : "", i);
+	snprintf(body + n, sizeof(body) - n, "]}");
+	assert_int_equal(parse(body, &p), TE_ERR_TOO_LONG);
+}
+
 static void test_ping_refuses_too_many_services(void **state)
 {
 	char body[4096];
@@ -336,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_ping_parse_audit_head),
 		cmocka_unit_test(test_parse_head),
 		cmocka_unit_test(test_ping_audit_check),
+		cmocka_unit_test(test_ping_parse_sessions_ended),
 		cmocka_unit_test(test_ticket_actions),
 		cmocka_unit_test(test_ticket_end_at),
 		cmocka_unit_test(test_ticket_carries_grant_and_limits),
