@@ -1005,3 +1005,21 @@ end_reason_is() {
 end_reason_of() {
 	tether --json session status "$1" | sed -n 's/.*"end_reason": *"\([^"]*\)".*/\1/p'
 }
+
+# device_end_reason_is SESSION REASON: the session ended with the device's
+# REASON, or, when the specialist's `tether forward` saw its ssh die with the
+# stream and ended the session before the restarted agent could report,
+# "ended by the specialist"; the device's report must then still reach the
+# server's trail (audit_end_reason, after wait_ends_acked).
+device_end_reason_is() {
+	i=0
+	while [ "$(end_reason_of "$1")" != "$2" ] && [ $i -lt 80 ]; do
+		[ "$(end_reason_of "$1")" = "ended by the specialist" ] && break
+		sleep 0.5; i=$((i + 1))
+	done
+	case "$(end_reason_of "$1")" in
+	"$2") pass "session $1 ended: $2" ;;
+	"ended by the specialist") pass "session $1 ended by the specialist's CLI first; the device's report follows" ;;
+	*) fail "session $1 ended with '$(end_reason_of "$1")', not '$2'" ;;
+	esac
+}

@@ -30,7 +30,7 @@ PID_agent=$PID_agent_2
 wait_state "$SESSION" ended 30
 # The relay saw the device leg close and may have ended it first; the
 # agent's reason replaces the relay's view once its report arrives.
-end_reason_is "$SESSION" "agent restarted"
+device_end_reason_is "$SESSION" "agent restarted"
 wait_ends_acked
 audit_end_reason "$SESSION" "agent restarted" "the restarted agent's end is on the server's trail"
 expect_contains "$(agent_audit_detail session_end)" "agent restarted" \

@@ -27,7 +27,7 @@ left=$(pids_gone $NET $workers) || fail "processes outlived the network part: $l
 pass "the worker died with the network part"
 wait_for 20 sh -c "pgrep -P $PID_agent -x tether-net >/dev/null" || fail "no new network part"
 wait_state "$SESSION" ended 30
-end_reason_is "$SESSION" "agent restarted"
+device_end_reason_is "$SESSION" "agent restarted"
 wait_ends_acked
 audit_end_reason "$SESSION" "agent restarted" "the new network part reported the end"
 expect_contains "$(agent_audit_detail session_end)" "agent restarted" \
