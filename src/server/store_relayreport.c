@@ -1,5 +1,5 @@
-/* store_relayreport.c: ids of relay event reports already taken (migration 9
- * in this branch, 13 in issue 8's plan), so that a report the relay sends
+/* store_relayreport.c: ids of relay event reports already taken (migration
+ * 10), so that a report the relay sends
  * again (its acknowledgement was lost, or it restarted before removing it
  * from its spool) is answered without a second audit record. */
 #include "store_sqlite_int.h"
