@@ -15,6 +15,7 @@
 #include "bounds.h"
 #include "clockoff.h"
 #include "err.h"
+#include "filerepl.h"
 #include "log.h"
 #include "tls.h"
 
@@ -63,26 +64,14 @@ static int agentclock_read(const char *path, int64_t *offset_ms)
 
 static int agentclock_write(const char *path, int64_t offset_ms)
 {
-	char tmp[PATH_MAX], text[160];
-	int fd, rc = TE_ERR_IO, n, len;
+	char text[160];
+	int len;
 
 	len = snprintf(text, sizeof(text), "{\"offset_ms\":%lld,\"learned_at\":%lld}\n",
 	               (long long)offset_ms, (long long)clockoff_now());
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (len < 0 || (size_t)len >= sizeof(text) || n < 0 || (size_t)n >= sizeof(tmp))
+	if (len < 0 || (size_t)len >= sizeof(text))
 		return TE_ERR_TOO_LONG;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		return TE_ERR_IO;
-	if (write(fd, text, (size_t)len) == (ssize_t)len && fsync(fd) == 0)
-		rc = 0;
-	if (close(fd) != 0)
-		rc = TE_ERR_IO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = TE_ERR_IO;
-	if (rc != 0)
-		(void)unlink(tmp);
-	return rc;
+	return file_replace(path, text, (size_t)len);
 }
 
 static void agentclock_log(int64_t offset_ms, const char *how)

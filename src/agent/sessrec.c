@@ -10,6 +10,7 @@
 
 #include "consent.h"
 #include "err.h"
+#include "filerepl.h"
 #include "log.h"
 #include "text.h"
 
@@ -92,14 +93,12 @@ int sessrec_load(const struct agent_conf *conf, const char *name, struct sessrec
 int sessrec_store(const struct agent_conf *conf, const char *name,
                   const struct sessrec *r, size_t n)
 {
-	char path[AGENT_PATH_BYTES], tmp[AGENT_PATH_BYTES + 8], *buf;
+	char path[AGENT_PATH_BYTES], *buf;
 	size_t len = 0, i;
-	int fd, dfd, rc = 0, w;
+	int rc = 0, w;
 
 	if ((rc = agentconf_state_path(conf, name, path, sizeof(path))) != 0)
 		return rc;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return TE_ERR_TOO_LONG;
 	if ((buf = malloc(SESSREC_FILE_MAX_BYTES + 1)) == NULL)
 		return TE_ERR_NOMEM;
 	for (i = 0; i < n && i < SESSREC_MAX; i++) {
@@ -111,20 +110,8 @@ int sessrec_store(const struct agent_conf *conf, const char *name,
 		}
 		len += (size_t)w;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) != 0)
-		rc = TE_ERR_IO;
-	if (fd >= 0 && close(fd) != 0)
-		rc = TE_ERR_IO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = TE_ERR_IO;
-	if (rc != 0) {
+	if ((rc = file_replace(path, buf, len)) != 0)
 		log_error("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	} else if ((dfd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);                /* the rename itself survives a power cut */
-		close(dfd);
-	}
 	free(buf);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "filerepl.h"
 
 /* Lowercase hex of exactly n digits. */
 static int checkpoint_hex_ok(const char *s, size_t n)
@@ -197,33 +198,21 @@ int checkpoint_file_load(const char *path, struct checkpoint *cp)
 
 int checkpoint_file_save(const char *path, const struct checkpoint *cp)
 {
-	char tmp[PATH_MAX];
 	json_t *o = checkpoint_to_json(cp);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL, *line;
 	size_t len = text ? strlen(text) : 0;
-	int fd = -1, rc = TE_ERR_IO, n;
+	int rc;
 
 	json_decref(o);
 	if (text == NULL)
 		return TE_ERR_NOMEM;
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		rc = TE_ERR_TOO_LONG;
-		goto out;
+	if ((line = realloc(text, len + 2)) == NULL) {
+		free(text);
+		return TE_ERR_NOMEM;
 	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		goto out;
-	if (write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
-		rc = 0;
-	if (close(fd) != 0)
-		rc = TE_ERR_IO;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = TE_ERR_IO;
-	if (rc != 0)
-		(void)unlink(tmp);
-out:
-	free(text);
+	line[len] = '\n';
+	rc = file_replace(path, line, len + 1);
+	free(line);
 	return rc;
 }
 

@@ -1,0 +1,56 @@
+/* filerepl.c: see filerepl.h. */
+#include "filerepl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+
+static void file_sync_folder(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+int file_replace(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, rc = TE_ERR_IO, saved, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return TE_ERR_TOO_LONG;
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return TE_ERR_IO;
+	if (write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
+		rc = 0;
+	if (close(fd) != 0)
+		rc = TE_ERR_IO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = TE_ERR_IO;
+	if (rc != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		return rc;
+	}
+	file_sync_folder(path);
+	return 0;
+}

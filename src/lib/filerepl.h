@@ -1,0 +1,14 @@
+/* filerepl.h: replace a small file whole, so that a crash or a power cut
+ * leaves either the old contents or the new, never a torn mix. */
+#ifndef TETHER_FILEREPL_H
+#define TETHER_FILEREPL_H
+
+#include <stddef.h>
+
+/* Write data to PATH.tmp (mode 0600, never through a symlink), fsync it,
+ * rename it over path and fsync the folder, so the rename survives a power
+ * cut too. 0, TE_ERR_TOO_LONG (path) or TE_ERR_IO (errno says why; the
+ * temporary file is removed and path left as it was). */
+int file_replace(const char *path, const void *data, size_t len);
+
+#endif
