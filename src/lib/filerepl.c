@@ -28,6 +28,23 @@ static void file_sync_folder(const char *path)
 	}
 }
 
+int fd_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return TE_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int file_replace(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX];
@@ -39,7 +56,7 @@ int file_replace(const char *path, const void *data, size_t len)
 	(void)unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		return TE_ERR_IO;
-	if (write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
+	if (fd_write_all(fd, data, len) == 0 && fsync(fd) == 0)
 		rc = 0;
 	if (close(fd) != 0)
 		rc = TE_ERR_IO;

@@ -11,4 +11,8 @@
  * temporary file is removed and path left as it was). */
 int file_replace(const char *path, const void *data, size_t len);
 
+/* write(2) all of data to fd, again after EINTR or a short write.
+ * 0 or TE_ERR_IO. */
+int fd_write_all(int fd, const void *data, size_t len);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "filerepl.h"
 #include "log.h"
 
 #define SPOOL_DIGITS   20
@@ -101,21 +102,6 @@ void spool_free(struct spool *sp)
 	free(sp);
 }
 
-static int spool_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return TE_ERR_IO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spool_put(struct spool *sp, const char *body, size_t len, uint64_t *id)
 {
 	char tmp[SPOOL_NAME_BYTES], name[SPOOL_NAME_BYTES];
@@ -128,7 +114,7 @@ int spool_put(struct spool *sp, const char *body, size_t len, uint64_t *id)
 	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return TE_ERR_IO;
-	rc = spool_write_all(fd, body, len);
+	rc = fd_write_all(fd, body, len);
 	/* On disk before it has a name a restart reads: never a torn item. */
 	if (rc == 0 && fsync(fd) != 0)
 		rc = TE_ERR_IO;
