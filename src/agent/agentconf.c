@@ -21,7 +21,7 @@
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
 	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
-	"user", "log_level", "service.", "shell", "recordings_dir", "files.",
+	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", NULL
 };
 
@@ -430,6 +430,11 @@ static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
 	if (agentconf_level(config_get(cfg, "log_level", "info"), &c->log_level) != 0) {
 		snprintf(errbuf, errsz, "log_level = %s: use debug, info, warn or error",
 		         config_get(cfg, "log_level", ""));
+		return TE_ERR_INVALID;
+	}
+	if (log_format_parse(config_get(cfg, "log_format", "text"), &c->log_format) != 0) {
+		snprintf(errbuf, errsz, "log_format = %s: use text or json",
+		         config_get(cfg, "log_format", ""));
 		return TE_ERR_INVALID;
 	}
 	config_each_prefix(cfg, "service.", agentconf_add_service, &sc);

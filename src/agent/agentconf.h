@@ -55,6 +55,7 @@ struct agent_conf {
 	char support_user[MAX_NAME_BYTES];
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
+	enum log_format log_format;
 	struct agent_service services[MAX_SERVICES];
 	size_t nservices;
 	char shell[AGENT_PATH_BYTES];          /* the shell a granted session gets */

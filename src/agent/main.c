@@ -107,8 +107,10 @@ static int load_conf(const char *path, struct agent_conf **conf)
 
 	if (rc != 0)
 		fprintf(stderr, "tether-agent: %s\n", err);
-	else
+	if (rc == 0) {
 		log_init("tether-agent", (*conf)->log_level);
+		log_set_format((*conf)->log_format);
+	}
 	return rc;
 }
 
@@ -146,6 +148,7 @@ static void run_reload(struct agent_run *r)
 	}
 	r->conf->log_level = fresh->log_level;
 	log_init("tether-agent", fresh->log_level);
+	log_set_format(fresh->log_format);
 	agentconf_free(fresh);
 	log_info("reload: log level from %s applied; other settings need a restart",
 	         r->conf->path);

@@ -343,6 +343,7 @@ static void monitor_reload(struct monitor *m)
 	} else {
 		m->conf->log_level = fresh->log_level;
 		log_init("tether-agent", fresh->log_level);
+		log_set_format(fresh->log_format);
 		log_info("monitor: reload: log level from %s applied; passing the reload to "
 		         "the network part", m->conf->path);
 		agentconf_free(fresh);

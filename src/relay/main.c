@@ -131,6 +131,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	} else {
 		run->cfg->log_level = fresh.log_level;
 		log_init("tether-relay", fresh.log_level);
+		log_set_format(fresh.log_format);
 		log_info("reload: log level from %s applied; ports, keys and limits need a "
 		         "restart", run->path);
 		relay_note_reload(run->relay, "log_level", "");
@@ -157,6 +158,7 @@ static int cmd_run(const char *path)
 		return 1;
 	}
 	log_init("tether-relay", cfg.log_level);
+	log_set_format(cfg.log_format);
 	/* Before any listener: the leg limits derive from it (connlimit.h). */
 	(void)fdlimit_raise();
 	/* A peer that vanishes mid-write must be an error value, not a signal. */

@@ -36,6 +36,8 @@ struct relay_config {
 	long max_legs_per_addr;
 	long max_handshakes_per_addr;
 	enum log_level log_level;
+	enum log_format log_format;
+	char *metrics_listen;       /* "ADDR:PORT" or "" (off): metricsd.h */
 };
 
 /* Load and check a config file. On error errbuf says what and where. */

@@ -14,7 +14,7 @@
 static const char *const relay_config_keys[] = {
 	"name", "device_listen", "client_listen", "cert", "key", "ca",
 	"ticket_pubkey", "server", "audit_log", "unpaired_timeout_s", "user",
-	"log_level", "limits.max_legs", "limits.max_legs_per_addr",
+	"log_level", "log_format", "metrics_listen", "limits.max_legs", "limits.max_legs_per_addr",
 	"limits.max_handshakes_per_addr", NULL,
 };
 
@@ -113,11 +113,16 @@ static int relay_config_strings(const struct config *c, const char *path,
 	out->client_listen = strdup(config_get(c, "client_listen", "0.0.0.0:17002"));
 	out->server = strdup(config_get(c, "server", ""));
 	out->user = strdup(config_get(c, "user", ""));
-	if (out->name == NULL || out->device_listen == NULL ||
+	out->metrics_listen = strdup(config_get(c, "metrics_listen", ""));
+	if (out->name == NULL || out->device_listen == NULL || out->metrics_listen == NULL ||
 	    out->client_listen == NULL || out->server == NULL || out->user == NULL)
 		return TE_ERR_NOMEM;
 	if (relay_config_level(config_get(c, "log_level", "info"), &out->log_level) != 0) {
 		snprintf(errbuf, errsz, "%s: log_level must be debug, info, warn or error", path);
+		return TE_ERR_INVALID;
+	}
+	if (log_format_parse(config_get(c, "log_format", "text"), &out->log_format) != 0) {
+		snprintf(errbuf, errsz, "%s: log_format must be text or json", path);
 		return TE_ERR_INVALID;
 	}
 	return 0;
@@ -177,5 +182,6 @@ void relay_config_clear(struct relay_config *cfg)
 	free(cfg->server);
 	free(cfg->audit_log);
 	free(cfg->user);
+	free(cfg->metrics_listen);
 	memset(cfg, 0, sizeof(*cfg));
 }

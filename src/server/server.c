@@ -172,6 +172,7 @@ static void server_reload(evutil_socket_t sig, short what, void *arg)
 	if (cfg != NULL && srvconf_load(srv->cfg.dir, cfg, errbuf, sizeof(errbuf)) == 0) {
 		srv->cfg.log_level = cfg->log_level;
 		log_init("tether-server", cfg->log_level);
+		log_set_format(cfg->log_format);
 		log_done = "log level read";
 		log_info("reload: log level from tether-server.conf applied; other settings "
 		         "there need a restart");
@@ -400,6 +401,7 @@ int server_run(const char *dir)
 		goto out;
 	}
 	log_init("tether-server", srv->cfg.log_level);
+	log_set_format(srv->cfg.log_format);
 	/* Before anything is opened: connection limits derive from it (http.c). */
 	(void)fdlimit_raise();
 	/* First, while nothing else is open: the signer inherits no descriptor

@@ -15,7 +15,7 @@
 
 static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s", "clock_skew_warn_s",
-	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level",
+	"session_max_s", "token_ttl_s", "token_idle_s", "user", "log_level", "log_format", "metrics_listen",
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
 	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
 	"limits.max_connections", "limits.max_connections_per_addr",
@@ -225,7 +225,16 @@ int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errs
 	if (srvconf_level(config_get(cfg, "log_level", "info"), &out->log_level) != 0) {
 		snprintf(errbuf, errsz, "%s: log_level must be debug, info, warn or error", path);
 		rc = TE_ERR_INVALID;
+		goto out;
 	}
+	if (log_format_parse(config_get(cfg, "log_format", "text"), &out->log_format) != 0) {
+		snprintf(errbuf, errsz, "%s: log_format must be text or json", path);
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	/* Off unless set: the metrics listener is plain HTTP (metricsd.h). */
+	snprintf(out->metrics_listen, sizeof(out->metrics_listen), "%s",
+	         config_get(cfg, "metrics_listen", ""));
 out:
 	config_free(cfg);
 	return rc;

@@ -82,6 +82,8 @@ struct srvconf {
 	long relay_check_timeout_ms;
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
+	enum log_format log_format;   /* log_format = text | json */
+	char metrics_listen[64];      /* "ADDR:PORT" or "" (off) */
 	struct srvconf_notify notify;
 };
 
