@@ -258,6 +258,7 @@ static void leg_accept_ticket(struct relay_leg *leg)
 	snprintf(line, sizeof(line), "OK %s\n", leg->ticket.session);
 	bufferevent_write(leg->bev, line, strlen(line));
 	leg->state = LEG_WAITING;
+	leg->relay->counts.legs_accepted[leg->port == TICKET_LEG_DEVICE ? 0 : 1]++;
 	/* Hold reads: bytes that came with the preamble stay buffered and are
 	 * forwarded on pairing; anything later waits in the socket. */
 	bufferevent_disable(leg->bev, EV_READ);
@@ -517,6 +518,7 @@ void relay_leg_accept(struct relay *r, evutil_socket_t fd,
 		r->legs->prev = leg;
 	r->legs = leg;
 	r->nlegs++;
+	r->counts.connections++;
 	if ((leg->timer = evtimer_new(r->base, leg_timer_cb, leg)) == NULL) {
 		relay_leg_free(leg, 0);
 		return;

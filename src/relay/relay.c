@@ -38,8 +38,12 @@ int relay_audit(struct relay *r, const char *action, json_t *detail)
 	}
 	rc = audit_log_append(r->audit, r->cfg->name, action,
 	                      text != NULL ? text : "{}");
-	if (rc != 0)
+	if (rc != 0) {
+		r->counts.audit_failures++;
 		log_error("audit: cannot append %s record: %s", action, relay_audit_why(r));
+	} else {
+		r->counts.audit_appends++;
+	}
 	free(text);
 	return rc;
 }
@@ -371,6 +375,8 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
 	    (rc = relay_listen(r, cfg->client_listen, "client_listen",
 	                       &r->client_listener, errbuf, errsz)) != 0)
 		goto out;
+	if ((rc = relay_metrics_start(r, errbuf, errsz)) != 0)
+		goto out;
 	relay_audit_start(r);
 	r->started = 1;
 	log_info("relay %s: device port %d, client port %d", cfg->name,
@@ -399,6 +405,7 @@ void relay_free(struct relay *r)
 		evconnlistener_free(r->device_listener);
 	if (r->client_listener != NULL)
 		evconnlistener_free(r->client_listener);
+	relay_metrics_stop(r);
 	/* End sessions first so that each gets its end record. */
 	for (leg = r->legs; leg != NULL; leg = leg->next) {
 		if (leg->sess != NULL)

@@ -25,6 +25,18 @@ enum leg_state {
 };
 
 struct relay_session;
+struct metricsd;
+
+/* What this relay process counted since it started. */
+struct relay_counts {
+	uint64_t connections;            /* accepted on either port (health checks too) */
+	uint64_t legs_accepted[2];       /* legs whose ticket was taken: device, client */
+	uint64_t sessions;               /* sessions paired and spliced */
+	uint64_t bytes_device_to_client;
+	uint64_t bytes_client_to_device;
+	uint64_t audit_appends;
+	uint64_t audit_failures;
+};
 
 struct relay_leg {
 	struct relay *relay;
@@ -78,7 +90,13 @@ struct relay {
 	                                  * used by an earlier run (nonces are
 	                                  * kept in memory only) */
 	uint64_t pauses;                 /* times a reading side was paused (tests) */
+	struct relay_counts counts;      /* for /metrics (relaymetrics.c) */
+	struct metricsd *metrics;        /* metrics_listen, or NULL (off) */
 };
+
+/* relaymetrics.c: /metrics and /healthz on metrics_listen (lib metricsd.h). */
+int relay_metrics_start(struct relay *r, char *errbuf, size_t errsz);
+void relay_metrics_stop(struct relay *r);
 
 /* relay.c */
 /* Append one audit record; detail is consumed (decref'd). Failures are

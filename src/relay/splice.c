@@ -84,10 +84,13 @@ void relay_splice_read(struct relay_leg *from)
 		log_error("session %s: cannot queue %zu bytes", from->sess->id, n);
 		return;
 	}
-	if (from == from->sess->device)
+	if (from == from->sess->device) {
 		from->sess->bytes_device_to_client += n;
-	else
+		from->relay->counts.bytes_device_to_client += n;
+	} else {
 		from->sess->bytes_client_to_device += n;
+		from->relay->counts.bytes_client_to_device += n;
+	}
 	if (evbuffer_get_length(out) >= RELAY_HIGH_WATER_BYTES) {
 		bufferevent_disable(from->bev, EV_READ);
 		from->paused = 1;
@@ -223,6 +226,7 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	if (relay_report_event(r->report, s->id, "start", 0, 0, "both legs connected") != 0)
 		log_error("session %s: cannot queue the start report", s->id);
 	r->nsessions++;
+	r->counts.sessions++;
 	splice_start_leg(dev, s);
 	splice_start_leg(cli, s);
 	/* Bytes either peer sent before pairing are waiting in its input. */

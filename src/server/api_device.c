@@ -379,6 +379,7 @@ void api_ping(struct http_req *r)
 	char svcs[STORE_SERVICES_BYTES];
 	int rc;
 
+	srv->counts.pings++;
 	if (strcmp(r->device.status, "revoked") == 0) {
 		api_ping_revoked(r);
 		return;

@@ -24,7 +24,7 @@
  * it is offline. Others (short-poll, or not heard since this server started)
  * count as online when they pinged within one long-poll plus one short-poll
  * period. */
-static int api_device_online(struct server *srv, const struct store_device *d)
+int api_device_online(struct server *srv, const struct store_device *d)
 {
 	int64_t window = srv->cfg.longpoll_s + SHORTPOLL_INTERVAL_S + 5;
 
@@ -72,6 +72,7 @@ static void api_login_fail(struct api_login_ctx *c, const char *reason, const ch
 	int64_t until = 0;
 	int n = 0;
 
+	srv->counts.login_failures++;
 	server_audit(srv, c->name, "login_failed", json_pack("{s:s, s:s, s:s}", "user", c->name,
 	             "addr", c->addr, "reason", reason));
 	if (store_login_fail(srv->store, STORE_LOCK_USER, c->name, c->now, &pu, &n, &until) == 0 &&
@@ -97,6 +98,7 @@ static int api_login_locked(struct api_login_ctx *c)
 	    store_login_locked(srv->store, STORE_LOCK_ADDR, c->addr, c->now, &until_a) == 0)
 		return 0;
 	until = until_u > until_a ? until_u : until_a;
+	srv->counts.login_failures++;
 	server_audit(srv, c->name, "login_failed", json_pack("{s:s, s:s, s:s, s:s, s:I}",
 	             "user", c->name, "addr", c->addr, "reason", "locked", "locked",
 	             until_u > 0 ? "user" : "addr", "until", (json_int_t)until));
@@ -115,6 +117,7 @@ static int api_login_rate_limited(struct api_login_ctx *c)
 
 	if (wait_s == 0)
 		return 0;
+	srv->counts.login_failures++;
 	server_audit(srv, c->name, "login_failed", json_pack("{s:s, s:s, s:s, s:I}", "user",
 	             c->name, "addr", c->addr, "reason", "rate_limited", "retry_after_s",
 	             (json_int_t)wait_s));

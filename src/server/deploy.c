@@ -212,7 +212,13 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        "# Drop to this user after binding the port (when started as root).\n"
 	        "user =\n"
 	        "# debug, info, warn or error.\n"
-	        "log_level = info\n",
+	        "log_level = info\n"
+	        "# text (a timestamp on each line; journald priority prefixes under\n"
+	        "# systemd) or json (one object a line).\n"
+	        "log_format = text\n"
+	        "# Prometheus GET /metrics and GET /healthz over plain HTTP on their own\n"
+	        "# listener; off unless set. Keep it on loopback or a management network.\n"
+	        "# metrics_listen = 127.0.0.1:9464\n",
 	        listen, host, SRVCONF_DEFAULT_DB, CONSENT_TIMEOUT_S, LONGPOLL_HOLD_S,
 	        API_TOKEN_TTL_S, API_TOKEN_IDLE_S, LOGIN_MAX_FAILURES,
 	        LOGIN_ADDR_MAX_FAILURES, LOGIN_LOCK_BASE_S, LOGIN_LOCK_MAX_S);

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "admin_user.h"
@@ -10,6 +12,8 @@
 #include "deploy.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
+#include "text.h"
 
 static const char usage[] =
 	"usage:\n"
@@ -205,6 +209,23 @@ static int cmd_dir_only(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Every audit record an admin command writes names the operating-system
+ * account that ran it and, when set, sudo's SUDO_USER (store.h). */
+static void admin_note_origin(void)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw = getpwuid(getuid());
+	char who[MAX_NAME_BYTES];
+
+	snprintf(who, sizeof(who), "%s", pw != NULL ? pw->pw_name : "");
+	if (who[0] == '\0' || text_check_display(who, sizeof(who), NULL) != 0)
+		snprintf(who, sizeof(who), "uid %ld", (long)getuid());
+	if (sudo != NULL && text_check_display(sudo, MAX_NAME_BYTES, NULL) != 0)
+		sudo = "(not valid text)";
+	if (store_audit_set_origin(who, (long)getuid(), sudo) != 0)
+		fprintf(stderr, "tether-server: out of memory\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -222,6 +243,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "run") != 0)
+		admin_note_origin();
 	if (strcmp(argv[1], "init") == 0)
 		return cmd_init(argc - 2, argv + 2);
 	if (strcmp(argv[1], "run") == 0)

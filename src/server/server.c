@@ -49,6 +49,8 @@ int server_audit(struct server *srv, const char *actor, const char *action, json
 	int rc;
 
 	rc = store_audit_append(srv->store, actor, action, text ? text : "{}");
+	if (rc == 0)
+		srv->counts.audit_appends++;
 	if (rc != 0) {
 		srv->audit_failures++;
 		log_error("audit: could not record %s by %s: %s", action, actor, te_strerror(rc));
@@ -333,6 +335,7 @@ static void server_free(struct server *srv)
 	ratelimit_free(srv->rl_login);
 	ratelimit_free(srv->rl_enroll);
 	http_close(srv);
+	srvmetrics_stop(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
 	if (srv->sig_term) event_free(srv->sig_term);
 	if (srv->sig_int) event_free(srv->sig_int);
@@ -414,7 +417,8 @@ int server_run(const char *dir)
 	signer_on_dead(srv->signer, server_signer_dead, srv);
 	if ((rc = server_load(srv, dir)) != 0 || (rc = server_audit_check(srv, dir)) != 0 ||
 	    (rc = server_events(srv)) != 0 ||
-	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0)
+	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0 ||
+	    (rc = srvmetrics_start(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {

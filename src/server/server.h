@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "mfakey.h"
 #include "srvconf.h"
+#include "srvmetrics.h"
 #include "store.h"
 
 struct longpoll;
@@ -26,6 +27,7 @@ struct ratelimit;
 struct http_req;
 struct connlimit;
 struct sdnotify_watchdog;
+struct metricsd;
 
 struct server {
 	struct srvconf cfg;
@@ -60,6 +62,8 @@ struct server {
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */
+	struct srvmetrics_counts counts; /* for /metrics (srvmetrics.h) */
+	struct metricsd *metrics;    /* metrics_listen, or NULL (off) */
 };
 
 /* `tether-server run --dir DIR`: returns the process exit code. */

@@ -34,6 +34,7 @@ struct api_route {
 
 static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/ca", API_PUBLIC, NULL, api_ca },
+	{ EVHTTP_REQ_GET,  "/healthz", API_PUBLIC, NULL, api_healthz },
 	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, NULL, api_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, NULL, api_login },
 	{ EVHTTP_REQ_POST, "/api/v1/account/enroll", API_PUBLIC, NULL, api_account_enroll },

@@ -25,6 +25,8 @@ void api_ping(struct http_req *r);
 void api_consent(struct http_req *r);
 void api_device_session_end(struct http_req *r);
 void api_relay_event(struct http_req *r);
+/* GET /healthz: no authentication; ok or degraded (srvmetrics.c). */
+void api_healthz(struct http_req *r);
 /* Customer control (api_site.c). */
 void api_approvals(struct http_req *r);
 void api_approval_approve(struct http_req *r);
@@ -48,6 +50,9 @@ void api_role_text(const struct store_user *u, char *out, size_t outsz);
 
 /* Reply to a held or fresh ping with the device's pending events. */
 void api_ping_answer(struct http_req *r, void *arg);
+/* 1 when d counts as online: its long-poll is held, or it pinged within
+ * one long-poll plus one short-poll period (api_user.c). */
+int api_device_online(struct server *srv, const struct store_device *d);
 /* 1 when the store says serial is revoked (read fresh, not from r). */
 int api_device_is_revoked(struct server *srv, const char *serial);
 

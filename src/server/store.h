@@ -428,6 +428,18 @@ int store_notify_add(struct store *st, const char *event, const char *site,
 /* The pending notification due first (next_at <= now, lowest next_at then
  * id); TE_ERR_NOT_FOUND when none is due. */
 int store_notify_due(struct store *st, int64_t now, struct store_notification *out);
+/* From now on every audit record this process appends carries os_user,
+ * os_uid and (when not NULL) sudo_user in its detail: set by the offline
+ * admin commands (`tether-server ...`), never by `run` (store_origin.c). */
+int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_user);
+/* For /metrics and /healthz (store_metrics.c). */
+typedef void (*store_count_cb)(const char *state, int64_t count, void *arg);
+/* cb once per session state that has sessions, with how many. */
+int store_session_state_counts(struct store *st, store_count_cb cb, void *arg);
+/* Notifications still pending (the durable outbox's backlog). */
+int store_notify_pending_count(struct store *st, int64_t *out);
+/* 0 when the database answers a read (the audit trail's head). */
+int store_probe(struct store *st);
 /* The earliest next_at of any pending notification; TE_ERR_NOT_FOUND: none. */
 int store_notify_next_at(struct store *st, int64_t *out);
 int store_notify_get(struct store *st, int64_t id, struct store_notification *out);

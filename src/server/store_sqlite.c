@@ -381,8 +381,8 @@ void store_close(struct store *st)
 /* ---- audit chain ---- */
 
 /* Append inside an open transaction. */
-static int store_audit_append_tx(struct store *st, const char *actor,
-                                 const char *action, const char *detail)
+static int store_audit_append_row(struct store *st, const char *actor,
+                                  const char *action, const char *detail)
 {
 	sqlite3_stmt *s = NULL;
 	char prev[SHA256_HEX_BYTES] = AUDIT_GENESIS_HASH;
@@ -412,6 +412,18 @@ static int store_audit_append_tx(struct store *st, const char *actor,
 	if (rc == 0)
 		rc = store_step_done(st, s);
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/* With who ran an admin command, when that was set (store_origin.c). */
+static int store_audit_append_tx(struct store *st, const char *actor,
+                                 const char *action, const char *detail)
+{
+	char *with_origin = store_audit_with_origin(detail);
+	int rc;
+
+	rc = store_audit_append_row(st, actor, action, with_origin ? with_origin : detail);
+	free(with_origin);
 	return rc;
 }
 

@@ -45,6 +45,9 @@ int store_match_hash(struct store *st, sqlite3_stmt *s, const char *hash,
  * returns rc (or the commit error). */
 int store_begin(struct store *st);
 int store_end(struct store *st, int rc);
+/* detail with the origin set by store_audit_set_origin added (malloc'd),
+ * or NULL when no origin is set or memory ran out (store_origin.c). */
+char *store_audit_with_origin(const char *detail);
 /* Append a (NULL: no) audit entry inside the caller's transaction. */
 int store_audit_opt(struct store *st, const struct store_audit_entry *a);
 
