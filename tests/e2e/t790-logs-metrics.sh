@@ -83,6 +83,26 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c
 	"http://127.0.0.1:$MPORT/metrics")
 [ "$code" = 431 ] || fail "an oversized head answered $code"
 pass "only GET /metrics and /healthz; an oversized head is refused"
+# At most 8 connections: a ninth is closed unanswered while 8 idle ones
+# are open; once they are gone, scrapes are answered again.
+python3 - "$MPORT" <<'PY' || fail "the metrics listener's connection cap"
+import socket, sys
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    extra.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
+    got = extra.recv(100)
+except (ConnectionResetError, BrokenPipeError):
+    got = b""
+if got != b"":
+    sys.exit("a ninth connection was answered: %r" % got)
+for s in idle:
+    s.close()
+PY
+wait_for 5 sh -c "curl -sS --max-time 2 http://127.0.0.1:$MPORT/healthz | grep -q '^ok'" ||
+	fail "no answer once the idle connections closed"
+pass "the metrics listener holds at most 8 connections and serves again after"
 
 # metric VALUE_NAME PORT: the sample's value (the line "NAME VALUE").
 metric() { curl -sS --max-time 5 "http://127.0.0.1:$2/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
