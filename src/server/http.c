@@ -169,8 +169,10 @@ void http_reply(struct http_req *r, int status, json_t *body)
 	if (buf == NULL || text == NULL)
 		status = 500;
 	evhttp_send_reply(r->ev, status, http_reason(status), buf);
-	log_info("%s %s %d %s %lldms", r->method_name, r->path, status,
-	         r->who[0] ? r->who : "-", (long long)(http_now_ms() - r->started_ms));
+	/* A load balancer's health checks every few seconds are not news. */
+	log_msg(status == 200 && strcmp(r->path, "/healthz") == 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+	        "%s %s %d %s %lldms", r->method_name, r->path, status,
+	        r->who[0] ? r->who : "-", (long long)(http_now_ms() - r->started_ms));
 	if (text != NULL) {
 		OPENSSL_cleanse(text, strlen(text));   /* may hold a token or ticket */
 		free(text);

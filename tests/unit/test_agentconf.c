@@ -23,7 +23,8 @@ static void test_full(void **state)
 	assert_int_equal(load("server = https://127.0.0.1:8443\nserial = SN-1\n"
 	                      "state_dir = state\nconsent_timeout_s = 60\n"
 	                      "longpoll = no\nservice.http = 127.0.0.1:8080\n"
-	                      "service.db = localhost:5432\nlog_level = debug\n",
+	                      "service.db = localhost:5432\nlog_level = debug\n"
+	                      "log_format = json\n",
 	                      &c, err, sizeof(err)), 0);
 	assert_string_equal(c->server, "https://127.0.0.1:8443");
 	assert_string_equal(c->state_dir, "/etc/tether/state");
@@ -31,6 +32,7 @@ static void test_full(void **state)
 	assert_string_equal(c->support_user, "support");
 	assert_int_equal(c->consent_timeout_s, 60);
 	assert_int_equal(c->longpoll, 0);
+	assert_int_equal(c->log_format, LOG_FMT_JSON);
 	assert_int_equal(c->nservices, 2);
 	assert_int_equal(agentconf_service(c, "db")->port, 5432);
 	assert_null(agentconf_service(c, "nope"));
@@ -72,6 +74,7 @@ static void test_errors(void **state)
 	expect_error("state_dir = s\nservice.web = 127.0.0.1:80x\n", "127.0.0.1:PORT");
 	expect_error("state_dir = s\nlongpoll = maybe\n", "use yes or no");
 	expect_error("state_dir = s\nlog_level = loud\n", "log_level");
+	expect_error("state_dir = s\nlog_format = xml\n", "log_format");
 	expect_error("state_dir = s\nserver = http://x\n", "https://");
 	expect_error("state_dir = s\nconsent_timeout_s = 0\n", "consent_timeout_s");
 	expect_error("state_dir = s\nsupport_user =\n", "support_user");
