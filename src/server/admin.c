@@ -23,6 +23,7 @@
 #include "jbody.h"
 #include "pki.h"
 #include "policy.h"
+#include "region.h"
 #include "secret.h"
 #include "srvconf.h"
 #include "srvsession.h"
@@ -89,6 +90,50 @@ int admin_open(const char *dir, struct srvconf *cfg, struct store **st)
 	if ((rc = store_open(cfg->db_path, st)) != 0)
 		admin_err("cannot open the database %s: %s", cfg->db_path, te_strerror(rc));
 	return rc;
+}
+
+struct admin_names {
+	char text[512];
+	size_t len;
+};
+
+static int admin_names_cb(const char *name, int64_t created_at, void *arg)
+{
+	struct admin_names *n = arg;
+	int w;
+
+	(void)created_at;
+	w = snprintf(n->text + n->len, sizeof(n->text) - n->len, "%s%s", n->len ? ", " : "",
+	             name);
+	if (w < 0 || (size_t)w >= sizeof(n->text) - n->len)
+		return 1;   /* enough to show */
+	n->len += (size_t)w;
+	return 0;
+}
+
+int admin_product_check(struct store *st, const char *cmd, const char *product)
+{
+	struct admin_names n = { "", 0 };
+	int64_t count = 0;
+	int rc;
+
+	if ((rc = store_product_get(st, product)) == 0)
+		return 0;
+	if (rc == TE_ERR_NOT_FOUND && store_product_count(st, &count) == 0 && count == 0) {
+		fprintf(stderr, "tether-server: note: no product family is registered yet, so %s is"
+		        " taken unchecked;\n  register them with `tether-server product add FAMILY`"
+		        " and a typo is refused\n", product);
+		return 0;
+	}
+	if (rc != TE_ERR_NOT_FOUND) {
+		admin_err("%s: cannot read the product families: %s", cmd, te_strerror(rc));
+		return -1;
+	}
+	(void)store_product_each(st, admin_names_cb, &n);
+	admin_err("%s: %s is not a registered product family (registered: %s); check the"
+	          " spelling, or register it with `tether-server product add %s`", cmd, product,
+	          n.text, product);
+	return -1;
 }
 
 static void admin_audit(struct store *st, const char *action, json_t *detail)
@@ -325,6 +370,16 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 		admin_err("device add: no site %s; add it first with `tether-server site add`", site);
 		goto out;
 	}
+	if (strcmp(where.customer, customer) != 0) {
+		char c1[STORE_TEXT_BYTES * 6], c2[STORE_TEXT_BYTES * 6];
+
+		admin_err("device add: the customer \"%s\" is not the customer of site %s (\"%s\");"
+		          " a device belongs to its site's customer", text_escape_display(customer,
+		          c1, sizeof(c1)), site, text_escape_display(where.customer, c2, sizeof(c2)));
+		goto out;
+	}
+	if (admin_product_check(st, "device add", product) != 0)
+		goto out;
 	snprintf(d.serial, sizeof(d.serial), "%s", serial);
 	snprintf(d.customer, sizeof(d.customer), "%s", customer);
 	snprintf(d.product, sizeof(d.product), "%s", product);
@@ -332,7 +387,9 @@ int admin_device_add(const char *serial, const char *customer, const char *produ
 	d.created_at = (int64_t)time(NULL);
 	if ((rc = store_device_add(st, &d)) != 0) {
 		admin_err("could not add device %s: %s", serial, rc == TE_ERR_EXISTS ?
-		          "a device with this serial exists" : te_strerror(rc));
+		          "a device with this serial exists already (see `tether-server device"
+		          " list`; a replaced device enrolls again after `device reissue-token`)" :
+		          te_strerror(rc));
 		goto out;
 	}
 	if ((rc = store_device_set_site(st, serial, site, NULL)) != 0) {
@@ -358,7 +415,7 @@ out:
 	return code;
 }
 
-static int admin_user_check(const struct admin_user_opts *o)
+static int admin_user_check(const struct admin_user_opts *o, char region[REGION_CODE_BYTES])
 {
 	if (!jbody_name_ok(o->name)) {
 		admin_err("user add: NAME must be of [A-Za-z0-9._-], at most %d characters",
@@ -380,9 +437,9 @@ static int admin_user_check(const struct admin_user_opts *o)
 		admin_err("user add: --level must be 1, 2 or 3");
 		return -1;
 	}
-	if (strlen(o->region) >= STORE_REGION_BYTES ||
-	    (o->region[0] != '\0' && !jbody_name_ok(o->region))) {
-		admin_err("user add: --region must be a short code such as US or DE");
+	if (o->region[0] != '\0' && region_normalise(o->region, region) != 0) {
+		admin_err("user add: --region must be an ISO 3166 country code such as US or DE"
+		          " (\"%s\" is not one)", jbody_name_ok(o->region) ? o->region : "?");
 		return -1;
 	}
 	return 0;
@@ -394,13 +451,13 @@ int admin_user_add(const struct admin_user_opts *o)
 	struct srvconf cfg;
 	struct store_user u;
 	struct store_site where;
-	char shown[INVITE_CODE_TEXT_BYTES];
+	char shown[INVITE_CODE_TEXT_BYTES], region[REGION_CODE_BYTES] = "";
 	int64_t ttl = ENROLL_CODE_TTL_S, expires_at = 0;
 	int rc, code = 1;
 
 	memset(&u, 0, sizeof(u));
 	shown[0] = '\0';
-	if (admin_user_check(o) != 0)
+	if (admin_user_check(o, region) != 0)
 		return 2;
 	if (o->expires != NULL && invite_parse_ttl(o->expires, &ttl) != 0) {
 		admin_err("user add: --expires must be a time such as 24h, 90m or 7d (1 minute to"
@@ -415,13 +472,14 @@ int admin_user_add(const struct admin_user_opts *o)
 	}
 	snprintf(u.name, sizeof(u.name), "%s", o->name);
 	snprintf(u.role, sizeof(u.role), "%s", o->role);
-	snprintf(u.region, sizeof(u.region), "%s", o->region);
+	snprintf(u.region, sizeof(u.region), "%s", region);
 	u.level = o->level;
 	u.created_at = (int64_t)time(NULL);
 	/* No password: the user chooses one with the enrollment code below. */
 	if ((rc = store_user_add(st, &u)) != 0) {
 		admin_err("could not add user %s: %s", o->name, rc == TE_ERR_EXISTS ?
-		          "the name is taken" : te_strerror(rc));
+		          "a user with this name exists already (see `tether-server user list`)" :
+		          te_strerror(rc));
 		goto out;
 	}
 	if (o->site != NULL && (rc = store_user_set_site(st, u.name, o->site, NULL)) != 0) {

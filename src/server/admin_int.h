@@ -21,4 +21,9 @@ int admin_text_check(const char *cmd, const char *opt, const char *s, size_t max
  * on failure. */
 int admin_open(const char *dir, struct srvconf *cfg, struct store **st);
 
+/* 0 when product may be used by cmd: it is a registered product family,
+ * or no family is registered yet (a deployment from before the registry;
+ * a note says how to start it). Else says which families exist and -1. */
+int admin_product_check(struct store *st, const char *cmd, const char *product);
+
 #endif

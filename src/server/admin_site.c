@@ -293,6 +293,8 @@ static int admin_user_certify(const char *name, const struct admin_site_opts *o)
 		admin_err("user certify: no user %s", name);
 		goto out;
 	}
+	if (admin_product_check(st, "user certify", o->product) != 0)
+		goto out;
 	if ((detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:s}", "user", name, "role", u.role,
 	                                   "product", o->product, "until", o->until))) == NULL)
 		goto out;

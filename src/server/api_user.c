@@ -232,6 +232,16 @@ static void api_login_finish(struct api_login_job *lj)
 		http_error(r, 503, "internal", "could not read the account (%s)", te_strerror(rc));
 		return;
 	}
+	/* Only after the right password: a disabled account is not an oracle
+	 * for names. */
+	if (lj->u.disabled) {
+		server_audit(r->srv, c->name, "login_refused", json_pack("{s:s, s:s, s:s}", "user",
+		             c->name, "addr", c->addr, "reason", "disabled"));
+		http_error(r, 403, "account_disabled", "the account %s is disabled by an"
+		           " administrator; ask them to enable it (tether-server user enable)",
+		           c->name);
+		return;
+	}
 	if (a.totp_enrolled && !lj->have_code && !lj->have_rec) {
 		/* Not a failure: the client asks for the code next. */
 		server_audit(r->srv, c->name, "login_totp_required", json_pack("{s:s, s:s}", "user",

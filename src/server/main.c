@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_life.h"
 #include "admin_user.h"
 #include "admin_notify.h"
 #include "deploy.h"
@@ -24,10 +25,13 @@ static const char usage[] =
 	"                key; without --csr the key is made here: single-host demos, tests)\n"
 	"  tether-server device add SERIAL --customer NAME --product FAMILY --site SITE\n"
 	"                --dir DIR\n"
+	"                (--customer must be the site's customer; FAMILY one registered\n"
+	"                with `product add`, once any is)\n"
 	"  tether-server device revoke SERIAL --reason TEXT --dir DIR\n"
-	"                (refuses the device's calls and ends its open sessions; a revoked\n"
-	"                serial cannot be enrolled again yet)\n"
+	"                (refuses the device's calls and ends its open sessions; it may\n"
+	"                enroll again, with a new key, after `device reissue-token`)\n"
 	"  tether-server user add NAME --role ROLE [--level 1-3] [--region CC]\n"
+	"                (CC: an ISO 3166 country code such as US or DE)\n"
 	"                [--site SITE] --dir DIR\n"
 	"                (ROLE: specialist, customer_approver, customer_viewer,\n"
 	"                release_manager, administrator, auditor; --site for the\n"
@@ -82,6 +86,7 @@ struct opts {
 static int usage_error(const char *what)
 {
 	fprintf(stderr, "tether-server: %s\n%s", what, usage);
+	admin_life_usage(stderr);
 	return 2;
 }
 
@@ -241,6 +246,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage, stdout);
+		admin_life_usage(stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "run") != 0)
@@ -249,6 +255,8 @@ int main(int argc, char **argv)
 		return cmd_init(argc - 2, argv + 2);
 	if (strcmp(argv[1], "run") == 0)
 		return (rc = cmd_dir_only(argc - 2, argv + 2, &o)) != 0 ? rc : server_run(o.dir);
+	if (admin_life_handles(argc - 1, argv + 1))
+		return admin_life_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "site") == 0 || strcmp(argv[1], "policy") == 0 ||
 	    (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "certify") == 0))
 		return admin_site_main(argc - 1, argv + 1);

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 13
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -38,6 +38,7 @@ struct store_user {
 	char pwhash[PWHASH_BYTES];
 	int64_t created_at;
 	char site[MAX_NAME_BYTES];            /* customer roles' site; "" for others */
+	int disabled;                         /* 1: no login (migration 13) */
 };
 
 /* A device's audit-log head as the agent reported it in a ping. */
@@ -166,9 +167,10 @@ int store_device_clock(struct store *st, const char *serial, int64_t offset_s,
 int store_device_revoke(struct store *st, const char *serial,
                         const struct store_audit_entry *audit);
 
-/* How many devices are revoked. Devices are never un-revoked or removed, so
- * the count only grows: a caller can tell that a revocation happened (maybe
- * in another process) by seeing it move. */
+/* How many revocations there ever were (each device counts its own, even
+ * after `device reissue-token` brings it back), so the count only grows: a
+ * caller can tell that a revocation happened (maybe in another process) by
+ * seeing it move. */
 int store_device_revoked_count(struct store *st, int64_t *out);
 
 /* Raise the device's audit anchor to head. Never lowers it: a head whose
@@ -276,6 +278,38 @@ int store_session_each_open_at_site(struct store *st, const char *site,
  * NULL: every site. */
 int store_session_each_awaiting_customer(struct store *st, const char *site,
                                          store_session_cb cb, void *arg);
+
+/* ---- The administrator's lifecycle (store_admin.c, migration 13) ---- */
+typedef int (*store_user_cb)(const struct store_user *u, void *arg);
+/* Every user in name order (pwhash left empty). */
+int store_user_each(struct store *st, store_user_cb cb, void *arg);
+/* Update role, level, region and site of u->name as a whole, with audit;
+ * TE_ERR_NOT_FOUND for an unknown user. */
+int store_user_update(struct store *st, const struct store_user *u,
+                      const struct store_audit_entry *audit);
+/* Disable (revoking every token; *revoked how many, may be NULL) or enable
+ * a user, with audit, in one transaction. TE_ERR_NOT_FOUND: no such user;
+ * TE_ERR_EXISTS: already in that state (nothing written). */
+int store_user_set_disabled(struct store *st, const char *name, int disabled,
+                            int *revoked, const struct store_audit_entry *audit);
+/* The registry of product families. add: TE_ERR_EXISTS for a duplicate;
+ * get: 0 when registered, TE_ERR_NOT_FOUND when not. */
+int store_product_add(struct store *st, const char *name, int64_t now,
+                      const struct store_audit_entry *audit);
+int store_product_get(struct store *st, const char *name);
+typedef int (*store_product_cb)(const char *name, int64_t created_at, void *arg);
+int store_product_each(struct store *st, store_product_cb cb, void *arg);
+/* How many product families are registered. */
+int store_product_count(struct store *st, int64_t *out);
+/* Forget a relay, with audit; TE_ERR_NOT_FOUND for an unknown one. */
+int store_relay_remove(struct store *st, const char *name,
+                       const struct store_audit_entry *audit);
+/* Make a device enrollable again, in one transaction with audit: status
+ * "registered", no certificate (the old one is refused from now on), every
+ * unused enrollment token spent, and the new token (hash) added, valid
+ * until expires_at. TE_ERR_NOT_FOUND: no such device. */
+int store_device_reissue(struct store *st, const char *serial, const char *hash,
+                         int64_t expires_at, const struct store_audit_entry *audit);
 
 /* Audit: append one record to the hash chain (own transaction). */
 int store_audit_append(struct store *st, const char *actor, const char *action,

@@ -365,11 +365,16 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
 	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
-	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10
+	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATION_13
 /* 9: the device clock's offset */
 #define CLOCK_DROP_MIGRATION_9 \
 	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
 	"ALTER TABLE devices DROP COLUMN clock_reported_at;"
+/* 13: disabled users, the product registry, revocations per device (11
+ * and 12 add nothing on this branch) */
+#define ADMIN_DROP_MIGRATION_13 \
+	"ALTER TABLE users DROP COLUMN disabled; DROP TABLE products;" \
+	"ALTER TABLE devices DROP COLUMN revocations;"
 /* 10: relay event report ids already taken */
 #define REPORTS_DROP_MIGRATION_10 "DROP TABLE relay_reports;"
 #define RELAY_DROP_MIGRATION_3 \
@@ -387,6 +392,86 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE api_tokens DROP COLUMN last_used_at;" \
 	"ALTER TABLE api_tokens DROP COLUMN scope;" \
 	"ALTER TABLE users DROP COLUMN must_change_password;"
+
+/* Migration 13 upgrades a version-10 database: regions in upper case,
+ * the products devices use registered, a revoked device counted once. */
+static void test_migration_13_admin(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user u;
+	int64_t n = 0;
+	int v = 0;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
+	store_close(f->st);
+	f->st = NULL;
+	raw_sql(f->path, ADMIN_DROP_MIGRATION_13 "UPDATE users SET region = 'us';"
+	                 "DELETE FROM schema_version WHERE version >= 11;");
+	assert_int_equal(store_open(f->path, &f->st), 0);
+	assert_int_equal(store_schema_version(f->st, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_user_get(f->st, "alice", &u), 0);
+	assert_string_equal(u.region, "US");
+	assert_int_equal(u.disabled, 0);
+	assert_int_equal(store_product_get(f->st, "inj"), 0);
+	assert_int_equal(store_product_get(f->st, "other"), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_device_revoked_count(f->st, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+/* Disable revokes tokens and refuses twice; products are unique; a reissue
+ * makes a revoked device enrollable with a new token while the revocation
+ * count keeps growing; a relay is removed once. */
+static void test_admin_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct store_relay r = { .name = "r1", .host = "h", .device_port = 1, .client_port = 2,
+	                         .cert_fp = "ff" };
+	struct store_audit_entry a = { "admin", "x", "{}" };
+	struct store_device d;
+	struct store_user u;
+	int64_t n = 0;
+	int revoked = -1;
+
+	add_user_and_device(f->st);
+	assert_int_equal(store_token_add(f->st, "t1", "alice", 1, 1000), 0);
+	assert_int_equal(store_user_set_disabled(f->st, "alice", 1, &revoked, &a), 0);
+	assert_int_equal(revoked, 1);
+	assert_int_equal(store_user_set_disabled(f->st, "alice", 1, &revoked, &a), TE_ERR_EXISTS);
+	assert_int_equal(store_user_set_disabled(f->st, "nobody", 1, &revoked, &a), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_user_get(f->st, "alice", &u), 0);
+	assert_int_equal(u.disabled, 1);
+	assert_int_equal(store_user_set_disabled(f->st, "alice", 0, NULL, &a), 0);
+	snprintf(u.region, sizeof(u.region), "DE");
+	u.level = 3;
+	assert_int_equal(store_user_update(f->st, &u, &a), 0);
+	assert_int_equal(store_user_get(f->st, "alice", &u), 0);
+	assert_string_equal(u.region, "DE");
+	assert_int_equal(u.level, 3);
+
+	assert_int_equal(store_product_add(f->st, "injector", 1, &a), 0);
+	assert_int_equal(store_product_add(f->st, "injector", 1, &a), TE_ERR_EXISTS);
+	assert_int_equal(store_product_count(f->st, &n), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(store_device_set_enrolled(f->st, "SN1", "aa", "ssh-ed25519 AAAA", NULL), 0);
+	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
+	assert_int_equal(store_device_reissue(f->st, "SN1", "newtok", 4000000000, &a), 0);
+	assert_int_equal(store_device_reissue(f->st, "SN9", "x", 4000000000, &a), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.status, "registered");
+	assert_string_equal(d.cert_fp, "");
+	assert_int_equal(store_enroll_token_use(f->st, "SN1", "newtok", 1), 0);
+	assert_int_equal(store_device_set_enrolled(f->st, "SN1", "bb", "ssh-ed25519 AAAA", NULL), 0);
+	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
+	assert_int_equal(store_device_revoked_count(f->st, &n), 0);
+	assert_int_equal(n, 2);
+
+	assert_int_equal(store_relay_add(f->st, &r), 0);
+	assert_int_equal(store_relay_remove(f->st, "r1", &a), 0);
+	assert_int_equal(store_relay_remove(f->st, "r1", &a), TE_ERR_NOT_FOUND);
+}
 
 /* The relay anchor rises only (with the open head of the run that raised
  * it); a rollback is audited once per distinct head, the anchor untouched. */
@@ -515,7 +600,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
+	raw_sql(f->path, ADMIN_DROP_MIGRATION_13 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
@@ -664,6 +749,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_9_device_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_13_admin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_upgrades_a_version_2_database, setup, teardown),
