@@ -126,6 +126,30 @@ int clistate_dir(char *out, size_t outsz)
 	return 0;
 }
 
+/* The profile chosen for this run ("" : the default, cli.json). */
+static char clistate_profile[MAX_NAME_BYTES];
+
+int clistate_set_profile(const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n == 0 || n >= sizeof(clistate_profile) || name[0] == '.' || name[0] == '-')
+		return TE_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '.' || name[i] == '_' ||
+		      name[i] == '-'))
+			return TE_ERR_INVALID;
+	snprintf(clistate_profile, sizeof(clistate_profile), "%s",
+	         strcmp(name, CLISTATE_DEFAULT_PROFILE) == 0 ? "" : name);
+	return 0;
+}
+
+const char *clistate_profile_name(void)
+{
+	return clistate_profile[0] != '\0' ? clistate_profile : CLISTATE_DEFAULT_PROFILE;
+}
+
 int clistate_path(char *out, size_t outsz)
 {
 	char dir[PATH_MAX];
@@ -133,7 +157,10 @@ int clistate_path(char *out, size_t outsz)
 
 	if ((r = clistate_dir(dir, sizeof(dir))) != 0)
 		return r;
-	n = snprintf(out, outsz, "%s/%s", dir, CLISTATE_FILE);
+	if (clistate_profile[0] != '\0')
+		n = snprintf(out, outsz, "%s/cli-%s.json", dir, clistate_profile);
+	else
+		n = snprintf(out, outsz, "%s/%s", dir, CLISTATE_FILE);
 	if (n < 0 || (size_t)n >= outsz)
 		return TE_ERR_TOO_LONG;
 	return 0;

@@ -40,8 +40,17 @@ int clistate_set_proxy(struct clistate *st, const char *proxy);
 
 /* The folder: $TETHER_HOME, else $HOME/.config/tether. */
 int clistate_dir(char *out, size_t outsz);
-/* The file: <dir>/cli.json. */
+/* The file: <dir>/cli.json for the default profile, <dir>/cli-NAME.json
+ * for profile NAME. */
 int clistate_path(char *out, size_t outsz);
+
+/* Profiles: one saved login (server, CA, user, token) each, so that one
+ * person can keep several deployments or accounts. The name is 1-63 of
+ * [A-Za-z0-9._-], not starting with '.' or '-'; "default" is cli.json.
+ * TE_ERR_INVALID for a bad name (the choice is unchanged). */
+#define CLISTATE_DEFAULT_PROFILE "default"
+int clistate_set_profile(const char *name);
+const char *clistate_profile_name(void);
 
 /* TE_ERR_NOT_FOUND when the file does not exist; TE_ERR_INVALID when it is
  * not a well-formed state file. */

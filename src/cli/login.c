@@ -130,7 +130,8 @@ int login_check_args(const struct cli *cli, const char *server,
 
 	if (server == NULL || ca == NULL || user == NULL) {
 		cliout_usage("login: --server URL, --ca FILE and --user NAME are all "
-		             "required");
+		             "required the first time (profile %s keeps them after)",
+		             clistate_profile_name());
 		return CLI_EXIT_USAGE;
 	}
 	if (strncmp(server, "https://", 8) != 0 || server[8] == '\0') {
@@ -364,6 +365,32 @@ static int login_take_code(const char **totp, const char **recovery, char *code,
 	return 0;
 }
 
+/* What --server, --ca and --user (and --proxy, with the server) leave out
+ * comes from the profile's saved login, when there is one: after the first
+ * login, `tether login` alone logs in again. *kept owns the strings. */
+static int login_from_profile(const char **server, const char **ca, const char **user,
+                              const char **proxy, struct clistate **kept)
+{
+	char path[PATH_MAX];
+
+	if (*server != NULL && *ca != NULL && *user != NULL)
+		return 0;
+	if (clistate_path(path, sizeof(path)) != 0 || clistate_load(path, kept) != 0)
+		return 0;   /* nothing kept: login_check_args says what is missing */
+	if (*server == NULL) {
+		*server = (*kept)->server;
+		if (*proxy == NULL)
+			*proxy = (*kept)->proxy;
+	}
+	if (*ca == NULL)
+		*ca = (*kept)->ca;
+	if (*user == NULL)
+		*user = (*kept)->user;
+	fprintf(stderr, "tether: profile %s: %s as %s\n", clistate_profile_name(), *server,
+	        *user);
+	return 0;
+}
+
 int login_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *ca = NULL, *user = NULL, *proxy = NULL;
@@ -381,7 +408,7 @@ int login_main(const struct cli *cli, int argc, char **argv)
 	struct login_creds creds;
 	char ca_abs[PATH_MAX], path[PATH_MAX];
 	char password[LOGIN_MAX_PASSWORD_BYTES], *proxy_copy = NULL;
-	struct clistate *st = NULL;
+	struct clistate *st = NULL, *kept = NULL;
 	SSL_CTX *ctx = NULL;
 	json_t *resp = NULL;
 	size_t npos;
@@ -395,9 +422,11 @@ int login_main(const struct cli *cli, int argc, char **argv)
 		cliout_usage("login: give --totp or --recovery-code, not both");
 		return CLI_EXIT_USAGE;
 	}
+	if (login_from_profile(&server, &ca, &user, &proxy, &kept) != 0)
+		return CLI_EXIT_FAIL;
 	if ((rc = login_check_args(cli, server, ca, user, proxy, ca_abs)) !=
 	    CLI_EXIT_OK)
-		return rc;
+		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (proxy != NULL) {
 		/* Take the URL out of argv: it may hold the proxy password, and
@@ -451,6 +480,7 @@ out:
 	}
 	json_decref(resp);
 	clistate_free(st);
+	clistate_free(kept);
 	SSL_CTX_free(ctx);
 	return rc;
 }

@@ -17,13 +17,14 @@
 #include "login.h"
 #include "mfa.h"
 #include "password.h"
+#include "clistate.h"
 #include "secret.h"
 #include "session.h"
 #include "site.h"
 #include "sshrun.h"
 
 static const char usage_text[] =
-	"usage: tether [--json] COMMAND ...\n"
+	"usage: tether [--json] [--profile NAME] COMMAND ...\n"
 	"\n"
 	"  enroll --server URL --ca FILE --user NAME [--proxy URL]\n"
 	"                        first use of an account: the one-time enrollment\n"
@@ -31,7 +32,7 @@ static const char usage_text[] =
 	"                        the terminal or the first line on stdin), then your\n"
 	"                        new password (TETHER_PASSWORD, the terminal or the\n"
 	"                        next line); then run mfa enroll and mfa confirm\n"
-	"  login --server URL --ca FILE --user NAME [--proxy URL]\n"
+	"  login [--server URL --ca FILE --user NAME] [--proxy URL]\n"
 	"        [--totp CODE | --recovery-code CODE]\n"
 	"                        log in (password from TETHER_PASSWORD, the\n"
 	"                        terminal, or one line on stdin; the one-time\n"
@@ -67,7 +68,10 @@ static const char usage_text[] =
 	"                        which sessions need the customer's approval\n"
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
-	"$TETHER_HOME/cli.json (default ~/.config/tether).\n"
+	"$TETHER_HOME/cli.json (default ~/.config/tether), the profile \"default\";\n"
+	"--profile NAME (or TETHER_PROFILE) keeps another in cli-NAME.json. Once\n"
+	"logged in, `tether login` alone logs in again to the same server, CA and\n"
+	"user.\n"
 	"Exit status: 0 ok, 1 failed or refused, 2 usage error, 3 the password\n"
 	"was right but the account setup (TOTP enrollment or a new password) must\n"
 	"be finished first: run the commands printed.\n";
@@ -112,9 +116,20 @@ int main(int argc, char **argv)
 	log_init("tether", LOG_LVL_WARN);
 	/* A closed pipe (ssh gone) must be an error return, not a kill. */
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TETHER_PROFILE") != NULL && getenv("TETHER_PROFILE")[0] != '\0' &&
+	    clistate_set_profile(getenv("TETHER_PROFILE")) != 0) {
+		cliout_usage("TETHER_PROFILE must be a profile name of [A-Za-z0-9._-]");
+		return CLI_EXIT_USAGE;
+	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			cli.json = 1;
+		} else if (strcmp(argv[i], "--profile") == 0) {
+			if (i + 1 >= argc || clistate_set_profile(argv[i + 1]) != 0) {
+				cliout_usage("--profile needs a name of [A-Za-z0-9._-] (1-63 characters)");
+				return CLI_EXIT_USAGE;
+			}
+			i++;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
