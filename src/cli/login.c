@@ -530,3 +530,86 @@ out:
 	api_free(a);
 	return rc;
 }
+
+int renew_main(const struct cli *cli, int argc, char **argv)
+{
+	const char *totp = NULL, *recovery = NULL, *pos[1], *token = NULL, *errc = NULL;
+	const struct cliargs_opt opts[] = {
+		{ "--totp", &totp, NULL, 0, NULL },
+		{ "--recovery-code", &recovery, NULL, 0, NULL },
+	};
+	char code[LOGIN_MAX_CODE_BYTES], *body = NULL;
+	struct api *a = NULL;
+	json_t *req = NULL, *resp = NULL;
+	long long exp = 0;
+	size_t npos;
+	int status = 0, rc = CLI_EXIT_FAIL, r;
+
+	code[0] = '\0';
+	if (cliargs_parse("renew", argc, argv, opts, 2, pos, 0, 0, &npos, NULL) != 0)
+		return CLI_EXIT_USAGE;
+	if (totp != NULL && recovery != NULL) {
+		cliout_usage("renew: give --totp or --recovery-code, not both");
+		return CLI_EXIT_USAGE;
+	}
+	/* An expired token may still be renewed within the limit. */
+	if (api_open(cli, API_OPEN_EXPIRED_OK, &a) != 0)
+		goto out;
+	if (login_take_code(&totp, &recovery, code, sizeof(code)) != 0) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (totp == NULL && recovery == NULL) {
+		if (login_prompt_code(code, sizeof(code)) != 0) {
+			cliout_error(cli, "no_code", "renew: no one-time code read — give --totp CODE,"
+			             " TETHER_TOTP or type it at the prompt");
+			goto out;
+		}
+		*(strlen(code) > 8 ? &recovery : &totp) = code;
+	}
+	req = json_pack("{s:s, s:s*, s:s*}", "token", a->st->token, "totp", totp,
+	                "recovery_code", recovery);
+	if (req == NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL)
+		goto out;
+	r = api_send(cli, a->st->server, api_proxy(a->st->proxy, a->st->server), a->ctx, NULL,
+	             "POST", "/api/v1/login/renew", body, &status, &resp);
+	if (r != 0)
+		goto out;
+	if (status != 200) {
+		const char *msg = NULL;
+
+		if (resp != NULL) {
+			api_get_str(resp, "error", &errc);
+			api_get_str(resp, "message", &msg);
+		}
+		if (msg != NULL)
+			cliout_error(cli, errc != NULL ? errc : "refused", "renew as %s refused: %s",
+			             a->st->user, msg);
+		else
+			api_report(cli, "renew", status, resp);
+		goto out;
+	}
+	if (resp == NULL || api_get_str(resp, "token", &token) != 0 ||
+	    api_get_int(resp, "expires_at", &exp) != 0) {
+		api_bad_answer(cli, "renew", "token");
+		goto out;
+	}
+	if ((r = clistate_set_token(a->st, token, exp)) != 0 ||
+	    (r = clistate_save(a->state_path, a->st)) != 0) {
+		cliout_error(cli, "save_failed", "renewed, but cannot save the login to %s: %s",
+		             a->state_path, te_strerror(r));
+		goto out;
+	}
+	login_report(cli, a->st, api_proxy(a->st->proxy, a->st->server), resp);
+	rc = CLI_EXIT_OK;
+out:
+	secret_wipe(code, sizeof(code));
+	if (body != NULL) {
+		secret_wipe(body, strlen(body));
+		free(body);
+	}
+	json_decref(req);
+	json_decref(resp);
+	api_free(a);
+	return rc;
+}

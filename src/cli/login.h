@@ -20,6 +20,10 @@
 /* Each returns an exit code (enum cli_exit). argv starts after the command. */
 int login_main(const struct cli *cli, int argc, char **argv);
 int logout_main(const struct cli *cli, int argc, char **argv);
+/* `tether renew [--totp CODE | --recovery-code CODE]`: a new token for the
+ * profile's login with the second factor alone, while the server's renewal
+ * limit after the password login lasts. */
+int renew_main(const struct cli *cli, int argc, char **argv);
 
 /* The password: TETHER_PASSWORD (then wiped from the environment), else a
  * prompt on the terminal without echo, else one line from stdin. */

@@ -58,6 +58,11 @@ static const char usage_text[] =
 	"  sftp DEVICE --reason TEXT [--upload] [--patient-records] [--escalation]\n"
 	"                        [-- sftp args...]\n"
 	"  diag DEVICE NAME --reason TEXT   run the device's diagnostic NAME\n"
+	"  renew [--totp CODE | --recovery-code CODE]\n"
+	"                        a new login with the one-time code alone (no\n"
+	"                        password), within the server's renewal limit\n"
+	"                        (login_renew_max_s, 8 h by default) after the\n"
+	"                        password login\n"
 	"  forward DEVICE LOCALPORT:SERVICE --reason TEXT\n"
 	"  approvals list        session requests waiting for the customer\n"
 	"  approvals approve ID | approvals refuse ID --reason TEXT\n"
@@ -93,6 +98,7 @@ static const struct {
 	{ "enroll", enroll_main },
 	{ "login", login_main },
 	{ "logout", logout_main },
+	{ "renew", renew_main },
 	{ "mfa", mfa_main },
 	{ "password", password_main },
 	{ "devices", devices_main },

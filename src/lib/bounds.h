@@ -30,6 +30,8 @@
 #define ENROLL_TOKEN_TTL_S      (24 * 3600)
 #define API_TOKEN_TTL_S         3600   /* default token_ttl_s: a login lasts an hour */
 #define API_TOKEN_IDLE_S        900    /* default token_idle_s: unused this long, refused */
+#define LOGIN_RENEW_MAX_S       (8 * 3600) /* default login_renew_max_s: renewals with TOTP
+                                            * alone, for this long after a password login */
 #define SETUP_TOKEN_TTL_S       600    /* a setup-scope token (enroll TOTP, change password) */
 #define ENROLL_CODE_TTL_S       (24 * 3600) /* default life of a user's one-time enrollment code */
 #define ENROLL_CODE_MAX_TTL_S   (30 * 24 * 3600)

@@ -379,6 +379,131 @@ void api_login(struct http_req *r)
 	json_decref(j);
 }
 
+/* The checks of a renewal before its second factor: 0 when they pass
+ * (c->name set), else answered. */
+static int api_renew_check(struct api_login_ctx *c, const char *hash, struct store_user *u,
+                           int64_t *auth_at)
+{
+	struct server *srv = c->r->srv;
+	char scope[STORE_SCOPE_BYTES];
+	int rc;
+
+	rc = store_token_renew_get(srv->store, hash, c->name, scope, auth_at);
+	if (rc == TE_ERR_STORE) {
+		http_error(c->r, 503, "internal", "the login cannot be read now");
+		return -1;
+	}
+	if (rc != 0 || strcmp(scope, STORE_SCOPE_FULL) != 0) {
+		http_error(c->r, 401, "renew_refused", "this login cannot be renewed (%s); log in"
+		           " with your password", rc == TE_ERR_DENIED ? "it was ended: logout,"
+		           " idle too long or revoked" : rc != 0 ? "unknown token" :
+		           "the account setup is not finished");
+		return -1;
+	}
+	snprintf(c->r->who, sizeof(c->r->who), "renew:%s", c->name);
+	if (api_login_rate_limited(c) || api_login_locked(c))
+		return -1;
+	if ((rc = store_user_get(srv->store, c->name, u)) != 0 || u->disabled) {
+		http_error(c->r, 403, "account_disabled", "the account %s is disabled by an"
+		           " administrator", c->name);
+		return -1;
+	}
+	if (srv->cfg.login_renew_max_s <= 0 || c->now - *auth_at >= srv->cfg.login_renew_max_s) {
+		server_audit(srv, c->name, "login_renew_refused", json_pack("{s:s, s:s, s:I, s:I}",
+		             "user", c->name, "addr", c->addr, "password_login_at",
+		             (json_int_t)*auth_at, "limit_s", (json_int_t)srv->cfg.login_renew_max_s));
+		http_error(c->r, 401, "renew_limit", "your password login is more than %ld minutes"
+		           " old (the renewal limit); log in with your password again",
+		           srv->cfg.login_renew_max_s / 60);
+		return -1;
+	}
+	return 0;
+}
+
+void api_login_renew(struct http_req *r)
+{
+	struct api_login_ctx c;
+	struct store_account a;
+	struct store_user u;
+	char old[TOKEN_TEXT_BYTES + 16], code[64], rec[64];
+	char ohash[SHA256_HEX_BYTES], nhash[SHA256_HEX_BYTES];
+	const char *scope = NULL, *factor = "none", *tok = NULL;
+	json_t *j = api_body(r), *out = NULL;
+	int64_t auth_at = 0;
+	int rc, have_code, have_rec;
+	char *detail = NULL;
+	struct store_audit_entry audit = { NULL, "login_renewed", NULL };
+
+	if (j == NULL)
+		return;
+	memset(&c, 0, sizeof(c));
+	memset(&u, 0, sizeof(u));
+	c.r = r;
+	c.now = server_now();
+	api_peer_addr(r, c.addr, sizeof(c.addr));
+	if ((rc = jbody_str(j, "token", 1, old, sizeof(old))) != 0) {
+		api_bad_field(r, "token", rc);
+		goto out;
+	}
+	if ((have_code = api_login_opt(r, j, "totp", code, sizeof(code))) < 0 ||
+	    (have_rec = api_login_opt(r, j, "recovery_code", rec, sizeof(rec))) < 0)
+		goto out;
+	if (secret_sha256_hex(old, strlen(old), ohash) != 0) {
+		http_error(r, 503, "internal", "out of memory");
+		goto out;
+	}
+	if (api_renew_check(&c, ohash, &u, &auth_at) != 0)
+		goto out;
+	if ((rc = store_account_get(r->srv->store, c.name, &a)) != 0) {
+		http_error(r, 503, "internal", "could not read the account (%s)", te_strerror(rc));
+		goto out;
+	}
+	if (!have_code && !have_rec) {
+		http_error(r, 401, "totp_required", "a renewal needs the one-time code from your"
+		           " authenticator (or a recovery code)");
+		goto out;
+	}
+	if (api_login_second_factor(&c, &a, have_rec ? NULL : code, have_rec ? rec : NULL,
+	                            &factor) != 0)
+		goto out;
+	if ((out = json_object()) == NULL || (rc = api_account_token(r, &u, &a, out, &scope)) != 0 ||
+	    (tok = json_string_value(json_object_get(out, "token"))) == NULL) {
+		http_error(r, 503, "internal", "could not create a token");
+		goto out;
+	}
+	if ((rc = secret_sha256_hex(tok, strlen(tok), nhash)) != 0 ||
+	    (detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:I}", "user", c.name, "factor",
+	                                   factor, "addr", c.addr, "password_login_at",
+	                                   (json_int_t)auth_at))) == NULL) {
+		http_error(r, 503, "internal", "could not renew the login");
+		goto out;
+	}
+	audit.actor = c.name;
+	audit.detail = detail;
+	if ((rc = store_token_renewed(r->srv->store, nhash, ohash, auth_at, &audit)) != 0) {
+		(void)store_token_revoke(r->srv->store, nhash);
+		http_error(r, rc == TE_ERR_DENIED ? 401 : 503, rc == TE_ERR_DENIED ?
+		           "renew_refused" : "internal", "the login could not be renewed (%s)",
+		           te_strerror(rc));
+		goto out;
+	}
+	json_object_set_new(out, "renew_until", json_integer(auth_at +
+	                                                     r->srv->cfg.login_renew_max_s));
+	http_reply(r, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(detail);
+	secret_wipe(old, sizeof(old));
+	secret_wipe(code, sizeof(code));
+	secret_wipe(rec, sizeof(rec));
+	secret_wipe(&u, sizeof(u));
+	jbody_wipe(j, "token");
+	jbody_wipe(j, "totp");
+	jbody_wipe(j, "recovery_code");
+	json_decref(j);
+}
+
 void api_logout(struct http_req *r)
 {
 	store_token_revoke(r->srv->store, r->token_hash);

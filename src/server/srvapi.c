@@ -37,6 +37,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/healthz", API_PUBLIC, NULL, api_healthz },
 	{ EVHTTP_REQ_POST, "/api/v1/enroll", API_PUBLIC, NULL, api_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/login", API_PUBLIC, NULL, api_login },
+	{ EVHTTP_REQ_POST, "/api/v1/login/renew", API_PUBLIC, NULL, api_login_renew },
 	{ EVHTTP_REQ_POST, "/api/v1/account/enroll", API_PUBLIC, NULL, api_account_enroll },
 	{ EVHTTP_REQ_POST, "/api/v1/logout", API_ACCOUNT, NULL, api_logout },
 	{ EVHTTP_REQ_POST, "/api/v1/account/totp", API_ACCOUNT, NULL, api_account_totp },

@@ -12,6 +12,10 @@ void api_dispatch(struct http_req *r);
 
 /* Handlers (api_user.c, api_device.c). Each replies to r. */
 void api_login(struct http_req *r);
+/* POST /api/v1/login/renew: a new token for a full-scope one (even expired,
+ * not revoked) with the second factor alone, within login_renew_max_s of
+ * the password login it descends from. */
+void api_login_renew(struct http_req *r);
 void api_logout(struct http_req *r);
 void api_devices(struct http_req *r);
 void api_device_get(struct http_req *r);

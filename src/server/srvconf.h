@@ -65,6 +65,8 @@ struct srvconf {
 	long session_max_s;
 	long token_ttl_s;
 	long token_idle_s;            /* a token unused this long is refused */
+	long login_renew_max_s;       /* renewals (TOTP only) this long after a password
+	                               * login; 0: none */
 	long login_max_failures;      /* per user name, before a lock */
 	long login_addr_max_failures; /* per source address, before a lock */
 	long login_lock_base_s;       /* first lock; doubles with each failure after */

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -376,6 +376,17 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
  * written in the same transaction (NULL: none). */
 int store_token_revoke_user(struct store *st, const char *user, int *count,
                             const struct store_audit_entry *audit);
+
+/* Renewal of a login without a password (migration 14). renew_get: the
+ * token's user, scope and auth_at (when its password login was made), for
+ * a token that was not revoked (it may have expired): TE_ERR_NOT_FOUND
+ * unknown, TE_ERR_DENIED revoked. renewed: give new_hash the auth_at of
+ * old_hash and revoke old_hash, with audit, in one transaction
+ * (TE_ERR_DENIED when old_hash was revoked meanwhile). */
+int store_token_renew_get(struct store *st, const char *hash, char user[MAX_NAME_BYTES],
+                          char scope[STORE_SCOPE_BYTES], int64_t *auth_at);
+int store_token_renewed(struct store *st, const char *new_hash, const char *old_hash,
+                        int64_t auth_at, const struct store_audit_entry *audit);
 
 /* One-time enrollment codes (store_invite.c), kept as SHA-256 hex only.
  * Issue: replace any earlier code of user with hash (valid until

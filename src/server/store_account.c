@@ -48,7 +48,7 @@ int store_token_add_scoped(struct store *st, const char *hash, const char *user,
 	const int64_t iv[] = { now, expires_at };
 
 	return store_run(st, "INSERT INTO api_tokens(hash, user, scope, created_at,"
-	                     " expires_at, last_used_at) VALUES(?1,?2,?3,?4,?5,?4)",
+	                     " expires_at, last_used_at, auth_at) VALUES(?1,?2,?3,?4,?5,?4,?4)",
 	                 t, 3, iv, 2, NULL);
 }
 

@@ -172,3 +172,53 @@ int store_device_reissue(struct store *st, const char *serial, const char *hash,
 out:
 	return store_end(st, rc);
 }
+
+int store_token_renew_get(struct store *st, const char *hash, char user[MAX_NAME_BYTES],
+                          char scope[STORE_SCOPE_BYTES], int64_t *auth_at)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((rc = store_prep(st, "SELECT user, scope, revoked, auth_at FROM api_tokens"
+	                         " WHERE hash = ?", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &hash, 1)) != 0)
+		goto out;
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "token renew get");
+		goto out;
+	}
+	store_col(s, 0, user, MAX_NAME_BYTES);
+	store_col(s, 1, scope, STORE_SCOPE_BYTES);
+	*auth_at = sqlite3_column_int64(s, 3);
+	if (sqlite3_column_int(s, 2) != 0)
+		rc = TE_ERR_DENIED;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_token_renewed(struct store *st, const char *new_hash, const char *old_hash,
+                        int64_t auth_at, const struct store_audit_entry *audit)
+{
+	const char *tn[] = { new_hash }, *to[] = { old_hash };
+	const int64_t iv[] = { auth_at };
+	int rc, changes = 0;
+
+	if ((rc = store_begin(st)) != 0)
+		return rc;
+	if ((rc = store_run(st, "UPDATE api_tokens SET revoked = 1 WHERE hash = ?1 AND"
+	                        " revoked = 0", to, 1, NULL, 0, &changes)) != 0)
+		goto out;
+	if (changes == 0) {
+		rc = TE_ERR_DENIED;
+		goto out;
+	}
+	if ((rc = store_run(st, "UPDATE api_tokens SET auth_at = ?2 WHERE hash = ?1", tn, 1,
+	                    iv, 1, NULL)) != 0)
+		goto out;
+	rc = store_audit_opt(st, audit);
+out:
+	return store_end(st, rc);
+}

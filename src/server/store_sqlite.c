@@ -139,6 +139,10 @@ static const char *const store_migrations[] = {
 	" SELECT DISTINCT product, strftime('%s','now') FROM certifications;"
 	"ALTER TABLE devices ADD COLUMN revocations INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE devices SET revocations = 1 WHERE status = 'revoked';",
+	/* 14: when the password login a token descends from was made, carried
+	 * over by renewals (store_admin.c) */
+	"ALTER TABLE api_tokens ADD COLUMN auth_at INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE api_tokens SET auth_at = created_at;",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

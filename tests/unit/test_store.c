@@ -371,10 +371,11 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
 	"ALTER TABLE devices DROP COLUMN clock_reported_at;"
 /* 13: disabled users, the product registry, revocations per device (11
- * and 12 add nothing on this branch) */
+ * and 12 add nothing on this branch); 14: the tokens' password login time */
 #define ADMIN_DROP_MIGRATION_13 \
 	"ALTER TABLE users DROP COLUMN disabled; DROP TABLE products;" \
-	"ALTER TABLE devices DROP COLUMN revocations;"
+	"ALTER TABLE devices DROP COLUMN revocations;" \
+	"ALTER TABLE api_tokens DROP COLUMN auth_at;"
 /* 10: relay event report ids already taken */
 #define REPORTS_DROP_MIGRATION_10 "DROP TABLE relay_reports;"
 #define RELAY_DROP_MIGRATION_3 \
