@@ -546,6 +546,14 @@ int renew_main(const struct cli *cli, int argc, char **argv)
 	int status = 0, rc = CLI_EXIT_FAIL, r;
 
 	code[0] = '\0';
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: tether [--profile NAME] renew [--totp CODE | --recovery-code"
+			       " CODE]\n  a new login with the one-time code alone, within the"
+			       " server's renewal limit\n  (login_renew_max_s) after the password"
+			       " login\n");
+			return CLI_EXIT_OK;
+		}
 	if (cliargs_parse("renew", argc, argv, opts, 2, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	if (totp != NULL && recovery != NULL) {
