@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 12
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -38,7 +38,7 @@ struct store_user {
 	char pwhash[PWHASH_BYTES];
 	int64_t created_at;
 	char site[MAX_NAME_BYTES];            /* customer roles' site; "" for others */
-	int disabled;                         /* 1: no login (migration 13) */
+	int disabled;                         /* 1: no login (migration 11) */
 };
 
 /* A device's audit-log head as the agent reported it in a ping. */
@@ -279,7 +279,7 @@ int store_session_each_open_at_site(struct store *st, const char *site,
 int store_session_each_awaiting_customer(struct store *st, const char *site,
                                          store_session_cb cb, void *arg);
 
-/* ---- The administrator's lifecycle (store_admin.c, migration 13) ---- */
+/* ---- The administrator's lifecycle (store_admin.c, migration 11) ---- */
 typedef int (*store_user_cb)(const struct store_user *u, void *arg);
 /* Every user in name order (pwhash left empty). */
 int store_user_each(struct store *st, store_user_cb cb, void *arg);
@@ -377,7 +377,7 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
 int store_token_revoke_user(struct store *st, const char *user, int *count,
                             const struct store_audit_entry *audit);
 
-/* Renewal of a login without a password (migration 14). renew_get: the
+/* Renewal of a login without a password (migration 12). renew_get: the
  * token's user, scope and auth_at (when its password login was made), for
  * a token that was not revoked (it may have expired): TE_ERR_NOT_FOUND
  * unknown, TE_ERR_DENIED revoked. renewed: give new_hash the auth_at of

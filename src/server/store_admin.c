@@ -1,5 +1,5 @@
 /* store_admin.c: what the administrator's lifecycle commands change
- * (migration 13) in the SQLite backend of store.h: users listed, updated,
+ * (migration 11) in the SQLite backend of store.h: users listed, updated,
  * disabled and enabled; the registry of product families; relays removed;
  * devices made enrollable again. */
 #include "store_sqlite_int.h"

@@ -122,10 +122,7 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE relay_reports(relay TEXT NOT NULL, id TEXT NOT NULL,"
 	" at INTEGER NOT NULL, PRIMARY KEY(relay, id));"
 	"CREATE INDEX relay_reports_at ON relay_reports(at);",
-	/* 11, 12: taken by other issue-11 work; renumbered on merge */
-	"SELECT 1;",
-	"SELECT 1;",
-	/* 13: the administrator's lifecycle (store_admin.c): disabled users;
+	/* 11: the administrator's lifecycle (store_admin.c): disabled users;
 	 * regions in upper case, as policy.conf names them; the registry of
 	 * product families, seeded from what devices and certifications use
 	 * already; revocations counted per device, so that the count still
@@ -139,7 +136,7 @@ static const char *const store_migrations[] = {
 	" SELECT DISTINCT product, strftime('%s','now') FROM certifications;"
 	"ALTER TABLE devices ADD COLUMN revocations INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE devices SET revocations = 1 WHERE status = 'revoked';",
-	/* 14: when the password login a token descends from was made, carried
+	/* 12: when the password login a token descends from was made, carried
 	 * over by renewals (store_admin.c) */
 	"ALTER TABLE api_tokens ADD COLUMN auth_at INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE api_tokens SET auth_at = created_at;",

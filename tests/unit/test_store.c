@@ -365,14 +365,14 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
 	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
-	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATION_13
+	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATIONS_11_12
 /* 9: the device clock's offset */
 #define CLOCK_DROP_MIGRATION_9 \
 	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
 	"ALTER TABLE devices DROP COLUMN clock_reported_at;"
-/* 13: disabled users, the product registry, revocations per device (11
- * and 12 add nothing on this branch); 14: the tokens' password login time */
-#define ADMIN_DROP_MIGRATION_13 \
+/* 11: disabled users, the product registry, revocations per device;
+ * 12: the tokens' password login time */
+#define ADMIN_DROP_MIGRATIONS_11_12 \
 	"ALTER TABLE users DROP COLUMN disabled; DROP TABLE products;" \
 	"ALTER TABLE devices DROP COLUMN revocations;" \
 	"ALTER TABLE api_tokens DROP COLUMN auth_at;"
@@ -394,9 +394,9 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE api_tokens DROP COLUMN scope;" \
 	"ALTER TABLE users DROP COLUMN must_change_password;"
 
-/* Migration 13 upgrades a version-10 database: regions in upper case,
+/* Migration 11 upgrades a version-10 database: regions in upper case,
  * the products devices use registered, a revoked device counted once. */
-static void test_migration_13_admin(void **state)
+static void test_migration_11_admin(void **state)
 {
 	struct fixture *f = *state;
 	struct store_user u;
@@ -407,7 +407,7 @@ static void test_migration_13_admin(void **state)
 	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADMIN_DROP_MIGRATION_13 "UPDATE users SET region = 'us';"
+	raw_sql(f->path, ADMIN_DROP_MIGRATIONS_11_12 "UPDATE users SET region = 'us';"
 	                 "DELETE FROM schema_version WHERE version >= 11;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
@@ -601,7 +601,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADMIN_DROP_MIGRATION_13 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
+	raw_sql(f->path, ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
@@ -750,7 +750,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_9_device_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_2_upgrades_a_version_1_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_revoke, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migration_13_admin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_11_admin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_audit_anchor_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_checkpoints, setup, teardown),
