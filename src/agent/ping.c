@@ -89,6 +89,21 @@ char *ping_body_wait(const struct agent_conf *conf, int wait)
 	return ping_body_full(conf, wait, NULL, 0, NULL, NULL);
 }
 
+/* What the device offers besides its services, by name only: its
+ * diagnostics and file areas (the server refuses requests for others). */
+static void ping_add_offers(const struct agent_conf *conf, json_t *o)
+{
+	json_t *diags = json_array(), *files = json_array();
+	size_t i;
+
+	for (i = 0; i < conf->ndiags && diags != NULL; i++)
+		json_array_append_new(diags, json_string(conf->diags[i].name));
+	for (i = 0; i < conf->nfiles && files != NULL; i++)
+		json_array_append_new(files, json_string(conf->files[i].name));
+	json_object_set_new(o, "diags", diags);
+	json_object_set_new(o, "files", files);
+}
+
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
                      int reconcile, struct sessrec *ended, size_t *nended)
 {
@@ -102,6 +117,8 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		                      conf->services[i].port));
 	o = json_pack("{s:s, s:s, s:b, s:o}", "version", TETHER_VERSION,
 	              "status", "ok", "wait", wait, "services", svcs);
+	if (o != NULL)
+		ping_add_offers(conf, o);
 	if (o != NULL && ended != NULL && nended != NULL) {
 		*nended = 0;
 		(void)sessrec_load(conf, SESSREC_ENDS_FILE, ended, SESSREC_MAX, nended);

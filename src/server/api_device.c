@@ -376,7 +376,7 @@ void api_ping(struct http_req *r)
 	struct server *srv = r->srv;
 	struct api_events_ctx *c;
 	struct ping_req p;
-	char svcs[STORE_SERVICES_BYTES];
+	char svcs[STORE_SERVICES_BYTES], diags[STORE_OFFERS_BYTES], files[STORE_OFFERS_BYTES];
 	int rc;
 
 	srv->counts.pings++;
@@ -385,13 +385,18 @@ void api_ping(struct http_req *r)
 		return;
 	}
 	if ((rc = ping_parse_request(r->body, r->body_len, &p)) != 0 ||
-	    (rc = ping_services_json(&p, svcs, sizeof(svcs))) != 0) {
+	    (rc = ping_services_json(&p, svcs, sizeof(svcs))) != 0 ||
+	    (rc = ping_names_json(&p.diags, diags, sizeof(diags))) != 0 ||
+	    (rc = ping_names_json(&p.files, files, sizeof(files))) != 0) {
 		http_error(r, 400, "bad_request", "ping body invalid (%s); see docs/protocol.md",
 		           te_strerror(rc));
 		return;
 	}
 	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
 	                  p.has_services ? svcs : NULL);
+	if (p.diags.present || p.files.present)
+		store_device_offers(srv->store, r->device.serial, p.diags.present ? diags : NULL,
+		                    p.files.present ? files : NULL);
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
 	longpoll_note_ping(srv->lp, r->device.serial, p.wait);

@@ -63,25 +63,47 @@ static json_t *api_ask_requested(const struct api_ask *a)
 	return all;
 }
 
-static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void api_ask_refuse(struct http_req *r, struct api_ask *a, int status,
+                           const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-/* Refuse the request: 403 with the reason, audited session_denied. */
-static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
+/* Refuse the request with status and code, audited session_denied. */
+static void api_ask_vrefuse(struct http_req *r, struct api_ask *a, int status,
+                            const char *code, const char *fmt, va_list ap)
 {
 	char why[2 * MAX_REASON_BYTES];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	server_audit(r->srv, r->user.name, "session_denied",
 	             json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:b}", "user",
 	                       r->user.name, "role", r->user.role, "level", r->user.level,
 	                       "region", r->user.region, "device", a->d.serial, "site",
 	                       a->site.name, "reason", why, "requested", api_ask_requested(a),
 	                       "escalation", a->s->escalation));
-	http_error(r, 403, "forbidden", "session refused: %s", why);
+	http_error(r, status, code, "session refused: %s", why);
+}
+
+static void api_ask_refuse(struct http_req *r, struct api_ask *a, int status,
+                           const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_ask_vrefuse(r, a, status, code, fmt, ap);
+	va_end(ap);
+}
+
+static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Refuse the request by policy: 403 with the reason, audited session_denied. */
+static void api_ask_deny(struct http_req *r, struct api_ask *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_ask_vrefuse(r, a, 403, "forbidden", fmt, ap);
+	va_end(ap);
 }
 
 /* An action word a client may ask for (forwards go in "services"). */
@@ -144,6 +166,94 @@ static int api_ask_permits(struct http_req *r, const char *perm)
 	return policy_allows(r->srv->policy, r->user.role, r->user.level, perm);
 }
 
+/* 1 when the JSON array arr holds the string name. */
+static int api_json_has_name(const json_t *arr, const char *name)
+{
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
+		if (name != NULL && json_is_string(json_array_get(arr, i)) &&
+		    strcmp(json_string_value(json_array_get(arr, i)), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The names in arr (strings, or objects' field key), comma-separated, or
+ * "none", for a message. */
+static void api_offered_names(const json_t *arr, const char *key, char *out, size_t outsz)
+{
+	size_t len = 0;
+
+	snprintf(out, outsz, "none");
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
+		const json_t *v = json_array_get(arr, i);
+		const char *n = json_string_value(key ? json_object_get(v, key) : v);
+		int w;
+
+		if (n == NULL)
+			continue;
+		w = snprintf(out + len, outsz - len, "%s%s", len ? ", " : "", n);
+		if (w < 0 || (size_t)w >= outsz - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* Diagnostics and file areas asked for must be among those the agent
+ * reports in its pings (an agent too old to report them is not judged). */
+static int api_ask_offers(struct http_req *r, struct api_ask *a)
+{
+	json_error_t jerr;
+	json_t *diags = a->d.diags[0] ? json_loads(a->d.diags, 0, &jerr) : NULL;
+	json_t *files = a->d.files[0] ? json_loads(a->d.files, 0, &jerr) : NULL;
+	char names[STORE_OFFERS_BYTES];
+	int rc = 0;
+
+	for (size_t i = 0; a->req_actions && rc == 0 && i < json_array_size(a->req_actions); i++) {
+		const char *act = json_string_value(json_array_get(a->req_actions, i));
+
+		if (strncmp(act, "diag:", 5) == 0 && json_is_array(diags) &&
+		    !api_json_has_name(diags, act + 5)) {
+			api_offered_names(diags, NULL, names, sizeof(names));
+			http_error(r, 400, "not_offered", "device %s offers no diagnostic '%s'"
+			           " (it offers: %s)", a->d.serial, act + 5, names);
+			rc = -1;
+		} else if (strncmp(act, "files:", 6) == 0 && json_is_array(files) &&
+		           json_array_size(files) == 0) {
+			http_error(r, 400, "not_offered", "device %s offers no file areas"
+			           " (files.NAME in its tether-agent.conf), so %s cannot be granted",
+			           a->d.serial, act);
+			rc = -1;
+		}
+	}
+	json_decref(diags);
+	json_decref(files);
+	return rc;
+}
+
+/* When the device was last seen, for a refusal: a UTC time and how long
+ * ago, or that it never pinged. */
+static void api_last_seen_text(int64_t seen, int64_t now, char *out, size_t outsz)
+{
+	time_t t = (time_t)seen;
+	int64_t ago = now - seen;
+	char when[32];
+	struct tm tm;
+
+	if (seen <= 0) {
+		snprintf(out, outsz, "never seen: its agent has not pinged since it was enrolled");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (ago < 0)
+		ago = 0;
+	if (ago < 120)
+		snprintf(out, outsz, "last seen %s (%lld s ago)", when, (long long)ago);
+	else if (ago < 7200)
+		snprintf(out, outsz, "last seen %s (%lld min ago)", when, (long long)(ago / 60));
+	else
+		snprintf(out, outsz, "last seen %s (%lld h ago)", when, (long long)(ago / 3600));
+}
+
 /* The forwards: those asked for must be services the device reported; none
  * asked (and no actions) means every reported service the role permits. */
 static int api_ask_services(struct http_req *r, struct api_ask *a)
@@ -152,6 +262,7 @@ static int api_ask_services(struct http_req *r, struct api_ask *a)
 	json_t *have = json_loads(a->d.services, 0, &jerr);
 	const json_t *req = a->req_services;
 	int all = req == NULL && a->req_actions == NULL, rc = 0;
+	char names[STORE_SERVICES_BYTES];
 
 	for (size_t i = 0; json_is_array(have) && i < json_array_size(have); i++) {
 		const char *name = json_string_value(json_object_get(json_array_get(have, i), "name"));
@@ -167,10 +278,15 @@ static int api_ask_services(struct http_req *r, struct api_ask *a)
 		if (wanted)
 			json_array_append_new(a->services, json_string(name));
 	}
-	if (req != NULL && json_array_size(a->services) != json_array_size(req)) {
-		http_error(r, 400, "bad_request", "services must be among those %s reports: %s",
-		           a->d.serial, a->d.services);
-		rc = -1;
+	for (size_t k = 0; req != NULL && rc == 0 && k < json_array_size(req); k++) {
+		const char *want = json_string_value(json_array_get(req, k));
+
+		if (!api_json_has_name(a->services, want)) {
+			api_offered_names(have, "name", names, sizeof(names));
+			http_error(r, 400, "not_offered", "device %s does not offer service '%s'"
+			           " (it offers: %s)", a->d.serial, want, names);
+			rc = -1;
+		}
 	}
 	json_decref(have);
 	return rc;
@@ -408,9 +524,20 @@ void api_session_new(struct http_req *r)
 		           " no sessions can be opened on it", a.d.serial);
 		goto out;
 	}
-	if (api_ask_services(r, &a) != 0 || api_ask_check_role(r, &a) != 0 ||
-	    api_ask_check_entitlement(r, &a) != 0)
+	if (api_ask_services(r, &a) != 0 || api_ask_offers(r, &a) != 0 ||
+	    api_ask_check_role(r, &a) != 0 || api_ask_check_entitlement(r, &a) != 0)
 		goto out;
+	/* No consent can come from a device that is not online: say so now
+	 * rather than let the request wait out the consent timeout. */
+	if (!api_device_online(srv, &a.d)) {
+		char seen[96];
+
+		api_last_seen_text(a.d.last_seen, server_now(), seen, sizeof(seen));
+		api_ask_refuse(r, &a, 409, "device_offline", "device %s is offline (%s);"
+		               " ask again once its agent is online (tether devices)",
+		               a.d.serial, seen);
+		goto out;
+	}
 	if (store_session_open_for_device(srv->store, a.s->device, &open) == 0) {
 		http_error(r, 409, "device_busy", "session %s is already open on %s; end it first",
 		           open.id, open.device);

@@ -532,6 +532,19 @@ static void api_device_clock_json(struct server *srv, const struct store_device 
 	json_object_set_new(o, "clock_skew_warn_s", json_integer(warn));
 }
 
+/* A stored name list (JSON array text), or null when never reported. */
+static json_t *api_names_json(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = text[0] != '\0' ? json_loads(text, 0, &jerr) : NULL;
+
+	if (!json_is_array(v)) {
+		json_decref(v);
+		return json_null();
+	}
+	return v;
+}
+
 static json_t *api_device_json(struct server *srv, const struct store_device *d,
                                int full)
 {
@@ -554,8 +567,11 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 		                    d->audit_rollback.hash[0] != '\0'));
 		api_device_clock_json(srv, d, o);
 	}
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "site", json_string(d->site));
+		json_object_set_new(o, "diags", api_names_json(d->diags));
+		json_object_set_new(o, "files", api_names_json(d->files));
+	}
 	if (o != NULL && full)
 		json_object_set_new(o, "ssh_hostkey", json_string(d->ssh_hostkey));
 	return o;

@@ -54,8 +54,9 @@ void api_role_text(const struct store_user *u, char *out, size_t outsz);
 
 /* Reply to a held or fresh ping with the device's pending events. */
 void api_ping_answer(struct http_req *r, void *arg);
-/* 1 when d counts as online: its long-poll is held, or it pinged within
- * one long-poll plus one short-poll period (api_user.c). */
+/* 1 when d counts as online: its long-poll is held or was answered within
+ * one period, or (short-poll, or unknown since this server started) it
+ * pinged within one long-poll plus one short-poll period (api_user.c). */
 int api_device_online(struct server *srv, const struct store_device *d);
 /* 1 when the store says serial is revoked (read fresh, not from r). */
 int api_device_is_revoked(struct server *srv, const char *serial);

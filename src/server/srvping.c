@@ -177,6 +177,32 @@ static int ping_parse_ended(const json_t *arr, struct ping_req *out)
 	return 0;
 }
 
+/* "diags" / "files": ["name", ...], each a unique name. */
+static int ping_parse_names(const json_t *arr, struct ping_names *out)
+{
+	const json_t *v;
+	size_t i;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	if (json_array_size(arr) > PING_MAX_OFFERS)
+		return TE_ERR_TOO_LONG;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || json_string_length(v) >= MAX_NAME_BYTES ||
+		    !jbody_name_ok(json_string_value(v)))
+			return TE_ERR_INVALID;
+		memcpy(out->name[i], json_string_value(v), json_string_length(v) + 1);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(out->name[k], out->name[i]) == 0)
+				return TE_ERR_INVALID;
+	}
+	out->present = 1;
+	out->n = i;
+	return 0;
+}
+
 int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 {
 	json_t *j = NULL;
@@ -205,7 +231,10 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 	if ((rc = ping_parse_audit_head(json_object_get(j, "audit_head"), out)) != 0 ||
 	    (rc = ping_parse_sessions(json_object_get(j, "sessions"), out)) != 0)
 		goto out;
-	rc = ping_parse_ended(json_object_get(j, "ended"), out);
+	if ((rc = ping_parse_ended(json_object_get(j, "ended"), out)) != 0 ||
+	    (rc = ping_parse_names(json_object_get(j, "diags"), &out->diags)) != 0)
+		goto out;
+	rc = ping_parse_names(json_object_get(j, "files"), &out->files);
 out:
 	json_decref(j);
 	if (rc != 0)
@@ -226,6 +255,26 @@ int ping_services_json(const struct ping_req *p, char *out, size_t outsz)
 		                          p->services[i].name, "port", p->services[i].port)) != 0)
 			goto out;
 	}
+	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
+		goto out;
+	rc = snprintf(out, outsz, "%s", text) >= (int)outsz ? TE_ERR_TOO_LONG : 0;
+out:
+	free(text);
+	json_decref(arr);
+	return rc;
+}
+
+int ping_names_json(const struct ping_names *n, char *out, size_t outsz)
+{
+	json_t *arr = json_array();
+	char *text = NULL;
+	int rc = TE_ERR_NOMEM;
+
+	if (arr == NULL)
+		goto out;
+	for (size_t i = 0; i < n->n; i++)
+		if (json_array_append_new(arr, json_string(n->name[i])) != 0)
+			goto out;
 	if ((text = json_dumps(arr, JSON_COMPACT)) == NULL)
 		goto out;
 	rc = snprintf(out, outsz, "%s", text) >= (int)outsz ? TE_ERR_TOO_LONG : 0;

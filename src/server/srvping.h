@@ -27,6 +27,15 @@ struct ping_service {
 	int port;
 };
 
+/* Diagnostics ("diags") and file areas ("files") a ping may list: names,
+ * each unique, at most this many (the agent's own limits). */
+#define PING_MAX_OFFERS 16
+struct ping_names {
+	int present;                                /* the field was there */
+	size_t n;
+	char name[PING_MAX_OFFERS][MAX_NAME_BYTES];
+};
+
 struct ping_req {
 	char version[STORE_VERSION_BYTES];
 	char status[PING_STATUS_BYTES];
@@ -43,6 +52,8 @@ struct ping_req {
 	char sessions[PING_MAX_SESSIONS][STORE_SESSION_ID_BYTES];
 	size_t n_ended;                             /* "ended": end reports */
 	struct ping_ended ended[PING_MAX_SESSIONS];
+	struct ping_names diags;                    /* "diags": diag.NAME offered */
+	struct ping_names files;                    /* "files": files.NAME areas */
 };
 
 /* What a reported audit head means against the stored anchor. */
@@ -70,5 +81,7 @@ enum ping_audit_verdict ping_audit_check(const struct store_audit_head *anchor,
                                          const struct store_audit_head *reported);
 /* The services as the JSON array stored with the device. */
 int ping_services_json(const struct ping_req *p, char *out, size_t outsz);
+/* A name list as the JSON array of strings stored with the device. */
+int ping_names_json(const struct ping_names *n, char *out, size_t outsz);
 
 #endif

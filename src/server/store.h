@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -25,6 +25,7 @@
 #define STORE_VERSION_BYTES   32
 #define STORE_HOSTKEY_BYTES   1024
 #define STORE_SERVICES_BYTES  2048  /* JSON array text */
+#define STORE_OFFERS_BYTES    1200  /* 16 names as a JSON array (srvping.h) */
 #define STORE_STATE_BYTES     20
 #define STORE_SESSION_ID_BYTES 33   /* 32 hex digits + NUL */
 
@@ -67,6 +68,10 @@ struct store_device {
 	 * when it was reported (migration 9; clock_reported_at 0: never). */
 	int64_t clock_offset_s;
 	int64_t clock_reported_at;
+	/* The diag.NAME and files.NAME names its agent reports, as JSON arrays
+	 * of strings (migration 13); "" until reported (an older agent). */
+	char diags[STORE_OFFERS_BYTES];
+	char files[STORE_OFFERS_BYTES];
 };
 
 struct store_relay {
@@ -157,6 +162,10 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 /* services_json NULL keeps the stored services. */
 int store_device_seen(struct store *st, const char *serial, int64_t now,
                       const char *agent_version, const char *services_json);
+/* Record the diagnostics and file areas the agent reports (JSON arrays of
+ * names); NULL keeps what is stored. */
+int store_device_offers(struct store *st, const char *serial, const char *diags_json,
+                        const char *files_json);
 /* Record the device's reported clock offset (server minus device, s). */
 int store_device_clock(struct store *st, const char *serial, int64_t offset_s,
                        int64_t now);

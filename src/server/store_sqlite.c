@@ -140,6 +140,10 @@ static const char *const store_migrations[] = {
 	 * over by renewals (store_admin.c) */
 	"ALTER TABLE api_tokens ADD COLUMN auth_at INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE api_tokens SET auth_at = created_at;",
+	/* 13: the diagnostics and file areas each device's agent reports in its
+	 * ping, as JSON arrays of names; '' until it has reported them */
+	"ALTER TABLE devices ADD COLUMN diags TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE devices ADD COLUMN files TEXT NOT NULL DEFAULT '';",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -636,7 +640,8 @@ int store_device_add(struct store *st, const struct store_device *d)
 
 #define STORE_DEVICE_COLS "serial, customer, product, status, cert_fp, ssh_hostkey," \
 	" last_seen, agent_version, services, created_at, audit_seq, audit_hash," \
-	" audit_rollback_seq, audit_rollback_hash, site, clock_offset_s, clock_reported_at"
+	" audit_rollback_seq, audit_rollback_hash, site, clock_offset_s, clock_reported_at," \
+	" diags, files"
 
 static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 {
@@ -658,6 +663,8 @@ static void store_device_row(sqlite3_stmt *s, struct store_device *d)
 	store_col(s, 14, d->site, sizeof(d->site));
 	d->clock_offset_s = sqlite3_column_int64(s, 15);
 	d->clock_reported_at = sqlite3_column_int64(s, 16);
+	store_col(s, 17, d->diags, sizeof(d->diags));
+	store_col(s, 18, d->files, sizeof(d->files));
 }
 
 int store_device_get(struct store *st, const char *serial, struct store_device *out)
@@ -756,6 +763,22 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 		return rc;
 	sqlite3_bind_int64(s, 1, now);
 	if ((rc = store_bind_texts(st, s, 2, v, 3)) == 0)
+		rc = store_step_done(st, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_device_offers(struct store *st, const char *serial, const char *diags_json,
+                        const char *files_json)
+{
+	sqlite3_stmt *s = NULL;
+	const char *v[] = { diags_json, files_json, serial };
+	int rc;
+
+	if ((rc = store_prep(st, "UPDATE devices SET diags = COALESCE(?1, diags),"
+	                         " files = COALESCE(?2, files) WHERE serial = ?3", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0)
 		rc = store_step_done(st, s);
 	sqlite3_finalize(s);
 	return rc;

@@ -36,7 +36,8 @@ static void test_backoff_bounds(void **state)
 
 static void test_body(void **state)
 {
-	const char *text = "state_dir = /tmp/x\nlongpoll = no\nservice.http = 127.0.0.1:8080\n";
+	const char *text = "state_dir = /tmp/x\nlongpoll = no\nservice.http = 127.0.0.1:8080\n"
+	                   "diag.uptime = /usr/bin/uptime\nfiles.logs = /var/log\n";
 	struct agent_conf *c = NULL;
 	char err[128], *body;
 	json_t *o;
@@ -56,6 +57,12 @@ static void test_body(void **state)
 	assert_int_equal(strlen(json_string_value(json_object_get(
 		json_object_get(o, "audit_head"), "hash"))), 64);
 	assert_null(json_object_get(o, "clock_offset_s"));
+	/* Its diagnostics and file areas, by name only. */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "diags"), 0)),
+	                    "uptime");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "files"), 0)),
+	                    "logs");
+	assert_null(strstr(body, "/var/log"));
 	json_decref(o);
 	free(body);
 	/* Once an offset is known it is reported, rounded to seconds. */

@@ -134,6 +134,40 @@ static int parse(const char *s, struct ping_req *p)
 	return ping_parse_request(s, strlen(s), p);
 }
 
+/* "diags" and "files": unique names, at most PING_MAX_OFFERS; absent is
+ * "not reported", not "none". */
+static void test_ping_offers(void **state)
+{
+	struct ping_req p;
+	char out[STORE_OFFERS_BYTES], big[2048];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(parse("{\"diags\":[\"uptime\",\"df\"],\"files\":[]}", &p), 0);
+	assert_true(p.diags.present);
+	assert_int_equal(p.diags.n, 2);
+	assert_string_equal(p.diags.name[1], "df");
+	assert_true(p.files.present);
+	assert_int_equal(p.files.n, 0);
+	assert_int_equal(ping_names_json(&p.diags, out, sizeof(out)), 0);
+	assert_string_equal(out, "[\"uptime\",\"df\"]");
+	assert_int_equal(ping_names_json(&p.files, out, sizeof(out)), 0);
+	assert_string_equal(out, "[]");
+	assert_int_equal(parse("{}", &p), 0);
+	assert_false(p.diags.present);
+	assert_false(p.files.present);
+	assert_int_not_equal(parse("{\"diags\":[\"a\",\"a\"]}", &p), 0);
+	assert_int_not_equal(parse("{\"files\":\"logs\"}", &p), 0);
+	assert_int_not_equal(parse("{\"files\":[\"../etc\"]}", &p), 0);
+	assert_int_not_equal(parse("{\"diags\":[7]}", &p), 0);
+	len = (size_t)snprintf(big, sizeof(big), "{\"diags\":[");
+	for (int i = 0; i <= PING_MAX_OFFERS; i++)
+		len += (size_t)snprintf(big + len, sizeof(big) - len, "%s\"d%d\"", i ? "," : "", i);
+	snprintf(big + len, sizeof(big) - len, "]}");
+	assert_int_equal(parse(big, &p), TE_ERR_TOO_LONG);
+	assert_false(p.diags.present);
+}
+
 static void test_ping_parse(void **state)
 {
 	struct ping_req p;
@@ -375,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_parse_head),
 		cmocka_unit_test(test_ping_audit_check),
 		cmocka_unit_test(test_ping_parse_sessions_ended),
+		cmocka_unit_test(test_ping_offers),
 		cmocka_unit_test(test_ticket_actions),
 		cmocka_unit_test(test_ticket_end_at),
 		cmocka_unit_test(test_ticket_carries_grant_and_limits),

@@ -365,7 +365,11 @@ static void test_device_revoke(void **state)
 	"ALTER TABLE sessions DROP COLUMN customer;" \
 	"ALTER TABLE sessions DROP COLUMN customer_deadline;" \
 	"DROP TABLE notifications; DROP TABLE audit_checkpoints; DROP TABLE user_invites;" \
-	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATIONS_11_12
+	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATIONS_11_12 \
+	OFFERS_DROP_MIGRATION_13
+/* 13: the diagnostics and file areas a device reports */
+#define OFFERS_DROP_MIGRATION_13 \
+	"ALTER TABLE devices DROP COLUMN diags; ALTER TABLE devices DROP COLUMN files;"
 /* 9: the device clock's offset */
 #define CLOCK_DROP_MIGRATION_9 \
 	"ALTER TABLE devices DROP COLUMN clock_offset_s;" \
@@ -407,7 +411,8 @@ static void test_migration_11_admin(void **state)
 	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADMIN_DROP_MIGRATIONS_11_12 "UPDATE users SET region = 'us';"
+	raw_sql(f->path, OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
+	                 "UPDATE users SET region = 'us';"
 	                 "DELETE FROM schema_version WHERE version >= 11;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
@@ -601,7 +606,8 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
+	raw_sql(f->path, OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10
+	        CLOCK_DROP_MIGRATION_9 "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
 	assert_int_equal(store_schema_version(f->st, &v), 0);
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
@@ -611,6 +617,12 @@ static void test_migration_9_device_clock(void **state)
 	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
 	assert_int_equal(d.clock_offset_s, -3600);
 	assert_int_equal(d.clock_reported_at, 1700000000);
+	/* Migration 13: nothing offered is known until the agent reports it. */
+	assert_string_equal(d.diags, "");
+	assert_int_equal(store_device_offers(f->st, "SN1", "[\"df\"]", NULL), 0);
+	assert_int_equal(store_device_get(f->st, "SN1", &d), 0);
+	assert_string_equal(d.diags, "[\"df\"]");
+	assert_string_equal(d.files, "");
 }
 
 /* A database made before migration 2 keeps its devices and gains an empty
