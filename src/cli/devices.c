@@ -5,9 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bounds.h"
 #include "cliargs.h"
 #include "clockoff.h"
 #include "err.h"
+#include "text.h"
 
 #define DEVICES_COLS 6
 
@@ -159,11 +161,85 @@ static void devices_print_table(const json_t *list)
 	}
 }
 
+/* One "label  a, b" line of a name list; "not reported" when the agent
+ * (too old) never said. Names come from the server: shown sanitised. */
+static void devices_show_names(const char *label, const json_t *list, const char *key)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_NAME_BYTES)];
+	const json_t *v;
+	size_t i;
+
+	printf("%-11s", label);
+	if (!json_is_array(list)) {
+		printf(" (not reported by its agent)\n");
+		return;
+	}
+	json_array_foreach(list, i, v) {
+		const char *n = json_string_value(key ? json_object_get(v, key) : v);
+
+		if (n != NULL)
+			printf("%s %s", i ? "," : "", cliout_text(n, shown, sizeof(shown)));
+	}
+	printf("%s\n", json_array_size(list) == 0 ? " (none)" : "");
+}
+
+static const char devices_usage[] =
+	"usage: tether devices            list the devices you may reach\n"
+	"       tether devices show DEVICE  one device: state, and the services,\n"
+	"                                 diagnostics and file areas its agent reports\n";
+
+static int devices_show(const struct cli *cli, const char *serial)
+{
+	static const char *const keys[] = { "serial", "customer", "product", "site",
+	                                    "agent_version" };
+	char shown[TEXT_ESCAPED_BYTES(CLIOUT_CELL_BYTES)], cell[CLIOUT_CELL_BYTES];
+	struct api *a = NULL;
+	json_t *dev = NULL;
+	const char *v;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_check_name(serial) != 0) {
+		cliout_usage("devices show: '%s' is not a device serial", serial);
+		return CLI_EXIT_USAGE;
+	}
+	if (api_open(cli, 0, &a) != 0 || devices_get(a, serial, &dev) != 0)
+		goto out;
+	rc = CLI_EXIT_OK;
+	if (cli->json) {
+		cliout_json(dev);
+		goto out;
+	}
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (api_get_str(dev, keys[k], &v) == 0)
+			printf("%-11s %s\n", keys[k], cliout_text(v, shown, sizeof(shown)));
+	devices_seen(dev, cell, sizeof(cell));
+	printf("%-11s %s\n", "seen", cliout_text(cell, shown, sizeof(shown)));
+	devices_show_names("services", json_object_get(dev, "services"), "name");
+	devices_show_names("diags", json_object_get(dev, "diags"), NULL);
+	devices_show_names("files", json_object_get(dev, "files"), NULL);
+out:
+	json_decref(dev);
+	api_free(a);
+	return rc;
+}
+
 int devices_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
 	size_t npos;
 
+	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+	                  (strcmp(argv[0], "show") == 0 && argc >= 2 &&
+	                   (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)))) {
+		fputs(devices_usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc >= 1 && strcmp(argv[0], "show") == 0) {
+		if (cliargs_parse("devices show", argc - 1, argv + 1, NULL, 0, pos, 1, 1,
+		                  &npos, NULL) != 0)
+			return CLI_EXIT_USAGE;
+		return devices_show(cli, pos[0]);
+	}
 	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	return api_list(cli, "listing devices", "/api/v1/devices", "devices", NULL,

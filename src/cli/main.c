@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"                        two lines on stdin); revokes your other logins\n"
 	"  logout                revoke the login and forget the token\n"
 	"  devices               list devices\n"
+	"  devices show DEVICE   one device, with the services, diagnostics and\n"
+	"                        file areas its agent reports\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"

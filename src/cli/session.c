@@ -91,6 +91,32 @@ static int session_get(struct api *a, const char *id, json_t **out)
 	return api_call(a, what, "GET", path, NULL, out);
 }
 
+int session_ended_why(struct api *a, const char *id, int tries)
+{
+	struct timespec pause = { SESSION_POLL_INTERVAL_S, 0 };
+	const char *state, *why;
+	json_t *s = NULL;
+	int final = 0;
+
+	for (int i = 0; i < tries && !final; i++) {
+		if (i > 0)
+			nanosleep(&pause, NULL);
+		json_decref(s);
+		s = NULL;
+		if (session_get(a, id, &s) != 0 || api_get_str(s, "state", &state) != 0)
+			break;
+		if (strcmp(state, "ended") != 0 && strcmp(state, "expired") != 0 &&
+		    strcmp(state, "refused") != 0)
+			continue;
+		final = 1;
+		if (api_get_str(s, "end_reason", &why) != 0 || why[0] == '\0')
+			why = "no reason recorded";
+		cliout_error(a->cli, state, "session %s %s: %s", id, state, why);
+	}
+	json_decref(s);
+	return final;
+}
+
 int session_end(struct api *a, const char *id, json_t **resp)
 {
 	char path[SESSION_PATH_BYTES], what[SESSION_WHAT_BYTES];
@@ -155,13 +181,47 @@ static int session_poll(struct api *a, const char *id, json_t **last)
 	return TE_ERR_DENIED;
 }
 
+/* 1 when the session object waits for the customer (approval or notice). */
+static int session_at_customer(const json_t *s)
+{
+	const char *state;
+
+	return s != NULL && api_get_str(s, "state", &state) == 0 &&
+	       strcmp(state, "awaiting_customer") == 0;
+}
+
+void session_say_waiting(const json_t *s, const char *id, const char *device)
+{
+	char when[64], shown[TEXT_ESCAPED_BYTES(MAX_NAME_BYTES)];
+	const char *kind = NULL, *site = NULL;
+
+	(void)api_get_str(s, "customer", &kind);
+	if (api_get_str(s, "site", &site) != 0)
+		site = NULL;
+	if (!session_at_customer(s)) {
+		fprintf(stderr, "waiting for the operator at %s to accept...\n", device);
+		return;
+	}
+	cliout_when(json_object_get(s, "customer_deadline"), when, sizeof(when));
+	if (kind != NULL && strcmp(kind, "notice") == 0)
+		fprintf(stderr, "waiting for the customer%s%s: session %s goes ahead unless they"
+		        " refuse it by %s; then the operator at %s is asked...\n",
+		        site ? " of site " : "", site ? cliout_text(site, shown, sizeof(shown)) : "",
+		        id, when, device);
+	else
+		fprintf(stderr, "waiting for the customer%s%s to approve session %s (by %s);"
+		        " then the operator at %s is asked...\n", site ? " of site " : "",
+		        site ? cliout_text(site, shown, sizeof(shown)) : "", id, when, device);
+}
+
 int session_wait(struct api *a, const char *id, int timeout_s,
                  volatile sig_atomic_t *stop, json_t **last)
 {
 	struct timespec pause = { SESSION_POLL_INTERVAL_S, 0 };
 	double deadline = session_now() + timeout_s;
 	json_t *seen = NULL;
-	int r;
+	int r, customer = -1;
+	const char *device;
 
 	for (;;) {
 		if (stop != NULL && *stop) {
@@ -170,11 +230,17 @@ int session_wait(struct api *a, const char *id, int timeout_s,
 		}
 		if ((r = session_poll(a, id, &seen)) <= 0)
 			break;
+		/* The customer has let it through: now it is the operator's turn. */
+		if (customer == 1 && !session_at_customer(seen) && !a->cli->json &&
+		    api_get_str(seen, "device", &device) == 0)
+			session_say_waiting(seen, id, device);
+		customer = session_at_customer(seen);
 		if (session_now() >= deadline) {
 			cliout_error(a->cli, "timeout", "gave up after %d s: session %s "
-			             "is still awaiting the operator's consent — wait "
+			             "is still awaiting %s — wait "
 			             "again, or cancel it with tether session end %s",
-			             timeout_s, id, id);
+			             timeout_s, id, customer ? "the customer's approval" :
+			             "the operator's consent", id);
 			r = TE_ERR_TIMEOUT;
 			break;
 		}

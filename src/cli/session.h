@@ -41,6 +41,17 @@ int session_request(struct api *a, const struct session_ask *ask, char **id,
 int session_wait(struct api *a, const char *id, int timeout_s,
                  volatile sig_atomic_t *stop, json_t **last);
 
+/* Say on stderr what the session waits for, from its object s (a request's
+ * answer or a status): the customer (approval, or a notice's deadline) or
+ * the operator at device. */
+void session_say_waiting(const json_t *s, const char *id, const char *device);
+
+/* After a connection closed: read the session up to tries times, a second
+ * apart, until it is final; then print why it ended (the server's
+ * end_reason, sanitised: operator, site switched off, limit, revoked...).
+ * 1 when it was final (and said so), 0 otherwise. */
+int session_ended_why(struct api *a, const char *id, int tries);
+
 /* POST /api/v1/sessions/ID/end. Errors printed. */
 int session_end(struct api *a, const char *id, json_t **resp);
 

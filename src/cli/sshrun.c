@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +29,9 @@
 /* ssh's argv: program, -n or the five forward words, 2 * SSHRUN_NOPTS for
  * the options, the extra arguments, alias, command and the NULL. */
 #define SSHRUN_ARGV_MAX  (1 + 5 + 2 * SSHRUN_NOPTS + SSHRUN_MAX_SSH_ARGS + 3)
+/* Reads of a session whose connection dropped, a second apart, before it is
+ * taken as not ended elsewhere. */
+#define SSHRUN_WHY_TRIES 5
 
 struct sshrun {
 	const struct cli *cli;
@@ -102,6 +108,25 @@ int sshrun_parse_forward_spec(const char *spec, int *port, char *service,
 	memcpy(service, colon + 1, strlen(colon + 1) + 1);
 	*port = (int)p;
 	return 0;
+}
+
+int sshrun_port_free(int port)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1, rc = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;   /* cannot tell: ssh will say */
+	/* As ssh binds it: a socket in TIME_WAIT does not count as in use. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 1) != 0)
+		rc = errno == EADDRINUSE ? TE_ERR_EXISTS : TE_ERR_SYS;
+	close(fd);
+	return rc;
 }
 
 int sshrun_proxy_command(const char *exe, const char *id, char *out,
@@ -372,6 +397,7 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 {
 	const char *services[1] = { s->service };
 	struct session_ask ask = { 0 };
+	json_t *resp = NULL;
 	int status = 0, stopped = 0, rc = CLI_EXIT_FAIL, r;
 
 	snprintf(s->alias, sizeof(s->alias), "%s%s", SSHRUN_HOST_PREFIX, s->device);
@@ -388,9 +414,9 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 	ask.escalation = s->escalation;
 	if (s->program == NULL)
 		s->program = "ssh";
-	if (session_request(s->a, &ask, &s->id, NULL) != 0)
+	if (session_request(s->a, &ask, &s->id, &resp) != 0)
 		goto out;
-	fprintf(stderr, "waiting for the operator at %s to accept...\n", s->device);
+	session_say_waiting(resp, s->id, s->device);
 	r = session_wait(s->a, s->id, SESSION_WAIT_DEFAULT_S, &sshrun_stop, NULL);
 	if (r == TE_ERR_DENIED)
 		goto out;       /* final already; nothing to end */
@@ -415,10 +441,17 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 	} else {
 		rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : CLI_EXIT_FAIL;
 	}
+	/* Ended elsewhere (the operator, the site's switch, a limit, a
+	 * revocation)? Say why; a dropped connection (ssh's 255) gives the
+	 * server a few seconds to learn it. */
+	if (!stopped && session_ended_why(s->a, s->id, WIFEXITED(status) &&
+	                                  WEXITSTATUS(status) == 255 ? SSHRUN_WHY_TRIES : 1))
+		goto out;
 end:
 	if (session_end(s->a, s->id, NULL) == 0)
 		fprintf(stderr, "session %s ended\n", s->id);
 out:
+	json_decref(resp);
 	sshrun_signals(0);
 	sshrun_cleanup_tmp(s);
 	free(s->id);
@@ -514,6 +547,7 @@ int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
 	char service[MAX_NAME_BYTES], err[256];
 	struct sshrun s;
 	size_t npos;
+	int r;
 
 	memset(&s, 0, sizeof(s));
 	if (cliargs_parse("forward", argc, argv, opts, 1, pos, 2, 2, &npos,
@@ -524,6 +558,13 @@ int sshrun_forward_main(const struct cli *cli, int argc, char **argv)
 	                              sizeof(service), err, sizeof(err)) != 0) {
 		cliout_usage("forward: %s", err);
 		return CLI_EXIT_USAGE;
+	}
+	/* Refused here, before any session is asked for that ssh could not use. */
+	if ((r = sshrun_port_free(s.local_port)) != 0) {
+		cliout_error(cli, "port_in_use", "local port 127.0.0.1:%d %s — pick another"
+		             " LOCALPORT; no session was requested", s.local_port,
+		             r == TE_ERR_EXISTS ? "is already in use" : "cannot be listened on");
+		return CLI_EXIT_FAIL;
 	}
 	s.cli = cli;
 	s.device = pos[0];

@@ -38,4 +38,8 @@ int sshrun_parse_forward_spec(const char *spec, int *port, char *service,
 int sshrun_proxy_command(const char *exe, const char *id, char *out,
                          size_t outsz);
 
+/* 0 when 127.0.0.1:port can be listened on now; TE_ERR_EXISTS when it is
+ * in use, TE_ERR_SYS when refused otherwise (a port below 1024). */
+int sshrun_port_free(int port);
+
 #endif
