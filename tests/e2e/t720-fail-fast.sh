@@ -39,7 +39,7 @@ expect_contains "$out" "does not offer service 'nope' (it offers: http)" \
 BUSY=$(free_port)
 bg busy socat "TCP-LISTEN:$BUSY,bind=127.0.0.1,reuseaddr,fork" /dev/null
 wait_port "$BUSY"
-out=$(tether forward "$SERIAL" "$BUSY:http" --reason "TCK-720 busy" 2>&1) &&
+out=$(timeout 20 tether forward "$SERIAL" "$BUSY:http" --reason "TCK-720 busy" 2>&1) &&
 	fail "a forward on a busy port was accepted: $out"
 expect_contains "$out" "127.0.0.1:$BUSY is already in use" "a busy local port is refused"
 [ "$(requests)" = "$before" ] || fail "a refused request left a session at the server"
