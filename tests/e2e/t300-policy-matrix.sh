@@ -10,7 +10,13 @@
 
 deploy 1
 start_device_service
-export AGENT_EXTRA_CONF="service.screen = 127.0.0.1:$SERVICE_PORT"
+# the diagnostics and file area the matrix asks for: a device is asked
+# only for what its agent reports (issue 11)
+mkdir -p "$WORK/logs"
+export AGENT_EXTRA_CONF="service.screen = 127.0.0.1:$SERVICE_PORT
+diag.status = /bin/true
+diag.selftest = /bin/true
+files.logs = $WORK/logs"
 agent_setup "$SERIAL"
 cli_login
 wait_online

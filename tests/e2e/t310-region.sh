@@ -5,6 +5,7 @@
 # notified and did not refuse within the window; every other region refused.
 . "$(dirname "$0")/lib.sh"
 
+AGENT_EXTRA_CONF="diag.status = /bin/true"   # asked for below
 full_stack 1
 add_user us1 specialist 1 US
 add_user ca2 specialist 2 CA
