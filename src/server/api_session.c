@@ -67,6 +67,10 @@ static void api_ask_refuse(struct http_req *r, struct api_ask *a, int status,
                            const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+static void api_ask_vrefuse(struct http_req *r, struct api_ask *a, int status,
+                            const char *code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+
 /* Refuse the request with status and code, audited session_denied. */
 static void api_ask_vrefuse(struct http_req *r, struct api_ask *a, int status,
                             const char *code, const char *fmt, va_list ap)
