@@ -540,6 +540,7 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 		goto out;
 	}
 	snprintf(s->actions, sizeof(s->actions), "%s", spec->verified.actions);
+	snprintf(s->relay, sizeof(s->relay), "%s", relay_name);
 	if ((rc = tunnel_start(c->conf, spec, &s->worker, &s->notify_fd)) != 0) {
 		snprintf(why, whysz, "cannot start the tunnel worker: %s", te_strerror(rc));
 		goto out;
@@ -765,6 +766,105 @@ void consent_on_session_end(struct consent *c, const char *session,
 	consent_sess_remove(c, s);
 }
 
+/* The session ends on the agent's side with why: kept and reported. */
+static void consent_end_here(struct consent_sess *s, const char *why)
+{
+	log_error("session %s: %s", s->ev.session, why);
+	agentaudit_log(s->c->conf, "agent", "session_end", "session %s: %s", s->ev.session, why);
+	consent_post_end(s->c, s->ev.session, why);
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s", why);
+	consent_sess_remove(s->c, s);
+}
+
+/* The "message" of a server's error answer, escaped for display, else
+ * what went wrong on the way. */
+static void consent_server_message(int status, const char *body, size_t len,
+                                   const char *err, char *out, size_t outsz)
+{
+	json_t *o = status != 0 && body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(o, "message"));
+
+	if (m != NULL)
+		text_escape_display(m, out, outsz);
+	else if (status != 0)
+		snprintf(out, outsz, "HTTP %d", status);
+	else
+		snprintf(out, outsz, "%s", err != NULL ? err : "no response");
+	json_decref(o);
+}
+
+static void consent_relay_moved(int status, const char *body, size_t len,
+                                const char *err, void *arg)
+{
+	struct consent_op *op = arg;
+	struct consent_sess *s = consent_find(op->c, op->id);
+	char why[MAX_REASON_BYTES], msg[MAX_REASON_BYTES / 2];
+
+	free(op);
+	/* Ended meanwhile, at the server or by the operator: nothing to start. */
+	if (s == NULL || !s->moving)
+		return;
+	s->moving = 0;
+	if (s->worker_ending) {
+		consent_sess_remove(s->c, s);
+		return;
+	}
+	if (status == 200) {
+		if (consent_start_tunnel(s, body, len, why, sizeof(why)) == 0) {
+			log_info("session %s: moved to relay %s", s->ev.session, s->relay);
+			return;
+		}
+	} else {
+		consent_server_message(status, body, len, err, msg, sizeof(msg));
+		snprintf(why, sizeof(why), "relay %s did not answer and the server gave no other"
+		         " relay: %s", s->relay, msg);
+	}
+	consent_end_here(s, why);
+}
+
+/* The worker found the session's relay unusable: ask the server for a
+ * ticket on the relay the session is on now (relaymove.h at the server);
+ * 0 when asked, and the session waits for the answer without a worker. */
+static int consent_relay_move(struct consent *c, struct consent_sess *s)
+{
+	struct consent_op *op;
+	json_t *o;
+	char *body;
+	int rc;
+
+	if (s->relay_moves >= TUNNEL_RELAY_MOVES || s->relay[0] == '\0')
+		return -1;
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return -1;
+	op->c = c;
+	snprintf(op->id, sizeof(op->id), "%s", s->ev.session);
+	o = json_pack("{s:s, s:s, s:s}", "session", s->ev.session, "relay", s->relay,
+	              "reason", "no usable answer from the relay within its deadline");
+	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	rc = body != NULL ? apiq_post(c->api, "/api/v1/device/relay-failed", body,
+	                              consent_relay_moved, op) : TE_ERR_NOMEM;
+	free(body);
+	if (rc != 0) {
+		free(op);
+		return -1;
+	}
+	s->relay_moves++;
+	s->moving = 1;
+	if (s->notify_ev != NULL) {
+		event_free(s->notify_ev);
+		s->notify_ev = NULL;
+	}
+	if (s->notify_fd >= 0) {
+		close(s->notify_fd);
+		s->notify_fd = -1;
+	}
+	agentaudit_log(c->conf, "agent", "relay_failed", "session %s relay %s: no usable answer"
+	               " within %d s; asking the server for another", s->ev.session, s->relay,
+	               TUNNEL_RELAY_DEADLINE_S);
+	return 0;
+}
+
 void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 {
 	struct consent_sess *s;
@@ -785,6 +885,10 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 	         (long)pid, what);
 	agentaudit_log(c->conf, "agent", "tunnel_end", "session %s worker %ld: %s",
 	               s->ev.session, (long)pid, what);
+	s->worker = 0;
+	if (!s->worker_ending && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == TUNNEL_EXIT_RELAY_FAILED && consent_relay_move(c, s) == 0)
+		return;   /* the next worker starts with the server's answer */
 	if (!s->worker_ending) {
 		/* The worker ends a session at the ticket's limits: the server
 		 * learns which, as the session's end_reason. */
@@ -792,7 +896,6 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 		snprintf(s->end_reason, sizeof(s->end_reason), "%s",
 		         consent_worker_end_reason(status));
 	}
-	s->worker = 0;
 	consent_sess_remove(c, s);
 }
 
@@ -863,7 +966,7 @@ void consent_shutdown(struct consent *c)
 		return;
 	c->stopping = 1;
 	for (s = c->sessions; s != NULL; s = s->next) {
-		if (s->worker > 0 && !s->worker_ending) {
+		if ((s->worker > 0 || s->moving) && !s->worker_ending) {
 			/* Ended here, with records on both sides (issue 8); the
 			 * tunnel closes once the server has the reason (or could not
 			 * take it: consent_end_posted), so that the relay's view of a

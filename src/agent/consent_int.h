@@ -41,6 +41,9 @@ struct consent_sess {
 	char actions[MAX_ACTIONS_BYTES]; /* what the ticket grants, once active */
 	time_t active_since;
 	char end_reason[MAX_REASON_BYTES]; /* for watchers, when it goes */
+	char relay[MAX_NAME_BYTES];  /* the relay of the current ticket */
+	int relay_moves;             /* moves asked for (TUNNEL_RELAY_MOVES) */
+	int moving;                  /* between a relay's failure and the next worker */
 };
 
 struct consent_conn {

@@ -64,8 +64,11 @@ static int tunnel_deadline_left_s(const struct timespec *start)
 	return left > 0 ? (int)left : 1;
 }
 
+/* *unusable is set when the relay gave no usable answer in time (no
+ * connection, no TLS, no answer to the preamble): another relay may serve
+ * the session. A refusal or a wrong certificate is not that. */
 static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *spec,
-                       SSL **out)
+                       SSL **out, int *unusable)
 {
 	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
 	char err[256], line[MAX_PREAMBLE_BYTES], pre[MAX_PREAMBLE_BYTES];
@@ -89,6 +92,7 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 	                 TUNNEL_RELAY_DEADLINE_S, &ssl, err, sizeof(err));
 	if (rc != 0) {
 		log_error("tunnel: relay %s:%s: %s", spec->relay_host, spec->relay_port, err);
+		*unusable = 1;
 		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: %s",
 		               spec->session, spec->relay_host, spec->relay_port, err);
 		goto out;
@@ -111,6 +115,7 @@ static int tunnel_dial(const struct agent_conf *conf, const struct tunnel_spec *
 	if ((rc = tls_write_all(ssl, pre, (size_t)n)) != 0 ||
 	    (rc = tls_read_line(ssl, line, sizeof(line), tunnel_deadline_left_s(&start))) != 0) {
 		log_error("tunnel: relay preamble: %s", te_strerror(rc));
+		*unusable = 1;
 		agentaudit_log(conf, "agent", "tunnel_failed", "session %s relay %s:%s: no answer"
 		               " to the preamble: %s", spec->session, spec->relay_host,
 		               spec->relay_port, te_strerror(rc));
@@ -139,11 +144,11 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
 	struct tunnel_pump pump;
 	enum sshd_end end = SSHD_END_CLOSED;
 	pthread_t th;
-	int sp[2] = { -1, -1 }, rc, started = 0;
+	int sp[2] = { -1, -1 }, rc, started = 0, unusable = 0;
 
 	memset(&pump, 0, sizeof(pump));
-	if ((rc = tunnel_dial(conf, spec, &pump.ssl)) != 0)
-		return 3;
+	if ((rc = tunnel_dial(conf, spec, &pump.ssl, &unusable)) != 0)
+		return unusable ? TUNNEL_EXIT_RELAY_FAILED : 3;
 	log_info("tunnel: session %s connected to relay %s:%s", spec->session,
 	         spec->relay_host, spec->relay_port);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {

@@ -25,6 +25,11 @@
 #define TUNNEL_EXIT_IDLE         6    /* the ticket's idle timeout */
 #define TUNNEL_EXIT_MAX_DURATION 7    /* the ticket's end time */
 #define TUNNEL_EXIT_NO_AUDIT     8    /* an audit record could not be written */
+/* The relay gave no usable answer within TUNNEL_RELAY_DEADLINE_S: the agent
+ * asks the server for another (POST /device/relay-failed) and starts a new
+ * worker there, at most TUNNEL_RELAY_MOVES times per session. */
+#define TUNNEL_EXIT_RELAY_FAILED 9
+#define TUNNEL_RELAY_MOVES       3
 
 struct tunnel_spec {
 	char session[MAX_NAME_BYTES];

@@ -16,6 +16,8 @@
 #include "tls.h"
 
 #define CONNECT_ERRBUF_BYTES 512
+/* connect_relay's answer when the relay could not be used at all. */
+#define CONNECT_RELAY_DOWN 1
 
 struct connect_target {
 	const char *ticket;
@@ -66,10 +68,16 @@ static int connect_parse(const struct cli *cli, const json_t *resp,
 /* Why the relay could not be reached, with advice fitting the path. */
 static void connect_unreachable(const struct cli *cli,
                                 const struct connect_target *t,
-                                const char *proxy, const char *err)
+                                const char *proxy, const char *err, int retry)
 {
 	char desc[HTTPPROXY_HOST_BYTES + 16] = "?";
 
+	if (retry) {
+		/* Not the last word: the server moves the session (relaymove.h). */
+		fprintf(stderr, "tether: cannot reach relay %s at %s:%s: %s; asking the "
+		        "server for another relay\n", t->name, t->host, t->port, err);
+		return;
+	}
 	if (proxy == NULL) {
 		cliout_error(cli, "relay_unreachable", "cannot reach relay %s at "
 		             "%s:%s: %s — the relay may be down; ask your "
@@ -100,10 +108,13 @@ static int connect_deadline_left_s(const struct timespec *start)
 }
 
 /* Dial the relay (through proxy unless NULL), present the ticket and read
- * its verdict, all within CONNECT_RELAY_DEADLINE_S. */
+ * its verdict, all within CONNECT_RELAY_DEADLINE_S. CONNECT_RELAY_DOWN when
+ * the relay could not be used at all (no connection, not that relay, no
+ * answer) and retry is set: the caller then asks for another relay, and
+ * only a note is printed. A relay's refusal is always final. */
 static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
                          const char *proxy, const struct connect_target *t,
-                         SSL **out)
+                         int retry, SSL **out)
 {
 	char errbuf[CONNECT_ERRBUF_BYTES], line[MAX_PREAMBLE_BYTES + 1];
 	char code[64] = "", *msg;
@@ -122,19 +133,29 @@ static int connect_relay(const struct cli *cli, const char *id, SSL_CTX *ctx,
 	                errbuf, sizeof(errbuf));
 	if (r != 0) {
 		connect_unreachable(cli, t, proxy, errbuf[0] != '\0' ? errbuf :
-		                    te_strerror(r));
+		                    te_strerror(r), retry);
+		r = retry ? CONNECT_RELAY_DOWN : r;
 		goto out;
 	}
 	/* The CA check proved a relay; the name proves the one the server chose. */
 	if ((r = tls_peer_check(ssl, PKI_ROLE_RELAY, t->name != t->host ? t->name : NULL)) != 0) {
 		secret_wipe(line, sizeof(line));
-		connect_unreachable(cli, t, proxy, "the certificate is not that relay's");
+		connect_unreachable(cli, t, proxy, "the certificate is not that relay's",
+		                    retry);
+		r = retry ? CONNECT_RELAY_DOWN : r;
 		goto out;
 	}
 	r = tls_write_all(ssl, line, strlen(line));
 	secret_wipe(line, sizeof(line));
 	if (r == 0)
 		r = tls_read_line(ssl, line, sizeof(line), connect_deadline_left_s(&start));
+	if (r != 0 && retry) {
+		fprintf(stderr, "tether: relay %s at %s:%s did not answer the ticket: %s; "
+		        "asking the server for another relay\n", t->name, t->host,
+		        t->port, te_strerror(r));
+		r = CONNECT_RELAY_DOWN;
+		goto out;
+	}
 	if (r != 0) {
 		cliout_error(cli, "relay_failed", "relay %s at %s:%s did not answer "
 		             "the ticket: %s", t->name, t->host, t->port,
@@ -171,10 +192,10 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 	struct connect_target t;
 	struct api *a = NULL;
 	SSL_CTX *ctx = NULL;
-	json_t *resp = NULL;
+	json_t *resp = NULL, *body = NULL;
 	SSL *ssl = NULL;
 	size_t npos;
-	int rc = CLI_EXIT_FAIL, r;
+	int rc = CLI_EXIT_FAIL, r, moves;
 
 	(void)cli_in;
 	if (cliargs_parse("connect", argc, argv, NULL, 0, pos, 1, 1, &npos,
@@ -187,9 +208,6 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 	if (api_open(cli, 0, &a) != 0)
 		goto out;
 	snprintf(path, sizeof(path), "/api/v1/sessions/%s/connect", pos[0]);
-	if (api_call(a, "getting a relay ticket", "POST", path, NULL, &resp) != 0 ||
-	    connect_parse(cli, resp, &t) != 0)
-		goto out;
 	/* The relay's certificate comes from the same deployment CA; no client
 	 * certificate, the ticket is the credential. */
 	if (tls_client_ctx_new(a->st->ca, NULL, NULL, &ctx) != 0 ||
@@ -197,9 +215,28 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 		cliout_error(cli, "bad_ca", "cannot use the CA file %s", a->st->ca);
 		goto out;
 	}
-	if (connect_relay(cli, pos[0], ctx, api_proxy(a->st->proxy, t.host), &t,
-	                  &ssl) != 0)
-		goto out;
+	/* A relay this leg cannot use is named in the next request, and the
+	 * server moves the session (or has moved it on the device's word);
+	 * the server bounds the moves too (RELAYMOVE_MAX). */
+	for (moves = 0;; moves++) {
+		if (api_call(a, "getting a relay ticket", "POST", path, body, &resp) != 0 ||
+		    connect_parse(cli, resp, &t) != 0)
+			goto out;
+		r = connect_relay(cli, pos[0], ctx, api_proxy(a->st->proxy, t.host), &t,
+		                  moves < CONNECT_RELAY_MOVES, &ssl);
+		if (r == 0)
+			break;
+		if (r != CONNECT_RELAY_DOWN)
+			goto out;
+		json_decref(body);
+		body = json_pack("{s:s}", "failed_relay", t.name);
+		json_decref(resp);   /* wipes the used ticket */
+		resp = NULL;
+		if (body == NULL) {
+			cliout_error(cli, "nomem", "out of memory");
+			goto out;
+		}
+	}
 	r = tls_pump(ssl, 0, 1, NULL, NULL);
 	if (r != 0) {
 		cliout_error(cli, "tunnel_failed", "the tunnel through relay %s "
@@ -211,6 +248,7 @@ out:
 	tls_close(ssl);
 	SSL_CTX_free(ctx);
 	json_decref(resp);   /* main.c's jansson allocator wipes the ticket */
+	json_decref(body);
 	api_free(a);
 	return rc;
 }

@@ -10,6 +10,9 @@
 /* TCP connect, TLS handshake and the relay's answer to the ticket, all
  * within this: a stopped or stuck relay is given up on quickly. */
 #define CONNECT_RELAY_DEADLINE_S 5
+/* How often one connect asks the server for another relay (the server
+ * allows RELAYMOVE_MAX moves per session). */
+#define CONNECT_RELAY_MOVES 3
 
 int connect_main(const struct cli *cli, int argc, char **argv);
 

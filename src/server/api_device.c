@@ -14,6 +14,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "srvping.h"
+#include "relaymove.h"
 #include "relaypick.h"
 #include "relayhealth.h"
 #include "server.h"
@@ -436,15 +437,34 @@ static int api_device_session(struct http_req *r, json_t *j, struct store_sessio
 	return 0;
 }
 
+/* Sign the device leg's ticket for s on relay and answer with it. */
+static void api_device_ticket_reply(struct http_req *r, const struct store_session *s,
+                                    const struct store_relay *relay)
+{
+	char ticket[MAX_TICKET_BYTES];
+	int rc;
+
+	if ((rc = tickets_issue(r->srv->signer, s, relay->name, TICKET_LEG_DEVICE, server_now(),
+	                        ticket, sizeof(ticket))) != 0) {
+		http_error(r, 503, "internal", "could not sign the ticket (%s)", te_strerror(rc));
+		return;
+	}
+	server_audit(r->srv, r->device.serial, "session_ticket",
+	             json_pack("{s:s, s:s, s:s}", "session", s->id, "leg", "device",
+	                       "relay", relay->name));
+	http_reply(r, 200, json_pack("{s:s, s:{s:s, s:s, s:i}}", "ticket", ticket, "relay",
+	                             "name", relay->name, "host", relay->host,
+	                             "device_port", relay->device_port));
+	OPENSSL_cleanse(ticket, sizeof(ticket));
+}
+
 static void api_consent_accept(struct http_req *r, const struct store_session *s)
 {
 	struct server *srv = r->srv;
 	struct store_relay relay;
-	char ticket[MAX_TICKET_BYTES];
-	int64_t now = server_now();
 	int rc;
 
-	if ((rc = relaypick_choose(srv->store, srv->health, &srv->relay_cursor, &relay)) != 0) {
+	if ((rc = relaypick_choose(srv->store, srv->health, &srv->relay_cursor, NULL, &relay)) != 0) {
 		/* Check again now rather than at the next tick: a relay that was
 		 * down may be back, and the operator is told to try again. */
 		if (rc != TE_ERR_NOT_FOUND && srv->health != NULL)
@@ -454,22 +474,45 @@ static void api_consent_accept(struct http_req *r, const struct store_session *s
 		           "no relay is reachable right now; try again shortly");
 		return;
 	}
-	rc = session_move(srv->store, s, SESSION_CONSENTED, NULL, relay.name,
-	                  r->device.serial, now);
-	if (rc == 0)
-		rc = tickets_issue(srv->signer, s, relay.name, TICKET_LEG_DEVICE, now,
-		                   ticket, sizeof(ticket));
-	if (rc != 0) {
-		http_error(r, 409, "bad_state", "the session changed meanwhile (%s)", te_strerror(rc));
+	if (session_move(srv->store, s, SESSION_CONSENTED, NULL, relay.name,
+	                 r->device.serial, server_now()) != 0) {
+		http_error(r, 409, "bad_state", "the session changed meanwhile; ping again");
 		return;
 	}
-	server_audit(srv, r->device.serial, "session_ticket",
-	             json_pack("{s:s, s:s, s:s}", "session", s->id, "leg", "device",
-	                       "relay", relay.name));
-	http_reply(r, 200, json_pack("{s:s, s:{s:s, s:s, s:i}}", "ticket", ticket, "relay",
-	                             "name", relay.name, "host", relay.host,
-	                             "device_port", relay.device_port));
-	OPENSSL_cleanse(ticket, sizeof(ticket));
+	api_device_ticket_reply(r, s, &relay);
+}
+
+/* POST /api/v1/device/relay-failed {session, relay, reason}: the device's
+ * leg could not use the session's relay within its deadline; the answer is
+ * a device ticket for the relay the session is on now (relaymove.h). */
+void api_device_relay_failed(struct http_req *r)
+{
+	json_t *j = api_body(r);
+	struct store_session s;
+	struct store_relay relay;
+	char failed[MAX_NAME_BYTES], why[MAX_REASON_BYTES];
+	int rc;
+
+	if (j == NULL)
+		return;
+	if (api_device_session(r, j, &s) != 0)
+		goto out;
+	if ((rc = jbody_str(j, "relay", 1, failed, sizeof(failed))) != 0 || !jbody_name_ok(failed)) {
+		api_bad_field(r, "relay", rc ? rc : TE_ERR_INVALID);
+		goto out;
+	}
+	if (api_text_field(r, j, "reason", 0, why, sizeof(why)) != 0)
+		goto out;
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "no answer within the leg's deadline");
+	if ((rc = relaymove_session(r->srv, &s, failed, r->device.serial, "device", why,
+	                            &relay)) != 0) {
+		relaymove_http_error(r, &s, rc);
+		goto out;
+	}
+	api_device_ticket_reply(r, &s, &relay);
+out:
+	json_decref(j);
 }
 
 void api_consent(struct http_req *r)

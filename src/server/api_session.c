@@ -22,6 +22,7 @@
 #include "longpoll.h"
 #include "notify.h"
 #include "policy.h"
+#include "relaymove.h"
 #include "server.h"
 #include "srvsession.h"
 #include "tickets.h"
@@ -622,6 +623,36 @@ void api_session_get(struct http_req *r)
 		http_reply(r, 200, api_session_json(&s));
 }
 
+/* A connect that names "failed_relay": the specialist's leg could not use
+ * that relay within its deadline, so the session moves on (relaymove.h) or
+ * has moved already, and the ticket is for the relay it is on now. */
+static int api_session_connect_moved(struct http_req *r, struct store_session *s)
+{
+	struct store_relay relay;
+	char failed[MAX_NAME_BYTES];
+	json_t *j;
+	int rc;
+
+	if (r->body_len == 0)
+		return 0;
+	if ((j = api_body(r)) == NULL)
+		return -1;
+	rc = jbody_str(j, "failed_relay", 0, failed, sizeof(failed));
+	json_decref(j);
+	if (rc != 0 || (failed[0] != '\0' && !jbody_name_ok(failed))) {
+		api_bad_field(r, "failed_relay", rc ? rc : TE_ERR_INVALID);
+		return -1;
+	}
+	if (failed[0] == '\0')
+		return 0;
+	if ((rc = relaymove_session(r->srv, s, failed, r->user.name, "client",
+	                            "no answer within the client leg's deadline", &relay)) != 0) {
+		relaymove_http_error(r, s, rc);
+		return -1;
+	}
+	return 0;
+}
+
 void api_session_connect(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -642,6 +673,8 @@ void api_session_connect(struct http_req *r)
 		           s.state);
 		return;
 	}
+	if (api_session_connect_moved(r, &s) != 0)
+		return;
 	if (store_relay_get(srv->store, s.relay, &relay) != 0 ||
 	    store_device_get(srv->store, s.device, &d) != 0) {
 		http_error(r, 503, "internal", "the session's relay or device is no longer registered");

@@ -28,6 +28,7 @@ void api_enroll(struct http_req *r);
 void api_ping(struct http_req *r);
 void api_consent(struct http_req *r);
 void api_device_session_end(struct http_req *r);
+void api_device_relay_failed(struct http_req *r);
 void api_relay_event(struct http_req *r);
 /* GET /healthz: no authentication; ok or degraded (srvmetrics.c). */
 void api_healthz(struct http_req *r);

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -111,6 +111,7 @@ struct store_session {
 	int64_t idle_s;                       /* idle timeout granted (0: none) */
 	char customer[STORE_STATE_BYTES];     /* "", "notice" or "approval" */
 	int64_t customer_deadline;            /* end of the customer's window */
+	int relay_moves;                      /* moves off a failed relay (migration 11) */
 };
 
 /* An audit entry to write in the same transaction as a change. */
@@ -241,6 +242,13 @@ int store_session_set_state(struct store *st, const char *id, const char *from,
                             const char *to, const char *end_reason,
                             const char *relay, int64_t now,
                             const struct store_audit_entry *audit);
+/* Compare-and-set move of a consented session from relay `from` to `to`,
+ * counting the move (at most max_moves) and reopening the client ticket's
+ * claim. TE_ERR_MISMATCH when the row is not consented on `from` any more
+ * or has moved max_moves times: read it again to tell which. */
+int store_session_move_relay(struct store *st, const char *id, const char *from,
+                             const char *to, int max_moves, int64_t now,
+                             const struct store_audit_entry *audit);
 /* Set client_ticket once; TE_ERR_EXISTS when already set. */
 int store_session_claim_client_ticket(struct store *st, const char *id);
 int store_session_mark_notified(struct store *st, const char *id);

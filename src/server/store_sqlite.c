@@ -144,6 +144,9 @@ static const char *const store_migrations[] = {
 	 * ping, as JSON arrays of names; '' until it has reported them */
 	"ALTER TABLE devices ADD COLUMN diags TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE devices ADD COLUMN files TEXT NOT NULL DEFAULT '';",
+	/* 14: how often a consented session moved off a relay its legs could
+	 * not use (relaymove.c); bounded per session */
+	"ALTER TABLE sessions ADD COLUMN relay_moves INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -974,7 +977,7 @@ int store_relay_list(struct store *st, struct store_relay *out, size_t max, size
 
 #define STORE_SESSION_COLS "id, device, user, reason, services, state, end_reason," \
 	" relay, created_at, updated_at, started_at, client_ticket, device_notified," \
-	" actions, escalation, site, max_s, idle_s, customer, customer_deadline"
+	" actions, escalation, site, max_s, idle_s, customer, customer_deadline, relay_moves"
 #define STORE_OPEN_STATES "('awaiting_customer','awaiting_consent','consented','active')"
 
 static void store_session_row(sqlite3_stmt *s, struct store_session *x)
@@ -1000,6 +1003,7 @@ static void store_session_row(sqlite3_stmt *s, struct store_session *x)
 	x->idle_s = sqlite3_column_int64(s, 17);
 	store_col(s, 18, x->customer, sizeof(x->customer));
 	x->customer_deadline = sqlite3_column_int64(s, 19);
+	x->relay_moves = sqlite3_column_int(s, 20);
 }
 
 int store_session_add(struct store *st, const struct store_session *x,
@@ -1143,6 +1147,21 @@ int store_session_set_state(struct store *st, const char *id, const char *from,
 	                             " started_at = CASE WHEN ?1 = 'active' THEN ?6"
 	                             " ELSE started_at END WHERE id = ?4 AND state = ?5",
 	                         v, 5, &now, 1, TE_ERR_MISMATCH, audit);
+}
+
+int store_session_move_relay(struct store *st, const char *id, const char *from,
+                             const char *to, int max_moves, int64_t now,
+                             const struct store_audit_entry *audit)
+{
+	const char *v[] = { id, from, to };
+	const int64_t iv[] = { now, max_moves };
+
+	/* A new relay needs a new client leg: the claim starts again. */
+	return store_run_audited(st, "UPDATE sessions SET relay = ?3, updated_at = ?4,"
+	                             " relay_moves = relay_moves + 1, client_ticket = 0"
+	                             " WHERE id = ?1 AND relay = ?2 AND state = 'consented'"
+	                             " AND relay_moves < ?5",
+	                         v, 3, iv, 2, TE_ERR_MISMATCH, audit);
 }
 
 static int store_session_flag(struct store *st, const char *sql, const char *id)
