@@ -37,6 +37,7 @@ pass "server: an untouched copy verifies"
 
 start_device_service
 agent_setup "$SERIAL"
+wait_online   # a device never seen is refused at once (t720)
 # a refused request gives the device log a few more records
 sid=$(tether session request "$SERIAL" --reason "TCK-9 audit")
 wait_consent_pending "$sid"
