@@ -20,6 +20,7 @@
 #include "clistate.h"
 #include "secret.h"
 #include "session.h"
+#include "sessions.h"
 #include "site.h"
 #include "sshrun.h"
 
@@ -60,6 +61,7 @@ static const char usage_text[] =
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
+	"  sessions              your open sessions and your most recent ones\n"
 	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
 	"  ssh DEVICE --reason TEXT [--patient-records] [--escalation] [-- ssh args...]\n"
 	"  sftp DEVICE --reason TEXT [--upload] [--patient-records] [--escalation]\n"
@@ -105,6 +107,7 @@ static const struct {
 	{ "password", password_main },
 	{ "devices", devices_main },
 	{ "session", session_main },
+	{ "sessions", sessions_main },
 	{ "connect", connect_main },
 	{ "ssh", sshrun_ssh_main },
 	{ "forward", sshrun_forward_main },

@@ -392,6 +392,25 @@ static int sshrun_spawn(struct sshrun *s, char **extra, int nextra,
 	return 0;
 }
 
+/* --json: the session id, on one line of stdout before ssh runs, so that a
+ * script can follow or end the session while ssh holds the terminal. */
+static void sshrun_print_session(const struct sshrun *s)
+{
+	json_t *o;
+
+	if (!s->cli->json)
+		return;
+	o = json_pack("{s:s, s:s}", "session", s->id, "device", s->device);
+	if (o != NULL && s->service != NULL) {
+		json_object_set_new(o, "service", json_string(s->service));
+		json_object_set_new(o, "local_port", json_integer(s->local_port));
+	}
+	if (o != NULL && json_dumpf(o, stdout, JSON_COMPACT) == 0)
+		putchar('\n');
+	fflush(stdout);
+	json_decref(o);
+}
+
 /* Request, wait for consent, run ssh, end the session. Returns exit code. */
 static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 {
@@ -416,6 +435,7 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 		s->program = "ssh";
 	if (session_request(s->a, &ask, &s->id, &resp) != 0)
 		goto out;
+	sshrun_print_session(s);
 	session_say_waiting(resp, s->id, s->device);
 	r = session_wait(s->a, s->id, SESSION_WAIT_DEFAULT_S, &sshrun_stop, NULL);
 	if (r == TE_ERR_DENIED)

@@ -653,6 +653,32 @@ static int api_session_connect_moved(struct http_req *r, struct store_session *s
 	return 0;
 }
 
+static int api_session_list_cb(const struct store_session *s, void *arg)
+{
+	json_t *o = api_session_json(s);
+
+	return o != NULL && json_array_append_new(arg, o) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+/* GET /api/v1/sessions: the caller's own open and recent sessions. */
+void api_session_list(struct http_req *r)
+{
+	json_t *list = json_array();
+	int rc;
+
+	if (list == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return;
+	}
+	if ((rc = store_session_each_for_user(r->srv->store, r->user.name, api_session_list_cb,
+	                                      list)) != 0) {
+		json_decref(list);
+		http_error(r, 503, "internal", "cannot list sessions (%s)", te_strerror(rc));
+		return;
+	}
+	http_reply(r, 200, json_pack("{s:o}", "sessions", list));
+}
+
 void api_session_connect(struct http_req *r)
 {
 	struct server *srv = r->srv;

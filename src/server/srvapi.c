@@ -47,6 +47,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/devices", API_USER, POLICY_DEVICES_VIEW, api_devices },
 	{ EVHTTP_REQ_GET,  "/api/v1/devices/*", API_USER, POLICY_DEVICES_VIEW, api_device_get },
 	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, POLICY_SESSION_REQUEST, api_session_new },
+	{ EVHTTP_REQ_GET,  "/api/v1/sessions", API_USER, NULL, api_session_list },
 	{ EVHTTP_REQ_GET,  "/api/v1/sessions/*", API_USER, NULL, api_session_get },
 	{ EVHTTP_REQ_POST, "/api/v1/sessions/*/connect", API_USER, POLICY_SESSION_REQUEST,
 	  api_session_connect },

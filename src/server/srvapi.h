@@ -21,6 +21,7 @@ void api_devices(struct http_req *r);
 void api_device_get(struct http_req *r);
 void api_session_new(struct http_req *r);
 void api_session_get(struct http_req *r);
+void api_session_list(struct http_req *r);
 void api_session_connect(struct http_req *r);
 void api_session_end(struct http_req *r);
 void api_ca(struct http_req *r);

@@ -236,6 +236,12 @@ int store_session_each_open(struct store *st, store_session_cb cb, void *arg);
 /* A device's sessions that are open, or final but not yet told to it. */
 int store_session_each_for_device(struct store *st, const char *serial,
                                   store_session_cb cb, void *arg);
+/* A user's sessions: every open one and the STORE_RECENT_SESSIONS newest
+ * (final ones included), oldest first (`tether sessions`). */
+#define STORE_RECENT_SESSIONS 20
+#define STORE_RECENT_SESSIONS_STR "20"
+int store_session_each_for_user(struct store *st, const char *user,
+                                store_session_cb cb, void *arg);
 /* Compare-and-set state change: only when the row is still in `from`.
  * relay may be NULL (unchanged). TE_ERR_MISMATCH when the state moved. */
 int store_session_set_state(struct store *st, const char *id, const char *from,

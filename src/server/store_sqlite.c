@@ -1113,6 +1113,17 @@ int store_session_each_for_device(struct store *st, const char *serial,
 	                          serial, cb, arg);
 }
 
+int store_session_each_for_user(struct store *st, const char *user,
+                                store_session_cb cb, void *arg)
+{
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE user = ?1 AND (state IN " STORE_OPEN_STATES
+	                              " OR rowid IN (SELECT rowid FROM sessions WHERE user = ?1"
+	                              " ORDER BY created_at DESC, rowid DESC LIMIT "
+	                              STORE_RECENT_SESSIONS_STR ")) ORDER BY created_at, rowid",
+	                          user, cb, arg);
+}
+
 int store_session_each_open_at_site(struct store *st, const char *site,
                                     store_session_cb cb, void *arg)
 {
