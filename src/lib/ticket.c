@@ -77,7 +77,7 @@ static int ticket_fields_ok(const struct ticket *t)
 	       ticket_name_ok(t->actions, sizeof(t->actions), 1) &&
 	       (t->leg == TICKET_LEG_DEVICE || t->leg == TICKET_LEG_CLIENT) &&
 	       t->expires_at > t->issued_at &&
-	       t->end_at >= 0 && t->idle_s >= 0;
+	       t->end_at >= 0 && t->idle_s >= 0 && t->conn >= 0 && t->conn <= TICKET_MAX_CONN;
 }
 
 /* Compact JSON payload in the documented key order; caller frees. An empty
@@ -107,6 +107,11 @@ static int ticket_payload_new(const struct ticket *t, char **out)
 	              "end", (json_int_t)t->end_at, "idle", (json_int_t)t->idle_s);
 	if (o == NULL)
 		return TE_ERR_INVALID; /* not UTF-8, or out of memory */
+	/* Only when set: a session's first connection has the old payload. */
+	if (t->conn > 0 && json_object_set_new(o, "cn", json_integer(t->conn)) != 0) {
+		json_decref(o);
+		return TE_ERR_NOMEM;
+	}
 	*out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return *out != NULL ? 0 : TE_ERR_NOMEM;
@@ -183,8 +188,19 @@ static int ticket_from_json(const uint8_t *payload, size_t plen, struct ticket *
 	int rc = TE_ERR_INVALID;
 
 	o = json_loadb((const char *)payload, plen, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(o) || json_object_size(o) != sizeof(known) / sizeof(known[0]))
+	if (!json_is_object(o))
 		goto out;
+	/* Every known member, plus "cn" when the connection number is not 0. */
+	j = json_object_get(o, "cn");
+	if (json_object_size(o) != sizeof(known) / sizeof(known[0]) + (j != NULL ? 1 : 0))
+		goto out;
+	t->conn = 0;
+	if (j != NULL) {
+		if (!json_is_integer(j) || json_integer_value(j) < 1 ||
+		    json_integer_value(j) > TICKET_MAX_CONN)
+			goto out;
+		t->conn = json_integer_value(j);
+	}
 	j = json_object_get(o, "v");
 	if (!json_is_integer(j) || json_integer_value(j) != 1)
 		goto out;

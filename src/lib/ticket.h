@@ -6,10 +6,13 @@
  *     {"v":1,"sid":"...","dev":"SERIAL","usr":"alice","rly":"relay-1",
  *      "leg":"device"|"client","iat":1700000000,"exp":1700000060,
  *      "nonce":"32 hex digits","act":"forward:http,shell",
- *      "end":1700014400,"idle":900}
+ *      "end":1700014400,"idle":900[,"cn":3]}
  * act lists what the session may do (see docs/access-control.md for every
  * action); end is when the session must be over (unix time, 0: no limit) and
  * idle the idle timeout in seconds (0: none); the agent enforces both.
+ * cn, present only when not 0, numbers one connection of a session (a
+ * visit, docs/architecture.md): the relay pairs the device and client legs
+ * of the same session and cn, so each connection has its own two legs.
  * The signature covers the payload bytes exactly as sent. */
 #ifndef TETHER_TICKET_H
 #define TETHER_TICKET_H
@@ -32,7 +35,11 @@ struct ticket {
 	char actions[MAX_ACTIONS_BYTES];
 	int64_t end_at;     /* session must end by this time; 0: no limit */
 	int64_t idle_s;     /* idle timeout; 0: none */
+	int64_t conn;       /* connection number in the session, 0..TICKET_MAX_CONN */
 };
+
+/* The highest connection number a ticket may carry. */
+#define TICKET_MAX_CONN 65535
 
 const char *ticket_leg_name(enum ticket_leg leg);
 /* Sign t with an Ed25519 private key into out (NUL-terminated). */

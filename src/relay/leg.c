@@ -231,9 +231,9 @@ static const char *leg_check(struct relay_leg *leg, const struct preamble *p,
 	}
 	/* A second fresh ticket for a leg this session already has is a replay
 	 * of the leg, even though the ticket itself is new. */
-	if (relay_splice_find(r, leg->ticket.session, leg->port) != NULL) {
-		snprintf(msg, msgsz, "session %s already has a %s leg",
-		         leg->ticket.session, relay_leg_word(leg->port));
+	if (relay_splice_find(r, leg->ticket.session, leg->ticket.conn, leg->port) != NULL) {
+		snprintf(msg, msgsz, "session %s connection %lld already has a %s leg",
+		         leg->ticket.session, (long long)leg->ticket.conn, relay_leg_word(leg->port));
 		return "replayed";
 	}
 	return NULL;
@@ -250,6 +250,8 @@ static void leg_accept_ticket(struct relay_leg *leg)
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", leg->ticket.session,
 	              "leg", relay_leg_word(leg->port), "device", leg->ticket.device,
 	              "user", leg->ticket.user, "peer", leg->peer);
+	if (d != NULL && leg->ticket.conn > 0)
+		json_object_set_new(d, "conn", json_integer(leg->ticket.conn));
 	if (relay_audit(leg->relay, "leg_accepted", d) != 0) {
 		leg_refuse(leg, "audit_unavailable", "relay audit trail unavailable: %s",
 		           relay_audit_why(leg->relay));

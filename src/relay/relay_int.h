@@ -61,6 +61,7 @@ struct relay_session {
 	char id[MAX_NAME_BYTES];
 	char device_name[MAX_NAME_BYTES];
 	char user[MAX_NAME_BYTES];
+	int64_t conn;                    /* the connection of the session (ticket "cn") */
 	uint64_t bytes_device_to_client;
 	uint64_t bytes_client_to_device;
 	struct timespec started;
@@ -122,8 +123,9 @@ void relay_leg_tls_error(struct relay_leg *leg, char *buf, size_t bufsz);
 /* splice.c */
 /* A leg was just accepted: find its partner and start splicing, if there. */
 void relay_splice_try_pair(struct relay_leg *leg);
-/* The first waiting or splicing leg of this session and leg kind, or NULL. */
-struct relay_leg *relay_splice_find(struct relay *r, const char *session,
+/* The first waiting or splicing leg of this session, connection number
+ * (ticket "cn") and leg kind, or NULL. */
+struct relay_leg *relay_splice_find(struct relay *r, const char *session, int64_t conn,
                                     enum ticket_leg leg);
 void relay_splice_read(struct relay_leg *leg);
 void relay_splice_write(struct relay_leg *leg);

@@ -30,14 +30,14 @@ static double splice_elapsed_s(const struct timespec *since)
 	       (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-struct relay_leg *relay_splice_find(struct relay *r, const char *session,
+struct relay_leg *relay_splice_find(struct relay *r, const char *session, int64_t conn,
                                     enum ticket_leg kind)
 {
 	struct relay_leg *leg;
 
 	for (leg = r->legs; leg != NULL; leg = leg->next) {
 		if ((leg->state == LEG_WAITING || leg->state == LEG_SPLICING) &&
-		    leg->have_ticket && leg->ticket.leg == kind &&
+		    leg->have_ticket && leg->ticket.leg == kind && leg->ticket.conn == conn &&
 		    strcmp(leg->ticket.session, session) == 0)
 			return leg;
 	}
@@ -63,6 +63,8 @@ void relay_session_end(struct relay_session *s, struct relay *r, const char *rea
 	              "bytes_device_to_client", (json_int_t)s->bytes_device_to_client,
 	              "bytes_client_to_device", (json_int_t)s->bytes_client_to_device,
 	              "duration_s", secs, "reason", reason);
+	if (d != NULL && s->conn > 0)
+		json_object_set_new(d, "conn", json_integer(s->conn));
 	relay_audit(r, "session_end", d);
 	rc = relay_report_event(r->report, s->id, "end", s->bytes_device_to_client,
 	                        s->bytes_client_to_device, reason);
@@ -167,6 +169,8 @@ static int splice_audit_start(struct relay *r, struct relay_session *s)
 	d = json_pack("{s:s, s:s, s:s, s:s, s:s}", "session", s->id,
 	              "device", s->device_name, "user", s->user,
 	              "device_peer", s->device->peer, "client_peer", s->client->peer);
+	if (d != NULL && s->conn > 0)
+		json_object_set_new(d, "conn", json_integer(s->conn));
 	return relay_audit(r, "session_start", d);
 }
 
@@ -176,7 +180,8 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	struct relay_leg *other, *dev, *cli;
 	struct relay_session *s;
 
-	other = relay_splice_find(r, leg->ticket.session,
+	/* Each connection of a session (a visit) has its own pair of legs. */
+	other = relay_splice_find(r, leg->ticket.session, leg->ticket.conn,
 	                          leg->port == TICKET_LEG_DEVICE ? TICKET_LEG_CLIENT
 	                                                         : TICKET_LEG_DEVICE);
 	if (other == NULL || other->state != LEG_WAITING)
@@ -208,6 +213,7 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	snprintf(s->id, sizeof(s->id), "%s", dev->ticket.session);
 	snprintf(s->device_name, sizeof(s->device_name), "%s", dev->ticket.device);
 	snprintf(s->user, sizeof(s->user), "%s", cli->ticket.user);
+	s->conn = dev->ticket.conn;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->device = dev;
 	s->client = cli;

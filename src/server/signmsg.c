@@ -12,8 +12,8 @@
  * before any field is read. */
 static const struct { size_t min, max; } signmsg_bounds[SIGNMSG_TYPE_END] = {
 	[SIGNMSG_ERROR] = { SIGNMSG_U64, SIGNMSG_U64 },
-	[SIGNMSG_TICKET] = { 5 * SIGNMSG_STR_HDR + 3 * SIGNMSG_U64,
-	                     4 * (SIGNMSG_STR_HDR + MAX_NAME_BYTES) + 3 * SIGNMSG_U64 +
+	[SIGNMSG_TICKET] = { 5 * SIGNMSG_STR_HDR + 4 * SIGNMSG_U64,
+	                     4 * (SIGNMSG_STR_HDR + MAX_NAME_BYTES) + 4 * SIGNMSG_U64 +
 	                     SIGNMSG_STR_HDR + MAX_ACTIONS_BYTES },
 	[SIGNMSG_TICKET_OK] = { SIGNMSG_STR_HDR + 1, SIGNMSG_STR_HDR + MAX_TICKET_BYTES },
 	[SIGNMSG_CERT] = { 2 * SIGNMSG_STR_HDR + 2,
@@ -215,6 +215,7 @@ int signmsg_ticket_encode(struct signmsg_wr *w, const struct signmsg_ticket *t)
 	signmsg_put_u64(w, (uint64_t)t->end_at);
 	signmsg_put_u64(w, (uint64_t)t->idle_s);
 	signmsg_put_str(w, t->actions);
+	signmsg_put_u64(w, (uint64_t)t->conn);
 	return signmsg_end(w);
 }
 
@@ -229,6 +230,7 @@ int signmsg_ticket_decode(struct signmsg_rd *rd, struct signmsg_ticket *t)
 	t->end_at = (int64_t)signmsg_get_u64(rd);
 	t->idle_s = (int64_t)signmsg_get_u64(rd);
 	signmsg_get_str(rd, t->actions, sizeof(t->actions));
+	t->conn = (int64_t)signmsg_get_u64(rd);
 	return signmsg_done(rd);
 }
 

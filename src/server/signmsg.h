@@ -49,6 +49,7 @@ struct signmsg_ticket {
 	int64_t end_at;
 	int64_t idle_s;
 	char actions[MAX_ACTIONS_BYTES];
+	int64_t conn;        /* the connection number (ticket.h "cn"); 0: the first */
 };
 
 struct signmsg_totp_check {

@@ -114,6 +114,7 @@ int tickets_sign(EVP_PKEY *key, const struct signmsg_ticket *req, int64_t now, c
 	t.expires_at = now + TICKET_TTL_S;
 	t.end_at = req->end_at;
 	t.idle_s = req->idle_s;
+	t.conn = req->conn;   /* ticket_sign refuses one outside 0..TICKET_MAX_CONN */
 	return ticket_sign(&t, key, out, outsz);
 }
 

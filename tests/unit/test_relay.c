@@ -254,6 +254,27 @@ static void mint_ok(struct fx *f, const char *sid, enum ticket_leg leg,
 	mint(f, f->tkey, sid, "SN1", "relay-1", leg, now, now + TICKET_TTL_S, out, outsz);
 }
 
+/* As mint_ok, for connection conn of the session (ticket "cn"). */
+static void mint_conn(struct fx *f, const char *sid, int64_t conn, enum ticket_leg leg,
+                      char *out, size_t outsz)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct ticket t;
+
+	(void)f;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.session, sizeof(t.session), "%s", sid);
+	snprintf(t.device, sizeof(t.device), "SN1");
+	snprintf(t.user, sizeof(t.user), "alice");
+	snprintf(t.relay, sizeof(t.relay), "relay-1");
+	snprintf(t.actions, sizeof(t.actions), "forward");
+	t.leg = leg;
+	t.issued_at = now;
+	t.expires_at = now + TICKET_TTL_S;
+	t.conn = conn;
+	assert_int_equal(ticket_sign(&t, f->tkey, out, outsz), 0);
+}
+
 static void set_io_timeout(SSL *ssl)
 {
 	struct timeval tv = { IO_TIMEOUT_S, 0 };
@@ -543,6 +564,49 @@ static void test_replay_while_first_connected(void **state)
 	relay_stop(f);
 }
 
+/* A visit: two connections of one session at once, each its own pair of
+ * legs; a second device leg of connection 0 is still a replay. */
+static void test_connections_pair_apart(void **state)
+{
+	struct fx *f = *state;
+	char t[4][MAX_TICKET_BYTES + 1], line[MAX_PREAMBLE_BYTES], answer[256], buf[8];
+	SSL *dev0, *dev1, *cli0, *cli1;
+
+	relay_start(f, UNPAIRED_LEG_TIMEOUT_S);
+	mint_conn(f, "s-visit", 0, TICKET_LEG_DEVICE, t[0], sizeof(t[0]));
+	mint_conn(f, "s-visit", 1, TICKET_LEG_DEVICE, t[1], sizeof(t[1]));
+	mint_conn(f, "s-visit", 0, TICKET_LEG_CLIENT, t[2], sizeof(t[2]));
+	mint_conn(f, "s-visit", 1, TICKET_LEG_CLIENT, t[3], sizeof(t[3]));
+	preamble(line, sizeof(line), "device", t[0]);
+	dev0 = leg_open(f->sn1_ctx, f->dport, line, "zero", answer, sizeof(answer));
+	assert_string_equal(answer, "OK s-visit");
+	preamble(line, sizeof(line), "device", t[1]);
+	dev1 = leg_open(f->sn1_ctx, f->dport, line, "one!", answer, sizeof(answer));
+	assert_string_equal(answer, "OK s-visit");
+	/* The client of connection 1 first: it must get connection 1's bytes. */
+	preamble(line, sizeof(line), "client", t[3]);
+	cli1 = leg_open(f->anon_ctx, f->cport, line, NULL, answer, sizeof(answer));
+	assert_string_equal(answer, "OK s-visit");
+	read_exact(cli1, buf, 4);
+	assert_memory_equal(buf, "one!", 4);
+	preamble(line, sizeof(line), "client", t[2]);
+	cli0 = leg_open(f->anon_ctx, f->cport, line, NULL, answer, sizeof(answer));
+	assert_string_equal(answer, "OK s-visit");
+	read_exact(cli0, buf, 4);
+	assert_memory_equal(buf, "zero", 4);
+	/* One connection ending leaves the other spliced. */
+	tls_close(cli1);
+	assert_true(read_sees_close(dev1));
+	assert_int_equal(tls_write_all(cli0, "more", 4), 0);
+	read_exact(dev0, buf, 4);
+	assert_memory_equal(buf, "more", 4);
+	tls_close(dev1);
+	tls_close(cli0);
+	assert_true(read_sees_close(dev0));
+	tls_close(dev0);
+	relay_stop(f);
+}
+
 static void test_unpaired_leg_dropped(void **state)
 {
 	struct fx *f = *state;
@@ -660,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_stranger_certificate),
 		cmocka_unit_test(test_replay_while_first_connected),
+		cmocka_unit_test(test_connections_pair_apart),
 		cmocka_unit_test(test_unpaired_leg_dropped),
 		cmocka_unit_test(test_audit_trail),
 		cmocka_unit_test(test_config_file),

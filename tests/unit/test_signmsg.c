@@ -23,6 +23,7 @@ static void fill_ticket(struct signmsg_ticket *t)
 	t->end_at = 1700003600;
 	t->idle_s = 900;
 	snprintf(t->actions, sizeof(t->actions), "forward:http,shell");
+	t->conn = 3;
 }
 
 static void test_ticket_round_trip(void **state)

@@ -281,6 +281,18 @@ static void test_strict_payload(void **state)
 		/* newline in the session id */
 		"{\"v\":1,\"sid\":\"s\\nOK x\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
 		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0}",
+		/* cn 0 written out (a first connection leaves it out) */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0,\"cn\":0}",
+		/* cn past TICKET_MAX_CONN */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0,\"cn\":65536}",
+		/* cn as a string */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"idle\":0,\"cn\":\"2\"}",
+		/* cn in place of idle */
+		"{\"v\":1,\"sid\":\"s\",\"dev\":\"d\",\"usr\":\"u\",\"rly\":\"r\",\"leg\":\"device\","
+		"\"iat\":1700000000,\"exp\":1700000060,\"nonce\":\"0123456789abcdef0123456789abcdef\",\"act\":\"\",\"end\":0,\"cn\":2}",
 		/* not an object */
 		"[1,2,3]",
 	};
@@ -298,6 +310,39 @@ static void test_strict_payload(void **state)
 		sign_raw(k->key, bad[i], text, sizeof(text));
 		assert_int_equal(ticket_verify(text, strlen(text), k->key, NOW, &got), TE_ERR_INVALID);
 	}
+}
+
+/* A connection number travels signed, is left out for the first
+ * connection (the payload of older tickets), and is bounded. */
+static void test_connection_number(void **state)
+{
+	struct keys *k = *state;
+	struct ticket t, got;
+	char text[MAX_TICKET_BYTES + 1];
+	uint8_t raw[MAX_TICKET_BYTES];
+	size_t n;
+
+	sample(&t);
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), 0);
+	*strchr(text, '.') = '\0';
+	assert_int_equal(b64url_decode(text, strlen(text), raw, sizeof(raw) - 1, &n), 0);
+	raw[n] = '\0';
+	assert_null(strstr((char *)raw, "\"cn\""));
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), 0);
+	assert_int_equal(ticket_verify(text, strlen(text), k->key, NOW, &got), 0);
+	assert_int_equal(got.conn, 0);
+	t.conn = 7;
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), 0);
+	assert_int_equal(ticket_verify(text, strlen(text), k->key, NOW, &got), 0);
+	assert_int_equal(got.conn, 7);
+	t.conn = TICKET_MAX_CONN;
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), 0);
+	assert_int_equal(ticket_verify(text, strlen(text), k->key, NOW, &got), 0);
+	assert_int_equal(got.conn, TICKET_MAX_CONN);
+	t.conn = TICKET_MAX_CONN + 1;
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), TE_ERR_INVALID);
+	t.conn = -1;
+	assert_int_equal(ticket_sign(&t, k->key, text, sizeof(text)), TE_ERR_INVALID);
 }
 
 static void test_sign_refuses_bad_fields(void **state)
@@ -362,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_strict_payload),
+		cmocka_unit_test(test_connection_number),
 		cmocka_unit_test(test_sign_refuses_bad_fields),
 		cmocka_unit_test(test_key_files),
 	};
