@@ -14,6 +14,7 @@
 #include "secret.h"
 #include "pki.h"
 #include "tls.h"
+#include "visit.h"
 
 #define CONNECT_ERRBUF_BYTES 512
 /* connect_relay's answer when the relay could not be used at all. */
@@ -187,8 +188,8 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 	/* stdout belongs to ssh's byte stream: errors go to stderr only. */
 	const struct cli quiet = { .json = 0 };
 	const struct cli *cli = &quiet;
-	const char *pos[1];
-	char path[160];
+	const char *pos[1], *hostkey;
+	char path[160], id[MAX_NAME_BYTES], host[MAX_NAME_BYTES];
 	struct connect_target t;
 	struct api *a = NULL;
 	SSL_CTX *ctx = NULL;
@@ -201,13 +202,16 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 	if (cliargs_parse("connect", argc, argv, NULL, 0, pos, 1, 1, &npos,
 	                  NULL) != 0)
 		return CLI_EXIT_USAGE;
-	if (cliargs_check_name(pos[0]) != 0) {
-		cliout_usage("connect: '%s' is not a session id", pos[0]);
+	if (cliargs_check_name(pos[0]) != 0 || strlen(pos[0]) >= sizeof(id)) {
+		cliout_usage("connect: '%s' is not a session id or DEVICE%s", pos[0],
+		             VISIT_HOST_SUFFIX);
 		return CLI_EXIT_USAGE;
 	}
-	if (api_open(cli, 0, &a) != 0)
+	/* DEVICE.tether (the ssh-config entry): the caller's open session there. */
+	if (api_open(cli, 0, &a) != 0 ||
+	    visit_resolve(cli, a, pos[0], id, sizeof(id), host, sizeof(host)) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "/api/v1/sessions/%s/connect", pos[0]);
+	snprintf(path, sizeof(path), "/api/v1/sessions/%s/connect", id);
 	/* The relay's certificate comes from the same deployment CA; no client
 	 * certificate, the ticket is the credential. */
 	if (tls_client_ctx_new(a->st->ca, NULL, NULL, &ctx) != 0 ||
@@ -222,7 +226,12 @@ int connect_main(const struct cli *cli_in, int argc, char **argv)
 		if (api_call(a, "getting a relay ticket", "POST", path, body, &resp) != 0 ||
 		    connect_parse(cli, resp, &t) != 0)
 			goto out;
-		r = connect_relay(cli, pos[0], ctx, api_proxy(a->st->proxy, t.host), &t,
+		/* DEVICE.tether: ssh checks the device's registered host key. */
+		if (moves == 0 && host[0] != '\0' &&
+		    (api_get_str(resp, "ssh_hostkey", &hostkey) != 0 ||
+		     visit_known_host(cli, host, hostkey) != 0))
+			goto out;
+		r = connect_relay(cli, id, ctx, api_proxy(a->st->proxy, t.host), &t,
 		                  moves < CONNECT_RELAY_MOVES, &ssl);
 		if (r == 0)
 			break;

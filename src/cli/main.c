@@ -21,6 +21,7 @@
 #include "secret.h"
 #include "session.h"
 #include "sessions.h"
+#include "visit.h"
 #include "site.h"
 #include "sshrun.h"
 
@@ -62,7 +63,11 @@ static const char usage_text[] =
 	"                        [--escalation]\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
 	"  sessions              your open sessions and your most recent ones\n"
-	"  connect SESSION       relay tunnel on stdin/stdout (ssh ProxyCommand)\n"
+	"  connect SESSION|DEVICE.tether\n"
+	"                        relay tunnel on stdin/stdout (ssh ProxyCommand);\n"
+	"                        DEVICE.tether: your open session on DEVICE\n"
+	"  ssh-config            the ~/.ssh/config entry for plain ssh, scp and sftp\n"
+	"                        to DEVICE.tether through your open session there\n"
 	"  ssh DEVICE --reason TEXT [--patient-records] [--escalation] [-- ssh args...]\n"
 	"  sftp DEVICE --reason TEXT [--upload] [--patient-records] [--escalation]\n"
 	"                        [-- sftp args...]\n"
@@ -109,6 +114,7 @@ static const struct {
 	{ "session", session_main },
 	{ "sessions", sessions_main },
 	{ "connect", connect_main },
+	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },
 	{ "forward", sshrun_forward_main },
 	{ "sftp", sshrun_sftp_main },
