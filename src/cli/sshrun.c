@@ -23,6 +23,7 @@
 #include "devices.h"
 #include "err.h"
 #include "session.h"
+#include "visit.h"
 
 #define SSHRUN_OPT_BYTES (PATH_MAX + 64)
 #define SSHRUN_NOPTS     8
@@ -46,6 +47,7 @@ struct sshrun {
 	const char *actions[SSHRUN_MAX_ACTIONS];
 	size_t nactions;
 	int escalation;
+	int reused;               /* no --reason: the caller's open session, not ended here */
 	char *id;                 /* the session, once requested */
 	char *hostkey;            /* the device's registered SSH host key */
 	char tmpdir[PATH_MAX / 2];  /* "" until created */
@@ -342,7 +344,8 @@ static int sshrun_wait_child(struct sshrun *s, pid_t pid, int *stopped)
 		if (sshrun_stop != 0 && !killed) {
 			/* End it at the server first, so the trail says the
 			 * specialist ended it rather than that a leg dropped. */
-			(void)session_end(s->a, s->id, NULL);
+			if (!s->reused)
+				(void)session_end(s->a, s->id, NULL);
 			kill(pid, SIGTERM);
 			killed = 1;
 			*stopped = 1;
@@ -411,6 +414,27 @@ static void sshrun_print_session(const struct sshrun *s)
 	json_decref(o);
 }
 
+/* No --reason: the caller's open session on the device, which must grant
+ * what this command needs. */
+static int sshrun_reuse(struct sshrun *s)
+{
+	const char *need[SSHRUN_MAX_ACTIONS + 1];
+	char fwd[MAX_NAME_BYTES + 8];
+	size_t n = 0, i;
+
+	for (i = 0; i < s->nactions && n < SSHRUN_MAX_ACTIONS; i++)
+		need[n++] = s->actions[i];
+	if (s->service != NULL) {
+		snprintf(fwd, sizeof(fwd), "forward:%s", s->service);
+		need[n++] = fwd;
+	}
+	if (visit_open_session(s->cli, s->a, s->device, need, n, &s->id) != 0)
+		return TE_ERR_NOT_FOUND;
+	s->reused = 1;
+	sshrun_print_session(s);
+	return 0;
+}
+
 /* Request, wait for consent, run ssh, end the session. Returns exit code. */
 static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 {
@@ -433,11 +457,18 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 	ask.escalation = s->escalation;
 	if (s->program == NULL)
 		s->program = "ssh";
-	if (session_request(s->a, &ask, &s->id, &resp) != 0)
-		goto out;
-	sshrun_print_session(s);
-	session_say_waiting(resp, s->id, s->device);
-	r = session_wait(s->a, s->id, SESSION_WAIT_DEFAULT_S, &sshrun_stop, NULL);
+	if (s->reason == NULL) {
+		/* A visit: what the caller holds already, no new consent. */
+		if (sshrun_reuse(s) != 0)
+			goto out;
+		r = 0;
+	} else {
+		if (session_request(s->a, &ask, &s->id, &resp) != 0)
+			goto out;
+		sshrun_print_session(s);
+		session_say_waiting(resp, s->id, s->device);
+		r = session_wait(s->a, s->id, SESSION_WAIT_DEFAULT_S, &sshrun_stop, NULL);
+	}
 	if (r == TE_ERR_DENIED)
 		goto out;       /* final already; nothing to end */
 	if (r != 0) {
@@ -468,7 +499,7 @@ static int sshrun_run(struct sshrun *s, char **extra, int nextra)
 	                                  WEXITSTATUS(status) == 255 ? SSHRUN_WHY_TRIES : 1))
 		goto out;
 end:
-	if (session_end(s->a, s->id, NULL) == 0)
+	if (!s->reused && session_end(s->a, s->id, NULL) == 0)
 		fprintf(stderr, "session %s ended\n", s->id);
 out:
 	json_decref(resp);
@@ -484,12 +515,8 @@ out:
 static int sshrun_check_request(const char *cmd, const char *reason,
                                 const char *device)
 {
-	if (reason == NULL) {
-		cliout_usage("%s: --reason TEXT is required (the service ticket, at "
-		             "most %d characters)", cmd, MAX_REASON_BYTES - 1);
-		return TE_ERR_INVALID;
-	}
-	if (cliargs_check_reason(reason) != 0)
+	/* No --reason: the caller's open session on the device (a visit). */
+	if (reason != NULL && cliargs_check_reason(reason) != 0)
 		return TE_ERR_INVALID;
 	if (cliargs_check_name(device) != 0) {
 		cliout_usage("%s: '%s' is not a device serial", cmd, device);

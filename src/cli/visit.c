@@ -17,6 +17,7 @@
 #include "clistate.h"
 #include "err.h"
 #include "sshrun.h"
+#include "text.h"
 
 /* Longest known_hosts line kept: a host name and a host key line. */
 #define VISIT_LINE_BYTES (MAX_NAME_BYTES + MAX_PEM_BYTES + 16)
@@ -35,14 +36,43 @@ static int visit_device_of(const char *arg, char *dev, size_t devsz)
 	return cliargs_check_name(dev) == 0;
 }
 
+/* The caller's newest consented or active session on dev (a new
+ * reference), or NULL with the error printed; ended gets the reason the
+ * last final one there gave. */
+static json_t *visit_find(const struct cli *cli, struct api *a, const char *dev)
+{
+	char ended[MAX_REASON_BYTES] = "";
+	const char *sdev, *state, *why;
+	json_t *resp = NULL, *list, *s, *found = NULL;
+	size_t i;
+
+	if (api_call(a, "listing your sessions", "GET", "/api/v1/sessions", NULL, &resp) != 0)
+		return NULL;
+	list = json_object_get(resp, "sessions");
+	json_array_foreach(list, i, s) {
+		if (api_get_str(s, "device", &sdev) != 0 || api_get_str(s, "state", &state) != 0 ||
+		    strcmp(sdev, dev) != 0 || !json_is_string(json_object_get(s, "id")))
+			continue;
+		if (strcmp(state, "consented") == 0 || strcmp(state, "active") == 0)
+			found = s;                 /* oldest first: the newest wins */
+		else if (api_get_str(s, "end_reason", &why) == 0 && why[0] != '\0')
+			cliout_text(why, ended, sizeof(ended));
+	}
+	json_incref(found);
+	if (found == NULL)
+		cliout_error(cli, "no_open_session", "you hold no consented session on %s%s%s%s;"
+		             " ask for one first: tether session request %s --reason TEXT ...",
+		             dev, ended[0] ? " (your last one there ended: " : "",
+		             ended, ended[0] ? ")" : "", dev);
+	json_decref(resp);
+	return found;
+}
+
 int visit_resolve(const struct cli *cli, struct api *a, const char *arg, char *id,
                   size_t idsz, char *host, size_t hostsz)
 {
-	char dev[MAX_NAME_BYTES], ended[MAX_REASON_BYTES] = "";
-	const char *sid, *sdev, *state, *why;
-	json_t *resp = NULL, *list, *s;
-	size_t i;
-	int rc = TE_ERR_NOT_FOUND;
+	char dev[MAX_NAME_BYTES];
+	json_t *s;
 
 	host[0] = '\0';
 	id[0] = '\0';
@@ -51,28 +81,56 @@ int visit_resolve(const struct cli *cli, struct api *a, const char *arg, char *i
 		return 0;
 	}
 	snprintf(host, hostsz, "%s", arg);
-	if ((rc = api_call(a, "listing your sessions", "GET", "/api/v1/sessions", NULL,
-	                   &resp)) != 0)
-		return rc;
-	list = json_object_get(resp, "sessions");
-	rc = TE_ERR_NOT_FOUND;
-	json_array_foreach(list, i, s) {
-		if (api_get_str(s, "id", &sid) != 0 || api_get_str(s, "device", &sdev) != 0 ||
-		    api_get_str(s, "state", &state) != 0 || strcmp(sdev, dev) != 0)
-			continue;
-		if (strcmp(state, "consented") == 0 || strcmp(state, "active") == 0) {
-			snprintf(id, idsz, "%s", sid);   /* oldest first: the newest wins */
-			rc = 0;
-		} else if (api_get_str(s, "end_reason", &why) == 0 && why[0] != '\0') {
-			cliout_text(why, ended, sizeof(ended));
-		}
+	if ((s = visit_find(cli, a, dev)) == NULL)
+		return TE_ERR_NOT_FOUND;
+	snprintf(id, idsz, "%s", json_string_value(json_object_get(s, "id")));
+	json_decref(s);
+	return 0;
+}
+
+/* Does the session's "granted" list hold what? files:write grants read. */
+static int visit_granted(const json_t *granted, const char *what)
+{
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(granted, i, g) {
+		const char *v = json_string_value(g);
+
+		if (v != NULL && (strcmp(v, what) == 0 ||
+		                  (strcmp(what, "files:read") == 0 && strcmp(v, "files:write") == 0)))
+			return 1;
 	}
-	if (rc != 0)
-		cliout_error(cli, "no_open_session", "you hold no consented session on %s%s%s%s;"
-		             " ask for one first: tether session request %s --reason TEXT ...",
-		             dev, ended[0] ? " (your last one there ended: " : "",
-		             ended, ended[0] ? ")" : "", dev);
-	json_decref(resp);
+	return 0;
+}
+
+int visit_open_session(const struct cli *cli, struct api *a, const char *device,
+                       const char *const *need, size_t nneed, char **id)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)];
+	json_t *s, *granted;
+	const char *sid;
+	size_t i;
+	int rc = 0;
+
+	*id = NULL;
+	if ((s = visit_find(cli, a, device)) == NULL)
+		return TE_ERR_NOT_FOUND;
+	sid = json_string_value(json_object_get(s, "id"));
+	granted = json_object_get(s, "granted");
+	for (i = 0; i < nneed && rc == 0; i++) {
+		if (visit_granted(granted, need[i]))
+			continue;
+		cliout_error(cli, "not_granted", "your open session %s on %s does not grant %s;"
+		             " end it (tether session end %s) and ask for a session that does",
+		             sid, device, cliout_text(need[i], shown, sizeof(shown)), sid);
+		rc = TE_ERR_DENIED;
+	}
+	if (rc == 0 && (*id = strdup(sid)) == NULL)
+		rc = TE_ERR_NOMEM;
+	if (rc == 0)
+		fprintf(stderr, "using your open session %s on %s (no new consent)\n", sid, device);
+	json_decref(s);
 	return rc;
 }
 

@@ -23,6 +23,12 @@ int visit_ssh_config_main(const struct cli *cli, int argc, char **argv);
  * session id). 0, or an error already printed (no open session, ...). */
 int visit_resolve(const struct cli *cli, struct api *a, const char *arg, char *id,
                   size_t idsz, char *host, size_t hostsz);
+/* `tether ssh|sftp|diag|forward DEVICE` without --reason: the caller's
+ * newest consented or active session on device, which must grant each of
+ * need ("shell", "files:read", "forward:http", ...); *id is malloc'd. The
+ * session stays the caller's to end. Errors printed. */
+int visit_open_session(const struct cli *cli, struct api *a, const char *device,
+                       const char *const *need, size_t nneed, char **id);
 /* Replace host's line in $TETHER_HOME/known_hosts by "host key" (0600);
  * an error is printed. */
 int visit_known_host(const struct cli *cli, const char *host, const char *key);

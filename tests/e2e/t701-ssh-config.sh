@@ -29,6 +29,29 @@ timeout 30 sftp -F "$WORK/ssh_config" -o BatchMode=no -b "$WORK/batch-ls" "$SERI
 expect_contains "$(cat "$WORK/none.out")" "no consented session on $SERIAL" "no session: refused"
 expect_contains "$(cat "$WORK/none.out")" "tether session request $SERIAL" "no session: the way on"
 
+# tether sftp|diag DEVICE without --reason use the open session: no new
+# request, no consent; what it does not grant is refused, saying so.
+first=$(request_actions "TCK-701 first" files:read)
+consent_session "$first"
+rc=0
+tether diag "$SERIAL" uptime >"$WORK/diag.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "diag outside the session's grant exited 0"
+expect_contains "$(cat "$WORK/diag.out")" "session $first on $SERIAL does not grant diag:uptime" \
+	"a command the open session does not grant is refused"
+printf 'get %s %s\n' "$D/logs/device.log" "$WORK/local/first.log" >"$WORK/batch-first"
+rc=0
+timeout 30 tether sftp "$SERIAL" -- -o BatchMode=no -b "$WORK/batch-first" \
+	>"$WORK/first.out" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || fail "tether sftp on the open session exited $rc: $(cat "$WORK/first.out")"
+cmp -s "$D/logs/device.log" "$WORK/local/first.log" || fail "tether sftp fetched something else"
+expect_contains "$(cat "$WORK/first.out")" "using your open session $first on $SERIAL (no new consent)" \
+	"tether sftp uses the open session"
+[ "$(api GET /api/v1/sessions | jq '[.sessions[] | select(.reason | startswith("TCK-701"))] | length')" = 1 ] ||
+	fail "tether sftp made a new request"
+pass "tether sftp DEVICE uses the open session, with no new request"
+tether session end "$first" >/dev/null 2>&1 || true
+wait_state "$first" ended
+
 sid=$(request_actions "TCK-701 config" files:read)
 consent_session "$sid"
 printf 'get %s %s\n' "$D/logs/device.log" "$WORK/local/got.log" >"$WORK/batch-get"
