@@ -305,6 +305,7 @@ static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 		consent_conn_reply(s->waiter, "ERR session %s is gone\n", s->ev.session);
 		s->waiter = NULL;
 	}
+	visit_forget(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->notify_ev != NULL)
@@ -456,6 +457,10 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (n <= 0) {
 		event_del(s->notify_ev);     /* the worker is gone */
+		return;
+	}
+	if (code == VISIT_PROOF_BYTE) {
+		s->proven = 1;           /* the session's later connections skip the password */
 		return;
 	}
 	if (code != 'i' && code != 'm' && code != 'a')
@@ -870,6 +875,8 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 	struct consent_sess *s;
 	char what[64];
 
+	if (visit_on_exit(c, pid, status))
+		return;                  /* a visit's later connection: the session goes on */
 	for (s = c->sessions; s != NULL; s = s->next)
 		if (s->state == CS_ACTIVE && s->worker == pid)
 			break;
@@ -916,8 +923,7 @@ size_t consent_workers(const struct consent *c)
 	size_t n = 0;
 
 	for (s = c->sessions; s != NULL; s = s->next)
-		if (s->worker > 0)
-			n++;
+		n += (s->worker > 0 ? 1 : 0) + visit_workers(s);
 	return n;
 }
 
@@ -1013,6 +1019,7 @@ void consent_kill_workers(struct consent *c)
 
 	for (s = c->sessions; s != NULL; s = next) {
 		next = s->next;
+		visit_kill(c, s);
 		if ((pid = s->worker) <= 0)
 			continue;
 		kill(pid, SIGKILL);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "consent.h"
+#include "visit.h"
 
 #define CONSENT_MAX_SESSIONS   8
 #define CONSENT_MAX_CONNS      16
@@ -44,6 +45,13 @@ struct consent_sess {
 	char relay[MAX_NAME_BYTES];  /* the relay of the current ticket */
 	int relay_moves;             /* moves asked for (TUNNEL_RELAY_MOVES) */
 	int moving;                  /* between a relay's failure and the next worker */
+	/* A visit (visit.c): the connections after the first, each its own
+	 * worker, and whether this session's support password was given. */
+	pid_t conn_pid[VISIT_MAX_CONNS];
+	int64_t conn_no[VISIT_MAX_CONNS];
+	int conn_fd[VISIT_MAX_CONNS];             /* its notify pipe (the proof byte) */
+	struct event *conn_ev[VISIT_MAX_CONNS];
+	int proven;
 };
 
 struct consent_conn {

@@ -8,6 +8,7 @@
  * enforces the ticket's end and idle limits. */
 #include "sshd.h"
 #include "sshd_int.h"
+#include "visit.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -373,6 +374,10 @@ static int sshd_auth_password(ssh_session session, const char *user,
 		d->authed = 1;
 		agentaudit_log(d->conf, d->actor, "auth_success",
 		               "session %s user %s password", d->t->session, user);
+		/* The network part remembers it for this session only (visit.h). */
+		if (d->notify_fd >= 0 && write(d->notify_fd, &(char){ VISIT_PROOF_BYTE }, 1) != 1)
+			log_warn("ssh: cannot pass the session's proof on; its next connections"
+			         " will ask for the password");
 		return SSH_AUTH_SUCCESS;
 	}
 	d->auth_fails++;
@@ -387,9 +392,26 @@ static int sshd_auth_password(ssh_session session, const char *user,
 	return SSH_AUTH_DENIED;
 }
 
+static int sshd_proven;             /* sshd_visit_proof: this worker's session */
+
+void sshd_visit_proof(int proven)
+{
+	sshd_proven = proven;
+}
+
+/* Only with the session's proof, and only for the support user. */
 static int sshd_auth_none(ssh_session session, const char *user, void *userdata)
 {
-	return SSH_AUTH_DENIED;
+	struct sshd *d = userdata;
+
+	(void)session;
+	if (!sshd_proven || user == NULL || strcmp(user, d->conf->support_user) != 0)
+		return SSH_AUTH_DENIED;
+	d->authed = 1;
+	agentaudit_log(d->conf, d->actor, "auth_success",
+	               "session %s user %s proven (support password given earlier in this"
+	               " session)", d->t->session, user);
+	return SSH_AUTH_SUCCESS;
 }
 
 static int sshd_auth_pubkey(ssh_session session, const char *user,
@@ -530,6 +552,7 @@ int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,
 	memset(&d, 0, sizeof(d));
 	d.conf = conf;
 	d.t = t;
+	d.notify_fd = notify_fd;
 	snprintf(d.actor, sizeof(d.actor), "%s", t->user);
 	d.audit_fails0 = agentaudit_failures();
 	if (agentconf_state_path(conf, "ssh_hostkey", keypath, sizeof(keypath)) != 0 ||

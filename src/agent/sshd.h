@@ -79,4 +79,9 @@ int sshd_request_stop(void);
 int sshd_serve(const struct agent_conf *conf, const struct ticket *t, int fd,
                int notify_fd, enum sshd_end *end);
 
+/* In this worker, the session's support password was given on an earlier
+ * connection (visit.h): the support user is let in with the "none" method
+ * (audited auth_success "proven"). */
+void sshd_visit_proof(int proven);
+
 #endif

@@ -75,6 +75,7 @@ struct sshd {
 	char actor[2 * MAX_NAME_BYTES + 8];
 	int authed;
 	int auth_fails;
+	int notify_fd;                   /* the network part: limits and the proof byte */
 	int kick;                        /* disconnect at the next turn */
 	unsigned long audit_fails0;      /* agentaudit_failures() at the start */
 	int nchans;

@@ -161,6 +161,7 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
 		goto out;
 	}
 	started = 1;
+	sshd_visit_proof(spec->proven);     /* visit.h: no second password prompt */
 	rc = sshd_serve(conf, &spec->verified, sp[1], notify_fd, &end);   /* owns sp[1] now */
 	sp[1] = -1;
 	/* SSH is over: unblock the pump's TLS read, then collect the counts. */

@@ -37,6 +37,7 @@ struct tunnel_spec {
 	char relay_host[TUNNEL_HOST_BYTES];
 	char relay_port[TUNNEL_PORT_BYTES];
 	struct ticket verified;             /* the parsed, verified ticket */
+	int proven;                         /* the session's support password was given */
 };
 
 /* Fork the worker. The child never returns. *notify (non-blocking, close

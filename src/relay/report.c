@@ -359,6 +359,14 @@ int relay_report_event(struct relay_report *r, const char *session,
                        const char *event, uint64_t bytes_device_to_client,
                        uint64_t bytes_client_to_device, const char *reason)
 {
+	return relay_report_conn_event(r, session, 0, event, bytes_device_to_client,
+	                               bytes_client_to_device, reason);
+}
+
+int relay_report_conn_event(struct relay_report *r, const char *session, int64_t conn,
+                            const char *event, uint64_t bytes_device_to_client,
+                            uint64_t bytes_client_to_device, const char *reason)
+{
 	unsigned char raw[RELAY_REPORT_ID_BYTES];
 	char id[2 * RELAY_REPORT_ID_BYTES + 1];
 	uint64_t sid = 0;
@@ -377,6 +385,8 @@ int relay_report_event(struct relay_report *r, const char *session,
 	                "reason", reason != NULL ? reason : "");
 	if (obj == NULL)
 		return TE_ERR_NOMEM;
+	if (conn > 0)       /* a visit's later connection (docs/protocol.md) */
+		json_object_set_new(obj, "conn", json_integer(conn));
 	report_add_audit(r, obj);
 	body = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);

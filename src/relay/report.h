@@ -37,6 +37,11 @@ void relay_report_free(struct relay_report *r);
 int relay_report_event(struct relay_report *r, const char *session,
                        const char *event, uint64_t bytes_device_to_client,
                        uint64_t bytes_client_to_device, const char *reason);
+/* The same for connection conn of the session (ticket "cn"; 0: the first,
+ * and no "conn" member is sent). */
+int relay_report_conn_event(struct relay_report *r, const char *session, int64_t conn,
+                            const char *event, uint64_t bytes_device_to_client,
+                            uint64_t bytes_client_to_device, const char *reason);
 /* Every report from now on carries "audit_head" (the log at path, read when
  * the event is queued) and "audit_open" (*open: its head when this process
  * opened it, before relay_start). path is copied. TE_ERR_NOMEM or 0. */

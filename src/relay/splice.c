@@ -66,8 +66,9 @@ void relay_session_end(struct relay_session *s, struct relay *r, const char *rea
 	if (d != NULL && s->conn > 0)
 		json_object_set_new(d, "conn", json_integer(s->conn));
 	relay_audit(r, "session_end", d);
-	rc = relay_report_event(r->report, s->id, "end", s->bytes_device_to_client,
-	                        s->bytes_client_to_device, reason);
+	rc = relay_report_conn_event(r->report, s->id, s->conn, "end",
+	                             s->bytes_device_to_client, s->bytes_client_to_device,
+	                             reason);
 	if (rc != 0)
 		log_error("session %s: cannot queue the end report", s->id);
 }
@@ -229,7 +230,8 @@ void relay_splice_try_pair(struct relay_leg *leg)
 	}
 	log_info("session %s: splicing device %s (%s) and user %s (%s)", s->id,
 	         s->device_name, s->device->peer, s->user, s->client->peer);
-	if (relay_report_event(r->report, s->id, "start", 0, 0, "both legs connected") != 0)
+	if (relay_report_conn_event(r->report, s->id, s->conn, "start", 0, 0,
+	                            "both legs connected") != 0)
 		log_error("session %s: cannot queue the start report", s->id);
 	r->nsessions++;
 	r->counts.sessions++;

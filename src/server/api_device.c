@@ -20,6 +20,7 @@
 #include "server.h"
 #include "srvsession.h"
 #include "tickets.h"
+#include "api_visit.h"
 
 #define API_MAX_EVENTS 16
 #define API_RELAY_REPORT_ID_BYTES 64   /* a relay event report id (hex), with NUL */
@@ -73,6 +74,8 @@ static int api_events_cb(const struct store_session *s, void *arg)
 	if (st == SESSION_AWAITING_CONSENT) {
 		if (!c->ends_only)
 			ev = api_request_event(c->srv, s);
+	} else if (st == SESSION_ACTIVE && !c->ends_only) {
+		api_visit_events(c->srv, s, c->events);   /* a visit's next connections */
 	} else if (session_state_is_final(st) && !s->device_notified) {
 		ev = json_pack("{s:s, s:s, s:s}", "type", "session_end", "session", s->id,
 		               "reason", s->end_reason);
@@ -672,6 +675,20 @@ static void api_relay_audit_heads(struct http_req *r, const struct api_relay_hea
 		api_relay_head_check(r->srv, rl, "audit_head", &h->head, open);
 }
 
+/* The optional "conn" of a relay event (ticket "cn"): 0 when absent, -1
+ * when not an integer in 0..TICKET_MAX_CONN. */
+static json_int_t api_relay_conn(const json_t *j)
+{
+	const json_t *v = json_object_get(j, "conn");
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > TICKET_MAX_CONN)
+		return -1;
+	return json_integer_value(v);
+}
+
 void api_relay_event(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -680,8 +697,9 @@ void api_relay_event(struct http_req *r)
 	char event[16], why[MAX_REASON_BYTES], reason[MAX_REASON_BYTES + 32];
 	char id[API_RELAY_REPORT_ID_BYTES];
 	struct api_relay_heads heads;
-	json_int_t d2c, c2d;
-	int rc;
+	json_int_t d2c, c2d, conn;
+	json_t *ev;
+	int rc = 0;
 
 	if (j == NULL)
 		return;
@@ -711,12 +729,20 @@ void api_relay_event(struct http_req *r)
 		http_reply(r, 200, api_with_checkpoint(srv, json_pack("{s:b}", "duplicate", 1)));
 		goto out;
 	}
+	if ((conn = api_relay_conn(j)) < 0) {
+		http_error(r, 400, "bad_request", "relay event conn invalid; see docs/protocol.md");
+		goto out;
+	}
 	api_relay_audit_heads(r, &heads);
-	server_audit(srv, r->relay.name, "relay_event",
-	             json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", s.id, "event", event,
-	                       "bytes_device_to_client", d2c, "bytes_client_to_device", c2d,
-	                       "reason", why));
-	if (strcmp(event, "start") == 0) {
+	ev = json_pack("{s:s, s:s, s:I, s:I, s:s}", "session", s.id, "event", event,
+	               "bytes_device_to_client", d2c, "bytes_client_to_device", c2d,
+	               "reason", why);
+	if (ev != NULL && conn > 0)
+		json_object_set_new(ev, "conn", json_integer(conn));
+	server_audit(srv, r->relay.name, "relay_event", ev);
+	if (conn > 0 && (strcmp(event, "start") == 0 || strcmp(event, "end") == 0)) {
+		/* A visit's later connection: recorded; the session goes on. */
+	} else if (strcmp(event, "start") == 0) {
 		if (strcmp(s.state, "consented") == 0)
 			rc = session_move(srv->store, &s, SESSION_ACTIVE, NULL, NULL, r->relay.name,
 			                  server_now());

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "srvapi.h"
+#include "api_visit.h"
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -707,8 +708,8 @@ void api_session_connect(struct http_req *r)
 		return;
 	}
 	if ((rc = store_session_claim_client_ticket(srv->store, s.id)) != 0) {
-		http_error(r, 409, "ticket_issued", "the client ticket for this session was already"
-		           " issued; request a new session");
+		/* A visit: the first connection's ticket is out; the next one. */
+		api_visit_connect(r, &s, &relay, &d);
 		return;
 	}
 	if ((rc = tickets_issue(srv->signer, &s, relay.name, TICKET_LEG_CLIENT,

@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -258,6 +258,24 @@ int store_session_move_relay(struct store *st, const char *id, const char *from,
 /* Set client_ticket once; TE_ERR_EXISTS when already set. */
 int store_session_claim_client_ticket(struct store *st, const char *id);
 int store_session_mark_notified(struct store *st, const char *id);
+
+/* ---- A visit's further connections (store_visit.c, migration 11) ---- */
+
+/* At most this many connections after the first, per session. */
+#define STORE_VISIT_MAX_CONNS 1000
+/* The number the session's next connection gets (1 for the first after
+ * connection 0); TE_ERR_TOO_LONG past STORE_VISIT_MAX_CONNS. */
+int store_visit_next(struct store *st, const char *session, int64_t *conn);
+/* Keep connection conn's device-leg ticket until a ping carries it. */
+int store_visit_add(struct store *st, const char *session, int64_t conn, const char *relay,
+                    const char *device_ticket, int64_t now);
+typedef int (*store_visit_cb)(const char *session, int64_t conn, const char *relay,
+                              const char *device_ticket, void *arg);
+/* The session's connections whose ticket no ping has carried yet. */
+int store_visit_each_pending(struct store *st, const char *session, store_visit_cb cb,
+                             void *arg);
+/* A ping carried it: blank the ticket. */
+int store_visit_delivered(struct store *st, const char *session, int64_t conn, int64_t now);
 
 /* ---- Sites, certifications and the customer's part in sessions
  * (migration 5, store_site.c) ---- */

@@ -147,6 +147,12 @@ static const char *const store_migrations[] = {
 	/* 14: how often a consented session moved off a relay its legs could
 	 * not use (relaymove.c); bounded per session */
 	"ALTER TABLE sessions ADD COLUMN relay_moves INTEGER NOT NULL DEFAULT 0;",
+	/* 15: a visit's further connections (store_visit.c): the device leg's
+	 * ticket waits here until a ping carries it, then is blanked */
+	"CREATE TABLE session_conns(session TEXT NOT NULL REFERENCES sessions(id),"
+	" conn INTEGER NOT NULL, relay TEXT NOT NULL, device_ticket TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(session, conn));",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -121,10 +121,18 @@ int tickets_sign(EVP_PKEY *key, const struct signmsg_ticket *req, int64_t now, c
 int tickets_issue(struct signer *sg, const struct store_session *s, const char *relay,
                   enum ticket_leg leg, int64_t now, char *out, size_t outsz)
 {
+	return tickets_issue_conn(sg, s, relay, leg, 0, now, out, outsz);
+}
+
+int tickets_issue_conn(struct signer *sg, const struct store_session *s, const char *relay,
+                       enum ticket_leg leg, int64_t conn, int64_t now, char *out,
+                       size_t outsz)
+{
 	struct signmsg_ticket req;
 	int rc;
 
 	if ((rc = tickets_request(s, relay, leg, now, &req)) != 0)
 		return rc;
+	req.conn = conn;
 	return signer_ticket(sg, &req, out, outsz);
 }

@@ -30,5 +30,9 @@ int tickets_sign(EVP_PKEY *key, const struct signmsg_ticket *req, int64_t now, c
 /* Ask the signer for one leg's ticket (tickets_request + signer_ticket). */
 int tickets_issue(struct signer *sg, const struct store_session *s, const char *relay,
                   enum ticket_leg leg, int64_t now, char *out, size_t outsz);
+/* The same for connection conn of the session (ticket "cn"; 0: the first). */
+int tickets_issue_conn(struct signer *sg, const struct store_session *s, const char *relay,
+                       enum ticket_leg leg, int64_t conn, int64_t now, char *out,
+                       size_t outsz);
 
 #endif

@@ -1,0 +1,40 @@
+/* visit.h: a session is a visit: after its first connection (the worker
+ * consent.c starts at the operator's accept) the specialist may open more,
+ * each announced by a session_connect event of the ping with its own
+ * device-leg ticket ("cn" > 0), each served by its own tunnel worker. The
+ * support password is asked once per session: a worker that took it tells
+ * the network part ('p' on its notify pipe), which remembers it for that
+ * session only, in memory, and starts the session's later workers with
+ * the proof, whose SSH server then takes the "none" method for the
+ * support user. */
+#ifndef TETHER_AGENT_VISIT_H
+#define TETHER_AGENT_VISIT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Connections after the first that may be open at once in one session. */
+#define VISIT_MAX_CONNS 8
+/* The notify byte a worker writes once the support password was right. */
+#define VISIT_PROOF_BYTE 'p'
+
+struct consent;
+struct consent_sess;
+
+/* A session_connect event: verify the ticket (this device, the relay
+ * named, the session, leg device, cn == conn > 0) and start a worker. */
+void visit_on_connect(struct consent *c, const char *session, int64_t conn,
+                      const char *ticket, const char *relay_name, const char *host,
+                      const char *port);
+/* 1 when pid was one of the visits' workers (audited, forgotten). */
+int visit_on_exit(struct consent *c, pid_t pid, int status);
+/* SIGTERM every later worker of s (its session ends). */
+void visit_stop(struct consent_sess *s);
+/* The session goes: SIGTERM them and forget them (reaped as strangers). */
+void visit_forget(struct consent_sess *s);
+/* SIGKILL and reap them (a bounded shutdown's end). */
+void visit_kill(struct consent *c, struct consent_sess *s);
+/* How many run. */
+size_t visit_workers(const struct consent_sess *s);
+
+#endif
