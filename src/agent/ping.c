@@ -151,31 +151,18 @@ static void ping_schedule(struct ping *p, int seconds)
 	evtimer_add(p->timer, &tv);
 }
 
-/* A visit's next connection (visit.h): {"session","conn","ticket","relay":
- * {"name","host","device_port"}}; every member checked, the ticket then
- * verified by visit_on_connect. */
-static void ping_connect_event(struct ping *p, json_t *ev)
+/* A visit's next connection (visit.h). */
+static void ping_connect_event(struct ping *p, const json_t *ev)
 {
-	const char *sid = json_string_value(json_object_get(ev, "session"));
-	const char *ticket = json_string_value(json_object_get(ev, "ticket"));
-	json_t *relay = json_object_get(ev, "relay");
-	json_t *conn = json_object_get(ev, "conn");
-	json_t *port = json_object_get(relay, "device_port");
-	const char *name = json_string_value(json_object_get(relay, "name"));
-	const char *host = json_string_value(json_object_get(relay, "host"));
-	char portbuf[8];
+	struct visit_event v;
 
-	if (sid == NULL || !consent_id_ok(sid) || ticket == NULL || name == NULL ||
-	    host == NULL || !json_is_integer(conn) || json_integer_value(conn) < 1 ||
-	    json_integer_value(conn) > TICKET_MAX_CONN || !json_is_integer(port) ||
-	    json_integer_value(port) < 1 || json_integer_value(port) > 65535 ||
-	    strlen(ticket) > MAX_TICKET_BYTES || strlen(name) >= MAX_NAME_BYTES ||
-	    strlen(host) >= MAX_NAME_BYTES) {
+	if (visit_event_parse(ev, &v) != 0) {
 		log_warn("ping: malformed session_connect ignored");
 		return;
 	}
-	snprintf(portbuf, sizeof(portbuf), "%d", (int)json_integer_value(port));
-	visit_on_connect(p->consent, sid, json_integer_value(conn), ticket, name, host, portbuf);
+	visit_on_connect(p->consent, v.session, v.conn, v.ticket, v.relay_name, v.relay_host,
+	                 v.relay_port);
+	secret_wipe(&v, sizeof(v));
 }
 
 static void ping_event(struct ping *p, json_t *ev)

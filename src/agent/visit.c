@@ -17,6 +17,43 @@
 #include "secret.h"
 #include "tunnel.h"
 
+/* Copy a string member of o into dst (bounded, not empty); 0 or -1. */
+static int visit_str(const json_t *o, const char *key, char *dst, size_t dstsz)
+{
+	const json_t *v = json_object_get(o, key);
+	size_t n;
+
+	if (!json_is_string(v) || (n = json_string_length(v)) == 0 || n >= dstsz ||
+	    strlen(json_string_value(v)) != n)
+		return -1;
+	memcpy(dst, json_string_value(v), n + 1);
+	return 0;
+}
+
+int visit_event_parse(const json_t *ev, struct visit_event *out)
+{
+	const json_t *relay = json_object_get(ev, "relay");
+	const json_t *conn = json_object_get(ev, "conn");
+	const json_t *port = json_object_get(relay, "device_port");
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(ev) || !json_is_object(relay) ||
+	    visit_str(ev, "session", out->session, sizeof(out->session)) != 0 ||
+	    !consent_id_ok(out->session) ||
+	    visit_str(ev, "ticket", out->ticket, sizeof(out->ticket)) != 0 ||
+	    visit_str(relay, "name", out->relay_name, sizeof(out->relay_name)) != 0 ||
+	    visit_str(relay, "host", out->relay_host, sizeof(out->relay_host)) != 0 ||
+	    !json_is_integer(conn) || json_integer_value(conn) < 1 ||
+	    json_integer_value(conn) > TICKET_MAX_CONN || !json_is_integer(port) ||
+	    json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
+		memset(out, 0, sizeof(*out));
+		return TE_ERR_INVALID;
+	}
+	out->conn = json_integer_value(conn);
+	snprintf(out->relay_port, sizeof(out->relay_port), "%d", (int)json_integer_value(port));
+	return 0;
+}
+
 /* A later worker's notify pipe: the proof byte marks the session proven;
  * limit bytes are left to the first worker, which ends the session. */
 static void visit_notify_cb(evutil_socket_t fd, short what, void *arg)

@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
+#include "bounds.h"
+
 /* Connections after the first that may be open at once in one session. */
 #define VISIT_MAX_CONNS 8
 /* The notify byte a worker writes once the support password was right. */
@@ -20,6 +24,22 @@
 
 struct consent;
 struct consent_sess;
+
+/* A session_connect ping event, checked member by member. */
+struct visit_event {
+	char session[MAX_NAME_BYTES];
+	int64_t conn;                          /* 1..TICKET_MAX_CONN */
+	char ticket[MAX_TICKET_BYTES + 1];
+	char relay_name[MAX_NAME_BYTES];
+	char relay_host[MAX_NAME_BYTES];
+	char relay_port[8];
+};
+
+/* {"type":"session_connect","session","conn","ticket","relay":{"name",
+ * "host","device_port"}} into out: 0, or TE_ERR_INVALID for anything
+ * missing, mistyped, out of range or too long (the ticket is verified
+ * later, by visit_on_connect). */
+int visit_event_parse(const json_t *ev, struct visit_event *out);
 
 /* A session_connect event: verify the ticket (this device, the relay
  * named, the session, leg device, cn == conn > 0) and start a worker. */
