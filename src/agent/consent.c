@@ -306,6 +306,8 @@ static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 		s->waiter = NULL;
 	}
 	visit_forget(s);
+	if (s->empty_ev != NULL)
+		event_free(s->empty_ev);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->notify_ev != NULL)
@@ -345,8 +347,10 @@ static void consent_end_posted(int status, const char *body, size_t len,
 
 	if (c->ends_inflight > 0 && --c->ends_inflight == 0 && c->stopping)
 		event_base_loopbreak(c->base);    /* the last report before exit */
-	if (c->stopping && (s = consent_find(c, op->id)) != NULL && s->worker > 0)
+	if (c->stopping && (s = consent_find(c, op->id)) != NULL) {
 		tunnel_stop(s->worker);           /* consent_shutdown waited for this */
+		visit_stop(s);
+	}
 	if (consent_end_acked(status)) {
 		if (status >= 300)
 			log_warn("session %s: the server refused its end report (%d %.*s); "
@@ -436,37 +440,52 @@ static void consent_limit_posted(int status, const char *body, size_t len,
 		log_warn("session %s: the server did not take its end (%d)", op->id, status);
 	if (consent_end_acked(status))
 		sessrec_end_done(op->c->conf, op->id);
-	if (s != NULL && s->worker > 0)
-		tunnel_stop(s->worker);
+	if (s != NULL)
+		(void)consent_sess_stop(op->c, s);
 	free(op);
 }
 
-/* The worker reached a ticket limit: report the reason to the server while
- * the tunnel is still up, so the server records it (not the relay's view of
- * a closed tunnel), then stop the worker. */
-static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
+size_t consent_sess_workers(const struct consent_sess *s)
 {
-	struct consent_sess *s = arg;
+	return (s->worker > 0 ? 1 : 0) + visit_workers(s);
+}
+
+int consent_sess_stop(struct consent *c, struct consent_sess *s)
+{
+	s->worker_ending = 1;
+	if (s->empty_ev != NULL)
+		evtimer_del(s->empty_ev);
+	if (consent_sess_workers(s) == 0) {
+		consent_sess_remove(c, s);
+		return 1;
+	}
+	if (s->worker > 0)
+		tunnel_stop(s->worker);
+	visit_stop(s);
+	return 0;
+}
+
+/* A worker reached a ticket limit that ends the visit: report the reason
+ * to the server while the tunnels are still up, so the server records it
+ * (not the relay's view of a closed tunnel), then stop every connection. */
+void consent_limit(struct consent_sess *s, pid_t pid, char code)
+{
 	struct consent *c = s->c;
 	struct consent_op *op;
 	const char *reason;
-	char code, *body;
-	ssize_t n = read(fd, &code, 1);
+	char *body;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		event_del(s->notify_ev);     /* the worker is gone */
-		return;
-	}
-	if (code == VISIT_PROOF_BYTE) {
-		s->proven = 1;           /* the session's later connections skip the password */
-		return;
-	}
 	if (code != 'i' && code != 'm' && code != 'a')
 		return;
 	if (s->worker_ending)
 		return;
+	if (code == 'i' && consent_sess_workers(s) > 1) {
+		/* One idle connection of several: it closes, the visit goes on. */
+		log_info("session %s: connection of worker %ld idle; closed, the session goes"
+		         " on", s->ev.session, (long)pid);
+		tunnel_stop(pid);
+		return;
+	}
 	reason = code == 'i' ? "idle timeout" : code == 'm' ? "maximum duration reached"
 	         : CONSENT_NO_AUDIT_SESSION_REASON;
 	log_info("session %s: %s", s->ev.session, reason);
@@ -484,9 +503,90 @@ static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
 	              op) != 0) {
 		log_error("session %s: cannot report its end to the server", s->ev.session);
 		free(op);
-		tunnel_stop(s->worker);
+		if (s->worker > 0)
+			tunnel_stop(s->worker);
+		visit_stop(s);
 	}
 	free(body);
+}
+
+/* The first connection's notify pipe: the proof byte, or a limit. */
+static void consent_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consent_sess *s = arg;
+	char code;
+	ssize_t n = read(fd, &code, 1);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		event_del(s->notify_ev);     /* the worker is gone */
+		return;
+	}
+	if (code == VISIT_PROOF_BYTE) {
+		s->proven = 1;           /* the session's later connections skip the password */
+		return;
+	}
+	consent_limit(s, s->worker, code);
+}
+
+/* No connection of the visit for its empty limit: it ends, "idle timeout". */
+static void consent_empty_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consent_sess *s = arg;
+	struct consent *c = s->c;
+
+	(void)fd;
+	(void)what;
+	if (s->state != CS_ACTIVE || s->worker_ending || consent_sess_workers(s) > 0)
+		return;
+	log_info("session %s: no connection for %lld s; idle timeout", s->ev.session,
+	         (long long)s->empty_s);
+	agentaudit_log(c->conf, "agent", "session_end", "session %s: idle timeout: no"
+	               " connection for %lld s", s->ev.session, (long long)s->empty_s);
+	snprintf(s->end_reason, sizeof(s->end_reason), "idle timeout");
+	consent_post_end(c, s->ev.session, "idle timeout");
+	(void)consent_sess_stop(c, s);
+}
+
+void consent_conn_closed(struct consent *c, struct consent_sess *s, int status)
+{
+	struct timeval tv = { 0, 0 };
+	const char *reason;
+
+	if (s->worker_ending) {
+		if (consent_sess_workers(s) == 0)
+			consent_sess_remove(c, s);   /* its end was reported already */
+		return;
+	}
+	if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == TUNNEL_EXIT_MAX_DURATION ||
+	     WEXITSTATUS(status) == TUNNEL_EXIT_NO_AUDIT ||
+	     (WEXITSTATUS(status) == TUNNEL_EXIT_IDLE && consent_sess_workers(s) == 0))) {
+		/* A limit whose byte was not read: the server learns it now. */
+		reason = consent_worker_end_reason(status);
+		consent_post_end(c, s->ev.session, reason);
+		snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+		(void)consent_sess_stop(c, s);
+		return;
+	}
+	if (consent_sess_workers(s) > 0 || s->state != CS_ACTIVE)
+		return;
+	/* The visit goes on with no connection open, for its empty limit. */
+	if (s->empty_ev == NULL &&
+	    (s->empty_ev = evtimer_new(c->base, consent_empty_cb, s)) == NULL) {
+		log_error("session %s: cannot time its idle limit; ending it", s->ev.session);
+		snprintf(s->end_reason, sizeof(s->end_reason), "idle timeout");
+		consent_post_end(c, s->ev.session, "idle timeout");
+		(void)consent_sess_stop(c, s);
+		return;
+	}
+	tv.tv_sec = (time_t)s->empty_s;
+	evtimer_add(s->empty_ev, &tv);
+	log_info("session %s: no connection open; the session stays open for another"
+	         " connection, and ends after %lld s without one", s->ev.session,
+	         (long long)s->empty_s);
 }
 
 /* The reason a session is refused or ended for want of a trail: the
@@ -546,6 +646,7 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 	}
 	snprintf(s->actions, sizeof(s->actions), "%s", spec->verified.actions);
 	snprintf(s->relay, sizeof(s->relay), "%s", relay_name);
+	s->empty_s = spec->verified.idle_s > 0 ? spec->verified.idle_s : VISIT_EMPTY_MAX_S;
 	if ((rc = tunnel_start(c->conf, spec, &s->worker, &s->notify_fd)) != 0) {
 		snprintf(why, whysz, "cannot start the tunnel worker: %s", te_strerror(rc));
 		goto out;
@@ -556,7 +657,7 @@ static int consent_start_tunnel(struct consent_sess *s, const char *body,
 		log_warn("session %s: limit reports will come with the worker's exit",
 		         s->ev.session);
 	if (agentaudit_log(c->conf, "agent", "tunnel_start",
-	                   "session %s user %s relay %s at %s:%s actions %s worker %ld",
+	                   "session %s conn 0 user %s relay %s at %s:%s actions %s worker %ld",
 	                   s->ev.session, spec->verified.user, relay_name,
 	                   spec->relay_host, spec->relay_port, spec->verified.actions,
 	                   (long)s->worker) != 0) {
@@ -674,8 +775,12 @@ static void consent_timer_cb(evutil_socket_t fd, short what, void *arg)
 		agentaudit_log(c->conf, "agent", "session_end",
 		               "session %s: maximum duration of %d s reached",
 		               s->ev.session, SESSION_MAX_S);
-		tunnel_stop(s->worker);
-		return;   /* removed when the worker is reaped */
+		if (!s->worker_ending) {
+			snprintf(s->end_reason, sizeof(s->end_reason), "maximum duration reached");
+			consent_post_end(c, s->ev.session, "maximum duration reached");
+		}
+		(void)consent_sess_stop(c, s);   /* now, or when the last worker is reaped */
+		return;
 	}
 	if (s->state == CS_ANSWERING) {
 		/* The server has not answered yet; look again shortly. */
@@ -763,9 +868,8 @@ void consent_on_session_end(struct consent *c, const char *session,
 	               reason != NULL ? reason : "");
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s",
 	         reason != NULL && reason[0] ? reason : "ended at the server");
-	if (s->state == CS_ACTIVE && s->worker > 0) {
-		s->worker_ending = 1;
-		tunnel_stop(s->worker);
+	if (s->state == CS_ACTIVE) {
+		(void)consent_sess_stop(c, s);   /* every connection of the visit */
 		return;
 	}
 	consent_sess_remove(c, s);
@@ -778,7 +882,19 @@ static void consent_end_here(struct consent_sess *s, const char *why)
 	agentaudit_log(s->c->conf, "agent", "session_end", "session %s: %s", s->ev.session, why);
 	consent_post_end(s->c, s->ev.session, why);
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", why);
-	consent_sess_remove(s->c, s);
+	(void)consent_sess_stop(s->c, s);   /* every connection it still has */
+}
+
+/* Connection 0's relay gave no usable answer and no move is possible. */
+static void consent_relay_gave_up(struct consent_sess *s)
+{
+	char why[MAX_REASON_BYTES];
+
+	snprintf(why, sizeof(why), "relay %s gave no usable answer within %d s and %s",
+	         s->relay[0] != '\0' ? s->relay : "(unknown)", TUNNEL_RELAY_DEADLINE_S,
+	         s->relay_moves >= TUNNEL_RELAY_MOVES ? "the session moved relays as often as"
+	         " it may" : "the server could not be asked for another");
+	consent_end_here(s, why);
 }
 
 /* The "message" of a server's error answer, escaped for display, else
@@ -811,7 +927,7 @@ static void consent_relay_moved(int status, const char *body, size_t len,
 		return;
 	s->moving = 0;
 	if (s->worker_ending) {
-		consent_sess_remove(s->c, s);
+		(void)consent_sess_stop(s->c, s);   /* stopped meanwhile (consent_shutdown) */
 		return;
 	}
 	if (status == 200) {
@@ -875,8 +991,10 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 	struct consent_sess *s;
 	char what[64];
 
-	if (visit_on_exit(c, pid, status))
-		return;                  /* a visit's later connection: the session goes on */
+	if ((s = visit_on_exit(c, pid, status)) != NULL) {
+		consent_conn_closed(c, s, status);   /* a later connection */
+		return;
+	}
 	for (s = c->sessions; s != NULL; s = s->next)
 		if (s->state == CS_ACTIVE && s->worker == pid)
 			break;
@@ -888,22 +1006,30 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 		snprintf(what, sizeof(what), "signal %d", WTERMSIG(status));
 	else
 		snprintf(what, sizeof(what), "status %d", status);
-	log_info("session %s: tunnel worker %ld ended (%s)", s->ev.session,
+	log_info("session %s: connection 0 (worker %ld) ended (%s)", s->ev.session,
 	         (long)pid, what);
-	agentaudit_log(c->conf, "agent", "tunnel_end", "session %s worker %ld: %s",
+	agentaudit_log(c->conf, "agent", "tunnel_end", "session %s conn 0 worker %ld: %s",
 	               s->ev.session, (long)pid, what);
 	s->worker = 0;
+	if (s->notify_ev != NULL)
+		event_free(s->notify_ev);
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
+	s->notify_ev = NULL;
+	s->notify_fd = -1;
+	/* Connection 0 that never reached its relay (it alone can: a later
+	 * connection's ticket exists only once connection 0 was paired, and a
+	 * later connection's worker is visit_on_exit's above). The session is
+	 * still consented at the server and moves (relaymove.h); with no move
+	 * left it ends here, as nothing else could reach the device. */
 	if (!s->worker_ending && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == TUNNEL_EXIT_RELAY_FAILED && consent_relay_move(c, s) == 0)
-		return;   /* the next worker starts with the server's answer */
-	if (!s->worker_ending) {
-		/* The worker ends a session at the ticket's limits: the server
-		 * learns which, as the session's end_reason. */
-		consent_post_end(c, s->ev.session, consent_worker_end_reason(status));
-		snprintf(s->end_reason, sizeof(s->end_reason), "%s",
-		         consent_worker_end_reason(status));
+	    WEXITSTATUS(status) == TUNNEL_EXIT_RELAY_FAILED && consent_sess_workers(s) == 0) {
+		if (consent_relay_move(c, s) != 0)
+			consent_relay_gave_up(s);
+		return;   /* else the next worker starts with the server's answer */
 	}
-	consent_sess_remove(c, s);
+	/* The first connection's close is one connection's: the visit goes on. */
+	consent_conn_closed(c, s, status);
 }
 
 const char *consent_worker_end_reason(int status)
@@ -972,7 +1098,9 @@ void consent_shutdown(struct consent *c)
 		return;
 	c->stopping = 1;
 	for (s = c->sessions; s != NULL; s = s->next) {
-		if ((s->worker > 0 || s->moving) && !s->worker_ending) {
+		/* CS_ACTIVE covers a visit with no connection open and a session
+		 * moving between relays (s->moving, no worker for now). */
+		if (s->state == CS_ACTIVE && !s->worker_ending) {
 			/* Ended here, with records on both sides (issue 8); the
 			 * tunnel closes once the server has the reason (or could not
 			 * take it: consent_end_posted), so that the relay's view of a
@@ -986,9 +1114,9 @@ void consent_shutdown(struct consent *c)
 			consent_post_end(c, s->ev.session, SESSREC_REASON_STOPPED);
 			continue;
 		}
-		if (s->worker > 0) {
-			s->worker_ending = 1;
+		if (s->worker_ending) {
 			tunnel_stop(s->worker);
+			visit_stop(s);
 		}
 	}
 	if (c->listener != NULL) {

@@ -52,6 +52,10 @@ struct consent_sess {
 	int conn_fd[VISIT_MAX_CONNS];             /* its notify pipe (the proof byte) */
 	struct event *conn_ev[VISIT_MAX_CONNS];
 	int proven;
+	/* A connection's close does not end the visit; with none open it ends
+	 * after empty_s (the ticket's idle limit, else VISIT_EMPTY_MAX_S). */
+	int64_t empty_s;
+	struct event *empty_ev;
 };
 
 struct consent_conn {
@@ -96,6 +100,20 @@ const char *consent_decision_name(enum consent_decision d);
 int consent_send(struct consent *c, const char *id, enum consent_decision d);
 /* Tell the server a session ended, with its reason (fire and forget). */
 void consent_post_end(struct consent *c, const char *session, const char *reason);
+/* The session goes (the caller has reported why): every connection's
+ * worker is stopped; s is removed once the last is reaped, or at once when
+ * none runs (then 1 is returned and s is gone). */
+int consent_sess_stop(struct consent *c, struct consent_sess *s);
+/* Workers of s now: the first connection's and the later ones. */
+size_t consent_sess_workers(const struct consent_sess *s);
+/* A worker of s (pid) wrote a limit byte ('i' idle, 'm' maximum duration,
+ * 'a' no audit): the visit ends, except on the idle limit of one connection
+ * while others are open, which closes that connection alone. */
+void consent_limit(struct consent_sess *s, pid_t pid, char code);
+/* A connection of s closed (its worker reaped with status, s->worker or
+ * its visit slot already cleared): the visit goes on unless it is ending
+ * or a limit ended it; with none open, the empty-visit timer starts. */
+void consent_conn_closed(struct consent *c, struct consent_sess *s, int status);
 /* Watch events for a session (new references). */
 json_t *consent_pending_event(const struct consent_sess *s);
 json_t *consent_active_event(const struct consent_sess *s, const char *event);

@@ -186,9 +186,9 @@ static void consent_end(struct consent *c, struct consent_conn *cn,
 	               "session %s ended by the operator", s->ev.session);
 	snprintf(s->end_reason, sizeof(s->end_reason), "ended by the operator");
 	if (!s->worker_ending) {
-		s->worker_ending = 1;
-		tunnel_stop(s->worker);
+		/* The whole visit: every connection goes, not only the first. */
 		consent_post_end(c, s->ev.session, "ended by the operator");
+		(void)consent_sess_stop(c, s);
 	}
 	consent_conn_reply(cn, "OK ended\n");
 }

@@ -217,8 +217,14 @@ static int shell_rec_open(const struct agent_conf *conf, const struct shell_spec
 		snprintf(why, whysz, "%s is not a directory", conf->recordings_dir);
 		return TE_ERR_INVALID;
 	}
-	n = snprintf(sh->res.recording, sizeof(sh->res.recording), "%s/%s-%u.cast",
-	             conf->recordings_dir, spec->session, spec->channel);
+	/* A visit's later connections number their channels from 0 again. */
+	if (spec->conn > 0)
+		n = snprintf(sh->res.recording, sizeof(sh->res.recording), "%s/%s-c%lld-%u.cast",
+		             conf->recordings_dir, spec->session, (long long)spec->conn,
+		             spec->channel);
+	else
+		n = snprintf(sh->res.recording, sizeof(sh->res.recording), "%s/%s-%u.cast",
+		             conf->recordings_dir, spec->session, spec->channel);
 	if (n < 0 || (size_t)n >= sizeof(sh->res.recording)) {
 		snprintf(why, whysz, "recording path too long");
 		return TE_ERR_TOO_LONG;

@@ -21,6 +21,7 @@
 #define TETHER_SHELL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "agentconf.h"
@@ -35,7 +36,8 @@
 
 struct shell_spec {
 	const char *session;         /* session id (recording name, title) */
-	unsigned int channel;        /* channel sequence number in the session */
+	unsigned int channel;        /* channel sequence number in the connection */
+	int64_t conn;                /* the connection of the session (ticket cn) */
 	const char *term;            /* from pty-req; NULL: "dumb" */
 	unsigned int cols, rows;     /* 0: the defaults */
 	const char *command;         /* exec request: shell -c command; NULL: login shell */

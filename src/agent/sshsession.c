@@ -330,6 +330,7 @@ static int sshd_start_shell(struct sshd_chan *c, const char *command)
 	memset(&sp, 0, sizeof(sp));
 	sp.session = d->t->session;
 	sp.channel = c->no;
+	sp.conn = d->t->conn;
 	sp.term = c->pty ? c->term : NULL;
 	sp.cols = c->cols;
 	sp.rows = c->rows;

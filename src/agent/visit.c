@@ -55,7 +55,7 @@ int visit_event_parse(const json_t *ev, struct visit_event *out)
 }
 
 /* A later worker's notify pipe: the proof byte marks the session proven;
- * limit bytes are left to the first worker, which ends the session. */
+ * a limit byte goes to consent_limit, as the first worker's do. */
 static void visit_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct consent_sess *s = arg;
@@ -66,14 +66,19 @@ static void visit_notify_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == 1) {
-		if (code == VISIT_PROOF_BYTE)
-			s->proven = 1;
-		return;
-	}
 	for (i = 0; i < VISIT_MAX_CONNS; i++)
 		if (s->conn_ev[i] != NULL && s->conn_fd[i] == fd)
-			event_del(s->conn_ev[i]);   /* the worker is gone */
+			break;
+	if (i == VISIT_MAX_CONNS)
+		return;
+	if (n != 1) {
+		event_del(s->conn_ev[i]);   /* the worker is gone */
+		return;
+	}
+	if (code == VISIT_PROOF_BYTE)
+		s->proven = 1;
+	else
+		consent_limit(s, s->conn_pid[i], code);   /* may stop s's workers */
 }
 
 static void visit_slot_clear(struct consent_sess *s, size_t i)
@@ -153,6 +158,8 @@ void visit_on_connect(struct consent *c, const char *session, int64_t conn,
 	s->conn_pid[slot] = pid;
 	s->conn_no[slot] = conn;
 	s->conn_fd[slot] = nfd;
+	if (s->empty_ev != NULL)
+		evtimer_del(s->empty_ev);      /* a connection is open again */
 	s->conn_ev[slot] = event_new(c->base, nfd, EV_READ | EV_PERSIST, visit_notify_cb, s);
 	if (s->conn_ev[slot] == NULL || event_add(s->conn_ev[slot], NULL) != 0)
 		log_warn("session %s connection %lld: its proof will not be seen", session,
@@ -177,7 +184,7 @@ out:
 	free(spec);
 }
 
-int visit_on_exit(struct consent *c, pid_t pid, int status)
+struct consent_sess *visit_on_exit(struct consent *c, pid_t pid, int status)
 {
 	struct consent_sess *s;
 	size_t i;
@@ -192,10 +199,10 @@ int visit_on_exit(struct consent *c, pid_t pid, int status)
 			               " %ld: status %d", s->ev.session, (long long)s->conn_no[i],
 			               (long)pid, status);
 			visit_slot_clear(s, i);
-			return 1;
+			return s;
 		}
 	}
-	return 0;
+	return NULL;
 }
 
 void visit_stop(struct consent_sess *s)

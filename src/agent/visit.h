@@ -6,7 +6,9 @@
  * the network part ('p' on its notify pipe), which remembers it for that
  * session only, in memory, and starts the session's later workers with
  * the proof, whose SSH server then takes the "none" method for the
- * support user. */
+ * support user. Closing a connection, the first included, does not end
+ * the visit (consent_conn_closed): an end, a limit or a visit with no
+ * connection for its idle limit does, and stops every connection. */
 #ifndef TETHER_AGENT_VISIT_H
 #define TETHER_AGENT_VISIT_H
 
@@ -21,6 +23,10 @@
 #define VISIT_MAX_CONNS 8
 /* The notify byte a worker writes once the support password was right. */
 #define VISIT_PROOF_BYTE 'p'
+/* A visit with no connection open ends after the ticket's idle limit, or
+ * after this many seconds when the ticket has none: closing connections
+ * never leaves a session open for ever. */
+#define VISIT_EMPTY_MAX_S 900
 
 struct consent;
 struct consent_sess;
@@ -46,8 +52,9 @@ int visit_event_parse(const json_t *ev, struct visit_event *out);
 void visit_on_connect(struct consent *c, const char *session, int64_t conn,
                       const char *ticket, const char *relay_name, const char *host,
                       const char *port);
-/* 1 when pid was one of the visits' workers (audited, forgotten). */
-int visit_on_exit(struct consent *c, pid_t pid, int status);
+/* The session whose later worker pid was (its end audited, its slot
+ * cleared), else NULL. */
+struct consent_sess *visit_on_exit(struct consent *c, pid_t pid, int status);
 /* SIGTERM every later worker of s (its session ends). */
 void visit_stop(struct consent_sess *s);
 /* The session goes: SIGTERM them and forget them (reaped as strangers). */

@@ -747,12 +747,17 @@ void api_relay_event(struct http_req *r)
 			rc = session_move(srv->store, &s, SESSION_ACTIVE, NULL, NULL, r->relay.name,
 			                  server_now());
 	} else if (strcmp(event, "end") == 0) {
+		/* An active session is a visit: its first connection's close is
+		 * recorded above and the session goes on (ended by a person, the
+		 * device's limits or the server's sweep). A consented one whose
+		 * first connection never paired ends here. */
 		snprintf(reason, sizeof(reason), SESSION_RELAY_REASON_PREFIX "%s",
 		         why[0] ? why : "connection closed");
-		if (strcmp(s.state, "consented") == 0 || strcmp(s.state, "active") == 0)
+		if (strcmp(s.state, "consented") == 0) {
 			rc = session_move(srv->store, &s, SESSION_ENDED, reason, NULL, r->relay.name,
 			                  server_now());
-		longpoll_wake(srv->lp, s.device);
+			longpoll_wake(srv->lp, s.device);
+		}
 	} else {
 		http_error(r, 400, "bad_request", "event must be start or end");
 		goto out;
