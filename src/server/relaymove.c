@@ -83,8 +83,15 @@ void relaymove_http_error(struct http_req *r, const struct store_session *s, int
 {
 	switch (rc) {
 	case TE_ERR_INVALID:
-		http_error(r, 409, "bad_state", "session %s is %s; only a consented session moves"
-		           " to another relay", s->id, s->state);
+		/* An active session's first connection met on its relay; a visit's
+		 * later connection does not take the others elsewhere. */
+		if (strcmp(s->state, "active") == 0)
+			http_error(r, 409, "bad_state", "session %s is active on relay %s: only a"
+			           " consented session moves to another relay; if %s is gone,"
+			           " request a new session", s->id, s->relay, s->relay);
+		else
+			http_error(r, 409, "bad_state", "session %s is %s; only a consented session"
+			           " moves to another relay", s->id, s->state);
 		break;
 	case TE_ERR_DENIED:
 		http_error(r, 409, "relay_moves", "session %s has moved relays %d times already;"

@@ -111,7 +111,7 @@ struct store_session {
 	int64_t idle_s;                       /* idle timeout granted (0: none) */
 	char customer[STORE_STATE_BYTES];     /* "", "notice" or "approval" */
 	int64_t customer_deadline;            /* end of the customer's window */
-	int relay_moves;                      /* moves off a failed relay (migration 11) */
+	int relay_moves;                      /* moves off a failed relay (migration 14) */
 };
 
 /* An audit entry to write in the same transaction as a change. */
@@ -259,7 +259,7 @@ int store_session_move_relay(struct store *st, const char *id, const char *from,
 int store_session_claim_client_ticket(struct store *st, const char *id);
 int store_session_mark_notified(struct store *st, const char *id);
 
-/* ---- A visit's further connections (store_visit.c, migration 11) ---- */
+/* ---- A visit's further connections (store_visit.c, migration 15) ---- */
 
 /* At most this many connections after the first, per session. */
 #define STORE_VISIT_MAX_CONNS 1000

@@ -1,4 +1,4 @@
-/* store_visit.c: a visit's further connections (migration 11). Each
+/* store_visit.c: a visit's further connections (migration 15). Each
  * connection after a session's first gets a number and a device-leg
  * ticket, which waits here until the device's ping carries it. */
 #include "store_sqlite_int.h"

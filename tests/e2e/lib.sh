@@ -573,7 +573,10 @@ pending_session_id() {
 	id=""
 	i=0
 	while [ -z "$id" ] && [ $i -lt 300 ]; do
-		id=$(agent_consent list 2>/dev/null | grep -o '[0-9a-f]\{32\}' | head -1 || true)
+		# Only a pending one: with a visit, a session the server ended stays
+		# listed as active until the agent's ping hears of the end.
+		id=$(agent_consent list 2>/dev/null | grep '^session [0-9a-f]\{32\}  \[pending' |
+			grep -o '[0-9a-f]\{32\}' | head -1 || true)
 		[ -n "$id" ] || sleep 0.1
 		i=$((i + 1))
 	done
