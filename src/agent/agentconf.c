@@ -21,6 +21,7 @@
 static const char *const agentconf_keys[] = {
 	"server", "serial", "state_dir", "consent_socket", "consent_group",
 	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
+	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", NULL
 };
@@ -407,6 +408,28 @@ static int agentconf_fill_strings(struct agent_conf *c, const struct config *cfg
 	return 0;
 }
 
+/* The support account's lockout, with the server's login lockout bounds. */
+static int agentconf_support_lock(struct agent_conf *c, const struct config *cfg,
+                                  char *errbuf, size_t errsz)
+{
+	int rc;
+
+	if ((rc = config_get_int(cfg, "support_max_failures", SUPPORT_MAX_FAILURES, 1, 100,
+	                         &c->support_max_failures, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "support_lock_base_s", SUPPORT_LOCK_BASE_S, 1, 24 * 3600,
+	                         &c->support_lock_base_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "support_lock_max_s", SUPPORT_LOCK_MAX_S, 1, 7 * 24 * 3600,
+	                         &c->support_lock_max_s, errbuf, errsz)) != 0)
+		return rc;
+	if (c->support_lock_max_s < c->support_lock_base_s) {
+		snprintf(errbuf, errsz, "support_lock_max_s (%ld) must not be below "
+		         "support_lock_base_s (%ld)", c->support_lock_max_s,
+		         c->support_lock_base_s);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
 static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
                           const char *dir, char *errbuf, size_t errsz)
 {
@@ -417,6 +440,8 @@ static int agentconf_fill(struct agent_conf *c, const struct config *cfg,
 		return rc;
 	if ((rc = config_get_int(cfg, "consent_timeout_s", CONSENT_TIMEOUT_S, 1,
 	                         24 * 3600, &c->consent_timeout_s, errbuf, errsz)) != 0)
+		return rc;
+	if ((rc = agentconf_support_lock(c, cfg, errbuf, errsz)) != 0)
 		return rc;
 	/* Networks that cut long requests get a plain poll at this period. */
 	if ((rc = config_get_int(cfg, "poll_interval_s", SHORTPOLL_INTERVAL_S, 1,

@@ -53,6 +53,12 @@ struct agent_conf {
 	long poll_interval_s;                /* short-poll period */
 	char proxy[AGENT_URL_BYTES];
 	char support_user[MAX_NAME_BYTES];
+	/* support account lockout (support.h): after support_max_failures
+	 * wrong passwords in a row, locked for support_lock_base_s, doubling
+	 * with each further one up to support_lock_max_s */
+	long support_max_failures;
+	long support_lock_base_s;
+	long support_lock_max_s;
 	char user[MAX_NAME_BYTES];
 	enum log_level log_level;
 	enum log_format log_format;

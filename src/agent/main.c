@@ -46,7 +46,8 @@ static void usage(FILE *f)
 	    "               --ca-fingerprint SHA256 [--support-password-file F]\n"
 	    "  tether-agent run --config FILE\n"
 	    "  tether-agent consent list | accept ID | deny ID | end ID  --config FILE\n"
-	    "  tether-agent support-password --config FILE   (new password on stdin)\n"
+	    "  tether-agent support-password --config FILE [--generate | --status]\n"
+	    "               (new password on stdin; --help says more)\n"
 	    "  tether-agent audit verify --config FILE\n"
 	    "  tether-agent --version\n");
 }
@@ -56,6 +57,7 @@ struct agent_args {
 	const char *config, *server, *serial, *token, *fp, *pwfile;
 	const char *words[3];
 	int nwords;
+	int flags;                /* support-password: SUPPORT_CMD_* */
 };
 
 static int parse_args(int argc, char **argv, struct agent_args *a)
@@ -82,6 +84,12 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
 				return -1;
 			}
 			*(const char **)((char *)a + opts[k].off) = argv[++i];
+		} else if (strcmp(argv[1], "support-password") == 0 &&
+		           strcmp(argv[i], "--status") == 0) {
+			a->flags |= SUPPORT_CMD_STATUS;
+		} else if (strcmp(argv[1], "support-password") == 0 &&
+		           strcmp(argv[i], "--generate") == 0) {
+			a->flags |= SUPPORT_CMD_GENERATE;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			fprintf(stderr, "tether-agent: unknown option %s\n", argv[i]);
 			return -1;
@@ -493,8 +501,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	for (int i = 2; strcmp(cmd, "support-password") == 0 && i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			support_cmd_usage(stdout);
+			return 0;
+		}
+	}
 	if (parse_args(argc, argv, &a) != 0)
 		return 2;
+	if (a.flags == (SUPPORT_CMD_STATUS | SUPPORT_CMD_GENERATE)) {
+		fprintf(stderr, "tether-agent support-password: --status changes nothing; "
+		        "give it without --generate\n");
+		return 2;
+	}
 	if (strcmp(cmd, "audit") == 0 &&
 	    (a.nwords != 1 || strcmp(a.words[0], "verify") != 0)) {
 		fprintf(stderr, "tether-agent audit: the only action is `audit verify "
@@ -516,7 +535,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "consent") == 0)
 		rc = cmd_consent(conf, &a);
 	else if (strcmp(cmd, "support-password") == 0)
-		rc = support_cmd_password(conf);
+		rc = support_cmd_password(conf, a.flags);
 	else
 		rc = agentaudit_verify(conf);
 	ssh_finalize();

@@ -357,11 +357,37 @@ void sshd_audit(struct sshd *d, const char *action, json_t *detail)
 	json_decref(detail);
 }
 
+/* The audit record of a refused password (support.h says what counts). */
+static void sshd_auth_refused(struct sshd *d, const char *user, int rc,
+                              const struct support_attempt *a)
+{
+	const char *who = user != NULL ? user : "?";
+
+	if (rc == TE_ERR_LOCKED && a->lock_s == 0)
+		agentaudit_log(d->conf, d->actor, "auth_locked", "session %s user %s: "
+		               "support account locked for %ld s more after %ld wrong "
+		               "passwords; not checked, not counted", d->t->session, who,
+		               a->remaining_s, a->failures);
+	else if (a->counted)
+		agentaudit_log(d->conf, d->actor, "auth_failed", "session %s user %s: wrong "
+		               "password (%ld in a row)", d->t->session, who, a->failures);
+	else
+		agentaudit_log(d->conf, d->actor, "auth_failed", "session %s user %s: %s; "
+		               "not counted", d->t->session, who, user == NULL ||
+		               strcmp(user, d->conf->support_user) != 0 ? "not the support "
+		               "user" : rc == TE_ERR_DENIED ? "empty password" : te_strerror(rc));
+	if (a->lock_s > 0)
+		sshd_audit(d, "support_locked", json_pack("{s:s, s:i, s:i, s:I}", "user", who,
+		           "failures", (int)a->failures, "lock_s", (int)a->lock_s,
+		           "until", (json_int_t)a->until));
+}
+
 /* Password for the support user only; every attempt is audited. */
 static int sshd_auth_password(ssh_session session, const char *user,
                               const char *password, void *userdata)
 {
 	struct sshd *d = userdata;
+	struct support_attempt a = { 0 };
 	int rc;
 
 	if (d->auth_fails >= SSHD_MAX_AUTH_TRIES)
@@ -369,7 +395,7 @@ static int sshd_auth_password(ssh_session session, const char *user,
 	if (user == NULL || strcmp(user, d->conf->support_user) != 0)
 		rc = TE_ERR_DENIED;
 	else
-		rc = support_verify(d->conf, password);
+		rc = support_verify(d->conf, password, &a);
 	if (rc == 0) {
 		d->authed = 1;
 		agentaudit_log(d->conf, d->actor, "auth_success",
@@ -381,11 +407,7 @@ static int sshd_auth_password(ssh_session session, const char *user,
 		return SSH_AUTH_SUCCESS;
 	}
 	d->auth_fails++;
-	agentaudit_log(d->conf, d->actor, rc == TE_ERR_LOCKED ? "auth_locked" : "auth_failed",
-	               "session %s user %s: %s", d->t->session,
-	               user != NULL ? user : "?",
-	               rc == TE_ERR_LOCKED ? "support account locked; reset it with "
-	               "tether-agent support-password" : te_strerror(rc));
+	sshd_auth_refused(d, user, rc, &a);
 	/* Too many tries, or locked: end the connection (from the loop). */
 	if (d->auth_fails >= SSHD_MAX_AUTH_TRIES || rc == TE_ERR_LOCKED)
 		d->kick = 1;

@@ -42,7 +42,10 @@
 #define BACKOFF_MAX_S           60
 
 /* Authentication */
-#define SUPPORT_MAX_FAILURES    5      /* device support account locks after this */
+#define SUPPORT_MAX_FAILURES    5      /* default support_max_failures: the device support
+                                          account locks after this many in a row */
+#define SUPPORT_LOCK_BASE_S     60     /* default support_lock_base_s: its first lock */
+#define SUPPORT_LOCK_MAX_S      3600   /* default support_lock_max_s: its longest lock */
 #define PASSWORD_MIN_CHARS      12
 #define LOGIN_MAX_FAILURES      5      /* default login.max_failures (per user name) */
 #define LOGIN_ADDR_MAX_FAILURES 20     /* default login.addr_max_failures (per address) */

@@ -1026,3 +1026,77 @@ device_end_reason_is() {
 	*) fail "session $1 ended with '$(end_reason_of "$1")', not '$2'" ;;
 	esac
 }
+
+# --- support (issue 11) ---
+# The device support account: password attempts over real ssh connections,
+# each in its own consented session, and the lockout as the operator sees it.
+
+# support_ssh "PASSWORD..." PROMPTS [SSH OPTION...]: a new session,
+# consented, then one ssh connection offering up to PROMPTS passwords:
+# askpass gives the listed ones (separated by spaces) in turn, the last
+# again once they run out. PASSWORD "-" means no askpass and no terminal, so
+# OpenSSH sends empty passwords. The session id is in $SUPPORT_SID; returns
+# ssh's status.
+support_ssh() {
+	pws=$1 prompts=$2; shift 2
+	SUPPORT_SID=$(tether session request "$SERIAL" --reason "TCK-740 support account")
+	[ -n "$SUPPORT_SID" ] || fail "no session id"
+	consent_session "$SUPPORT_SID"
+	if [ "$pws" = - ]; then
+		# shellcheck disable=SC2086
+		env -u SSH_ASKPASS -u SSH_ASKPASS_REQUIRE -u DISPLAY setsid -w \
+			timeout 30 ssh $DEVICE_SSH_OPTS -o NumberOfPasswordPrompts="$prompts" \
+			-o ProxyCommand="tether connect $SUPPORT_SID" "$@" device true \
+			</dev/null >"$WORK/support-ssh.log" 2>&1 && rc=0 || rc=$?
+	else
+		# shellcheck disable=SC2086
+		printf '%s\n' $pws >"$WORK/askpass.seq"
+		echo 0 >"$WORK/askpass.n"
+		cat >"$WORK/askpass-seq" <<ASK
+#!/bin/sh
+n=\$((\$(cat "$WORK/askpass.n") + 1))
+echo \$n >"$WORK/askpass.n"
+sed -n "\${n}p" "$WORK/askpass.seq" | grep . || tail -1 "$WORK/askpass.seq"
+ASK
+		chmod 700 "$WORK/askpass-seq"
+		# shellcheck disable=SC2086
+		SSH_ASKPASS="$WORK/askpass-seq" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+			timeout 30 ssh $DEVICE_SSH_OPTS -o BatchMode=no -o NumberOfPasswordPrompts="$prompts" \
+			-o PreferredAuthentications=password -o ProxyCommand="tether connect $SUPPORT_SID" \
+			"$@" device true </dev/null >"$WORK/support-ssh.log" 2>&1 && rc=0 || rc=$?
+	fi
+	tether session end "$SUPPORT_SID" >/dev/null 2>&1 || true
+	return $rc
+}
+
+# support_status: what `tether-agent support-password --status` says.
+support_status() {
+	tether-agent support-password --status --config "$AGENT_DIR/tether-agent.conf"
+}
+
+# wait_support_unlocked [SECONDS]: until the lock has ended by itself.
+wait_support_unlocked() {
+	wait_for "${1:-30}" sh -c "tether-agent support-password --status \
+		--config '$AGENT_DIR/tether-agent.conf' | grep -q 'not locked'" ||
+		fail "the support account never unlocked: $(support_status)"
+}
+
+# support_records ACTION: the device audit's ACTION records since the
+# last agent_audit_mark, one per line.
+agent_audit_mark() { SUPPORT_MARK=$(wc -l <"$AGENT_DIR/state/audit.log"); }
+support_records() {
+	tail -n +"$(( ${SUPPORT_MARK:-0} + 1 ))" "$AGENT_DIR/state/audit.log" |
+		jq -r --arg a "$1" 'select(.action == $a) | .detail'
+}
+
+# restart_agent: stop the agent (its monitor, which takes its workers
+# along) and start it again with the same config.
+restart_agent() {
+	kill "$PID_agent"
+	i=0
+	while kill -0 "$PID_agent" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -0 "$PID_agent" 2>/dev/null && fail "the agent did not stop"
+	AGENT_RUNS=$(( ${AGENT_RUNS:-1} + 1 ))
+	bg "agent-$AGENT_RUNS" tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+	eval "PID_agent=\$PID_agent_$AGENT_RUNS"
+}

@@ -30,6 +30,9 @@ static void test_full(void **state)
 	assert_string_equal(c->state_dir, "/etc/tether/state");
 	assert_string_equal(c->consent_socket, "/etc/tether/state/consent.sock");
 	assert_string_equal(c->support_user, "support");
+	assert_int_equal(c->support_max_failures, SUPPORT_MAX_FAILURES);
+	assert_int_equal(c->support_lock_base_s, SUPPORT_LOCK_BASE_S);
+	assert_int_equal(c->support_lock_max_s, SUPPORT_LOCK_MAX_S);
 	assert_int_equal(c->consent_timeout_s, 60);
 	assert_int_equal(c->longpoll, 0);
 	assert_int_equal(c->log_format, LOG_FMT_JSON);
@@ -78,6 +81,9 @@ static void test_errors(void **state)
 	expect_error("state_dir = s\nserver = http://x\n", "https://");
 	expect_error("state_dir = s\nconsent_timeout_s = 0\n", "consent_timeout_s");
 	expect_error("state_dir = s\nsupport_user =\n", "support_user");
+	expect_error("state_dir = s\nsupport_max_failures = 0\n", "support_max_failures");
+	expect_error("state_dir = s\nsupport_lock_base_s = 100\nsupport_lock_max_s = 10\n",
+	             "must not be below support_lock_base_s");
 }
 
 static void test_parse_local(void **state)
