@@ -343,9 +343,9 @@ static int support_prompt(const char *prompt, char *out, size_t outsz)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
 	rc = support_read_password(STDIN_FILENO, out, outsz);
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	return rc;
 }
 
