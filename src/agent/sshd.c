@@ -357,6 +357,22 @@ void sshd_audit(struct sshd *d, const char *action, json_t *detail)
 	json_decref(detail);
 }
 
+/* Tell the specialist why even the right password is refused now: an
+ * authentication banner (OpenSSH shows it at LogLevel INFO, the default). */
+static void sshd_auth_locked_banner(struct sshd *d, long seconds)
+{
+	char text[200];
+	ssh_string banner;
+
+	snprintf(text, sizeof(text), "tether: the device support account is locked for "
+	         "%ld s more after too many wrong passwords; it unlocks by itself, or "
+	         "the operator can set a new password\r\n", seconds);
+	if ((banner = ssh_string_from_char(text)) == NULL)
+		return;
+	(void)ssh_send_issue_banner(d->session, banner);
+	ssh_string_free(banner);
+}
+
 /* The audit record of a refused password (support.h says what counts). */
 static void sshd_auth_refused(struct sshd *d, const char *user, int rc,
                               const struct support_attempt *a)
@@ -376,6 +392,8 @@ static void sshd_auth_refused(struct sshd *d, const char *user, int rc,
 		               "not counted", d->t->session, who, user == NULL ||
 		               strcmp(user, d->conf->support_user) != 0 ? "not the support "
 		               "user" : rc == TE_ERR_DENIED ? "empty password" : te_strerror(rc));
+	if (rc == TE_ERR_LOCKED)
+		sshd_auth_locked_banner(d, a->lock_s > 0 ? a->lock_s : a->remaining_s);
 	if (a->lock_s > 0)
 		sshd_audit(d, "support_locked", json_pack("{s:s, s:i, s:i, s:I}", "user", who,
 		           "failures", (int)a->failures, "lock_s", (int)a->lock_s,

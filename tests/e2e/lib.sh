@@ -1042,10 +1042,12 @@ support_ssh() {
 	SUPPORT_SID=$(tether session request "$SERIAL" --reason "TCK-740 support account")
 	[ -n "$SUPPORT_SID" ] || fail "no session id"
 	consent_session "$SUPPORT_SID"
+	# as DEVICE_SSH_OPTS, at LogLevel INFO: the device's banner is shown
+	opts="-F /dev/null -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=INFO -o User=support"
 	if [ "$pws" = - ]; then
 		# shellcheck disable=SC2086
 		env -u SSH_ASKPASS -u SSH_ASKPASS_REQUIRE -u DISPLAY setsid -w \
-			timeout 30 ssh $DEVICE_SSH_OPTS -o NumberOfPasswordPrompts="$prompts" \
+			timeout 30 ssh $opts -o NumberOfPasswordPrompts="$prompts" \
 			-o ProxyCommand="tether connect $SUPPORT_SID" "$@" device true \
 			</dev/null >"$WORK/support-ssh.log" 2>&1 && rc=0 || rc=$?
 	else
@@ -1061,7 +1063,7 @@ ASK
 		chmod 700 "$WORK/askpass-seq"
 		# shellcheck disable=SC2086
 		SSH_ASKPASS="$WORK/askpass-seq" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
-			timeout 30 ssh $DEVICE_SSH_OPTS -o BatchMode=no -o NumberOfPasswordPrompts="$prompts" \
+			timeout 30 ssh $opts -o BatchMode=no -o NumberOfPasswordPrompts="$prompts" \
 			-o PreferredAuthentications=password -o ProxyCommand="tether connect $SUPPORT_SID" \
 			"$@" device true </dev/null >"$WORK/support-ssh.log" 2>&1 && rc=0 || rc=$?
 	fi

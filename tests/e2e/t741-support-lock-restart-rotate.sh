@@ -22,6 +22,8 @@ expect_contains "$(support_status)" "locked for" "still locked after the agent's
 if support_ssh "$SUPPORT_PW" 1; then fail "the restarted agent accepted the right password while locked"; fi
 expect_contains "$(support_records auth_locked)" "$SUPPORT_SID user support: support account locked" \
 	"the restarted agent refuses even the right password"
+expect_contains "$(cat "$WORK/support-ssh.log")" "support account is locked for" \
+	"the specialist's ssh is told the account is locked"
 expect_contains "$(support_status)" "after 3 wrong passwords" "an attempt while locked is not counted"
 
 # rotation: too short is refused and changes nothing; then a new password
