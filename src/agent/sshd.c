@@ -38,6 +38,7 @@
 #include "support.h"
 
 #define SSHD_POLL_MS      1000
+#define SSHD_KICK_FLUSH_MS 2000
 #define SSHD_CONNECT_TIMEOUT_S 5
 
 static volatile sig_atomic_t sshd_stop_requested;
@@ -408,7 +409,8 @@ static int sshd_auth_password(ssh_session session, const char *user,
 	struct support_attempt a = { 0 };
 	int rc;
 
-	if (d->auth_fails >= SSHD_MAX_AUTH_TRIES)
+	/* A connection being ended checks and counts nothing more. */
+	if (d->kick || d->auth_fails >= SSHD_MAX_AUTH_TRIES)
 		return SSH_AUTH_DENIED;
 	if (user == NULL || strcmp(user, d->conf->support_user) != 0)
 		rc = TE_ERR_DENIED;
@@ -557,6 +559,14 @@ static enum sshd_end sshd_loop(struct sshd *d)
 			break;
 		}
 	}
+	/* An ended login's last packets, the banner saying why and the
+	 * refusal, may still sit in libssh's output buffer (it writes at once
+	 * only when the last poll saw the socket writable), and ssh_disconnect
+	 * closes without flushing: send them first, bounded. */
+	if (d->kick && ssh_is_connected(d->session) &&
+	    ssh_blocking_flush(d->session, SSHD_KICK_FLUSH_MS) != SSH_OK)
+		log_info("ssh: session %s: the refusal could not be sent: %s",
+		         d->t->session, ssh_get_error(d->session));
 	sshd_in_loop = 0;
 	return why;
 }

@@ -142,6 +142,7 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
                   int notify_fd)
 {
 	struct tunnel_pump pump;
+	struct timespec drain_end;
 	enum sshd_end end = SSHD_END_CLOSED;
 	pthread_t th;
 	int sp[2] = { -1, -1 }, rc, started = 0, unusable = 0;
@@ -164,9 +165,20 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
 	sshd_visit_proof(spec->proven);     /* visit.h: no second password prompt */
 	rc = sshd_serve(conf, &spec->verified, sp[1], notify_fd, &end);   /* owns sp[1] now */
 	sp[1] = -1;
-	/* SSH is over: unblock the pump's TLS read, then collect the counts. */
-	shutdown(SSL_get_fd(pump.ssl), SHUT_RDWR);
-	pthread_join(th, NULL);
+	/* SSH is over, but its last packets (a refusal and the banner saying
+	 * why, the disconnect) may still be in the socketpair: cutting the
+	 * relay leg now would lose them. The pump sends them and close_notify,
+	 * and the relay, seeing the device leg end, closes it: a lingering
+	 * close. A relay that does neither gets TUNNEL_DRAIN_S, then the leg
+	 * is cut, which also unblocks the pump. Then collect the counts. */
+	clock_gettime(CLOCK_MONOTONIC, &drain_end);
+	drain_end.tv_sec += TUNNEL_DRAIN_S;
+	if (pthread_clockjoin_np(th, NULL, CLOCK_MONOTONIC, &drain_end) != 0) {
+		log_info("tunnel: session %s: the relay did not close the leg within "
+		         "%d s of the SSH end; cutting it", spec->session, TUNNEL_DRAIN_S);
+		shutdown(SSL_get_fd(pump.ssl), SHUT_RDWR);
+		pthread_join(th, NULL);
+	}
 	agentaudit_log(conf, "agent", "tunnel_bytes",
 	               "session %s bytes from_relay %llu to_relay %llu",
 	               spec->session, pump.out, pump.in);

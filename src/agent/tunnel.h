@@ -19,6 +19,10 @@
  * within this: a stopped or stuck relay costs a session at most this long,
  * and the server's health check has marked it down by the next one. */
 #define TUNNEL_RELAY_DEADLINE_S 5
+/* After the SSH server ends: how long its last bytes and the relay's close
+ * may take before the leg is cut anyway (well below the agent's stop grace,
+ * AGENT_STOP_GRACE_S in main.c). */
+#define TUNNEL_DRAIN_S 2
 
 /* Worker exit codes that tell the agent why the session ended, so that it
  * reports the reason to the server (consent_on_worker_exit). */
