@@ -1028,6 +1028,19 @@ void consent_on_worker_exit(struct consent *c, pid_t pid, int status)
 			consent_relay_gave_up(s);
 		return;   /* else the next worker starts with the server's answer */
 	}
+	/* Connection 0 refused by its relay (for example a relay without its
+	 * audit trail) never reached the specialist and no later connection
+	 * can exist: the visit cannot start, so it ends here with the reason
+	 * rather than waiting out its idle limit. */
+	if (!s->worker_ending && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == TUNNEL_EXIT_REFUSED && consent_sess_workers(s) == 0) {
+		char why[MAX_REASON_BYTES];
+
+		snprintf(why, sizeof(why), "relay %s refused the device's connection"
+		         " (the device log says why)", s->relay[0] != '\0' ? s->relay : "(unknown)");
+		consent_end_here(s, why);
+		return;
+	}
 	/* The first connection's close is one connection's: the visit goes on. */
 	consent_conn_closed(c, s, status);
 }

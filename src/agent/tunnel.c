@@ -149,7 +149,7 @@ int tunnel_worker(const struct agent_conf *conf, const struct tunnel_spec *spec,
 
 	memset(&pump, 0, sizeof(pump));
 	if ((rc = tunnel_dial(conf, spec, &pump.ssl, &unusable)) != 0)
-		return unusable ? TUNNEL_EXIT_RELAY_FAILED : 3;
+		return unusable ? TUNNEL_EXIT_RELAY_FAILED : TUNNEL_EXIT_REFUSED;
 	log_info("tunnel: session %s connected to relay %s:%s", spec->session,
 	         spec->relay_host, spec->relay_port);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {

@@ -26,6 +26,8 @@
 
 /* Worker exit codes that tell the agent why the session ended, so that it
  * reports the reason to the server (consent_on_worker_exit). */
+/* The relay refused the leg, or was not the relay the ticket names. */
+#define TUNNEL_EXIT_REFUSED      3
 #define TUNNEL_EXIT_IDLE         6    /* the ticket's idle timeout */
 #define TUNNEL_EXIT_MAX_DURATION 7    /* the ticket's end time */
 #define TUNNEL_EXIT_NO_AUDIT     8    /* an audit record could not be written */
