@@ -4,6 +4,9 @@ TESTBUILD  ?= build/asan
 FUZZBUILD  ?= build/fuzz
 MAKEFLAGS += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+# The e2e tests mostly wait on sockets, timers and argon2id in other
+# processes (about half a core each), so twice as many run as there are cores.
+TESTJOBS   ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build test demo fuzz fuzz-build bench clean
@@ -22,7 +25,7 @@ test: deps
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 	@cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	  ctest --output-on-failure -j $(TESTJOBS)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 demo: build
