@@ -125,26 +125,44 @@ static int ping_parse_clock(const json_t *o, struct ping_req *out)
 	return 0;
 }
 
-/* "sessions": ["<id>", ...], each a session id, at most PING_MAX_SESSIONS. */
-static int ping_parse_sessions(const json_t *arr, struct ping_req *out)
+/* A JSON array of at most max names (jbody_name_ok), each shorter than each
+ * bytes, into buf as max rows of each bytes; unique refuses a repeat. */
+static int ping_parse_name_list(const json_t *arr, size_t max, char *buf, size_t each,
+                                int unique, size_t *n)
 {
 	const json_t *v;
 	size_t i;
 
-	if (arr == NULL)
-		return 0;
 	if (!json_is_array(arr))
 		return TE_ERR_INVALID;
-	if (json_array_size(arr) > PING_MAX_SESSIONS)
+	if (json_array_size(arr) > max)
 		return TE_ERR_TOO_LONG;
 	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || json_string_length(v) >= STORE_SESSION_ID_BYTES ||
+		char *row = buf + i * each;
+
+		if (!json_is_string(v) || json_string_length(v) >= each ||
 		    !jbody_name_ok(json_string_value(v)))
 			return TE_ERR_INVALID;
-		memcpy(out->sessions[i], json_string_value(v), json_string_length(v) + 1);
+		memcpy(row, json_string_value(v), json_string_length(v) + 1);
+		for (size_t k = 0; unique && k < i; k++)
+			if (strcmp(buf + k * each, row) == 0)
+				return TE_ERR_INVALID;
 	}
+	*n = i;
+	return 0;
+}
+
+/* "sessions": ["<id>", ...], each a session id, at most PING_MAX_SESSIONS. */
+static int ping_parse_sessions(const json_t *arr, struct ping_req *out)
+{
+	int rc;
+
+	if (arr == NULL)
+		return 0;
+	if ((rc = ping_parse_name_list(arr, PING_MAX_SESSIONS, out->sessions[0],
+	                               sizeof(out->sessions[0]), 0, &out->n_sessions)) != 0)
+		return rc;
 	out->has_sessions = 1;
-	out->n_sessions = i;
 	return 0;
 }
 
@@ -180,26 +198,14 @@ static int ping_parse_ended(const json_t *arr, struct ping_req *out)
 /* "diags" / "files": ["name", ...], each a unique name. */
 static int ping_parse_names(const json_t *arr, struct ping_names *out)
 {
-	const json_t *v;
-	size_t i;
+	int rc;
 
 	if (arr == NULL)
 		return 0;
-	if (!json_is_array(arr))
-		return TE_ERR_INVALID;
-	if (json_array_size(arr) > PING_MAX_OFFERS)
-		return TE_ERR_TOO_LONG;
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || json_string_length(v) >= MAX_NAME_BYTES ||
-		    !jbody_name_ok(json_string_value(v)))
-			return TE_ERR_INVALID;
-		memcpy(out->name[i], json_string_value(v), json_string_length(v) + 1);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(out->name[k], out->name[i]) == 0)
-				return TE_ERR_INVALID;
-	}
+	if ((rc = ping_parse_name_list(arr, PING_MAX_OFFERS, out->name[0], sizeof(out->name[0]),
+	                               1, &out->n)) != 0)
+		return rc;
 	out->present = 1;
-	out->n = i;
 	return 0;
 }
 
