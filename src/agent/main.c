@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "agentaudit.h"
+#include "cmdhelp.h"
 #include "agentconf.h"
 #include "apiq.h"
 #include "consent.h"
@@ -38,18 +39,21 @@
  * (they stay on disk for the next start otherwise). */
 #define AGENT_STOP_REPORT_S 3
 
+static const char usage_text[] =
+	"usage:\n"
+	"  tether-agent enroll --config FILE [--server URL] [--serial SN] --token TOKEN\n"
+	"               --ca-fingerprint SHA256 [--support-password-file F]\n"
+	"  tether-agent run --config FILE\n"
+	"  tether-agent consent list | status | watch | accept ID | deny ID | end ID\n"
+	"               --config FILE\n"
+	"  tether-agent support-password --config FILE   (new password on stdin)\n"
+	"  tether-agent support-password --status | --generate  --config FILE\n"
+	"  tether-agent audit verify --config FILE\n"
+	"  tether-agent --version\n";
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-	    "usage:\n"
-	    "  tether-agent enroll --config FILE [--server URL] [--serial SN] --token TOKEN\n"
-	    "               --ca-fingerprint SHA256 [--support-password-file F]\n"
-	    "  tether-agent run --config FILE\n"
-	    "  tether-agent consent list | accept ID | deny ID | end ID  --config FILE\n"
-	    "  tether-agent support-password --config FILE [--generate | --status]\n"
-	    "               (new password on stdin; --help says more)\n"
-	    "  tether-agent audit verify --config FILE\n"
-	    "  tether-agent --version\n");
+	fputs(usage_text, f);
 }
 
 /* Options shared by every subcommand; positional words go to words[]. */
@@ -494,6 +498,9 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "sftp-server") == 0)     /* the session worker's SFTP child */
 		return sftpchild_main(argc - 1, argv + 1);
+	if ((rc = cmdhelp_main("tether-agent", usage_text, "tether-agent(8)",
+	                       argc - 1, argv + 1)) >= 0)
+		return rc;
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
 	    strcmp(cmd, "audit") != 0) {

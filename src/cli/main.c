@@ -10,6 +10,7 @@
 
 #include "approvals.h"
 #include "cliout.h"
+#include "cmdhelp.h"
 #include "connect.h"
 #include "devices.h"
 #include "enroll.h"
@@ -128,7 +129,7 @@ static const struct {
 int main(int argc, char **argv)
 {
 	struct cli cli = { .json = 0 };
-	int i = 1;
+	int i = 1, rc;
 	size_t k;
 
 	json_set_alloc_funcs(malloc, main_json_free);
@@ -152,6 +153,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
+		} else if (strcmp(argv[i], "--commands") == 0) {
+			cmdhelp_list("tether", usage_text, stdout);
+			return CLI_EXIT_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("tether %s\n", TETHER_VERSION);
 			return CLI_EXIT_OK;
@@ -164,10 +168,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[i], "help") == 0) {
-		fputs(usage_text, stdout);
-		return CLI_EXIT_OK;
-	}
+	if ((rc = cmdhelp_main("tether", usage_text, "tether(1)", argc - i, argv + i)) >= 0)
+		return rc;
 	for (k = 0; k < sizeof(main_cmds) / sizeof(main_cmds[0]); k++)
 		if (strcmp(argv[i], main_cmds[k].name) == 0)
 			return main_cmds[k].fn(&cli, argc - i - 1, argv + i + 1);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "cmdhelp.h"
 #include "err.h"
 #include "fdlimit.h"
 #include "log.h"
@@ -23,17 +24,19 @@
 
 #define RELAY_ERRBUF_BYTES 512
 
+static const char usage_text[] =
+	"usage: tether-relay init --dir DIR --name NAME\n"
+	"       tether-relay run --config FILE\n"
+	"       tether-relay audit verify --config FILE\n"
+	"\n"
+	"init makes the relay's key (DIR/relay.key, never leaves this host) and\n"
+	"DIR/relay.csr for \"tether-server relay add NAME ... --csr relay.csr\".\n"
+	"FILE is the tether-relay.conf written by \"tether-server relay add\",\n"
+	"copied into DIR next to relay.key.\n";
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: tether-relay init --dir DIR --name NAME\n"
-	        "       tether-relay run --config FILE\n"
-	        "       tether-relay audit verify --config FILE\n"
-	        "\n"
-	        "init makes the relay's key (DIR/relay.key, never leaves this host) and\n"
-	        "DIR/relay.csr for \"tether-server relay add NAME ... --csr relay.csr\".\n"
-	        "FILE is the tether-relay.conf written by \"tether-server relay add\",\n"
-	        "copied into DIR next to relay.key.\n");
+	fputs(usage_text, f);
 }
 
 /* Accept exactly "--config FILE" (or "--config=FILE") in argv[0..argc). */
@@ -253,6 +256,7 @@ static int cmd_audit_verify(const char *path)
 int main(int argc, char **argv)
 {
 	const char *path;
+	int rc;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
@@ -262,6 +266,9 @@ int main(int argc, char **argv)
 		printf("tether-relay %s\n", TETHER_VERSION);
 		return 0;
 	}
+	if ((rc = cmdhelp_main("tether-relay", usage_text, "tether-relay(8)",
+	                       argc - 1, argv + 1)) >= 0)
+		return rc;
 	log_init("tether-relay", LOG_LVL_INFO);
 	if (argc >= 2 && strcmp(argv[1], "init") == 0) {
 		const char *dir, *name;

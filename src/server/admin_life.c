@@ -451,24 +451,27 @@ static const struct life_cmd life_cmds[] = {
 	{ "device", "list", 0, " --dir --json ", "device list --dir DIR [--json]",
 	  life_device_list },
 	{ "device", "reissue-token", 1, " --dir ", "device reissue-token SERIAL --dir DIR\n"
-	  "  (a revoked or replaced device: prints a new one-time enrollment token; the old\n"
-	  "  certificate is refused from now on; the device enrolls again with a new key)",
+	  "                (a revoked or replaced device: prints a new one-time enrollment token; the old\n"
+	  "                certificate is refused from now on; the device enrolls again\n"
+	  "                with a new key)",
 	  life_device_reissue },
 	{ "user", "list", 0, " --dir --json ", "user list --dir DIR [--json]", life_user_list },
 	{ "user", "set", 1, " --dir --role --level --region --site ",
 	  "user set NAME [--role ROLE] [--level 1-3] [--region CC] [--site SITE] --dir DIR\n"
-	  "  (CC: an ISO 3166 country code, either case; --region \"\" clears it)",
+	  "                (CC: an ISO 3166 country code, either case; --region \"\" clears it)",
 	  life_user_set },
 	{ "user", "disable", 1, " --dir --reason ", "user disable NAME [--reason TEXT] --dir DIR\n"
-	  "  (revokes the user's logins and refuses new ones until enable)", life_user_disable },
+	  "                (revokes the user's logins and refuses new ones until enable)",
+	  life_user_disable },
 	{ "user", "enable", 1, " --dir ", "user enable NAME --dir DIR", life_user_enable },
 	{ "relay", "list", 0, " --dir --json ", "relay list --dir DIR [--json]", life_relay_list },
 	{ "relay", "remove", 1, " --dir ", "relay remove NAME --dir DIR\n"
-	  "  (no new session goes through it; its certificate is refused by the server)",
+	  "                (no new session goes through it; its certificate is refused by\n"
+	  "                the server)",
 	  life_relay_remove },
 	{ "product", "add", 1, " --dir ", "product add FAMILY --dir DIR\n"
-	  "  (once any family is registered, device add and user certify take only\n"
-	  "  registered ones, so a typo is refused)", life_product_add },
+	  "                (once any family is registered, device add and user certify take only\n"
+	  "                registered ones, so a typo is refused)", life_product_add },
 	{ "product", "list", 0, " --dir --json ", "product list --dir DIR [--json]",
 	  life_product_list },
 };

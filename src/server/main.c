@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "admin_life.h"
+#include "cmdhelp.h"
 #include "admin_user.h"
 #include "admin_notify.h"
 #include "deploy.h"
@@ -231,6 +232,30 @@ static void admin_note_origin(void)
 		fprintf(stderr, "tether-server: out of memory\n");
 }
 
+/* cmdhelp reads one usage text: the one above and the lifecycle commands
+ * (admin_life.c) that `--help` prints after it, so `device list --help`,
+ * `--commands` and completion know them too. */
+static int help_main(int argc, char **argv)
+{
+	static char all[sizeof(usage) + 4096];
+	FILE *f;
+	int rc;
+
+	memcpy(all, usage, sizeof(usage));
+	f = fmemopen(all + sizeof(usage) - 1, sizeof(all) - sizeof(usage), "w");
+	if (f == NULL) {
+		fprintf(stderr, "tether-server: out of memory\n");
+		return 1;
+	}
+	admin_life_usage(f);
+	if (fclose(f) != 0 || strlen(all) >= sizeof(all) - 1) {
+		fprintf(stderr, "tether-server: usage text too long\n");
+		return 1;
+	}
+	rc = cmdhelp_main("tether-server", all, "tether-server(8)", argc, argv);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -243,12 +268,13 @@ int main(int argc, char **argv)
 		printf("tether-server %s\n", TETHER_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs(usage, stdout);
 		admin_life_usage(stdout);
 		return 0;
 	}
+	if ((rc = help_main(argc - 1, argv + 1)) >= 0)
+		return rc;
 	if (strcmp(argv[1], "run") != 0)
 		admin_note_origin();
 	if (strcmp(argv[1], "init") == 0)
