@@ -9,7 +9,10 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 TESTJOBS   ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build test demo fuzz fuzz-build bench clean
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+.PHONY: all deps build install deb test demo fuzz fuzz-build bench clean
 
 all: build
 
@@ -19,6 +22,13 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# make install PREFIX=/usr DESTDIR=/tmp/root: binaries, units, sysusers and
+# tmpfiles entries, man pages, bash completion, the example agent config.
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 test: deps
 	@cmake -S . -B $(TESTBUILD) -DTETHER_SANITIZE=ON >/dev/null

@@ -154,9 +154,13 @@ static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
 		"# relay.key was made on the server host (relay add without --csr).\n";
 	const char *bind = (strcmp(o->host, "127.0.0.1") == 0 || strcmp(o->host, "localhost") == 0)
 	                   ? "127.0.0.1" : "0.0.0.0";
-	char p[PATH_MAX + 32];
+	char p[PATH_MAX + 32], audit[PATH_MAX];
 	FILE *f;
 
+	if ((size_t)snprintf(audit, sizeof(audit), "%s%saudit.log",
+	                     o->state_dir != NULL ? o->state_dir : "",
+	                     o->state_dir != NULL ? "/" : "") >= sizeof(audit))
+		return TE_ERR_TOO_LONG;
 	snprintf(p, sizeof(p), "%s/tether-relay.conf", rdir);
 	if ((f = fopen(p, "wx")) == NULL)
 		return TE_ERR_IO;
@@ -171,11 +175,13 @@ static int admin_relay_conf(const struct admin_relay_opts *o, const char *rdir,
 	        "ca = ca.crt\n"
 	        "ticket_pubkey = ticket.pub\n"
 	        "server = https://%s:%s\n"
-	        "audit_log = audit.log\n"
+	        "# The only files the relay writes: this trail, AUDIT_LOG.checkpoint and\n"
+	        "# the report spool AUDIT_LOG.reports/ (relay add --state-dir).\n"
+	        "audit_log = %s\n"
 	        "unpaired_timeout_s = %d\n"
 	        "user =\n",
 	        keynote, o->name, bind, o->device_port, bind, o->client_port,
-	        cfg->public_host, cfg->listen_port, UNPAIRED_LEG_TIMEOUT_S);
+	        cfg->public_host, cfg->listen_port, audit, UNPAIRED_LEG_TIMEOUT_S);
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
 }
 

@@ -11,6 +11,10 @@ struct admin_relay_opts {
 	/* Path of the relay's CSR (from `tether-relay init`): the relay keeps its
 	 * key. NULL: the key is made here (single-host convenience). */
 	const char *csr;
+	/* Absolute folder the relay writes in (its audit log, kept checkpoint
+	 * and report spool: the unit's StateDirectory=). NULL: next to the
+	 * config (a single-folder demo or test). */
+	const char *state_dir;
 };
 
 struct admin_user_opts {

@@ -21,9 +21,11 @@ static const char usage[] =
 	"usage:\n"
 	"  tether-server init DIR [--host NAME] [--listen ADDR:PORT]\n"
 	"  tether-server relay add NAME --host HOST --device-port P --client-port P\n"
-	"                [--csr FILE] --dir DIR\n"
+	"                [--csr FILE] [--state-dir /var/lib/tether-relay] --dir DIR\n"
 	"                (FILE from `tether-relay init` on the relay host, which keeps the\n"
-	"                key; without --csr the key is made here: single-host demos, tests)\n"
+	"                key; without --csr the key is made here: single-host demos, tests;\n"
+	"                --state-dir: where the relay writes its audit log, else next to\n"
+	"                its config)\n"
 	"  tether-server device add SERIAL --customer NAME --product FAMILY --site SITE\n"
 	"                --dir DIR\n"
 	"                (--customer must be the site's customer; FAMILY one registered\n"
@@ -80,7 +82,7 @@ static const char usage[] =
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
 	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint,
-	            *expires;
+	            *expires, *state_dir;
 	int json;
 };
 
@@ -109,6 +111,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--site", offsetof(struct opts, site) },
 		{ "--checkpoint", offsetof(struct opts, checkpoint) },
 		{ "--expires", offsetof(struct opts, expires) },
+		{ "--state-dir", offsetof(struct opts, state_dir) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -180,10 +183,12 @@ static int cmd_add(const char *what, int argc, char **argv)
 		return usage_error("bad options");
 	if (o.dir == NULL)
 		return usage_error("--dir DIR is required");
-	if (o.csr != NULL && strcmp(what, "relay") != 0)
-		return usage_error("--csr is only for relay add");
+	if ((o.csr != NULL || o.state_dir != NULL) && strcmp(what, "relay") != 0)
+		return usage_error("--csr and --state-dir are only for relay add");
 	if (strcmp(what, "relay") == 0) {
-		struct admin_relay_opts r = { argv[0], o.host, o.dir, 0, 0, o.csr };
+		struct admin_relay_opts r = { argv[0], o.host, o.dir, 0, 0, o.csr, o.state_dir };
+		if (o.state_dir != NULL && o.state_dir[0] != '/')
+			return usage_error("--state-dir must be an absolute folder");
 		if (o.host == NULL || o.device_port == NULL || o.client_port == NULL ||
 		    parse_int(o.device_port, 0, &r.device_port) != 0 ||
 		    parse_int(o.client_port, 0, &r.client_port) != 0)
