@@ -30,6 +30,13 @@ install: build
 	@cmake --build $(BUILD) -j $(JOBS)
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
+# make deb: tether-agent, tether-server, tether-relay and tether (CLI) .debs
+# in build/deb, from the release build installed under /usr (scripts/mkdeb).
+deb: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@./scripts/mkdeb $(BUILD) build/deb
+
 test: deps
 	@cmake -S . -B $(TESTBUILD) -DTETHER_SANITIZE=ON >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)

@@ -20,10 +20,9 @@ foreach(unit tether-server tether-relay tether-agent)
   ")
   install(FILES ${CMAKE_SOURCE_DIR}/dist/tmpfiles/${unit}.conf
           DESTINATION lib/tmpfiles.d)
+  install(FILES ${CMAKE_SOURCE_DIR}/dist/sysusers/${unit}.conf
+          DESTINATION lib/sysusers.d)
 endforeach()
-install(FILES ${CMAKE_SOURCE_DIR}/dist/sysusers/tether.conf
-              ${CMAKE_SOURCE_DIR}/dist/sysusers/tether-agent.conf
-        DESTINATION lib/sysusers.d)
 install(FILES ${CMAKE_SOURCE_DIR}/dist/tether-agent.conf.example
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 foreach(prog tether tether-server tether-relay tether-agent)
