@@ -1,0 +1,78 @@
+#!/bin/sh
+# The tether-agent Debian package (scripts/mkdeb, the same as `make deb`
+# but from this build) installed with dpkg into a clean Debian 12 root, and
+# the agent run from it against a real server.
+#
+# The clean root: debootstrap would take minutes and the network; instead
+# tests/e2e/helpers/debroot.py copies from this Debian 12 host exactly the
+# packages the .deb's Depends: name, recursively, plus the base the
+# maintainer script uses (dash, coreutils, passwd, libc-bin), and writes
+# their dpkg status. dpkg --root=ROOT then checks the dependencies against
+# that set and runs the postinst in the root; the agent runs chrooted there
+# (in its own mount namespace with /proc and /dev), so a file or library the
+# package lacks or does not depend on is missing and the test fails.
+if [ "$(id -u)" != 0 ]; then
+	echo "[t772-deb-clean-root] skipped: dpkg --root and chroot need root"
+	exit 77
+fi
+. "$(dirname "$0")/lib.sh"
+BUILD="$TETHER_BIN/.."
+command -v dpkg-deb >/dev/null || skip "no dpkg-deb"
+
+"$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" tether-agent >"$WORK/mkdeb.log" 2>&1 ||
+	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
+DEB=$(ls "$WORK"/deb/tether-agent_*.deb)
+dpkg-deb -c "$DEB" | awk '{ print $6 }' >"$WORK/contents"
+for f in usr/bin/tether-agent usr/lib/systemd/system/tether-agent.service \
+	usr/lib/sysusers.d/tether-agent.conf usr/lib/tmpfiles.d/tether-agent.conf \
+	usr/share/man/man8/tether-agent.8 usr/share/man/man5/tether-agent.conf.5 \
+	usr/share/bash-completion/completions/tether-agent etc/tether/agent.conf; do
+	grep -qx "./$f" "$WORK/contents" || fail "the package lacks /$f"
+done
+[ "$(dpkg-deb -I "$DEB" conffiles)" = /etc/tether/agent.conf ] || fail "agent.conf is not a conffile"
+pass "tether-agent.deb: binary, unit, sysusers, tmpfiles, man pages, completion; /etc/tether/agent.conf a conffile"
+
+R="$WORK/root"
+deps=$(dpkg-deb -f "$DEB" Depends | sed 's/([^)]*)//g; s/,/ /g')
+# shellcheck disable=SC2086
+python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" dash coreutils passwd libc-bin $deps \
+	>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
+grep -q '^tether' "$R/etc/passwd" && fail "the clean root has tether accounts already"
+dpkg --root="$R" -i "$DEB" >"$WORK/dpkg.log" 2>&1 || fail "dpkg -i in the clean root: $(tail -5 "$WORK/dpkg.log")"
+grep -q '^tether:' "$R/etc/passwd" && grep -q '^tether-support:.*:/bin/sh$' "$R/etc/passwd" ||
+	fail "the postinst made no tether / tether-support accounts"
+[ "$(stat -c '%a %U' "$R/var/lib/tether-agent")" = "700 $(awk -F: '$1 == "tether" { print $3 }' "$R/etc/passwd")" ] ||
+	[ "$(chroot "$R" stat -c '%a %U' /var/lib/tether-agent)" = "700 tether" ] ||
+	fail "state folder: $(chroot "$R" stat -c '%a %U' /var/lib/tether-agent)"
+[ "$(chroot "$R" stat -c '%a %U %G' /etc/tether/agent.conf)" = "640 root tether" ] ||
+	fail "agent.conf: $(chroot "$R" stat -c '%a %U %G' /etc/tether/agent.conf)"
+pass "dpkg -i in a clean root ($(head -1 "$WORK/debroot.log" | cut -d' ' -f2) packages): dependencies met, accounts and folders made by the postinst"
+
+# inroot CMD...: CMD chrooted in the root, with /proc and /dev, in its own
+# mount namespace (nothing to unmount afterwards).
+inroot() {
+	unshare --mount --propagation private sh -c \
+		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
+}
+inroot tether-agent --version >"$WORK/version.log" 2>&1 || fail "the packaged agent does not start: $(cat "$WORK/version.log")"
+
+# The administrator's steps (README, "Deploying it for real") with the
+# packaged files: server and device on the host, the agent in the root.
+deploy 1
+start_device_service
+token=$(enroll_token "$SERIAL")
+C="$R/etc/tether/agent.conf"
+sed -i -e "s#^server = .*#server = https://127.0.0.1:$SERVER_PORT#" -e "s#^serial = .*#serial = $SERIAL#" \
+	-e "s#^service.http = .*#service.http = 127.0.0.1:$SERVICE_PORT#" -e 's#^files.logs = .*##' "$C"
+printf '%s\n' "$SUPPORT_PW" >"$R/tmp/support-pw"
+inroot tether-agent enroll --config /etc/tether/agent.conf --token "$token" --ca-fingerprint "$CA_FP" \
+	--support-password-file /tmp/support-pw >"$WORK/enroll.log" 2>&1 || fail "enroll in the root: $(cat "$WORK/enroll.log")"
+rm -f "$R/tmp/support-pw"
+inroot chown -R tether: /var/lib/tether-agent
+bg agent inroot tether-agent run --config /etc/tether/agent.conf
+cli_login
+wait_online 30
+pass "the packaged agent, enrolled and run as the README says in the clean root, is online at the server"
+pgrep -u "$(awk -F: '$1 == "tether" { print $3 }' "$R/etc/passwd")" -x tether-net >/dev/null ||
+	fail "the agent's network part does not run as the package's tether account"
+pass "its network part runs as the tether account the package made"
