@@ -58,7 +58,7 @@ inroot tether-agent --version >"$WORK/version.log" 2>&1 || fail "the packaged ag
 
 # The administrator's steps (README, "Deploying it for real") with the
 # packaged files: server and device on the host, the agent in the root.
-deploy 1
+deploy 0     # no relay: coming online needs none
 start_device_service
 token=$(enroll_token "$SERIAL")
 C="$R/etc/tether/agent.conf"
