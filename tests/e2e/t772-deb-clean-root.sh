@@ -1,7 +1,8 @@
 #!/bin/sh
-# The tether-agent Debian package (scripts/mkdeb, the same as `make deb`
-# but from this build) installed with dpkg into a clean Debian 12 root, and
-# the agent run from it against a real server.
+# The four Debian packages (scripts/mkdeb, the same as `make deb` but from
+# this build) installed with dpkg into a clean Debian 12 root; each program
+# starts there, and the agent, set up as the README says, runs from its
+# package against a real server.
 #
 # The clean root: debootstrap would take minutes and the network; instead
 # tests/e2e/helpers/debroot.py copies from this Debian 12 host exactly the
@@ -19,7 +20,7 @@ fi
 BUILD="$TETHER_BIN/.."
 command -v dpkg-deb >/dev/null || skip "no dpkg-deb"
 
-"$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" tether-agent >"$WORK/mkdeb.log" 2>&1 ||
+MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
 	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
 DEB=$(ls "$WORK"/deb/tether-agent_*.deb)
 dpkg-deb -c "$DEB" | awk '{ print $6 }' >"$WORK/contents"
@@ -33,12 +34,13 @@ done
 pass "tether-agent.deb: binary, unit, sysusers, tmpfiles, man pages, completion; /etc/tether/agent.conf a conffile"
 
 R="$WORK/root"
-deps=$(dpkg-deb -f "$DEB" Depends | sed 's/([^)]*)//g; s/,/ /g')
+deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
 # shellcheck disable=SC2086
 python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" dash coreutils passwd libc-bin $deps \
 	>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
 grep -q '^tether' "$R/etc/passwd" && fail "the clean root has tether accounts already"
-dpkg --root="$R" -i "$DEB" >"$WORK/dpkg.log" 2>&1 || fail "dpkg -i in the clean root: $(tail -5 "$WORK/dpkg.log")"
+[ "$(ls "$WORK"/deb/*.deb | wc -l)" = 4 ] || fail "mkdeb made $(ls "$WORK"/deb/*.deb | wc -l) packages, not 4"
+dpkg --root="$R" -i "$WORK"/deb/*.deb >"$WORK/dpkg.log" 2>&1 || fail "dpkg -i in the clean root: $(tail -5 "$WORK/dpkg.log")"
 grep -q '^tether:' "$R/etc/passwd" && grep -q '^tether-support:.*:/bin/sh$' "$R/etc/passwd" ||
 	fail "the postinst made no tether / tether-support accounts"
 [ "$(stat -c '%a %U' "$R/var/lib/tether-agent")" = "700 $(awk -F: '$1 == "tether" { print $3 }' "$R/etc/passwd")" ] ||
@@ -54,7 +56,12 @@ inroot() {
 	unshare --mount --propagation private sh -c \
 		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
 }
-inroot tether-agent --version >"$WORK/version.log" 2>&1 || fail "the packaged agent does not start: $(cat "$WORK/version.log")"
+for prog in tether tether-server tether-relay tether-agent; do
+	inroot "$prog" --version >"$WORK/version.log" 2>&1 ||
+		fail "the packaged $prog does not start: $(cat "$WORK/version.log")"
+	[ -s "$R/usr/lib/systemd/system/$prog.service" ] || [ "$prog" = tether ] || fail "no $prog.service in the root"
+done
+pass "the four packages together in the root; each program starts from its package"
 
 # The administrator's steps (README, "Deploying it for real") with the
 # packaged files: server and device on the host, the agent in the root.
