@@ -157,5 +157,18 @@ grep -q '^audit_log = /var/lib/tether-relay/audit.log$' "$WORK/srv/relays/r1/tet
 	fail "relay add --state-dir: audit_log is not in the state folder: $(grep audit_log "$WORK/srv/relays/r1/tether-relay.conf")"
 tether-server relay add r2 --host relay.example --device-port 17001 --client-port 17002 \
 	--state-dir relative --dir "$WORK/srv" >/dev/null 2>&1 && fail "a relative --state-dir was accepted"
+# ... and a relay so configured writes there and nothing beside its config
+RD="$WORK/srv/relays/r3"
+tether-server relay add r3 --host 127.0.0.1 --device-port "$(free_port)" --client-port "$(free_port)" \
+	--state-dir "$WORK/rstate" --dir "$WORK/srv" >>"$WORK/init.log" 2>&1 || fail "relay add r3"
+mkdir -p "$WORK/rstate"
+ls "$RD" >"$WORK/relay-files.before"
+bg relay tether-relay run --config "$RD/tether-relay.conf"
+wait_log "$WORK/relay.log" "relay r3 running"
+kill "$PID_relay"
+wait_for 10 sh -c "! kill -0 $PID_relay 2>/dev/null" || fail "the relay did not stop"
+ls "$RD" | cmp -s - "$WORK/relay-files.before" || fail "the relay wrote beside its config: $(ls "$RD")"
+[ -s "$WORK/rstate/audit.log" ] && [ -d "$WORK/rstate/audit.log.reports" ] ||
+	fail "the relay's trail and spool are not in its state folder: $(ls "$WORK/rstate")"
 pass "units: notify + watchdog + start limit; state folders match the programs' paths; the relay writes only in /var/lib/tether-relay"
 log "checked $total subcommands"
