@@ -8,20 +8,35 @@ _tether_complete()
 	prog=${COMP_WORDS[0]}
 	case "$cur" in
 	-*)
-		COMPREPLY=($(compgen -W "--help --config --dir --json --reason" -- "$cur"))
+		COMPREPLY=($(compgen -W "--help --config --dir --json --profile --reason" -- "$cur"))
 		return ;;
 	esac
 	case "${COMP_WORDS[COMP_CWORD-1]}" in
 	--config|--dir|--csr|--ca|--checkpoint|--support-password-file|--state-dir)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
+	--profile)
+		# the profiles kept beside the default one (cli-NAME.json)
+		local f home=${TETHER_HOME:-$HOME/.config/tether}
+		COMPREPLY=()
+		for f in "$home"/cli-*.json; do
+			[ -e "$f" ] || continue
+			f=${f##*/cli-}
+			COMPREPLY+=("${f%.json}")
+		done
+		COMPREPLY=($(compgen -W "default ${COMPREPLY[*]}" -- "$cur"))
+		return ;;
 	esac
-	# the words typed so far that are not options
+	# the words typed so far that are not options nor an option's value
+	# ("tether --profile work devices": work is --profile's)
 	words=""
 	n=0
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
-		case "$w" in -*) continue ;; esac
+		case "$w" in
+		--json|--help|-h|--shell|--upload|--patient-records|--escalation|--) continue ;;
+		-*) i=$((i + 1)); continue ;;
+		esac
 		words="$words $w"
 		n=$((n + 1))
 	done
