@@ -8,7 +8,7 @@ _tether_complete()
 	prog=${COMP_WORDS[0]}
 	case "$cur" in
 	-*)
-		COMPREPLY=($(compgen -W "--help --config --dir --json --profile --reason" -- "$cur"))
+		COMPREPLY=($(compgen -W "--help --config --dir --json --profile --reason --status --generate" -- "$cur"))
 		return ;;
 	esac
 	case "${COMP_WORDS[COMP_CWORD-1]}" in
@@ -34,7 +34,7 @@ _tether_complete()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case "$w" in
-		--json|--help|-h|--shell|--upload|--patient-records|--escalation|--) continue ;;
+		--json|--help|-h|--shell|--upload|--patient-records|--escalation|--status|--generate|--) continue ;;
 		-*) i=$((i + 1)); continue ;;
 		esac
 		words="$words $w"
