@@ -34,13 +34,19 @@ int sftpchild_argv(const struct sftpchild_spec *spec, const char **argv, size_t 
 {
 	size_t i, n = 0;
 
-	if (max < 5 + 2 * (spec->nroots + spec->nrefuse) + 1)
+	if (max < 5 + 3 * spec->nroots + 2 * spec->nrefuse + 1)
 		return TE_ERR_TOO_LONG;
 	argv[n++] = "tether-agent";
 	argv[n++] = "sftp-server";
 	for (i = 0; i < spec->nroots; i++) {
-		argv[n++] = "--root";
-		argv[n++] = spec->roots[i];
+		if (spec->names != NULL && spec->names[i] != NULL) {
+			argv[n++] = "--area";
+			argv[n++] = spec->names[i];
+			argv[n++] = spec->roots[i];
+		} else {
+			argv[n++] = "--root";
+			argv[n++] = spec->roots[i];
+		}
 	}
 	for (i = 0; i < spec->nrefuse; i++) {
 		argv[n++] = "--refuse";
@@ -277,7 +283,8 @@ static void sftpchild_audit(void *arg, const char *action, json_t *detail)
 }
 
 static int sftpchild_parse(int argc, char **argv, struct sftpd_policy *pol,
-                           const char **roots, const char **refuse)
+                           const char **roots, const char **names,
+                           const char **refuse)
 {
 	int i;
 
@@ -286,8 +293,15 @@ static int sftpchild_parse(int argc, char **argv, struct sftpd_policy *pol,
 	pol->refuse = refuse;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc &&
-		    pol->nroots < AGENT_MAX_FILE_ROOTS)
+		    pol->nroots < AGENT_MAX_FILE_ROOTS) {
+			names[pol->nroots] = NULL;
 			roots[pol->nroots++] = argv[++i];
+		} else if (strcmp(argv[i], "--area") == 0 && i + 2 < argc &&
+		           pol->nroots < AGENT_MAX_FILE_ROOTS) {
+			pol->names = names;
+			names[pol->nroots] = argv[++i];
+			roots[pol->nroots++] = argv[++i];
+		}
 		else if (strcmp(argv[i], "--refuse") == 0 && i + 1 < argc &&
 		         pol->nrefuse < AGENT_MAX_PATIENT)
 			refuse[pol->nrefuse++] = argv[++i];
@@ -355,16 +369,18 @@ static int sftpchild_serve(struct sftpd *s)
 
 int sftpchild_main(int argc, char **argv)
 {
-	const char *roots[AGENT_MAX_FILE_ROOTS], *refuse[AGENT_MAX_PATIENT];
+	const char *roots[AGENT_MAX_FILE_ROOTS], *names[AGENT_MAX_FILE_ROOTS];
+	const char *refuse[AGENT_MAX_PATIENT];
 	struct sftpd_policy pol;
 	struct sftpd *s = NULL;
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (fcntl(SFTPCHILD_AUDIT_FD, F_GETFD) < 0 ||
-	    sftpchild_parse(argc, argv, &pol, roots, refuse) != 0) {
+	    sftpchild_parse(argc, argv, &pol, roots, names, refuse) != 0) {
 		fprintf(stderr, "tether-agent sftp-server: started by the agent's session "
-		        "worker only: --root DIR... [--refuse PATTERN...] [--write] "
+		        "worker only: (--root DIR | --area NAME DIR)... [--refuse PATTERN...]"
+		        " [--write] "
 		        "[--patient-records] [--case-insensitive], audit on fd 3\n");
 		return SFTPCHILD_EXIT_USAGE;
 	}

@@ -26,13 +26,16 @@
 
 #define SFTPCHILD_ACTION_BYTES 32
 #define SFTPCHILD_MAX_DETAIL_KEYS 8    /* fields in one audit record's detail */
-#define SFTPCHILD_MAX_ARGS     (2 * 16 + 2 * 32 + 8)  /* sftp-server's argv */
+#define SFTPCHILD_MAX_ARGS     (3 * 16 + 2 * 32 + 8)  /* sftp-server's argv */
 #define SFTPCHILD_EXIT_ENGINE  1
 #define SFTPCHILD_EXIT_USAGE   2
 
 /* What one SFTP channel may do, from the config and the ticket. */
 struct sftpchild_spec {
 	const char *const *roots; size_t nroots;     /* files.* */
+	const char *const *names;  /* NULL, or each root's NAME (files.NAME):
+	                              the client sees them as folders at its
+	                              root (sftpd.h, named areas) */
 	const char *const *refuse; size_t nrefuse;   /* patient_data.* */
 	int write_ok, patient_ok, casefold;
 };

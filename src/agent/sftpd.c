@@ -54,7 +54,33 @@ int sftpd_get_string(struct rbuf *r, const uint8_t **p, uint32_t *n)
 	return 0;
 }
 
-int sftpd_get_path(struct rbuf *r, char out[PATH_MAX])
+/* Named areas: the client's path, normalized from the virtual "/", with a
+ * leading area name replaced by its root. ".." cannot climb out of an area
+ * into another one's name: the path is normalized before the name is
+ * looked at, and the result is checked against the roots as any path is. */
+static int sftpd_map_in(const struct sftpd *s, char path[PATH_MAX])
+{
+	char norm[PATH_MAX];
+	const char *first, *rest;
+	size_t i, n;
+	int w;
+
+	if (sftppath_normalize(NULL, path, norm) != 0)
+		return TE_ERR_TOO_LONG;
+	first = norm + 1;
+	rest = strchrnul(first, '/');
+	n = (size_t)(rest - first);
+	for (i = 0; n > 0 && s->names[i] != NULL; i++) {
+		if (strlen(s->names[i]) != n || memcmp(s->names[i], first, n) != 0)
+			continue;
+		w = snprintf(path, PATH_MAX, "%s%s", s->roots[i], rest);
+		return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
+	}
+	memcpy(path, norm, strlen(norm) + 1);
+	return 0;
+}
+
+int sftpd_get_path(struct sftpd *s, struct rbuf *r, char out[PATH_MAX])
 {
 	const uint8_t *p;
 	uint32_t n;
@@ -68,7 +94,45 @@ int sftpd_get_path(struct rbuf *r, char out[PATH_MAX])
 		return TE_ERR_INVALID;
 	memcpy(out, p, n);
 	out[n] = '\0';
-	return 0;
+	return s->vroot_on ? sftpd_map_in(s, out) : 0;
+}
+
+int sftpd_is_vroot(const struct sftpd *s, const char *path)
+{
+	return s->vroot_on && strcmp(path, "/") == 0;
+}
+
+void sftpd_vroot_stat(const struct sftpd *s, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_atime = st->st_mtime = st->st_ctime = s->started;
+}
+
+void sftpd_client_path(const struct sftpd *s, const char *real, char out[PATH_MAX])
+{
+	size_t i, best = 0, bestlen = 0, l;
+
+	for (i = 0; s->vroot_on && s->names[i] != NULL; i++) {
+		l = strlen(s->real_roots[i]);
+		if (s->names[i][0] != '\0' && l > bestlen &&
+		    sftppath_under(real, s->real_roots[i]))
+			best = i, bestlen = l;
+	}
+	if (bestlen == 0 ||
+	    snprintf(out, PATH_MAX, "/%s%s", s->names[best], real + bestlen) >= PATH_MAX)
+		snprintf(out, PATH_MAX, "%s", real);
+}
+
+int sftpd_area_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= NAME_MAX && strchr(name, '/') == NULL &&
+	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 /* ATTRS: only the permissions are used (for new files and directories); the
@@ -592,11 +656,14 @@ static void sftpd_strv_free(char **v)
 static int sftpd_set_roots(struct sftpd *s, const struct sftpd_policy *pol)
 {
 	char norm[PATH_MAX], real[PATH_MAX];
+	const char *name;
 	struct stat st;
 	size_t i, n = 0;
+	int root_is_slash = 0;
 
 	if ((s->roots = sftpd_strv_new(pol->nroots)) == NULL ||
-	    (s->real_roots = sftpd_strv_new(pol->nroots)) == NULL)
+	    (s->real_roots = sftpd_strv_new(pol->nroots)) == NULL ||
+	    (s->names = sftpd_strv_new(pol->nroots)) == NULL)
 		return TE_ERR_NOMEM;
 	for (i = 0; i < pol->nroots; i++) {
 		if (pol->roots[i] == NULL || pol->roots[i][0] != '/' ||
@@ -608,10 +675,21 @@ static int sftpd_set_roots(struct sftpd *s, const struct sftpd_policy *pol)
 			         pol->roots[i]);
 			continue;
 		}
+		name = pol->names != NULL && pol->names[i] != NULL ? pol->names[i] : "";
+		if (name[0] != '\0' && !sftpd_area_name_ok(name)) {
+			log_warn("sftp: area name \"%s\" cannot be a folder name; %s is"
+			         " reachable by its path only", name, norm);
+			name = "";
+		}
 		if ((s->roots[n] = strdup(norm)) == NULL ||
-		    (s->real_roots[n++] = strdup(real)) == NULL)
+		    (s->real_roots[n] = strdup(real)) == NULL ||
+		    (s->names[n++] = strdup(name)) == NULL)
 			return TE_ERR_NOMEM;
+		/* "/" as a root leaves nothing outside to name */
+		if (strcmp(norm, "/") == 0 || strcmp(real, "/") == 0)
+			root_is_slash = 1;
 	}
+	s->vroot_on = pol->names != NULL && !root_is_slash;
 	s->rules.roots = (const char *const *)s->roots;
 	s->rules.real_roots = (const char *const *)s->real_roots;
 	s->rules.nroots = n;
@@ -663,6 +741,7 @@ int sftpd_new(const struct sftpd_policy *pol, sftpd_audit_fn audit, void *arg,
 	s->rules.patient_ok = pol->patient_ok != 0;
 	s->audit = audit;
 	s->audit_arg = arg;
+	s->started = time(NULL);
 	if ((rc = sftpd_set_roots(s, pol)) != 0 || (rc = sftpd_set_refuse(s, pol)) != 0) {
 		sftpd_free(s);
 		return rc;
@@ -742,6 +821,7 @@ void sftpd_free(struct sftpd *s)
 			sftpd_handle_close(s, &s->h[i]);
 	sftpd_strv_free(s->roots);
 	sftpd_strv_free(s->real_roots);
+	sftpd_strv_free(s->names);
 	pdmatch_free(s->pd);
 	free(s->in);
 	free(s->out);

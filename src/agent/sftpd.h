@@ -1,12 +1,4 @@
-/* NOTE FOR D2 (01:12 UTC): signatures unchanged. sftpd_new() returns
- * TE_ERR_INVALID only for a relative root or an empty pattern; a root that
- * does not exist is logged and skipped (with none left, every path is refused
- * "outside allowlist"), so "a files.* directory does not exist" is not what
- * INVALID means. Your read-poll pump is right; also call
- * sftpd_input(s, NULL, 0) after sftpd_consume() to pick up a sticky error
- * found while requests held back were processed. See the full note below.
- *
- * sftpd.h: the agent's SFTP server engine (protocol version 3,
+/* sftpd.h: the agent's SFTP server engine (protocol version 3,
  * draft-ietf-secsh-filexfer-02, what OpenSSH's sftp client speaks).
  *
  * Pure and event-driven: no sockets. Its driver feeds it the bytes of an
@@ -15,6 +7,17 @@
  * own process, `tether-agent sftp-server` (sftpchild.h), on stdin/stdout;
  * the note below is how any other driver (a libssh channel) would do it. Every packet, handle count,
  * read length and the output queue are bounded (MAX_SFTP_* in bounds.h).
+ *
+ * Named areas. With names, the client sees a virtual "/" holding one
+ * directory per area, as the config names it (files.logs = /var/log/dev is
+ * "/logs"): it is where the client starts and where relative paths begin,
+ * it is read-only, and REALPATH answers in these names. A path whose first
+ * component is an area's name is in that area (/logs/a.txt is
+ * /var/log/dev/a.txt); any other absolute path is the device's own and is
+ * served as before, only inside the roots. The audit trail always has the
+ * device's real paths. A name that is empty, ".", "..", holds a "/" or is
+ * longer than NAME_MAX is not listed (its root is still reachable by its
+ * real path). Without names, relative paths begin at the first root.
  *
  * Files are served only inside the policy's allowlisted roots: every path is
  * resolved to its real path (the parent's for a file being created) and must
@@ -58,6 +61,8 @@ struct sftpd;
 
 struct sftpd_policy {
 	const char *const *roots; size_t nroots;   /* allowlisted directories, absolute */
+	const char *const *names;  /* NULL, or the area name of each root
+	                              (files.NAME): see "Named areas" below */
 	const char *const *refuse; size_t nrefuse; /* patient-data patterns (pdmatch.h:
 	                                              absolute; a pattern naming a
 	                                              directory covers everything under it) */
@@ -90,6 +95,9 @@ typedef void (*sftpd_audit_fn)(void *arg, const char *action, json_t *detail);
  * TE_ERR_INVALID (a relative root, a bad pattern) or TE_ERR_NOMEM. */
 int sftpd_new(const struct sftpd_policy *pol, sftpd_audit_fn audit, void *arg,
               struct sftpd **out);
+
+/* 1 when name may be an area's name in the virtual root (named areas). */
+int sftpd_area_name_ok(const char *name);
 
 /* Feed bytes from the client. 0, or TE_ERR_PROTOCOL / TE_ERR_TOO_LONG when
  * the channel must be closed (a STATUS may still be queued: send it first). */

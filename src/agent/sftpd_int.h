@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -74,10 +75,15 @@ struct sftpd_handle {
 	int can_read, can_write;
 	uint64_t bytes_read, bytes_written;
 	char *path;                /* real path */
+	int vroot;                 /* a listing of the virtual root (named areas) */
+	size_t vnext;              /* its next area */
 };
 
 struct sftpd {
 	char **roots, **real_roots;
+	char **names;              /* the area name of each kept root ("": none) */
+	int vroot_on;              /* named areas: the client's "/" is virtual */
+	time_t started;            /* the virtual root's times */
 	struct pdmatch *pd;        /* NULL when no refusal list applies */
 	struct sftppath_rules rules;
 	int write_ok;
@@ -115,7 +121,14 @@ const struct sftpd_op *sftpd_op_find(uint8_t type);
 /* Request fields: 0 or a te_err; never read past the packet. */
 int sftpd_get_u64(struct rbuf *r, uint64_t *v);
 int sftpd_get_string(struct rbuf *r, const uint8_t **p, uint32_t *n);
-int sftpd_get_path(struct rbuf *r, char out[PATH_MAX]);
+/* A path field, mapped from the client's names to the device's paths
+ * (named areas, sftpd.h). */
+int sftpd_get_path(struct sftpd *s, struct rbuf *r, char out[PATH_MAX]);
+/* Named areas: 1 when path (as sftpd_get_path gave it) is the virtual root;
+ * its attributes; the client's name of a real path (for REALPATH). */
+int sftpd_is_vroot(const struct sftpd *s, const char *path);
+void sftpd_vroot_stat(const struct sftpd *s, struct stat *st);
+void sftpd_client_path(const struct sftpd *s, const char *real, char out[PATH_MAX]);
 int sftpd_get_attrs(struct rbuf *r, struct sftpd_attrs *a);
 int sftpd_get_handle(struct sftpd *s, struct rbuf *r, struct sftpd_handle **h);
 

@@ -20,26 +20,31 @@
 
 static int sftpd_do_realpath(struct sftpd_req *q)
 {
-	char req[PATH_MAX], real[PATH_MAX];
+	char req[PATH_MAX], real[PATH_MAX], shown[PATH_MAX];
 	enum sftppath_verdict v;
 	struct sftpd *s = q->s;
 	int rc;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0)
 		return rc;
 	if (req[0] == '\0')
 		strcpy(req, ".");
-	v = sftppath_resolve(&s->rules, req, SFTPPATH_FOLLOW, real);
-	if (v == SFTPPATH_MISSING)   /* a name about to be created */
-		v = sftppath_resolve(&s->rules, req, SFTPPATH_ENTRY, real);
-	if (v != SFTPPATH_OK) {
-		sftpd_path_error(s, q->id, q->op, v, real, req);
-		return 0;
+	if (sftpd_is_vroot(s, req)) {
+		strcpy(shown, "/");
+	} else {
+		v = sftppath_resolve(&s->rules, req, SFTPPATH_FOLLOW, real);
+		if (v == SFTPPATH_MISSING)   /* a name about to be created */
+			v = sftppath_resolve(&s->rules, req, SFTPPATH_ENTRY, real);
+		if (v != SFTPPATH_OK) {
+			sftpd_path_error(s, q->id, q->op, v, real, req);
+			return 0;
+		}
+		sftpd_client_path(s, real, shown);
 	}
 	sftpd_begin(s, FXP_NAME, q->id);
 	sftpd_put_u32(s, 1);
-	sftpd_put_cstr(s, real);
-	sftpd_put_cstr(s, real);
+	sftpd_put_cstr(s, shown);
+	sftpd_put_cstr(s, shown);
 	sftpd_put_u32(s, 0);   /* no attributes */
 	sftpd_end(s);
 	return 0;
@@ -54,8 +59,13 @@ static int sftpd_do_stat_mode(struct sftpd_req *q, enum sftppath_mode mode)
 	struct stat st;
 	int rc, dfd = -1;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0)
 		return rc;
+	if (sftpd_is_vroot(q->s, req)) {
+		sftpd_vroot_stat(q->s, &st);
+		sftpd_attrs_reply(q->s, q->id, &st);
+		return 0;
+	}
 	if ((v = sftppath_resolve(&q->s->rules, req, mode, real)) != SFTPPATH_OK) {
 		sftpd_path_error(q->s, q->id, q->op, v, real, req);
 		return 0;
@@ -92,6 +102,11 @@ static int sftpd_do_fstat(struct sftpd_req *q)
 		return rc;
 	if (h == NULL) {
 		sftpd_status(q->s, q->id, FX_FAILURE, "invalid handle");
+		return 0;
+	}
+	if (h->vroot) {
+		sftpd_vroot_stat(q->s, &st);
+		sftpd_attrs_reply(q->s, q->id, &st);
 		return 0;
 	}
 	fd = h->fd >= 0 ? h->fd : dirfd(h->dir);
@@ -147,14 +162,23 @@ static int sftpd_do_opendir(struct sftpd_req *q)
 	DIR *d;
 	int rc, fd, dfd = -1;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0)
 		return rc;
-	if ((v = sftppath_resolve(&s->rules, req, SFTPPATH_FOLLOW, real)) != SFTPPATH_OK) {
+	if (sftpd_is_vroot(s, req)) {
+		strcpy(real, "/");
+	} else if ((v = sftppath_resolve(&s->rules, req, SFTPPATH_FOLLOW, real)) != SFTPPATH_OK) {
 		sftpd_path_error(s, q->id, q->op, v, real, req);
 		return 0;
 	}
 	if (sftpd_handles_full(s)) {
 		sftpd_status(s, q->id, FX_FAILURE, "too many open handles: close some first");
+		return 0;
+	}
+	if (sftpd_is_vroot(s, req)) {
+		if ((h = sftpd_handle_new(s, real)) == NULL)
+			return TE_ERR_NOMEM;
+		h->vroot = 1;
+		sftpd_handle_reply(s, q->id, h);
 		return 0;
 	}
 	fd = sftpd_openat(real, O_RDONLY | O_DIRECTORY, 0, &dfd);
@@ -229,14 +253,28 @@ static int sftpd_do_readdir(struct sftpd_req *q)
 
 	if ((rc = sftpd_get_handle(s, q->r, &h)) != 0)
 		return rc;
-	if (h == NULL || h->dir == NULL) {
+	if (h == NULL || (h->dir == NULL && !h->vroot)) {
 		sftpd_status(s, q->id, FX_FAILURE, "invalid handle");
 		return 0;
 	}
 	sftpd_begin(s, FXP_NAME, q->id);
 	countpos = s->out_len;
 	sftpd_put_u32(s, 0);
-	while (count < MAX_SFTP_READDIR_ENTRIES && (de = readdir(h->dir)) != NULL) {
+	/* the virtual root: one folder per named area, as its root is */
+	while (h->vroot && count < MAX_SFTP_READDIR_ENTRIES && s->names[h->vnext] != NULL) {
+		const char *name = s->names[h->vnext];
+
+		if (name[0] != '\0' && stat(s->real_roots[h->vnext], &st) == 0) {
+			sftpd_longname(name, &st, longname, sizeof(longname));
+			sftpd_put_cstr(s, name);
+			sftpd_put_cstr(s, longname);
+			sftpd_put_stat(s, &st);
+			count++;
+		}
+		h->vnext++;
+	}
+	while (!h->vroot && count < MAX_SFTP_READDIR_ENTRIES &&
+	       (de = readdir(h->dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		w = snprintf(full, sizeof(full), "%s/%s",
@@ -300,7 +338,7 @@ static int sftpd_do_open(struct sftpd_req *q)
 	int rc, fd, dfd = -1, flags, can_read, can_write;
 	mode_t mode;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0 ||
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0 ||
 	    (rc = rbuf_get_u32be(q->r, &pflags)) != 0 ||
 	    (rc = sftpd_get_attrs(q->r, &a)) != 0)
 		return rc;
@@ -467,7 +505,7 @@ static int sftpd_do_setstat(struct sftpd_req *q)
 	enum sftppath_verdict v;
 	int rc;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0 || (rc = sftpd_get_attrs(q->r, &a)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0 || (rc = sftpd_get_attrs(q->r, &a)) != 0)
 		return rc;
 	if ((v = sftppath_resolve(&q->s->rules, req, SFTPPATH_FOLLOW, real)) != SFTPPATH_OK)
 		sftpd_path_error(q->s, q->id, q->op, v, real, req);
@@ -543,7 +581,7 @@ static int sftpd_do_entry(struct sftpd_req *q, int type)
 	struct stat st;
 	int rc, dfd = -1, ok;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0 ||
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0 ||
 	    (type == FXP_MKDIR && (rc = sftpd_get_attrs(q->r, &a)) != 0))
 		return rc;
 	if (!sftpd_entry_ok(q, req, type != FXP_MKDIR, real))
@@ -588,7 +626,7 @@ static int sftpd_do_rename(struct sftpd_req *q)
 	const char *obase, *nbase;
 	int rc, odfd = -1, ndfd = -1;
 
-	if ((rc = sftpd_get_path(q->r, oreq)) != 0 || (rc = sftpd_get_path(q->r, nreq)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, oreq)) != 0 || (rc = sftpd_get_path(q->s, q->r, nreq)) != 0)
 		return rc;
 	if (!sftpd_entry_ok(q, oreq, 1, oreal) || !sftpd_entry_ok(q, nreq, 0, nreal))
 		return 0;
@@ -614,7 +652,7 @@ static int sftpd_do_link(struct sftpd_req *q)
 	char req[PATH_MAX];
 	int rc;
 
-	if ((rc = sftpd_get_path(q->r, req)) != 0)
+	if ((rc = sftpd_get_path(q->s, q->r, req)) != 0)
 		return rc;
 	sftpd_refuse(q->s, q->id, q->op, req, WHY_SYMLINK, req);
 	return 0;

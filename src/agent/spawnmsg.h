@@ -20,9 +20,10 @@
 
 #include "bounds.h"
 
-/* sftp-server's argv carries every files.* root and patient_data.* entry
- * with a flag each (up to about 104 words of up to a path each). */
-#define SPAWN_MAX_ARGS       112     /* program and arguments */
+/* sftp-server's argv carries every files.* root with its flag and name and
+ * every patient_data.* entry with a flag (up to 117 words of up to a path
+ * each; SPAWN_MSG_MAX_BYTES bounds their total). */
+#define SPAWN_MAX_ARGS       128     /* program and arguments */
 #define SPAWN_MAX_ARG_BYTES  1024    /* one argument, NUL included */
 #define SPAWN_MAX_FDS        4       /* child fds 0..3 */
 #define SPAWN_TERM_BYTES     64

@@ -392,18 +392,22 @@ static int sshd_start_diag(struct sshd_chan *c, const struct agent_diag *dg)
 static int sshd_start_sftp(struct sshd_chan *c)
 {
 	struct sshd *d = c->d;
-	const char *roots[AGENT_MAX_FILE_ROOTS], *refuse[AGENT_MAX_PATIENT];
+	const char *roots[AGENT_MAX_FILE_ROOTS], *names[AGENT_MAX_FILE_ROOTS];
+	const char *refuse[AGENT_MAX_PATIENT];
 	struct sftpchild_spec spec;
 	char why[SPAWN_TEXT_BYTES];
 	size_t i;
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
-	for (i = 0; i < d->conf->nfiles; i++)
+	for (i = 0; i < d->conf->nfiles; i++) {
 		roots[i] = d->conf->files[i].path;
+		names[i] = d->conf->files[i].name;   /* its folder at the client's "/" */
+	}
 	for (i = 0; i < d->conf->npatient; i++)
 		refuse[i] = d->conf->patient[i].path;
 	spec.roots = roots;
+	spec.names = names;
 	spec.nroots = d->conf->nfiles;
 	spec.refuse = refuse;
 	spec.nrefuse = d->conf->npatient;

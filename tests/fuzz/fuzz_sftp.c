@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *roots[] = { root, logs };
 	const char *refuse[] = { patients, dicom };
-	struct sftpd_policy pol = { roots, 2, refuse, 2, 0, 0, 0 };
+	struct sftpd_policy pol = { roots, 2, NULL, refuse, 2, 0, 0, 0 };
 	struct sftpd *s = NULL;
 	const void *out;
 	size_t chunk, off, n, queued;

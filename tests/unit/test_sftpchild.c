@@ -20,7 +20,7 @@
 static void test_argv(void **state)
 {
 	const char *roots[] = { "/data/logs", "/data/up" }, *refuse[] = { "/data/*.dcm" };
-	struct sftpchild_spec spec = { roots, 2, refuse, 1, 1, 0, 1 };
+	struct sftpchild_spec spec = { roots, 2, NULL, refuse, 1, 1, 0, 1 };
 	const char *argv[SFTPCHILD_MAX_ARGS];
 	const char *want[] = { "tether-agent", "sftp-server", "--root", "/data/logs",
 	                       "--root", "/data/up", "--refuse", "/data/*.dcm", "--write",

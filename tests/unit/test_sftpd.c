@@ -134,7 +134,7 @@ static void client_open(struct client *c, int write_ok, int patient_ok)
 {
 	const char *roots[] = { root, logs };
 	const char *refuse[] = { patients, dcm };
-	struct sftpd_policy pol = { roots, 2, refuse, 2, write_ok, patient_ok, 0 };
+	struct sftpd_policy pol = { roots, 2, NULL, refuse, 2, write_ok, patient_ok, 0 };
 
 	memset(c, 0, sizeof(*c));
 	c->audits = json_array();
@@ -398,7 +398,7 @@ static void test_new_policy(void **state)
 {
 	const char *relative[] = { "data/logs" };
 	const char *missing[] = { "/nonexistent/tether-sftpd-test", root };
-	struct sftpd_policy pol = { relative, 1, NULL, 0, 0, 0, 0 };
+	struct sftpd_policy pol = { relative, 1, NULL, NULL, 0, 0, 0, 0 };
 	struct client c = { 0 };
 	struct reply *r;
 	char name[PATH_MAX];
@@ -471,6 +471,119 @@ static void test_realpath(void **state)
 
 	assert_refused(&c, path_req(&c, REALPATH, ".."), base, "outside allowlist");
 	client_close(&c);
+}
+
+/* REALPATH's one name. */
+static void realpath_is(struct client *c, const char *req_path, const char *want)
+{
+	char name[PATH_MAX];
+	struct reply *r = path_req(c, REALPATH, req_path);
+
+	assert_int_equal(r->type, NAME);
+	assert_int_equal(r_u32(r), 1);
+	r_str(r, name, sizeof(name));
+	assert_string_equal(name, want);
+}
+
+/* Named areas: the client's "/" lists the areas by name (files.NAME), a
+ * path under a name is in that area, REALPATH answers in the names, real
+ * paths still work, and nothing else is reachable. */
+static void test_named_areas(void **state)
+{
+	const char *roots[] = { root, "/nonexistent/tether-sftpd-test", logs };
+	const char *names[] = { "files", "gone", "logs" };
+	const char *refuse[] = { patients, dcm };
+	struct sftpd_policy pol = { roots, 3, names, refuse, 2, 1, 0, 0 };
+	char name[PATH_MAX], buf[64];
+	struct client c;
+	struct reply *r;
+	struct pkt *p;
+	uint8_t h[8];
+	char hs[16];
+	uint32_t flags, perm;
+	json_t *d;
+
+	memset(&c, 0, sizeof(c));
+	c.audits = json_array();
+	assert_int_equal(sftpd_new(&pol, on_audit, &c, &c.s), 0);
+	do_init(&c);
+	realpath_is(&c, ".", "/");
+	realpath_is(&c, "", "/");
+	realpath_is(&c, "/logs/..", "/");
+	realpath_is(&c, "/files/sub/../hello.txt", "/files/hello.txt");
+	realpath_is(&c, "logs/ok.txt", "/logs/ok.txt");
+	realpath_is(&c, at("root/sub/a.log"), "/files/sub/a.log");   /* a real path */
+
+	/* "/" is a read-only folder */
+	r = path_req(&c, STAT, "/");
+	assert_int_equal(r->type, ATTRS);
+	flags = r_u32(r);
+	assert_true(flags & 0x4);
+	if (flags & 0x1)
+		(void)r_u32(r), (void)r_u32(r);   /* size */
+	if (flags & 0x2)
+		(void)r_u32(r), (void)r_u32(r);   /* uid, gid */
+	perm = r_u32(r);
+	assert_int_equal(perm, S_IFDIR | 0555);
+
+	/* its listing: the areas that exist, by name */
+	r = path_req(&c, OPENDIR, "/");
+	assert_int_equal(r->type, HANDLE);
+	assert_int_equal(r_str(r, hs, sizeof(hs)), 8);
+	memcpy(h, hs, 8);
+	p = req(&c, READDIR);
+	p_str(p, h, 8);
+	r = call(&c, p);
+	assert_int_equal(r->type, NAME);
+	assert_int_equal(r_u32(r), 2);
+	r_str(r, name, sizeof(name));
+	assert_string_equal(name, "files");
+	r_str(r, name, sizeof(name));   /* longname */
+	assert_int_equal(name[0], 'd');
+	assert_non_null(strstr(name, " files"));
+	p = req(&c, FSTAT);
+	p_str(p, h, 8);
+	assert_int_equal(call(&c, p)->type, ATTRS);
+	p = req(&c, READDIR);
+	p_str(p, h, 8);
+	assert_int_equal(status_of(call(&c, p), NULL, 0), FX_EOF);
+	assert_int_equal(handle_req(&c, CLOSE, h), FX_OK);
+
+	/* a file by its area's name, relative or absolute, and by its real path;
+	 * the audit trail has the real path */
+	assert_int_equal(sopen(&c, "/logs/ok.txt", F_READ, h), FX_OK);
+	assert_int_equal(read_all(&c, h, buf, sizeof(buf)), 3);
+	assert_int_equal(handle_req(&c, CLOSE, h), FX_OK);
+	d = last_audit(&c, "file_read");
+	assert_string_equal(json_string_value(json_object_get(d, "path")), at("logs/ok.txt"));
+	assert_int_equal(sopen(&c, "files/hello.txt", F_READ, h), FX_OK);
+	assert_int_equal(handle_req(&c, CLOSE, h), FX_OK);
+	assert_int_equal(sopen(&c, at("root/hello.txt"), F_READ, h), FX_OK);
+	assert_int_equal(handle_req(&c, CLOSE, h), FX_OK);
+	r = path_req(&c, OPENDIR, "/files/sub");
+	assert_int_equal(r->type, HANDLE);
+
+	/* nothing outside the areas, nor a new folder at "/" */
+	assert_refused(&c, path_req(&c, STAT, "/nosuch/x"), "/nosuch/x", "outside allowlist");
+	assert_refused(&c, path_req(&c, STAT, "/gone/x"), "/gone/x", "outside allowlist");
+	assert_refused(&c, path_req(&c, STAT, "/logs/../../etc/passwd"),
+	               "/etc/passwd", "outside allowlist");
+	assert_refused(&c, path_req(&c, STAT, "/logs2/x.txt"), "/logs2/x.txt",
+	               "outside allowlist");
+	p = req(&c, MKDIR);
+	p_cstr(p, "/newarea");
+	p_u32(p, 0);
+	assert_refused(&c, call(&c, p), "/newarea", "outside allowlist");
+	assert_refused(&c, path_req(&c, RMDIR, "/logs"), logs, "allowlisted root");
+	assert_refused(&c, path_req(&c, STAT, "/files/patients/p1.txt"),
+	               at("root/patients/p1.txt"), "patient data");
+	client_close(&c);
+
+	assert_true(sftpd_area_name_ok("logs"));
+	assert_false(sftpd_area_name_ok(""));
+	assert_false(sftpd_area_name_ok("."));
+	assert_false(sftpd_area_name_ok(".."));
+	assert_false(sftpd_area_name_ok("a/b"));
 }
 
 static void test_read_allowed_and_audited(void **state)
@@ -950,7 +1063,7 @@ static int serve(const char *dir, int write_ok, const char *audit_path)
 	static char buf[65536];
 	const char *roots[] = { root, logs };
 	const char *refuse[] = { patients, dcm };
-	struct sftpd_policy pol = { roots, 2, refuse, 2, write_ok, 0, 0 };
+	struct sftpd_policy pol = { roots, 2, NULL, refuse, 2, write_ok, 0, 0 };
 	struct sftpd *s = NULL;
 	const void *out;
 	FILE *audit;
@@ -1063,6 +1176,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_new_policy),
 		cmocka_unit_test(test_init_version),
 		cmocka_unit_test(test_realpath),
+		cmocka_unit_test(test_named_areas),
 		cmocka_unit_test(test_read_allowed_and_audited),
 		cmocka_unit_test(test_escapes_refused),
 		cmocka_unit_test(test_patient_data),
