@@ -6,7 +6,7 @@
 # refused and the password is asked for again.
 . "$(dirname "$0")/lib.sh"
 
-tether renew --help | grep -q "usage: tether" || fail "tether renew --help"
+tether renew --help | grep -q "^  tether renew \[--totp" || fail "tether renew --help"
 deploy 1
 cli_login
 tok() { sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$TETHER_HOME/cli.json"; }
