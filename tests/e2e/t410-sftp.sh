@@ -76,6 +76,28 @@ sftp_try ls "ls -1 $D/data" || fail "ls failed: $(cat "$WORK/sftp-ls.out")"
 expect_contains "$(cat "$WORK/sftp-ls.out")" "calib.txt" "the listing shows the allowed file"
 expect_not_contains "$(cat "$WORK/sftp-ls.out")" "scan.dcm" "the listing hides the patient image"
 expect_not_contains "$(cat "$WORK/sftp-ls.out")" "patients" "the listing hides the patient folder"
+# The areas by name (files.NAME) at the client's root: where sftp starts,
+# its listing, a get by name and a cd into one; nothing else at the root.
+sftp_try root "pwd
+ls -1 /
+get /logs/device.log $WORK/local/byname.log
+cd data
+get calib.txt $WORK/local/calib2.txt" || fail "named areas: $(cat "$WORK/sftp-root.out")"
+out=$(cat "$WORK/sftp-root.out")
+expect_contains "$out" "Remote working directory: /" "sftp starts at the areas' root"
+for a in logs data upload; do
+	printf '%s\n' "$out" | grep -qx "/$a" || fail "ls / does not list the area $a: $out"
+done
+pass "ls / lists the areas logs, data and upload by name"
+cmp -s "$D/logs/device.log" "$WORK/local/byname.log" || fail "get /logs/device.log differs"
+cmp -s "$D/data/calib.txt" "$WORK/local/calib2.txt" || fail "get calib.txt in /data differs"
+rec=$(agent_audit_detail file_read | grep calib.txt | tail -1)
+[ "$(printf '%s' "$rec" | jq -r .path)" = "$D/data/calib.txt" ] || fail "file_read by name: $rec"
+pass "a file by its area's name is served, and audited under its real path"
+if sftp_try nosuch "get /nosuch/x $WORK/local/nosuch" || sftp_try mkroot "mkdir /newarea"; then
+	fail "a path outside the areas was served: $(cat "$WORK/sftp-nosuch.out" "$WORK/sftp-mkroot.out")"
+fi
+expect_contains "$(agent_audit_detail file_refused)" "/nosuch/x" "a name that is no area is refused and audited"
 if sftp_try put "put $WORK/local/notes.txt $D/upload/notes.txt" || [ -e "$D/upload/notes.txt" ]; then
 	fail "put worked without files:write"
 fi
