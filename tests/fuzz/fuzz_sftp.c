@@ -100,6 +100,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *roots[] = { root, logs };
+	const char *names[] = { "root", "logs" };
 	const char *refuse[] = { patients, dicom };
 	struct sftpd_policy pol = { roots, 2, NULL, refuse, 2, 0, 0, 0 };
 	struct sftpd *s = NULL;
@@ -110,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	pol.write_ok = data[0] & 1;
 	pol.patient_ok = (data[0] >> 1) & 1;
+	pol.names = (data[0] >> 7) & 1 ? names : NULL;   /* the named areas' "/" */
 	chunk = (size_t)(data[0] >> 2) * 61 + 1;
 	tree_reset();
 	if (sftpd_new(&pol, on_audit, NULL, &s) != 0)
