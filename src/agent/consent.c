@@ -32,6 +32,7 @@
 #include "secret.h"
 #include "sessrec.h"
 #include "ticket.h"
+#include "recup.h"
 #include "tunnel.h"
 
 /* ---- pure parsing ---------------------------------------------------- */
@@ -282,7 +283,13 @@ static void consent_live_save(struct consent *c)
 	free(r);
 }
 
-/* Unlink and free a session; remember its id. */
+static int consent_sess_live(void *arg, const char *session)
+{
+	return consent_find(arg, session) != NULL;
+}
+
+/* Unlink and free a session; remember its id. Its recordings are complete
+ * now and go to the server. */
 static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 {
 	struct consent_sess **pp;
@@ -315,8 +322,11 @@ static void consent_sess_remove(struct consent *c, struct consent_sess *s)
 	if (s->notify_fd >= 0)
 		close(s->notify_fd);
 	free(s);
-	if (was_active)
+	if (was_active) {
 		consent_live_save(c);
+		if (!c->stopping)
+			recup_kick(c->rec);
+	}
 }
 
 static char *consent_body(const char *session, const char *key, const char *value)
@@ -1096,6 +1106,11 @@ int consent_new(struct event_base *base, const struct agent_conf *conf,
 		rc = TE_ERR_SYS;
 		goto fail;
 	}
+	/* Recordings left by an earlier run go now; later ones at their
+	 * session's end (consent_sess_remove). */
+	if (recup_new(base, conf, api, consent_sess_live, c, &c->rec) != 0)
+		log_error("cannot send shell recordings to the server: out of memory");
+	recup_kick(c->rec);
 	*out = c;
 	return 0;
 fail:
@@ -1149,6 +1164,7 @@ void consent_free(struct consent *c)
 		consent_sess_remove(c, c->sessions);
 	while (c->conns != NULL)
 		consent_conn_free(c->conns);
+	recup_free(c->rec);
 	free(c);
 }
 

@@ -83,6 +83,7 @@ struct consent {
 	size_t done_next;
 	size_t ends_inflight;          /* end reports posted, not yet answered */
 	int stopping;                  /* consent_shutdown ran */
+	struct recup *rec;             /* recordings to the server (recup.h) */
 };
 
 enum consent_decision { DEC_ACCEPT = 1, DEC_DENY, DEC_TIMEOUT };

@@ -421,7 +421,7 @@ void api_ping(struct http_req *r)
 }
 
 /* Load the session named by field "session" of j, owned by r's device. */
-static int api_device_session(struct http_req *r, json_t *j, struct store_session *s)
+int api_device_session(struct http_req *r, json_t *j, struct store_session *s)
 {
 	char id[STORE_SESSION_ID_BYTES];
 	int rc;

@@ -607,7 +607,7 @@ static int api_session_visible(struct http_req *r, const struct store_session *s
 }
 
 /* Load r->arg's session when r's user may see it; replies 404 otherwise. */
-static int api_session_load(struct http_req *r, struct store_session *s)
+int api_session_load(struct http_req *r, struct store_session *s)
 {
 	if (store_session_get(r->srv->store, r->arg, s) != 0 || !api_session_visible(r, s)) {
 		http_error(r, 404, "no_such_session", "no session %s visible to you", r->arg);

@@ -31,6 +31,16 @@ void api_consent(struct http_req *r);
 void api_device_session_end(struct http_req *r);
 void api_device_relay_failed(struct http_req *r);
 void api_relay_event(struct http_req *r);
+/* Shell recordings (api_recording.c). */
+void api_device_recording(struct http_req *r);
+void api_session_recordings(struct http_req *r);
+void api_session_recording_read(struct http_req *r);
+/* The body's "session" of the calling device (or relay), or 404/400
+ * answered and -1 (api_device.c). */
+int api_device_session(struct http_req *r, json_t *j, struct store_session *s);
+/* r->arg's session when r's user may see it, or 404 answered and -1
+ * (api_session.c). */
+int api_session_load(struct http_req *r, struct store_session *s);
 /* GET /healthz: no authentication; ok or degraded (srvmetrics.c). */
 void api_healthz(struct http_req *r);
 /* Customer control (api_site.c). */

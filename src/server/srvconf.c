@@ -12,11 +12,12 @@
 #include "pwpool.h"
 #include "ratelimit.h"
 #include "relayhealth.h"
+#include "castfile.h"
 
 static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s", "clock_skew_warn_s",
 	"session_max_s", "token_ttl_s", "token_idle_s", "login_renew_max_s", "user", "log_level",
-	"log_format", "metrics_listen",
+	"log_format", "metrics_listen", "recording_max_bytes",
 	"login.max_failures", "login.addr_max_failures", "login.lock_base_s",
 	"login.lock_max_s", "relay_check.interval_s", "relay_check.timeout_ms",
 	"limits.max_connections", "limits.max_connections_per_addr",
@@ -124,6 +125,9 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 	                         &c->token_idle_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "login_renew_max_s", LOGIN_RENEW_MAX_S, 0, 7 * 24 * 3600,
 	                         &c->login_renew_max_s, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "recording_max_bytes", CASTFILE_MAX_BYTES, 0,
+	                         1024LL * 1024 * 1024, &c->recording_max_bytes, errbuf,
+	                         errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "relay_check.interval_s", RELAYHEALTH_INTERVAL_S, 1, 3600,
 	                         &c->relay_check_interval_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "relay_check.timeout_ms", RELAYHEALTH_TIMEOUT_MS, 50,

@@ -65,6 +65,7 @@ struct srvconf {
 	long session_max_s;
 	long token_ttl_s;
 	long token_idle_s;            /* a token unused this long is refused */
+	long recording_max_bytes;     /* a shell recording the server keeps (0: none) */
 	long login_renew_max_s;       /* renewals (TOTP only) this long after a password
 	                               * login; 0: none */
 	long login_max_failures;      /* per user name, before a lock */

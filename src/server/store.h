@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 15
+#define STORE_SCHEMA_VERSION 16
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -276,6 +276,27 @@ int store_visit_each_pending(struct store *st, const char *session, store_visit_
                              void *arg);
 /* A ping carried it: blank the ticket. */
 int store_visit_delivered(struct store *st, const char *session, int64_t conn, int64_t now);
+
+/* ---- A session's shell recordings (store_recording.c, migration 16) ---- */
+
+struct store_recording {
+	char name[128];                    /* castfile_name_ok */
+	int64_t size;
+	char sha256[SHA256_HEX_BYTES];
+	int64_t stored_at;
+};
+/* Record a recording kept whole and verified on disk. TE_ERR_EXISTS when the
+ * session already has one of that name. */
+int store_recording_add(struct store *st, const char *session,
+                        const struct store_recording *rec);
+/* 0, TE_ERR_NOT_FOUND or a store error. */
+int store_recording_get(struct store *st, const char *session, const char *name,
+                        struct store_recording *out);
+typedef int (*store_recording_cb)(const struct store_recording *rec, void *arg);
+/* The session's recordings, shorter names first (so S-2 before S-10, and
+ * the first connection's before a visit's later ones, S-cC-N). */
+int store_recording_each(struct store *st, const char *session, store_recording_cb cb,
+                         void *arg);
 
 /* ---- Sites, certifications and the customer's part in sessions
  * (migration 5, store_site.c) ---- */

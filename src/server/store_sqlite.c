@@ -153,6 +153,11 @@ static const char *const store_migrations[] = {
 	" conn INTEGER NOT NULL, relay TEXT NOT NULL, device_ticket TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY(session, conn));",
+	/* 16: a session's shell recordings, kept whole and verified under
+	 * DIR/recordings/SESSION/ (store_recording.c, api_recording.c) */
+	"CREATE TABLE session_recordings(session TEXT NOT NULL REFERENCES sessions(id),"
+	" name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" stored_at INTEGER NOT NULL, PRIMARY KEY(session, name));",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
