@@ -152,8 +152,19 @@ static int pf_ansi_mode_ok(unsigned long m, void *arg)
 	return m == 4;
 }
 
+/* Final bytes of plain CSI sequences (no prefix, no intermediate) that only
+ * move the cursor, edit, scroll, colour or set margins: ICH CUU CUD CUF CUB
+ * CNL CPL CHA CUP CHT ED EL IL DL DCH SU SD ECH CBT HPA HPR REP VPA VPR HVP
+ * TBC SGR DECSTBM SCOSC SCORC. h and l are judged apart. Not among them:
+ * c n x (the terminal answers), t (window operations), i (printer), q
+ * (keyboard LEDs), and whatever a terminal might make of the rest. */
+#define PF_CSI_DRAWING_FINALS "@ABCDEFGHIJKLMPSTXZ^`abdefgmrsu"
+
 /* Whether the complete CSI in f->csi (ESC [ params intermediates final)
- * only draws; tracks the modes it changes when it passes. */
+ * only draws; tracks the modes it changes when it passes. An allowlist:
+ * the sequences with intermediates alone hold locator reports (' z),
+ * checksum requests (* y), status requests ($ p, # |) and screen resizes
+ * (* |). */
 static int pf_csi_passes(struct play_filter *f)
 {
 	const unsigned char *p = f->csi + 2;
@@ -163,10 +174,10 @@ static int pf_csi_passes(struct play_filter *f)
 
 	while (np < n - 1 && p[np] >= 0x30 && p[np] <= 0x3f)
 		np++;
-	for (i = np; i < n - 1; i++) {
-		if (inter == 0 || p[i] == '$')
-			inter = p[i];
-	}
+	if (n - 1 - np > 1)
+		return 0;   /* two intermediates: nothing that only draws */
+	if (n - 1 - np == 1)
+		inter = p[np];
 	for (i = 0; i < np; i++) {
 		if (p[i] >= 0x3c && p[i] <= 0x3f) {
 			if (priv != 0 || i != 0)
@@ -174,22 +185,16 @@ static int pf_csi_passes(struct play_filter *f)
 			priv = p[i];
 		}
 	}
-	/* answers (DA, DSR, DECREQTPARM), window operations, printer */
-	if (fin == 'c' || fin == 'n' || fin == 't' || fin == 'x' || fin == 'i')
-		return 0;
-	if (inter == '$')   /* DECRQM and the rectangle and status-line family */
-		return 0;
 	/* xterm's and kitty's '<' '=' '>' extensions: version and key queries,
 	 * keyboard protocols, pointer modes */
 	if (priv != 0 && priv != '?')
 		return 0;
-	if (fin == 'q' && inter != ' ' && inter != '"')
-		return 0;   /* DECLL: keyboard LEDs; DECSCUSR and DECSCA pass */
-	if (fin == 'p' && inter != '!')
-		return 0;   /* DECSTR passes, DECSCL (conformance level) not */
+	if (inter != 0)   /* DECSCUSR (cursor shape), DECSCA, DECSTR (soft reset) */
+		return priv == 0 && ((fin == 'q' && (inter == ' ' || inter == '"')) ||
+		                     (fin == 'p' && inter == '!'));
 	if (priv == '?') {
 		if (fin == 'h' || fin == 'l') {
-			if (inter != 0 || !pf_each_param(p + 1, np - 1, pf_private_ok, NULL))
+			if (!pf_each_param(p + 1, np - 1, pf_private_ok, NULL))
 				return 0;
 			pm.modes = &f->modes;
 			pm.set = fin == 'h';
@@ -197,18 +202,18 @@ static int pf_csi_passes(struct play_filter *f)
 			return 1;
 		}
 		/* selective erase; xterm's save and restore of private modes;
-		 * anything else with '?' asks (?u, ?S, ?m) */
-		return inter == 0 && (fin == 'J' || fin == 'K' || fin == 's' || fin == 'r');
+		 * anything else with '?' asks (?n, ?u, ?S, ?m) */
+		return fin == 'J' || fin == 'K' || fin == 's' || fin == 'r';
 	}
 	if (fin == 'h' || fin == 'l')
-		return inter == 0 && pf_each_param(p, np, pf_ansi_mode_ok, NULL);
-	if (fin == 'r' && inter == 0) {
+		return pf_each_param(p, np, pf_ansi_mode_ok, NULL);
+	if (fin == 'r') {
 		if (np > 0)
 			f->modes |= PM_SCROLL_REGION;
 		else
 			f->modes &= ~PM_SCROLL_REGION;
 	}
-	return 1;
+	return strchr(PF_CSI_DRAWING_FINALS, fin) != NULL;
 }
 
 /* The byte after a lead byte c0 that keeps the character well-formed:

@@ -58,12 +58,15 @@ static size_t esc_len(const unsigned char *p, size_t n)
 		return n >= 3 && (p[2] == 'B' || p[2] == '0') ? 3 : 0;
 	if (p[1] != '[')
 		return 0;
-	for (i = 2; i < n && i < PLAY_CSI_MAX_BYTES; i++) {
-		if (p[i] >= 0x40 && p[i] <= 0x7e)
-			return strchr("cntxi", p[i]) == NULL ? i + 1 : 0;
-		if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '$')
+	/* parameters, '?' the only private marker; one intermediate at most,
+	 * never '$'; a final that is no query, window operation or printer */
+	for (i = 2; i < n && i < PLAY_CSI_MAX_BYTES && p[i] >= 0x30 && p[i] <= 0x3f; i++)
+		if (p[i] >= 0x3c && p[i] <= 0x3e)
 			return 0;
-	}
+	if (i < n && i < PLAY_CSI_MAX_BYTES && strchr(" !\"", p[i]) != NULL && p[i] != '\0')
+		i++;
+	if (i < n && i < PLAY_CSI_MAX_BYTES && p[i] >= 0x40 && p[i] <= 0x7e)
+		return strchr("cntxi", p[i]) == NULL ? i + 1 : 0;
 	return 0;
 }
 
