@@ -21,6 +21,7 @@
 #include "clistate.h"
 #include "secret.h"
 #include "session.h"
+#include "playcmd.h"
 #include "sessions.h"
 #include "visit.h"
 #include "site.h"
@@ -64,6 +65,9 @@ static const char usage_text[] =
 	"                        [--escalation]\n"
 	"  session status ID | session wait ID [--timeout S] | session end ID\n"
 	"  sessions              your open sessions and your most recent ones\n"
+	"  play SESSION [--speed X] [--max-idle S] | play --file PATH\n"
+	"                        replay a session's shell recordings (kept on the\n"
+	"                        server once it ended), checked by SHA-256; --json lists\n"
 	"  connect SESSION|DEVICE.tether\n"
 	"                        relay tunnel on stdin/stdout (ssh ProxyCommand);\n"
 	"                        DEVICE.tether: your open session on DEVICE\n"
@@ -116,6 +120,7 @@ static const struct {
 	{ "devices", devices_main },
 	{ "session", session_main },
 	{ "sessions", sessions_main },
+	{ "play", playcmd_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },
