@@ -21,7 +21,7 @@
 #include "secret.h"
 #include "ticket.h"
 
-/* Enough for ping_backoff_s to sit at BACKOFF_MAX_S; never overflows. */
+/* Enough for ping_backoff_ms to sit at BACKOFF_MAX_S; never overflows. */
 #define PING_MAX_FAILURES 64
 
 struct ping {
@@ -44,19 +44,22 @@ struct ping {
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
 };
 
-int ping_backoff_s(int failures, unsigned random)
+int ping_backoff_ms(int failures, unsigned random)
 {
-	long cap = BACKOFF_MIN_S, d;
+	long cap = BACKOFF_MIN_S * 1000L, d;
 	int i;
 
-	for (i = 1; i < failures && cap < BACKOFF_MAX_S; i++)
+	for (i = 1; i < failures && cap < BACKOFF_MAX_S * 1000L; i++)
 		cap *= 2;
-	if (cap > BACKOFF_MAX_S)
-		cap = BACKOFF_MAX_S;
-	/* Full jitter in [cap/2, cap] so a fleet that lost the server together
-	 * does not come back together. */
+	if (cap > BACKOFF_MAX_S * 1000L)
+		cap = BACKOFF_MAX_S * 1000L;
+	/* Jitter in [cap/2, cap] on every retry, the first included, in
+	 * milliseconds: a fleet that lost the server together must not come
+	 * back in the same second (with whole seconds, 10,000 agents all
+	 * retried exactly 1 s after a restart and overflowed the listen
+	 * queue). */
 	d = cap / 2 + (long)(random % (unsigned)(cap - cap / 2 + 1));
-	return (int)(d < BACKOFF_MIN_S ? BACKOFF_MIN_S : d);
+	return (int)d;
 }
 
 /* The audit head for the server to anchor (see agentaudit_head). A log we
@@ -144,11 +147,16 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 	return text;
 }
 
-static void ping_schedule(struct ping *p, int seconds)
+static void ping_schedule_ms(struct ping *p, int ms)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(p->timer, &tv);
+}
+
+static void ping_schedule(struct ping *p, int seconds)
+{
+	ping_schedule_ms(p, seconds * 1000);
 }
 
 /* A visit's next connection (visit.h). */
@@ -199,7 +207,7 @@ static void ping_event(struct ping *p, json_t *ev)
 /* The server's {"error","message"} says why (device_revoked,
  * unknown_certificate, ...); the agent keeps backing off, as the
  * administrator may fix it on the server without touching the device. */
-static void ping_refused(int status, const char *body, size_t len, int delay)
+static void ping_refused(int status, const char *body, size_t len, int delay_ms)
 {
 	json_t *o = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
 	const char *code = json_string_value(json_object_get(o, "error"));
@@ -208,11 +216,11 @@ static void ping_refused(int status, const char *body, size_t len, int delay)
 	if (code != NULL && strcmp(code, "device_revoked") == 0)
 		log_error("ping: the server refused this device (%d device_revoked: %s);"
 		          " only the server's administrator can act on this; retrying in %d s",
-		          status, msg ? msg : "", delay);
+		          status, msg ? msg : "", (delay_ms + 999) / 1000);
 	else
 		log_error("ping: the server refused this device (%d %s: %s): is it enrolled "
 		          "and its certificate still valid? retrying in %d s", status,
-		          code ? code : "no code", msg ? msg : "no message", delay);
+		          code ? code : "no code", msg ? msg : "no message", (delay_ms + 999) / 1000);
 	json_decref(o);
 }
 
@@ -328,14 +336,14 @@ static void ping_done(int status, const char *body, size_t len,
 		p->failures++;
 	p->reconcile = 1;       /* the server may have lost or ended sessions meanwhile */
 	secret_random(&r, sizeof(r));
-	delay = ping_backoff_s(p->failures, r);
+	delay = ping_backoff_ms(p->failures, r);
 	if (status == 401 || status == 403)
 		ping_refused(status, body, len, delay);
 	else
-		log_warn("ping: %s; retrying in %d s", status == 0 ?
+		log_warn("ping: %s; retrying in %d.%d s", status == 0 ?
 		         (err != NULL ? err : "no response") : "unexpected response",
-		         delay);
-	ping_schedule(p, delay);
+		         delay / 1000, delay % 1000 / 100);
+	ping_schedule_ms(p, delay);
 }
 
 static void ping_fire(evutil_socket_t fd, short what, void *arg)

@@ -29,8 +29,9 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
              SSL_CTX *ctx, struct consent *consent, struct ping **out);
 void ping_start(struct ping *p);
 void ping_free(struct ping *p);
-/* Next back-off delay (jittered) for the given failure count (pure). */
-int ping_backoff_s(int failures, unsigned random);
+/* Next back-off delay in ms for the given failure count (pure): in
+ * [cap/2, cap], cap 1 s doubling per failure up to BACKOFF_MAX_S. */
+int ping_backoff_ms(int failures, unsigned random);
 /* The request body; malloc'd JSON text. */
 char *ping_body(const struct agent_conf *conf);
 /* The same with "wait" given: no hold until the server's time is learned.

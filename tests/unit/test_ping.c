@@ -17,21 +17,28 @@
 static void test_backoff_bounds(void **state)
 {
 	unsigned r;
-	int f, d, prev_cap = 0;
+	int f, d, prev_cap = 0, lo1, hi1;
 
 	for (f = 1; f < 40; f++) {
 		int lo = 1 << 30, hi = 0;
 		for (r = 0; r < 200; r++) {
-			d = ping_backoff_s(f, r * 2654435761u);
-			assert_true(d >= BACKOFF_MIN_S && d <= BACKOFF_MAX_S);
+			d = ping_backoff_ms(f, r * 2654435761u);
+			assert_true(d >= BACKOFF_MIN_S * 500 && d <= BACKOFF_MAX_S * 1000);
 			lo = d < lo ? d : lo;
 			hi = d > hi ? d : hi;
 		}
 		assert_true(hi >= prev_cap / 2);
 		prev_cap = hi;
 	}
-	assert_int_equal(ping_backoff_s(100, 0xffffffffu) <= BACKOFF_MAX_S, 1);
-	assert_true(ping_backoff_s(1, 0) >= 0);
+	assert_int_equal(ping_backoff_ms(100, 0xffffffffu) <= BACKOFF_MAX_S * 1000, 1);
+	/* the first retry is spread too: not every agent exactly 1 s later */
+	lo1 = 1 << 30, hi1 = 0;
+	for (r = 0; r < 200; r++) {
+		d = ping_backoff_ms(1, r * 2654435761u);
+		lo1 = d < lo1 ? d : lo1;
+		hi1 = d > hi1 ? d : hi1;
+	}
+	assert_true(lo1 >= 500 && hi1 <= 1000 && hi1 - lo1 >= 300);
 }
 
 static void test_body(void **state)
