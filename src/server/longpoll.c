@@ -1,5 +1,8 @@
-/* longpoll.c: a list of held pings, each with a timer and a close callback.
- * Held requests are few (one per online device), so a linked list is fine. */
+/* longpoll.c: held pings, each with a timer and a close callback, found
+ * through a hash of the devices that long-poll. With 10,000 agents held, a
+ * walk of one list per answer (to unlink) and per device listed (to ask
+ * whether it is held) was most of the server's CPU; now an answer unlinks
+ * in O(1) and "is it held" is one lookup. */
 #include "longpoll.h"
 
 #include <stdio.h>
@@ -17,22 +20,30 @@
 #include "err.h"
 #include "log.h"
 
+#define LP_BUCKETS_MIN 256
+
+struct lp_dev;
+
 struct lp_entry {
-	struct lp_entry *next;
+	struct lp_entry *prev, *next;      /* every held ping */
+	struct lp_entry *dprev, *dnext;    /* the device's held pings */
+	struct lp_dev *dev;
 	struct longpoll *lp;
 	struct http_req *r;
 	struct evhttp_connection *evcon;
 	struct event *timer;
 	struct event *watch;          /* the socket turned readable: client left */
-	char serial[MAX_NAME_BYTES];
 	int marked;                   /* longpoll_wake_if: to be answered */
 };
 
-/* One per device that long-polls (devices are authenticated, so the list
- * is bounded by the registered devices). */
-struct lp_seen {
-	struct lp_seen *next;
+/* A device that long-polls, or has a ping held (devices are authenticated,
+ * so these are bounded by the registered devices). Freed when it is
+ * neither seen nor held. */
+struct lp_dev {
+	struct lp_dev *hnext;
 	char serial[MAX_NAME_BYTES];
+	struct lp_entry *held;
+	int seen;                     /* its presence is known from long-polls */
 	int64_t since;                /* monotonic s: last ping or answer */
 	int dropped;                  /* its held connection closed under us */
 };
@@ -42,7 +53,8 @@ struct longpoll {
 	longpoll_answer_fn answer;
 	void *arg;
 	struct lp_entry *head;
-	struct lp_seen *seen;
+	struct lp_dev **buckets;
+	size_t nbuckets, ndevs;       /* nbuckets: a power of two */
 };
 
 static int64_t lp_now_s(void)
@@ -53,40 +65,102 @@ static int64_t lp_now_s(void)
 	return (int64_t)ts.tv_sec;
 }
 
-static struct lp_seen *lp_seen_find(const struct longpoll *lp, const char *serial)
+/* FNV-1a: serials are short and authenticated, not chosen to collide. */
+static size_t lp_hash(const char *serial)
 {
-	for (struct lp_seen *s = lp->seen; s != NULL; s = s->next)
-		if (strcmp(s->serial, serial) == 0)
-			return s;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *serial != '\0'; serial++)
+		h = (h ^ (unsigned char)*serial) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static struct lp_dev *lp_dev_find(const struct longpoll *lp, const char *serial)
+{
+	struct lp_dev *d;
+
+	if (lp->nbuckets == 0)
+		return NULL;
+	for (d = lp->buckets[lp_hash(serial) & (lp->nbuckets - 1)]; d != NULL; d = d->hnext)
+		if (strcmp(d->serial, serial) == 0)
+			return d;
 	return NULL;
+}
+
+/* Twice the buckets once there are more devices than buckets. */
+static void lp_grow(struct longpoll *lp)
+{
+	size_t n = lp->nbuckets ? lp->nbuckets * 2 : LP_BUCKETS_MIN, i;
+	struct lp_dev **b = calloc(n, sizeof(*b)), *d, *next;
+
+	if (b == NULL)
+		return;   /* longer chains, same answers */
+	for (i = 0; i < lp->nbuckets; i++)
+		for (d = lp->buckets[i]; d != NULL; d = next) {
+			next = d->hnext;
+			d->hnext = b[lp_hash(d->serial) & (n - 1)];
+			b[lp_hash(d->serial) & (n - 1)] = d;
+		}
+	free(lp->buckets);
+	lp->buckets = b;
+	lp->nbuckets = n;
+}
+
+static struct lp_dev *lp_dev_get(struct longpoll *lp, const char *serial)
+{
+	struct lp_dev *d = lp_dev_find(lp, serial);
+	size_t k;
+
+	if (d != NULL)
+		return d;
+	if (lp->ndevs >= lp->nbuckets)
+		lp_grow(lp);
+	if (lp->nbuckets == 0 || (d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	snprintf(d->serial, sizeof(d->serial), "%s", serial);
+	k = lp_hash(serial) & (lp->nbuckets - 1);
+	d->hnext = lp->buckets[k];
+	lp->buckets[k] = d;
+	lp->ndevs++;
+	return d;
+}
+
+/* Free d when nothing needs it any more. */
+static void lp_dev_release(struct longpoll *lp, struct lp_dev *d)
+{
+	struct lp_dev **pp;
+
+	if (d->seen || d->held != NULL)
+		return;
+	for (pp = &lp->buckets[lp_hash(d->serial) & (lp->nbuckets - 1)]; *pp != NULL;
+	     pp = &(*pp)->hnext)
+		if (*pp == d) {
+			*pp = d->hnext;
+			lp->ndevs--;
+			free(d);
+			return;
+		}
 }
 
 /* The device was heard from now (or, dropped, lost now). */
 static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped)
 {
-	struct lp_seen *s = lp_seen_find(lp, serial);
+	struct lp_dev *d = lp_dev_get(lp, serial);
 
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return;   /* presence falls back to last_seen */
-		snprintf(s->serial, sizeof(s->serial), "%s", serial);
-		s->next = lp->seen;
-		lp->seen = s;
-	}
-	s->since = lp_now_s();
-	s->dropped = dropped;
+	if (d == NULL)
+		return;   /* presence falls back to last_seen */
+	d->seen = 1;
+	d->since = lp_now_s();
+	d->dropped = dropped;
 }
 
 static void lp_seen_forget(struct longpoll *lp, const char *serial)
 {
-	for (struct lp_seen **pp = &lp->seen; *pp != NULL; pp = &(*pp)->next) {
-		if (strcmp((*pp)->serial, serial) == 0) {
-			struct lp_seen *s = *pp;
+	struct lp_dev *d = lp_dev_find(lp, serial);
 
-			*pp = s->next;
-			free(s);
-			return;
-		}
+	if (d != NULL) {
+		d->seen = 0;
+		lp_dev_release(lp, d);
 	}
 }
 
@@ -101,37 +175,52 @@ int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
 	lp->base = base;
 	lp->answer = answer;
 	lp->arg = arg;
+	lp_grow(lp);
+	if (lp->nbuckets == 0) {
+		free(lp);
+		return TE_ERR_NOMEM;
+	}
 	*out = lp;
 	return 0;
 }
 
-/* Unlink e and free it; r is not touched. */
+/* Unlink e from both lists (O(1)) and free it; r is not touched. */
 static void lp_unlink(struct lp_entry *e)
 {
-	struct lp_entry **pp;
+	struct longpoll *lp = e->lp;
+	struct lp_dev *d = e->dev;
 
-	for (pp = &e->lp->head; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	}
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		lp->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	if (e->dprev != NULL)
+		e->dprev->dnext = e->dnext;
+	else
+		d->held = e->dnext;
+	if (e->dnext != NULL)
+		e->dnext->dprev = e->dprev;
 	if (e->evcon != NULL)
 		evhttp_connection_set_closecb(e->evcon, NULL, NULL);
 	event_free(e->timer);
 	if (e->watch != NULL)
 		event_free(e->watch);
 	free(e);
+	lp_dev_release(lp, d);
 }
 
 static void lp_answer(struct lp_entry *e)
 {
 	struct longpoll *lp = e->lp;
 	struct http_req *r = e->r;
+	char serial[MAX_NAME_BYTES];
 
 	/* The agent asks again at once; one period without that is gone. */
-	lp_seen_mark(lp, e->serial, 0);
+	snprintf(serial, sizeof(serial), "%s", e->dev->serial);
 	lp_unlink(e);
+	lp_seen_mark(lp, serial, 0);
 	lp->answer(r, lp->arg);
 }
 
@@ -143,13 +232,16 @@ static void lp_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct lp_entry *e = arg;
+	struct longpoll *lp = e->lp;
 	struct http_req *r = e->r;
+	char serial[MAX_NAME_BYTES];
 
-	log_debug("long-poll from %s closed by the client", e->serial);
-	/* Its only connection is gone: offline now, not when last_seen ages. */
-	lp_seen_mark(e->lp, e->serial, 1);
+	snprintf(serial, sizeof(serial), "%s", e->dev->serial);
+	log_debug("long-poll from %s closed by the client", serial);
 	e->evcon = NULL;   /* it is being freed; do not touch its callbacks */
 	lp_unlink(e);
+	/* Its only connection is gone: offline now, not when last_seen ages. */
+	lp_seen_mark(lp, serial, 1);
 	/* When libevent has detached the request from the dying connection it is
 	 * ours to free; otherwise the connection frees it. */
 	if (evhttp_request_get_connection(r->ev) == NULL)
@@ -191,18 +283,18 @@ int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, i
 {
 	struct timeval tv = { hold_s, 0 };
 	struct lp_entry *e = calloc(1, sizeof(*e));
+	struct lp_dev *d;
 
 	if (e == NULL)
 		return TE_ERR_NOMEM;
 	e->lp = lp;
 	e->r = r;
-	snprintf(e->serial, sizeof(e->serial), "%s", serial);
 	e->evcon = evhttp_request_get_connection(r->ev);
 	if (e->evcon == NULL || (e->timer = evtimer_new(lp->base, lp_timeout_cb, e)) == NULL) {
 		free(e);
 		return TE_ERR_NOMEM;
 	}
-	if (lp_watch(lp, e) != 0) {
+	if (lp_watch(lp, e) != 0 || (d = lp_dev_get(lp, serial)) == NULL) {
 		if (e->watch != NULL)
 			event_free(e->watch);
 		event_free(e->timer);
@@ -211,25 +303,27 @@ int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, i
 	}
 	evtimer_add(e->timer, &tv);
 	evhttp_connection_set_closecb(e->evcon, lp_close_cb, e);
+	e->dev = d;
 	e->next = lp->head;
+	if (lp->head != NULL)
+		lp->head->prev = e;
 	lp->head = e;
+	e->dnext = d->held;
+	if (d->held != NULL)
+		d->held->dprev = e;
+	d->held = e;
 	return 0;
 }
 
 void longpoll_wake(struct longpoll *lp, const char *serial)
 {
-	struct lp_entry *e, *next;
+	struct lp_dev *d;
 
 	if (lp == NULL)
 		return;
-	/* Answering unlinks; restart from the head after each answer. */
-	for (e = lp->head; e != NULL; e = next) {
-		next = e->next;
-		if (strcmp(e->serial, serial) == 0) {
-			lp_answer(e);
-			next = lp->head;
-		}
-	}
+	/* Answering unlinks (and may free d once nothing holds it). */
+	while ((d = lp_dev_find(lp, serial)) != NULL && d->held != NULL)
+		lp_answer(d->held);
 }
 
 void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg)
@@ -240,7 +334,7 @@ void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg)
 		return;
 	/* Ask first, answer after: answering unlinks entries under our feet. */
 	for (e = lp->head; e != NULL; e = e->next)
-		e->marked = pred(e->serial, arg);
+		e->marked = pred(e->dev->serial, arg);
 	for (e = lp->head; e != NULL; ) {
 		if (e->marked) {
 			lp_answer(e);
@@ -253,10 +347,9 @@ void longpoll_wake_if(struct longpoll *lp, longpoll_pred_fn pred, void *arg)
 
 int longpoll_is_held(const struct longpoll *lp, const char *serial)
 {
-	for (const struct lp_entry *e = lp ? lp->head : NULL; e != NULL; e = e->next)
-		if (strcmp(e->serial, serial) == 0)
-			return 1;
-	return 0;
+	const struct lp_dev *d = lp != NULL ? lp_dev_find(lp, serial) : NULL;
+
+	return d != NULL && d->held != NULL;
 }
 
 void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
@@ -272,29 +365,26 @@ void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
 enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,
                                          int period_s)
 {
-	const struct lp_seen *s;
+	const struct lp_dev *d;
 
-	if (lp == NULL)
+	if (lp == NULL || (d = lp_dev_find(lp, serial)) == NULL)
 		return LONGPOLL_UNKNOWN;
-	if (longpoll_is_held(lp, serial))
+	if (d->held != NULL)
 		return LONGPOLL_PRESENT;
-	if ((s = lp_seen_find(lp, serial)) == NULL)
+	if (!d->seen)
 		return LONGPOLL_UNKNOWN;
-	if (s->dropped || lp_now_s() - s->since > period_s)
+	if (d->dropped || lp_now_s() - d->since > period_s)
 		return LONGPOLL_GONE;
 	return LONGPOLL_PRESENT;
 }
 
 void longpoll_free(struct longpoll *lp)
 {
+	struct lp_dev *d, *next;
+	size_t i;
+
 	if (lp == NULL)
 		return;
-	while (lp->seen != NULL) {
-		struct lp_seen *s = lp->seen;
-
-		lp->seen = s->next;
-		free(s);
-	}
 	while (lp->head != NULL) {
 		struct http_req *r = lp->head->r;
 
@@ -302,5 +392,11 @@ void longpoll_free(struct longpoll *lp)
 		/* The request stays on its connection; evhttp_free releases it. */
 		http_req_free(r);
 	}
+	for (i = 0; i < lp->nbuckets; i++)
+		for (d = lp->buckets[i]; d != NULL; d = next) {
+			next = d->hnext;
+			free(d);
+		}
+	free(lp->buckets);
 	free(lp);
 }
