@@ -82,13 +82,25 @@ out:
 	return r;
 }
 
-static int session_get(struct api *a, const char *id, json_t **out)
+/* The session; with seen (a state) and wait_s > 0, the server holds the
+ * answer until the session leaves that state or wait_s pass. */
+static int session_get_wait(struct api *a, const char *id, const char *seen, int wait_s,
+                            json_t **out)
 {
 	char path[SESSION_PATH_BYTES], what[SESSION_WHAT_BYTES];
 
-	snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
+	if (seen != NULL && wait_s > 0)
+		snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=%d&state=%s", id, wait_s,
+		         seen);
+	else
+		snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
 	snprintf(what, sizeof(what), "reading session %s", id);
 	return api_call(a, what, "GET", path, NULL, out);
+}
+
+static int session_get(struct api *a, const char *id, json_t **out)
+{
+	return session_get_wait(a, id, NULL, 0, out);
 }
 
 int session_ended_why(struct api *a, const char *id, int tries)
@@ -156,13 +168,15 @@ static void session_explain(const struct cli *cli, const char *id,
 
 /* One poll: 1 while awaiting consent, 0 when usable, <0 when final or on
  * errors (printed). */
-static int session_poll(struct api *a, const char *id, json_t **last)
+static int session_poll(struct api *a, const char *id, int wait_s, json_t **last)
 {
-	const char *state, *why;
+	const char *state, *why, *seen = NULL;
 	json_t *s = NULL;
 	int r;
 
-	if ((r = session_get(a, id, &s)) != 0)
+	if (*last != NULL && api_get_str(*last, "state", &seen) != 0)
+		seen = NULL;
+	if ((r = session_get_wait(a, id, seen, wait_s, &s)) != 0)
 		return r;
 	if (api_get_str(s, "state", &state) != 0) {
 		api_bad_answer(a->cli, "reading the session", "state");
@@ -217,18 +231,26 @@ void session_say_waiting(const json_t *s, const char *id, const char *device)
 int session_wait(struct api *a, const char *id, int timeout_s,
                  volatile sig_atomic_t *stop, json_t **last)
 {
-	struct timespec pause = { SESSION_POLL_INTERVAL_S, 0 };
-	double deadline = session_now() + timeout_s;
+	struct timespec pause;
+	double deadline = session_now() + timeout_s, asked, left;
 	json_t *seen = NULL;
-	int r, customer = -1;
-	const char *device;
+	int r, customer = -1, wait;
+	const char *device, *st;
+	char before[32];
 
 	for (;;) {
 		if (stop != NULL && *stop) {
 			r = TE_ERR_IO;
 			break;
 		}
-		if ((r = session_poll(a, id, &seen)) <= 0)
+		/* Held by the server until the state changes (a consent is heard
+		 * at once), a few seconds at a time so that a signal is seen. */
+		left = deadline - session_now();
+		wait = left >= SESSION_WAIT_HOLD_S ? SESSION_WAIT_HOLD_S : left > 1 ? (int)left : 0;
+		asked = session_now();
+		snprintf(before, sizeof(before), "%s",
+		         seen != NULL && api_get_str(seen, "state", &st) == 0 ? st : "");
+		if ((r = session_poll(a, id, seen != NULL ? wait : 0, &seen)) <= 0)
 			break;
 		/* The customer has let it through: now it is the operator's turn. */
 		if (customer == 1 && !session_at_customer(seen) && !a->cli->json &&
@@ -244,8 +266,15 @@ int session_wait(struct api *a, const char *id, int timeout_s,
 			r = TE_ERR_TIMEOUT;
 			break;
 		}
-		/* A signal cuts the pause short; the loop then sees *stop. */
-		nanosleep(&pause, NULL);
+		/* A server that answered at once (an older one, or the hold could
+		 * not be kept) is asked again after a pause, never in a tight loop;
+		 * a signal cuts the pause short and the loop then sees *stop. */
+		if (api_get_str(seen, "state", &st) == 0 && strcmp(st, before) == 0 &&
+		    (left = SESSION_POLL_INTERVAL_S - (session_now() - asked)) > 0) {
+			pause.tv_sec = (time_t)left;
+			pause.tv_nsec = (long)((left - (double)pause.tv_sec) * 1e9);
+			nanosleep(&pause, NULL);
+		}
 	}
 	if (last != NULL)
 		*last = seen;

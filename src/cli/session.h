@@ -10,6 +10,9 @@
 #include "cliout.h"
 
 #define SESSION_POLL_INTERVAL_S 1
+/* How long one GET of a session's state may be held by the server while
+ * nothing changes (the server caps it at 25 s). */
+#define SESSION_WAIT_HOLD_S 5
 /* `session wait` gives up after this unless --timeout says otherwise; the
  * server itself expires a request after the consent timeout. */
 #define SESSION_WAIT_DEFAULT_S  (CONSENT_TIMEOUT_S + 60)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
 #include "srvapi.h"
@@ -616,10 +618,53 @@ int api_session_load(struct http_req *r, struct store_session *s)
 	return 0;
 }
 
+/* ?wait=S&state=STATE: S (1..API_SESSION_WAIT_MAX_S) when given with the
+ * state the caller saw; 0 otherwise. */
+static int api_session_wait_s(struct http_req *r, const struct store_session *s)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	const char *wait, *state;
+	struct evkeyvalq kv;
+	long secs = 0;
+	char *end;
+
+	if (q == NULL || evhttp_parse_query_str(q, &kv) != 0)
+		return 0;
+	wait = evhttp_find_header(&kv, "wait");
+	state = evhttp_find_header(&kv, "state");
+	if (wait != NULL && state != NULL && strcmp(state, s->state) == 0) {
+		secs = strtol(wait, &end, 10);
+		if (*end != '\0' || secs < 0)
+			secs = 0;
+		if (secs > API_SESSION_WAIT_MAX_S)
+			secs = API_SESSION_WAIT_MAX_S;
+	}
+	evhttp_clear_headers(&kv);
+	return (int)secs;
+}
+
+/* GET /api/v1/sessions/ID, or with ?wait=S&state=STATE held until the
+ * session leaves STATE (the store's change hook wakes it) or S seconds
+ * pass: the CLI hears the consent at once instead of at its next poll. */
 void api_session_get(struct http_req *r)
 {
 	struct store_session s;
+	int wait;
 
+	if (api_session_load(r, &s) != 0)
+		return;
+	if ((wait = api_session_wait_s(r, &s)) > 0 &&
+	    longpoll_hold(r->srv->sess_lp, r, s.id, wait) == 0)
+		return;   /* answered by api_session_wait_answer */
+	http_reply(r, 200, api_session_json(&s));
+}
+
+void api_session_wait_answer(struct http_req *r, void *arg)
+{
+	struct store_session s;
+
+	(void)arg;
 	if (api_session_load(r, &s) == 0)
 		http_reply(r, 200, api_session_json(&s));
 }

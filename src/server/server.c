@@ -331,6 +331,7 @@ static void server_free(struct server *srv)
 	/* Jobs still queued are answered 503 while evhttp still exists. */
 	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
+	longpoll_free(srv->sess_lp);
 	relayhealth_free(srv->health);
 	ratelimit_free(srv->rl_login);
 	ratelimit_free(srv->rl_enroll);
@@ -352,6 +353,39 @@ static void server_free(struct server *srv)
 	signer_free(srv->signer);
 	policy_free(srv->policy);
 	free(srv);
+}
+
+struct server_wake {
+	struct server *srv;
+	char id[STORE_SESSION_ID_BYTES];
+};
+
+static void server_session_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_wake *w = arg;
+
+	(void)fd;
+	(void)what;
+	longpoll_wake(w->srv->sess_lp, w->id);
+	free(w);
+}
+
+/* A session changed in the store: whoever waits on it (tether session wait,
+ * ssh, forward...) hears it now rather than at its next poll. Answered from
+ * the loop, not inside the handler that made the change. */
+static void server_session_changed(void *arg, const char *id)
+{
+	struct server *srv = arg;
+	struct timeval now = { 0, 0 };
+	struct server_wake *w;
+
+	if (srv->sess_lp == NULL || !longpoll_is_held(srv->sess_lp, id) ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return;
+	w->srv = srv;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	if (event_base_once(srv->base, -1, EV_TIMEOUT, server_session_wake_cb, w, &now) != 0)
+		free(w);
 }
 
 static int server_events(struct server *srv)
@@ -380,6 +414,9 @@ static int server_events(struct server *srv)
 	                          srv->cfg.relay_check_interval_s,
 	                          srv->cfg.relay_check_timeout_ms, &srv->health)) != 0)
 		return rc;
+	if ((rc = longpoll_new(srv->base, api_session_wait_answer, srv, &srv->sess_lp)) != 0)
+		return rc;
+	store_on_session_change(srv->store, server_session_changed, srv);
 	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
 }
 

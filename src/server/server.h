@@ -47,6 +47,7 @@ struct server {
 	struct checkpoint checkpoint; /* the latest signed audit checkpoint; seq 0: none */
 	int64_t checkpoint_failed_at; /* the signer refused the last one then; 0: it did not */
 	struct longpoll *lp;
+	struct longpoll *sess_lp;    /* GET /sessions/ID?wait: held until it changes */
 	struct event *sweep_ev;
 	struct event *sig_term;
 	struct event *sig_int;

@@ -21,6 +21,9 @@ void api_devices(struct http_req *r);
 void api_device_get(struct http_req *r);
 void api_session_new(struct http_req *r);
 void api_session_get(struct http_req *r);
+/* The answer to a held GET /api/v1/sessions/ID?wait (longpoll.h). */
+#define API_SESSION_WAIT_MAX_S 25
+void api_session_wait_answer(struct http_req *r, void *arg);
 void api_session_list(struct http_req *r);
 void api_session_connect(struct http_req *r);
 void api_session_end(struct http_req *r);

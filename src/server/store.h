@@ -244,6 +244,10 @@ int store_session_each_for_user(struct store *st, const char *user,
                                 store_session_cb cb, void *arg);
 /* Compare-and-set state change: only when the row is still in `from`.
  * relay may be NULL (unchanged). TE_ERR_MISMATCH when the state moved. */
+/* Called after a session's state or relay changed in the store (from
+ * store_session_set_state and store_session_move_relay), with its id. */
+typedef void (*store_session_hook_fn)(void *arg, const char *id);
+void store_on_session_change(struct store *st, store_session_hook_fn fn, void *arg);
 int store_session_set_state(struct store *st, const char *id, const char *from,
                             const char *to, const char *end_reason,
                             const char *relay, int64_t now,

@@ -1162,13 +1162,23 @@ int store_session_set_state(struct store *st, const char *id, const char *from,
                             const struct store_audit_entry *audit)
 {
 	const char *v[] = { to, end_reason ? end_reason : "", relay, id, from };
+	int rc;
 
 	/* started_at is set on the move to active; relay only when given. */
-	return store_run_audited(st, "UPDATE sessions SET state = ?1, end_reason = ?2,"
-	                             " relay = COALESCE(?3, relay), updated_at = ?6,"
-	                             " started_at = CASE WHEN ?1 = 'active' THEN ?6"
-	                             " ELSE started_at END WHERE id = ?4 AND state = ?5",
-	                         v, 5, &now, 1, TE_ERR_MISMATCH, audit);
+	rc = store_run_audited(st, "UPDATE sessions SET state = ?1, end_reason = ?2,"
+	                           " relay = COALESCE(?3, relay), updated_at = ?6,"
+	                           " started_at = CASE WHEN ?1 = 'active' THEN ?6"
+	                           " ELSE started_at END WHERE id = ?4 AND state = ?5",
+	                       v, 5, &now, 1, TE_ERR_MISMATCH, audit);
+	if (rc == 0 && st->session_hook != NULL)
+		st->session_hook(st->session_hook_arg, id);
+	return rc;
+}
+
+void store_on_session_change(struct store *st, store_session_hook_fn fn, void *arg)
+{
+	st->session_hook = fn;
+	st->session_hook_arg = arg;
 }
 
 int store_session_move_relay(struct store *st, const char *id, const char *from,
@@ -1178,12 +1188,17 @@ int store_session_move_relay(struct store *st, const char *id, const char *from,
 	const char *v[] = { id, from, to };
 	const int64_t iv[] = { now, max_moves };
 
+	int rc;
+
 	/* A new relay needs a new client leg: the claim starts again. */
-	return store_run_audited(st, "UPDATE sessions SET relay = ?3, updated_at = ?4,"
-	                             " relay_moves = relay_moves + 1, client_ticket = 0"
-	                             " WHERE id = ?1 AND relay = ?2 AND state = 'consented'"
-	                             " AND relay_moves < ?5",
-	                         v, 3, iv, 2, TE_ERR_MISMATCH, audit);
+	rc = store_run_audited(st, "UPDATE sessions SET relay = ?3, updated_at = ?4,"
+	                           " relay_moves = relay_moves + 1, client_ticket = 0"
+	                           " WHERE id = ?1 AND relay = ?2 AND state = 'consented'"
+	                           " AND relay_moves < ?5",
+	                       v, 3, iv, 2, TE_ERR_MISMATCH, audit);
+	if (rc == 0 && st->session_hook != NULL)
+		st->session_hook(st->session_hook_arg, id);
+	return rc;
 }
 
 static int store_session_flag(struct store *st, const char *sql, const char *id)

@@ -11,6 +11,8 @@ struct store {
 	sqlite3 *db;
 	unsigned long failures;   /* database failures so far (store_failures) */
 	int last_code;            /* sqlite's primary code of the newest one */
+	store_session_hook_fn session_hook;   /* a session's state or relay changed */
+	void *session_hook_arg;
 };
 
 /* Count a database failure of code (sqlite's result) for store_failures(). */
