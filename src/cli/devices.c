@@ -12,6 +12,8 @@
 #include "text.h"
 
 #define DEVICES_COLS 6
+#define DEVICES_PAGE 1000        /* the server's largest page */
+#define DEVICES_MAX_PAGES 1000
 
 int devices_service_port(const json_t *dev, const char *name, int *port)
 {
@@ -223,6 +225,57 @@ out:
 	return rc;
 }
 
+/* Every page of GET /api/v1/devices, following "next", into one list (at
+ * most DEVICES_MAX_PAGES pages, so a server that never says "last" cannot
+ * keep us here). */
+static int devices_list(const struct cli *cli)
+{
+	char path[96 + MAX_NAME_BYTES], after[MAX_NAME_BYTES] = "";
+	json_t *all = json_array(), *resp = NULL, *page, *next;
+	struct api *a = NULL;
+	int rc = CLI_EXIT_FAIL, n;
+
+	if (all == NULL || api_open(cli, 0, &a) != 0)
+		goto out;
+	for (n = 0; n < DEVICES_MAX_PAGES; n++) {
+		snprintf(path, sizeof(path), "/api/v1/devices?limit=%d%s%s", DEVICES_PAGE,
+		         after[0] ? "&after=" : "", after);
+		if (api_call(a, "listing devices", "GET", path, NULL, &resp) != 0)
+			goto out;
+		page = json_object_get(resp, "devices");
+		next = json_object_get(resp, "next");
+		if (!json_is_array(page) || (next != NULL && !json_is_null(next) &&
+		                             (!json_is_string(next) ||
+		                              cliargs_check_name(json_string_value(next)) != 0))) {
+			api_bad_answer(cli, "listing devices", "devices");
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(page); i++)
+			if (!json_is_object(json_array_get(page, i))) {
+				api_bad_answer(cli, "listing devices", "devices");
+				goto out;
+			}
+		json_array_extend(all, page);
+		if (next == NULL || json_is_null(next))
+			break;
+		snprintf(after, sizeof(after), "%s", json_string_value(next));
+		json_decref(resp);
+		resp = NULL;
+	}
+	rc = CLI_EXIT_OK;
+	if (cli->json)
+		cliout_json_new(json_pack("{s:O}", "devices", all));
+	else if (json_array_size(all) == 0)
+		printf("no devices\n");
+	else
+		devices_print_table(all);
+out:
+	json_decref(resp);
+	json_decref(all);
+	api_free(a);
+	return rc;
+}
+
 int devices_main(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
@@ -242,6 +295,5 @@ int devices_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	return api_list(cli, "listing devices", "/api/v1/devices", "devices", NULL,
-	                "no devices", devices_print_table);
+	return devices_list(cli);
 }

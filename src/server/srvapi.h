@@ -17,6 +17,9 @@ void api_login(struct http_req *r);
  * the password login it descends from. */
 void api_login_renew(struct http_req *r);
 void api_logout(struct http_req *r);
+/* GET /api/v1/devices pages (api_user.c) */
+#define API_DEVICES_PAGE_DEFAULT 500
+#define API_DEVICES_PAGE_MAX 1000
 void api_devices(struct http_req *r);
 void api_device_get(struct http_req *r);
 void api_session_new(struct http_req *r);

@@ -157,6 +157,11 @@ int store_device_get(struct store *st, const char *serial, struct store_device *
 typedef int (*store_device_cb)(const struct store_device *d, void *arg);
 /* Calls cb for each device in serial order; a non-zero cb result stops and is returned. */
 int store_device_each(struct store *st, store_device_cb cb, void *arg);
+/* One page in serial order: the devices after `after` ("" for the first),
+ * of site only when site is not NULL, at most limit of them (the primary
+ * key's index, so a page costs the same however many devices there are). */
+int store_device_page(struct store *st, const char *site, const char *after, int64_t limit,
+                      store_device_cb cb, void *arg);
 int store_device_set_enrolled(struct store *st, const char *serial,
                               const char *cert_fp, const char *ssh_hostkey,
                               const struct store_audit_entry *audit);

@@ -741,6 +741,34 @@ out:
 	return rc;
 }
 
+int store_device_page(struct store *st, const char *site, const char *after, int64_t limit,
+                      store_device_cb cb, void *arg)
+{
+	const char *t[] = { after, site };
+	sqlite3_stmt *s = NULL;
+	struct store_device *d;
+	int rc, step;
+
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices WHERE serial > ?1"
+	                         " AND (?2 IS NULL OR site = ?2) ORDER BY serial LIMIT ?3",
+	                     &s)) != 0 ||
+	    (rc = store_bind_texts(st, s, 1, t, 2)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 3, limit);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_device_row(s, d);
+		if ((rc = cb(d, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "device list");
+out:
+	sqlite3_finalize(s);
+	free(d);
+	return rc;
+}
+
 int store_device_set_enrolled(struct store *st, const char *serial,
                               const char *cert_fp, const char *ssh_hostkey,
                               const struct store_audit_entry *audit)
