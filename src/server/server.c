@@ -304,6 +304,10 @@ static int server_load(struct server *srv, const char *dir)
 	SERVER_FILE(p3, "ca/root.crt");
 	if ((rc = tls_server_ctx_new(p1, p2, p3, TLS_CLIENT_CERT_OPTIONAL, &srv->tls)) != 0)
 		goto fail;
+	/* A held long-poll is an idle TLS connection; its read and write
+	 * buffers go back while it waits (issue 12 measured 47.6 KB per held
+	 * agent, 33.9 KB with them released). */
+	SSL_CTX_set_mode(srv->tls, SSL_MODE_RELEASE_BUFFERS);
 	/* The relay health check (on the relay's client port, as a client with
 	 * no certificate: the server's is for serving) accepts only a relay's. */
 	if ((rc = tls_client_ctx_new(p3, NULL, NULL, &srv->relay_tls)) != 0 ||
