@@ -718,17 +718,16 @@ int store_device_revoked_count(struct store *st, int64_t *out)
 	return rc;
 }
 
-int store_device_each(struct store *st, store_device_cb cb, void *arg)
+/* Step s (finalized here), calling cb for each device row. */
+static int store_device_rows(struct store *st, sqlite3_stmt *s, store_device_cb cb, void *arg)
 {
-	sqlite3_stmt *s = NULL;
 	struct store_device *d;
-	int rc, step;
+	int rc = 0, step;
 
-	if ((d = malloc(sizeof(*d))) == NULL)
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		sqlite3_finalize(s);
 		return TE_ERR_NOMEM;
-	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices ORDER BY serial",
-	                     &s)) != 0)
-		goto out;
+	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		store_device_row(s, d);
 		if ((rc = cb(d, arg)) != 0)
@@ -741,32 +740,34 @@ out:
 	return rc;
 }
 
+int store_device_each(struct store *st, store_device_cb cb, void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices ORDER BY serial",
+	                     &s)) != 0)
+		return rc;
+	return store_device_rows(st, s, cb, arg);
+}
+
 int store_device_page(struct store *st, const char *site, const char *after, int64_t limit,
                       store_device_cb cb, void *arg)
 {
 	const char *t[] = { after, site };
 	sqlite3_stmt *s = NULL;
-	struct store_device *d;
-	int rc, step;
+	int rc;
 
-	if ((d = malloc(sizeof(*d))) == NULL)
-		return TE_ERR_NOMEM;
 	if ((rc = store_prep(st, "SELECT " STORE_DEVICE_COLS " FROM devices WHERE serial > ?1"
 	                         " AND (?2 IS NULL OR site = ?2) ORDER BY serial LIMIT ?3",
-	                     &s)) != 0 ||
-	    (rc = store_bind_texts(st, s, 1, t, 2)) != 0)
-		goto out;
-	sqlite3_bind_int64(s, 3, limit);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		store_device_row(s, d);
-		if ((rc = cb(d, arg)) != 0)
-			goto out;
+	                     &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, t, 2)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
 	}
-	rc = step == SQLITE_DONE ? 0 : store_fail(st, "device list");
-out:
-	sqlite3_finalize(s);
-	free(d);
-	return rc;
+	sqlite3_bind_int64(s, 3, limit);
+	return store_device_rows(st, s, cb, arg);
 }
 
 int store_device_set_enrolled(struct store *st, const char *serial,
