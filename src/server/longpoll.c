@@ -55,6 +55,7 @@ struct longpoll {
 	struct lp_entry *head;
 	struct lp_dev **buckets;
 	size_t nbuckets, ndevs;       /* nbuckets: a power of two */
+	int no_presence;              /* keys are not devices: keep nothing once answered */
 };
 
 static int64_t lp_now_s(void)
@@ -184,6 +185,11 @@ int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
 	return 0;
 }
 
+void longpoll_no_presence(struct longpoll *lp)
+{
+	lp->no_presence = 1;
+}
+
 /* Unlink e from both lists (O(1)) and free it; r is not touched. */
 static void lp_unlink(struct lp_entry *e)
 {
@@ -220,7 +226,8 @@ static void lp_answer(struct lp_entry *e)
 	/* The agent asks again at once; one period without that is gone. */
 	snprintf(serial, sizeof(serial), "%s", e->dev->serial);
 	lp_unlink(e);
-	lp_seen_mark(lp, serial, 0);
+	if (!lp->no_presence)
+		lp_seen_mark(lp, serial, 0);
 	lp->answer(r, lp->arg);
 }
 
@@ -241,7 +248,8 @@ static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 	e->evcon = NULL;   /* it is being freed; do not touch its callbacks */
 	lp_unlink(e);
 	/* Its only connection is gone: offline now, not when last_seen ages. */
-	lp_seen_mark(lp, serial, 1);
+	if (!lp->no_presence)
+		lp_seen_mark(lp, serial, 1);
 	/* When libevent has detached the request from the dying connection it is
 	 * ours to free; otherwise the connection frees it. */
 	if (evhttp_request_get_connection(r->ev) == NULL)

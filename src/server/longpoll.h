@@ -13,6 +13,9 @@ typedef void (*longpoll_answer_fn)(struct http_req *r, void *arg);
 
 int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
                  struct longpoll **out);
+/* For requests held by another key than a device (a session id): no
+ * presence is kept, so nothing stays behind once a request is answered. */
+void longpoll_no_presence(struct longpoll *lp);
 /* Drops every held request without answering (the connections are freed
  * with the evhttp server after this). */
 void longpoll_free(struct longpoll *lp);

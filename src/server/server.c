@@ -420,6 +420,7 @@ static int server_events(struct server *srv)
 		return rc;
 	if ((rc = longpoll_new(srv->base, api_session_wait_answer, srv, &srv->sess_lp)) != 0)
 		return rc;
+	longpoll_no_presence(srv->sess_lp);
 	store_on_session_change(srv->store, server_session_changed, srv);
 	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
 }
