@@ -339,11 +339,12 @@ static int support_prompt(const char *prompt, char *out, size_t outsz)
 
 	if (!tty)
 		return support_read_password(STDIN_FILENO, out, outsz);
-	fprintf(stderr, "%s", prompt);
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
+	/* echo off before the prompt: a password typed at once is not shown */
 	(void)tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	fprintf(stderr, "%s", prompt);
 	rc = support_read_password(STDIN_FILENO, out, outsz);
 	(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	return rc;

@@ -68,12 +68,16 @@ static int login_read_tty(int fd, const char *prompt, char *out, size_t outsz)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	fprintf(stderr, "%s", prompt);
-	fflush(stderr);
+	/* Echo off (and what was typed before the question dropped) first,
+	 * then the prompt: input that follows the prompt is the answer, and a
+	 * flush after it lost an answer typed or pasted at once. */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
 		return TE_ERR_SYS;
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
 	r = login_read_line(fd, out, outsz);
-	tcsetattr(fd, TCSAFLUSH, &old);
+	/* TCSANOW: what is typed after this answer (the one-time code) stays */
+	tcsetattr(fd, TCSANOW, &old);
 	fprintf(stderr, "\n");
 	return r;
 }
