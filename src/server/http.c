@@ -1,7 +1,6 @@
 /* http.c: evhttp setup, TLS per connection, request context and replies. */
 #include "http.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +28,6 @@
 /* Idle connections and slow clients are cut after this, which must be
  * longer than any long-poll hold. */
 #define HTTP_SERVER_EXTRA_TIMEOUT_S 30
-/* A restart brings every agent back at once (with jitter, over ~1 s). */
-#define HTTP_ACCEPT_BACKLOG 4096
 /* Retry-After of a 503 for a failed store: a lock is usually soon released;
  * a full disk or an I/O error needs someone to act. */
 #define HTTP_STORE_BUSY_RETRY_S 2
@@ -555,13 +552,6 @@ int http_listen(struct server *srv)
 		          srv->cfg.listen_host, srv->cfg.listen_port);
 		return TE_ERR_IO;
 	}
-	/* evhttp listens with a backlog of 128; a fleet reconnecting after a
-	 * restart overflowed it (SYNs dropped, then retransmitted seconds
-	 * later). listen() again on the bound socket only raises the queue
-	 * (the kernel caps it at net.core.somaxconn). */
-	if (listen(evhttp_bound_socket_get_fd(bound), HTTP_ACCEPT_BACKLOG) != 0)
-		log_warn("cannot raise the accept backlog to %d: %s", HTTP_ACCEPT_BACKLOG,
-		         strerror(errno));
 	/* Out of descriptors, accept backs off instead of spinning. */
 	http_listener = evhttp_bound_socket_get_listener(bound);
 	evconnlistener_set_error_cb(http_listener, http_accept_error_cb);

@@ -11,13 +11,6 @@ deploy 1
 MPORT=$(free_port)
 RMPORT=$(free_port)
 
-# --- the API's accept queue holds a fleet reconnecting at once (issue 12):
-# a listening socket's Send-Q is its backlog, capped by somaxconn ---
-want=$(cat /proc/sys/net/core/somaxconn)
-[ "$want" -gt 4096 ] && want=4096
-got=$(ss -ltnH "sport = :$SERVER_PORT" | awk '{print $3}' | head -1)
-[ "$got" = "$want" ] || fail "the server's accept backlog is '$got', want $want"
-pass "the server listens with an accept backlog of $got"
 
 # --- text logs: a timestamp on every line; metrics off by default ---
 grep -q '^# metrics_listen = ' "$SRV/tether-server.conf" || fail "init's config lacks the commented metrics_listen"
