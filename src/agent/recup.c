@@ -17,6 +17,7 @@
 #include "castfile.h"
 #include "codec.h"
 #include "err.h"
+#include "filerepl.h"
 #include "log.h"
 #include "text.h"
 
@@ -66,26 +67,18 @@ static int recup_has_marker(const struct recup *u, const char *name)
 	       (recup_path(u, name, RECUP_REFUSED_SUFFIX, p) != 0 || lstat(p, &st) == 0);
 }
 
-/* Write the marker (what: the server's reason for .refused) durably. */
+/* Write the marker (what: the server's reason for .refused) whole and
+ * durably (filerepl.h: a temporary file, fsync, rename, fsync of the folder;
+ * its NAME.sent.tmp never passes castfile_name_ok, so no scan takes it). */
 static void recup_mark(struct recup *u, const char *suffix, const char *what)
 {
-	char p[PATH_MAX];
-	int fd;
+	char p[PATH_MAX], text[1100];
+	int n = snprintf(text, sizeof(text), "%s\n", what != NULL ? what : "");
 
 	if (recup_path(u, u->name, suffix, p) != 0 ||
-	    (fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	    file_replace(p, text, what == NULL || n <= 0 ? 0 :
+	                 (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1) != 0)
 		log_error("recording %s: cannot mark it %s: %s", u->name, suffix, strerror(errno));
-		return;
-	}
-	if ((what != NULL && (write(fd, what, strlen(what)) < 0 || write(fd, "\n", 1) < 0)) ||
-	    fsync(fd) != 0)
-		log_error("recording %s: cannot write its %s marker: %s", u->name, suffix,
-		          strerror(errno));
-	close(fd);
-	if ((fd = open(u->conf->recordings_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
 }
 
 static void recup_close_file(struct recup *u)
