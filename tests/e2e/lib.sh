@@ -13,6 +13,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tether-e2e.XXXXXX")
 export TETHER_HOME="$WORK/cli"
 PIDS=""
 TEST_NAME=$(basename "$0" .sh)
+PORT_LOCKS="${TMPDIR:-/tmp}/tether-e2e-ports"	# see free_port
 
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
 
@@ -33,6 +34,7 @@ cleanup() {
 		done
 	fi
 	rm -rf "$WORK"
+	port_release_all
 	exit $rc
 }
 trap cleanup EXIT
@@ -62,13 +64,40 @@ expect_not_contains() {
 # A free TCP port on loopback, below the kernel's ephemeral range: a port in
 # that range can be taken between the pick and the listen by any outgoing
 # connection of a test running alongside (t500 and t660 open thousands).
+# Nothing listens on a picked port until its daemon starts, so ss alone
+# cannot stop the same port being handed out twice, to this test (the
+# server's port given again as a relay's) or to one running alongside: each
+# pick is reserved by an atomic mkdir under $PORT_LOCKS, owned by this test's
+# pid, and released on exit. A reservation whose owner is gone is taken over.
+port_reserve() {
+	[ -d "$PORT_LOCKS" ] || mkdir -m 1777 "$PORT_LOCKS" 2>/dev/null || true
+	if mkdir "$PORT_LOCKS/$1" 2>/dev/null; then
+		echo "$$" >"$PORT_LOCKS/$1/owner"
+		return 0
+	fi
+	owner=$(cat "$PORT_LOCKS/$1/owner" 2>/dev/null || echo)
+	# no owner yet: another test is between its mkdir and its write
+	[ -n "$owner" ] || return 1
+	kill -0 "$owner" 2>/dev/null && return 1
+	rm -rf "$PORT_LOCKS/$1"
+	mkdir "$PORT_LOCKS/$1" 2>/dev/null || return 1
+	echo "$$" >"$PORT_LOCKS/$1/owner"
+}
+port_release_all() {
+	for d in "$PORT_LOCKS"/*; do
+		[ -f "$d/owner" ] || continue
+		[ "$(cat "$d/owner" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+	done
+	return 0
+}
 free_port() {
 	i=0
 	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	[ "$eph" -gt 12000 ] 2>/dev/null || eph=32768
 	while [ $i -lt 100 ]; do
 		p=$((10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (eph - 10000)))
-		if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ]; then
+		if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null)" ] &&
+			port_reserve "$p"; then
 			echo "$p"
 			return 0
 		fi
