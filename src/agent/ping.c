@@ -422,6 +422,9 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 		goto fail;
 	/* Longer than the server's hold so a held long-poll is not cut short. */
 	httpc_set_timeout(p->http, HTTP_TIMEOUT_S);
+	/* One TLS connection for ping after ping, not a handshake each time:
+	 * a ping repeated by httpc's retry is harmless (docs/protocol.md). */
+	httpc_set_keepalive(p->http, 1);
 	*out = p;
 	return 0;
 fail:

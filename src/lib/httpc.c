@@ -1,9 +1,13 @@
 /* httpc.c: a thin HTTPS JSON client on libevent's evhttp and OpenSSL
  * bufferevents.
  *
- * Every request uses a fresh connection ("Connection: close"): requests are
- * rare (pings, long-polls, enrolment), and a fresh connection never trips
- * over a server that closed an idle keep-alive socket mid-request.
+ * By default every request uses a fresh connection ("Connection: close"):
+ * most requests are rare (enrolment, reports, the CLI's calls), and a fresh
+ * connection never trips over a server that closed an idle keep-alive socket
+ * mid-request. The agent's ping asks again every few seconds, all day, so it
+ * turns keep-alive on (httpc_set_keepalive): its connection stays open, and
+ * a request that meets a kept connection the server has just closed is sent
+ * once more on a new one.
  *
  * With a proxy set, requests take a second path (httpc_tun_*, in
  * httpc_tunnel.c): evhttp always opens its own socket, so it cannot run
@@ -44,6 +48,8 @@ static void httpc_retire(struct httpc *h)
 {
 	static const struct timeval now = { 0, 0 };
 
+	h->conn_down = 0;
+	h->conn_used = 0;
 	if (h->conn == NULL)
 		return;
 	if (h->dead != NULL)
@@ -131,11 +137,43 @@ int httpc_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
 	return 0;
 }
 
+/* The request kept for sending again, wiped: the bearer is a secret. */
+static void httpc_forget_request(struct httpc *h)
+{
+	if (h->req_bearer != NULL) {
+		OPENSSL_cleanse(h->req_bearer, strlen(h->req_bearer));
+		free(h->req_bearer);
+	}
+	if (h->req_body != NULL) {
+		OPENSSL_cleanse(h->req_body, strlen(h->req_body));
+		free(h->req_body);
+	}
+	free(h->req_path);
+	h->req_bearer = h->req_body = h->req_path = NULL;
+}
+
+/* Drop the connection now (not from its own callbacks). */
+static void httpc_drop_conn(struct httpc *h)
+{
+	struct evhttp_connection *c = h->conn;
+
+	/* Cleared first: freeing calls our close callback, which then sees a
+	 * connection that is no longer ours. */
+	h->conn = NULL;
+	h->bev = NULL;
+	h->conn_down = 0;
+	h->conn_used = 0;
+	if (c != NULL)
+		evhttp_connection_free(c);
+}
+
 void httpc_free(struct httpc *h)
 {
 	if (h == NULL)
 		return;
 	httpc_cancel(h);
+	httpc_drop_conn(h);     /* a kept one */
+	httpc_forget_request(h);
 	if (h->dead != NULL)
 		evhttp_connection_free(h->dead);
 	event_free(h->reaper);
@@ -151,6 +189,17 @@ void httpc_set_timeout(struct httpc *h, int seconds)
 		h->timeout_s = seconds;
 }
 
+void httpc_set_keepalive(struct httpc *h, int on)
+{
+	if (h != NULL)
+		h->keepalive = on != 0;
+}
+
+unsigned long httpc_connections(const struct httpc *h)
+{
+	return h != NULL ? h->conns_opened : 0;
+}
+
 void httpc_cancel(struct httpc *h)
 {
 	if (h == NULL || !h->busy)
@@ -159,11 +208,18 @@ void httpc_cancel(struct httpc *h)
 	h->cb = NULL;
 	httpc_tun_close(h);
 	/* Freeing the connection drops its request without calling back. */
-	if (h->conn != NULL) {
-		evhttp_connection_free(h->conn);
-		h->conn = NULL;
-		h->bev = NULL;
-	}
+	httpc_drop_conn(h);
+	httpc_forget_request(h);
+}
+
+/* evhttp closed our connection: the peer hung up, or the exchange said
+ * "Connection: close". It cannot carry another request. */
+static void httpc_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct httpc *h = arg;
+
+	if (evcon == h->conn)
+		h->conn_down = 1;
 }
 
 /* Why a request got no response, as text for people. */
@@ -212,6 +268,9 @@ static void httpc_error_cb(enum evhttp_request_error err, void *arg)
 	h->have_req_err = 1;
 }
 
+static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *full,
+                      const char *bearer, const char *json_body);
+
 static void httpc_done_cb(struct evhttp_request *req, void *arg)
 {
 	struct httpc *h = arg;
@@ -236,12 +295,26 @@ static void httpc_done_cb(struct evhttp_request *req, void *arg)
 			body[len] = '\0';
 			status = evhttp_request_get_response_code(req);
 		}
+	} else if (h->keepalive && h->conn_used && !h->retried &&
+	           !(h->have_req_err && h->req_err == EVREQ_HTTP_TIMEOUT)) {
+		/* The server closed the kept connection as we asked: once more,
+		 * on a new one. */
+		httpc_retire(h);
+		h->retried = 1;
+		h->have_req_err = 0;
+		if (httpc_send(h, h->req_type, h->req_path, h->req_bearer, h->req_body) == 0)
+			return;
+		snprintf(errtext, sizeof(errtext), "cannot send the request again");
 	} else {
 		httpc_describe_failure(h, saved_errno, errtext, sizeof(errtext));
 	}
 	h->busy = 0;
 	h->cb = NULL;
-	httpc_retire(h);
+	httpc_forget_request(h);
+	if (status > 0 && h->keepalive && !h->conn_down && h->conn != NULL)
+		h->conn_used = 1;      /* kept for the next request */
+	else
+		httpc_retire(h);
 	h->in_cb = 1;
 	if (status > 0)
 		cb(status, body, len, NULL, cb_arg);
@@ -282,7 +355,7 @@ static int httpc_headers(struct evhttp_request *req, struct httpc *h,
 
 	if (evhttp_add_header(hd, "Host", h->hosthdr) != 0 ||
 	    evhttp_add_header(hd, "Accept", "application/json") != 0 ||
-	    evhttp_add_header(hd, "Connection", "close") != 0)
+	    (!h->keepalive && evhttp_add_header(hd, "Connection", "close") != 0))
 		return TE_ERR_NOMEM;
 	if (json_body != NULL) {
 		if (evhttp_add_header(hd, "Content-Type", "application/json") != 0 ||
@@ -336,6 +409,54 @@ static int httpc_connection(struct httpc *h)
 	evhttp_connection_set_max_headers_size(h->conn, MAX_HTTP_HEADERS_BYTES);
 	evhttp_connection_set_timeout(h->conn, h->timeout_s);
 	evhttp_connection_set_retries(h->conn, 0);
+	evhttp_connection_set_closecb(h->conn, httpc_close_cb, h);
+	h->conns_opened++;
+	return 0;
+}
+
+/* Send one request on the kept connection, or on a new one. */
+static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *full,
+                      const char *bearer, const char *json_body)
+{
+	struct evhttp_request *req = NULL;
+	int r;
+
+	if (h->conn != NULL && h->conn_down)
+		httpc_retire(h);
+	if (h->conn == NULL && (r = httpc_connection(h)) != 0)
+		return r;
+	if ((req = evhttp_request_new(httpc_done_cb, h)) == NULL) {
+		r = TE_ERR_NOMEM;
+		goto fail;
+	}
+	evhttp_request_set_error_cb(req, httpc_error_cb);
+	if ((r = httpc_headers(req, h, bearer, json_body)) != 0)
+		goto fail;
+	if (evhttp_make_request(h->conn, req, type, full) != 0) {
+		r = TE_ERR_IO;
+		goto fail;
+	}
+	return 0;
+fail:
+	/* A request that was never queued is still ours to free. */
+	if (req != NULL)
+		evhttp_request_free(req);
+	httpc_drop_conn(h);
+	return r;
+}
+
+/* Keep what is needed to send the request again (keep-alive only). */
+static int httpc_keep_request(struct httpc *h, enum evhttp_cmd_type type, const char *full,
+                              const char *bearer, const char *json_body)
+{
+	httpc_forget_request(h);
+	h->req_type = type;
+	if ((h->req_path = strdup(full)) == NULL ||
+	    (bearer != NULL && (h->req_bearer = strdup(bearer)) == NULL) ||
+	    (json_body != NULL && (h->req_body = strdup(json_body)) == NULL)) {
+		httpc_forget_request(h);
+		return TE_ERR_NOMEM;
+	}
 	return 0;
 }
 
@@ -344,7 +465,6 @@ int httpc_request(struct httpc *h, const char *method, const char *path,
                   void *arg)
 {
 	char full[HTTPC_PREFIX_BYTES + HTTPC_PATH_BYTES];
-	struct evhttp_request *req = NULL;
 	enum evhttp_cmd_type type;
 	int r;
 
@@ -359,34 +479,20 @@ int httpc_request(struct httpc *h, const char *method, const char *path,
 	snprintf(full, sizeof(full), "%s%s", h->prefix, path);
 	if (h->proxy != NULL)
 		return httpc_tun_request(h, method, full, bearer, json_body, cb, arg);
-	if ((r = httpc_connection(h)) != 0)
+	if (h->keepalive && (r = httpc_keep_request(h, type, full, bearer, json_body)) != 0)
 		return r;
-	if ((req = evhttp_request_new(httpc_done_cb, h)) == NULL) {
-		r = TE_ERR_NOMEM;
-		goto fail;
-	}
-	evhttp_request_set_error_cb(req, httpc_error_cb);
-	if ((r = httpc_headers(req, h, bearer, json_body)) != 0)
-		goto fail;
 	h->cb = cb;
 	h->arg = arg;
 	h->have_req_err = 0;
+	h->retried = 0;
 	h->busy = 1;
-	if (evhttp_make_request(h->conn, req, type, full) != 0) {
+	if ((r = httpc_send(h, type, full, bearer, json_body)) != 0) {
 		h->busy = 0;
 		h->cb = NULL;
-		r = TE_ERR_IO;
-		goto fail;
+		httpc_forget_request(h);
+		return r;
 	}
 	return 0;
-fail:
-	/* A request that was never queued is still ours to free. */
-	if (req != NULL)
-		evhttp_request_free(req);
-	evhttp_connection_free(h->conn);
-	h->conn = NULL;
-	h->bev = NULL;
-	return r;
 }
 
 /* ---- blocking wrapper -------------------------------------------------- */

@@ -4,7 +4,8 @@
  *
  * The server's certificate is verified against the deployment CA given in
  * the SSL_CTX and its name against the URL's host. Responses larger than
- * MAX_HTTP_BODY_BYTES are refused. */
+ * MAX_HTTP_BODY_BYTES are refused. Each request has a connection of its own
+ * unless keep-alive is turned on (httpc_set_keepalive). */
 #ifndef TETHER_HTTPC_H
 #define TETHER_HTTPC_H
 
@@ -38,6 +39,14 @@ int httpc_request(struct httpc *h, const char *method, const char *path,
  * flight. Through a proxy, responses must carry Content-Length or end with
  * the connection; chunked ones are refused with an error. */
 int httpc_set_proxy(struct httpc *h, const char *proxy_url);
+/* Keep the connection open between requests (HTTP/1.1 keep-alive), for a
+ * client that asks again and again, like the agent's ping. A request that
+ * finds its kept connection closed by the server before any answer came is
+ * sent once more on a new connection, so only use this where sending a
+ * request twice is harmless. Off by default; not used through a proxy. */
+void httpc_set_keepalive(struct httpc *h, int on);
+/* Connections this httpc has opened so far. */
+unsigned long httpc_connections(const struct httpc *h);
 /* Cancel the request in flight, if any; its callback is not called. */
 void httpc_cancel(struct httpc *h);
 

@@ -42,6 +42,16 @@ struct httpc {
 	int have_req_err;
 	httpc_cb cb;
 	void *arg;
+	/* keep-alive (httpc_set_keepalive): the connection outlives a request */
+	int keepalive;
+	int conn_down;                    /* conn was closed by the peer or by evhttp */
+	int conn_used;                    /* conn already carried a whole exchange */
+	int retried;                      /* this request was sent again once */
+	enum evhttp_cmd_type req_type;    /* the request, kept to send it again */
+	char *req_path;
+	char *req_bearer;                 /* wiped on free */
+	char *req_body;
+	unsigned long conns_opened;       /* connections made, for tests and benches */
 	/* connections are freed outside their own callbacks */
 	struct evhttp_connection *dead;
 	struct event *reaper;

@@ -461,6 +461,7 @@ static struct http_conn *http_conn_new(struct server *srv, SSL *ssl)
 	http_conns = c;
 	c->linked = 1;
 	http_nconns++;
+	srv->counts.https_conns++;
 	http_pause_if_full();
 	evtimer_add(c->deadline, &tv);
 	event_active(srv->http_classify_ev, EV_TIMEOUT, 0);

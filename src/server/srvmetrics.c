@@ -77,6 +77,9 @@ static void srvmetrics_render(struct evbuffer *out, void *arg)
 	            "Devices online: a long-poll held, or a ping within the window.", o.online);
 	metrics_one(out, "tether_pings_total", METRICS_COUNTER,
 	            "Device pings received since the server started.", srv->counts.pings);
+	metrics_one(out, "tether_https_connections_total", METRICS_COUNTER,
+	            "HTTPS connections accepted since the server started (agents keep"
+	            " theirs open across pings).", srv->counts.https_conns);
 	(void)store_notify_pending_count(srv->store, &backlog);
 	metrics_one(out, "tether_notify_backlog", METRICS_GAUGE,
 	            "Notifications in the durable outbox not yet delivered.", (uint64_t)backlog);

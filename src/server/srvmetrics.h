@@ -15,6 +15,7 @@ struct srvmetrics_counts {
 	uint64_t pings;            /* device pings answered or held */
 	uint64_t login_failures;   /* refused logins (any reason: password, TOTP, lock, rate) */
 	uint64_t audit_appends;    /* records this process appended to the trail */
+	uint64_t https_conns;      /* HTTPS connections accepted */
 };
 
 /* Start the listener when cfg.metrics_listen is set (before the privilege
