@@ -53,8 +53,13 @@ static struct bufferevent *srv_bevcb(struct event_base *base, void *arg)
 	                                      BEV_OPT_CLOSE_ON_FREE);
 }
 
+/* Set by GET /drop-next: the next request gets no answer, its connection
+ * is shut down (a server closing a kept connection as the request came). */
+static int srv_drop_next;
+
 /* GET /hello: echo the Authorization header; POST /echo: echo the body with
- * 201; GET /big: a body over the client's limit. */
+ * 201; GET /big: a body over the client's limit; GET /closing: an answer
+ * with "Connection: close"; GET /drop-next: see srv_drop_next. */
 static void srv_handle(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -64,12 +69,26 @@ static void srv_handle(struct evhttp_request *req, void *arg)
 	                                      "Authorization");
 	int code = 200;
 
+	if (__atomic_exchange_n(&srv_drop_next, 0, __ATOMIC_SEQ_CST)) {
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(
+			evhttp_request_get_connection(req));
+
+		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+		evbuffer_free(out);
+		return;   /* evhttp frees the request with its connection */
+	}
 	if (strcmp(uri, "/api/v1/hello") == 0) {
 		evbuffer_add_printf(out, "{\"auth\":\"%s\"}", auth != NULL ? auth : "");
 	} else if (strcmp(uri, "/api/v1/echo") == 0 &&
 	           evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
 		evbuffer_add_buffer(out, in);
 		code = 201;
+	} else if (strcmp(uri, "/api/v1/closing") == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		evbuffer_add_printf(out, "{}");
+	} else if (strcmp(uri, "/api/v1/drop-next") == 0) {
+		__atomic_store_n(&srv_drop_next, 1, __ATOMIC_SEQ_CST);
+		evbuffer_add_printf(out, "{}");
 	} else if (strcmp(uri, "/api/v1/big") == 0) {
 		static char big[MAX_HTTP_BODY_BYTES + 1024];
 		memset(big, 'x', sizeof(big));
@@ -438,6 +457,63 @@ static void test_one_in_flight_and_cancel(void **state)
 	event_base_free(r.base);
 }
 
+/* One request on h, run to its answer. */
+static void keep_request(struct httpc *h, struct result *r, const char *path)
+{
+	struct timeval limit = { CLIENT_WAIT_S, 0 };
+
+	r->called = 0;
+	r->status = -1;
+	assert_int_equal(httpc_request(h, "GET", path, "tok", NULL, on_response, r), 0);
+	event_base_loopexit(r->base, &limit);
+	event_base_dispatch(r->base);
+	assert_int_equal(r->called, 1);
+}
+
+/* Keep-alive: requests share one connection; an answer with "Connection:
+ * close" is not reused; a request the server drops on a kept connection is
+ * sent once more on a new one. Without keep-alive each request connects. */
+static void test_keepalive(void **state)
+{
+	struct result r;
+	SSL_CTX *ctx = NULL;
+	struct httpc *h = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	assert_int_equal(tls_client_ctx_new(fx.root_crt, NULL, NULL, &ctx), 0);
+	assert_int_equal(httpc_new(r.base, srv.url, ctx, &h), 0);
+	keep_request(h, &r, "/hello");
+	keep_request(h, &r, "/hello");
+	assert_int_equal(httpc_connections(h), 2);   /* off by default */
+
+	httpc_set_keepalive(h, 1);
+	keep_request(h, &r, "/hello");
+	keep_request(h, &r, "/hello");
+	keep_request(h, &r, "/hello");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(httpc_connections(h), 3);
+	keep_request(h, &r, "/closing");
+	keep_request(h, &r, "/hello");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(httpc_connections(h), 4);
+	keep_request(h, &r, "/drop-next");
+	keep_request(h, &r, "/hello");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"auth\":\"Bearer tok\"}");
+	assert_int_equal(httpc_connections(h), 5);
+
+	/* without keep-alive the dropped request is the caller's failure */
+	httpc_set_keepalive(h, 0);
+	keep_request(h, &r, "/drop-next");
+	keep_request(h, &r, "/hello");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(httpc_connections(h), 6);
+	httpc_free(h);
+	SSL_CTX_free(ctx);
+	event_base_free(r.base);
+}
+
 static int proxy_count(int *which)
 {
 	int n;
@@ -571,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_body_over_limit_refused),
 		cmocka_unit_test(test_sync),
 		cmocka_unit_test(test_one_in_flight_and_cancel),
+		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_proxy_good_credentials),
 		cmocka_unit_test(test_proxy_wrong_credentials),
 		cmocka_unit_test(test_proxy_checks_still_apply),
