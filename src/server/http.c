@@ -23,6 +23,7 @@
 #include "connlimit.h"
 #include "err.h"
 #include "log.h"
+#include "longpoll.h"
 #include "server.h"
 
 /* Idle connections and slow clients are cut after this, which must be
@@ -49,8 +50,11 @@ struct http_conn {
 	int counted;                     /* connlimit_open succeeded */
 	int linked;                      /* in http_conns (counted in http_nconns) */
 	int served;                      /* a first request came */
+	uint64_t id;                     /* never 0 */
+	char device[MAX_NAME_BYTES];     /* whose long-polls it carries (tagged) */
 };
 
+static uint64_t http_conn_ids;           /* the last id given */
 static int http_conn_idx = -1;           /* SSL ex_data slot for struct http_conn */
 static struct http_conn *http_conns;     /* this process's one HTTP front */
 static long http_nconns;                 /* in http_conns: accepted, not yet freed */
@@ -377,6 +381,8 @@ static void http_conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int i
 	if (c == NULL)
 		return;
 	if (c->srv != NULL) {
+		if (c->device[0] != '\0')
+			longpoll_conn_closed(c->srv->lp, c->device, c->id);
 		if (c->counted)
 			connlimit_close(c->srv->limits, &c->addr, c->served);
 		http_conn_unlink(c);
@@ -424,12 +430,28 @@ static void http_classify_cb(evutil_socket_t unused, short what, void *arg)
 	}
 }
 
-static void http_conn_served(struct evhttp_request *req)
+static struct http_conn *http_conn_of(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	struct http_conn *c = ssl ? SSL_get_ex_data(ssl, http_conn_idx) : NULL;
+
+	return ssl ? SSL_get_ex_data(ssl, http_conn_idx) : NULL;
+}
+
+uint64_t http_req_conn_tag(struct http_req *r, const char *serial)
+{
+	struct http_conn *c = http_conn_of(r->ev);
+
+	if (c == NULL || c->srv == NULL)
+		return 0;
+	snprintf(c->device, sizeof(c->device), "%s", serial);
+	return c->id;
+}
+
+static void http_conn_served(struct evhttp_request *req)
+{
+	struct http_conn *c = http_conn_of(req);
 
 	if (c == NULL || c->served || c->srv == NULL)
 		return;
@@ -455,6 +477,7 @@ static struct http_conn *http_conn_new(struct server *srv, SSL *ssl)
 		return NULL;
 	}
 	c->srv = srv;
+	c->id = ++http_conn_ids;
 	c->next = http_conns;
 	if (http_conns != NULL)
 		http_conns->prev = c;

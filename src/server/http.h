@@ -56,6 +56,10 @@ void http_req_work_end(struct server *srv);
 /* Free without replying (the connection is already gone). */
 void http_req_free(struct http_req *r);
 /* The connection's source address ("unknown" when libevent has none). */
+/* Tag r's connection as carrying device serial's long-polls; when it closes,
+ * longpoll_conn_closed hears of it. Returns the connection's id (never 0),
+ * or 0 when r has no connection of ours. */
+uint64_t http_req_conn_tag(struct http_req *r, const char *serial);
 void http_peer_addr(struct http_req *r, char *out, size_t outsz);
 /* Add "Retry-After: secs" to r's answer (before http_reply / http_error). */
 void http_retry_after(struct http_req *r, long secs);

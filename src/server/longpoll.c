@@ -46,6 +46,7 @@ struct lp_dev {
 	int seen;                     /* its presence is known from long-polls */
 	int64_t since;                /* monotonic s: last ping or answer */
 	int dropped;                  /* its held connection closed under us */
+	uint64_t conn;                /* the connection its long-polls come on */
 };
 
 struct longpoll {
@@ -368,6 +369,24 @@ void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
 		lp_seen_mark(lp, serial, 0);
 	else
 		lp_seen_forget(lp, serial);
+}
+
+void longpoll_note_conn(struct longpoll *lp, const char *serial, uint64_t conn)
+{
+	struct lp_dev *d = lp != NULL ? lp_dev_find(lp, serial) : NULL;
+
+	if (d != NULL)
+		d->conn = conn;
+}
+
+void longpoll_conn_closed(struct longpoll *lp, const char *serial, uint64_t conn)
+{
+	struct lp_dev *d = lp != NULL ? lp_dev_find(lp, serial) : NULL;
+
+	if (d == NULL || !d->seen || d->held != NULL || conn == 0 || d->conn != conn)
+		return;
+	log_debug("long-poll connection of %s closed between pings", serial);
+	d->dropped = 1;
 }
 
 enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,

@@ -2,6 +2,8 @@
 #ifndef TETHER_SERVER_LONGPOLL_H
 #define TETHER_SERVER_LONGPOLL_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "http.h"
@@ -44,6 +46,13 @@ enum longpoll_presence {
 /* Every ping: wait says whether it asks to be held. A ping that does not
  * (a short-poll device) forgets the device here. */
 void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait);
+/* The device's long-polls come on connection conn (http_req_conn_tag): its
+ * agent keeps that connection open between pings. */
+void longpoll_note_conn(struct longpoll *lp, const char *serial, uint64_t conn);
+/* Connection conn closed. If it was the device's and no ping of it is held
+ * (it closed between two pings), the device is gone now, not one period
+ * later. */
+void longpoll_conn_closed(struct longpoll *lp, const char *serial, uint64_t conn);
 enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,
                                          int period_s);
 

@@ -336,6 +336,7 @@ static void server_free(struct server *srv)
 	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
 	longpoll_free(srv->sess_lp);
+	srv->lp = srv->sess_lp = NULL;   /* connections closed below must not reach them */
 	relayhealth_free(srv->health);
 	ratelimit_free(srv->rl_login);
 	ratelimit_free(srv->rl_enroll);
