@@ -42,7 +42,28 @@ struct ping {
 	EVP_PKEY *cp_pub;                 /* NULL: enrolled before checkpoints */
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
+	int server_hold_s;                /* "hold_s" of the last answer; 0: unknown */
 };
+
+int ping_timeout_s(int server_hold_s, int asked_hold_s)
+{
+	int hold = server_hold_s;
+
+	if (server_hold_s <= 0 || server_hold_s > LONGPOLL_MAX_S)
+		return HTTP_TIMEOUT_S;
+	if (asked_hold_s > 0 && asked_hold_s < hold)
+		hold = asked_hold_s;
+	return hold + LONGPOLL_MARGIN_S;
+}
+
+/* The hold this agent asks for: LONGPOLL_PROXY_HOLD_S through a proxy, else
+ * none (0: the server's). */
+static int ping_asked_hold_s(const struct agent_conf *conf)
+{
+	const char *proxy = agentconf_proxy(conf, conf->server);
+
+	return proxy != NULL && proxy[0] != '\0' ? LONGPOLL_PROXY_HOLD_S : 0;
+}
 
 int ping_backoff_ms(int failures, unsigned random)
 {
@@ -123,6 +144,8 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 	              "status", "ok", "wait", wait, "services", svcs);
 	if (o != NULL)
 		ping_add_offers(conf, o);
+	if (o != NULL && wait && ping_asked_hold_s(conf) > 0)
+		json_object_set_new(o, "hold_s", json_integer(ping_asked_hold_s(conf)));
 	if (o != NULL && ended != NULL && nended != NULL) {
 		*nended = 0;
 		(void)sessrec_load(conf, SESSREC_ENDS_FILE, ended, SESSREC_MAX, nended);
@@ -288,6 +311,19 @@ static void ping_clock(struct ping *p, const json_t *o)
 	agentclock_learned(p->conf, off);
 }
 
+/* The server says how long it holds a ping: wait that long, and a margin,
+ * for the next held answer. */
+static void ping_learn_hold(struct ping *p, const json_t *h)
+{
+	int hold = json_is_integer(h) && json_integer_value(h) > 0 &&
+	           json_integer_value(h) <= LONGPOLL_MAX_S ? (int)json_integer_value(h) : 0;
+
+	if (hold == p->server_hold_s)
+		return;
+	p->server_hold_s = hold;
+	httpc_set_timeout(p->http, ping_timeout_s(hold, ping_asked_hold_s(p->conf)));
+}
+
 static void ping_done(int status, const char *body, size_t len,
                       const char *err, void *arg)
 {
@@ -305,6 +341,7 @@ static void ping_done(int status, const char *body, size_t len,
 			log_info("ping: server reachable again");
 		p->failures = 0;
 		ping_clock(p, o);
+		ping_learn_hold(p, json_object_get(o, "hold_s"));
 		/* The server took the end reports and reconciled this body. */
 		for (i = 0; i < p->nended; i++)
 			sessrec_end_done(p->conf, p->ended[i].id);

@@ -32,7 +32,13 @@ void ping_free(struct ping *p);
 /* Next back-off delay in ms for the given failure count (pure): in
  * [cap/2, cap], cap 1 s doubling per failure up to BACKOFF_MAX_S. */
 int ping_backoff_ms(int failures, unsigned random);
-/* The request body; malloc'd JSON text. */
+/* How long to wait for a held ping's answer (pure): the server's hold
+ * ("hold_s" of its last answer, 0 when it never said) or the hold asked for
+ * ("hold_s" of the request, 0 for none), whichever is shorter, plus
+ * LONGPOLL_MARGIN_S; HTTP_TIMEOUT_S while the server's hold is unknown. */
+int ping_timeout_s(int server_hold_s, int asked_hold_s);
+/* The request body; malloc'd JSON text. Through a proxy a held ping asks
+ * for LONGPOLL_PROXY_HOLD_S ("hold_s"). */
 char *ping_body(const struct agent_conf *conf);
 /* The same with "wait" given: no hold until the server's time is learned.
  * "clock_offset_s" is there once an offset is known (clockoff.h). */

@@ -23,7 +23,21 @@
 
 /* Times */
 #define TICKET_TTL_S            60     /* a ticket must be used within this */
-#define LONGPOLL_HOLD_S         30     /* server holds a ping this long */
+/* The server holds a ping this long by default (longpoll_s). Chosen for an
+ * idle device's traffic: the agent keeps one TLS connection open and asks
+ * again at once, so an idle hour is 3600 / LONGPOLL_HOLD_S exchanges of
+ * about 1 KB. Anything pending answers the held ping at once, so a session
+ * request waits no longer for it. */
+#define LONGPOLL_HOLD_S         150
+#define LONGPOLL_MAX_S          300    /* the most longpoll_s and "hold_s" may be */
+/* Through an HTTP proxy the agent asks for this hold instead ("hold_s"):
+ * proxies cut idle tunnels, often after a minute or two. */
+#define LONGPOLL_PROXY_HOLD_S   25
+/* After answering a held ping the server expects the next within this; a
+ * device that does not ask again is offline then, not a period later. */
+#define LONGPOLL_REPING_GRACE_S 15
+/* The agent waits for an answer this much longer than the hold. */
+#define LONGPOLL_MARGIN_S       15
 #define SHORTPOLL_INTERVAL_S    30     /* agent's fallback poll period */
 #define CONSENT_TIMEOUT_S       120    /* default; no answer means refusal */
 #define CLOCK_SKEW_WARN_S       30     /* default; a device clock further off is warned about */

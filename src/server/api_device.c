@@ -134,8 +134,9 @@ static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 	 * can learn its clock's offset (docs/protocol.md). */
 	int64_t held_ms = clockoff_mono_ms() - r->started_ms;
 
-	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i, s:I, s:I}",
+	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i, s:i, s:I, s:I}",
 	                             "events", c->events, "poll_s", SHORTPOLL_INTERVAL_S,
+	                             "hold_s", (int)r->srv->cfg.longpoll_s,
 	                             "time_ms", (json_int_t)clockoff_wall_ms(),
 	                             "held_ms", (json_int_t)(held_ms > 0 ? held_ms : 0))));
 	free(c);
@@ -415,7 +416,9 @@ void api_ping(struct http_req *r)
 	if (api_ping_events(r, &c) != 0)
 		return;
 	if (p.wait && json_array_size(c->events) == 0 &&
-	    longpoll_hold(srv->lp, r, r->device.serial, (int)srv->cfg.longpoll_s) == 0) {
+	    longpoll_hold(srv->lp, r, r->device.serial,
+	                  p.hold_s > 0 && p.hold_s < (int)srv->cfg.longpoll_s ? p.hold_s :
+	                  (int)srv->cfg.longpoll_s) == 0) {
 		json_decref(c->events);
 		free(c);
 		return;

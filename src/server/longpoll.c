@@ -46,6 +46,7 @@ struct lp_dev {
 	int seen;                     /* its presence is known from long-polls */
 	int64_t since;                /* monotonic s: last ping or answer */
 	int dropped;                  /* its held connection closed under us */
+	int answered;                 /* its last held ping was answered, no new one yet */
 	uint64_t conn;                /* the connection its long-polls come on */
 };
 
@@ -145,7 +146,7 @@ static void lp_dev_release(struct longpoll *lp, struct lp_dev *d)
 }
 
 /* The device was heard from now (or, dropped, lost now). */
-static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped)
+static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped, int answered)
 {
 	struct lp_dev *d = lp_dev_get(lp, serial);
 
@@ -154,6 +155,7 @@ static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped)
 	d->seen = 1;
 	d->since = lp_now_s();
 	d->dropped = dropped;
+	d->answered = answered;
 }
 
 static void lp_seen_forget(struct longpoll *lp, const char *serial)
@@ -224,11 +226,12 @@ static void lp_answer(struct lp_entry *e)
 	struct http_req *r = e->r;
 	char serial[MAX_NAME_BYTES];
 
-	/* The agent asks again at once; one period without that is gone. */
+	/* The agent asks again at once (LONGPOLL_REPING_GRACE_S, in
+	 * longpoll_presence); one that does not is gone. */
 	snprintf(serial, sizeof(serial), "%s", e->dev->serial);
 	lp_unlink(e);
 	if (!lp->no_presence)
-		lp_seen_mark(lp, serial, 0);
+		lp_seen_mark(lp, serial, 0, 1);
 	lp->answer(r, lp->arg);
 }
 
@@ -250,7 +253,7 @@ static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 	lp_unlink(e);
 	/* Its only connection is gone: offline now, not when last_seen ages. */
 	if (!lp->no_presence)
-		lp_seen_mark(lp, serial, 1);
+		lp_seen_mark(lp, serial, 1, 0);
 	/* When libevent has detached the request from the dying connection it is
 	 * ours to free; otherwise the connection frees it. */
 	if (evhttp_request_get_connection(r->ev) == NULL)
@@ -365,8 +368,10 @@ void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
 {
 	if (lp == NULL)
 		return;
+	/* Held or answered at once, the next ping is due within the grace
+	 * after its answer; while held, longpoll_presence sees it held. */
 	if (wait)
-		lp_seen_mark(lp, serial, 0);
+		lp_seen_mark(lp, serial, 0, 1);
 	else
 		lp_seen_forget(lp, serial);
 }
@@ -400,7 +405,8 @@ enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *
 		return LONGPOLL_PRESENT;
 	if (!d->seen)
 		return LONGPOLL_UNKNOWN;
-	if (d->dropped || lp_now_s() - d->since > period_s)
+	if (d->dropped || lp_now_s() - d->since > period_s ||
+	    (d->answered && lp_now_s() - d->since > LONGPOLL_REPING_GRACE_S))
 		return LONGPOLL_GONE;
 	return LONGPOLL_PRESENT;
 }

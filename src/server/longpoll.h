@@ -39,9 +39,10 @@ int longpoll_is_held(const struct longpoll *lp, const char *serial);
  * it long-polls. */
 enum longpoll_presence {
 	LONGPOLL_UNKNOWN = 0,  /* no long-poll seen (short-poll device): use last_seen */
-	LONGPOLL_PRESENT,      /* held now, or answered within the last period */
-	LONGPOLL_GONE,         /* its held connection dropped, or no new ping
-	                        * within one period after the last answer */
+	LONGPOLL_PRESENT,      /* held now, or answered within the last
+	                        * LONGPOLL_REPING_GRACE_S */
+	LONGPOLL_GONE,         /* its connection dropped, or no new ping within
+	                        * LONGPOLL_REPING_GRACE_S of the last answer */
 };
 /* Every ping: wait says whether it asks to be held. A ping that does not
  * (a short-poll device) forgets the device here. */
@@ -50,8 +51,8 @@ void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait);
  * agent keeps that connection open between pings. */
 void longpoll_note_conn(struct longpoll *lp, const char *serial, uint64_t conn);
 /* Connection conn closed. If it was the device's and no ping of it is held
- * (it closed between two pings), the device is gone now, not one period
- * later. */
+ * (it closed between two pings), the device is gone now, not at the end
+ * of the grace. */
 void longpoll_conn_closed(struct longpoll *lp, const char *serial, uint64_t conn);
 enum longpoll_presence longpoll_presence(const struct longpoll *lp, const char *serial,
                                          int period_s);

@@ -113,7 +113,7 @@ static int srvconf_ints(const struct config *cfg, struct srvconf *c, char *errbu
 
 	if ((rc = config_get_int(cfg, "consent_timeout_s", CONSENT_TIMEOUT_S, 10, 3600,
 	                         &c->consent_timeout_s, errbuf, errsz)) != 0 ||
-	    (rc = config_get_int(cfg, "longpoll_s", LONGPOLL_HOLD_S, 1, 300,
+	    (rc = config_get_int(cfg, "longpoll_s", LONGPOLL_HOLD_S, 1, LONGPOLL_MAX_S,
 	                         &c->longpoll_s, errbuf, errsz)) != 0 ||
 	    (rc = config_get_int(cfg, "clock_skew_warn_s", CLOCK_SKEW_WARN_S, 1, 365 * 86400,
 	                         &c->clock_skew_warn_s, errbuf, errsz)) != 0 ||

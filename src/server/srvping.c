@@ -231,6 +231,13 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 		goto out;
 	}
 	out->wait = json_is_true(w);
+	w = json_object_get(j, "hold_s");
+	if (w != NULL && (!json_is_integer(w) || json_integer_value(w) < 1 ||
+	                  json_integer_value(w) > LONGPOLL_MAX_S)) {
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	out->hold_s = w != NULL ? (int)json_integer_value(w) : 0;
 	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0 ||
 	    (rc = ping_parse_clock(json_object_get(j, "clock_offset_s"), out)) != 0)
 		goto out;

@@ -79,9 +79,49 @@ static void test_body(void **state)
 	assert_true(json_is_true(json_object_get(o, "wait")));
 	assert_int_equal(json_integer_value(json_object_get(o, "clock_offset_s")), -3600);
 	clockoff_clear();
+	/* direct: no hold asked, the server's applies */
+	assert_null(json_object_get(o, "hold_s"));
 	json_decref(o);
 	free(body);
 	agentconf_free(c);
+}
+
+/* Through a proxy a held ping asks for the proxy's hold; an unheld one
+ * asks nothing. */
+static void test_body_proxy_hold(void **state)
+{
+	const char *text = "state_dir = /tmp/x\nserver = https://127.0.0.1:8443\n"
+	                   "proxy = http://127.0.0.1:3128\n";
+	struct agent_conf *c = NULL;
+	char err[128], *body;
+	json_t *o;
+
+	assert_int_equal(agentconf_parse(text, strlen(text), "t", "/", &c, err,
+	                                 sizeof(err)), 0);
+	body = ping_body_wait(c, 1);
+	o = json_loads(body, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(o, "hold_s")), LONGPOLL_PROXY_HOLD_S);
+	json_decref(o);
+	free(body);
+	body = ping_body_wait(c, 0);
+	o = json_loads(body, 0, NULL);
+	assert_null(json_object_get(o, "hold_s"));
+	json_decref(o);
+	free(body);
+	agentconf_free(c);
+}
+
+/* The wait for a held answer follows the hold the server says, or the
+ * shorter one asked for, plus the margin; unknown or out of bounds, the
+ * old fixed timeout. */
+static void test_timeout(void **state)
+{
+	assert_int_equal(ping_timeout_s(0, 0), HTTP_TIMEOUT_S);
+	assert_int_equal(ping_timeout_s(150, 0), 150 + LONGPOLL_MARGIN_S);
+	assert_int_equal(ping_timeout_s(150, 25), 25 + LONGPOLL_MARGIN_S);
+	assert_int_equal(ping_timeout_s(10, 25), 10 + LONGPOLL_MARGIN_S);
+	assert_int_equal(ping_timeout_s(LONGPOLL_MAX_S + 1, 0), HTTP_TIMEOUT_S);
+	assert_true(ping_timeout_s(LONGPOLL_HOLD_S, 0) > LONGPOLL_HOLD_S);
 }
 
 int main(void)
@@ -89,6 +129,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_body_proxy_hold),
+		cmocka_unit_test(test_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
