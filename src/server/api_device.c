@@ -415,7 +415,10 @@ void api_ping(struct http_req *r)
 	/* r->device was read for this request: no second status or events read. */
 	if (api_ping_events(r, &c) != 0)
 		return;
-	if (p.wait && json_array_size(c->events) == 0 &&
+	/* A ping that brought end reports or its session list is answered at
+	 * once: the agent drops those reports, or stops resending the list,
+	 * only on the answer, which a hold would put off by up to longpoll_s. */
+	if (p.wait && json_array_size(c->events) == 0 && p.n_ended == 0 && !p.has_sessions &&
 	    longpoll_hold(srv->lp, r, r->device.serial,
 	                  p.hold_s > 0 && p.hold_s < (int)srv->cfg.longpoll_s ? p.hold_s :
 	                  (int)srv->cfg.longpoll_s) == 0) {
