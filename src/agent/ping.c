@@ -43,6 +43,7 @@ struct ping {
 	char cp_path[AGENT_PATH_BYTES];   /* the kept checkpoint */
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
 	int server_hold_s;                /* "hold_s" of the last answer; 0: unknown */
+	int64_t cp_seq;                   /* seq of the checkpoint held; -1: unknown */
 };
 
 int ping_timeout_s(int server_hold_s, int asked_hold_s)
@@ -111,7 +112,7 @@ char *ping_body(const struct agent_conf *conf)
 
 char *ping_body_wait(const struct agent_conf *conf, int wait)
 {
-	return ping_body_full(conf, wait, NULL, 0, NULL, NULL);
+	return ping_body_full(conf, wait, NULL, 0, NULL, NULL, -1);
 }
 
 /* What the device offers besides its services, by name only: its
@@ -130,7 +131,7 @@ static void ping_add_offers(const struct agent_conf *conf, json_t *o)
 }
 
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
-                     int reconcile, struct sessrec *ended, size_t *nended)
+                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq)
 {
 	json_t *o, *svcs = json_array(), *a;
 	char *text = NULL;
@@ -144,6 +145,8 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 	              "status", "ok", "wait", wait, "services", svcs);
 	if (o != NULL)
 		ping_add_offers(conf, o);
+	if (o != NULL && cp_seq >= 0)
+		json_object_set_new(o, "checkpoint_seq", json_integer(cp_seq));
 	if (o != NULL && wait && ping_asked_hold_s(conf) > 0)
 		json_object_set_new(o, "hold_s", json_integer(ping_asked_hold_s(conf)));
 	if (o != NULL && ended != NULL && nended != NULL) {
@@ -263,8 +266,12 @@ static void ping_checkpoint(struct ping *p, const json_t *o)
 		return;
 	}
 	rc = checkpoint_keep(p->cp_pub, p->cp_path, -1, &shown, &held);
-	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME)
+	if (rc == CHECKPOINT_NEWER || rc == CHECKPOINT_SAME) {
+		p->cp_seq = shown.seq;     /* said in the next pings: not sent again */
 		return;
+	}
+	/* Refused: the server keeps showing its own until its seq is ours. */
+	p->cp_seq = rc == CHECKPOINT_OLDER || rc == CHECKPOINT_FORK ? held.seq : -1;
 	if (shown.seq == p->cp_refused.seq && strcmp(shown.hash, p->cp_refused.hash) == 0 &&
 	    shown.time == p->cp_refused.time)
 		return;
@@ -397,7 +404,7 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	/* Until a first answer told this run the server's time, ping without a
 	 * hold, so that the offset is learned, and reported, at once. */
 	if ((body = ping_body_full(p->conf, p->conf->longpoll && p->answered, p->consent,
-	                           p->reconcile, p->ended, &p->nended)) != NULL) {
+	                           p->reconcile, p->ended, &p->nended, p->cp_seq)) != NULL) {
 		free(p->body);
 		p->body = body;
 		p->sent_reconcile = p->reconcile;
@@ -443,6 +450,7 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 	p->conf = conf;
 	p->consent = consent;
 	p->reconcile = 1;
+	p->cp_seq = -1;
 	if ((p->ended = calloc(SESSREC_MAX, sizeof(*p->ended))) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto fail;

@@ -46,8 +46,10 @@ char *ping_body_wait(const struct agent_conf *conf, int wait);
 /* The same with "wait" given, and with "ended" (the end reports in state_dir/session-ends, which
  * the caller drops once the server answers 200: ended[0..*nended)) and,
  * when reconcile is set (the first ping after a start or a failure),
- * "sessions": every id consent holds, for the server to reconcile. */
+ * "sessions": every id consent holds, for the server to reconcile; with
+ * cp_seq >= 0, "checkpoint_seq": the seq of the server checkpoint held, which
+ * the server then does not send again. */
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
-                     int reconcile, struct sessrec *ended, size_t *nended);
+                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq);
 
 #endif

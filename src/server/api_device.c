@@ -134,11 +134,19 @@ static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 	 * can learn its clock's offset (docs/protocol.md). */
 	int64_t held_ms = clockoff_mono_ms() - r->started_ms;
 
-	http_reply(r, 200, api_with_checkpoint(r->srv, json_pack("{s:o, s:i, s:i, s:I, s:I}",
-	                             "events", c->events, "poll_s", SHORTPOLL_INTERVAL_S,
-	                             "hold_s", (int)r->srv->cfg.longpoll_s,
-	                             "time_ms", (json_int_t)clockoff_wall_ms(),
-	                             "held_ms", (json_int_t)(held_ms > 0 ? held_ms : 0))));
+	json_t *o = json_pack("{s:o, s:i, s:i, s:I, s:I}",
+	                      "events", c->events, "poll_s", SHORTPOLL_INTERVAL_S,
+	                      "hold_s", (int)r->srv->cfg.longpoll_s,
+	                      "time_ms", (json_int_t)clockoff_wall_ms(),
+	                      "held_ms", (json_int_t)(held_ms > 0 ? held_ms : 0));
+
+	/* The checkpoint the agent says it holds is not sent again: most of an
+	 * idle ping's answer. A server with another seq (a newer checkpoint, or
+	 * one restored from an older backup) shows its own, for the agent to
+	 * judge. */
+	if (r->ping_cp_seq < 0 || r->ping_cp_seq != r->srv->checkpoint.seq)
+		o = api_with_checkpoint(r->srv, o);
+	http_reply(r, 200, o);
 	free(c);
 }
 
@@ -402,6 +410,7 @@ void api_ping(struct http_req *r)
 	if (p.diags.present || p.files.present)
 		store_device_offers(srv->store, r->device.serial, p.diags.present ? diags : NULL,
 		                    p.files.present ? files : NULL);
+	r->ping_cp_seq = p.checkpoint_seq;
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
 	longpoll_note_ping(srv->lp, r->device.serial, p.wait);

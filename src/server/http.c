@@ -304,6 +304,7 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 	}
 	r->srv = srv;
 	r->ev = req;
+	r->ping_cp_seq = -1;
 	r->started_ms = http_now_ms();
 	r->method = (int)evhttp_request_get_command(req);
 	snprintf(r->method_name, sizeof(r->method_name), "%s", http_method_name(r->method));

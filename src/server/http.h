@@ -29,6 +29,7 @@ struct http_req {
 	struct store_user user;               /* user endpoints, after auth */
 	char token_hash[SHA256_HEX_BYTES];
 	struct store_device device;           /* device endpoints, after auth */
+	int64_t ping_cp_seq;                  /* a ping's "checkpoint_seq"; -1: none */
 	struct store_relay relay;             /* relay endpoints, after auth */
 	char who[96];                         /* for the request log line */
 	int64_t started_ms;

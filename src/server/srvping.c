@@ -238,6 +238,12 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 		goto out;
 	}
 	out->hold_s = w != NULL ? (int)json_integer_value(w) : 0;
+	w = json_object_get(j, "checkpoint_seq");
+	if (w != NULL && (!json_is_integer(w) || json_integer_value(w) < 0)) {
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	out->checkpoint_seq = w != NULL ? (int64_t)json_integer_value(w) : -1;
 	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0 ||
 	    (rc = ping_parse_clock(json_object_get(j, "clock_offset_s"), out)) != 0)
 		goto out;

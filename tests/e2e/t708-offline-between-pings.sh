@@ -7,7 +7,8 @@
 # request, answered, and the connection closed as curl exits. A host that
 # goes silent without closing anything (every agent process stopped) is
 # offline once its answered ping is not followed by another within 15 s.
-# A ping may ask for a shorter hold ("hold_s"); a bad one is refused.
+# A ping may ask for a shorter hold ("hold_s"); a bad one is refused. The
+# server's audit checkpoint is not sent to a device that holds its seq.
 . "$(dirname "$0")/lib.sh"
 
 deploy 1
@@ -76,3 +77,15 @@ for bad in 0 301 '"5"'; do
 	[ "$code" = bad_request ] || fail "hold_s $bad was not refused: $code"
 done
 pass "a hold_s out of 1..300 is refused"
+
+# the server's checkpoint is not sent again to a device that says it holds it
+out=$(device_api "$AGENT_DIR/state" POST /api/v1/ping '{"status":"ok","wait":false}')
+seq=$(printf '%s' "$out" | jq -r .checkpoint.seq)
+[ -n "$seq" ] && [ "$seq" != null ] || fail "no checkpoint in a ping's answer: $out"
+out=$(device_api "$AGENT_DIR/state" POST /api/v1/ping "{\"status\":\"ok\",\"wait\":false,\"checkpoint_seq\":$seq}")
+[ "$(printf '%s' "$out" | jq -r .checkpoint)" = null ] ||
+	fail "the checkpoint the device holds was sent again: $out"
+out=$(device_api "$AGENT_DIR/state" POST /api/v1/ping "{\"status\":\"ok\",\"wait\":false,\"checkpoint_seq\":$((seq + 5))}")
+[ "$(printf '%s' "$out" | jq -r .checkpoint.seq)" = "$seq" ] ||
+	fail "a device holding another seq was not shown the server's checkpoint: $out"
+pass "the checkpoint is sent only to a device that holds another seq"
