@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -27,6 +28,8 @@ struct tls_pump_buf {
 struct tls_pump {
 	SSL *ssl;
 	int fd_in, fd_out, in_sock, out_sock;
+	int out_fifo_flags;        /* fd_out is a pipe made non-blocking: its old
+	                            * flags, to restore; -1 otherwise */
 	struct tls_pump_buf up;    /* fd_in -> ssl */
 	struct tls_pump_buf down;  /* ssl -> fd_out */
 	int in_eof, in_ready, out_ready, out_closed;
@@ -139,16 +142,36 @@ static int tls_pump_tls_write(struct tls_pump *p)
 	return 1;
 }
 
-static ssize_t tls_pump_io(int fd, int is_sock, void *buf, size_t len, int wr)
+static ssize_t tls_pump_io(int fd, int is_sock, void *buf, size_t len, int wr, int nb)
 {
 	if (is_sock)
 		return wr ? send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)
 		          : recv(fd, buf, len, MSG_DONTWAIT);
-	/* Plain fds (pipes, ttys) stay blocking: poll said ready, and a pipe
+	/* A pipe made non-blocking (tls_pump_out_fifo) takes a whole TLS
+	 * record's worth in one write where there is room. Other plain fds
+	 * (ttys, a pipe left blocking) stay blocking: poll said ready, and a
 	 * write of at most PIPE_BUF into a non-full pipe does not block. */
 	if (wr)
-		return write(fd, buf, len > PIPE_BUF ? PIPE_BUF : len);
+		return write(fd, buf, nb || len <= PIPE_BUF ? len : PIPE_BUF);
 	return read(fd, buf, len);
+}
+
+/* ssh reads a ProxyCommand's output from a pipe. Capped at PIPE_BUF per
+ * write, `tether connect` made four writes and four polls per 16 KiB
+ * record; non-blocking, one write moves what fits. Only a pipe, whose
+ * write end is this process's own: a tty or file may be shared with the
+ * shell, whose flags must not change under it. */
+static void tls_pump_out_fifo(struct tls_pump *p)
+{
+	struct stat st;
+	int fl;
+
+	p->out_fifo_flags = -1;
+	if (p->out_sock || p->fd_out == p->fd_in || fstat(p->fd_out, &st) != 0 ||
+	    !S_ISFIFO(st.st_mode) || (fl = fcntl(p->fd_out, F_GETFL)) < 0 ||
+	    (fl & O_NONBLOCK) || fcntl(p->fd_out, F_SETFL, fl | O_NONBLOCK) != 0)
+		return;
+	p->out_fifo_flags = fl;
 }
 
 static int tls_pump_in_read(struct tls_pump *p)
@@ -157,7 +180,7 @@ static int tls_pump_in_read(struct tls_pump *p)
 
 	if (p->in_eof || p->tls_dead || !p->in_ready || p->up.len > 0)
 		return 0;
-	n = tls_pump_io(p->fd_in, p->in_sock, p->up.data, sizeof(p->up.data), 0);
+	n = tls_pump_io(p->fd_in, p->in_sock, p->up.data, sizeof(p->up.data), 0, 0);
 	p->in_ready = 0;
 	if (n > 0) {
 		p->up.off = 0;
@@ -180,6 +203,10 @@ static void tls_pump_out_close(struct tls_pump *p)
 	int nul;
 
 	p->out_closed = 1;
+	if (p->out_fifo_flags >= 0) {
+		(void)fcntl(p->fd_out, F_SETFL, p->out_fifo_flags);
+		p->out_fifo_flags = -1;
+	}
 	if (p->out_sock) {
 		shutdown(p->fd_out, SHUT_WR);
 		return;
@@ -216,7 +243,7 @@ static int tls_pump_out_write(struct tls_pump *p)
 	if (!p->out_ready)
 		return 0;
 	n = tls_pump_io(p->fd_out, p->out_sock, p->down.data + p->down.off,
-	                p->down.len - p->down.off, 1);
+	                p->down.len - p->down.off, 1, p->out_fifo_flags >= 0);
 	p->out_ready = 0;
 	if (n > 0) {
 		p->down.off += (size_t)n;
@@ -311,6 +338,7 @@ int tls_pump(SSL *ssl, int fd_in, int fd_out,
 	/* Socket readiness is probed by non-blocking calls, not by poll. */
 	p->in_ready = p->in_sock;
 	p->out_ready = p->out_sock;
+	tls_pump_out_fifo(p);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if ((was_nb = tls_set_nonblock(sock, 1)) < 0) {
@@ -338,6 +366,8 @@ int tls_pump(SSL *ssl, int fd_in, int fd_out,
 	if (r == 0)
 		r = p->rc;
 out:
+	if (p->out_fifo_flags >= 0)
+		(void)fcntl(p->fd_out, F_SETFL, p->out_fifo_flags);
 	if (bytes_in != NULL)
 		*bytes_in = p->n_in;
 	if (bytes_out != NULL)
