@@ -341,6 +341,10 @@ int tls_pump(SSL *ssl, int fd_in, int fd_out,
 	tls_pump_out_fifo(p);
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* One read takes what the socket holds, not a record header and then
+	 * its body: SSL_read is tried again before every poll, so records
+	 * read ahead are never left waiting for the socket. */
+	SSL_set_read_ahead(ssl, 1);
 	if ((was_nb = tls_set_nonblock(sock, 1)) < 0) {
 		r = TE_ERR_SYS;
 		goto out;
