@@ -185,8 +185,13 @@ void httpc_free(struct httpc *h)
 
 void httpc_set_timeout(struct httpc *h, int seconds)
 {
-	if (h != NULL && seconds > 0)
-		h->timeout_s = seconds;
+	if (h == NULL || seconds <= 0)
+		return;
+	h->timeout_s = seconds;
+	/* A kept connection carries the next request with the new bound too:
+	 * the ping learns a longer hold after its connection is made. */
+	if (h->conn != NULL)
+		evhttp_connection_set_timeout(h->conn, seconds);
 }
 
 void httpc_set_keepalive(struct httpc *h, int on)

@@ -24,7 +24,8 @@ typedef void (*httpc_cb)(int status, const char *body, size_t len,
 int httpc_new(struct event_base *base, const char *base_url, SSL_CTX *ctx,
               struct httpc **out);
 void httpc_free(struct httpc *h);
-/* Seconds before a request without a response fails (default HTTP_TIMEOUT_S). */
+/* Seconds before a request without a response fails (default HTTP_TIMEOUT_S);
+ * applies from the next request on, on a kept connection too. */
 void httpc_set_timeout(struct httpc *h, int seconds);
 /* Asynchronous request. bearer and body may be NULL. At most one request is
  * in flight per httpc; a second one before the first completes fails with

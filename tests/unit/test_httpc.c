@@ -53,6 +53,16 @@ static struct bufferevent *srv_bevcb(struct event_base *base, void *arg)
 	                                      BEV_OPT_CLOSE_ON_FREE);
 }
 
+/* GET /slow: answered 3 s later, from a timer on the server's loop. */
+static void srv_slow_reply(evutil_socket_t fd, short what, void *arg)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evbuffer_add_printf(out, "{}");
+	evhttp_send_reply(arg, 200, "OK", out);
+	evbuffer_free(out);
+}
+
 /* Set by GET /drop-next: the next request gets no answer, its connection
  * is shut down (a server closing a kept connection as the request came). */
 static int srv_drop_next;
@@ -83,6 +93,12 @@ static void srv_handle(struct evhttp_request *req, void *arg)
 	           evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
 		evbuffer_add_buffer(out, in);
 		code = 201;
+	} else if (strcmp(uri, "/api/v1/slow") == 0) {
+		struct timeval later = { 3, 0 };
+
+		evbuffer_free(out);
+		event_base_once(srv.base, -1, EV_TIMEOUT, srv_slow_reply, req, &later);
+		return;
 	} else if (strcmp(uri, "/api/v1/closing") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		evbuffer_add_printf(out, "{}");
@@ -503,12 +519,24 @@ static void test_keepalive(void **state)
 	assert_string_equal(r.body, "{\"auth\":\"Bearer tok\"}");
 	assert_int_equal(httpc_connections(h), 5);
 
+	/* a new timeout bounds the next request on the kept connection */
+	keep_request(h, &r, "/hello");
+	httpc_set_timeout(h, 1);
+	keep_request(h, &r, "/slow");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "timed out"));
+	assert_int_equal(httpc_connections(h), 5);
+	httpc_set_timeout(h, CLIENT_WAIT_S);
+	keep_request(h, &r, "/hello");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(httpc_connections(h), 6);
+
 	/* without keep-alive the dropped request is the caller's failure */
 	httpc_set_keepalive(h, 0);
 	keep_request(h, &r, "/drop-next");
 	keep_request(h, &r, "/hello");
 	assert_int_equal(r.status, 0);
-	assert_int_equal(httpc_connections(h), 6);
+	assert_int_equal(httpc_connections(h), 7);
 	httpc_free(h);
 	SSL_CTX_free(ctx);
 	event_base_free(r.base);
