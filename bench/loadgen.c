@@ -139,6 +139,18 @@ static int lg_number(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* OpenSSL's last error as text ("" when there is none). */
+static const char *lg_ssl_error(char *buf, size_t len)
+{
+	unsigned long code = ERR_get_error();
+
+	buf[0] = '\0';
+	if (code != 0)
+		ERR_error_string_n(code, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
 static void lg_report(struct lg *g, long i, const char *fmt, ...)
 {
 	va_list ap;
@@ -281,18 +293,16 @@ static int lg_parse_head(struct lg *g, struct lg_conn *c, size_t end)
 static int lg_ssl_wait(struct lg *g, struct lg_conn *c, int r, const char *what)
 {
 	int e = SSL_get_error(c->ssl, r);
-	unsigned long code;
+	char why[256];
 
 	if (e == SSL_ERROR_WANT_READ)
 		return lg_want(g, c, EPOLLIN);
 	if (e == SSL_ERROR_WANT_WRITE)
 		return lg_want(g, c, EPOLLOUT);
-	code = ERR_get_error();
-	lg_report(g, c - g->conns, "%s: %s%s%s", what,
+	lg_report(g, c - g->conns, "%s: %s %s", what,
 	          e == SSL_ERROR_ZERO_RETURN ? "closed by the server" :
 	          e == SSL_ERROR_SYSCALL ? "connection dropped" : "TLS error",
-	          code != 0 ? ": " : "", code != 0 ? ERR_reason_error_string(code) : "");
-	ERR_clear_error();
+	          lg_ssl_error(why, sizeof(why)));
 	return -1;
 }
 
@@ -462,6 +472,7 @@ static int lg_run(struct lg *g, long seconds)
 static int lg_tls(struct lg *g, const char *ca, const char *crt, const char *key)
 {
 	X509_VERIFY_PARAM *vp;
+	char why[256];
 
 	if ((g->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(g->ctx, TLS1_3_VERSION) != 1 ||
@@ -469,8 +480,8 @@ static int lg_tls(struct lg *g, const char *ca, const char *crt, const char *key
 	    SSL_CTX_use_certificate_chain_file(g->ctx, crt) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(g->ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(g->ctx) != 1) {
-		fprintf(stderr, "tether-bench-loadgen: TLS setup: %s\n",
-		        ERR_reason_error_string(ERR_get_error()));
+		fprintf(stderr, "tether-bench-loadgen: TLS setup (--ca, --cert, --key): %s\n",
+		        lg_ssl_error(why, sizeof(why)));
 		return -1;
 	}
 	SSL_CTX_set_verify(g->ctx, SSL_VERIFY_PEER, NULL);
