@@ -56,6 +56,13 @@ inroot() {
 	unshare --mount --propagation private sh -c \
 		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
 }
+# inroot_exec CMD...: the same, exec'd: for a background job (bg), whose pid
+# must be the program's for the harness's cleanup to stop it. Through
+# inroot, the job was a subshell around it, and the agent outlived the test.
+inroot_exec() {
+	exec unshare --mount --propagation private sh -c \
+		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
+}
 for prog in tether tether-server tether-relay tether-agent; do
 	inroot "$prog" --version >"$WORK/version.log" 2>&1 ||
 		fail "the packaged $prog does not start: $(cat "$WORK/version.log")"
@@ -76,7 +83,7 @@ inroot tether-agent enroll --config /etc/tether/agent.conf --token "$token" --ca
 	--support-password-file /tmp/support-pw >"$WORK/enroll.log" 2>&1 || fail "enroll in the root: $(cat "$WORK/enroll.log")"
 rm -f "$R/tmp/support-pw"
 inroot chown -R tether: /var/lib/tether-agent
-bg agent inroot tether-agent run --config /etc/tether/agent.conf
+bg agent inroot_exec tether-agent run --config /etc/tether/agent.conf
 cli_login
 wait_online 30
 pass "the packaged agent, enrolled and run as the README says in the clean root, is online at the server"
