@@ -136,6 +136,7 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 	json_t *o, *svcs = json_array(), *a;
 	char *text = NULL;
 	size_t i;
+	int hold;
 
 	for (i = 0; i < conf->nservices && svcs != NULL; i++)
 		json_array_append_new(svcs, json_pack("{s:s, s:i}", "name",
@@ -147,8 +148,8 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		ping_add_offers(conf, o);
 	if (o != NULL && cp_seq >= 0)
 		json_object_set_new(o, "checkpoint_seq", json_integer(cp_seq));
-	if (o != NULL && wait && ping_asked_hold_s(conf) > 0)
-		json_object_set_new(o, "hold_s", json_integer(ping_asked_hold_s(conf)));
+	if (o != NULL && wait && (hold = ping_asked_hold_s(conf)) > 0)
+		json_object_set_new(o, "hold_s", json_integer(hold));
 	if (o != NULL && ended != NULL && nended != NULL) {
 		*nended = 0;
 		(void)sessrec_load(conf, SESSREC_ENDS_FILE, ended, SESSREC_MAX, nended);

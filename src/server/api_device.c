@@ -413,10 +413,8 @@ void api_ping(struct http_req *r)
 	r->ping_cp_seq = p.checkpoint_seq;
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
-	longpoll_note_ping(srv->lp, r->device.serial, p.wait);
-	if (p.wait)
-		longpoll_note_conn(srv->lp, r->device.serial,
-		                   http_req_conn_tag(r, r->device.serial));
+	longpoll_note_ping(srv->lp, r->device.serial, p.wait,
+	                   p.wait ? http_req_conn_tag(r, r->device.serial) : 0);
 	/* End reports first, so that their reasons stand, then reconcile. */
 	api_ping_ended(r, &p);
 	if (p.has_sessions)

@@ -146,16 +146,18 @@ static void lp_dev_release(struct longpoll *lp, struct lp_dev *d)
 }
 
 /* The device was heard from now (or, dropped, lost now). */
-static void lp_seen_mark(struct longpoll *lp, const char *serial, int dropped, int answered)
+static struct lp_dev *lp_seen_mark(struct longpoll *lp, const char *serial, int dropped,
+                                   int answered)
 {
 	struct lp_dev *d = lp_dev_get(lp, serial);
 
 	if (d == NULL)
-		return;   /* presence falls back to last_seen */
+		return NULL;   /* presence falls back to last_seen */
 	d->seen = 1;
 	d->since = lp_now_s();
 	d->dropped = dropped;
 	d->answered = answered;
+	return d;
 }
 
 static void lp_seen_forget(struct longpoll *lp, const char *serial)
@@ -364,23 +366,19 @@ int longpoll_is_held(const struct longpoll *lp, const char *serial)
 	return d != NULL && d->held != NULL;
 }
 
-void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait)
+void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait, uint64_t conn)
 {
+	struct lp_dev *d;
+
 	if (lp == NULL)
 		return;
+	if (!wait) {
+		lp_seen_forget(lp, serial);
+		return;
+	}
 	/* Held or answered at once, the next ping is due within the grace
 	 * after its answer; while held, longpoll_presence sees it held. */
-	if (wait)
-		lp_seen_mark(lp, serial, 0, 1);
-	else
-		lp_seen_forget(lp, serial);
-}
-
-void longpoll_note_conn(struct longpoll *lp, const char *serial, uint64_t conn)
-{
-	struct lp_dev *d = lp != NULL ? lp_dev_find(lp, serial) : NULL;
-
-	if (d != NULL)
+	if ((d = lp_seen_mark(lp, serial, 0, 1)) != NULL)
 		d->conn = conn;
 }
 

@@ -45,11 +45,10 @@ enum longpoll_presence {
 	                        * LONGPOLL_REPING_GRACE_S of the last answer */
 };
 /* Every ping: wait says whether it asks to be held. A ping that does not
- * (a short-poll device) forgets the device here. */
-void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait);
-/* The device's long-polls come on connection conn (http_req_conn_tag): its
- * agent keeps that connection open between pings. */
-void longpoll_note_conn(struct longpoll *lp, const char *serial, uint64_t conn);
+ * (a short-poll device) forgets the device here. One that does came on
+ * connection conn (http_req_conn_tag), which its agent keeps open between
+ * pings. */
+void longpoll_note_ping(struct longpoll *lp, const char *serial, int wait, uint64_t conn);
 /* Connection conn closed. If it was the device's and no ping of it is held
  * (it closed between two pings), the device is gone now, not at the end
  * of the grace. */

@@ -50,19 +50,16 @@ grep -q '^tether:' "$R/etc/passwd" && grep -q '^tether-support:.*:/bin/sh$' "$R/
 	fail "agent.conf: $(chroot "$R" stat -c '%a %U %G' /etc/tether/agent.conf)"
 pass "dpkg -i in a clean root ($(head -1 "$WORK/debroot.log" | cut -d' ' -f2) packages): dependencies met, accounts and folders made by the postinst"
 
-# inroot CMD...: CMD chrooted in the root, with /proc and /dev, in its own
-# mount namespace (nothing to unmount afterwards).
-inroot() {
-	unshare --mount --propagation private sh -c \
-		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
-}
-# inroot_exec CMD...: the same, exec'd: for a background job (bg), whose pid
-# must be the program's for the harness's cleanup to stop it. Through
-# inroot, the job was a subshell around it, and the agent outlived the test.
+# inroot_exec CMD...: exec CMD chrooted in the root, with /proc and /dev, in
+# its own mount namespace (nothing to unmount afterwards). Exec'd, so that a
+# background job (bg) has the program's pid and the harness's cleanup stops
+# it: run through a function in a subshell, the agent outlived the test.
 inroot_exec() {
 	exec unshare --mount --propagation private sh -c \
 		'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$@"' "$R" "$R" "$@"
 }
+# inroot CMD...: the same, waited for.
+inroot() { (inroot_exec "$@"); }
 for prog in tether tether-server tether-relay tether-agent; do
 	inroot "$prog" --version >"$WORK/version.log" 2>&1 ||
 		fail "the packaged $prog does not start: $(cat "$WORK/version.log")"
