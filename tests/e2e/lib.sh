@@ -31,6 +31,12 @@ cleanup() {
 			[ -f "$f" ] || continue
 			echo "----- $f (last 40 lines)" >&2
 			tail -40 "$f" >&2
+			# A sanitizer report names where the fault was made
+			# only in its stack traces, which the tail cuts.
+			if grep -q '^==[0-9]*==ERROR:' "$f"; then
+				echo "----- $f (sanitizer report)" >&2
+				sed -n '/^==[0-9]*==ERROR:/,$p' "$f" | head -400 >&2
+			fi
 		done
 	fi
 	rm -rf "$WORK"
