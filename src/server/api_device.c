@@ -188,7 +188,8 @@ void api_ping_answer(struct http_req *r, void *arg)
 {
 	struct api_events_ctx *c;
 
-	/* r->device was read when the ping arrived; a held ping may outlive it. */
+	/* A held ping comes back from http_req_unpark with the device's serial
+	 * alone, and the device may have been revoked while it was held. */
 	if (api_device_is_revoked(r->srv, r->device.serial)) {
 		api_ping_revoked(r);
 		return;

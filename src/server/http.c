@@ -147,6 +147,72 @@ void http_req_free(struct http_req *r)
 	free(r);
 }
 
+struct http_parked {
+	struct server *srv;
+	struct evhttp_request *ev;
+	int method;
+	int64_t started_ms;
+	int64_t ping_cp_seq;
+	char method_name[8];
+	char serial[MAX_NAME_BYTES];
+	char who[96];
+	char path[];                  /* NUL-terminated */
+};
+
+struct http_parked *http_req_park(struct http_req *r)
+{
+	size_t plen = strlen(r->path);
+	struct http_parked *p = malloc(sizeof(*p) + plen + 1);
+
+	if (p == NULL)
+		return NULL;
+	p->srv = r->srv;
+	p->ev = r->ev;
+	p->method = r->method;
+	p->started_ms = r->started_ms;
+	p->ping_cp_seq = r->ping_cp_seq;
+	memcpy(p->method_name, r->method_name, sizeof(p->method_name));
+	memcpy(p->serial, r->device.serial, sizeof(p->serial));
+	memcpy(p->who, r->who, sizeof(p->who));
+	memcpy(p->path, r->path, plen + 1);
+	http_req_free(r);
+	return p;
+}
+
+struct http_req *http_req_unpark(struct http_parked *p)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		evhttp_send_error(p->ev, 503, "Out of memory");
+		log_error("%s %s: out of memory for a held request's answer", p->method_name,
+		          p->path);
+		free(p);
+		return NULL;
+	}
+	r->srv = p->srv;
+	r->ev = p->ev;
+	r->method = p->method;
+	r->started_ms = p->started_ms;
+	r->ping_cp_seq = p->ping_cp_seq;
+	memcpy(r->method_name, p->method_name, sizeof(r->method_name));
+	memcpy(r->device.serial, p->serial, sizeof(r->device.serial));
+	memcpy(r->who, p->who, sizeof(r->who));
+	snprintf(r->path, sizeof(r->path), "%s", p->path);
+	free(p);
+	return r;
+}
+
+struct evhttp_request *http_parked_ev(const struct http_parked *p)
+{
+	return p->ev;
+}
+
+void http_parked_free(struct http_parked *p)
+{
+	free(p);
+}
+
 void http_reply(struct http_req *r, int status, json_t *body)
 {
 	struct evbuffer *buf;

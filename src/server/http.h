@@ -56,11 +56,23 @@ void http_req_work_begin(struct http_req *r);
 void http_req_work_end(struct server *srv);
 /* Free without replying (the connection is already gone). */
 void http_req_free(struct http_req *r);
-/* The connection's source address ("unknown" when libevent has none). */
+/* A held request kept small: what its answer needs (the server, the
+ * libevent request, the log line's fields, a ping's checkpoint seq and the
+ * device's serial), not the whole context above, 7.7 KB of which 6 KB is
+ * the device's record. http_req_park frees r and returns the small copy
+ * (NULL when out of memory, r untouched); http_req_unpark makes a request
+ * from it again, with only those fields set, and frees p (NULL when out of
+ * memory: p's client was answered 503). */
+struct http_parked;
+struct http_parked *http_req_park(struct http_req *r);
+struct http_req *http_req_unpark(struct http_parked *p);
+struct evhttp_request *http_parked_ev(const struct http_parked *p);
+void http_parked_free(struct http_parked *p);
 /* Tag r's connection as carrying device serial's long-polls; when it closes,
  * longpoll_conn_closed hears of it. Returns the connection's id (never 0),
  * or 0 when r has no connection of ours. */
 uint64_t http_req_conn_tag(struct http_req *r, const char *serial);
+/* The connection's source address ("unknown" when libevent has none). */
 void http_peer_addr(struct http_req *r, char *out, size_t outsz);
 /* Add "Retry-After: secs" to r's answer (before http_reply / http_error). */
 void http_retry_after(struct http_req *r, long secs);

@@ -29,7 +29,8 @@ struct lp_entry {
 	struct lp_entry *dprev, *dnext;    /* the device's held pings */
 	struct lp_dev *dev;
 	struct longpoll *lp;
-	struct http_req *r;
+	struct http_req *r;           /* held whole, or */
+	struct http_parked *parked;   /* kept small (longpoll_park) */
 	struct evhttp_connection *evcon;
 	struct event *timer;
 	struct event *watch;          /* the socket turned readable: client left */
@@ -58,6 +59,7 @@ struct longpoll {
 	struct lp_dev **buckets;
 	size_t nbuckets, ndevs;       /* nbuckets: a power of two */
 	int no_presence;              /* keys are not devices: keep nothing once answered */
+	int park;                     /* hold requests as http_parked */
 };
 
 static int64_t lp_now_s(void)
@@ -195,6 +197,26 @@ void longpoll_no_presence(struct longpoll *lp)
 	lp->no_presence = 1;
 }
 
+void longpoll_park(struct longpoll *lp)
+{
+	lp->park = 1;
+}
+
+/* The libevent request e holds. */
+static struct evhttp_request *lp_ev(const struct lp_entry *e)
+{
+	return e->parked != NULL ? http_parked_ev(e->parked) : e->r->ev;
+}
+
+/* Free what e holds, without answering. */
+static void lp_drop(struct http_req *r, struct http_parked *parked)
+{
+	if (parked != NULL)
+		http_parked_free(parked);
+	else
+		http_req_free(r);
+}
+
 /* Unlink e from both lists (O(1)) and free it; r is not touched. */
 static void lp_unlink(struct lp_entry *e)
 {
@@ -226,6 +248,7 @@ static void lp_answer(struct lp_entry *e)
 {
 	struct longpoll *lp = e->lp;
 	struct http_req *r = e->r;
+	struct http_parked *parked = e->parked;
 	char serial[MAX_NAME_BYTES];
 
 	/* The agent asks again at once (LONGPOLL_REPING_GRACE_S, in
@@ -234,6 +257,8 @@ static void lp_answer(struct lp_entry *e)
 	lp_unlink(e);
 	if (!lp->no_presence)
 		lp_seen_mark(lp, serial, 0, 1);
+	if (parked != NULL && (r = http_req_unpark(parked)) == NULL)
+		return;   /* answered 503 */
 	lp->answer(r, lp->arg);
 }
 
@@ -247,6 +272,8 @@ static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct lp_entry *e = arg;
 	struct longpoll *lp = e->lp;
 	struct http_req *r = e->r;
+	struct http_parked *parked = e->parked;
+	struct evhttp_request *ev = lp_ev(e);
 	char serial[MAX_NAME_BYTES];
 
 	snprintf(serial, sizeof(serial), "%s", e->dev->serial);
@@ -258,9 +285,9 @@ static void lp_close_cb(struct evhttp_connection *evcon, void *arg)
 		lp_seen_mark(lp, serial, 1, 0);
 	/* When libevent has detached the request from the dying connection it is
 	 * ours to free; otherwise the connection frees it. */
-	if (evhttp_request_get_connection(r->ev) == NULL)
-		evhttp_request_free(r->ev);
-	http_req_free(r);
+	if (evhttp_request_get_connection(ev) == NULL)
+		evhttp_request_free(ev);
+	lp_drop(r, parked);
 }
 
 /* evhttp stops reading a connection once its request is in, so it would
@@ -302,7 +329,6 @@ int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, i
 	if (e == NULL)
 		return TE_ERR_NOMEM;
 	e->lp = lp;
-	e->r = r;
 	e->evcon = evhttp_request_get_connection(r->ev);
 	if (e->evcon == NULL || (e->timer = evtimer_new(lp->base, lp_timeout_cb, e)) == NULL) {
 		free(e);
@@ -315,6 +341,11 @@ int longpoll_hold(struct longpoll *lp, struct http_req *r, const char *serial, i
 		free(e);
 		return TE_ERR_NOMEM;
 	}
+	/* Last, as it frees r: nothing above may fail after it. Out of memory
+	 * for the small copy, r is held whole. */
+	if (lp->park && (e->parked = http_req_park(r)) != NULL)
+		r = NULL;
+	e->r = r;
 	evtimer_add(e->timer, &tv);
 	evhttp_connection_set_closecb(e->evcon, lp_close_cb, e);
 	e->dev = d;
@@ -418,10 +449,11 @@ void longpoll_free(struct longpoll *lp)
 		return;
 	while (lp->head != NULL) {
 		struct http_req *r = lp->head->r;
+		struct http_parked *parked = lp->head->parked;
 
 		lp_unlink(lp->head);
 		/* The request stays on its connection; evhttp_free releases it. */
-		http_req_free(r);
+		lp_drop(r, parked);
 	}
 	for (i = 0; i < lp->nbuckets; i++)
 		for (d = lp->buckets[i]; d != NULL; d = next) {

@@ -18,6 +18,11 @@ int longpoll_new(struct event_base *base, longpoll_answer_fn answer, void *arg,
 /* For requests held by another key than a device (a session id): no
  * presence is kept, so nothing stays behind once a request is answered. */
 void longpoll_no_presence(struct longpoll *lp);
+/* Hold requests as http_parked (http.h), a few hundred bytes instead of
+ * the whole request: for device pings, whose answer needs only the serial.
+ * The answer function then gets a request with only what http_req_park
+ * keeps. */
+void longpoll_park(struct longpoll *lp);
 /* Drops every held request without answering (the connections are freed
  * with the evhttp server after this). */
 void longpoll_free(struct longpoll *lp);

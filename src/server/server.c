@@ -423,7 +423,10 @@ static int server_events(struct server *srv)
 		return rc;
 	longpoll_no_presence(srv->sess_lp);
 	store_on_session_change(srv->store, server_session_changed, srv);
-	return longpoll_new(srv->base, api_ping_answer, srv, &srv->lp);
+	if ((rc = longpoll_new(srv->base, api_ping_answer, srv, &srv->lp)) != 0)
+		return rc;
+	longpoll_park(srv->lp);   /* api_ping_answer needs the serial alone */
+	return 0;
 }
 
 int server_run(const char *dir)
