@@ -35,7 +35,7 @@ int store_account_get(struct store *st, const char *user, struct store_account *
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "account get");
 	}
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -81,7 +81,7 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
 		rc = TE_ERR_EXPIRED;
 	else if (idle_s > 0 && now - last > idle_s)
 		rc = TE_ERR_TIMEOUT;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	if (rc == 0 || rc == TE_ERR_TIMEOUT) {
 		/* An idle token is dead for good, not only until its next use. A
@@ -94,7 +94,7 @@ int store_token_use(struct store *st, const char *hash, int64_t now, int64_t idl
 		                &hash, 1, iv, 1, NULL);
 	}
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	if (rc != 0) {
 		user[0] = '\0';
 		scope[0] = '\0';
@@ -227,7 +227,7 @@ static int store_recovery_left(struct store *st, const char *user, int *left)
 		else
 			rc = store_fail(st, "recovery count");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -250,7 +250,7 @@ int store_recovery_use(struct store *st, const char *user, const char *hash,
 		goto out;
 	if ((rc = store_match_hash(st, s, hash, match, "recovery codes")) != 0)
 		goto out;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	{
 		const char *t[] = { user, match };
@@ -263,7 +263,7 @@ int store_recovery_use(struct store *st, const char *user, const char *hash,
 	if (rc == 0)
 		rc = store_audit_opt(st, audit);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 
@@ -313,7 +313,7 @@ int store_login_locked(struct store *st, const char *kind, const char *key,
 		rc = store_fail(st, "login locked");
 	}
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -352,7 +352,7 @@ int store_login_fail(struct store *st, const char *kind, const char *key, int64_
 		rc = store_fail(st, "login fail");
 		goto out;
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	/* A counter left alone longer than the longest lock starts again, so
 	 * failures spread over months never add up to a lock. */
@@ -370,7 +370,7 @@ int store_login_fail(struct store *st, const char *kind, const char *key, int64_
 	}
 	*failures = n;
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 

@@ -32,7 +32,7 @@ int store_user_each(struct store *st, store_user_cb cb, void *arg)
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "user list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -100,7 +100,7 @@ int store_product_get(struct store *st, const char *name)
 		rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? TE_ERR_NOT_FOUND :
 		     store_fail(st, "product get");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -119,7 +119,7 @@ int store_product_each(struct store *st, store_product_cb cb, void *arg)
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "product list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -135,7 +135,7 @@ int store_product_count(struct store *st, int64_t *out)
 		*out = sqlite3_column_int64(s, 0);
 	else
 		rc = store_fail(st, "product count");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -195,7 +195,7 @@ int store_token_renew_get(struct store *st, const char *hash, char user[MAX_NAME
 	if (sqlite3_column_int(s, 2) != 0)
 		rc = TE_ERR_DENIED;
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

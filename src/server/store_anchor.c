@@ -54,7 +54,7 @@ static int store_anchor_raise(struct store *st, const struct store_anchor_kind *
 	}
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -81,7 +81,7 @@ static int store_anchor_rollback(struct store *st, const struct store_anchor_kin
 	if (rc == 0)
 		rc = store_audit_opt(st, audit);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 

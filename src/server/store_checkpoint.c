@@ -22,7 +22,7 @@ int store_audit_head(struct store *st, int64_t *seq, char hash[SHA256_HEX_BYTES]
 		store_col(s, 1, hash, SHA256_HEX_BYTES);
 	}
 	rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(st, "audit head");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -39,7 +39,7 @@ int store_audit_hash_at(struct store *st, int64_t seq, char hash[SHA256_HEX_BYTE
 		store_col(s, 0, hash, SHA256_HEX_BYTES);
 	rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? TE_ERR_NOT_FOUND :
 	     store_fail(st, "audit record");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -57,7 +57,7 @@ int store_checkpoint_add(struct store *st, const struct checkpoint *cp)
 	if ((rc = store_bind_texts(st, s, 2, v, 2)) == 0 &&
 	    (rc = store_bind_texts(st, s, 5, v + 2, 1)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -85,7 +85,7 @@ int store_checkpoint_latest(struct store *st, struct checkpoint *cp)
 		store_checkpoint_row(s, cp);
 	rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? TE_ERR_NOT_FOUND :
 	     store_fail(st, "checkpoint latest");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -104,6 +104,6 @@ int store_checkpoint_each(struct store *st, store_checkpoint_cb cb, void *arg)
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "checkpoint list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }

@@ -58,7 +58,7 @@ static int store_invite_get(struct store *st, const char *user, char hash[SHA256
 			rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "invite get");
 		}
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

@@ -19,7 +19,7 @@ int store_session_state_counts(struct store *st, store_count_cb cb, void *arg)
 		cb(state, sqlite3_column_int64(s, 1), arg);
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "session counts");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -36,7 +36,7 @@ static int store_count(struct store *st, const char *sql, const char *what, int6
 		*out = sqlite3_column_int64(s, 0);
 	else
 		rc = store_fail(st, what);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

@@ -85,7 +85,7 @@ static int store_notify_one(struct store *st, const char *sql, int64_t param,
 	} else {
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "notification");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -116,7 +116,7 @@ int store_notify_next_at(struct store *st, int64_t *out)
 		rc = TE_ERR_NOT_FOUND;
 	else
 		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -157,7 +157,7 @@ int store_notify_each(struct store *st, store_notify_cb cb, void *arg)
 	if (step != SQLITE_DONE)
 		rc = store_fail(st, "notifications");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	free(n);
 	return rc;
 }

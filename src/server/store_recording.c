@@ -44,7 +44,7 @@ int store_recording_get(struct store *st, const char *session, const char *name,
 			rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND
 			                         : store_fail(st, "reading a recording");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -67,6 +67,6 @@ int store_recording_each(struct store *st, const char *session, store_recording_
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "reading a session's recordings");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }

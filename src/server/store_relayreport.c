@@ -22,7 +22,7 @@ int store_relay_report_seen(struct store *st, const char *relay, const char *id)
 		rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
 		     store_fail(st, "reading relay report ids");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

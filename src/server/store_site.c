@@ -50,7 +50,7 @@ int store_site_get(struct store *st, const char *name, struct store_site *out)
 	else
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "site get");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -82,7 +82,7 @@ int store_site_each(struct store *st, store_site_cb cb, void *arg)
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "site list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -103,7 +103,7 @@ static int store_site_lookup(struct store *st, const char *sql, const char *cons
 	else
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, what);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

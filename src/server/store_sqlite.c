@@ -210,11 +210,78 @@ void store_set_busy_ms(struct store *st, int ms)
 	sqlite3_busy_timeout(st->db, ms);
 }
 
+/* FNV-1a of the SQL text. */
+static uint32_t store_sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
 int store_prep(struct store *st, const char *sql, sqlite3_stmt **out)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+	uint32_t h = store_sql_hash(sql);
+	struct store_stmt_slot *slot = &st->stmts[h % STORE_STMT_SLOTS];
+
+	if (slot->stmt != NULL && !slot->busy && slot->hash == h &&
+	    strcmp(sqlite3_sql(slot->stmt), sql) == 0) {
+		slot->busy = 1;
+		*out = slot->stmt;
+		return 0;
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(*out);
+		*out = NULL;
 		return store_fail(st, "prepare");
+	}
 	return 0;
+}
+
+void store_finish(struct store *st, sqlite3_stmt *s)
+{
+	const char *sql = s != NULL ? sqlite3_sql(s) : NULL;
+	uint32_t h;
+	struct store_stmt_slot *slot;
+
+	if (sql == NULL) {
+		sqlite3_finalize(s);
+		return;
+	}
+	h = store_sql_hash(sql);
+	slot = &st->stmts[h % STORE_STMT_SLOTS];
+	/* reset ends its read of the database (a half-read SELECT holds it),
+	 * whatever the last step returned; its bindings must not outlive it
+	 * (they may be secrets). */
+	if (slot->stmt == s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		slot->busy = 0;
+		return;
+	}
+	if (slot->busy) {            /* the slot's own is out: this one goes */
+		sqlite3_finalize(s);
+		return;
+	}
+	sqlite3_finalize(slot->stmt);   /* the newest SQL keeps the slot */
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	slot->stmt = s;
+	slot->hash = h;
+	slot->busy = 0;
+}
+
+/* Every kept statement: before the database closes, or after its schema
+ * changed under them. */
+static void store_stmts_free(struct store *st)
+{
+	for (size_t i = 0; i < STORE_STMT_SLOTS; i++) {
+		sqlite3_finalize(st->stmts[i].stmt);
+		st->stmts[i].stmt = NULL;
+		st->stmts[i].busy = 0;
+	}
 }
 
 int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,
@@ -267,7 +334,7 @@ int store_run(struct store *st, const char *sql, const char *const *t, int n,
 	if ((rc = store_step_done(st, s)) == 0 && changes != NULL)
 		*changes = sqlite3_changes(st->db);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -342,7 +409,7 @@ int store_schema_version(struct store *st, int *out)
 	} else {
 		rc = store_fail(st, "schema_version");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -372,7 +439,7 @@ static int store_migrate(struct store *st)
 			sqlite3_bind_int(s, 1, v);
 			rc = store_step_done(st, s);
 		}
-		sqlite3_finalize(s);
+		store_finish(st, s);
 		s = NULL;
 		if ((rc = store_end(st, rc)) != 0)
 			return rc;
@@ -413,6 +480,7 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_stmts_free(st);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -435,7 +503,7 @@ static int store_audit_append_row(struct store *st, const char *actor,
 		seq = sqlite3_column_int64(s, 0) + 1;
 		store_col(s, 1, prev, sizeof(prev));
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	audit_now(ts);
 	if ((rc = audit_chain_hash(seq, ts, actor, action, detail, prev, hash)) != 0)
@@ -450,7 +518,7 @@ static int store_audit_append_row(struct store *st, const char *actor,
 	}
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -511,7 +579,7 @@ int store_audit_each(struct store *st, store_audit_cb cb, void *arg)
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "audit list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -537,7 +605,7 @@ int store_user_add(struct store *st, const struct store_user *u)
 	sqlite3_bind_int64(s, 6, u->created_at);
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -566,7 +634,7 @@ int store_user_get(struct store *st, const char *name, struct store_user *out)
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "user get");
 	}
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -585,7 +653,7 @@ int store_token_add(struct store *st, const char *hash, const char *user,
 	sqlite3_bind_int64(s, 4, expires_at);
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -614,7 +682,7 @@ int store_token_user(struct store *st, const char *hash, int64_t now,
 	else
 		store_col(s, 0, user, MAX_NAME_BYTES);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -629,7 +697,7 @@ int store_token_revoke(struct store *st, const char *hash)
 		rc = store_step_done(st, s);
 	if (rc == 0 && sqlite3_changes(st->db) == 0)
 		rc = TE_ERR_NOT_FOUND;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -648,7 +716,7 @@ int store_device_add(struct store *st, const struct store_device *d)
 	sqlite3_bind_int64(s, 5, d->created_at);
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -697,7 +765,7 @@ int store_device_get(struct store *st, const char *serial, struct store_device *
 	else
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "device get");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -714,7 +782,7 @@ int store_device_revoked_count(struct store *st, int64_t *out)
 		*out = sqlite3_column_int64(s, 0);
 	else
 		rc = store_fail(st, "device revoked count");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -725,7 +793,7 @@ static int store_device_rows(struct store *st, sqlite3_stmt *s, store_device_cb 
 	int rc = 0, step;
 
 	if ((d = malloc(sizeof(*d))) == NULL) {
-		sqlite3_finalize(s);
+		store_finish(st, s);
 		return TE_ERR_NOMEM;
 	}
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -735,7 +803,7 @@ static int store_device_rows(struct store *st, sqlite3_stmt *s, store_device_cb 
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "device list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	free(d);
 	return rc;
 }
@@ -763,7 +831,7 @@ int store_device_page(struct store *st, const char *site, const char *after, int
 	                     &s)) != 0)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, t, 2)) != 0) {
-		sqlite3_finalize(s);
+		store_finish(st, s);
 		return rc;
 	}
 	sqlite3_bind_int64(s, 3, limit);
@@ -790,7 +858,7 @@ int store_device_set_enrolled(struct store *st, const char *serial,
 	if (rc == 0)
 		rc = store_audit_opt(st, audit);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 
@@ -807,7 +875,7 @@ int store_device_seen(struct store *st, const char *serial, int64_t now,
 	sqlite3_bind_int64(s, 1, now);
 	if ((rc = store_bind_texts(st, s, 2, v, 3)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -823,7 +891,7 @@ int store_device_offers(struct store *st, const char *serial, const char *diags_
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, v, 3)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -840,7 +908,7 @@ int store_device_clock(struct store *st, const char *serial, int64_t offset_s,
 	sqlite3_bind_int64(s, 2, now);
 	if ((rc = store_bind_texts(st, s, 3, &serial, 1)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -866,7 +934,7 @@ int store_device_revoke(struct store *st, const char *serial,
 		goto out;
 	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	/* An unused enrollment token must not bring the serial back. */
 	if (rc == 0 && (rc = store_prep(st, "UPDATE enroll_tokens SET used_at ="
@@ -877,7 +945,7 @@ int store_device_revoke(struct store *st, const char *serial,
 	if (rc == 0)
 		rc = store_audit_opt(st, audit);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	rc = store_end(st, rc);
 out_free:
 	free(d);
@@ -900,7 +968,7 @@ int store_enroll_token_add(struct store *st, const char *hash, const char *seria
 	sqlite3_bind_int64(s, 3, expires_at);
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -923,7 +991,7 @@ int store_enroll_token_use(struct store *st, const char *serial,
 	sqlite3_bind_int64(s, 2, now);
 	if ((rc = store_match_hash(st, s, hash, match, "enroll token")) != 0)
 		goto out;
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	s = NULL;
 	{
 		const char *v[] = { match };
@@ -931,7 +999,7 @@ int store_enroll_token_use(struct store *st, const char *serial,
 		               v, 1, &now, 1, NULL);
 	}
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 
@@ -953,7 +1021,7 @@ int store_relay_add(struct store *st, const struct store_relay *r)
 	sqlite3_bind_int(s, 5, r->client_port);
 	if (rc == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -992,7 +1060,7 @@ int store_relay_get(struct store *st, const char *name, struct store_relay *out)
 	else
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "relay get");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -1009,7 +1077,7 @@ int store_relay_list(struct store *st, struct store_relay *out, size_t max, size
 		store_relay_row(s, &out[(*n)++]);
 	if (*n < max && step != SQLITE_DONE)
 		rc = store_fail(st, "relay list");
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -1073,7 +1141,7 @@ int store_session_add(struct store *st, const struct store_session *x,
 	if ((rc = store_step_done(st, s)) == 0)
 		rc = store_audit_opt(st, audit);
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return store_end(st, rc);
 }
 
@@ -1094,7 +1162,7 @@ static int store_session_one(struct store *st, const char *sql, const char *para
 	else
 		rc = step == SQLITE_DONE ? TE_ERR_NOT_FOUND : store_fail(st, "session get");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
@@ -1132,7 +1200,7 @@ static int store_session_each(struct store *st, const char *sql, const char *par
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "session list");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	free(x);
 	return rc;
 }
@@ -1239,7 +1307,7 @@ static int store_session_flag(struct store *st, const char *sql, const char *id)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, &id, 1)) == 0)
 		rc = store_step_done(st, s);
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 

@@ -3,12 +3,27 @@
 #ifndef TETHER_STORE_SQLITE_INT_H
 #define TETHER_STORE_SQLITE_INT_H
 
+#include <stdint.h>
+
 #include <sqlite3.h>
 
 #include "store.h"
 
+/* Prepared statements kept for reuse (store_prep, store_finish): a ping
+ * runs the same handful of queries each time, and parsing them again was
+ * most of the server's CPU per ping. Direct-mapped by a hash of the SQL
+ * text; a collision only costs a prepare, as before. */
+#define STORE_STMT_SLOTS 128
+
+struct store_stmt_slot {
+	sqlite3_stmt *stmt;
+	uint32_t hash;
+	int busy;                 /* handed out by store_prep, not yet finished */
+};
+
 struct store {
 	sqlite3 *db;
+	struct store_stmt_slot stmts[STORE_STMT_SLOTS];
 	unsigned long failures;   /* database failures so far (store_failures) */
 	int last_code;            /* sqlite's primary code of the newest one */
 	store_session_hook_fn session_hook;   /* a session's state or relay changed */
@@ -20,7 +35,13 @@ void store_note_failure(struct store *st, int code);
 
 /* Log sqlite's message for what; returns TE_ERR_STORE. */
 int store_fail(struct store *st, const char *what);
+/* A prepared statement for sql: a kept one when it is free, else a new
+ * one. Every statement store_prep gives must go back through store_finish,
+ * never sqlite3_finalize (a kept one would be freed under the cache). */
 int store_prep(struct store *st, const char *sql, sqlite3_stmt **out);
+/* Done with s (NULL is fine): reset and kept for the next store_prep of
+ * its SQL, or finalized. */
+void store_finish(struct store *st, sqlite3_stmt *s);
 /* Bind text parameters first..first+n-1 from a NULL-safe array (NULL binds
  * SQL NULL). */
 int store_bind_texts(struct store *st, sqlite3_stmt *s, int first,

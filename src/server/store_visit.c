@@ -22,7 +22,7 @@ int store_visit_next(struct store *st, const char *session, int64_t *conn)
 		else
 			rc = store_fail(st, "reading a session's connections");
 	}
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	if (rc == 0 && *conn > STORE_VISIT_MAX_CONNS)
 		rc = TE_ERR_TOO_LONG;
 	return rc;
@@ -60,7 +60,7 @@ int store_visit_each_pending(struct store *st, const char *session, store_visit_
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "reading a session's connections");
 out:
-	sqlite3_finalize(s);
+	store_finish(st, s);
 	return rc;
 }
 
