@@ -27,6 +27,9 @@ expect_contains "$(grep leg_refused "$SRV"/relays/relay-1/audit.log)" "before_re
 # A new session, consented after the restart, goes through the same relay.
 # The first one is a visit that outlives its connection: end it first.
 tether session end "$sid" >/dev/null || fail "could not end the first session"
+# The server's health check may have seen the relay down while it restarted;
+# a consent before it sees it up again is refused "no relay reachable".
+wait_relay_up relay-1
 LPORT=$(free_port)
 start_forward "$LPORT"
 expect_contains "$(fetch "$LPORT")" "nominal" "a session after the restart works"
