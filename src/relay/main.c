@@ -215,8 +215,16 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
-	if (base != NULL)
+	if (base != NULL) {
+		/* A bufferevent freed with a deferred callback still queued is
+		 * released only when that callback runs (it holds a reference);
+		 * event_base_free drops the queue without running it, and the
+		 * leg's SSL and buffers were lost (LeakSanitizer in t663, t045).
+		 * Let the loop run what is queued first. */
+		for (int i = 0; i < 2; i++)
+			event_base_loop(base, EVLOOP_NONBLOCK);
 		event_base_free(base);
+	}
 	relay_config_clear(&cfg);
 	return status;
 }
