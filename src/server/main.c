@@ -222,18 +222,44 @@ static int cmd_dir_only(int argc, char **argv, struct opts *o)
 
 /* Every audit record an admin command writes names the operating-system
  * account that ran it and, when set, sudo's SUDO_USER (store.h). */
+/* The account name of uid, or "uid N" when it has none that can be shown. */
+static void admin_user_name(uid_t uid, char *out, size_t outsz)
+{
+	const struct passwd *pw = getpwuid(uid);
+
+	snprintf(out, outsz, "%s", pw != NULL ? pw->pw_name : "");
+	if (out[0] == '\0' || text_check_display(out, outsz, NULL) != 0)
+		snprintf(out, outsz, "uid %ld", (long)uid);
+}
+
+/* The kernel's audit login uid (/proc/self/loginuid), or -1 when it is
+ * unset (4294967295: no login session, e.g. a service or a container). */
+static long admin_login_uid(void)
+{
+	FILE *f = fopen("/proc/self/loginuid", "r");
+	unsigned long v = 0;
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fscanf(f, "%lu", &v) == 1;
+	fclose(f);
+	return ok && v < 4294967295UL ? (long)v : -1;
+}
+
 static void admin_note_origin(void)
 {
 	const char *sudo = getenv("SUDO_USER");
-	const struct passwd *pw = getpwuid(getuid());
-	char who[MAX_NAME_BYTES];
+	long login = admin_login_uid();
+	char who[MAX_NAME_BYTES], login_who[MAX_NAME_BYTES];
 
-	snprintf(who, sizeof(who), "%s", pw != NULL ? pw->pw_name : "");
-	if (who[0] == '\0' || text_check_display(who, sizeof(who), NULL) != 0)
-		snprintf(who, sizeof(who), "uid %ld", (long)getuid());
+	admin_user_name(getuid(), who, sizeof(who));
+	if (login >= 0)
+		admin_user_name((uid_t)login, login_who, sizeof(login_who));
 	if (sudo != NULL && text_check_display(sudo, MAX_NAME_BYTES, NULL) != 0)
 		sudo = "(not valid text)";
-	if (store_audit_set_origin(who, (long)getuid(), sudo) != 0)
+	if (store_audit_set_origin(who, (long)getuid(), sudo, login,
+	                           login >= 0 ? login_who : NULL) != 0)
 		fprintf(stderr, "tether-server: out of memory\n");
 }
 

@@ -545,9 +545,11 @@ int store_notify_add(struct store *st, const char *event, const char *site,
  * id); TE_ERR_NOT_FOUND when none is due. */
 int store_notify_due(struct store *st, int64_t now, struct store_notification *out);
 /* From now on every audit record this process appends carries os_user,
- * os_uid and (when not NULL) sudo_user in its detail: set by the offline
+ * os_uid, (when not NULL) sudo_user and (when login_uid >= 0) login_uid
+ * and login_user in its detail: set by the offline
  * admin commands (`tether-server ...`), never by `run` (store_origin.c). */
-int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_user);
+int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_user,
+                           long login_uid, const char *login_user);
 /* For /metrics and /healthz (store_metrics.c). */
 typedef void (*store_count_cb)(const char *state, int64_t count, void *arg);
 /* cb once per session state that has sessions, with how many. */

@@ -13,7 +13,8 @@
 
 static json_t *store_origin;           /* members to add; NULL: none (the daemon) */
 
-int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_user)
+int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_user,
+                           long login_uid, const char *login_user)
 {
 	json_t *o = json_object();
 
@@ -26,6 +27,14 @@ int store_audit_set_origin(const char *os_user, long os_uid, const char *sudo_us
 	json_object_set_new(o, "os_uid", json_integer(os_uid));
 	if (sudo_user != NULL)
 		json_object_set_new(o, "sudo_user", json_string(sudo_user));
+	/* The kernel's login uid: set once at login (pam_loginuid) and kept
+	 * through sudo, su and runuser, so it names the person even when the
+	 * command runs as the daemon's account, as the README has it. */
+	if (login_uid >= 0) {
+		json_object_set_new(o, "login_uid", json_integer(login_uid));
+		if (login_user != NULL)
+			json_object_set_new(o, "login_user", json_string(login_user));
+	}
 	json_decref(store_origin);
 	store_origin = o;
 	return 0;

@@ -166,4 +166,21 @@ d=$(printf '%s' "$rec" | jq -r '.detail | if type == "string" then fromjson else
 [ "$(printf '%s' "$d" | jq -r .os_uid)" = "$(id -u)" ] || fail "os_uid not recorded: $rec"
 [ "$(printf '%s' "$d" | jq -r .sudo_user)" = opsadmin ] || fail "sudo_user not recorded: $rec"
 pass "the admin's audit record names os_user $(id -un) and sudo_user"
+# Run as the daemon's account (the README's runuser), the login uid still
+# names the person: the kernel keeps it through sudo, su and runuser. A
+# process may set its own only while it is unset, as here (no login).
+if [ "$(cat /proc/self/loginuid 2>/dev/null)" = 4294967295 ] && [ "$(id -u)" = 0 ]; then
+	sh -c 'echo 0 >/proc/self/loginuid && exec "$@"' sh \
+		tether-server site add st-login --customer "Metrics Hospital" \
+		--contract-until "$(date_in_days 30)" --dir "$SRV" >/dev/null 2>&1 || fail "site add with a login uid"
+	rec=$(tether-server audit list --json --dir "$SRV" | jq -c '[.records[] | select(.action == "site_add")] | last')
+	d=$(printf '%s' "$rec" | jq -r '.detail | if type == "string" then fromjson else . end')
+	[ "$(printf '%s' "$d" | jq -r .login_uid)" = 0 ] || fail "login_uid not recorded: $rec"
+	[ "$(printf '%s' "$d" | jq -r .login_user)" = "$(id -un 0)" ] || fail "login_user not recorded: $rec"
+	pass "the admin's audit record names the login user, kept through runuser"
+	d=$(tether-server audit list --json --dir "$SRV" | jq -c '[.records[] | select(.action == "site_add")] | first | .detail')
+	case $d in *login_uid*) fail "a command with no login uid recorded one: $d" ;; esac
+else
+	log "note: the login uid is already set here; its record is not checked"
+fi
 tether-server audit verify --dir "$SRV" >/dev/null || fail "server audit chain broken"
