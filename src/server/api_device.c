@@ -385,6 +385,31 @@ static void api_ping_reconcile(struct http_req *r, const struct ping_req *p)
 	free(c);
 }
 
+/* A ping that brings nothing new for the device's record, within
+ * PING_SEEN_REFRESH_S of its last_seen, writes nothing: every write is a
+ * transaction with its locks and a WAL frame, and a busy device pings often.
+ * last_seen is then at most that old, far inside the online window
+ * (api_device_online: a period plus SHORTPOLL_INTERVAL_S). */
+#define PING_SEEN_REFRESH_S 10
+
+static void api_ping_record(struct http_req *r, const struct ping_req *p, const char *svcs,
+                            const char *diags, const char *files)
+{
+	const struct store_device *d = &r->device;
+	struct store *st = r->srv->store;
+	int64_t now = server_now();
+
+	if (now - d->last_seen >= PING_SEEN_REFRESH_S || now < d->last_seen ||
+	    (p->version[0] && strcmp(p->version, d->agent_version) != 0) ||
+	    (p->has_services && strcmp(svcs, d->services) != 0))
+		store_device_seen(st, d->serial, now, p->version[0] ? p->version : NULL,
+		                  p->has_services ? svcs : NULL);
+	if ((p->diags.present && strcmp(diags, d->diags) != 0) ||
+	    (p->files.present && strcmp(files, d->files) != 0))
+		store_device_offers(st, d->serial, p->diags.present ? diags : NULL,
+		                    p->files.present ? files : NULL);
+}
+
 void api_ping(struct http_req *r)
 {
 	struct server *srv = r->srv;
@@ -406,11 +431,7 @@ void api_ping(struct http_req *r)
 		           te_strerror(rc));
 		return;
 	}
-	store_device_seen(srv->store, r->device.serial, server_now(), p.version[0] ? p.version : NULL,
-	                  p.has_services ? svcs : NULL);
-	if (p.diags.present || p.files.present)
-		store_device_offers(srv->store, r->device.serial, p.diags.present ? diags : NULL,
-		                    p.files.present ? files : NULL);
+	api_ping_record(r, &p, svcs, diags, files);
 	r->ping_cp_seq = p.checkpoint_seq;
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);

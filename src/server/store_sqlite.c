@@ -456,8 +456,11 @@ int store_open(const char *path, struct store **out)
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return TE_ERR_NOMEM;
+	/* One thread uses a handle: the event loop (the password pool's threads
+	 * and the signer never touch the store), so SQLite's own mutexes are
+	 * only cost. */
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		log_error("store: cannot open %s: %s", path,
 		          st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		rc = TE_ERR_STORE;
