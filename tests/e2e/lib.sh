@@ -636,19 +636,34 @@ fetch() { curl -sS --max-time 10 "http://127.0.0.1:$1/"; }
 
 # agent_pids: the agent's monitor ($PID_agent) and every process below it
 # (the network part, session workers, keepers and their children).
-agent_pids() {
-	todo=$PID_agent
-	all=""
-	n=0
-	while [ -n "$(echo $todo)" ] && [ $n -lt 1000 ]; do
-		# shellcheck disable=SC2086
-		set -- $todo
-		p=$1; shift; todo="$*"
-		all="$all $p"
-		todo="$todo $(pgrep -P "$p" | tr '\n' ' ')"
-		n=$((n + 1))
+agent_pids() { pid_tree "$PID_agent"; }
+
+# pid_ticks PID...: utime+stime of the processes, summed, in clock ticks
+# (a process gone meanwhile counts 0).
+pid_ticks() {
+	_pt=0
+	for _pp in "$@"; do
+		# fields 14 and 15; the command name (field 2) may hold spaces
+		_pk=$(sed 's/^.*) //' "/proc/$_pp/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		_pt=$((_pt + ${_pk:-0}))
 	done
-	echo $all
+	echo "$_pt"
+}
+
+# pid_tree PID...: the processes and every one below them (at most 1000).
+pid_tree() {
+	_todo="$*"
+	_all=""
+	_n=0
+	while [ -n "$(echo $_todo)" ] && [ $_n -lt 1000 ]; do
+		# shellcheck disable=SC2086
+		set -- $_todo
+		_p=$1; shift; _todo="$*"
+		_all="$_all $_p"
+		_todo="$_todo $(pgrep -P "$_p" | tr '\n' ' ')"
+		_n=$((_n + 1))
+	done
+	echo $_all
 }
 
 # listening_sockets PID: TCP/UDP sockets of PID that are in LISTEN state (or
