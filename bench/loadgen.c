@@ -3,6 +3,7 @@
  *
  *   tether-bench-loadgen --ca CA --cert CRT --key KEY --port PORT --conns N
  *                        --seconds S [--src-base 127.0.0.2] [--hold H]
+ *                        [--reopen-rate R]
  *
  * Holds N TLS 1.3 connections to 127.0.0.1:PORT with a device certificate,
  * as N agents would: each one sends POST /api/v1/ping with
@@ -11,7 +12,9 @@
  * next ping on the same kept-alive connection at once. The sources are
  * spread over SRC-BASE, SRC-BASE+1, ... (LG_CONNS_PER_SOURCE each). A
  * connection that fails is counted, closed and opened again, at most
- * LG_REOPENS_PER_S a second; at most LG_MAX_PENDING are between connect and
+ * LG_REOPENS_PER_S a second (R with --reopen-rate: bench/reconnect lets a
+ * whole fleet come back after a server restart as fast as agents would,
+ * whose first retry is spread over half a second); at most LG_MAX_PENDING are between connect and
  * the end of their handshake at any time, so that the start is a ramp and
  * not N handshakes at once.
  *
@@ -95,6 +98,7 @@ struct lg {
 	long pending;
 	long first_sent;
 	long kicks;
+	long reopen_rate;       /* reopens a second */
 	char req[LG_REQ_BYTES];
 	size_t req_len;
 	/* the counts printed at the end */
@@ -121,9 +125,10 @@ static double lg_now_s(void)
 static void lg_usage(void)
 {
 	fprintf(stderr, "usage: tether-bench-loadgen --ca CA --cert CRT --key KEY --port PORT"
-	        " --conns N --seconds S [--src-base 127.0.0.2] [--hold H]\n"
-	        "  N <= %d, S <= %d, H 1..%d; the destination is always 127.0.0.1\n",
-	        LG_MAX_CONNS, LG_MAX_SECONDS, LG_MAX_HOLD_S);
+	        " --conns N --seconds S [--src-base 127.0.0.2] [--hold H] [--reopen-rate R]\n"
+	        "  N <= %d, S <= %d, H 1..%d, R 1..%d (default %d);"
+	        " the destination is always 127.0.0.1\n",
+	        LG_MAX_CONNS, LG_MAX_SECONDS, LG_MAX_HOLD_S, LG_MAX_CONNS, LG_REOPENS_PER_S);
 }
 
 static int lg_number(const char *s, long lo, long hi, long *out)
@@ -425,7 +430,7 @@ static int lg_run(struct lg *g, long seconds)
 {
 	struct epoll_event evs[LG_EVENTS];
 	double start = lg_now_s(), end = start + (double)seconds, next_budget = start + 1;
-	long budget = LG_REOPENS_PER_S;
+	long budget = g->reopen_rate;
 	int ready = 0;
 
 	for (long i = 0; i < g->n; i++)
@@ -434,7 +439,7 @@ static int lg_run(struct lg *g, long seconds)
 		int nev;
 
 		if (lg_now_s() >= next_budget) {
-			budget = LG_REOPENS_PER_S;
+			budget = g->reopen_rate;
 			next_budget = lg_now_s() + 1;
 		}
 		lg_open_some(g, &budget);
@@ -528,7 +533,9 @@ int main(int argc, char **argv)
 		         (strcmp(argv[i], "--conns") == 0 && lg_number(v, 1, LG_MAX_CONNS, &conns) == 0) ||
 		         (strcmp(argv[i], "--seconds") == 0 &&
 		          lg_number(v, 1, LG_MAX_SECONDS, &seconds) == 0) ||
-		         (strcmp(argv[i], "--hold") == 0 && lg_number(v, 1, LG_MAX_HOLD_S, &hold) == 0))
+		         (strcmp(argv[i], "--hold") == 0 && lg_number(v, 1, LG_MAX_HOLD_S, &hold) == 0) ||
+		         (strcmp(argv[i], "--reopen-rate") == 0 &&
+		          lg_number(v, 1, LG_MAX_CONNS, &g.reopen_rate) == 0))
 			;
 		else {
 			lg_usage();
@@ -541,6 +548,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g.n = conns;
+	if (g.reopen_rate == 0)
+		g.reopen_rate = LG_REOPENS_PER_S;
 	g.nsrc = (conns + LG_CONNS_PER_SOURCE - 1) / LG_CONNS_PER_SOURCE;
 	/* Loopback only: the sources must all stay inside 127.0.0.0/8. */
 	if (inet_pton(AF_INET, src, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127 ||
