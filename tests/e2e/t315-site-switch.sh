@@ -39,6 +39,10 @@ expect_contains "$st" "remote service switched off for site $SITE by approver" "
 wait_for 20 sh -c "! curl -sS --max-time 2 http://127.0.0.1:$LPORT/ >/dev/null 2>&1" ||
 	fail "the forward still works after the site was switched off"
 pass "the forward stopped working"
+wait_for 20 sh -c "! kill -0 $PID_forward" || fail "tether forward kept running"
+expect_contains "$(cat "$WORK/forward.log")" \
+	"session $SESSION ended: remote service switched off for site $SITE by approver" \
+	"the running tether forward says the site switched remote service off"
 audit_has site_remote_off '"reason":"MRI maintenance"' "the switch"
 audit_has session_ended "switched off for site $SITE" "the ended session"
 
