@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # PID_<name> variables are set by lib.sh bg() via eval
 # The customer controls remote service for its site: switching it off ends
 # the active session at once (the tunnel stops) and refuses new requests with
 # that reason; "approval all" makes every session wait for the customer.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # PID_<name> variables are set by lib.sh bg() via eval
 # The ticket's limits are enforced by the device whatever the client does:
 # a session without channel data for the idle timeout ends, and so does a
 # busy one at its maximum duration; the agent audits session_limit and the
