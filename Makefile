@@ -24,11 +24,14 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # make install PREFIX=/usr DESTDIR=/tmp/root: binaries, units, sysusers and
-# tmpfiles entries, man pages, bash completion, the example agent config.
-install: build
-	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
-	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+# tmpfiles entries, man pages, bash completion, the example agent config,
+# from the release build (made first). The prefix is given at install time:
+# the units' ExecStart= is written then (cmake/install.cmake).
+# BUILT=DIR installs a tree already built, as it is: nothing is configured
+# or built (tests/e2e/t770 installs the tree under test).
+BUILT      ?=
+install: $(if $(BUILT),,build)
+	@DESTDIR=$(DESTDIR) cmake --install $(or $(BUILT),$(BUILD)) --prefix $(PREFIX)
 
 # make deb: tether-agent, tether-server, tether-relay and tether (CLI) .debs
 # in build/deb, from the release build installed under /usr (scripts/mkdeb).

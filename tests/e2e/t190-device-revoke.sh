@@ -19,6 +19,8 @@ wait_state "$SESSION" ended
 expect_contains "$(tether --json session status "$SESSION")" "device revoked" \
 	"the session ended with the reason device revoked"
 wait_for 20 sh -c "! kill -0 $PID_forward" || fail "tether forward kept running"
+expect_contains "$(cat "$WORK/forward.log")" "session $SESSION ended: device revoked" \
+	"the running tether forward says the device was revoked"
 out=$(fetch "$LPORT" 2>&1 || true)
 expect_not_contains "$out" "nominal" "the device page is no longer reachable through the forward"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # PID_<name> variables are set by lib.sh bg() via eval
 # The customer controls remote service for its site: switching it off ends
 # the active session at once (the tunnel stops) and refuses new requests with
 # that reason; "approval all" makes every session wait for the customer.
@@ -39,6 +40,10 @@ expect_contains "$st" "remote service switched off for site $SITE by approver" "
 wait_for 20 sh -c "! curl -sS --max-time 2 http://127.0.0.1:$LPORT/ >/dev/null 2>&1" ||
 	fail "the forward still works after the site was switched off"
 pass "the forward stopped working"
+wait_for 20 sh -c "! kill -0 $PID_forward" || fail "tether forward kept running"
+expect_contains "$(cat "$WORK/forward.log")" \
+	"session $SESSION ended: remote service switched off for site $SITE by approver" \
+	"the running tether forward says the site switched remote service off"
 audit_has site_remote_off '"reason":"MRI maintenance"' "the switch"
 audit_has session_ended "switched off for site $SITE" "the ended session"
 

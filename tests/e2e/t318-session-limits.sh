@@ -30,6 +30,8 @@ wait_for 20 sh -c "! curl -sS --max-time 2 http://127.0.0.1:$LPORT/ >/dev/null 2
 pass "the forward stopped"
 audit_has session_ended "maximum duration reached" "the end at the maximum"
 wait_for 20 sh -c "! kill -0 $PID_forward" || fail "tether forward did not exit"
+expect_contains "$(cat "$WORK/forward.log")" "session $SESSION ended: maximum duration reached" \
+	"the running tether forward says the maximum duration was reached"
 
 # The customer ends a running session.
 sed -i 's/^session.max_duration_s = .*/session.max_duration_s = 600/' "$SRV/policy.conf"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # PID_<name> variables are set by lib.sh bg() via eval
 # The ticket's limits are enforced by the device whatever the client does:
 # a session without channel data for the idle timeout ends, and so does a
 # busy one at its maximum duration; the agent audits session_limit and the
@@ -25,6 +26,14 @@ expect_contains "$(agent_audit_detail session_limit)" "\"session\":\"$sid\",\"li
 	"session_limit idle audited on the device"
 wait_for 10 sh -c "! kill -0 $PID_ssh_master 2>/dev/null" || fail "the ssh connection outlived the session"
 pass "the client's connection was closed"
+
+# A running `tether ssh` left idle says why its session ended.
+bg idle-ssh tether ssh "$SERIAL" --reason "TCK-420 idle ssh" -- -o "RemoteCommand=sleep 60"
+sid=$(pending_session_id)
+agent_consent accept "$sid" >"$WORK/accept.log" 2>&1 || fail "operator accept: $(cat "$WORK/accept.log")"
+wait_for 30 sh -c "! kill -0 $PID_idle_ssh 2>/dev/null" || fail "tether ssh outlived its idle session"
+expect_contains "$(cat "$WORK/idle-ssh.log")" "session $sid ended: idle timeout" \
+	"the running tether ssh says the idle timeout ended its session"
 
 # Maximum duration: output every half second keeps it from going idle.
 sid=$(request_actions "TCK-420 busy" shell)

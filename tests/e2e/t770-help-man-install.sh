@@ -1,8 +1,9 @@
 #!/bin/sh
-# Every subcommand of every program has --help and a man page; the install
-# rules put binaries, units, man pages, sysusers/tmpfiles entries and bash
-# completion under PREFIX and DESTDIR; the installed units pass
-# systemd-analyze verify and fit what the programs write.
+# Every subcommand of every program has --help and a man page; `make
+# install`, run as the README says, puts binaries, units, man pages,
+# sysusers/tmpfiles entries and bash completion under PREFIX and DESTDIR;
+# the installed units pass systemd-analyze verify and fit what the programs
+# write.
 #
 # The subcommands are read from each program's top-level usage by the awk
 # below, not by the program's own parser (src/lib/cmdhelp.c): a command a
@@ -50,10 +51,16 @@ usage_cmds() {
 	}'
 }
 
+# make_install VAR=VALUE...: the README's `make install PREFIX=... DESTDIR=...`,
+# of the tree under test (BUILT: as it is, not configured or built again).
+make_install() {
+	make -C "$TETHER_SRC" install BUILT="$BUILD" "$@"
+}
+
 # 1. Install into a prefix (man pages, units, completion) for what follows.
 INST="$WORK/inst"
-cmake --install "$BUILD" --prefix "$INST" >"$WORK/install.log" 2>&1 ||
-	fail "cmake --install: $(tail -3 "$WORK/install.log")"
+make_install PREFIX="$INST" >"$WORK/install.log" 2>&1 ||
+	fail "make install PREFIX=$INST: $(tail -3 "$WORK/install.log")"
 
 total=0
 for spec in tether:1 tether-server:8 tether-relay:8 tether-agent:8; do
@@ -108,8 +115,8 @@ pass "bash completion installed for each program, completing subcommands"
 # 3. make install's PREFIX and DESTDIR: everything lands under DESTDIR/PREFIX,
 #    the units run the binaries from PREFIX.
 DEST="$WORK/dest"
-DESTDIR="$DEST" cmake --install "$BUILD" --prefix /opt/tether >"$WORK/install2.log" 2>&1 ||
-	fail "install with DESTDIR: $(tail -3 "$WORK/install2.log")"
+make_install PREFIX=/opt/tether DESTDIR="$DEST" >"$WORK/install2.log" 2>&1 ||
+	fail "make install PREFIX=/opt/tether DESTDIR=$DEST: $(tail -3 "$WORK/install2.log")"
 for f in bin/tether bin/tether-server bin/tether-relay bin/tether-agent \
 	lib/systemd/system/tether-agent.service lib/systemd/system/tether-relay.service \
 	lib/systemd/system/tether-server.service lib/sysusers.d/tether-agent.conf \
@@ -120,7 +127,7 @@ done
 [ -z "$(find "$DEST" -mindepth 1 -maxdepth 1 ! -name opt)" ] || fail "DESTDIR install wrote outside PREFIX"
 grep -q '^ExecStart=/opt/tether/bin/tether-agent run' "$DEST/opt/tether/lib/systemd/system/tether-agent.service" ||
 	fail "the installed unit does not run the binary from PREFIX"
-pass "install with PREFIX=/opt/tether DESTDIR: binaries, units (ExecStart in PREFIX), sysusers, tmpfiles, man pages, example"
+pass "make install PREFIX=/opt/tether DESTDIR=: binaries, units (ExecStart in PREFIX), sysusers, tmpfiles, man pages, example"
 
 # 4. The units: systemd's own parser, then what the programs write.
 U="$INST/lib/systemd/system"
