@@ -273,8 +273,8 @@ void store_finish(struct store *st, sqlite3_stmt *s)
 	slot->busy = 0;
 }
 
-/* Every kept statement: before the database closes, or after its schema
- * changed under them. */
+/* Every kept statement, before the database closes (a schema change needs
+ * nothing: prepare_v3's statements are prepared again by SQLite). */
 static void store_stmts_free(struct store *st)
 {
 	for (size_t i = 0; i < STORE_STMT_SLOTS; i++) {
