@@ -52,29 +52,9 @@ expect_contains "$(support_records auth_success)" "$SUPPORT_SID" "the new passwo
 
 # at a terminal the new password is asked for twice and never echoed (a pty)
 TTY_PW=$(random_password)
-out=$(PW="$TTY_PW" CONF="$conf" timeout 30 python3 -c '
-import os, pty, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("tether-agent", ["tether-agent", "support-password", "--config", os.environ["CONF"]])
-seen, sent = b"", 0
-end = time.time() + 25
-while time.time() < end:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-    if sent == 0 and b"New support password:" in seen:
-        os.write(fd, os.environ["PW"].encode() + b"\n"); sent = 1
-    elif sent == 1 and b"Again:" in seen:
-        os.write(fd, os.environ["PW"].encode() + b"\n"); sent = 2
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(seen.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-' 2>&1) || fail "support-password at a terminal: $out"
+out=$(PW="$TTY_PW" timeout 30 python3 "$TETHER_SRC/tests/e2e/helpers/ptyrun.py" 25 \
+	"New support password:" PW "Again:" PW -- tether-agent support-password --config "$conf" \
+	2>&1) || fail "support-password at a terminal: $out"
 expect_contains "$out" "Again:" "at a terminal the new password is asked for twice"
 expect_contains "$out" "the old one no longer works" "support-password at a terminal sets the password"
 expect_not_contains "$out" "$TTY_PW" "the support password typed at the terminal is not echoed"

@@ -37,29 +37,9 @@ expect_contains "$out" "profile work2: https://127.0.0.1:$SERVER_PORT as bob" \
 # at a terminal the password is asked for and never echoed (a pty; the
 # one-time code is asked for on /dev/tty after it)
 code=$(totp_code bob)
-out=$(TETHER_PROFILE=work2 PW="$SPEC_PW" CODE="$code" timeout 20 python3 -c '
-import os, pty, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("tether", ["tether", "login"])
-seen, sent = b"", 0
-end = time.time() + 15
-while time.time() < end:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-    if sent == 0 and b"password for" in seen:
-        os.write(fd, os.environ["PW"].encode() + b"\n"); sent = 1
-    elif sent == 1 and b"one-time code" in seen:
-        os.write(fd, os.environ["CODE"].encode() + b"\n"); sent = 2
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(seen.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-' 2>&1) || fail "login at a terminal: $out"
+out=$(TETHER_PROFILE=work2 PW="$SPEC_PW" CODE="$code" timeout 20 \
+	python3 "$TETHER_SRC/tests/e2e/helpers/ptyrun.py" 15 "password for" PW "one-time code" CODE \
+	-- tether login 2>&1) || fail "login at a terminal: $out"
 expect_contains "$out" "logged in to" "a login at a terminal works"
 expect_not_contains "$out" "$SPEC_PW" "the password typed at the terminal is not echoed"
 
