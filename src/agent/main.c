@@ -427,7 +427,7 @@ out:
 		event_free(beat);
 	if (r.base != NULL) {
 		agentaudit_log(conf, "agent", "agent_stop", "serial %s", conf->serial);
-		event_base_free(r.base);
+		tls_event_base_free(r.base);
 	}
 	EVP_PKEY_free(tpub);
 	SSL_CTX_free(ctx);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -766,4 +767,14 @@ void tls_close(SSL *ssl)
 	SSL_free(ssl);
 	if (fd >= 0)
 		close(fd);
+}
+
+void tls_event_base_free(struct event_base *base)
+{
+	if (base == NULL)
+		return;
+	/* Two passes: a callback run in the first may queue one more. */
+	for (int i = 0; i < 2; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	event_base_free(base);
 }

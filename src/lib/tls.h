@@ -92,4 +92,12 @@ int tls_pump(SSL *ssl, int fd_in, int fd_out,
 /* Last OpenSSL error as text (thread-local static buffer). */
 const char *tls_last_error(void);
 
+/* event_base_free for a loop that ran TLS bufferevents. A bufferevent freed
+ * with a deferred callback still queued holds a reference until that
+ * callback runs; event_base_free drops the queue without running it, and
+ * the connection's SSL and buffers are lost (LeakSanitizer in t045, t663,
+ * test_relay under load). This runs what is queued first. NULL is a no-op. */
+struct event_base;
+void tls_event_base_free(struct event_base *base);
+
 #endif

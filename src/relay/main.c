@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "relayinit.h"
 #include "sdnotify.h"
+#include "tls.h"
 
 #define RELAY_ERRBUF_BYTES 512
 
@@ -215,16 +216,7 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
-	if (base != NULL) {
-		/* A bufferevent freed with a deferred callback still queued is
-		 * released only when that callback runs (it holds a reference);
-		 * event_base_free drops the queue without running it, and the
-		 * leg's SSL and buffers were lost (LeakSanitizer in t663, t045).
-		 * Let the loop run what is queued first. */
-		for (int i = 0; i < 2; i++)
-			event_base_loop(base, EVLOOP_NONBLOCK);
-		event_base_free(base);
-	}
+	tls_event_base_free(base);
 	relay_config_clear(&cfg);
 	return status;
 }

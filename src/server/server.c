@@ -347,7 +347,7 @@ static void server_free(struct server *srv)
 	if (srv->sig_int) event_free(srv->sig_int);
 	if (srv->sig_hup) event_free(srv->sig_hup);
 	sdnotify_watchdog_free(srv->watchdog);
-	if (srv->base) event_base_free(srv->base);
+	tls_event_base_free(srv->base);
 	SSL_CTX_free(srv->tls);
 	SSL_CTX_free(srv->relay_tls);
 	free(srv->root_pem);

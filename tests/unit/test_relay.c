@@ -222,7 +222,7 @@ static void relay_stop(struct fx *f)
 	assert_int_equal(pthread_join(f->thread, NULL), 0);
 	relay_free(f->relay);
 	f->relay = NULL;
-	event_base_free(f->base);
+	tls_event_base_free(f->base);
 	f->base = NULL;
 }
 
