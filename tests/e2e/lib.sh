@@ -38,6 +38,7 @@ cleanup() {
 				sed -n '/^==[0-9]*==ERROR:/,$p' "$f" | head -400 >&2
 			fi
 		done
+		[ -z "${FAIL_WHY:-}" ] || log "FAILED: $FAIL_WHY"
 	fi
 	rm -rf "$WORK"
 	port_release_all
@@ -49,7 +50,9 @@ trap 'exit 130' INT TERM
 # ctest's SKIP_RETURN_CODE for every e2e test (tests/e2e/CMakeLists.txt):
 # a test that cannot run here says why and exits with it, never with 0.
 SKIP_RC=77
-fail() { log "FAIL: $*"; exit 1; }
+# The reason is said again after the logs (cleanup): a CI log that keeps
+# only its head and tail still shows which check failed.
+fail() { FAIL_WHY=$*; log "FAIL: $*"; exit 1; }
 skip() { log "SKIP: $*"; exit "$SKIP_RC"; }
 pass() { log "ok: $*"; }
 
