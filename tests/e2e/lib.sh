@@ -1159,13 +1159,21 @@ support_records() {
 }
 
 # restart_agent: stop the agent (its monitor, which takes its workers
-# along) and start it again with the same config.
+# along), start it again with the same config, and wait until the server
+# has it online again (needs cli_login). The server marks a device offline
+# the moment its held ping drops and refuses requests for it: a request
+# made before the new agent's first ping failed "device is offline" (t741
+# under load). Offline is waited for first, so that the old agent's held
+# ping cannot be taken for the new one.
 restart_agent() {
 	kill "$PID_agent"
 	i=0
 	while kill -0 "$PID_agent" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	kill -0 "$PID_agent" 2>/dev/null && fail "the agent did not stop"
+	wait_for 20 sh -c "tether --json devices | grep -q '\"online\": *false'" ||
+		fail "the server still has the stopped agent online"
 	AGENT_RUNS=$(( ${AGENT_RUNS:-1} + 1 ))
 	bg "agent-$AGENT_RUNS" tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 	eval "PID_agent=\$PID_agent_$AGENT_RUNS"
+	wait_online 30
 }
