@@ -391,7 +391,7 @@ static void sshd_auth_refused(struct sshd *d, const char *user, int rc,
 	else
 		agentaudit_log(d->conf, d->actor, "auth_failed", "session %s user %s: %s; "
 		               "not counted", d->t->session, who, user == NULL ||
-		               strcmp(user, d->conf->support_user) != 0 ? "not the support "
+		               strcmp(user, TICKET_SSH_LOGIN) != 0 ? "not the support "
 		               "user" : rc == TE_ERR_DENIED ? "empty password" : te_strerror(rc));
 	if (rc == TE_ERR_LOCKED)
 		sshd_auth_locked_banner(d, a->lock_s > 0 ? a->lock_s : a->remaining_s);
@@ -412,7 +412,7 @@ static int sshd_auth_password(ssh_session session, const char *user,
 	/* A connection being ended checks and counts nothing more. */
 	if (d->kick || d->auth_fails >= SSHD_MAX_AUTH_TRIES)
 		return SSH_AUTH_DENIED;
-	if (user == NULL || strcmp(user, d->conf->support_user) != 0)
+	if (user == NULL || strcmp(user, TICKET_SSH_LOGIN) != 0)
 		rc = TE_ERR_DENIED;
 	else
 		rc = support_verify(d->conf, password, &a);
@@ -447,7 +447,7 @@ static int sshd_auth_none(ssh_session session, const char *user, void *userdata)
 	struct sshd *d = userdata;
 
 	(void)session;
-	if (!sshd_proven || user == NULL || strcmp(user, d->conf->support_user) != 0)
+	if (!sshd_proven || user == NULL || strcmp(user, TICKET_SSH_LOGIN) != 0)
 		return SSH_AUTH_DENIED;
 	d->authed = 1;
 	agentaudit_log(d->conf, d->actor, "auth_success",

@@ -12,8 +12,9 @@
 #include <stddef.h>
 
 #include "cliout.h"
+#include "ticket.h"
 
-#define SSHRUN_SUPPORT_USER "support"
+#define SSHRUN_SUPPORT_USER TICKET_SSH_LOGIN
 #define SSHRUN_HOST_PREFIX  "tether-"
 #define SSHRUN_MAX_SSH_ARGS 64       /* extra arguments after "--" */
 #define SSHRUN_KILL_GRACE_S 5        /* after SIGTERM, before SIGKILL */

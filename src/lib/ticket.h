@@ -41,6 +41,10 @@ struct ticket {
 /* The highest connection number a ticket may carry. */
 #define TICKET_MAX_CONN 65535
 
+/* The one login name of a device's SSH server, whatever Unix account
+ * (agent.conf support_user) what the specialist runs there runs as. */
+#define TICKET_SSH_LOGIN "support"
+
 const char *ticket_leg_name(enum ticket_leg leg);
 /* Sign t with an Ed25519 private key into out (NUL-terminated). */
 int ticket_sign(const struct ticket *t, EVP_PKEY *key, char *out, size_t outsz);

@@ -149,9 +149,13 @@ for u in tether-server tether-relay tether-agent; do
 done
 [ "$(key tether-server StateDirectory)" = tether ] && key tether-server ExecStart | grep -q -- '--dir /var/lib/tether$' ||
 	fail "server: StateDirectory= is not its --dir"
-[ "$(key tether-agent StateDirectory)" = tether-agent ] &&
+# The agent's unit has no User=, so a StateDirectory= would be handed to
+# root at each start (t773): the folder is the tmpfiles entry's, writable.
+[ -z "$(key tether-agent StateDirectory)" ] &&
+	key tether-agent ReadWritePaths | grep -q '/var/lib/tether-agent' &&
+	grep -q '^d /var/lib/tether-agent 0700 tether tether' "$TETHER_SRC/dist/tmpfiles/tether-agent.conf" &&
 	grep -q '^state_dir = /var/lib/tether-agent$' "$TETHER_SRC/dist/tether-agent.conf.example" ||
-	fail "agent: StateDirectory= is not the example's state_dir"
+	fail "agent: the example's state_dir is not the tmpfiles folder the unit may write"
 [ "$(key tether-agent RuntimeDirectory)" = tether-agent ] &&
 	grep -q '^consent_socket = /run/tether-agent/' "$TETHER_SRC/dist/tether-agent.conf.example" ||
 	fail "agent: RuntimeDirectory= does not hold the consent socket"

@@ -1,0 +1,188 @@
+#!/bin/sh
+# README "Deploying it for real", step by step, from the four packages and
+# with systemctl: systemd runs as PID 1 of a clean Debian 12 root (the one
+# t772 builds, plus systemd and apt), in its own pid and mount namespaces;
+# loopback is shared with the host. `apt install ./FILE.deb`, the server, a
+# relay with its own key, and the device all start from their units
+# (Type=notify, the sandboxing, the state folders as packaged); the
+# specialist, on the host, enrolls, logs in and reaches the device's page
+# through a consented forward, which survives `systemctl reload
+# tether-server`. Every command in the root runs through nsenter into
+# systemd's namespaces, as an administrator's shell on that host would.
+if [ "$(id -u)" != 0 ]; then
+	echo "[t773-systemd-deploy] skipped: booting systemd in a root needs root"
+	exit 77
+fi
+. "$(dirname "$0")/lib.sh"
+BUILD="$TETHER_BIN/.."
+for c in dpkg-deb unshare nsenter; do command -v $c >/dev/null || skip "no $c"; done
+[ -x /lib/systemd/systemd ] || skip "no systemd on this host to copy into the root"
+
+MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
+	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
+R="$WORK/root"
+deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
+# what debootstrap --variant=minbase gives (the Essential and the required
+# packages: apt, PAM, passwd...), plus systemd, and what the packages need
+base=$(dpkg-query -W -f '${Package} ${Essential} ${Priority}\n' |
+	awk '$2 == "yes" || $3 == "required" { print $1 }')
+# shellcheck disable=SC2086
+python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" $base systemd $deps \
+	>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
+mkdir -p "$R/root/deb" "$R/var/lib/apt/lists/partial" "$R/var/cache/apt/archives/partial"
+cp "$WORK"/deb/*.deb "$R/root/deb/"
+# A container's boot: a machine id (else the first-boot wizard asks on the
+# console), no console login and no network manager (loopback is the host's).
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$R/etc/machine-id"
+for u in console-getty.service systemd-networkd.service systemd-networkd.socket; do
+	ln -sf /dev/null "$R/etc/systemd/system/$u"
+done
+
+# systemd as PID 1 of new pid and mount namespaces, the root made its / by
+# pivot_root (a chroot is not a mount point, and the units' sandboxing
+# fails "Failed to set up mount namespacing"), with a /dev of its own (the
+# console a file); SIGKILL to it when unshare goes (the harness's cleanup)
+# ends every process in the namespace.
+: >"$WORK/console.log"
+mkdir -p "$R/.oldroot"
+bg systemd unshare --pid --mount --fork --kill-child=SIGKILL --propagation private sh -c '
+	R=$0
+	mount --bind "$R" "$R"
+	mount -t tmpfs -o mode=755 dev "$R/dev"
+	for n in null zero full random urandom tty; do
+		touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n"
+	done
+	mkdir -p "$R/dev/pts" "$R/dev/shm"
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
+	ln -s pts/ptmx "$R/dev/ptmx"
+	touch "$R/dev/console" && mount --bind "$1" "$R/dev/console"
+	cd "$R" && pivot_root . .oldroot && exec chroot . /bin/sh -c "mount -t proc proc /proc && umount -l /.oldroot &&
+		exec /usr/bin/env -i container=tether-test /lib/systemd/systemd --log-level=info"
+' "$R" "$WORK/console.log"
+wait_for 10 pgrep -P "$PID_systemd" -x systemd || fail "systemd did not start: $(cat "$WORK/systemd.log")"
+SD=$(pgrep -P "$PID_systemd" -x systemd)
+# insd CMD...: CMD as root on that host (systemd's namespaces and root).
+insd() {
+	nsenter -t "$SD" -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+# a failure shows the root's journal with the other logs
+fail() {
+	insd journalctl --no-pager -o short-precise >"$WORK/journal.log" 2>&1 || true
+	tail -20 "$R/var/lib/tether-agent/audit.log" >"$WORK/device-audit.log" 2>&1 || true
+	FAIL_WHY=$*; log "FAIL: $*"; exit 1
+}
+# the operator's consent, at the device
+agent_consent() { insd tether-agent consent "$@" --config /etc/tether/agent.conf; }
+wait_for 30 insd test -S /run/systemd/private || fail "systemd never opened its control socket"
+state=$(insd timeout 60 systemctl is-system-running --wait 2>&1) || true
+[ "$state" = running ] ||
+	fail "the root's systemd is '$state': $(insd systemctl --failed --no-pager 2>&1)"
+pass "systemd boots as PID 1 of the clean root (is-system-running: running)"
+
+# What libpam-runtime's postinst makes, which copying files cannot give:
+# /etc/pam.d/common-*, without which runuser's PAM stack aborts.
+insd env DEBIAN_FRONTEND=noninteractive pam-auth-update --package --force >"$WORK/pam.log" 2>&1 || fail "pam-auth-update: $(cat "$WORK/pam.log")"
+
+# ---- packages: apt install ./FILE.deb on each host ----
+for d in "$R"/root/deb/*.deb; do
+	insd apt-get install -y "/root/deb/$(basename "$d")" >>"$WORK/apt.log" 2>&1 ||
+		fail "apt install ./$(basename "$d"): $(tail -5 "$WORK/apt.log")"
+done
+for p in tether-server tether-relay tether-agent; do
+	st=$(insd systemctl is-enabled "$p" 2>&1) || true
+	[ "$st" = disabled ] || fail "$p after apt install: '$st', want installed and not enabled"
+done
+pass "apt install of the four packages; the units are there and not started"
+
+# ---- the server host ----
+tsrv() { insd runuser -u tether -- tether-server "$@"; }
+SERVER_PORT=$(free_port)
+SRV="$R/var/lib/tether"		# the host's view, for the CLI's --ca
+CA_FP=$(tsrv init /var/lib/tether --host 127.0.0.1 --listen "127.0.0.1:$SERVER_PORT" 2>"$WORK/init.log") ||
+	fail "tsrv init: $(cat "$WORK/init.log")"
+tsrv policy check --dir /var/lib/tether >>"$WORK/init.log" 2>&1 || fail "policy check: $(tail -3 "$WORK/init.log")"
+tsrv site add "$SITE" --customer "St Example Hospital" --contract-until "$(date_in_days 365)" \
+	--dir /var/lib/tether >>"$WORK/init.log" 2>&1 || fail "site add: $(tail -3 "$WORK/init.log")"
+tsrv product add injector --dir /var/lib/tether >>"$WORK/init.log" 2>&1 ||
+	fail "product add: $(tail -3 "$WORK/init.log")"
+tsrv user add "$SPEC_USER" --role specialist --level 2 --region US --dir /var/lib/tether \
+	>"$WORK/code-$SPEC_USER" 2>>"$WORK/init.log" || fail "user add: $(tail -3 "$WORK/init.log")"
+tsrv user certify "$SPEC_USER" --product injector --until "$(date_in_days 365)" \
+	--dir /var/lib/tether >>"$WORK/init.log" 2>&1 || fail "user certify: $(tail -3 "$WORK/init.log")"
+tsrv user add carol --role customer_approver --site "$SITE" --dir /var/lib/tether \
+	>"$WORK/code-carol" 2>>"$WORK/init.log" || fail "user add carol: $(tail -3 "$WORK/init.log")"
+insd systemctl enable --now tether-server >>"$WORK/systemctl.log" 2>&1 ||
+	fail "systemctl enable --now tether-server: $(tail -3 "$WORK/systemctl.log"); $(insd journalctl -u tether-server --no-pager | tail -5)"
+[ "$(insd systemctl is-active tether-server)" = active ] || fail "tether-server is not active"
+wait_port "$SERVER_PORT"
+pass "the server, set up as the README says, runs under its unit (Type=notify: active once ready)"
+
+# ---- the relay host: its key made there, its CSR signed on the server ----
+insd runuser -u tether -- tether-relay init --dir /etc/tether/relay --name relay-1 >>"$WORK/init.log" 2>&1 ||
+	fail "relay init: $(tail -3 "$WORK/init.log")"
+DP=$(free_port); CP=$(free_port)
+insd install -o tether -m 0644 /etc/tether/relay/relay.csr /tmp/relay-1.csr	# "copy to the server host"
+tsrv relay add relay-1 --host 127.0.0.1 --device-port "$DP" --client-port "$CP" \
+	--csr /tmp/relay-1.csr --state-dir /var/lib/tether-relay --dir /var/lib/tether \
+	>>"$WORK/init.log" 2>&1 || fail "relay add: $(tail -3 "$WORK/init.log")"
+for f in relay.crt ca.crt ticket.pub checkpoint.pub tether-relay.conf; do
+	insd install -o tether -m 0644 "/var/lib/tether/relays/relay-1/$f" /etc/tether/relay/ ||
+		fail "install $f into /etc/tether/relay"
+done
+insd systemctl enable --now tether-relay >>"$WORK/systemctl.log" 2>&1 ||
+	fail "systemctl enable --now tether-relay: $(insd journalctl -u tether-relay --no-pager | tail -5)"
+wait_port "$DP"
+i=0
+until insd journalctl -u tether-server -o cat --no-pager | grep -E 'relay relay-1 \(.*\) is (up|down)' |
+	tail -1 | grep -q 'is up'; do
+	[ $i -lt 300 ] || fail "the server never saw relay-1 up"
+	sleep 0.1; i=$((i + 1))
+done
+pass "the relay, its key made on its host, runs under its unit and the server sees it up"
+
+# ---- the device ----
+start_device_service
+token=$(tsrv device add "$SERIAL" --customer "St Example Hospital" --product injector \
+	--site "$SITE" --dir /var/lib/tether 2>>"$WORK/init.log") || fail "device add: $(tail -3 "$WORK/init.log")"
+C="$R/etc/tether/agent.conf"
+sed -i -e "s#^server = .*#server = https://127.0.0.1:$SERVER_PORT#" -e "s#^serial = .*#serial = $SERIAL#" \
+	-e "s#^service.http = .*#service.http = 127.0.0.1:$SERVICE_PORT#" -e 's#^files.logs = .*##' "$C"
+printf '%s\n' "$SUPPORT_PW" >"$R/root/support-pw"
+insd tether-agent enroll --config /etc/tether/agent.conf --token "$token" --ca-fingerprint "$CA_FP" \
+	--support-password-file /root/support-pw >"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
+rm -f "$R/root/support-pw"
+insd chown -R tether: /var/lib/tether-agent
+insd systemctl enable --now tether-agent >>"$WORK/systemctl.log" 2>&1 ||
+	fail "systemctl enable --now tether-agent: $(insd journalctl -u tether-agent --no-pager | tail -5)"
+[ "$(insd systemctl is-active tether-agent)" = active ] || fail "tether-agent is not active"
+pass "the device enrolled and its agent runs under its unit"
+
+# ---- the specialist, on the host ----
+cli_login
+wait_online 30
+setup_askpass "$SUPPORT_PW"
+LPORT=$(free_port)
+bg forward tether forward "$SERIAL" "$LPORT:http" --reason "TCK-123 pump alarm"
+SESSION=$(pending_session_id)
+agent_consent accept "$SESSION" >"$WORK/accept.log" 2>&1 ||
+	fail "operator accept: $(cat "$WORK/accept.log")"
+wait_port "$LPORT" 30
+expect_contains "$(fetch "$LPORT")" "all systems nominal" \
+	"the specialist reaches the device's page through the relay, after the operator's consent"
+
+insd systemctl reload tether-server >>"$WORK/systemctl.log" 2>&1 || fail "systemctl reload tether-server"
+wait_for 10 sh -c "nsenter -t $SD -m -p -r journalctl -u tether-server -o cat --no-pager |
+	grep -q 'reload: log level from tether-server.conf applied'" || fail "the server's journal shows no reload"
+[ "$(insd systemctl is-active tether-server)" = active ] || fail "tether-server not active after reload"
+expect_contains "$(fetch "$LPORT")" "all systems nominal" "systemctl reload tether-server keeps the session"
+
+# the journal has each daemon's lines, with their priorities
+expect_contains "$(insd journalctl -u tether-agent -p info -o cat --no-pager)" "$SESSION" \
+	"the agent's lines are in the journal"
+expect_contains "$(insd journalctl -u tether-server -p info -o cat --no-pager)" "$SESSION" \
+	"the server's lines are in the journal"
+expect_not_contains "$(insd journalctl -u tether-server -p warning -o cat --no-pager)" "$SESSION" \
+	"journalctl -p warning leaves out the server's info lines"
+insd systemctl stop tether-agent tether-relay tether-server >>"$WORK/systemctl.log" 2>&1 ||
+	fail "systemctl stop: $(tail -3 "$WORK/systemctl.log")"
+pass "systemctl stops all three"
