@@ -52,7 +52,12 @@ trap 'exit 130' INT TERM
 SKIP_RC=77
 # The reason is said again after the logs (cleanup): a CI log that keeps
 # only its head and tail still shows which check failed.
-fail() { FAIL_WHY=$*; log "FAIL: $*"; exit 1; }
+# FAIL_HOOK, when set, is run first (sd_boot's saves the root's journal).
+fail() {
+	FAIL_WHY=$*
+	[ -z "${FAIL_HOOK:-}" ] || $FAIL_HOOK || true
+	log "FAIL: $*"; exit 1
+}
 skip() { log "SKIP: $*"; exit "$SKIP_RC"; }
 pass() { log "ok: $*"; }
 
@@ -1176,4 +1181,72 @@ restart_agent() {
 	bg "agent-$AGENT_RUNS" tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 	eval "PID_agent=\$PID_agent_$AGENT_RUNS"
 	wait_online 30
+}
+
+# ---- a Debian 12 host booted with systemd (t773, t774) -------------------
+# sd_root R PKG...: a clean root in R of what debootstrap --variant=minbase
+# gives (the Essential and the required packages: apt, PAM, passwd...), plus
+# systemd and PKG, copied from this host (helpers/debroot.py); ready to boot
+# as a container: a machine id (else the first-boot wizard asks on the
+# console), no console login and no network manager (loopback is the host's).
+sd_root() {
+	_r=$1; shift
+	_base=$(dpkg-query -W -f '${Package} ${Essential} ${Priority}\n' |
+		awk '$2 == "yes" || $3 == "required" { print $1 }')
+	# shellcheck disable=SC2086
+	python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$_r" $_base systemd "$@" \
+		>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
+	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$_r/etc/machine-id"
+	for _u in console-getty.service systemd-networkd.service systemd-networkd.socket; do
+		ln -sf /dev/null "$_r/etc/systemd/system/$_u"
+	done
+	mkdir -p "$_r/.oldroot" "$_r/var/lib/apt/lists/partial" "$_r/var/cache/apt/archives/partial"
+}
+
+# sd_boot R: systemd as PID 1 of new pid and mount namespaces, R made its /
+# by pivot_root (a chroot is not a mount point, and the units' sandboxing
+# fails "Failed to set up mount namespacing"), with a /dev of its own (the
+# console a file, $WORK/console.log). SIGKILL to it when unshare goes (the
+# harness's cleanup) ends every process in the namespace. Returns once
+# systemd says "running"; sets SD (its pid), SD_ROOT, and FAIL_HOOK so that
+# a failure saves the root's journal. Then does what libpam-runtime's
+# postinst would (/etc/pam.d/common-*; without them runuser aborts).
+sd_boot() {
+	SD_ROOT=$1
+	: >"$WORK/console.log"
+	bg systemd unshare --pid --mount --fork --kill-child=SIGKILL --propagation private sh -c '
+		R=$0
+		mount --bind "$R" "$R"
+		mount -t tmpfs -o mode=755 dev "$R/dev"
+		for n in null zero full random urandom tty; do
+			touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n"
+		done
+		mkdir -p "$R/dev/pts" "$R/dev/shm"
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
+		ln -s pts/ptmx "$R/dev/ptmx"
+		touch "$R/dev/console" && mount --bind "$1" "$R/dev/console"
+		cd "$R" && pivot_root . .oldroot && exec chroot . /bin/sh -c "mount -t proc proc /proc &&
+			umount -l /.oldroot &&
+			exec /usr/bin/env -i container=tether-test /lib/systemd/systemd --log-level=info"
+	' "$SD_ROOT" "$WORK/console.log"
+	wait_for 10 pgrep -P "$PID_systemd" -x systemd || fail "systemd did not start: $(cat "$WORK/systemd.log")"
+	SD=$(pgrep -P "$PID_systemd" -x systemd)
+	FAIL_HOOK=sd_fail_logs
+	wait_for 30 insd test -S /run/systemd/private || fail "systemd never opened its control socket"
+	_st=$(insd timeout 60 systemctl is-system-running --wait 2>&1) || true
+	[ "$_st" = running ] ||
+		fail "the root's systemd is '$_st': $(insd systemctl --failed --no-pager 2>&1)"
+	insd env DEBIAN_FRONTEND=noninteractive pam-auth-update --package --force >"$WORK/pam.log" 2>&1 ||
+		fail "pam-auth-update: $(cat "$WORK/pam.log")"
+}
+
+# insd CMD...: CMD as root on the booted host (systemd's namespaces and root),
+# with the PATH of a root shell on Debian.
+insd() {
+	nsenter -t "$SD" -m -p -r -w env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+sd_fail_logs() {
+	insd journalctl --no-pager -o short-precise >"$WORK/journal.log" 2>&1 || true
+	tail -20 "$SD_ROOT/var/lib/tether-agent/audit.log" >"$WORK/device-audit.log" 2>&1 || true
 }

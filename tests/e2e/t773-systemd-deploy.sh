@@ -22,66 +22,14 @@ MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkd
 	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
 R="$WORK/root"
 deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
-# what debootstrap --variant=minbase gives (the Essential and the required
-# packages: apt, PAM, passwd...), plus systemd, and what the packages need
-base=$(dpkg-query -W -f '${Package} ${Essential} ${Priority}\n' |
-	awk '$2 == "yes" || $3 == "required" { print $1 }')
 # shellcheck disable=SC2086
-python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" $base systemd $deps \
-	>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
-mkdir -p "$R/root/deb" "$R/var/lib/apt/lists/partial" "$R/var/cache/apt/archives/partial"
+sd_root "$R" $deps
+mkdir -p "$R/root/deb"
 cp "$WORK"/deb/*.deb "$R/root/deb/"
-# A container's boot: a machine id (else the first-boot wizard asks on the
-# console), no console login and no network manager (loopback is the host's).
-head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$R/etc/machine-id"
-for u in console-getty.service systemd-networkd.service systemd-networkd.socket; do
-	ln -sf /dev/null "$R/etc/systemd/system/$u"
-done
-
-# systemd as PID 1 of new pid and mount namespaces, the root made its / by
-# pivot_root (a chroot is not a mount point, and the units' sandboxing
-# fails "Failed to set up mount namespacing"), with a /dev of its own (the
-# console a file); SIGKILL to it when unshare goes (the harness's cleanup)
-# ends every process in the namespace.
-: >"$WORK/console.log"
-mkdir -p "$R/.oldroot"
-bg systemd unshare --pid --mount --fork --kill-child=SIGKILL --propagation private sh -c '
-	R=$0
-	mount --bind "$R" "$R"
-	mount -t tmpfs -o mode=755 dev "$R/dev"
-	for n in null zero full random urandom tty; do
-		touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n"
-	done
-	mkdir -p "$R/dev/pts" "$R/dev/shm"
-	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
-	ln -s pts/ptmx "$R/dev/ptmx"
-	touch "$R/dev/console" && mount --bind "$1" "$R/dev/console"
-	cd "$R" && pivot_root . .oldroot && exec chroot . /bin/sh -c "mount -t proc proc /proc && umount -l /.oldroot &&
-		exec /usr/bin/env -i container=tether-test /lib/systemd/systemd --log-level=info"
-' "$R" "$WORK/console.log"
-wait_for 10 pgrep -P "$PID_systemd" -x systemd || fail "systemd did not start: $(cat "$WORK/systemd.log")"
-SD=$(pgrep -P "$PID_systemd" -x systemd)
-# insd CMD...: CMD as root on that host (systemd's namespaces and root).
-insd() {
-	nsenter -t "$SD" -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
-}
-# a failure shows the root's journal with the other logs
-fail() {
-	insd journalctl --no-pager -o short-precise >"$WORK/journal.log" 2>&1 || true
-	tail -20 "$R/var/lib/tether-agent/audit.log" >"$WORK/device-audit.log" 2>&1 || true
-	FAIL_WHY=$*; log "FAIL: $*"; exit 1
-}
+sd_boot "$R"
 # the operator's consent, at the device
 agent_consent() { insd tether-agent consent "$@" --config /etc/tether/agent.conf; }
-wait_for 30 insd test -S /run/systemd/private || fail "systemd never opened its control socket"
-state=$(insd timeout 60 systemctl is-system-running --wait 2>&1) || true
-[ "$state" = running ] ||
-	fail "the root's systemd is '$state': $(insd systemctl --failed --no-pager 2>&1)"
 pass "systemd boots as PID 1 of the clean root (is-system-running: running)"
-
-# What libpam-runtime's postinst makes, which copying files cannot give:
-# /etc/pam.d/common-*, without which runuser's PAM stack aborts.
-insd env DEBIAN_FRONTEND=noninteractive pam-auth-update --package --force >"$WORK/pam.log" 2>&1 || fail "pam-auth-update: $(cat "$WORK/pam.log")"
 
 # ---- packages: apt install ./FILE.deb on each host ----
 for d in "$R"/root/deb/*.deb; do
