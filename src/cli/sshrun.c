@@ -269,8 +269,7 @@ static int sshrun_opt(char *dst, const char *key, const char *val)
 	return 0;
 }
 
-/* 1 when the CPU has AES instructions (the "aes" flag in /proc/cpuinfo). */
-static int sshrun_cpu_aes(void)
+int sshrun_cpu_aes(void)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[4096];
@@ -325,11 +324,8 @@ static int sshrun_argv(struct sshrun *s, char **extra, int nextra, char **argv)
 	    sshrun_opt(s->opts[o++], "GlobalKnownHostsFile=", "/dev/null") != 0 ||
 	    sshrun_opt(s->opts[o++], "UpdateHostKeys=", "no") != 0 ||
 	    sshrun_opt(s->opts[o++], "User=", SSHRUN_SUPPORT_USER) != 0 ||
-	    /* With AES instructions AES-GCM costs less CPU per byte than ssh's
-	     * first choice, ChaCha20-Poly1305; "^" puts it first and keeps
-	     * the rest of ssh's list. */
 	    (sshrun_cpu_aes() &&
-	     sshrun_opt(s->opts[o++], "Ciphers=", "^aes128-gcm@openssh.com,aes256-gcm@openssh.com") != 0)) {
+	     sshrun_opt(s->opts[o++], "Ciphers=", SSHRUN_AES_FIRST) != 0)) {
 		cliout_error(s->cli, "too_long", "the ssh options are too long (is "
 		             "this program installed under a very long path?)");
 		return TE_ERR_TOO_LONG;

@@ -43,4 +43,11 @@ int sshrun_proxy_command(const char *exe, const char *id, char *out,
  * in use, TE_ERR_SYS when refused otherwise (a port below 1024). */
 int sshrun_port_free(int port);
 
+/* 1 when the CPU has AES instructions (the "aes" flag in /proc/cpuinfo).
+ * Then AES-GCM costs less CPU per byte than ssh's first choice,
+ * ChaCha20-Poly1305: ssh gets Ciphers=SSHRUN_AES_FIRST ("^" puts these
+ * first and keeps the rest of ssh's list), and so does `tether ssh-config`. */
+int sshrun_cpu_aes(void);
+#define SSHRUN_AES_FIRST "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
+
 #endif

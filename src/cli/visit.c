@@ -232,5 +232,7 @@ int visit_ssh_config_main(const struct cli *cli, int argc, char **argv)
 	       "    CheckHostIP no\n",
 	       VISIT_HOST_SUFFIX, VISIT_HOST_SUFFIX, VISIT_HOST_SUFFIX, VISIT_HOST_SUFFIX,
 	       exe, SSHRUN_SUPPORT_USER, known);
+	if (sshrun_cpu_aes())
+		printf("    Ciphers %s\n", SSHRUN_AES_FIRST);
 	return CLI_EXIT_OK;
 }

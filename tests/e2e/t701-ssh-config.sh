@@ -18,6 +18,11 @@ grep -q '^Host \*\.tether$' "$WORK/ssh_config" || fail "no Host entry: $(cat "$W
 grep -q "^    ProxyCommand .*/tether connect %n$" "$WORK/ssh_config" ||
 	fail "no ProxyCommand: $(cat "$WORK/ssh_config")"
 grep -q '^    StrictHostKeyChecking yes$' "$WORK/ssh_config" || fail "the host key is not pinned"
+# as `tether ssh` does (t015): AES-GCM first where the CPU has AES instructions
+if grep -q '^flags.* aes\( \|$\)' /proc/cpuinfo; then
+	grep -q '^    Ciphers ^aes128-gcm@openssh.com,aes256-gcm@openssh.com$' "$WORK/ssh_config" ||
+		fail "no AES-GCM preference on a CPU with AES: $(cat "$WORK/ssh_config")"
+fi
 pass "tether ssh-config prints the entry"
 
 # Without a session the ProxyCommand says what to do.
