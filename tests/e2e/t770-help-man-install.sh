@@ -99,6 +99,17 @@ rc=0; tether nosuch --help >/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || fail "tether nosuch --help: exit $rc, want 2"
 pass "an unknown command's --help is a usage error"
 
+for conf in tether-server tether-relay tether-agent tether-policy; do
+	[ -s "$INST/share/man/man5/$conf.conf.5" ] || fail "no man page for $conf.conf"
+done
+# every setting in the example agent config is documented in its man page
+for k in $(sed -n 's/^#\{0,1\}\([a-z_]*\)\(\.[A-Za-z0-9_]*\)\{0,1\} =.*/\1/p' \
+	"$TETHER_SRC/dist/tether-agent.conf.example" | sort -u); do
+	grep -q "fB$k" "$INST/share/man/man5/tether-agent.conf.5" ||
+		fail "tether-agent.conf(5) does not document $k"
+done
+pass "man pages for the four config files; every agent.conf setting in tether-agent.conf(5)"
+
 # 2. Bash completion from the installed file.
 comp=$(bash -c ". '$INST/share/bash-completion/completions/tether-server'
 	COMP_WORDS=(tether-server user re); COMP_CWORD=2; _tether_complete; echo \"\${COMPREPLY[*]}\"")

@@ -32,6 +32,21 @@ for f in usr/bin/tether-agent usr/lib/systemd/system/tether-agent.service \
 done
 [ "$(dpkg-deb -I "$DEB" conffiles)" = /etc/tether/agent.conf ] || fail "agent.conf is not a conffile"
 pass "tether-agent.deb: binary, unit, sysusers, tmpfiles, man pages, completion; /etc/tether/agent.conf a conffile"
+# pkgfiles PACKAGE FILE...: the package holds each FILE
+pkgfiles() {
+	_deb=$(ls "$WORK"/deb/"$1"_*.deb) || fail "no $1 package"; shift
+	dpkg-deb -c "$_deb" | awk '{ print $6 }' >"$WORK/contents"
+	for _f in "$@"; do grep -qx "./$_f" "$WORK/contents" || fail "$(basename "$_deb") lacks /$_f"; done
+}
+for p in server relay; do
+	pkgfiles "tether-$p" "usr/bin/tether-$p" "usr/lib/systemd/system/tether-$p.service" \
+		"usr/lib/sysusers.d/tether-$p.conf" "usr/lib/tmpfiles.d/tether-$p.conf" \
+		"usr/share/man/man8/tether-$p.8" "usr/share/man/man5/tether-$p.conf.5" \
+		"usr/share/bash-completion/completions/tether-$p"
+done
+pkgfiles tether-server usr/share/man/man5/tether-policy.conf.5
+pkgfiles tether usr/bin/tether usr/share/man/man1/tether.1 usr/share/bash-completion/completions/tether
+pass "tether-server.deb and tether-relay.deb: binary, unit, sysusers, tmpfiles, man pages (8 and the config's 5), completion; tether.deb: the CLI, its man page and completion"
 
 R="$WORK/root"
 deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')

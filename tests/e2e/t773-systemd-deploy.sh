@@ -108,6 +108,11 @@ pass "the device enrolled and its agent runs under its unit"
 # ---- the specialist, on the host ----
 cli_login
 wait_online 30
+# the packaged config, as edited above, names no file area
+expect_contains "$(tether devices show "$SERIAL")" "services    http" "devices show lists the service"
+out=$(tether session request "$SERIAL" --reason "TCK-123 logs" --files read 2>&1) &&
+	fail "files asked of a device with no file areas were accepted: $out"
+expect_contains "$out" "device $SERIAL offers no file areas" "files from a device that offers none are refused at request time"
 setup_askpass "$SUPPORT_PW"
 LPORT=$(free_port)
 bg forward tether forward "$SERIAL" "$LPORT:http" --reason "TCK-123 pump alarm"

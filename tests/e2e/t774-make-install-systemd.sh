@@ -69,4 +69,22 @@ insd systemctl enable --now tether-agent >>"$WORK/systemctl.log" 2>&1 ||
 cli_login
 wait_online 30
 pass "the server and the agent from make install run under their units; the device is online for the specialist"
-insd systemctl stop tether-agent tether-server >>"$WORK/systemctl.log" 2>&1 || fail "systemctl stop"
+
+# A bad config does not restart forever: RestartSec=5, and the fifth
+# failure within StartLimitIntervalSec=120 leaves the unit failed.
+sed -i 's#^server = .*#server = not-a-url#' "$R/etc/tether/agent.conf"
+insd systemctl restart tether-agent >>"$WORK/systemctl.log" 2>&1 && fail "the agent started with server = not-a-url"
+# (systemd 252 keeps Result=exit-code then; the journal says why it stopped)
+agent_limit_hit() {
+	insd journalctl -u tether-agent -o cat --no-pager | grep -q 'Start request repeated too quickly'
+}
+wait_for 90 agent_limit_hit || fail "the agent's unit never reached its start limit"
+[ "$(insd systemctl is-active tether-agent)" = failed ] || fail "the agent's unit is not failed at its start limit"
+n=$(insd systemctl show -p NRestarts --value tether-agent)
+sleep 6    # RestartSec=5: a restart after the limit would show now
+[ "$(insd systemctl show -p NRestarts --value tether-agent)" = "$n" ] &&
+	[ "$(insd systemctl is-active tether-agent)" = failed ] || fail "the agent's unit restarted past its start limit"
+expect_contains "$(insd journalctl -u tether-agent -o cat --no-pager)" "server = not-a-url: must start with https://" \
+	"the journal says what is wrong with the config"
+pass "a bad config: the unit restarts the agent, then stays failed at its start limit"
+insd systemctl stop tether-server >>"$WORK/systemctl.log" 2>&1 || fail "systemctl stop"
