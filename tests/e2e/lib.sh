@@ -1183,27 +1183,65 @@ restart_agent() {
 	wait_online 30
 }
 
+# ---- the packages (t772, t773, t774) --------------------------------------
+# make_debs: the four packages of the build under test in $WORK/deb
+# (scripts/mkdeb, what `make deb` runs, uncompressed for speed); DEB_DEPS
+# the packages they depend on, versions dropped.
+make_debs() {
+	command -v dpkg-deb >/dev/null || skip "no dpkg-deb"
+	MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$TETHER_BIN/.." "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
+		fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
+	DEB_DEPS=$(for _d in "$WORK"/deb/*.deb; do dpkg-deb -f "$_d" Depends; echo ,; done |
+		sed 's/([^)]*)//g; s/,/ /g')
+}
+
+# deb_agent_enroll IN ROOT TOKEN: the README's device steps for the packaged
+# agent in ROOT, each command run there through IN (a chroot, or the booted
+# host): agent.conf set to this deployment (server, serial, the status page
+# as service.http, no file area), enrollment with $SUPPORT_PW, the state
+# handed to the agent's user.
+deb_agent_enroll() {
+	sed -i -e "s#^server = .*#server = https://127.0.0.1:$SERVER_PORT#" -e "s#^serial = .*#serial = $SERIAL#" \
+		-e "s#^service.http = .*#service.http = 127.0.0.1:$SERVICE_PORT#" -e 's#^files.logs = .*##' \
+		"$2/etc/tether/agent.conf"
+	printf '%s\n' "$SUPPORT_PW" >"$2/tmp/support-pw"
+	$1 tether-agent enroll --config /etc/tether/agent.conf --token "$3" --ca-fingerprint "$CA_FP" \
+		--support-password-file /tmp/support-pw >"$WORK/enroll.log" 2>&1 ||
+		fail "enroll in the root: $(cat "$WORK/enroll.log")"
+	rm -f "$2/tmp/support-pw"
+	$1 chown -R tether: /var/lib/tether-agent
+}
+
 # ---- a Debian 12 host booted with systemd (t773, t774) -------------------
 # sd_root R PKG...: a clean root in R of what debootstrap --variant=minbase
 # gives (the Essential and the required packages: apt, PAM, passwd...), plus
 # systemd and PKG, copied from this host (helpers/debroot.py); ready to boot
 # as a container: a machine id (else the first-boot wizard asks on the
-# console), no console login and no network manager (loopback is the host's).
+# console), no console login and no network manager (loopback is the host's),
+# and nothing that would set the kernel's state, which is the host's: no
+# sysctl, modules, remount, udev or FUSE control mount.
 sd_root() {
 	_r=$1; shift
+	grep -q '^12\.' /etc/debian_version 2>/dev/null ||
+		skip "the clean root is copied from this host, which is not Debian 12"
+	for _c in unshare nsenter; do command -v $_c >/dev/null || skip "no $_c"; done
+	[ -x /lib/systemd/systemd ] || skip "no systemd on this host to copy into the root"
 	_base=$(dpkg-query -W -f '${Package} ${Essential} ${Priority}\n' |
 		awk '$2 == "yes" || $3 == "required" { print $1 }')
 	# shellcheck disable=SC2086
 	python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$_r" $_base systemd "$@" \
 		>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
 	head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$_r/etc/machine-id"
-	for _u in console-getty.service systemd-networkd.service systemd-networkd.socket; do
+	for _u in console-getty.service systemd-networkd.service systemd-networkd.socket \
+		systemd-sysctl.service systemd-modules-load.service systemd-remount-fs.service \
+		systemd-udevd.service systemd-udev-trigger.service sys-fs-fuse-connections.mount; do
 		ln -sf /dev/null "$_r/etc/systemd/system/$_u"
 	done
 	mkdir -p "$_r/.oldroot" "$_r/var/lib/apt/lists/partial" "$_r/var/cache/apt/archives/partial"
 }
 
-# sd_boot R: systemd as PID 1 of new pid and mount namespaces, R made its /
+# sd_boot R: systemd as PID 1 of new pid, mount, UTS and IPC namespaces
+# (the network is the host's: loopback), R made its /
 # by pivot_root (a chroot is not a mount point, and the units' sandboxing
 # fails "Failed to set up mount namespacing"), with a /dev of its own (the
 # console a file, $WORK/console.log). SIGKILL to it when unshare goes (the
@@ -1214,7 +1252,7 @@ sd_root() {
 sd_boot() {
 	SD_ROOT=$1
 	: >"$WORK/console.log"
-	bg systemd unshare --pid --mount --fork --kill-child=SIGKILL --propagation private sh -c '
+	bg systemd unshare --pid --mount --uts --ipc --fork --kill-child=SIGKILL --propagation private sh -c '
 		R=$0
 		mount --bind "$R" "$R"
 		mount -t tmpfs -o mode=755 dev "$R/dev"

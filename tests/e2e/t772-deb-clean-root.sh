@@ -17,27 +17,23 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 . "$(dirname "$0")/lib.sh"
-BUILD="$TETHER_BIN/.."
-command -v dpkg-deb >/dev/null || skip "no dpkg-deb"
+grep -q '^12\.' /etc/debian_version 2>/dev/null ||
+	skip "the clean root is copied from this host, which is not Debian 12"
 
-MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
-	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
-DEB=$(ls "$WORK"/deb/tether-agent_*.deb)
-dpkg-deb -c "$DEB" | awk '{ print $6 }' >"$WORK/contents"
-for f in usr/bin/tether-agent usr/lib/systemd/system/tether-agent.service \
-	usr/lib/sysusers.d/tether-agent.conf usr/lib/tmpfiles.d/tether-agent.conf \
-	usr/share/man/man8/tether-agent.8 usr/share/man/man5/tether-agent.conf.5 \
-	usr/share/bash-completion/completions/tether-agent etc/tether/agent.conf; do
-	grep -qx "./$f" "$WORK/contents" || fail "the package lacks /$f"
-done
-[ "$(dpkg-deb -I "$DEB" conffiles)" = /etc/tether/agent.conf ] || fail "agent.conf is not a conffile"
-pass "tether-agent.deb: binary, unit, sysusers, tmpfiles, man pages, completion; /etc/tether/agent.conf a conffile"
+make_debs
 # pkgfiles PACKAGE FILE...: the package holds each FILE
 pkgfiles() {
 	_deb=$(ls "$WORK"/deb/"$1"_*.deb) || fail "no $1 package"; shift
 	dpkg-deb -c "$_deb" | awk '{ print $6 }' >"$WORK/contents"
 	for _f in "$@"; do grep -qx "./$_f" "$WORK/contents" || fail "$(basename "$_deb") lacks /$_f"; done
 }
+pkgfiles tether-agent usr/bin/tether-agent usr/lib/systemd/system/tether-agent.service \
+	usr/lib/sysusers.d/tether-agent.conf usr/lib/tmpfiles.d/tether-agent.conf \
+	usr/share/man/man8/tether-agent.8 usr/share/man/man5/tether-agent.conf.5 \
+	usr/share/bash-completion/completions/tether-agent etc/tether/agent.conf
+DEB=$(ls "$WORK"/deb/tether-agent_*.deb)
+[ "$(dpkg-deb -I "$DEB" conffiles)" = /etc/tether/agent.conf ] || fail "agent.conf is not a conffile"
+pass "tether-agent.deb: binary, unit, sysusers, tmpfiles, man pages, completion; /etc/tether/agent.conf a conffile"
 for p in server relay; do
 	pkgfiles "tether-$p" "usr/bin/tether-$p" "usr/lib/systemd/system/tether-$p.service" \
 		"usr/lib/sysusers.d/tether-$p.conf" "usr/lib/tmpfiles.d/tether-$p.conf" \
@@ -49,9 +45,8 @@ pkgfiles tether usr/bin/tether usr/share/man/man1/tether.1 usr/share/bash-comple
 pass "tether-server.deb and tether-relay.deb: binary, unit, sysusers, tmpfiles, man pages (8 and the config's 5), completion; tether.deb: the CLI, its man page and completion"
 
 R="$WORK/root"
-deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
 # shellcheck disable=SC2086
-python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" dash coreutils passwd libc-bin $deps \
+python3 "$TETHER_SRC/tests/e2e/helpers/debroot.py" "$R" dash coreutils passwd libc-bin $DEB_DEPS \
 	>"$WORK/debroot.log" 2>&1 || fail "debroot: $(cat "$WORK/debroot.log")"
 grep -q '^tether' "$R/etc/passwd" && fail "the clean root has tether accounts already"
 [ "$(ls "$WORK"/deb/*.deb | wc -l)" = 4 ] || fail "mkdeb made $(ls "$WORK"/deb/*.deb | wc -l) packages, not 4"
@@ -87,14 +82,7 @@ pass "the four packages together in the root; each program starts from its packa
 deploy 0     # no relay: coming online needs none
 start_device_service
 token=$(enroll_token "$SERIAL")
-C="$R/etc/tether/agent.conf"
-sed -i -e "s#^server = .*#server = https://127.0.0.1:$SERVER_PORT#" -e "s#^serial = .*#serial = $SERIAL#" \
-	-e "s#^service.http = .*#service.http = 127.0.0.1:$SERVICE_PORT#" -e 's#^files.logs = .*##' "$C"
-printf '%s\n' "$SUPPORT_PW" >"$R/tmp/support-pw"
-inroot tether-agent enroll --config /etc/tether/agent.conf --token "$token" --ca-fingerprint "$CA_FP" \
-	--support-password-file /tmp/support-pw >"$WORK/enroll.log" 2>&1 || fail "enroll in the root: $(cat "$WORK/enroll.log")"
-rm -f "$R/tmp/support-pw"
-inroot chown -R tether: /var/lib/tether-agent
+deb_agent_enroll inroot "$R" "$token"
 bg agent inroot_exec tether-agent run --config /etc/tether/agent.conf
 cli_login
 wait_online 30

@@ -14,16 +14,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 . "$(dirname "$0")/lib.sh"
-BUILD="$TETHER_BIN/.."
-for c in dpkg-deb unshare nsenter; do command -v $c >/dev/null || skip "no $c"; done
-[ -x /lib/systemd/systemd ] || skip "no systemd on this host to copy into the root"
-
-MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
-	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
+make_debs
 R="$WORK/root"
-deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
 # shellcheck disable=SC2086
-sd_root "$R" $deps
+sd_root "$R" $DEB_DEPS
 mkdir -p "$R/root/deb"
 cp "$WORK"/deb/*.deb "$R/root/deb/"
 sd_boot "$R"
@@ -92,14 +86,7 @@ pass "the relay, its key made on its host, runs under its unit and the server se
 start_device_service
 token=$(tsrv device add "$SERIAL" --customer "St Example Hospital" --product injector \
 	--site "$SITE" --dir /var/lib/tether 2>>"$WORK/init.log") || fail "device add: $(tail -3 "$WORK/init.log")"
-C="$R/etc/tether/agent.conf"
-sed -i -e "s#^server = .*#server = https://127.0.0.1:$SERVER_PORT#" -e "s#^serial = .*#serial = $SERIAL#" \
-	-e "s#^service.http = .*#service.http = 127.0.0.1:$SERVICE_PORT#" -e 's#^files.logs = .*##' "$C"
-printf '%s\n' "$SUPPORT_PW" >"$R/root/support-pw"
-insd tether-agent enroll --config /etc/tether/agent.conf --token "$token" --ca-fingerprint "$CA_FP" \
-	--support-password-file /root/support-pw >"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
-rm -f "$R/root/support-pw"
-insd chown -R tether: /var/lib/tether-agent
+deb_agent_enroll insd "$R" "$token"
 insd systemctl enable --now tether-agent >>"$WORK/systemctl.log" 2>&1 ||
 	fail "systemctl enable --now tether-agent: $(insd journalctl -u tether-agent --no-pager | tail -5)"
 [ "$(insd systemctl is-active tether-agent)" = active ] || fail "tether-agent is not active"

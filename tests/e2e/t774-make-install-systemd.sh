@@ -12,19 +12,13 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 . "$(dirname "$0")/lib.sh"
-BUILD="$TETHER_BIN/.."
-for c in dpkg-deb unshare nsenter; do command -v $c >/dev/null || skip "no $c"; done
-[ -x /lib/systemd/systemd ] || skip "no systemd on this host to copy into the root"
-
 # The libraries the programs need: the packages' Depends (dpkg-shlibdeps's
 # answer for these binaries); nothing of tether itself goes in from them.
-MKDEB_COMPRESS=none "$TETHER_SRC/scripts/mkdeb" "$BUILD" "$WORK/deb" >"$WORK/mkdeb.log" 2>&1 ||
-	fail "mkdeb: $(tail -3 "$WORK/mkdeb.log")"
-deps=$(for d in "$WORK"/deb/*.deb; do dpkg-deb -f "$d" Depends; echo ,; done | sed 's/([^)]*)//g; s/,/ /g')
+make_debs
 R="$WORK/root"
 # shellcheck disable=SC2086
-sd_root "$R" $deps
-make -C "$TETHER_SRC" install BUILT="$BUILD" PREFIX=/usr/local DESTDIR="$R" >"$WORK/install.log" 2>&1 ||
+sd_root "$R" $DEB_DEPS
+make -C "$TETHER_SRC" install BUILT="$TETHER_BIN/.." PREFIX=/usr/local DESTDIR="$R" >"$WORK/install.log" 2>&1 ||
 	fail "make install PREFIX=/usr/local: $(tail -3 "$WORK/install.log")"
 grep -q '^tether' "$R/etc/passwd" && fail "the root has tether accounts before sysusers"
 sd_boot "$R"
