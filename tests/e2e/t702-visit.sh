@@ -1,9 +1,9 @@
 #!/bin/sh
 # One consented visit: after the operator's one accept and one support
 # password, the specialist opens more connections in the same session
-# (a diagnostic, sftp, a forward, plain scp through the ssh-config entry),
-# each its own pair of relay legs, none asking for consent or the password
-# again; each is audited on the server (session_connection) and on the
+# (a diagnostic, a shell through `tether ssh` without --reason, sftp, a
+# forward, plain scp through the ssh-config entry), each its own pair of
+# relay legs, none asking for consent or the password again; each is audited on the server (session_connection) and on the
 # device (tunnel_start with its number). After the session ends, a further
 # connection is refused, saying why.
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +31,13 @@ out=$(timeout 30 tether diag "$SERIAL" hello 2>"$WORK/diag.err") ||
 	fail "tether diag on the visit: $(cat "$WORK/diag.err")"
 [ "$out" = hello-from-diag ] || fail "diag output: $out"
 pass "a diagnostic in the same session: no consent, no password"
+
+printf 'echo "shell-$((6*7))"\nexit 0\n' >"$WORK/shell-input"
+rc=0
+timeout 30 tether ssh "$SERIAL" -- -tt <"$WORK/shell-input" >"$WORK/shell.out" 2>"$WORK/shell.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "tether ssh (no --reason) on the visit exited $rc: $(cat "$WORK/shell.err")"
+expect_contains "$(cat "$WORK/shell.out")" "shell-42" \
+	"tether ssh without --reason opens a shell in the same session: no consent, no password"
 
 printf 'get %s %s\n' "$D/logs/device.log" "$WORK/local/sftp.log" >"$WORK/batch"
 rc=0
