@@ -3,8 +3,9 @@
 # password, the specialist opens more connections in the same session
 # (a diagnostic, a shell through `tether ssh` without --reason, sftp, a
 # forward, plain scp through the ssh-config entry), each its own pair of
-# relay legs, none asking for consent or the password again; each is audited on the server (session_connection) and on the
-# device (tunnel_start with its number). After the session ends, a further
+# relay legs, none asking for consent or the password again; each is
+# audited on the server (session_connection) and on the device
+# (tunnel_start with its number). After the session ends, a further
 # connection is refused, saying why.
 . "$(dirname "$0")/lib.sh"
 
