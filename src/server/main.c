@@ -220,8 +220,6 @@ static int cmd_dir_only(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Every audit record an admin command writes names the operating-system
- * account that ran it and, when set, sudo's SUDO_USER (store.h). */
 /* The account name of uid, or "uid N" when it has none that can be shown. */
 static void admin_user_name(uid_t uid, char *out, size_t outsz)
 {
@@ -247,6 +245,10 @@ static long admin_login_uid(void)
 	return ok && v < 4294967295UL ? (long)v : -1;
 }
 
+/* Every audit record an admin command writes names the operating-system
+ * account that ran it, the login uid's account when the kernel has one
+ * (it survives sudo, su and runuser) and, when set, sudo's SUDO_USER
+ * (store.h). */
 static void admin_note_origin(void)
 {
 	const char *sudo = getenv("SUDO_USER");
