@@ -23,7 +23,8 @@ static const char *const agentconf_keys[] = {
 	"consent_timeout_s", "longpoll", "poll_interval_s", "proxy", "support_user",
 	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
-	"patient_data.", "patient_data_case", "diag.", NULL
+	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
+	NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -217,13 +218,40 @@ static void agentconf_add_path(const char *key, const char *value, void *arg)
 	(*c->n)++;
 }
 
-/* "diag.NAME = /abs/prog arg ...": split on spaces, no quoting, no shell. */
+/* "/abs/prog arg ..." into d: split on spaces, no quoting, no shell. */
+static int agentconf_split_argv(struct agent_diag *d, const char *key, const char *value,
+                                char *errbuf, size_t errsz)
+{
+	size_t i, len = strlen(value);
+
+	memset(d, 0, sizeof(*d));
+	if (value[0] != '/' || len >= sizeof(d->buf)) {
+		snprintf(errbuf, errsz, "%s: must start with the program's absolute path", key);
+		return TE_ERR_INVALID;
+	}
+	memcpy(d->buf, value, len + 1);
+	for (i = 0; i < len; i++) {
+		if (d->buf[i] == ' ' || d->buf[i] == '\t') {
+			d->buf[i] = '\0';
+			continue;
+		}
+		if (i > 0 && d->buf[i - 1] != '\0')
+			continue;
+		if (d->argc >= AGENT_DIAG_MAX_ARGS) {
+			snprintf(errbuf, errsz, "%s: at most %d words", key, AGENT_DIAG_MAX_ARGS);
+			return TE_ERR_TOO_LONG;
+		}
+		d->args[d->argc++] = i;
+	}
+	return 0;
+}
+
+/* "diag.NAME = /abs/prog arg ...". */
 static void agentconf_add_diag(const char *key, const char *value, void *arg)
 {
 	struct agentconf_entry_ctx *c = arg;
 	const char *name = key + strlen("diag.");
 	struct agent_diag *d;
-	size_t i, len = strlen(value);
 
 	if (c->rc != 0)
 		return;
@@ -240,31 +268,30 @@ static void agentconf_add_diag(const char *key, const char *value, void *arg)
 		return;
 	}
 	d = &c->conf->diags[c->conf->ndiags];
-	memset(d, 0, sizeof(*d));
-	if (value[0] != '/' || len >= sizeof(d->buf)) {
-		snprintf(c->errbuf, c->errsz, "%s: must start with the program's "
-		         "absolute path", key);
-		c->rc = TE_ERR_INVALID;
+	if ((c->rc = agentconf_split_argv(d, key, value, c->errbuf, c->errsz)) != 0)
 		return;
-	}
-	memcpy(d->buf, value, len + 1);
-	for (i = 0; i < len; i++) {
-		if (d->buf[i] == ' ' || d->buf[i] == '\t') {
-			d->buf[i] = '\0';
-			continue;
-		}
-		if (i > 0 && d->buf[i - 1] != '\0')
-			continue;
-		if (d->argc >= AGENT_DIAG_MAX_ARGS) {
-			snprintf(c->errbuf, c->errsz, "%s: at most %d words", key,
-			         AGENT_DIAG_MAX_ARGS);
-			c->rc = TE_ERR_TOO_LONG;
-			return;
-		}
-		d->args[d->argc++] = i;
-	}
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	c->conf->ndiags++;
+}
+
+/* The OEM status command (devreport.h) and how often it runs. */
+static int agentconf_fill_status(struct agent_conf *c, const struct config *cfg,
+                                 char *errbuf, size_t errsz)
+{
+	const char *v = config_get(cfg, "status.command", "");
+	int rc;
+
+	if ((rc = config_get_int(cfg, "status.interval_s", AGENT_STATUS_INTERVAL_S, 10,
+	                         86400, &c->status_interval_s, errbuf, errsz)) != 0)
+		return rc;
+	if (v[0] == '\0')
+		return 0;
+	if ((rc = agentconf_split_argv(&c->status_cmd, "status.command", v, errbuf,
+	                               errsz)) != 0)
+		return rc;
+	snprintf(c->status_cmd.name, sizeof(c->status_cmd.name), "status");
+	c->has_status_cmd = 1;
+	return 0;
 }
 
 static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg,
@@ -312,7 +339,9 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 		return TE_ERR_INVALID;
 	}
 	config_each_prefix(cfg, "diag.", agentconf_add_diag, &dc);
-	return dc.rc;
+	if (dc.rc != 0)
+		return dc.rc;
+	return agentconf_fill_status(c, cfg, errbuf, errsz);
 }
 
 static int agentconf_yesno(const char *v, int *out)

@@ -22,6 +22,7 @@ struct agent_service {
 #define AGENT_MAX_PATIENT    32      /* patient_data.NAME entries */
 #define AGENT_MAX_DIAGS      16      /* diag.NAME entries */
 #define AGENT_DIAG_MAX_ARGS  16      /* program + arguments of one diagnostic */
+#define AGENT_STATUS_INTERVAL_S 300   /* status.interval_s default */
 
 /* "files.logs = /var/log/device" (an SFTP root) or
  * "patient_data.studies = /data/studies" (a refusal pattern: an fnmatch
@@ -73,6 +74,11 @@ struct agent_conf {
 	int patient_casefold;                /* patient_data_case = insensitive */
 	struct agent_diag diags[AGENT_MAX_DIAGS];
 	size_t ndiags;
+	/* status.command: the OEM program printing the device's status as
+	 * JSON (devstatus.h), run as support_user every status_interval_s */
+	struct agent_diag status_cmd;
+	int has_status_cmd;
+	long status_interval_s;
 };
 
 /* Load and validate a config file. errbuf says what is wrong and where. */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "ping.h"
+#include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
 #include "ticket.h"
@@ -369,6 +370,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	struct timeval beat_tv = { MONITOR_HEARTBEAT_S, 0 };
 	struct apiq *api = NULL;
 	struct ping *ping = NULL;
+	struct devreport *report = NULL;
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *tpub = NULL;
 	int i, rc;
@@ -404,13 +406,15 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
 		goto out;
 	}
-	if ((rc = ping_new(r.base, conf, ctx, r.consent, &ping)) != 0)
+	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
+	    (rc = ping_new(r.base, conf, ctx, r.consent, report, &ping)) != 0)
 		goto out;
 	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
 	               conf->serial, conf->server, TETHER_VERSION);
 	consent_recover(r.consent);
 	log_info("running: serial %s, server %s, consent socket %s", conf->serial,
 	         conf->server, conf->consent_socket);
+	devreport_start(report);
 	ping_start(ping);
 	event_base_dispatch(r.base);
 	rc = 0;
@@ -419,6 +423,7 @@ out:
 		run_stop_workers(&r);
 	ping_free(ping);
 	apiq_free(api);
+	devreport_free(report);
 	consent_free(r.consent);
 	for (i = 0; i < 4; i++)
 		if (sig[i] != NULL)

@@ -1,5 +1,6 @@
 /* ping.c: the ping / long-poll loop. */
 #include "ping.h"
+#include "devreport.h"
 #include "visit.h"
 
 #include <stdio.h>
@@ -44,6 +45,8 @@ struct ping {
 	struct checkpoint cp_refused;     /* the last one refused, audited once */
 	int server_hold_s;                /* "hold_s" of the last answer; 0: unknown */
 	int64_t cp_seq;                   /* seq of the checkpoint held; -1: unknown */
+	struct devreport *report;         /* the device's status (NULL: none) */
+	char *status_sent;                /* the status the ping in flight carries */
 };
 
 int ping_timeout_s(int server_hold_s, int asked_hold_s)
@@ -171,6 +174,29 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		text = json_dumps(o, JSON_COMPACT);
 	}
 	json_decref(o);
+	return text;
+}
+
+char *ping_body_status(char *body, const char *status, char **sent)
+{
+	json_t *o, *st;
+	char *text;
+
+	*sent = NULL;
+	if (status == NULL)
+		return body;
+	if ((o = json_loads(body, 0, NULL)) == NULL || (st = json_loads(status, 0, NULL)) == NULL ||
+	    json_object_set_new(o, "device_status", st) != 0 ||
+	    (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return body;   /* without the status: the next ping carries it */
+	}
+	json_decref(o);
+	if ((*sent = strdup(status)) == NULL) {
+		free(text);
+		return body;
+	}
+	free(body);
 	return text;
 }
 
@@ -358,6 +384,7 @@ static void ping_done(int status, const char *body, size_t len,
 		p->nended = 0;
 		if (p->sent_reconcile)
 			p->reconcile = 0;
+		devreport_acked(p->report, p->status_sent);
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
@@ -407,7 +434,9 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	if ((body = ping_body_full(p->conf, p->conf->longpoll && p->answered, p->consent,
 	                           p->reconcile, p->ended, &p->nended, p->cp_seq)) != NULL) {
 		free(p->body);
-		p->body = body;
+		free(p->status_sent);
+		p->status_sent = NULL;
+		p->body = ping_body_status(body, devreport_pending(p->report), &p->status_sent);
 		p->sent_reconcile = p->reconcile;
 	}
 	rc = p->body == NULL ? TE_ERR_NOMEM :
@@ -439,7 +468,8 @@ static void ping_checkpoint_setup(struct ping *p)
 }
 
 int ping_new(struct event_base *base, const struct agent_conf *conf,
-             SSL_CTX *ctx, struct consent *consent, struct ping **out)
+             SSL_CTX *ctx, struct consent *consent, struct devreport *report,
+             struct ping **out)
 {
 	struct ping *p;
 	int rc;
@@ -450,6 +480,7 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 	p->base = base;
 	p->conf = conf;
 	p->consent = consent;
+	p->report = report;
 	p->reconcile = 1;
 	p->cp_seq = -1;
 	if ((p->ended = calloc(SESSREC_MAX, sizeof(*p->ended))) == NULL) {
@@ -493,6 +524,7 @@ void ping_free(struct ping *p)
 	if (p->timer != NULL)
 		event_free(p->timer);
 	free(p->body);
+	free(p->status_sent);
 	free(p->ended);
 	EVP_PKEY_free(p->cp_pub);
 	free(p);

@@ -25,8 +25,11 @@
 
 struct ping;
 
+struct devreport;
+/* report (may be NULL) gives the device's status to carry (devreport.h). */
 int ping_new(struct event_base *base, const struct agent_conf *conf,
-             SSL_CTX *ctx, struct consent *consent, struct ping **out);
+             SSL_CTX *ctx, struct consent *consent, struct devreport *report,
+             struct ping **out);
 void ping_start(struct ping *p);
 void ping_free(struct ping *p);
 /* Next back-off delay in ms for the given failure count (pure): in
@@ -51,5 +54,10 @@ char *ping_body_wait(const struct agent_conf *conf, int wait);
  * the server then does not send again. */
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
                      int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq);
+
+/* body (malloc'd, taken) with "device_status": the JSON text status added;
+ * *sent a copy of status (to acknowledge on a 200), NULL when status is
+ * NULL or could not be added. Returns the body to send. */
+char *ping_body_status(char *body, const char *status, char **sent);
 
 #endif

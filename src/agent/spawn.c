@@ -91,6 +91,11 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 			if (spawn_diag_matches(&conf->diags[i], req))
 				return 0;
 		break;
+	case SPAWN_KIND_STATUS:
+		if (conf->has_status_cmd && spawn_diag_matches(&conf->status_cmd, req) &&
+		    !(req->flags & SPAWN_F_PTY))
+			return 0;
+		break;
 	case SPAWN_KIND_SFTP:
 		/* This very program's sftp-server subcommand, over fds 0-3. */
 		if (strcmp(req->argv[0], "sftp-server") == 0 && req->nfds == 4 &&

@@ -34,6 +34,7 @@ enum spawn_kind {
 	SPAWN_KIND_SHELL = 1,        /* conf->shell, argv from the worker */
 	SPAWN_KIND_DIAG = 2,         /* a configured diag.NAME argv */
 	SPAWN_KIND_SFTP = 3,         /* tether-agent sftp-server (fd 3 audit) */
+	SPAWN_KIND_STATUS = 4,       /* the configured status.command argv */
 };
 
 #define SPAWN_F_PTY    1u        /* fds[0] is a PTY slave: fds 0-2, ctty */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "srvping.h"
+#include "srvstatus.h"
 #include "relaymove.h"
 #include "relaypick.h"
 #include "relayhealth.h"
@@ -432,6 +433,11 @@ void api_ping(struct http_req *r)
 		return;
 	}
 	api_ping_record(r, &p, svcs, diags, files);
+	if (p.has_status && (rc = srvstatus_take(srv, &r->device, &p.devstatus)) != 0)
+		log_error("device %s: its status could not be kept (%s)", r->device.serial,
+		          te_strerror(rc));
+	else if (!p.has_status && p.status_why[0] != '\0')
+		log_warn("device %s: status left out: %s", r->device.serial, p.status_why);
 	r->ping_cp_seq = p.checkpoint_seq;
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
@@ -811,4 +817,31 @@ void api_relay_event(struct http_req *r)
 	http_reply(r, 200, api_with_checkpoint(srv, json_object()));
 out:
 	json_decref(j);
+}
+
+/* POST /api/v1/device/status: the status object itself, sent at once on a
+ * change of state rather than with the next ping (devreport.h). */
+void api_device_status(struct http_req *r)
+{
+	struct devstatus *st;
+	char why[160];
+	int rc;
+
+	if (strcmp(r->device.status, "revoked") == 0) {
+		http_error(r, 403, "revoked", "device %s is revoked", r->device.serial);
+		return;
+	}
+	if ((st = malloc(sizeof(*st))) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return;
+	}
+	if (devstatus_parse(r->body, r->body_len, st, why, sizeof(why)) != 0) {
+		log_warn("device %s: status refused: %s", r->device.serial, why);
+		http_error(r, 400, "bad_request", "status refused: %s; see docs/protocol.md", why);
+	} else if ((rc = srvstatus_take(r->srv, &r->device, st)) != 0) {
+		http_error(r, 503, "internal", "the status could not be kept (%s)", te_strerror(rc));
+	} else {
+		http_reply(r, 200, json_pack("{s:b}", "ok", 1));
+	}
+	free(st);
 }

@@ -68,6 +68,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_POST, "/api/v1/consent", API_DEVICE, NULL, api_consent },
 	{ EVHTTP_REQ_POST, "/api/v1/device/session-end", API_DEVICE, NULL, api_device_session_end },
 	{ EVHTTP_REQ_POST, "/api/v1/device/recording", API_DEVICE, NULL, api_device_recording },
+	{ EVHTTP_REQ_POST, "/api/v1/device/status", API_DEVICE, NULL, api_device_status },
 	{ EVHTTP_REQ_POST, "/api/v1/device/relay-failed", API_DEVICE, NULL,
 	  api_device_relay_failed },
 	{ EVHTTP_REQ_POST, "/api/v1/relay/event", API_RELAY, NULL, api_relay_event },

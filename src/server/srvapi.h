@@ -39,6 +39,7 @@ void api_device_relay_failed(struct http_req *r);
 void api_relay_event(struct http_req *r);
 /* Shell recordings (api_recording.c). */
 void api_device_recording(struct http_req *r);
+void api_device_status(struct http_req *r);
 void api_session_recordings(struct http_req *r);
 void api_session_recording_read(struct http_req *r);
 /* The body's "session" of the calling device (or relay), or 404/400

@@ -13,6 +13,7 @@
 #include "ratelimit.h"
 #include "relayhealth.h"
 #include "castfile.h"
+#include "devstatus.h"
 
 static const char *const srvconf_keys[] = {
 	"listen", "public_host", "db", "consent_timeout_s", "longpoll_s", "clock_skew_warn_s",
@@ -26,7 +27,7 @@ static const char *const srvconf_keys[] = {
 	"ratelimit.enroll_burst",
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
-	"notify.backoff_max_s", NULL,
+	"notify.backoff_max_s", "status.history_days", "alert.", NULL,
 };
 
 int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
@@ -200,6 +201,89 @@ static int srvconf_notify(const struct config *cfg, const char *dir, const char 
 	return 0;
 }
 
+struct srvconf_alert_ctx {
+	struct srvconf *c;
+	const char *path;
+	char *errbuf;
+	size_t errsz;
+	int rc;
+};
+
+/* One token of an alert list: fault, warning, *, a code, or a code prefix
+ * ending in '*'. */
+static int srvconf_alert_token_ok(const char *tok, size_t len)
+{
+	char code[DEVSTATUS_CODE_BYTES];
+
+	if (len == 0 || len >= sizeof(code))
+		return 0;
+	memcpy(code, tok, len);
+	code[len] = '\0';
+	if (strcmp(code, "*") == 0 || strcmp(code, "fault") == 0 || strcmp(code, "warning") == 0)
+		return 1;
+	if (code[len - 1] == '*')
+		code[len - 1] = '\0';
+	return devstatus_code_ok(code);
+}
+
+/* "alert.PRODUCT = fault, warning, E-101, E-2*, *". */
+static void srvconf_add_alert(const char *key, const char *value, void *arg)
+{
+	struct srvconf_alert_ctx *x = arg;
+	const char *product = key + strlen("alert."), *p = value;
+	struct srvconf_alert *a;
+	size_t n;
+
+	if (x->rc != 0)
+		return;
+	if (x->c->nalerts >= SRVCONF_MAX_ALERTS || !devstatus_name_ok(product) ||
+	    strlen(value) >= sizeof(a->list)) {
+		snprintf(x->errbuf, x->errsz, "%s: %s: at most %d products, each a product name",
+		         x->path, key, SRVCONF_MAX_ALERTS);
+		x->rc = TE_ERR_INVALID;
+		return;
+	}
+	while (*p != '\0') {
+		n = strcspn(p, ", \t");
+		if (n > 0 && !srvconf_alert_token_ok(p, n)) {
+			snprintf(x->errbuf, x->errsz, "%s: %s: each entry is fault, warning, an "
+			         "error code, a code prefix ending in '*', or '*' (every code)",
+			         x->path, key);
+			x->rc = TE_ERR_INVALID;
+			return;
+		}
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	a = &x->c->alerts[x->c->nalerts++];
+	snprintf(a->product, sizeof(a->product), "%s", product);
+	snprintf(a->list, sizeof(a->list), "%s", value);
+}
+
+int srvconf_alert_match(const struct srvconf *c, const char *product, const char *what)
+{
+	const char *p;
+	size_t n, wl = strlen(what);
+
+	for (size_t i = 0; i < c->nalerts; i++) {
+		if (strcmp(c->alerts[i].product, product) != 0)
+			continue;
+		for (p = c->alerts[i].list; *p != '\0'; p += strspn(p, ", \t")) {
+			n = strcspn(p, ", \t");
+			if (n == 0)
+				continue;
+			/* "*" and code prefixes match codes only, not the health words. */
+			if ((n == wl && strncmp(p, what, n) == 0) ||
+			    (p[n - 1] == '*' && strcmp(what, "fault") != 0 &&
+			     strcmp(what, "warning") != 0 && wl >= n - 1 &&
+			     strncmp(p, what, n - 1) == 0))
+				return 1;
+			p += n;
+		}
+	}
+	return 0;
+}
+
 int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errsz)
 {
 	struct config *cfg = NULL;
@@ -228,6 +312,16 @@ int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errs
 		goto out;
 	if ((rc = srvconf_notify(cfg, dir, path, &out->notify, errbuf, errsz)) != 0)
 		goto out;
+	if ((rc = config_get_int(cfg, "status.history_days", SRVCONF_STATUS_HISTORY_DAYS, 1,
+	                         3650, &out->status_history_days, errbuf, errsz)) != 0)
+		goto out;
+	{
+		struct srvconf_alert_ctx x = { out, path, errbuf, errsz, 0 };
+
+		config_each_prefix(cfg, "alert.", srvconf_add_alert, &x);
+		if ((rc = x.rc) != 0)
+			goto out;
+	}
 	snprintf(out->user, sizeof(out->user), "%s", config_get(cfg, "user", ""));
 	if (srvconf_level(config_get(cfg, "log_level", "info"), &out->log_level) != 0) {
 		snprintf(errbuf, errsz, "%s: log_level must be debug, info, warn or error", path);

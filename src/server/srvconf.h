@@ -53,6 +53,17 @@ struct srvconf_notify {
 	long backoff_max_s;
 };
 
+/* Fleet status: how long a device's history of changes and its cleared
+ * error codes are kept, and which new health or error codes raise a
+ * "device_alert" notification, per product (alert.PRODUCT = fault, E-1*). */
+#define SRVCONF_STATUS_HISTORY_DAYS 90
+#define SRVCONF_MAX_ALERTS 32
+
+struct srvconf_alert {
+	char product[MAX_NAME_BYTES];
+	char list[MAX_CONFIG_LINE_BYTES];
+};
+
 struct srvconf {
 	char dir[PATH_MAX];           /* deployment directory */
 	char listen_host[256];
@@ -88,7 +99,14 @@ struct srvconf {
 	enum log_format log_format;   /* log_format = text | json */
 	char metrics_listen[64];      /* "ADDR:PORT" or "" (off) */
 	struct srvconf_notify notify;
+	long status_history_days;
+	struct srvconf_alert alerts[SRVCONF_MAX_ALERTS];
+	size_t nalerts;
 };
+
+/* 1 when a device of product reaching what ("fault", "warning" or a new
+ * error code) raises an alert. */
+int srvconf_alert_match(const struct srvconf *c, const char *product, const char *what);
 
 /* Load DIR/tether-server.conf; on error a te_err with errbuf filled. */
 int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errsz);

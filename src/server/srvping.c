@@ -253,7 +253,13 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 	if ((rc = ping_parse_ended(json_object_get(j, "ended"), out)) != 0 ||
 	    (rc = ping_parse_names(json_object_get(j, "diags"), &out->diags)) != 0)
 		goto out;
-	rc = ping_parse_names(json_object_get(j, "files"), &out->files);
+	if ((rc = ping_parse_names(json_object_get(j, "files"), &out->files)) != 0)
+		goto out;
+	/* A status the server cannot take does not cost the ping (a newer
+	 * agent's field, say): it is left out and why is logged. */
+	if ((w = json_object_get(j, "device_status")) != NULL)
+		out->has_status = devstatus_from_json(w, &out->devstatus, out->status_why,
+		                                      sizeof(out->status_why)) == 0;
 out:
 	json_decref(j);
 	if (rc != 0)

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "bounds.h"
+#include "devstatus.h"
 #include "store.h"
 
 #define PING_STATUS_BYTES 32
@@ -56,6 +57,9 @@ struct ping_req {
 	struct ping_ended ended[PING_MAX_SESSIONS];
 	struct ping_names diags;                    /* "diags": diag.NAME offered */
 	struct ping_names files;                    /* "files": files.NAME areas */
+	int has_status;                             /* "device_status", valid */
+	char status_why[128];                       /* ... present but refused: why */
+	struct devstatus devstatus;                 /* devstatus.h */
 };
 
 /* What a reported audit head means against the stored anchor. */

@@ -15,9 +15,10 @@
 #include "audit.h"
 #include "checkpoint.h"
 #include "bounds.h"
+#include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 16
+#define STORE_SCHEMA_VERSION 17
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -306,6 +307,50 @@ typedef int (*store_recording_cb)(const struct store_recording *rec, void *arg);
  * the first connection's before a visit's later ones, S-cC-N). */
 int store_recording_each(struct store *st, const char *session, store_recording_cb cb,
                          void *arg);
+
+/* ---- Device status (store_devstatus.c, migration 17) ---- */
+
+#define STORE_HEALTH_BYTES 16
+#define STORE_DEVSTATUS_HISTORY 20           /* rows `devices show` gets */
+#define STORE_DEVICE_ERRORS 50               /* error rows `devices show` gets */
+
+struct store_devstatus {
+	char health[STORE_HEALTH_BYTES];     /* "ok", "warning", "fault" or "" */
+	char status[DEVSTATUS_JSON_BYTES];   /* canonical JSON (devstatus_text) */
+	int64_t reported_at;                 /* the latest report */
+	int64_t changed_at;                  /* the latest change of state */
+};
+struct store_device_error {
+	char code[DEVSTATUS_CODE_BYTES];
+	int64_t first_seen;
+	int64_t cleared_at;                  /* 0: still active */
+};
+/* 0, TE_ERR_NOT_FOUND (never reported) or a store error. */
+int store_devstatus_get(struct store *st, const char *serial, struct store_devstatus *out);
+/* Keep cur as the device's latest status, in one transaction. When
+ * changed, also a history row, an error row per code in added (first seen
+ * at its since) and cleared_at = now on the active rows of cleared codes;
+ * history and cleared errors older than keep_from are dropped for this
+ * device. */
+int store_devstatus_put(struct store *st, const char *serial, int64_t now,
+                        const struct store_devstatus *cur, int changed,
+                        const struct devstatus_error *added, size_t nadded,
+                        const char (*cleared)[DEVSTATUS_CODE_BYTES], size_t ncleared,
+                        int64_t keep_from);
+typedef int (*store_devstatus_cb)(const struct store_devstatus *h, void *arg);
+/* The device's newest STORE_DEVSTATUS_HISTORY changes, newest first. */
+int store_devstatus_history(struct store *st, const char *serial, store_devstatus_cb cb,
+                            void *arg);
+typedef int (*store_device_error_cb)(const struct store_device_error *e, void *arg);
+/* Its active error codes and the newest cleared ones (STORE_DEVICE_ERRORS
+ * in all), newest first. */
+int store_device_errors(struct store *st, const char *serial, store_device_error_cb cb,
+                        void *arg);
+/* Drop every device's history and cleared errors older than keep_from. */
+int store_devstatus_prune(struct store *st, int64_t keep_from);
+/* A device's STORE_RECENT_SESSIONS newest sessions, newest first. */
+int store_session_each_recent_for_device(struct store *st, const char *serial,
+                                         store_session_cb cb, void *arg);
 
 /* ---- Sites, certifications and the customer's part in sessions
  * (migration 5, store_site.c) ---- */

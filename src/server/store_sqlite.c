@@ -158,6 +158,21 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE session_recordings(session TEXT NOT NULL REFERENCES sessions(id),"
 	" name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
 	" stored_at INTEGER NOT NULL, PRIMARY KEY(session, name));",
+	/* 17: each device's latest status (devstatus.h), its history of
+	 * changes of state, and its error codes with when each was first seen
+	 * and cleared (store_devstatus.c) */
+	"CREATE TABLE device_status(serial TEXT PRIMARY KEY REFERENCES devices(serial),"
+	" health TEXT NOT NULL, status TEXT NOT NULL, reported_at INTEGER NOT NULL,"
+	" changed_at INTEGER NOT NULL);"
+	"CREATE TABLE device_status_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" serial TEXT NOT NULL REFERENCES devices(serial), at INTEGER NOT NULL,"
+	" health TEXT NOT NULL, status TEXT NOT NULL);"
+	"CREATE INDEX device_status_history_serial ON device_status_history(serial, at);"
+	"CREATE INDEX device_status_history_at ON device_status_history(at);"
+	"CREATE TABLE device_errors(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" serial TEXT NOT NULL REFERENCES devices(serial), code TEXT NOT NULL,"
+	" first_seen INTEGER NOT NULL, cleared_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX device_errors_serial ON device_errors(serial, cleared_at);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -1233,6 +1248,14 @@ int store_session_each_for_user(struct store *st, const char *user,
 	                              " ORDER BY created_at DESC, rowid DESC LIMIT "
 	                              STORE_RECENT_SESSIONS_STR ")) ORDER BY created_at, rowid",
 	                          user, cb, arg);
+}
+
+int store_session_each_recent_for_device(struct store *st, const char *serial,
+                                         store_session_cb cb, void *arg)
+{
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions"
+	                              " WHERE device = ? ORDER BY created_at DESC, rowid DESC"
+	                              " LIMIT " STORE_RECENT_SESSIONS_STR, serial, cb, arg);
 }
 
 int store_session_each_open_at_site(struct store *st, const char *site,
