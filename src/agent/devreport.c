@@ -30,6 +30,7 @@ struct devreport {
 	size_t outlen;
 	time_t deadline;
 	int have;                        /* cur is set */
+	int gathered;                    /* cur comes from this run, not the kept file */
 	struct devstatus cur;
 	struct devstatus scratch;        /* the command's parsed output */
 	char note_logged[DEVSTATUS_NOTE_BYTES];
@@ -144,12 +145,14 @@ static void devreport_posted(int status, const char *body, size_t len, const cha
 		         "ping carries it", status == 0 ? (err ? err : "no answer") : "refused");
 }
 
-/* Set cur from merged; a change of state is kept on disk and posted at
- * once rather than after the held long-poll. */
+/* Set cur from merged; a change of state or of the note is kept on disk
+ * and posted at once rather than after the held long-poll. */
 static void devreport_publish(struct devreport *dr, const struct devstatus *merged)
 {
 	struct devstatus bare = *merged;
-	int changed = !dr->have || !devstatus_same_state(&dr->cur, merged);
+	/* A command that starts or stops failing is news too. */
+	int changed = !dr->gathered || !devstatus_same_state(&dr->cur, merged) ||
+	              strcmp(dr->cur.note, merged->note) != 0;
 
 	bare.uptime_s = -1;
 	bare.disk_free_mb = -1;
@@ -158,16 +161,17 @@ static void devreport_publish(struct devreport *dr, const struct devstatus *merg
 		log_error("status: cannot encode the status");
 		return;
 	}
-	if (changed && dr->have)
+	if (changed && dr->gathered)
 		log_info("status: health %s, %zu error code(s), %zu component version(s)",
 		         merged->health ? devstatus_health_name(merged->health) : "not reported",
 		         merged->nerrors, merged->nversions);
 	dr->cur = *merged;
 	dr->have = 1;
+	dr->gathered = 1;
 	if (!changed)
 		return;
 	devreport_keep(dr);
-	if (dr->api != NULL && dr->acked_at > 0 && strcmp(dr->key, dr->acked_key) != 0 &&
+	if (dr->api != NULL && strcmp(dr->key, dr->acked_key) != 0 &&
 	    strcmp(dr->key, dr->posted_key) != 0) {
 		snprintf(dr->posted_key, sizeof(dr->posted_key), "%s", dr->key);
 		if (apiq_post(dr->api, "/api/v1/device/status", dr->text, devreport_posted, dr) != 0)
@@ -408,7 +412,7 @@ void devreport_free(struct devreport *dr)
 
 const char *devreport_pending(struct devreport *dr)
 {
-	if (dr == NULL || !dr->have || dr->text[0] == '\0')
+	if (dr == NULL || !dr->gathered || dr->text[0] == '\0')
 		return NULL;
 	if (dr->acked_at > 0 && strcmp(dr->key, dr->acked_key) == 0 &&
 	    time(NULL) - dr->acked_at < DEVREPORT_REFRESH_S)

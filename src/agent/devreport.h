@@ -16,8 +16,8 @@
  * Sending: the ping carries the status ("device_status") whenever it
  * differs from what the server last acknowledged, leaving out uptime and
  * free disk, or when that is DEVREPORT_REFRESH_S old. A change of health,
- * error codes or versions does not wait for a held long-poll to end: it
- * is posted at once (POST /api/v1/device/status through apiq). */
+ * error codes, versions or the note does not wait for a held long-poll to
+ * end: it is posted at once (POST /api/v1/device/status through apiq). */
 #ifndef TETHER_DEVREPORT_H
 #define TETHER_DEVREPORT_H
 

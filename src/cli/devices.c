@@ -1,17 +1,20 @@
 /* devices.c: list the devices the user may reach, as a table or JSON. */
 #include "devices.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bounds.h"
 #include "cliargs.h"
 #include "clockoff.h"
+#include "devstatus.h"
 #include "err.h"
 #include "text.h"
 
-#define DEVICES_COLS 6
+#define DEVICES_COLS 8
 #define DEVICES_PAGE 1000        /* the server's largest page */
 #define DEVICES_MAX_PAGES 1000
 
@@ -123,26 +126,26 @@ static void devices_clock(const json_t *dev, char *out, size_t outsz)
 
 static void devices_cells(const json_t *dev, char cells[][CLIOUT_CELL_BYTES])
 {
-	static const char *const keys[] = { "serial", "customer", "product" };
+	static const char *const keys[] = { "serial", "customer", "product", "site", "health" };
 	const char *v;
 	size_t k;
 
-	for (k = 0; k < 3; k++) {
-		if (api_get_str(dev, keys[k], &v) != 0)
+	for (k = 0; k < 5; k++) {
+		if (api_get_str(dev, keys[k], &v) != 0 || v[0] == '\0')
 			v = "-";
 		snprintf(cells[k], CLIOUT_CELL_BYTES, "%s", v);
 	}
-	devices_seen(dev, cells[3], CLIOUT_CELL_BYTES);
-	devices_service_names(dev, cells[4], CLIOUT_CELL_BYTES);
-	if (cells[4][0] == '\0')
-		snprintf(cells[4], CLIOUT_CELL_BYTES, "-");
-	devices_clock(dev, cells[5], CLIOUT_CELL_BYTES);
+	devices_seen(dev, cells[5], CLIOUT_CELL_BYTES);
+	devices_service_names(dev, cells[6], CLIOUT_CELL_BYTES);
+	if (cells[6][0] == '\0')
+		snprintf(cells[6], CLIOUT_CELL_BYTES, "-");
+	devices_clock(dev, cells[7], CLIOUT_CELL_BYTES);
 }
 
 static void devices_print_table(const json_t *list)
 {
 	static const char *const head[DEVICES_COLS] = {
-		"SERIAL", "CUSTOMER", "PRODUCT", "SEEN", "SERVICES", "CLOCK"
+		"SERIAL", "CUSTOMER", "PRODUCT", "SITE", "HEALTH", "SEEN", "SERVICES", "CLOCK"
 	};
 	const char *serial;
 	json_t *dev, *off;
@@ -186,9 +189,282 @@ static void devices_show_names(const char *label, const json_t *list, const char
 }
 
 static const char devices_usage[] =
-	"usage: tether devices            list the devices you may reach\n"
-	"       tether devices show DEVICE  one device: state, and the services,\n"
-	"                                 diagnostics and file areas its agent reports\n";
+	"usage: tether devices [FILTERS] [--sort KEY]   list the devices you may reach\n"
+	"       tether devices show DEVICE  one device: state, status, error history,\n"
+	"                                 versions, recent sessions, and the services,\n"
+	"                                 diagnostics and file areas its agent reports\n"
+	"filters (all must hold):\n"
+	"  --site SITE         at this customer site\n"
+	"  --product FAMILY    of this product family\n"
+	"  --health H          ok, warning, fault, or unknown (never reported)\n"
+	"  --error CODE        with this error code active\n"
+	"  --below COMP:VER    reporting component COMP at a version below VER\n"
+	"  --not-seen DUR      offline and not seen for DUR (30s, 15m, 1h, 2d)\n"
+	"--sort KEY            serial (default), seen (longest unseen first), health\n"
+	"                      (fault first), site, product or customer\n"
+	"--json (before the command) prints the list as JSON\n";
+
+/* "30s", "15m", "1h", "2d" or plain seconds; -1 when malformed. */
+static long devices_duration(const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10), mul = 1;
+
+	if (end == v || n < 1)
+		return -1;
+	if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mul = 60;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600;
+	else if (strcmp(end, "d") == 0)
+		mul = 86400;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	return n > 100L * 365 * 86400 / mul ? -1 : n * mul;
+}
+
+/* Append "&key=value" with value percent-encoded. */
+static int devices_query_add(char *q, size_t qsz, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(q);
+	int w = snprintf(q + len, qsz - len, "&%s=", key);
+
+	if (w < 0 || (size_t)w >= qsz - len)
+		return TE_ERR_TOO_LONG;
+	len += (size_t)w;
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (len + 4 >= qsz)
+			return TE_ERR_TOO_LONG;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
+			q[len++] = (char)*p;
+		} else {
+			q[len++] = '%';
+			q[len++] = hex[*p >> 4];
+			q[len++] = hex[*p & 15];
+		}
+	}
+	q[len] = '\0';
+	return 0;
+}
+
+struct devices_opts {
+	const char *site, *product, *health, *error, *below, *not_seen, *sort;
+};
+
+/* The filters as a query string ("" or "&k=v..."); a usage error said. */
+static int devices_query(const struct devices_opts *o, char *q, size_t qsz)
+{
+	char secs[32];
+	long n;
+
+	q[0] = '\0';
+	if (o->health != NULL && strcmp(o->health, "ok") != 0 && strcmp(o->health, "warning") != 0 &&
+	    strcmp(o->health, "fault") != 0 && strcmp(o->health, "unknown") != 0) {
+		cliout_usage("devices: --health is ok, warning, fault or unknown");
+		return TE_ERR_INVALID;
+	}
+	if (o->below != NULL && strchr(o->below, ':') == NULL) {
+		cliout_usage("devices: --below is COMPONENT:VERSION, e.g. firmware:2.4");
+		return TE_ERR_INVALID;
+	}
+	if (o->not_seen != NULL) {
+		if ((n = devices_duration(o->not_seen)) < 0) {
+			cliout_usage("devices: --not-seen is a duration such as 30s, 15m, 1h or 2d");
+			return TE_ERR_INVALID;
+		}
+		snprintf(secs, sizeof(secs), "%ld", n);
+	}
+	if ((o->site && devices_query_add(q, qsz, "site", o->site) != 0) ||
+	    (o->product && devices_query_add(q, qsz, "product", o->product) != 0) ||
+	    (o->health && devices_query_add(q, qsz, "health", o->health) != 0) ||
+	    (o->error && devices_query_add(q, qsz, "error", o->error) != 0) ||
+	    (o->below && devices_query_add(q, qsz, "below", o->below) != 0) ||
+	    (o->not_seen && devices_query_add(q, qsz, "not_seen_s", secs) != 0)) {
+		cliout_usage("devices: a filter is too long");
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+static const char *devices_sort_key;
+
+static int devices_health_rank(const json_t *d)
+{
+	const char *h = json_string_value(json_object_get(d, "health"));
+
+	return h == NULL ? 3 : strcmp(h, "fault") == 0 ? 0 : strcmp(h, "warning") == 0 ? 1 : 2;
+}
+
+static int devices_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *k = devices_sort_key, *sx, *sy;
+	long long lx, ly;
+	int c = 0;
+
+	if (strcmp(k, "seen") == 0) {
+		/* Longest unseen first; online devices last. */
+		lx = json_is_true(json_object_get(x, "online")) ? LLONG_MAX :
+		     (long long)json_integer_value(json_object_get(x, "last_seen"));
+		ly = json_is_true(json_object_get(y, "online")) ? LLONG_MAX :
+		     (long long)json_integer_value(json_object_get(y, "last_seen"));
+		c = lx < ly ? -1 : lx > ly;
+	} else if (strcmp(k, "health") == 0) {
+		c = devices_health_rank(x) - devices_health_rank(y);
+	} else if (strcmp(k, "serial") != 0) {
+		sx = json_string_value(json_object_get(x, k));
+		sy = json_string_value(json_object_get(y, k));
+		c = strcmp(sx != NULL ? sx : "", sy != NULL ? sy : "");
+	}
+	if (c == 0) {
+		sx = json_string_value(json_object_get(x, "serial"));
+		sy = json_string_value(json_object_get(y, "serial"));
+		c = strcmp(sx != NULL ? sx : "", sy != NULL ? sy : "");
+	}
+	return c;
+}
+
+/* Sort list in place by key (checked by the caller). */
+static int devices_sort(json_t *list, const char *key)
+{
+	size_t n = json_array_size(list), i;
+	json_t **v;
+
+	if (n < 2)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return TE_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(list, i));
+	devices_sort_key = key;
+	qsort(v, n, sizeof(*v), devices_cmp);
+	json_array_clear(list);
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, v[i]);
+	free(v);
+	return 0;
+}
+
+/* "2026-12-06 21:50" or "-". */
+static const char *devices_when(const json_t *v, char *out, size_t outsz)
+{
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		cliout_time((time_t)json_integer_value(v), out, outsz);
+	else
+		snprintf(out, outsz, "-");
+	return out;
+}
+
+/* The codes of a status object's "errors", "a, b" ("none"). */
+static void devices_codes(const json_t *st, char *out, size_t outsz)
+{
+	char shown[TEXT_ESCAPED_BYTES(DEVSTATUS_CODE_BYTES)];
+	const json_t *e;
+	size_t i, len = 0;
+
+	snprintf(out, outsz, "none");
+	json_array_foreach(json_object_get(st, "errors"), i, e) {
+		const char *c = json_string_value(json_object_get(e, "code"));
+		int w = snprintf(out + len, outsz - len, "%s%s", i ? ", " : "",
+		                 cliout_text(c != NULL ? c : "?", shown, sizeof(shown)));
+
+		if (w < 0 || (size_t)w >= outsz - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+static void devices_show_status(const json_t *dev)
+{
+	char shown[TEXT_ESCAPED_BYTES(DEVSTATUS_NOTE_BYTES)], w1[64], w2[64], line[1024];
+	const json_t *st = json_object_get(dev, "device_status"), *v;
+	const char *key, *h = json_string_value(json_object_get(dev, "health"));
+	size_t i;
+
+	if (!json_is_object(st)) {
+		printf("%-11s not reported yet\n", "status");
+		return;
+	}
+	printf("%-11s %s (reported %s, changed %s)\n", "health",
+	       cliout_text(h != NULL ? h : "not reported by the device", shown, sizeof(shown)),
+	       devices_when(json_object_get(dev, "status_reported_at"), w1, sizeof(w1)),
+	       devices_when(json_object_get(dev, "status_changed_at"), w2, sizeof(w2)));
+	printf("%-11s", "errors");
+	json_array_foreach(json_object_get(st, "errors"), i, v) {
+		const char *c = json_string_value(json_object_get(v, "code"));
+
+		printf("%s %s since %s", i ? "," : "", cliout_text(c ? c : "?", shown, sizeof(shown)),
+		       devices_when(json_object_get(v, "since"), w1, sizeof(w1)));
+	}
+	printf("%s\n", json_array_size(json_object_get(st, "errors")) ? "" : " none");
+	printf("%-11s", "counters");
+	i = 0;
+	json_object_foreach((json_t *)json_object_get(st, "counters"), key, v)
+		printf("%s %s=%lld", i++ ? "," : "", cliout_text(key, shown, sizeof(shown)),
+		       (long long)json_integer_value(v));
+	printf("%s\n", i ? "" : " none");
+	printf("%-11s", "versions");
+	i = 0;
+	json_object_foreach((json_t *)json_object_get(st, "versions"), key, v) {
+		printf("%s %s", i++ ? "," : "", cliout_text(key, shown, sizeof(shown)));
+		printf(" %s", cliout_text(json_string_value(v) ? json_string_value(v) : "?", shown,
+		                          sizeof(shown)));
+	}
+	printf("%s\n", i ? "" : " none");
+	if (json_is_integer(v = json_object_get(st, "uptime_s"))) {
+		clockoff_describe(json_integer_value(v), w1, sizeof(w1));
+		printf("%-11s %s (at the report)\n", "uptime", w1);
+	}
+	if (json_is_integer(v = json_object_get(st, "disk_free_mb")))
+		printf("%-11s %lld MB\n", "disk free", (long long)json_integer_value(v));
+	if (json_is_string(v = json_object_get(st, "note")))
+		printf("%-11s %s\n", "note", cliout_text(json_string_value(v), shown, sizeof(shown)));
+	printf("error history (newest first):\n");
+	json_array_foreach(json_object_get(dev, "error_history"), i, v) {
+		const char *c = json_string_value(json_object_get(v, "code"));
+		const json_t *cl = json_object_get(v, "cleared_at");
+
+		printf("  %-16s first seen %s, %s%s\n", cliout_text(c ? c : "?", shown, sizeof(shown)),
+		       devices_when(json_object_get(v, "first_seen"), w1, sizeof(w1)),
+		       json_is_integer(cl) ? "cleared " : "active",
+		       json_is_integer(cl) ? devices_when(cl, w2, sizeof(w2)) : "");
+	}
+	if (json_array_size(json_object_get(dev, "error_history")) == 0)
+		printf("  none\n");
+	printf("status changes (newest first):\n");
+	json_array_foreach(json_object_get(dev, "status_history"), i, v) {
+		const char *hh = json_string_value(json_object_get(v, "health"));
+
+		devices_codes(json_object_get(v, "status"), line, sizeof(line));
+		printf("  %s  %-8s errors: %s\n", devices_when(json_object_get(v, "at"), w1, sizeof(w1)),
+		       cliout_text(hh ? hh : "-", shown, sizeof(shown)), line);
+	}
+}
+
+static void devices_show_sessions(const json_t *list)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)], w[64];
+	const json_t *v;
+	size_t i;
+
+	printf("recent sessions (newest first):\n");
+	json_array_foreach(list, i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+		const char *user = json_string_value(json_object_get(v, "user"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+		const char *reason = json_string_value(json_object_get(v, "reason"));
+
+		printf("  %s", cliout_text(id ? id : "?", shown, sizeof(shown)));
+		printf("  %s", devices_when(json_object_get(v, "created_at"), w, sizeof(w)));
+		printf("  %s", cliout_text(user ? user : "?", shown, sizeof(shown)));
+		printf("  %s", cliout_text(state ? state : "?", shown, sizeof(shown)));
+		printf("  %s\n", cliout_text(reason ? reason : "", shown, sizeof(shown)));
+	}
+	if (json_array_size(list) == 0)
+		printf("  none\n");
+}
 
 static int devices_show(const struct cli *cli, const char *serial)
 {
@@ -219,6 +495,8 @@ static int devices_show(const struct cli *cli, const char *serial)
 	devices_show_names("services", json_object_get(dev, "services"), "name");
 	devices_show_names("diags", json_object_get(dev, "diags"), NULL);
 	devices_show_names("files", json_object_get(dev, "files"), NULL);
+	devices_show_status(dev);
+	devices_show_sessions(json_object_get(dev, "recent_sessions"));
 out:
 	json_decref(dev);
 	api_free(a);
@@ -228,9 +506,9 @@ out:
 /* Every page of GET /api/v1/devices, following "next", into one list (at
  * most DEVICES_MAX_PAGES pages, so a server that never says "last" cannot
  * keep us here). */
-static int devices_list(const struct cli *cli)
+static int devices_list(const struct cli *cli, const char *query, const char *sort)
 {
-	char path[96 + MAX_NAME_BYTES], after[MAX_NAME_BYTES] = "";
+	char path[1200 + MAX_NAME_BYTES], after[MAX_NAME_BYTES] = "";
 	json_t *all = json_array(), *resp = NULL, *page, *next;
 	struct api *a = NULL;
 	int rc = CLI_EXIT_FAIL, n;
@@ -238,8 +516,8 @@ static int devices_list(const struct cli *cli)
 	if (all == NULL || api_open(cli, 0, &a) != 0)
 		goto out;
 	for (n = 0; n < DEVICES_MAX_PAGES; n++) {
-		snprintf(path, sizeof(path), "/api/v1/devices?limit=%d%s%s", DEVICES_PAGE,
-		         after[0] ? "&after=" : "", after);
+		snprintf(path, sizeof(path), "/api/v1/devices?limit=%d%s%s%s", DEVICES_PAGE,
+		         after[0] ? "&after=" : "", after, query);
 		if (api_call(a, "listing devices", "GET", path, NULL, &resp) != 0)
 			goto out;
 		page = json_object_get(resp, "devices");
@@ -263,10 +541,14 @@ static int devices_list(const struct cli *cli)
 		resp = NULL;
 	}
 	rc = CLI_EXIT_OK;
+	if (devices_sort(all, sort) != 0) {
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
 	if (cli->json)
 		cliout_json_new(json_pack("{s:O}", "devices", all));
 	else if (json_array_size(all) == 0)
-		printf("no devices\n");
+		printf(query[0] ? "no devices match\n" : "no devices\n");
 	else
 		devices_print_table(all);
 out:
@@ -293,7 +575,32 @@ int devices_main(const struct cli *cli, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		return devices_show(cli, pos[0]);
 	}
-	if (cliargs_parse("devices", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
-		return CLI_EXIT_USAGE;
-	return devices_list(cli);
+	{
+		struct devices_opts o = { 0 };
+		const struct cliargs_opt opts[] = {
+			{ "--site", &o.site, NULL, 0, NULL },
+			{ "--product", &o.product, NULL, 0, NULL },
+			{ "--health", &o.health, NULL, 0, NULL },
+			{ "--error", &o.error, NULL, 0, NULL },
+			{ "--below", &o.below, NULL, 0, NULL },
+			{ "--not-seen", &o.not_seen, NULL, 0, NULL },
+			{ "--sort", &o.sort, NULL, 0, NULL },
+		};
+		char query[1024];
+
+		if (cliargs_parse("devices", argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos,
+		                  0, 0, &npos, NULL) != 0 ||
+		    devices_query(&o, query, sizeof(query)) != 0)
+			return CLI_EXIT_USAGE;
+		if (o.sort == NULL)
+			o.sort = "serial";
+		if (strcmp(o.sort, "serial") != 0 && strcmp(o.sort, "seen") != 0 &&
+		    strcmp(o.sort, "health") != 0 && strcmp(o.sort, "site") != 0 &&
+		    strcmp(o.sort, "product") != 0 && strcmp(o.sort, "customer") != 0) {
+			cliout_usage("devices: --sort is serial, seen, health, site, product or "
+			             "customer");
+			return CLI_EXIT_USAGE;
+		}
+		return devices_list(cli, query, o.sort);
+	}
 }

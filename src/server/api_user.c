@@ -547,8 +547,7 @@ static json_t *api_names_json(const char *text)
 	return v;
 }
 
-static json_t *api_device_json(struct server *srv, const struct store_device *d,
-                               int full)
+json_t *api_device_json(struct server *srv, const struct store_device *d, int full)
 {
 	json_error_t jerr;
 	json_t *svcs = json_loads(d->services, 0, &jerr);
@@ -579,99 +578,3 @@ static json_t *api_device_json(struct server *srv, const struct store_device *d,
 	return o;
 }
 
-struct api_list_ctx {
-	struct server *srv;
-	json_t *arr;
-	long limit;                   /* devices in the page */
-	char last[MAX_NAME_BYTES];    /* the page's last serial */
-	int more;                     /* a device beyond the page exists */
-};
-
-static int api_devices_cb(const struct store_device *d, void *arg)
-{
-	struct api_list_ctx *c = arg;
-
-	if ((long)json_array_size(c->arr) >= c->limit) {
-		c->more = 1;          /* the one asked for beyond the page */
-		return 0;
-	}
-	snprintf(c->last, sizeof(c->last), "%s", d->serial);
-	return json_array_append_new(c->arr, api_device_json(c->srv, d, 0)) == 0 ?
-	       0 : TE_ERR_NOMEM;
-}
-
-/* ?limit=N (1..API_DEVICES_PAGE_MAX) and ?after=SERIAL; 400 answered on a
- * bad value. */
-static int api_devices_query(struct http_req *r, long *limit, char after[MAX_NAME_BYTES])
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
-	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL, *v;
-	struct evkeyvalq kv;
-	char *end;
-	int rc = 0;
-
-	*limit = API_DEVICES_PAGE_DEFAULT;
-	after[0] = '\0';
-	if (q == NULL)
-		return 0;
-	if (evhttp_parse_query_str(q, &kv) != 0) {
-		http_error(r, 400, "bad_request", "the query is not key=value pairs");
-		return -1;
-	}
-	if ((v = evhttp_find_header(&kv, "limit")) != NULL) {
-		*limit = strtol(v, &end, 10);
-		if (*end != '\0' || *limit < 1 || *limit > API_DEVICES_PAGE_MAX) {
-			http_error(r, 400, "bad_request", "limit must be 1 to %d",
-			           API_DEVICES_PAGE_MAX);
-			rc = -1;
-		}
-	}
-	if (rc == 0 && (v = evhttp_find_header(&kv, "after")) != NULL) {
-		if (!jbody_name_ok(v)) {
-			http_error(r, 400, "bad_request", "after must be a device serial");
-			rc = -1;
-		} else {
-			snprintf(after, MAX_NAME_BYTES, "%s", v);
-		}
-	}
-	evhttp_clear_headers(&kv);
-	return rc;
-}
-
-/* GET /api/v1/devices[?limit=N&after=SERIAL]: one page in serial order,
- * "next" the serial to ask after for the next one (null on the last). */
-void api_devices(struct http_req *r)
-{
-	char site[MAX_NAME_BYTES], after[MAX_NAME_BYTES];
-	struct api_list_ctx c = { r->srv, json_array(), 0, "", 0 };
-	int rc;
-
-	if (c.arr == NULL || api_devices_query(r, &c.limit, after) != 0) {
-		json_decref(c.arr);
-		if (c.arr == NULL)
-			http_error(r, 503, "internal", "out of memory");
-		return;
-	}
-	if ((rc = api_user_scope(r, site)) == 0)
-		rc = store_device_page(r->srv->store, site[0] != '\0' ? site : NULL, after,
-		                       c.limit + 1, api_devices_cb, &c);
-	if (rc != 0) {
-		json_decref(c.arr);
-		http_error(r, 503, "internal", "could not list devices (%s)", te_strerror(rc));
-		return;
-	}
-	http_reply(r, 200, json_pack("{s:o, s:o}", "devices", c.arr, "next",
-	                             c.more ? json_string(c.last) : json_null()));
-}
-
-void api_device_get(struct http_req *r)
-{
-	struct store_device d;
-
-	/* Another site's device is as unknown to a customer as a missing one. */
-	if (store_device_get(r->srv->store, r->arg, &d) != 0 || !api_site_in_scope(r, d.site)) {
-		http_error(r, 404, "no_such_device", "no device with serial %s", r->arg);
-		return;
-	}
-	http_reply(r, 200, api_device_json(r->srv, &d, 1));
-}

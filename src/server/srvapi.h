@@ -77,6 +77,8 @@ void api_ping_answer(struct http_req *r, void *arg);
  * one period, or (short-poll, or unknown since this server started) it
  * pinged within one long-poll plus one short-poll period (api_user.c). */
 int api_device_online(struct server *srv, const struct store_device *d);
+/* A device as the API shows it (api_user.c); full adds its SSH host key. */
+json_t *api_device_json(struct server *srv, const struct store_device *d, int full);
 /* 1 when the store says serial is revoked (read fresh, not from r). */
 int api_device_is_revoked(struct server *srv, const char *serial);
 

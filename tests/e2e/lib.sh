@@ -221,6 +221,8 @@ deploy() {
 	add_user_pw "$SPEC_USER" "$SPEC_PW" specialist "${SPEC_LEVEL:-2}"
 	tether-server user certify "$SPEC_USER" --product injector --until "$(date_in_days 365)" \
 		--dir "$SRV" >>"$WORK/init.log" 2>&1 || fail "user certify: $(tail -3 "$WORK/init.log")"
+	# SERVER_EXTRA_CONF (lines) is appended to tether-server.conf
+	[ -z "${SERVER_EXTRA_CONF:-}" ] || printf '%s\n' "$SERVER_EXTRA_CONF" >>"$SRV/tether-server.conf"
 	# SESSION_LIMITS="MAX_S IDLE_S": the policy's session limits (see below)
 	if [ -n "${SESSION_LIMITS:-}" ]; then
 		# shellcheck disable=SC2086
