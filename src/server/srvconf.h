@@ -43,6 +43,16 @@
 	"# notify.backoff_base_s = 5\n" \
 	"# notify.backoff_max_s = 3600\n"
 
+/* The commented fleet-status section `tether-server init` writes. */
+#define SRVCONF_STATUS_TEMPLATE \
+	"\n# Device status (docs/fleet.md). Days a device's status changes and its\n" \
+	"# cleared error codes are kept:\n" \
+	"# status.history_days = 90\n" \
+	"# Which new health or error codes of a product's devices raise a\n" \
+	"# device_alert notification: fault, warning, a code, a code prefix\n" \
+	"# ending in *, or * (every new code):\n" \
+	"# alert.injector = fault, E-1*\n"
+
 struct srvconf_notify {
 	char webhook_url[SRVCONF_NOTIFY_URL_BYTES];  /* http(s)://HOST:PORT/PATH */
 	char webhook_ca[PATH_MAX];                   /* trust for https only */
