@@ -228,6 +228,7 @@ static int deploy_conf(const char *dir, const char *listen, const char *host)
 	        LOGIN_ADDR_MAX_FAILURES, LOGIN_LOCK_BASE_S, LOGIN_LOCK_MAX_S);
 	fputs(SRVCONF_NOTIFY_TEMPLATE, f);  /* the notify.* keys (srvconf.h) */
 	fputs(SRVCONF_STATUS_TEMPLATE, f);  /* status.* and alert.* */
+	fputs(SRVCONF_SIEM_TEMPLATE, f);    /* siem.* */
 	return fclose(f) == 0 ? 0 : TE_ERR_IO;
 }
 

@@ -1,6 +1,7 @@
 /* server.c: `tether-server run`: load the deployment, listen, drop
  * privileges, serve until SIGTERM/SIGINT, then free everything. */
 #include "server.h"
+#include "siem.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -332,6 +333,7 @@ fail:
 static void server_free(struct server *srv)
 {
 	notify_stop(srv);
+	siem_stop(srv);
 	/* Jobs still queued are answered 503 while evhttp still exists. */
 	pwpool_free(srv->pwpool);
 	longpoll_free(srv->lp);
@@ -463,7 +465,8 @@ int server_run(const char *dir)
 	signer_on_dead(srv->signer, server_signer_dead, srv);
 	if ((rc = server_load(srv, dir)) != 0 || (rc = server_audit_check(srv, dir)) != 0 ||
 	    (rc = server_events(srv)) != 0 ||
-	    (rc = notify_start(srv)) != 0 || (rc = http_listen(srv)) != 0 ||
+	    (rc = notify_start(srv)) != 0 || (rc = siem_start(srv)) != 0 ||
+	    (rc = http_listen(srv)) != 0 ||
 	    (rc = srvmetrics_start(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */

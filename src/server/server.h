@@ -21,6 +21,7 @@
 struct longpoll;
 struct policy;
 struct notifier;
+struct siem;
 struct relayhealth;
 struct pwpool;
 struct ratelimit;
@@ -60,6 +61,7 @@ struct server {
 	struct ratelimit *rl_enroll;  /* relays' last health checks (relayhealth.h) */
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
+	struct siem *siem;           /* the audit trail's export (siem.h), or NULL */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */

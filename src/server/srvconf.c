@@ -27,7 +27,8 @@ static const char *const srvconf_keys[] = {
 	"ratelimit.enroll_burst",
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
-	"notify.backoff_max_s", "status.history_days", "alert.", NULL,
+	"notify.backoff_max_s", "status.history_days", "alert.", "siem.syslog", "siem.syslog_ca",
+	"siem.syslog_name", "siem.jsonl", "siem.jsonl_max_bytes", "siem.jsonl_keep", NULL,
 };
 
 int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
@@ -201,6 +202,48 @@ static int srvconf_notify(const struct config *cfg, const char *dir, const char 
 	return 0;
 }
 
+/* The siem.* keys: syslog needs its CA; file names resolve against dir. */
+static int srvconf_siem(const struct config *cfg, const char *dir, const char *path,
+                        struct srvconf_siem *x, char *errbuf, size_t errsz)
+{
+	const char *sys = config_get(cfg, "siem.syslog", "");
+	const char *ca = config_get(cfg, "siem.syslog_ca", "");
+	const char *name = config_get(cfg, "siem.syslog_name", "");
+	const char *jl = config_get(cfg, "siem.jsonl", "");
+	int rc;
+
+	if ((rc = config_get_int(cfg, "siem.jsonl_max_bytes", SRVCONF_SIEM_JSONL_MAX_BYTES, 1024,
+	                         1024L * 1024 * 1024 * 64, &x->jsonl_max_bytes, errbuf,
+	                         errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "siem.jsonl_keep", SRVCONF_SIEM_JSONL_KEEP, 1, 1000,
+	                         &x->jsonl_keep, errbuf, errsz)) != 0)
+		return rc;
+	if (sys[0] != '\0') {
+		if (srvconf_split_hostport(sys, x->syslog_host, sizeof(x->syslog_host),
+		                           x->syslog_port, sizeof(x->syslog_port)) != 0) {
+			snprintf(errbuf, errsz, "%s: siem.syslog must be HOST:PORT, e.g. "
+			         "siem.example.org:6514", path);
+			return TE_ERR_INVALID;
+		}
+		if (ca[0] == '\0') {
+			snprintf(errbuf, errsz, "%s: siem.syslog needs siem.syslog_ca (the PEM file "
+			         "with the receiver's CA: the only one trusted for it)", path);
+			return TE_ERR_INVALID;
+		}
+		if (srvconf_path(dir, ca, x->syslog_ca, sizeof(x->syslog_ca)) != 0 ||
+		    strlen(name) >= sizeof(x->syslog_name)) {
+			snprintf(errbuf, errsz, "%s: siem.syslog_ca or siem.syslog_name is too long", path);
+			return TE_ERR_TOO_LONG;
+		}
+		snprintf(x->syslog_name, sizeof(x->syslog_name), "%s", name[0] ? name : x->syslog_host);
+	}
+	if (jl[0] != '\0' && srvconf_path(dir, jl, x->jsonl, sizeof(x->jsonl)) != 0) {
+		snprintf(errbuf, errsz, "%s: siem.jsonl is too long", path);
+		return TE_ERR_TOO_LONG;
+	}
+	return 0;
+}
+
 struct srvconf_alert_ctx {
 	struct srvconf *c;
 	const char *path;
@@ -311,6 +354,8 @@ int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errs
 	if ((rc = srvconf_ints(cfg, out, errbuf, errsz)) != 0)
 		goto out;
 	if ((rc = srvconf_notify(cfg, dir, path, &out->notify, errbuf, errsz)) != 0)
+		goto out;
+	if ((rc = srvconf_siem(cfg, dir, path, &out->siem, errbuf, errsz)) != 0)
 		goto out;
 	if ((rc = config_get_int(cfg, "status.history_days", SRVCONF_STATUS_HISTORY_DAYS, 1,
 	                         3650, &out->status_history_days, errbuf, errsz)) != 0)

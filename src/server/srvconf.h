@@ -53,6 +53,30 @@
 	"# ending in *, or * (every new code):\n" \
 	"# alert.injector = fault, E-1*\n"
 
+/* siem.* keys: the audit trail exported (siem.h). */
+#define SRVCONF_SIEM_JSONL_MAX_BYTES (100L * 1024 * 1024)
+#define SRVCONF_SIEM_JSONL_KEEP      10
+#define SRVCONF_SIEM_TEMPLATE \
+	"\n# SIEM export of the audit trail (docs/siem.md): syslog over TLS\n" \
+	"# (RFC 5424 messages, RFC 5425 framing), the receiver's CA pinned:\n" \
+	"# siem.syslog = siem.example.org:6514\n" \
+	"# siem.syslog_ca = /etc/tether/siem-ca.pem\n" \
+	"# and/or a JSON-lines file, rotated at siem.jsonl_max_bytes, keeping\n" \
+	"# siem.jsonl_keep old files (its folder must be writable by `user`):\n" \
+	"# siem.jsonl = /var/log/tether/audit.jsonl\n" \
+	"# siem.jsonl_max_bytes = 104857600\n" \
+	"# siem.jsonl_keep = 10\n"
+
+struct srvconf_siem {
+	char syslog_host[256];        /* "" off */
+	char syslog_port[16];
+	char syslog_ca[PATH_MAX];     /* PEM: the receiver's CA, the only trust */
+	char syslog_name[256];        /* the name its certificate must carry (host) */
+	char jsonl[PATH_MAX];         /* "" off */
+	long jsonl_max_bytes;
+	long jsonl_keep;
+};
+
 struct srvconf_notify {
 	char webhook_url[SRVCONF_NOTIFY_URL_BYTES];  /* http(s)://HOST:PORT/PATH */
 	char webhook_ca[PATH_MAX];                   /* trust for https only */
@@ -110,6 +134,7 @@ struct srvconf {
 	char metrics_listen[64];      /* "ADDR:PORT" or "" (off) */
 	struct srvconf_notify notify;
 	long status_history_days;
+	struct srvconf_siem siem;
 	struct srvconf_alert alerts[SRVCONF_MAX_ALERTS];
 	size_t nalerts;
 };

@@ -18,7 +18,7 @@
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 17
+#define STORE_SCHEMA_VERSION 18
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -433,6 +433,14 @@ int store_audit_append(struct store *st, const char *actor, const char *action,
 typedef int (*store_audit_cb)(const struct audit_record *rec, void *arg);
 /* Every record in seq order. */
 int store_audit_each(struct store *st, store_audit_cb cb, void *arg);
+
+/* Records after seq, in seq order, at most limit (store_siem.c). */
+int store_audit_after(struct store *st, int64_t after, int64_t limit, store_audit_cb cb,
+                      void *arg);
+/* The seq a SIEM sink has taken the trail to (0: none yet), and moving it
+ * (migration 18). */
+int store_siem_cursor(struct store *st, const char *sink, int64_t *seq);
+int store_siem_cursor_set(struct store *st, const char *sink, int64_t seq);
 
 /* ---- Signed audit checkpoints (store_checkpoint.c, migration 7) ---- */
 /* The chain's head: seq 0 and AUDIT_GENESIS_HASH when empty. */

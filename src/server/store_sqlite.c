@@ -173,6 +173,8 @@ static const char *const store_migrations[] = {
 	" serial TEXT NOT NULL REFERENCES devices(serial), code TEXT NOT NULL,"
 	" first_seen INTEGER NOT NULL, cleared_at INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX device_errors_serial ON device_errors(serial, cleared_at);",
+	/* 18: how far each SIEM export has taken the audit trail (siem.c) */
+	"CREATE TABLE siem_cursors(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
