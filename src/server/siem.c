@@ -451,6 +451,12 @@ int siem_start(struct server *srv)
 		free(s);
 		return rc;
 	}
+	/* The audit trail leaves on TLS 1.3 only, like every tether link. */
+	if (s->tls != NULL && SSL_CTX_set_min_proto_version(s->tls, TLS1_3_VERSION) != 1) {
+		SSL_CTX_free(s->tls);
+		free(s);
+		return TE_ERR_TLS;
+	}
 	if ((s->tick = event_new(srv->base, -1, EV_PERSIST, siem_tick, s)) == NULL ||
 	    (s->guard = evtimer_new(srv->base, siem_syslog_guard, s)) == NULL ||
 	    event_add(s->tick, &tv) != 0) {

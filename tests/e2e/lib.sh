@@ -1215,6 +1215,61 @@ deb_agent_enroll() {
 }
 
 # ---- a Debian 12 host booted with systemd (t773, t774) -------------------
+# A SIEM's syslog receiver for the audit export (docs/siem.md): Debian's
+# rsyslog with its TLS module, on loopback.
+siem_rx_available() {
+	command -v rsyslogd >/dev/null 2>&1 &&
+		[ -n "$(find /usr/lib -name lmnsd_gtls.so 2>/dev/null | head -1)" ]
+}
+
+# siem_ca X NAME: a CA of the receiver's own (X/NAME.crt, X/NAME.key).
+siem_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/$2.key" \
+		-out "$1/$2.crt" -days 2 -subj "/CN=$2 SIEM CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>>"$WORK/openssl.log" ||
+		fail "openssl: cannot make the CA $2"
+}
+
+# siem_receiver X: in folder X a CA (X/ca.crt), a certificate for 127.0.0.1
+# signed by it, and an rsyslog config taking RFC 5425 over TLS on port
+# $SIEM_PORT into X/received.log (each message's raw text, a line each);
+# started (siem_rx_start / siem_rx_stop).
+siem_receiver() {
+	mkdir -p "$1/rs"
+	siem_ca "$1" ca
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/rx.key" \
+		-out "$1/rx.csr" -subj "/CN=siem receiver" 2>>"$WORK/openssl.log" || fail "openssl csr"
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$1/ext"
+	openssl x509 -req -in "$1/rx.csr" -CA "$1/ca.crt" -CAkey "$1/ca.key" -CAcreateserial \
+		-out "$1/rx.crt" -days 2 -extfile "$1/ext" 2>>"$WORK/openssl.log" || fail "openssl sign"
+	SIEM_PORT=$(free_port)
+	cat >"$1/rsyslog.conf" <<CONF
+global(workDirectory="$1/rs" maxMessageSize="64k"
+       defaultNetstreamDriver="gtls"
+       defaultNetstreamDriverCAFile="$1/ca.crt"
+       defaultNetstreamDriverCertFile="$1/rx.crt"
+       defaultNetstreamDriverKeyFile="$1/rx.key")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+input(type="imtcp" port="$SIEM_PORT" address="127.0.0.1" gnutlsPriorityString="NORMAL")
+template(name="raw" type="string" string="%rawmsg%\n")
+action(type="omfile" file="$1/received.log" template="raw")
+CONF
+	siem_rx_start "$1"
+}
+
+siem_rx_start() {
+	SIEM_RX_N=$(( ${SIEM_RX_N:-0} + 1 ))
+	bg "rsyslog-$SIEM_RX_N" rsyslogd -n -f "$1/rsyslog.conf" -i "$1/rsyslog.pid"
+	wait_port "$SIEM_PORT"
+}
+
+siem_rx_stop() {
+	_pid=$(cat "$1/rsyslog.pid")
+	kill "$_pid"
+	_i=0
+	while kill -0 "$_pid" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+
 # sd_root R PKG...: a clean root in R of what debootstrap --variant=minbase
 # gives (the Essential and the required packages: apt, PAM, passwd...), plus
 # systemd and PKG, copied from this host (helpers/debroot.py); ready to boot

@@ -8,52 +8,14 @@
 # and says why; siem.syslog without its CA is a configuration error.
 . "$(dirname "$0")/lib.sh"
 
-command -v rsyslogd >/dev/null || skip "rsyslogd is not installed (scripts/deps installs rsyslog)"
-[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -n "$(find /usr/lib -name lmnsd_gtls.so 2>/dev/null | head -1)" ] ||
-	skip "rsyslog's TLS module is not installed (rsyslog-gnutls)"
+siem_rx_available || skip "rsyslog with its TLS module is not installed (scripts/deps installs rsyslog and rsyslog-gnutls)"
 
 X="$WORK/siem"
-mkdir -p "$X/rs"
-# The receiver's own CA and certificate (for 127.0.0.1), as a SIEM has.
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/$1.key" \
-		-out "$X/$1.crt" -days 2 -subj "/CN=$1 SIEM CA" -addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>>"$WORK/openssl.log" ||
-		fail "openssl: cannot make $1"
-}
-mkcert ca
-mkcert otherca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$X/rx.key" \
-	-out "$X/rx.csr" -subj "/CN=siem receiver" 2>>"$WORK/openssl.log" || fail "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >"$X/ext"
-openssl x509 -req -in "$X/rx.csr" -CA "$X/ca.crt" -CAkey "$X/ca.key" -CAcreateserial \
-	-out "$X/rx.crt" -days 2 -extfile "$X/ext" 2>>"$WORK/openssl.log" || fail "openssl sign"
-
-RX_PORT=$(free_port)
-cat >"$X/rsyslog.conf" <<CONF
-global(workDirectory="$X/rs" maxMessageSize="64k"
-       defaultNetstreamDriver="gtls"
-       defaultNetstreamDriverCAFile="$X/ca.crt"
-       defaultNetstreamDriverCertFile="$X/rx.crt"
-       defaultNetstreamDriverKeyFile="$X/rx.key")
-module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
-input(type="imtcp" port="$RX_PORT" address="127.0.0.1")
-template(name="raw" type="string" string="%rawmsg%\n")
-action(type="omfile" file="$X/received.log" template="raw")
-CONF
-RX_N=0
-start_rx() {
-	RX_N=$((RX_N + 1))
-	bg "rsyslog-$RX_N" rsyslogd -n -f "$X/rsyslog.conf" -i "$X/rsyslog.pid"
-	wait_port "$RX_PORT"
-}
-stop_rx() {
-	pid=$(cat "$X/rsyslog.pid")
-	kill "$pid"
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-}
-start_rx
+siem_receiver "$X"
+siem_ca "$X" otherca
+RX_PORT=$SIEM_PORT
+start_rx() { siem_rx_start "$X"; }
+stop_rx() { siem_rx_stop "$X"; }
 
 SERVER_EXTRA_CONF="siem.syslog = 127.0.0.1:$RX_PORT
 siem.syslog_ca = $X/ca.crt
@@ -62,7 +24,7 @@ siem.jsonl_max_bytes = 4096
 siem.jsonl_keep = 50"
 deploy 1
 
-# seqs FILE...: the seq of every record in the files, sorted, one per line.
+# The seqs the receiver and the files have, and the trail's, one per line.
 rx_seqs() { sed -n 's/.*\[tether@32473 seq="\([0-9]*\)".*/\1/p' "$X/received.log" 2>/dev/null | sort -nu; }
 jl_seqs() { cat "$X"/audit.jsonl* 2>/dev/null | jq -r .seq | sort -nu; }
 head_seq() { sqlite3 "$SRV/tether.db" "SELECT max(seq) FROM audit"; }
