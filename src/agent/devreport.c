@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clockoff.h"
+#include "diag.h"
 #include "err.h"
 #include "filerepl.h"
 #include "log.h"
@@ -272,53 +273,20 @@ static void devreport_on_output(evutil_socket_t fd, short what, void *arg)
 
 static int devreport_run(struct devreport *dr, char *why, size_t whysz)
 {
-	struct spawn_req *req;
-	int p[2] = { -1, -1 }, fds[3], devnull = -1, rc = TE_ERR_SYS;
-	char *argv[AGENT_DIAG_MAX_ARGS + 1];
 	struct timeval tv = { DEVREPORT_RUN_S, 0 };
+	int rc;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
-		snprintf(why, whysz, "out of memory");
-		return TE_ERR_NOMEM;
-	}
-	agentconf_diag_argv(&dr->conf->status_cmd, argv);
-	req->kind = SPAWN_KIND_STATUS;
-	req->nfds = 3;
-	snprintf(req->session, sizeof(req->session), "status");
-	for (req->argc = 0; argv[req->argc] != NULL; req->argc++)
-		snprintf(req->argv[req->argc], sizeof(req->argv[0]), "%s", argv[req->argc]);
-	if (pipe2(p, O_CLOEXEC) != 0 || (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
-		snprintf(why, whysz, "cannot make a pipe: %s", strerror(errno));
-		goto out;
-	}
-	fds[0] = devnull;
-	fds[1] = p[1];
-	fds[2] = devnull;
-	memset(&dr->child, 0, sizeof(dr->child));
-	dr->child.status_fd = -1;
-	if ((rc = monitor_spawn(dr->conf, req, fds, &dr->child, why, whysz)) != 0)
-		goto out;
-	dr->out_fd = p[0];
-	p[0] = -1;
-	fcntl(dr->out_fd, F_SETFL, fcntl(dr->out_fd, F_GETFL) | O_NONBLOCK);
+	if ((rc = diag_spawn_output(dr->conf, &dr->conf->status_cmd, SPAWN_KIND_STATUS, "status",
+	                            0, &dr->child, &dr->out_fd, why, whysz)) != 0)
+		return rc;
 	dr->outlen = 0;
 	dr->deadline = time(NULL) + DEVREPORT_RUN_S;
 	dr->running = 1;
 	if ((dr->rd = event_new(dr->base, dr->out_fd, EV_READ | EV_PERSIST,
 	                        devreport_on_output, dr)) == NULL ||
-	    event_add(dr->rd, &tv) != 0) {
+	    event_add(dr->rd, &tv) != 0)
 		devreport_finish(dr, "could not be watched");
-		rc = 0;
-	}
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (devnull >= 0)
-		close(devnull);
-	free(req);
-	return rc;
+	return 0;
 }
 
 static void devreport_tick(evutil_socket_t fd, short what, void *arg)

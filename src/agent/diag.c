@@ -24,65 +24,74 @@ struct diag {
 	unsigned long long bytes;
 };
 
-static void diag_request(const struct agent_diag *d, const char *session,
-                         struct spawn_req *req)
+int diag_spawn_output(const struct agent_conf *conf, const struct agent_diag *d,
+                      uint32_t kind, const char *session, int with_stderr,
+                      struct spawn_handle *h, int *out_fd, char *why, size_t whysz)
 {
 	char *argv[AGENT_DIAG_MAX_ARGS + 1];
+	struct spawn_req *req;
+	int p[2] = { -1, -1 }, fds[3], devnull = -1, rc = TE_ERR_SYS;
 
-	memset(req, 0, sizeof(*req));
+	*out_fd = -1;
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		snprintf(why, whysz, "out of memory");
+		return TE_ERR_NOMEM;
+	}
 	agentconf_diag_argv(d, argv);
-	req->kind = SPAWN_KIND_DIAG;
+	req->kind = kind;
 	req->nfds = 3;
 	snprintf(req->session, sizeof(req->session), "%s", session);
 	for (req->argc = 0; argv[req->argc] != NULL; req->argc++)
 		snprintf(req->argv[req->argc], sizeof(req->argv[0]), "%s", argv[req->argc]);
-}
-
-int diag_start(const struct agent_conf *conf, const struct agent_diag *d,
-               const char *session, struct diag **out, char *why, size_t whysz)
-{
-	struct spawn_req *req = NULL;
-	struct diag *dg;
-	int p[2] = { -1, -1 }, fds[3], devnull = -1, rc = TE_ERR_SYS;
-
-	*out = NULL;
-	if ((dg = calloc(1, sizeof(*dg))) == NULL || (req = malloc(sizeof(*req))) == NULL ||
-	    (dg->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(dg->md, EVP_sha256(), NULL) != 1) {
-		snprintf(why, whysz, "out of memory");
-		rc = TE_ERR_NOMEM;
-		goto fail;
-	}
-	diag_request(d, session, req);
-	if (pipe2(p, O_CLOEXEC) != 0 || (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	if (pipe2(p, O_CLOEXEC) != 0 || (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		snprintf(why, whysz, "cannot make a pipe: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
-	/* stdin /dev/null; stdout and stderr into one pipe, in order. */
+	/* stdin /dev/null; stdout into the pipe, stderr too (in order) or not. */
 	fds[0] = devnull;
 	fds[1] = p[1];
-	fds[2] = p[1];
-	if ((rc = monitor_spawn(conf, req, fds, &dg->child, why, whysz)) != 0)
-		goto fail;
-	close(p[1]);
-	close(devnull);
-	dg->fd = p[0];
-	fcntl(dg->fd, F_SETFL, fcntl(dg->fd, F_GETFL) | O_NONBLOCK);
-	dg->deadline = time(NULL) + DIAG_MAX_RUNTIME_S;
-	free(req);
-	*out = dg;
-	return 0;
-fail:
+	fds[2] = with_stderr ? p[1] : devnull;
+	memset(h, 0, sizeof(*h));
+	h->status_fd = -1;
+	if ((rc = monitor_spawn(conf, req, fds, h, why, whysz)) != 0)
+		goto out;
+	*out_fd = p[0];
+	p[0] = -1;
+	fcntl(*out_fd, F_SETFL, fcntl(*out_fd, F_GETFL) | O_NONBLOCK);
+out:
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)
 		close(p[1]);
 	if (devnull >= 0)
 		close(devnull);
+	free(req);
+	return rc;
+}
+
+int diag_start(const struct agent_conf *conf, const struct agent_diag *d,
+               const char *session, struct diag **out, char *why, size_t whysz)
+{
+	struct diag *dg;
+	int rc;
+
+	*out = NULL;
+	if ((dg = calloc(1, sizeof(*dg))) == NULL || (dg->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(dg->md, EVP_sha256(), NULL) != 1) {
+		snprintf(why, whysz, "out of memory");
+		rc = TE_ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = diag_spawn_output(conf, d, SPAWN_KIND_DIAG, session, 1, &dg->child, &dg->fd,
+	                            why, whysz)) != 0)
+		goto fail;
+	dg->deadline = time(NULL) + DIAG_MAX_RUNTIME_S;
+	*out = dg;
+	return 0;
+fail:
 	if (dg != NULL)
 		EVP_MD_CTX_free(dg->md);
 	free(dg);
-	free(req);
 	return rc;
 }
 

@@ -127,6 +127,22 @@ void server_sweep(struct server *srv)
 		longpoll_wake_if(srv->lp, server_revoked_pred, srv);
 }
 
+/* Device status history past status.history_days, for devices that no
+ * longer report (a report prunes its own device): hourly, and at start. */
+#define SERVER_PRUNE_EVERY_S 3600
+
+static void server_prune(struct server *srv)
+{
+	int64_t now = server_now();
+
+	if (srv->pruned_at != 0 && now - srv->pruned_at < SERVER_PRUNE_EVERY_S &&
+	    now >= srv->pruned_at)
+		return;
+	srv->pruned_at = now;
+	if (store_devstatus_prune(srv->store, now - srv->cfg.status_history_days * 86400) != 0)
+		log_warn("could not prune the device status history (retried in an hour)");
+}
+
 static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -135,6 +151,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 		return;                 /* the dead callback is stopping the loop */
 	server_sweep(srv);
 	auditcp_tick(srv, 0);
+	server_prune(srv);
 }
 
 /* Without the signer no ticket, enrollment or TOTP check can be served, and

@@ -62,6 +62,7 @@ struct server {
 	int64_t revoked_seen;        /* revoked devices at the last sweep; -1: none yet */
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
 	struct siem *siem;           /* the audit trail's export (siem.h), or NULL */
+	int64_t pruned_at;           /* the status history's last pruning (server.c) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */
