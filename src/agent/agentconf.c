@@ -24,7 +24,7 @@ static const char *const agentconf_keys[] = {
 	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
-	NULL
+	"collect.", "upload_rate", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -274,6 +274,111 @@ static void agentconf_add_diag(const char *key, const char *value, void *arg)
 	c->conf->ndiags++;
 }
 
+long long agentconf_size(const char *v)
+{
+	char *end;
+	long long n, mul = 1;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0)
+		mul = 1024;
+	else if (strcmp(end, "M") == 0)
+		mul = 1024 * 1024;
+	else if (strcmp(end, "G") == 0)
+		mul = 1024LL * 1024 * 1024;
+	else if (*end != '\0')
+		return -1;
+	return n < 0 || n > (1LL << 40) / mul ? -1 : n * mul;
+}
+
+/* "30s", "15m", "6h", "1d" or seconds; -1 when malformed. */
+static long agentconf_duration(const char *v)
+{
+	char *end;
+	long n, mul = 1;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	n = strtol(v, &end, 10);
+	if (strcmp(end, "m") == 0)
+		mul = 60;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600;
+	else if (strcmp(end, "d") == 0)
+		mul = 86400;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	return n < 0 || n > 365L * 86400 / mul ? -1 : n * mul;
+}
+
+const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
+                                              const char *name)
+{
+	for (size_t i = 0; i < conf->ncollects; i++)
+		if (strcmp(conf->collects[i].name, name) == 0)
+			return &conf->collects[i];
+	return NULL;
+}
+
+/* One "key=value" option of a collect.NAME line into c; 0 or -1. */
+static int agentconf_collect_opt(struct agent_collect *c, const char *opt)
+{
+	if (strncmp(opt, "max_file=", 9) == 0)
+		return (c->max_file = agentconf_size(opt + 9)) > 0 ? 0 : -1;
+	if (strncmp(opt, "max_total=", 10) == 0)
+		return (c->max_total = agentconf_size(opt + 10)) > 0 ? 0 : -1;
+	if (strncmp(opt, "every=", 6) == 0)
+		return (c->every_s = agentconf_duration(opt + 6)) >= 60 ? 0 : -1;
+	return -1;
+}
+
+/* "collect.NAME = /abs/pattern [max_file=SIZE] [max_total=SIZE] [every=DUR]". */
+static void agentconf_add_collect(const char *key, const char *value, void *arg)
+{
+	struct agentconf_entry_ctx *x = arg;
+	const char *name = key + strlen("collect.");
+	char buf[MAX_CONFIG_LINE_BYTES], *tok, *save = NULL;
+	struct agent_collect *c;
+
+	if (x->rc != 0)
+		return;
+	if (x->conf->ncollects >= AGENT_MAX_COLLECT || !agentconf_name_ok(name) ||
+	    agentconf_collect(x->conf, name) != NULL) {
+		snprintf(x->errbuf, x->errsz, "%s: at most %d collections, each named once with "
+		         "1..%d of [A-Za-z0-9._-]", key, AGENT_MAX_COLLECT, MAX_NAME_BYTES - 1);
+		x->rc = TE_ERR_INVALID;
+		return;
+	}
+	c = &x->conf->collects[x->conf->ncollects];
+	memset(c, 0, sizeof(*c));
+	c->max_file = AGENT_COLLECT_MAX_FILE;
+	c->max_total = AGENT_COLLECT_MAX_TOTAL;
+	snprintf(buf, sizeof(buf), "%s", value);
+	tok = strtok_r(buf, " \t", &save);
+	if (tok == NULL || tok[0] != '/' || strlen(tok) >= sizeof(c->pattern) ||
+	    strstr(tok, "/../") != NULL) {
+		snprintf(x->errbuf, x->errsz, "%s: must start with an absolute path or glob "
+		         "pattern, e.g. /var/log/device/*.log", key);
+		x->rc = TE_ERR_INVALID;
+		return;
+	}
+	snprintf(c->pattern, sizeof(c->pattern), "%s", tok);
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL)
+		if (agentconf_collect_opt(c, tok) != 0) {
+			snprintf(x->errbuf, x->errsz, "%s: '%.60s': use max_file=SIZE, max_total=SIZE "
+			         "(bytes, or with K, M, G) or every=DURATION (at least 60s; s, m, h, d)",
+			         key, tok);
+			x->rc = TE_ERR_INVALID;
+			return;
+		}
+	if (c->max_file > c->max_total)
+		c->max_file = c->max_total;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	x->conf->ncollects++;
+}
+
 /* The OEM status command (devreport.h) and how often it runs. */
 static int agentconf_fill_status(struct agent_conf *c, const struct config *cfg,
                                  char *errbuf, size_t errsz)
@@ -341,6 +446,17 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	config_each_prefix(cfg, "diag.", agentconf_add_diag, &dc);
 	if (dc.rc != 0)
 		return dc.rc;
+	config_each_prefix(cfg, "collect.", agentconf_add_collect, &dc);
+	if (dc.rc != 0)
+		return dc.rc;
+	v = config_get(cfg, "upload_rate", NULL);
+	c->upload_rate = AGENT_UPLOAD_RATE;
+	if (v != NULL && (strcmp(v, "0") == 0 ? (c->upload_rate = 0, 0) :
+	                  (c->upload_rate = (long)agentconf_size(v)) < 1024)) {
+		snprintf(errbuf, errsz, "upload_rate = %.60s: bytes per second (at least 1K; K, M, "
+		         "G), or 0 for no cap", v);
+		return TE_ERR_INVALID;
+	}
 	return agentconf_fill_status(c, cfg, errbuf, errsz);
 }
 

@@ -23,6 +23,10 @@ struct agent_service {
 #define AGENT_MAX_DIAGS      16      /* diag.NAME entries */
 #define AGENT_DIAG_MAX_ARGS  16      /* program + arguments of one diagnostic */
 #define AGENT_STATUS_INTERVAL_S 300   /* status.interval_s default */
+#define AGENT_MAX_COLLECT    16      /* collect.NAME entries */
+#define AGENT_COLLECT_MAX_FILE  (64LL * 1024 * 1024)   /* max_file default */
+#define AGENT_COLLECT_MAX_TOTAL (256LL * 1024 * 1024)  /* max_total default */
+#define AGENT_UPLOAD_RATE       (1024L * 1024)         /* upload_rate default, bytes/s */
 
 /* "files.logs = /var/log/device" (an SFTP root) or
  * "patient_data.studies = /data/studies" (a refusal pattern: an fnmatch
@@ -40,6 +44,15 @@ struct agent_diag {
 	char buf[MAX_CONFIG_LINE_BYTES];
 	size_t args[AGENT_DIAG_MAX_ARGS];
 	size_t argc;
+};
+
+/* collect.NAME = PATTERN [max_file=SIZE] [max_total=SIZE] [every=DURATION] */
+struct agent_collect {
+	char name[MAX_NAME_BYTES];
+	char pattern[AGENT_PATH_BYTES];    /* absolute glob(3) pattern */
+	long long max_file;                /* bytes of one file */
+	long long max_total;               /* bytes of one run */
+	long every_s;                      /* 0: on request only */
 };
 
 struct agent_conf {
@@ -79,6 +92,10 @@ struct agent_conf {
 	struct agent_diag status_cmd;
 	int has_status_cmd;
 	long status_interval_s;
+	/* collect.NAME: data files sent to the server (collector.h) */
+	struct agent_collect collects[AGENT_MAX_COLLECT];
+	size_t ncollects;
+	long upload_rate;                  /* bytes/s of file uploads; 0: no cap */
 };
 
 /* Load and validate a config file. errbuf says what is wrong and where. */
@@ -103,6 +120,12 @@ const char *agentconf_proxy(const struct agent_conf *conf, const char *dest);
 /* The allowlisted service with this name, or NULL. */
 const struct agent_service *agentconf_service(const struct agent_conf *conf,
                                               const char *name);
+
+/* The collection with this name, or NULL. */
+const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
+                                              const char *name);
+/* "10M", "512K", "2G" or bytes; -1 when malformed. */
+long long agentconf_size(const char *v);
 
 /* The diagnostic with this name, or NULL. */
 const struct agent_diag *agentconf_diag(const struct agent_conf *conf,

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "ping.h"
+#include "collect.h"
 #include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
@@ -371,6 +372,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	struct apiq *api = NULL;
 	struct ping *ping = NULL;
 	struct devreport *report = NULL;
+	struct collector *collector = NULL;
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *tpub = NULL;
 	int i, rc;
@@ -407,6 +409,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		goto out;
 	}
 	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
+	    (rc = collector_new(r.base, conf, api, &collector)) != 0 ||
 	    (rc = ping_new(r.base, conf, ctx, r.consent, report, &ping)) != 0)
 		goto out;
 	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
@@ -415,6 +418,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	log_info("running: serial %s, server %s, consent socket %s", conf->serial,
 	         conf->server, conf->consent_socket);
 	devreport_start(report);
+	collector_start(collector);
 	ping_start(ping);
 	event_base_dispatch(r.base);
 	rc = 0;
@@ -422,6 +426,7 @@ out:
 	if (r.consent != NULL)
 		run_stop_workers(&r);
 	ping_free(ping);
+	collector_free(collector);
 	apiq_free(api);
 	devreport_free(report);
 	consent_free(r.consent);
@@ -503,6 +508,8 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "sftp-server") == 0)     /* the session worker's SFTP child */
 		return sftpchild_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "collect-read") == 0)    /* a collection's reader (collect.h) */
+		return collect_read_main(argc - 1, argv + 1);
 	if ((rc = cmdhelp_main("tether-agent", usage_text, "tether-agent(8)",
 	                       argc - 1, argv + 1)) >= 0)
 		return rc;

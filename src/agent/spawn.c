@@ -48,6 +48,7 @@ struct spawn_plan {
 	char *envp[SPAWN_NENV + 1];
 	char env[SPAWN_NENV][SPAWN_ENV_BYTES];
 	char exe[AGENT_PATH_BYTES];
+	char numbers[3][24];             /* collect-read's limits and case flag */
 	char home[AGENT_PATH_BYTES];
 	char uid_map[SPAWN_MAP_BYTES], gid_map[SPAWN_MAP_BYTES];
 	uid_t uid;
@@ -94,6 +95,15 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 	case SPAWN_KIND_STATUS:
 		if (conf->has_status_cmd && spawn_diag_matches(&conf->status_cmd, req) &&
 		    !(req->flags & SPAWN_F_PTY))
+			return 0;
+		break;
+	case SPAWN_KIND_COLLECT:
+		/* A configured collection by name; the monitor writes the rest
+		 * of argv, the patient-data list included, which the reader
+		 * checks each file against (and reports) before opening it. */
+		if (req->argc == 2 && strcmp(req->argv[0], "collect-read") == 0 &&
+		    agentconf_collect(conf, req->argv[1]) != NULL && req->nfds == 3 &&
+		    req->flags == 0)
 			return 0;
 		break;
 	case SPAWN_KIND_SFTP:
@@ -228,7 +238,27 @@ static int spawn_prepare(const struct agent_conf *conf, struct spawn_plan *p,
 	    (rc = spawn_identity(conf, p, why, whysz)) != 0 ||
 	    (rc = spawn_covers(conf, p, why, whysz)) != 0)
 		return rc;
-	if (p->req->kind == SPAWN_KIND_SFTP) {
+	if (p->req->kind == SPAWN_KIND_COLLECT) {
+		/* collect-read PATTERN MAX_FILE MAX_TOTAL CASEFOLD PATIENT...:
+		 * every word from the monitor's own config, none from the
+		 * network part but the collection's name. */
+		const struct agent_collect *c = agentconf_collect(conf, p->req->argv[1]);
+
+		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
+		snprintf(p->numbers[0], sizeof(p->numbers[0]), "%lld", c->max_file);
+		snprintf(p->numbers[1], sizeof(p->numbers[1]), "%lld", c->max_total);
+		snprintf(p->numbers[2], sizeof(p->numbers[2]), "%d", conf->patient_casefold);
+		p->argv[a++] = "tether-agent";
+		p->argv[a++] = "collect-read";
+		p->argv[a++] = (char *)c->pattern;
+		for (i = 0; i < 3; i++)
+			p->argv[a++] = p->numbers[i];
+		for (i = 0; i < conf->npatient; i++)
+			p->argv[a++] = (char *)conf->patient[i].path;
+		p->argv[a] = NULL;
+		p->ns = p->mode == SPAWN_MODE_NAMESPACE;
+		return 0;
+	} else if (p->req->kind == SPAWN_KIND_SFTP) {
 		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
 		p->argv[a++] = "tether-agent";
 	} else if (strlen(p->req->argv[0]) < sizeof(p->exe)) {

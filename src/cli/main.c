@@ -13,6 +13,7 @@
 #include "cmdhelp.h"
 #include "connect.h"
 #include "devices.h"
+#include "files.h"
 #include "enroll.h"
 #include "log.h"
 #include "login.h"
@@ -57,9 +58,13 @@ static const char usage_text[] =
 	"                        new from TETHER_NEW_PASSWORD, else prompts or\n"
 	"                        two lines on stdin); revokes your other logins\n"
 	"  logout                revoke the login and forget the token\n"
-	"  devices               list devices\n"
-	"  devices show DEVICE   one device, with the services, diagnostics and\n"
-	"                        file areas its agent reports\n"
+	"  devices [--site S] [--product P] [--health H] [--error CODE]\n"
+	"          [--below COMP:VER] [--not-seen DUR] [--sort KEY]\n"
+	"                        list devices, filtered and sorted (devices --help)\n"
+	"  devices show DEVICE   one device: its status, error history, versions,\n"
+	"                        recent sessions, services, diagnostics, file areas\n"
+	"  files list DEVICE     the data files collected from DEVICE\n"
+	"  files get ID -o PATH  fetch one, checked by SHA-256\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
@@ -121,6 +126,7 @@ static const struct {
 	{ "session", session_main },
 	{ "sessions", sessions_main },
 	{ "play", playcmd_main },
+	{ "files", files_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },

@@ -61,7 +61,7 @@ static int api_recording_path(struct server *srv, const char *session, const cha
 	return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
 }
 
-static int api_sha256_ok(const char *hex)
+int api_sha256_ok(const char *hex)
 {
 	size_t i;
 
@@ -71,8 +71,7 @@ static int api_sha256_ok(const char *hex)
 	return i == 64;
 }
 
-static int api_int_field(struct http_req *r, const json_t *j, const char *key,
-                         json_int_t *out)
+int api_int_field(struct http_req *r, const json_t *j, const char *key, json_int_t *out)
 {
 	const json_t *v = json_object_get(j, key);
 

@@ -39,6 +39,7 @@ static const char *const policy_words[] = {
 	POLICY_DEVICES_VIEW, POLICY_USERS_VIEW, POLICY_AUDIT_READ, POLICY_SESSION_REQUEST,
 	POLICY_SESSION_END_SITE, POLICY_SESSION_END_ANY, POLICY_APPROVALS_VIEW,
 	POLICY_APPROVALS_DECIDE, POLICY_SITES_VIEW, POLICY_SITE_SWITCH, POLICY_SITE_APPROVAL,
+	POLICY_FILES_COLLECT,
 	"shell", "files:read", "files:write", "patient_records", NULL,
 };
 
@@ -53,13 +54,14 @@ static const char policy_default[] =
 	"#   @ROLE        every permission of a role defined above, e.g. @specialist.1\n"
 	"#   API:     devices:view users:view audit:read session:request\n"
 	"#            session:end:site session:end:any approvals:view approvals:decide\n"
-	"#            sites:view site:switch site:approval\n"
+	"#            sites:view site:switch site:approval files:collect (data files\n"
+	"#            collected from devices: list and fetch)\n"
 	"#   session: forward:NAME forward:* files:read files:write (includes read)\n"
 	"#            shell diag:NAME diag:* patient_records\n"
 	"# patient_records is in no role by default: add it to a role to let it ask\n"
 	"# for patient data; each such session also needs the customer's approval.\n"
 	"role.specialist.1 = devices:view session:request forward:screen files:read diag:status\n"
-	"role.specialist.2 = @specialist.1 forward:* files:write diag:*\n"
+	"role.specialist.2 = @specialist.1 forward:* files:write diag:* files:collect\n"
 	"role.specialist.3 = @specialist.2 shell\n"
 	"role.customer_approver = devices:view sites:view approvals:view approvals:decide"
 	" site:switch site:approval session:end:site\n"

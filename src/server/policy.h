@@ -44,6 +44,7 @@
 #define POLICY_SITES_VIEW      "sites:view"
 #define POLICY_SITE_SWITCH     "site:switch"
 #define POLICY_SITE_APPROVAL   "site:approval"
+#define POLICY_FILES_COLLECT   "files:collect"
 
 struct policy_role {
 	char name[POLICY_ROLE_BYTES];       /* "specialist", "auditor", ... */

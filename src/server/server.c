@@ -128,7 +128,8 @@ void server_sweep(struct server *srv)
 }
 
 /* Device status history past status.history_days, for devices that no
- * longer report (a report prunes its own device): hourly, and at start. */
+ * longer report (a report prunes its own device), and data files past
+ * files.retention_days: hourly, and at start. */
 #define SERVER_PRUNE_EVERY_S 3600
 
 static void server_prune(struct server *srv)
@@ -141,6 +142,7 @@ static void server_prune(struct server *srv)
 	srv->pruned_at = now;
 	if (store_devstatus_prune(srv->store, now - srv->cfg.status_history_days * 86400) != 0)
 		log_warn("could not prune the device status history (retried in an hour)");
+	api_files_prune(srv);
 }
 
 static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)

@@ -40,6 +40,18 @@ void api_relay_event(struct http_req *r);
 /* Shell recordings (api_recording.c). */
 void api_device_recording(struct http_req *r);
 void api_device_status(struct http_req *r);
+void api_device_file(struct http_req *r);
+void api_device_files(struct http_req *r);
+void api_file_get(struct http_req *r);
+void api_file_read(struct http_req *r);
+/* Drop the data files past files.retention_days and their blobs no row
+ * holds any more (api_files.c). */
+struct server;
+void api_files_prune(struct server *srv);
+/* 64 lower-case hex digits (api_recording.c). */
+int api_sha256_ok(const char *hex);
+/* Field key of j, an integer >= 0, into out; else a 400 is answered and -1. */
+int api_int_field(struct http_req *r, const json_t *j, const char *key, json_int_t *out);
 void api_session_recordings(struct http_req *r);
 void api_session_recording_read(struct http_req *r);
 /* The body's "session" of the calling device (or relay), or 404/400

@@ -28,7 +28,7 @@ static const char *const srvconf_keys[] = {
 	"notify.webhook_url", "notify.webhook_ca", "notify.webhook_secret_file",
 	"notify.command", "notify.max_attempts", "notify.backoff_base_s",
 	"notify.backoff_max_s", "status.history_days", "alert.", "siem.syslog", "siem.syslog_ca",
-	"siem.syslog_name", "siem.jsonl", "siem.jsonl_max_bytes", "siem.jsonl_keep", NULL,
+	"siem.syslog_name", "siem.jsonl", "siem.jsonl_max_bytes", "siem.jsonl_keep", "files.quota_mb", "files.retention_days", NULL,
 };
 
 int srvconf_path(const char *dir, const char *name, char *out, size_t outsz)
@@ -356,6 +356,11 @@ int srvconf_load(const char *dir, struct srvconf *out, char *errbuf, size_t errs
 	if ((rc = srvconf_notify(cfg, dir, path, &out->notify, errbuf, errsz)) != 0)
 		goto out;
 	if ((rc = srvconf_siem(cfg, dir, path, &out->siem, errbuf, errsz)) != 0)
+		goto out;
+	if ((rc = config_get_int(cfg, "files.quota_mb", SRVCONF_FILES_QUOTA_MB, 1, 1024L * 1024,
+	                         &out->files_quota_mb, errbuf, errsz)) != 0 ||
+	    (rc = config_get_int(cfg, "files.retention_days", SRVCONF_FILES_RETENTION_DAYS, 1,
+	                         3650, &out->files_retention_days, errbuf, errsz)) != 0)
 		goto out;
 	if ((rc = config_get_int(cfg, "status.history_days", SRVCONF_STATUS_HISTORY_DAYS, 1,
 	                         3650, &out->status_history_days, errbuf, errsz)) != 0)

@@ -51,7 +51,11 @@
 	"# Which new health or error codes of a product's devices raise a\n" \
 	"# device_alert notification: fault, warning, a code, a code prefix\n" \
 	"# ending in *, or * (every new code):\n" \
-	"# alert.injector = fault, E-1*\n"
+	"# alert.injector = fault, E-1*\n" \
+	"# Data files from devices (docs/fleet.md): the MiB each device's kept\n" \
+	"# files may take, and the days they are kept:\n" \
+	"# files.quota_mb = 1024\n" \
+	"# files.retention_days = 90\n"
 
 /* siem.* keys: the audit trail exported (siem.h). */
 #define SRVCONF_SIEM_JSONL_MAX_BYTES (100L * 1024 * 1024)
@@ -92,6 +96,8 @@ struct srvconf_notify {
  * "device_alert" notification, per product (alert.PRODUCT = fault, E-1*). */
 #define SRVCONF_STATUS_HISTORY_DAYS 90
 #define SRVCONF_MAX_ALERTS 32
+#define SRVCONF_FILES_QUOTA_MB 1024
+#define SRVCONF_FILES_RETENTION_DAYS 90
 
 struct srvconf_alert {
 	char product[MAX_NAME_BYTES];
@@ -134,6 +140,8 @@ struct srvconf {
 	char metrics_listen[64];      /* "ADDR:PORT" or "" (off) */
 	struct srvconf_notify notify;
 	long status_history_days;
+	long files_quota_mb;          /* files.quota_mb: a device's kept data files */
+	long files_retention_days;    /* files.retention_days */
 	struct srvconf_siem siem;
 	struct srvconf_alert alerts[SRVCONF_MAX_ALERTS];
 	size_t nalerts;

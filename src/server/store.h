@@ -18,7 +18,7 @@
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 18
+#define STORE_SCHEMA_VERSION 19
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -441,6 +441,42 @@ int store_audit_after(struct store *st, int64_t after, int64_t limit, store_audi
  * (migration 18). */
 int store_siem_cursor(struct store *st, const char *sink, int64_t *seq);
 int store_siem_cursor_set(struct store *st, const char *sink, int64_t seq);
+
+/* ---- Data files from devices (store_files.c, migration 19) ---- */
+
+#define STORE_FILE_PATH_BYTES 1024
+#define STORE_FILES_LIST 500                 /* rows a device's list gets */
+
+struct store_file {
+	int64_t id;
+	char device[MAX_NAME_BYTES];
+	char collection[MAX_NAME_BYTES];
+	char path[STORE_FILE_PATH_BYTES];
+	int64_t size;
+	char sha256[SHA256_HEX_BYTES];       /* "" when refused */
+	int64_t mtime, collected_at, stored_at;
+	char refused[MAX_REASON_BYTES];      /* "" when kept */
+};
+/* Add f (id set on success); TE_ERR_EXISTS when the device already sent
+ * this collection's path of that run. */
+int store_file_add(struct store *st, struct store_file *f);
+int store_file_find(struct store *st, const char *device, const char *collection,
+                    const char *path, int64_t collected_at, struct store_file *out);
+int store_file_get(struct store *st, int64_t id, struct store_file *out);
+typedef int (*store_file_cb)(const struct store_file *f, void *arg);
+/* A device's newest STORE_FILES_LIST files, newest first. */
+int store_file_each_for_device(struct store *st, const char *device, store_file_cb cb,
+                               void *arg);
+/* The bytes a device's kept files take, each content counted once (its
+ * quota's measure). */
+int store_file_device_bytes(struct store *st, const char *device, int64_t *bytes);
+/* 1 when the device has a kept file with these contents. */
+int store_file_device_has(struct store *st, const char *device, const char *sha256);
+/* Rows stored before keep_from go (at most 1000 a call); cb sees each one
+ * first, so that the caller can drop a blob no row holds any more
+ * (store_file_sha_used) once the call returned. */
+int store_file_prune(struct store *st, int64_t keep_from, store_file_cb cb, void *arg);
+int store_file_sha_used(struct store *st, const char *sha256);
 
 /* ---- Signed audit checkpoints (store_checkpoint.c, migration 7) ---- */
 /* The chain's head: seq 0 and AUDIT_GENESIS_HASH when empty. */

@@ -175,6 +175,18 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX device_errors_serial ON device_errors(serial, cleared_at);",
 	/* 18: how far each SIEM export has taken the audit trail (siem.c) */
 	"CREATE TABLE siem_cursors(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+	/* 19: data files collected from devices, kept content-addressed under
+	 * DIR/files/blobs (store_files.c, api_files.c); a refused one has
+	 * size 0 and its reason */
+	"CREATE TABLE device_files(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" device TEXT NOT NULL REFERENCES devices(serial), collection TEXT NOT NULL,"
+	" path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" mtime INTEGER NOT NULL, collected_at INTEGER NOT NULL, stored_at INTEGER NOT NULL,"
+	" refused TEXT NOT NULL DEFAULT '');"
+	"CREATE UNIQUE INDEX device_files_key ON device_files(device, collection, path,"
+	" collected_at);"
+	"CREATE INDEX device_files_sha ON device_files(sha256);"
+	"CREATE INDEX device_files_stored ON device_files(stored_at);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

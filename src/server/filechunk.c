@@ -1,0 +1,80 @@
+/* filechunk.c: a data-file upload request's fields (filechunk.h). */
+#include "filechunk.h"
+
+#include <string.h>
+
+#include "codec.h"
+#include "err.h"
+#include "jbody.h"
+
+static int filechunk_int(const json_t *j, const char *key, int64_t *out)
+{
+	const json_t *v = json_object_get(j, key);
+
+	if (v == NULL)
+		return TE_ERR_NOT_FOUND;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > ((json_int_t)1 << 50))
+		return TE_ERR_INVALID;
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+static int filechunk_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+int filechunk_parse(const json_t *j, struct filechunk *out, const char **field)
+{
+	struct store_file *f = &out->f;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(j))
+		return *field = "body", TE_ERR_INVALID;
+	if ((rc = jbody_str(j, "collection", 1, f->collection, sizeof(f->collection))) != 0 ||
+	    !jbody_name_ok(f->collection))
+		return *field = "collection", rc ? rc : TE_ERR_INVALID;
+	if ((rc = jbody_str(j, "path", 1, f->path, sizeof(f->path))) != 0 || f->path[0] != '/' ||
+	    !jbody_text_ok(f->path))
+		return *field = "path", rc ? rc : TE_ERR_INVALID;
+	if ((rc = filechunk_int(j, "collected_at", &f->collected_at)) != 0)
+		return *field = "collected_at", rc;
+	if (json_object_get(j, "refused") != NULL) {
+		if ((rc = jbody_str(j, "refused", 1, f->refused, sizeof(f->refused))) != 0 ||
+		    f->refused[0] == '\0' || !jbody_text_ok(f->refused))
+			return *field = "refused", rc ? rc : TE_ERR_INVALID;
+		return 0;
+	}
+	if ((rc = jbody_str(j, "sha256", 1, f->sha256, sizeof(f->sha256))) != 0 ||
+	    !filechunk_hex64(f->sha256))
+		return *field = "sha256", rc ? rc : TE_ERR_INVALID;
+	if ((rc = filechunk_int(j, "size", &f->size)) != 0)
+		return *field = "size", rc;
+	if ((rc = filechunk_int(j, "mtime", &f->mtime)) != 0)
+		return *field = "mtime", rc;
+	if ((rc = filechunk_int(j, "offset", &out->offset)) != 0)
+		return *field = "offset", rc;
+	if (out->offset > f->size)
+		return *field = "offset", TE_ERR_INVALID;
+	out->data = json_string_value(json_object_get(j, "data"));
+	if (out->data == NULL)
+		return *field = "data", TE_ERR_NOT_FOUND;
+	if (strlen(out->data) > (FILECHUNK_BYTES / 3 + 1) * 4)
+		return *field = "data", TE_ERR_TOO_LONG;
+	return 0;
+}
+
+int filechunk_decode(const struct filechunk *c, uint8_t *buf, size_t *n)
+{
+	*n = 0;
+	if (c->data == NULL)
+		return TE_ERR_INVALID;
+	return b64url_decode(c->data, strlen(c->data), buf, FILECHUNK_BYTES, n);
+}

@@ -1,0 +1,30 @@
+/* filechunk.h: one request of a device's data-file upload (POST
+ * /api/v1/device/file, api_files.c), parsed by a pure function so that it
+ * can be fuzzed on its own. */
+#ifndef TETHER_SERVER_FILECHUNK_H
+#define TETHER_SERVER_FILECHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+#define FILECHUNK_BYTES      (128 * 1024)   /* the data one request carries */
+
+struct filechunk {
+	struct store_file f;        /* collection, path, collected_at; refused, or
+	                             * size, sha256 and mtime */
+	int64_t offset;
+	const char *data;           /* base64url, into j; NULL for a refusal */
+};
+
+/* Check j's fields into out. 0, or a te_err with *field naming the field
+ * that is missing or wrong. Text fields are displayable text; a path is
+ * absolute; data is at most FILECHUNK_BYTES once decoded. */
+int filechunk_parse(const json_t *j, struct filechunk *out, const char **field);
+/* Decode out->data into buf (FILECHUNK_BYTES); *n the bytes. */
+int filechunk_decode(const struct filechunk *c, uint8_t *buf, size_t *n);
+
+#endif
