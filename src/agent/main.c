@@ -373,6 +373,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	struct ping *ping = NULL;
 	struct devreport *report = NULL;
 	struct collector *collector = NULL;
+	struct apiq *upq = NULL;
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *tpub = NULL;
 	int i, rc;
@@ -408,8 +409,12 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
 		goto out;
 	}
-	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
-	    (rc = collector_new(r.base, conf, api, &collector)) != 0 ||
+	/* Data files on a connection of their own: a chunk in flight on a
+	 * slow network must not hold up a consent answer behind it. */
+	if ((rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server), ctx,
+	                   &upq)) != 0 ||
+	    (rc = devreport_new(r.base, conf, api, &report)) != 0 ||
+	    (rc = collector_new(r.base, conf, upq, &collector)) != 0 ||
 	    (rc = ping_new(r.base, conf, ctx, r.consent, report, &ping)) != 0)
 		goto out;
 	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
@@ -427,6 +432,7 @@ out:
 		run_stop_workers(&r);
 	ping_free(ping);
 	collector_free(collector);
+	apiq_free(upq);
 	apiq_free(api);
 	devreport_free(report);
 	consent_free(r.consent);

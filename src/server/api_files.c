@@ -16,6 +16,7 @@
  *   sites; the first chunk read is audited file_fetched. */
 #include "srvapi.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -385,6 +386,28 @@ static int api_files_prune_cb(const struct store_file *f, void *arg)
 	return f->sha256[0] ? json_array_append_new(arg, json_string(f->sha256)) : 0;
 }
 
+/* Parts of uploads abandoned longer than the retention (a device that
+ * never came back): removed. */
+static void api_files_prune_parts(struct server *srv, int64_t keep_from)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (api_files_path(srv, "partial", "", 0, dir) != 0 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    snprintf(p, sizeof(p), "%s%s", dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < keep_from &&
+		    unlink(p) == 0)
+			log_info("files: removed %s, an upload abandoned for files.retention_days", p);
+	}
+	closedir(d);
+}
+
 void api_files_prune(struct server *srv)
 {
 	json_t *shas = json_array();
@@ -392,6 +415,7 @@ void api_files_prune(struct server *srv)
 	size_t i;
 	json_t *v;
 
+	api_files_prune_parts(srv, server_now() - srv->cfg.files_retention_days * 86400);
 	if (shas == NULL)
 		return;
 	if (store_file_prune(srv->store, server_now() - srv->cfg.files_retention_days * 86400,
