@@ -274,45 +274,6 @@ static void agentconf_add_diag(const char *key, const char *value, void *arg)
 	c->conf->ndiags++;
 }
 
-long long agentconf_size(const char *v)
-{
-	char *end;
-	long long n, mul = 1;
-
-	if (v[0] < '0' || v[0] > '9')
-		return -1;
-	n = strtoll(v, &end, 10);
-	if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0)
-		mul = 1024;
-	else if (strcmp(end, "M") == 0)
-		mul = 1024 * 1024;
-	else if (strcmp(end, "G") == 0)
-		mul = 1024LL * 1024 * 1024;
-	else if (*end != '\0')
-		return -1;
-	return n < 0 || n > (1LL << 40) / mul ? -1 : n * mul;
-}
-
-/* "30s", "15m", "6h", "1d" or seconds; -1 when malformed. */
-static long agentconf_duration(const char *v)
-{
-	char *end;
-	long n, mul = 1;
-
-	if (v[0] < '0' || v[0] > '9')
-		return -1;
-	n = strtol(v, &end, 10);
-	if (strcmp(end, "m") == 0)
-		mul = 60;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return -1;
-	return n < 0 || n > 365L * 86400 / mul ? -1 : n * mul;
-}
-
 const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
                                               const char *name)
 {
@@ -326,11 +287,11 @@ const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
 static int agentconf_collect_opt(struct agent_collect *c, const char *opt)
 {
 	if (strncmp(opt, "max_file=", 9) == 0)
-		return (c->max_file = agentconf_size(opt + 9)) > 0 ? 0 : -1;
+		return (c->max_file = config_size(opt + 9)) > 0 ? 0 : -1;
 	if (strncmp(opt, "max_total=", 10) == 0)
-		return (c->max_total = agentconf_size(opt + 10)) > 0 ? 0 : -1;
+		return (c->max_total = config_size(opt + 10)) > 0 ? 0 : -1;
 	if (strncmp(opt, "every=", 6) == 0)
-		return (c->every_s = agentconf_duration(opt + 6)) >= 60 ? 0 : -1;
+		return (c->every_s = config_duration(opt + 6)) >= 60 ? 0 : -1;
 	return -1;
 }
 
@@ -452,7 +413,7 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	v = config_get(cfg, "upload_rate", NULL);
 	c->upload_rate = AGENT_UPLOAD_RATE;
 	if (v != NULL && (strcmp(v, "0") == 0 ? (c->upload_rate = 0, 0) :
-	                  (c->upload_rate = (long)agentconf_size(v)) < 1024)) {
+	                  (c->upload_rate = (long)config_size(v)) < 1024)) {
 		snprintf(errbuf, errsz, "upload_rate = %.60s: bytes per second (at least 1K; K, M, "
 		         "G), or 0 for no cap", v);
 		return TE_ERR_INVALID;

@@ -124,8 +124,6 @@ const struct agent_service *agentconf_service(const struct agent_conf *conf,
 /* The collection with this name, or NULL. */
 const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
                                               const char *name);
-/* "10M", "512K", "2G" or bytes; -1 when malformed. */
-long long agentconf_size(const char *v);
 
 /* The diagnostic with this name, or NULL. */
 const struct agent_diag *agentconf_diag(const struct agent_conf *conf,

@@ -10,6 +10,7 @@
 #include "bounds.h"
 #include "cliargs.h"
 #include "clockoff.h"
+#include "config.h"
 #include "devstatus.h"
 #include "err.h"
 #include "text.h"
@@ -204,25 +205,6 @@ static const char devices_usage[] =
 	"                      (fault first), site, product or customer\n"
 	"--json (before the command) prints the list as JSON\n";
 
-/* "30s", "15m", "1h", "2d" or plain seconds; -1 when malformed. */
-static long devices_duration(const char *v)
-{
-	char *end;
-	long n = strtol(v, &end, 10), mul = 1;
-
-	if (end == v || n < 1)
-		return -1;
-	if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		mul = 60;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return -1;
-	return n > 100L * 365 * 86400 / mul ? -1 : n * mul;
-}
-
 /* Append "&key=value" with value percent-encoded. */
 static int devices_query_add(char *q, size_t qsz, const char *key, const char *value)
 {
@@ -270,7 +252,7 @@ static int devices_query(const struct devices_opts *o, char *q, size_t qsz)
 		return TE_ERR_INVALID;
 	}
 	if (o->not_seen != NULL) {
-		if ((n = devices_duration(o->not_seen)) < 0) {
+		if ((n = config_duration(o->not_seen)) < 1) {
 			cliout_usage("devices: --not-seen is a duration such as 30s, 15m, 1h or 2d");
 			return TE_ERR_INVALID;
 		}
@@ -466,6 +448,32 @@ static void devices_show_sessions(const json_t *list)
 		printf("  none\n");
 }
 
+/* The newest data files (only for a user with files:collect). */
+static void devices_show_files(const json_t *list)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)], w[64];
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_array(list))
+		return;
+	printf("recent files (newest first; tether files list for all):\n");
+	json_array_foreach(list, i, v) {
+		const char *path = json_string_value(json_object_get(v, "path"));
+		const char *why = json_string_value(json_object_get(v, "refused"));
+
+		printf("  %lld  %s  ", (long long)json_integer_value(json_object_get(v, "id")),
+		       devices_when(json_object_get(v, "collected_at"), w, sizeof(w)));
+		printf("%s", cliout_text(path ? path : "?", shown, sizeof(shown)));
+		if (why != NULL)
+			printf("  refused: %s\n", cliout_text(why, shown, sizeof(shown)));
+		else
+			printf("  %lld bytes\n", (long long)json_integer_value(json_object_get(v, "size")));
+	}
+	if (json_array_size(list) == 0)
+		printf("  none\n");
+}
+
 static int devices_show(const struct cli *cli, const char *serial)
 {
 	static const char *const keys[] = { "serial", "customer", "product", "site",
@@ -497,6 +505,7 @@ static int devices_show(const struct cli *cli, const char *serial)
 	devices_show_names("files", json_object_get(dev, "files"), NULL);
 	devices_show_status(dev);
 	devices_show_sessions(json_object_get(dev, "recent_sessions"));
+	devices_show_files(json_object_get(dev, "recent_files"));
 out:
 	json_decref(dev);
 	api_free(a);

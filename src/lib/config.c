@@ -352,3 +352,41 @@ size_t config_each_prefix(const struct config *cfg, const char *prefix,
 	}
 	return n;
 }
+
+long config_duration(const char *v)
+{
+	char *end;
+	long n, mul = 1;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	n = strtol(v, &end, 10);
+	if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mul = 60;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600;
+	else if (strcmp(end, "d") == 0)
+		mul = 86400;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	return n < 0 || n > 100L * 365 * 86400 / mul ? -1 : n * mul;
+}
+
+long long config_size(const char *v)
+{
+	char *end;
+	long long n, mul = 1;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (strcmp(end, "K") == 0 || strcmp(end, "k") == 0)
+		mul = 1024;
+	else if (strcmp(end, "M") == 0)
+		mul = 1024 * 1024;
+	else if (strcmp(end, "G") == 0)
+		mul = 1024LL * 1024 * 1024;
+	else if (*end != '\0')
+		return -1;
+	return n < 0 || n > (1LL << 40) / mul ? -1 : n * mul;
+}

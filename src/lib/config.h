@@ -28,4 +28,10 @@ size_t config_each_prefix(const struct config *cfg, const char *prefix,
                           void (*fn)(const char *key, const char *value, void *arg),
                           void *arg);
 
+/* "30s", "15m" (or "15min"), "6h", "2d" or plain seconds, at most 100
+ * years: the seconds, or -1 when malformed. */
+long config_duration(const char *v);
+/* "512K", "10M", "2G" or plain bytes, at most 1 TiB: the bytes, or -1. */
+long long config_size(const char *v);
+
 #endif

@@ -43,20 +43,7 @@
 static int api_files_path(struct server *srv, const char *sub, const char *name, int make,
                           char out[PATH_MAX])
 {
-	char dir[PATH_MAX];
-	int w = snprintf(dir, sizeof(dir), "%s/files", srv->cfg.dir);
-
-	if (w < 0 || (size_t)w >= sizeof(dir))
-		return TE_ERR_TOO_LONG;
-	if (make && mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return TE_ERR_IO;
-	w = snprintf(out, PATH_MAX, "%s/%s", dir, sub);
-	if (w < 0 || w >= PATH_MAX)
-		return TE_ERR_TOO_LONG;
-	if (make && mkdir(out, 0700) != 0 && errno != EEXIST)
-		return TE_ERR_IO;
-	w = snprintf(out, PATH_MAX, "%s/%s/%s", dir, sub, name);
-	return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
+	return api_data_path(srv, "files", sub, name, "", make, out);
 }
 
 /* The request's fields (filechunk.c); 400 answered when one is wrong. */

@@ -15,7 +15,11 @@
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
+#include "policy.h"
 #include "server.h"
+
+/* The newest data files `devices show` lists (for files:collect). */
+#define API_FLEET_FILES 10
 
 /* Devices read from the store per round while a filtered page fills. */
 #define API_FLEET_SCAN 1000
@@ -314,6 +318,20 @@ static int api_fleet_session_cb(const struct store_session *s, void *arg)
 	                             "end_reason", s->end_reason)) == 0 ? 0 : TE_ERR_NOMEM;
 }
 
+static int api_fleet_file_cb(const struct store_file *f, void *arg)
+{
+	json_t *a = arg;
+
+	if (json_array_size(a) >= API_FLEET_FILES)
+		return 0;
+	return json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:I, s:I, s:o}", "id",
+	                             (json_int_t)f->id, "collection", f->collection, "path",
+	                             f->path, "size", (json_int_t)f->size, "collected_at",
+	                             (json_int_t)f->collected_at, "refused",
+	                             f->refused[0] ? json_string(f->refused) : json_null())) == 0 ?
+	       0 : TE_ERR_NOMEM;
+}
+
 /* The status, its error and status history, and the newest sessions. */
 static int api_fleet_detail(struct server *srv, const char *serial, json_t *o)
 {
@@ -362,7 +380,18 @@ void api_device_get(struct http_req *r)
 		http_error(r, 503, "internal", "out of memory");
 		return;
 	}
-	if ((rc = api_fleet_detail(r->srv, d.serial, o)) != 0) {
+	if ((rc = api_fleet_detail(r->srv, d.serial, o)) == 0 &&
+	    policy_allows(r->srv->policy, r->user.role, r->user.level, POLICY_FILES_COLLECT)) {
+		json_t *files = json_array();
+
+		if (files == NULL ||
+		    (rc = store_file_each_for_device(r->srv->store, d.serial, api_fleet_file_cb,
+		                                     files)) != 0)
+			json_decref(files);
+		else
+			json_object_set_new(o, "recent_files", files);
+	}
+	if (rc != 0) {
 		json_decref(o);
 		http_error(r, 503, "internal", "could not read device %s (%s)", d.serial,
 		           te_strerror(rc));

@@ -40,25 +40,31 @@
 #include "server.h"
 #include "store.h"
 
-/* DIR/recordings/SESSION, made 0700 when missing; NAME in it. */
-static int api_recording_path(struct server *srv, const char *session, const char *name,
-                              const char *suffix, int make, char out[PATH_MAX])
+int api_data_path(struct server *srv, const char *top, const char *sub, const char *name,
+                  const char *suffix, int make, char out[PATH_MAX])
 {
 	char dir[PATH_MAX];
 	int w;
 
-	w = snprintf(dir, sizeof(dir), "%s/recordings", srv->cfg.dir);
+	w = snprintf(dir, sizeof(dir), "%s/%s", srv->cfg.dir, top);
 	if (w < 0 || (size_t)w >= sizeof(dir))
 		return TE_ERR_TOO_LONG;
 	if (make && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return TE_ERR_IO;
-	w = snprintf(out, PATH_MAX, "%s/%s", dir, session);
+	w = snprintf(out, PATH_MAX, "%s/%s", dir, sub);
 	if (w < 0 || w >= PATH_MAX)
 		return TE_ERR_TOO_LONG;
 	if (make && mkdir(out, 0700) != 0 && errno != EEXIST)
 		return TE_ERR_IO;
-	w = snprintf(out, PATH_MAX, "%s/%s/%s%s", dir, session, name, suffix);
+	w = snprintf(out, PATH_MAX, "%s/%s/%s%s", dir, sub, name, suffix);
 	return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
+}
+
+/* DIR/recordings/SESSION, made 0700 when missing; NAME in it. */
+static int api_recording_path(struct server *srv, const char *session, const char *name,
+                              const char *suffix, int make, char out[PATH_MAX])
+{
+	return api_data_path(srv, "recordings", session, name, suffix, make, out);
 }
 
 int api_sha256_ok(const char *hex)

@@ -3,6 +3,8 @@
 #ifndef TETHER_SERVER_API_H
 #define TETHER_SERVER_API_H
 
+#include <limits.h>
+
 #include <jansson.h>
 
 #include "http.h"
@@ -48,6 +50,10 @@ void api_file_read(struct http_req *r);
  * holds any more (api_files.c). */
 struct server;
 void api_files_prune(struct server *srv);
+/* DIR/TOP/SUB/NAME+SUFFIX into out; with make, DIR/TOP and DIR/TOP/SUB
+ * are made 0700 when missing (api_recording.c). */
+int api_data_path(struct server *srv, const char *top, const char *sub, const char *name,
+                  const char *suffix, int make, char out[PATH_MAX]);
 /* 64 lower-case hex digits (api_recording.c). */
 int api_sha256_ok(const char *hex);
 /* Field key of j, an integer >= 0, into out; else a 400 is answered and -1. */

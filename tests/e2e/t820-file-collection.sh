@@ -37,7 +37,6 @@ part_between() { _s=$(part_size); [ -n "$_s" ] && [ "$_s" -gt 0 ] && [ "$_s" -lt
 wait_for 40 part_between || fail "big.log never was part way on the server"
 before=$(part_size)
 pkill -9 -f "tether-agent run --config $AGENT_DIR/tether-agent.conf" || true
-pkill -9 -f "tether-agent-worker" 2>/dev/null || true
 sleep 1
 bg agent-2 tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 PID_agent=$PID_agent_2
@@ -115,5 +114,10 @@ add_user bob specialist 1
 login_user bob
 out=$(TETHER_HOME="$WORK/home-bob" tether files list "$SERIAL" 2>&1) && fail "bob listed files: $out"
 expect_contains "$out" "files:collect" "a specialist without files:collect is refused, naming it"
+expect_contains "$(tether devices show "$SERIAL")" "recent files" "devices show lists the recent files"
+expect_contains "$(tether devices show "$SERIAL" | sed -n '/^recent files/,$p')" "big.log" \
+	"devices show names a collected file"
+expect_not_contains "$(TETHER_HOME="$WORK/home-bob" tether devices show "$SERIAL")" "recent files" \
+	"devices show lists no files without files:collect"
 out=$(tether files get 2>&1) && fail "files get without an id worked"
 expect_contains "$out" "usage" "files get without arguments is a usage error"
