@@ -32,7 +32,7 @@ all_seqs() { seq 1 "$(head_seq)"; }
 rx_complete() { [ "$(rx_seqs | wc -l)" -ge "$(head_seq)" ]; }
 jl_complete() { [ "$(jl_seqs | wc -l)" -ge "$(head_seq)" ]; }
 wait_all() {
-	wait_for 40 rx_complete || fail "$1: the receiver has $(rx_seqs | wc -l) of $(head_seq) records"
+	wait_for 90 rx_complete || fail "$1: the receiver has $(rx_seqs | wc -l) of $(head_seq) records"
 	[ "$(rx_seqs)" = "$(all_seqs)" ] || fail "$1: the receiver's seqs are not 1..$(head_seq)"
 }
 
