@@ -14,6 +14,7 @@
 #include "connect.h"
 #include "devices.h"
 #include "files.h"
+#include "records.h"
 #include "enroll.h"
 #include "log.h"
 #include "login.h"
@@ -65,6 +66,10 @@ static const char usage_text[] =
 	"                        recent sessions, services, diagnostics, file areas\n"
 	"  files list DEVICE     the data files collected from DEVICE\n"
 	"  files get ID -o PATH  fetch one, checked by SHA-256\n"
+	"  records list [--device D] [--site S] [--specialist U] [--since DATE]\n"
+	"               [--until DATE] [--format table|csv|json]\n"
+	"                        service records, one per session\n"
+	"  records show ID       one service record\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
@@ -127,6 +132,7 @@ static const struct {
 	{ "sessions", sessions_main },
 	{ "play", playcmd_main },
 	{ "files", files_main },
+	{ "records", records_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },

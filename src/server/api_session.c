@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "srvapi.h"
+#include "records.h"
 #include "api_visit.h"
 #include "err.h"
 #include "jbody.h"
@@ -488,6 +489,8 @@ static int api_ask_store(struct http_req *r, struct api_ask *a)
 	}
 	audit.detail = detail;
 	rc = store_session_add(r->srv->store, s, &audit);
+	if (rc == 0)
+		records_kick(r->srv);
 out:
 	free(detail);
 	free(svcs);

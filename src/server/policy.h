@@ -45,6 +45,7 @@
 #define POLICY_SITE_SWITCH     "site:switch"
 #define POLICY_SITE_APPROVAL   "site:approval"
 #define POLICY_FILES_COLLECT   "files:collect"
+#define POLICY_RECORDS_VIEW    "records:view"
 
 struct policy_role {
 	char name[POLICY_ROLE_BYTES];       /* "specialist", "auditor", ... */

@@ -2,6 +2,7 @@
  * privileges, serve until SIGTERM/SIGINT, then free everything. */
 #include "server.h"
 #include "siem.h"
+#include "records.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +154,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 		return;                 /* the dead callback is stopping the loop */
 	server_sweep(srv);
 	auditcp_tick(srv, 0);
+	records_notify(srv);
 	server_prune(srv);
 }
 
@@ -405,6 +407,7 @@ static void server_session_changed(void *arg, const char *id)
 	struct timeval now = { 0, 0 };
 	struct server_wake *w;
 
+	records_kick(srv);
 	if (srv->sess_lp == NULL || !longpoll_is_held(srv->sess_lp, id) ||
 	    (w = calloc(1, sizeof(*w))) == NULL)
 		return;

@@ -63,6 +63,7 @@ struct server {
 	struct notifier *notify;     /* the notification deliverer (notify.h) */
 	struct siem *siem;           /* the audit trail's export (siem.h), or NULL */
 	int64_t pruned_at;           /* the status history's last pruning (server.c) */
+	int records_kicked;          /* a records_notify is queued (records.c) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */

@@ -1,6 +1,7 @@
 /* srvapi.c: the route table, per-role authentication and the policy check
  * of every user call (the route's permission, policy.h). */
 #include "srvapi.h"
+#include "records.h"
 #include "apiacct.h"
 
 #include <stdio.h>
@@ -49,6 +50,8 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/devices/*/files", API_USER, POLICY_FILES_COLLECT,
 	  api_device_files },
 	{ EVHTTP_REQ_GET,  "/api/v1/files/*", API_USER, POLICY_FILES_COLLECT, api_file_get },
+	{ EVHTTP_REQ_GET,  "/api/v1/records", API_USER, POLICY_RECORDS_VIEW, api_records },
+	{ EVHTTP_REQ_GET,  "/api/v1/records/*", API_USER, POLICY_RECORDS_VIEW, api_record_get },
 	{ EVHTTP_REQ_POST, "/api/v1/files/*/read", API_USER, POLICY_FILES_COLLECT, api_file_read },
 	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, POLICY_SESSION_REQUEST, api_session_new },
 	{ EVHTTP_REQ_GET,  "/api/v1/sessions", API_USER, NULL, api_session_list },

@@ -18,7 +18,7 @@
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 19
+#define STORE_SCHEMA_VERSION 20
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -442,6 +442,23 @@ int store_audit_after(struct store *st, int64_t after, int64_t limit, store_audi
 int store_siem_cursor(struct store *st, const char *sink, int64_t *seq);
 int store_siem_cursor_set(struct store *st, const char *sink, int64_t seq);
 
+/* ---- Service records (records.c, migration 20) ---- */
+
+/* Sessions changed at or after since (updated_at) whose current state no
+ * record notice covers yet, oldest change first, at most 100. */
+int store_session_each_unnoticed(struct store *st, int64_t since, store_session_cb cb,
+                                 void *arg);
+struct store_record_filter {
+	char device[MAX_NAME_BYTES];   /* "" any */
+	char site[MAX_NAME_BYTES];
+	char user[MAX_NAME_BYTES];
+	int64_t since, until;          /* created_at in [since, until); until 0: no end */
+	int64_t limit;
+};
+/* Sessions as records, newest first. */
+int store_session_each_record(struct store *st, const struct store_record_filter *f,
+                              store_session_cb cb, void *arg);
+
 /* ---- Data files from devices (store_files.c, migration 19) ---- */
 
 #define STORE_FILE_PATH_BYTES 1024
@@ -627,6 +644,11 @@ struct store_notification {
 typedef char *(*store_notify_body_fn)(int64_t id, int64_t created_at, void *arg);
 /* Queue a pending notification due at now; its body is made by body_fn
  * once its id is known, all in one transaction. *id receives the id. */
+/* The same, and a record notice (record, state) marked in the same
+ * transaction: TE_ERR_EXISTS (nothing queued) when it is marked already. */
+int store_notify_add_noticed(struct store *st, const char *event, const char *site,
+                             int64_t now, store_notify_body_fn body_fn, void *arg,
+                             const char *record, const char *state, int64_t *id);
 int store_notify_add(struct store *st, const char *event, const char *site,
                      int64_t now, store_notify_body_fn body_fn, void *arg,
                      int64_t *id);

@@ -32,6 +32,13 @@ int store_notify_add(struct store *st, const char *event, const char *site,
                      int64_t now, store_notify_body_fn body_fn, void *arg,
                      int64_t *id)
 {
+	return store_notify_add_noticed(st, event, site, now, body_fn, arg, NULL, NULL, id);
+}
+
+int store_notify_add_noticed(struct store *st, const char *event, const char *site,
+                             int64_t now, store_notify_body_fn body_fn, void *arg,
+                             const char *record, const char *state, int64_t *id)
+{
 	const char *v[] = { event, site };
 	char *body = NULL;
 	int rc;
@@ -59,6 +66,11 @@ int store_notify_add(struct store *st, const char *event, const char *site,
 		const char *t[] = { body };
 		rc = store_run(st, "UPDATE notifications SET body = ?1 WHERE id = ?2", t, 1, id, 1,
 		               NULL);
+	}
+	if (rc == 0 && record != NULL) {
+		const char *t[] = { record, state };
+		rc = store_run(st, "INSERT INTO record_notices(record, state, notification)"
+		               " VALUES (?1, ?2, ?3)", t, 2, id, 1, NULL);
 	}
 out:
 	free(body);

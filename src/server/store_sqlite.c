@@ -187,6 +187,15 @@ static const char *const store_migrations[] = {
 	" collected_at);"
 	"CREATE INDEX device_files_sha ON device_files(sha256);"
 	"CREATE INDEX device_files_stored ON device_files(stored_at);",
+	/* 20: service records (records.c): which state of which record a
+	 * notification went out for, written with the notification in one
+	 * transaction; the sessions changed since the cursor are looked at,
+	 * and an upgraded deployment starts from now, not its whole history */
+	"CREATE TABLE record_notices(record TEXT NOT NULL, state TEXT NOT NULL,"
+	" notification INTEGER NOT NULL, PRIMARY KEY(record, state));"
+	"CREATE INDEX sessions_updated ON sessions(updated_at);"
+	"INSERT INTO siem_cursors(sink, seq) SELECT 'records', coalesce(max(updated_at), 0)"
+	" FROM sessions;",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
@@ -1231,6 +1240,53 @@ static int store_session_each(struct store *st, const char *sql, const char *par
 			goto out;
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(st, "session list");
+out:
+	store_finish(st, s);
+	free(x);
+	return rc;
+}
+
+int store_session_each_unnoticed(struct store *st, int64_t since, store_session_cb cb,
+                                 void *arg)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", (long long)since);
+	return store_session_each(st, "SELECT " STORE_SESSION_COLS " FROM sessions s"
+	                              " WHERE updated_at >= CAST(?1 AS INTEGER) AND NOT EXISTS"
+	                              " (SELECT 1 FROM record_notices n WHERE n.record = s.id"
+	                              " AND n.state = s.state) ORDER BY updated_at, rowid LIMIT 100",
+	                          t, cb, arg);
+}
+
+int store_session_each_record(struct store *st, const struct store_record_filter *f,
+                              store_session_cb cb, void *arg)
+{
+	const char *t[] = { f->device[0] ? f->device : NULL, f->site[0] ? f->site : NULL,
+	                    f->user[0] ? f->user : NULL };
+	struct store_session *x;
+	sqlite3_stmt *s = NULL;
+	int rc, step;
+
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return TE_ERR_NOMEM;
+	if ((rc = store_prep(st, "SELECT " STORE_SESSION_COLS " FROM sessions WHERE"
+	                         " (?1 IS NULL OR device = ?1) AND (?2 IS NULL OR site = ?2) AND"
+	                         " (?3 IS NULL OR user = ?3) AND created_at >= ?4 AND"
+	                         " created_at < ?5 ORDER BY created_at DESC, rowid DESC LIMIT ?6",
+	                     &s)) != 0)
+		goto out;
+	if ((rc = store_bind_texts(st, s, 1, t, 3)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 4, f->since);
+	sqlite3_bind_int64(s, 5, f->until > 0 ? f->until : INT64_MAX);
+	sqlite3_bind_int64(s, 6, f->limit);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		store_session_row(s, x);
+		if ((rc = cb(x, arg)) != 0)
+			goto out;
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(st, "record list");
 out:
 	store_finish(st, s);
 	free(x);

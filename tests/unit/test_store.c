@@ -368,7 +368,7 @@ static void test_device_revoke(void **state)
 	CLOCK_DROP_MIGRATION_9 REPORTS_DROP_MIGRATION_10 ADMIN_DROP_MIGRATIONS_11_12 \
 	OFFERS_DROP_MIGRATION_13 MOVES_DROP_MIGRATION_14 \
 	VISIT_DROP_MIGRATION_15 RECORDINGS_DROP_MIGRATION_16 STATUS_DROP_MIGRATION_17 \
-	SIEM_DROP_MIGRATION_18 FILES_DROP_MIGRATION_19
+	RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18
 /* 13: the diagnostics and file areas a device reports */
 #define OFFERS_DROP_MIGRATION_13 \
 	"ALTER TABLE devices DROP COLUMN diags; ALTER TABLE devices DROP COLUMN files;"
@@ -390,6 +390,9 @@ static void test_device_revoke(void **state)
 #define VISIT_DROP_MIGRATION_15 "DROP TABLE session_conns;"
 /* 16: shell recordings */
 #define RECORDINGS_DROP_MIGRATION_16 "DROP TABLE session_recordings;"
+/* 20: service record notices */
+#define RECORDS_DROP_MIGRATION_20 "DROP TABLE record_notices; DROP INDEX sessions_updated;" \
+	"DELETE FROM siem_cursors WHERE sink = 'records';"
 /* 19: data files */
 #define FILES_DROP_MIGRATION_19 "DROP TABLE device_files;"
 /* 18: SIEM cursors */
@@ -426,7 +429,7 @@ static void test_migration_11_admin(void **state)
 	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
+	raw_sql(f->path, RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
 	                 "UPDATE users SET region = 'us';"
 	                 "DELETE FROM schema_version WHERE version >= 11;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
@@ -621,7 +624,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
+	raw_sql(f->path, RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
 	        ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9
 	        "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);

@@ -1,0 +1,301 @@
+/* records.c: service records, the CRM side (issue 9, section 4).
+ *
+ * A record is what a service organisation's case needs of one session:
+ * the customer, site, device, specialist, reason or ticket number, times,
+ * outcome, what was granted and done (recordings kept), and the files
+ * collected (activities add theirs). It is read from the session, so it
+ * can never disagree with it.
+ *
+ * Every change of a record's state goes to the notification outbox as a
+ * "service_record" event, exactly once across restarts: the notification
+ * and the notice (record, state) are written in one transaction, and the
+ * sessions changed since the cursor are looked at every sweep. */
+#include "records.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
+
+#include "err.h"
+#include "jbody.h"
+#include "log.h"
+#include "notify.h"
+#include "srvapi.h"
+#include "store.h"
+
+#define RECORDS_SINK "records"
+#define RECORDS_LIST_MAX 1000
+
+static int records_final(const char *state)
+{
+	return strcmp(state, "awaiting_customer") != 0 && strcmp(state, "awaiting_consent") != 0 &&
+	       strcmp(state, "consented") != 0 && strcmp(state, "active") != 0;
+}
+
+static json_t *records_list_json(const char *text)
+{
+	json_t *v = text[0] ? json_loads(text, 0, NULL) : NULL;
+
+	if (!json_is_array(v)) {
+		json_decref(v);
+		return json_array();
+	}
+	return v;
+}
+
+static int records_rec_cb(const struct store_recording *rec, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:s, s:I, s:s}", "name", rec->name, "size",
+	                                            (json_int_t)rec->size, "sha256",
+	                                            rec->sha256)) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+json_t *records_json(struct server *srv, const struct store_session *s)
+{
+	struct store_device d;
+	json_t *o, *recs = json_array();
+	int final = records_final(s->state);
+
+	memset(&d, 0, sizeof(d));
+	(void)store_device_get(srv->store, s->device, &d);
+	if (recs != NULL)
+		(void)store_recording_each(srv->store, s->id, records_rec_cb, recs);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o,"
+	              " s:{s:o, s:o}, s:o, s:[]}",
+	              "id", s->id, "kind", "session", "customer", d.customer, "site", s->site,
+	              "device", s->device, "product", d.product, "specialist", s->user,
+	              "reason", s->reason, "state", s->state,
+	              "outcome", final ? (s->end_reason[0] ? s->end_reason : s->state) : "open",
+	              "requested_at", (json_int_t)s->created_at,
+	              "started_at", s->started_at > 0 ? json_integer(s->started_at) : json_null(),
+	              "ended_at", final ? json_integer(s->updated_at) : json_null(),
+	              "granted", "services", records_list_json(s->services),
+	              "actions", records_list_json(s->actions),
+	              "recordings", recs != NULL ? recs : json_array(),
+	              "files");
+	return o;
+}
+
+/* ---- notifications ----------------------------------------------------------- */
+
+struct records_pending {
+	json_t *list;              /* [{record, state, site, body}] */
+	int64_t newest;            /* updated_at of the newest session seen */
+};
+
+static int records_pending_cb(const struct store_session *s, void *arg)
+{
+	struct records_pending *p = arg;
+
+	if (s->updated_at > p->newest)
+		p->newest = s->updated_at;
+	return json_array_append_new(p->list, json_pack("{s:s, s:s, s:s, s:I}", "record", s->id,
+	                             "state", s->state, "site", s->site,
+	                             "updated_at", (json_int_t)s->updated_at)) == 0 ?
+	       0 : TE_ERR_NOMEM;
+}
+
+struct records_body {
+	json_t *payload;
+	const char *site;
+};
+
+static char *records_body_fn(int64_t id, int64_t created_at, void *arg)
+{
+	struct records_body *b = arg;
+	json_t *o = notify_body(id, "service_record", b->site, created_at, b->payload);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return text;
+}
+
+void records_notify(struct server *srv)
+{
+	struct records_pending p = { json_array(), 0 };
+	struct store_session s;
+	struct records_body b;
+	int64_t cur = 0, id;
+	size_t i;
+	json_t *v;
+	int rc;
+
+	if (p.list == NULL || store_siem_cursor(srv->store, RECORDS_SINK, &cur) != 0 ||
+	    store_session_each_unnoticed(srv->store, cur, records_pending_cb, &p) != 0) {
+		json_decref(p.list);
+		return;
+	}
+	json_array_foreach(p.list, i, v) {
+		const char *sid = json_string_value(json_object_get(v, "record"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+
+		if (store_session_get(srv->store, sid, &s) != 0 || strcmp(s.state, state) != 0)
+			continue;             /* changed meanwhile: the next sweep takes it */
+		b.site = s.site;
+		b.payload = json_pack("{s:s, s:o}", "change", s.state, "record", records_json(srv, &s));
+		rc = b.payload == NULL ? TE_ERR_NOMEM :
+		     store_notify_add_noticed(srv->store, "service_record", s.site, server_now(),
+		                              records_body_fn, &b, s.id, s.state, &id);
+		json_decref(b.payload);
+		if (rc == 0)
+			log_info("records: %s is %s (notification #%lld)", s.id, s.state, (long long)id);
+		else if (rc != TE_ERR_EXISTS)
+			goto out;             /* not noticed: tried again next sweep */
+	}
+	/* Only past what every notice above covers; a second's later changes
+	 * are looked at again (>=), the notices keep them single. */
+	if (p.newest > cur)
+		(void)store_siem_cursor_set(srv->store, RECORDS_SINK, p.newest);
+out:
+	json_decref(p.list);
+}
+
+/* ---- the API ------------------------------------------------------------------ */
+
+/* "YYYY-MM-DD" (UTC midnight) or Unix seconds; -1 when neither. */
+static int64_t records_time(const char *v)
+{
+	struct tm tm;
+	char *end;
+	long long n;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(v) == 10 && (end = strptime(v, "%Y-%m-%d", &tm)) != NULL && *end == '\0')
+		return (int64_t)timegm(&tm);
+	n = strtoll(v, &end, 10);
+	return *end == '\0' && end != v && n >= 0 ? (int64_t)n : -1;
+}
+
+static int records_query(struct http_req *r, struct store_record_filter *f)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq kv;
+	struct evkeyval *e;
+	char *end;
+	int rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->limit = 200;
+	if (q == NULL)
+		return 0;
+	if (evhttp_parse_query_str(q, &kv) != 0) {
+		http_error(r, 400, "bad_request", "the query is not key=value pairs");
+		return -1;
+	}
+	TAILQ_FOREACH(e, &kv, next) {
+		char *dst = strcmp(e->key, "device") == 0 ? f->device :
+		            strcmp(e->key, "site") == 0 ? f->site :
+		            strcmp(e->key, "specialist") == 0 ? f->user : NULL;
+
+		if (dst != NULL) {
+			if (!jbody_name_ok(e->value)) {
+				http_error(r, 400, "bad_request", "%s must be a name", e->key);
+				rc = -1;
+				break;
+			}
+			snprintf(dst, MAX_NAME_BYTES, "%s", e->value);
+		} else if (strcmp(e->key, "since") == 0 || strcmp(e->key, "until") == 0) {
+			int64_t t = records_time(e->value);
+
+			if (t < 0) {
+				http_error(r, 400, "bad_request", "%s must be YYYY-MM-DD or Unix seconds",
+				           e->key);
+				rc = -1;
+				break;
+			}
+			*(e->key[0] == 's' ? &f->since : &f->until) = t;
+		} else if (strcmp(e->key, "limit") == 0) {
+			f->limit = strtoll(e->value, &end, 10);
+			if (*end != '\0' || f->limit < 1 || f->limit > RECORDS_LIST_MAX) {
+				http_error(r, 400, "bad_request", "limit must be 1 to %d", RECORDS_LIST_MAX);
+				rc = -1;
+				break;
+			}
+		} else {
+			http_error(r, 400, "bad_request", "unknown query key; see docs/protocol.md");
+			rc = -1;
+			break;
+		}
+	}
+	evhttp_clear_headers(&kv);
+	return rc;
+}
+
+struct records_list_ctx {
+	struct server *srv;
+	json_t *arr;
+};
+
+static int records_list_cb(const struct store_session *s, void *arg)
+{
+	struct records_list_ctx *c = arg;
+
+	return json_array_append_new(c->arr, records_json(c->srv, s)) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+void api_records(struct http_req *r)
+{
+	struct store_record_filter f;
+	struct records_list_ctx c = { r->srv, json_array() };
+	char scope[MAX_NAME_BYTES];
+	int rc;
+
+	if (c.arr == NULL || records_query(r, &f) != 0) {
+		if (c.arr == NULL)
+			http_error(r, 503, "internal", "out of memory");
+		json_decref(c.arr);
+		return;
+	}
+	if ((rc = api_user_scope(r, scope)) == 0 && scope[0] != '\0') {
+		if (f.site[0] && strcmp(f.site, scope) != 0) {
+			http_reply(r, 200, json_pack("{s:o}", "records", c.arr));
+			return;
+		}
+		snprintf(f.site, sizeof(f.site), "%s", scope);
+	}
+	if (rc == 0)
+		rc = store_session_each_record(r->srv->store, &f, records_list_cb, &c);
+	if (rc != 0) {
+		json_decref(c.arr);
+		http_error(r, 503, "internal", "could not list records (%s)", te_strerror(rc));
+		return;
+	}
+	http_reply(r, 200, json_pack("{s:o}", "records", c.arr));
+}
+
+void api_record_get(struct http_req *r)
+{
+	struct store_session s;
+
+	if (store_session_get(r->srv->store, r->arg, &s) != 0 || !api_site_in_scope(r, s.site)) {
+		http_error(r, 404, "no_such_record", "no record %s", r->arg);
+		return;
+	}
+	http_reply(r, 200, records_json(r->srv, &s));
+}
+
+static void records_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	srv->records_kicked = 0;
+	records_notify(srv);
+}
+
+void records_kick(struct server *srv)
+{
+	struct timeval now = { 0, 0 };
+
+	if (srv->records_kicked || srv->base == NULL)
+		return;
+	if (event_base_once(srv->base, -1, EV_TIMEOUT, records_kick_cb, srv, &now) == 0)
+		srv->records_kicked = 1;
+}
