@@ -30,7 +30,10 @@ cli_login
 wait_online
 
 stored() { tether-server audit list --dir "$SRV" | grep file_stored | grep -c "$1" || true; }
-part_size() { stat -c %s "$SRV"/files/partial/*.part 2>/dev/null | head -1; }
+# big.log's part only (a.log's is there for an instant too).
+BIG_SHA=$(sha256sum "$D/big.log" | cut -d' ' -f1)
+BIG_PART="$SRV/files/partial/$SERIAL+$BIG_SHA.part"
+part_size() { stat -c %s "$BIG_PART" 2>/dev/null; }
 # Early in the upload (at most 2 of its 8 chunks), so that both kills below
 # find it still under way however slow the machine is.
 part_between() { _s=$(part_size); [ -n "$_s" ] && [ "$_s" -gt 0 ] && [ "$_s" -le 262144 ]; }
@@ -50,7 +53,7 @@ held=$(sed -n 's/.*the server holds \([0-9]*\) of 1048576 bytes.*/\1/p' "$WORK/a
 pass "after an agent SIGKILL the upload resumes at the server's $held bytes"
 
 # Mid-upload again: kill the server outright; the agent goes on once it is back.
-wait_for 20 sh -c "[ \$(stat -c %s '$SRV'/files/partial/*.part 2>/dev/null | head -1 || echo 0) -gt $held ]" ||
+wait_for 20 sh -c "[ \$(stat -c %s '$BIG_PART' 2>/dev/null || echo 0) -gt $held ]" ||
 	fail "the upload did not go on after the agent's restart"
 kill -9 "$PID_server"
 bg server-2 tether-server run --dir "$SRV"
