@@ -1215,6 +1215,13 @@ deb_agent_enroll() {
 }
 
 # ---- a Debian 12 host booted with systemd (t773, t774) -------------------
+# sigkill_wait PID: SIGKILL it and wait until it is gone, so that a daemon
+# started next does not find the old one still holding its port.
+sigkill_wait() {
+	kill -9 "$1" 2>/dev/null || true
+	wait_for 10 sh -c "! kill -0 $1 2>/dev/null" || fail "process $1 did not die on SIGKILL"
+}
+
 # A SIEM's syslog receiver for the audit export (docs/siem.md): Debian's
 # rsyslog with its TLS module, on loopback.
 siem_rx_available() {

@@ -50,7 +50,7 @@ pass "every record reaches rsyslog over TLS, framed, with seq and hash"
 # The server killed mid-stream: what it had not yet handed over goes at the
 # next start.
 for n in 1 2 3 4 5 6; do enroll_token "SN-SIEM-$n" >/dev/null; done
-kill -9 "$PID_server"
+sigkill_wait "$PID_server"
 for n in 7 8 9; do enroll_token "SN-SIEM-$n" >/dev/null; done
 bg server-2 tether-server run --dir "$SRV"
 wait_port "$SERVER_PORT"

@@ -42,7 +42,8 @@ part_between() { _s=$(part_size); [ -n "$_s" ] && [ "$_s" -gt 0 ] && [ "$_s" -le
 wait_for 40 part_between || fail "big.log never was part way on the server"
 before=$(part_size)
 pkill -9 -f "tether-agent run --config $AGENT_DIR/tether-agent.conf" || true
-sleep 1
+agent_gone() { ! pgrep -f "tether-agent run --config $AGENT_DIR/tether-agent.conf" >/dev/null; }
+wait_for 10 agent_gone || fail "the agent did not die on SIGKILL"
 bg agent-2 tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 PID_agent=$PID_agent_2
 AGENT_RUNS=2
@@ -55,7 +56,7 @@ pass "after an agent SIGKILL the upload resumes at the server's $held bytes"
 # Mid-upload again: kill the server outright; the agent goes on once it is back.
 wait_for 20 sh -c "[ \$(stat -c %s '$BIG_PART' 2>/dev/null || echo 0) -gt $held ]" ||
 	fail "the upload did not go on after the agent's restart"
-kill -9 "$PID_server"
+sigkill_wait "$PID_server"
 bg server-2 tether-server run --dir "$SRV"
 PID_server=$PID_server_2
 wait_port "$SERVER_PORT"

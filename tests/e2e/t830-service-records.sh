@@ -30,11 +30,11 @@ wait_for 20 sh -c "tether --json session status $SID | grep -q '\"state\": *\"co
 	fail "the session was not consented"
 
 # The server dies after the consent; nothing is noticed twice after it.
-kill -9 "$PID_server"
+sigkill_wait "$PID_server"
 bg server-2 tether-server run --dir "$SRV"
 PID_server=$PID_server_2
 wait_port "$SERVER_PORT"
-tether session end "$SID" >/dev/null || fail "session end"
+out=$(tether session end "$SID" 2>&1) || fail "session end: $out"
 
 notices() { grep -l "\"record\":{\"id\":\"$SID\"" "$NB"/*.body 2>/dev/null | wc -l; }
 ended_noticed() { grep -l "\"change\":\"ended\"" "$NB"/*.body 2>/dev/null | grep -q .; }
