@@ -1077,7 +1077,7 @@ size_t consent_workers(const struct consent *c)
 }
 
 int consent_new(struct event_base *base, const struct agent_conf *conf,
-                struct apiq *api, EVP_PKEY *ticket_pub, int listen_fd,
+                struct apiq *api, struct apiq *upq, EVP_PKEY *ticket_pub, int listen_fd,
                 struct consent **out)
 {
 	struct consent *c;
@@ -1108,7 +1108,7 @@ int consent_new(struct event_base *base, const struct agent_conf *conf,
 	}
 	/* Recordings left by an earlier run go now; later ones at their
 	 * session's end (consent_sess_remove). */
-	if (recup_new(base, conf, api, consent_sess_live, c, &c->rec) != 0)
+	if (recup_new(base, conf, upq != NULL ? upq : api, consent_sess_live, c, &c->rec) != 0)
 		log_error("cannot send shell recordings to the server: out of memory");
 	recup_kick(c->rec);
 	*out = c;

@@ -61,9 +61,11 @@ int consent_event_parse(const char *json, size_t len, struct consent_event *ev);
 struct consent;
 
 /* Serve the consent socket listen_fd (made by the monitor with
- * consent_socket_open), or, when it is -1, create it here. */
+ * consent_socket_open), or, when it is -1, create it here. Consent answers
+ * and end reports go through api; shell recordings through upq (NULL: api),
+ * so that a recording's chunk never holds up an answer. */
 int consent_new(struct event_base *base, const struct agent_conf *conf,
-                struct apiq *api, EVP_PKEY *ticket_pub, int listen_fd,
+                struct apiq *api, struct apiq *upq, EVP_PKEY *ticket_pub, int listen_fd,
                 struct consent **out);
 /* Create the listening socket: unlink a stale one, then 0660 and
  * consent_group, or 0600 when there is no group. */

@@ -403,17 +403,18 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	}
 	if ((rc = run_log_proxy(conf)) != 0)
 		goto out;
+	/* Consent answers and end reports on one connection; recordings and
+	 * data files on another: a chunk in flight on a slow network must not
+	 * hold up an answer queued behind it. */
 	if ((rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server),
 	                   ctx, &api)) != 0 ||
-	    (rc = consent_new(r.base, conf, api, tpub, listen_fd, &r.consent)) != 0) {
+	    (rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server), ctx,
+	                   &upq)) != 0 ||
+	    (rc = consent_new(r.base, conf, api, upq, tpub, listen_fd, &r.consent)) != 0) {
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
 		goto out;
 	}
-	/* Data files on a connection of their own: a chunk in flight on a
-	 * slow network must not hold up a consent answer behind it. */
-	if ((rc = apiq_new(r.base, conf->server, agentconf_proxy(conf, conf->server), ctx,
-	                   &upq)) != 0 ||
-	    (rc = devreport_new(r.base, conf, api, &report)) != 0 ||
+	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
 	    (rc = collector_new(r.base, conf, upq, &collector)) != 0 ||
 	    (rc = ping_new(r.base, conf, ctx, r.consent, report, &ping)) != 0)
 		goto out;
