@@ -37,7 +37,6 @@
 #include "filechunk.h"
 
 #define API_FILES_CHUNK   FILECHUNK_BYTES
-#define API_FILES_TEXT    ((API_FILES_CHUNK / 3 + 2) * 4 + 1)
 
 /* DIR/files/SUB (made 0700 when make), and NAME in it. */
 static int api_files_path(struct server *srv, const char *sub, const char *name, int make,
@@ -173,10 +172,9 @@ void api_device_file(struct http_req *r)
 	struct store_file kept;
 	struct filechunk u;
 	char part[PATH_MAX], name[MAX_NAME_BYTES + SHA256_HEX_BYTES + 8];
-	uint8_t *buf = NULL;
-	size_t n = 0;
+	int64_t have = 0;
 	struct stat st;
-	int fd = -1, rc;
+	int fd = -1, rc, wrote = 0;
 
 	if (j == NULL)
 		return;
@@ -211,44 +209,20 @@ void api_device_file(struct http_req *r)
 		goto out;
 	}
 	snprintf(name, sizeof(name), "%s+%s.part", u.f.device, u.f.sha256);
-	if ((rc = api_files_path(r->srv, "partial", name, 1, part)) != 0 ||
-	    (fd = open(part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    fstat(fd, &st) != 0) {
-		http_error(r, 503, "storage", "cannot keep the file (%s)",
-		           rc ? te_strerror(rc) : strerror(errno));
+	if ((rc = api_files_path(r->srv, "partial", name, 1, part)) != 0) {
+		http_error(r, 503, "storage", "cannot keep the file (%s)", te_strerror(rc));
 		goto out;
 	}
-	if (st.st_size > u.f.size) {          /* a part of another attempt: start again */
-		if (ftruncate(fd, 0) != 0) {
-			http_error(r, 503, "storage", "cannot reset the file");
-			goto out;
-		}
-		st.st_size = 0;
-	}
-	if (u.offset != (json_int_t)st.st_size) {
-		api_file_done(r, (json_int_t)st.st_size, 0, 0);   /* resume from here */
+	if (api_part_append(r, "file", part, u.f.size, u.offset, u.data, API_FILES_CHUNK, &fd,
+	                    &have, &wrote) != 0)
 		goto out;
-	}
-	if ((buf = malloc(API_FILES_CHUNK)) == NULL || filechunk_decode(&u, buf, &n) != 0) {
-		api_bad_field(r, "data", buf == NULL ? TE_ERR_NOMEM : TE_ERR_INVALID);
-		goto out;
-	}
-	if ((json_int_t)n > u.f.size - u.offset) {
-		api_bad_field(r, "data", TE_ERR_TOO_LONG);
-		goto out;
-	}
-	if (n > 0 && (pwrite(fd, buf, n, (off_t)u.offset) != (ssize_t)n || fdatasync(fd) != 0)) {
-		http_error(r, 503, "storage", "cannot write the file (%s)", strerror(errno));
-		goto out;
-	}
-	if (u.offset + (json_int_t)n == u.f.size)
+	if (wrote && have == u.f.size)
 		api_file_finish(r, &u, fd, part);
 	else
-		api_file_done(r, u.offset + (json_int_t)n, 0, 0);
+		api_file_done(r, have, 0, 0);
 out:
 	if (fd >= 0)
 		close(fd);
-	free(buf);
 	json_decref(j);
 }
 
@@ -321,10 +295,7 @@ void api_file_read(struct http_req *r)
 	json_t *j = api_body(r);
 	struct store_file f;
 	char path[PATH_MAX], *text = NULL;
-	uint8_t *buf = NULL;
 	json_int_t offset;
-	ssize_t n = 0;
-	int fd = -1;
 
 	if (j == NULL)
 		return;
@@ -339,11 +310,8 @@ void api_file_read(struct http_req *r)
 		api_bad_field(r, "offset", TE_ERR_INVALID);
 		goto out;
 	}
-	if ((buf = malloc(API_FILES_CHUNK)) == NULL || (text = malloc(API_FILES_TEXT)) == NULL ||
-	    api_files_path(r->srv, "blobs", f.sha256, 0, path) != 0 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (n = pread(fd, buf, API_FILES_CHUNK, (off_t)offset)) < 0 ||
-	    b64url_encode(buf, (size_t)n, text, API_FILES_TEXT) != 0) {
+	if (api_files_path(r->srv, "blobs", f.sha256, 0, path) != 0 ||
+	    api_chunk_read(path, offset, API_FILES_CHUNK, &text) != 0) {
 		log_error("file %lld: cannot read it: %s", (long long)f.id, strerror(errno));
 		http_error(r, 503, "storage", "cannot read file %lld", (long long)f.id);
 		goto out;
@@ -359,9 +327,6 @@ void api_file_read(struct http_req *r)
 	                             "size", (json_int_t)f.size, "sha256", f.sha256,
 	                             "offset", offset, "data", text));
 out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
 	free(text);
 	json_decref(j);
 }

@@ -198,10 +198,8 @@ void api_device_recording(struct http_req *r)
 	struct store_recording kept;
 	struct api_rec_up u;
 	char part[PATH_MAX];
-	uint8_t *buf = NULL;
-	size_t n = 0;
-	struct stat st;
-	int fd = -1, rc;
+	int64_t have = 0;
+	int fd = -1, rc, wrote = 0;
 
 	if (j == NULL)
 		return;
@@ -226,46 +224,20 @@ void api_device_recording(struct http_req *r)
 		http_error(r, 503, "storage", "cannot read the recordings (%s)", te_strerror(rc));
 		goto out;
 	}
-	if ((rc = api_recording_path(r->srv, u.s.id, u.name, ".part", 1, part)) != 0 ||
-	    (fd = open(part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-	    fstat(fd, &st) != 0) {
-		http_error(r, 503, "storage", "cannot keep the recording (%s)",
-		           rc ? te_strerror(rc) : strerror(errno));
+	if ((rc = api_recording_path(r->srv, u.s.id, u.name, ".part", 1, part)) != 0) {
+		http_error(r, 503, "storage", "cannot keep the recording (%s)", te_strerror(rc));
 		goto out;
 	}
-	if (st.st_size > u.size) {        /* a part of another attempt: start again */
-		if (ftruncate(fd, 0) != 0) {
-			http_error(r, 503, "storage", "cannot reset the recording");
-			goto out;
-		}
-		st.st_size = 0;
-	}
-	if (u.offset != (json_int_t)st.st_size) {
-		api_rec_done(r, (json_int_t)st.st_size, 0);   /* resume from here */
+	if (api_part_append(r, "recording", part, u.size, u.offset, u.data, CASTFILE_CHUNK_BYTES,
+	                    &fd, &have, &wrote) != 0)
 		goto out;
-	}
-	if ((buf = malloc(CASTFILE_CHUNK_BYTES)) == NULL ||
-	    b64url_decode(u.data, strlen(u.data), buf, CASTFILE_CHUNK_BYTES, &n) != 0) {
-		api_bad_field(r, "data", buf == NULL ? TE_ERR_NOMEM : TE_ERR_INVALID);
-		goto out;
-	}
-	if ((json_int_t)n > u.size - u.offset) {
-		api_bad_field(r, "data", TE_ERR_TOO_LONG);
-		goto out;
-	}
-	if (n > 0 && (pwrite(fd, buf, n, (off_t)u.offset) != (ssize_t)n || fdatasync(fd) != 0)) {
-		/* what did land is kept; the device resumes from the part's size */
-		http_error(r, 503, "storage", "cannot write the recording (%s)", strerror(errno));
-		goto out;
-	}
-	if (u.offset + (json_int_t)n == u.size)
+	if (wrote && have == u.size)
 		api_rec_finish(r, &u, fd, part);
 	else
-		api_rec_done(r, u.offset + (json_int_t)n, 0);
+		api_rec_done(r, have, 0);
 out:
 	if (fd >= 0)
 		close(fd);
-	free(buf);
 	json_decref(j);
 }
 
@@ -302,10 +274,8 @@ void api_session_recording_read(struct http_req *r)
 	struct store_recording rec;
 	struct store_session s;
 	char name[CASTFILE_NAME_BYTES], path[PATH_MAX], *text = NULL;
-	uint8_t *buf = NULL;
 	json_int_t offset;
-	ssize_t n = 0;
-	int fd = -1, rc;
+	int rc;
 
 	if (j == NULL)
 		return;
@@ -326,12 +296,8 @@ void api_session_recording_read(struct http_req *r)
 		api_bad_field(r, "offset", TE_ERR_INVALID);
 		goto out;
 	}
-	if ((buf = malloc(CASTFILE_CHUNK_BYTES)) == NULL ||
-	    (text = malloc((CASTFILE_CHUNK_BYTES / 3 + 2) * 4 + 1)) == NULL ||
-	    api_recording_path(r->srv, s.id, name, "", 0, path) != 0 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (n = pread(fd, buf, CASTFILE_CHUNK_BYTES, (off_t)offset)) < 0 ||
-	    b64url_encode(buf, (size_t)n, text, (CASTFILE_CHUNK_BYTES / 3 + 2) * 4 + 1) != 0) {
+	if (api_recording_path(r->srv, s.id, name, "", 0, path) != 0 ||
+	    api_chunk_read(path, offset, CASTFILE_CHUNK_BYTES, &text) != 0) {
 		log_error("recording %s of session %s: cannot read it: %s", name, s.id,
 		          strerror(errno));
 		http_error(r, 503, "storage", "cannot read recording %s", name);
@@ -347,9 +313,6 @@ void api_session_recording_read(struct http_req *r)
 	                             "size", (json_int_t)rec.size, "sha256", rec.sha256,
 	                             "offset", offset, "data", text));
 out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
 	free(text);
 	json_decref(j);
 }

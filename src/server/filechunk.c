@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "codec.h"
 #include "err.h"
 #include "jbody.h"
 
@@ -69,12 +68,4 @@ int filechunk_parse(const json_t *j, struct filechunk *out, const char **field)
 	if (strlen(out->data) > (FILECHUNK_BYTES / 3 + 1) * 4)
 		return *field = "data", TE_ERR_TOO_LONG;
 	return 0;
-}
-
-int filechunk_decode(const struct filechunk *c, uint8_t *buf, size_t *n)
-{
-	*n = 0;
-	if (c->data == NULL)
-		return TE_ERR_INVALID;
-	return b64url_decode(c->data, strlen(c->data), buf, FILECHUNK_BYTES, n);
 }

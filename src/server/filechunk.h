@@ -24,7 +24,5 @@ struct filechunk {
  * that is missing or wrong. Text fields are displayable text; a path is
  * absolute; data is at most FILECHUNK_BYTES once decoded. */
 int filechunk_parse(const json_t *j, struct filechunk *out, const char **field);
-/* Decode out->data into buf (FILECHUNK_BYTES); *n the bytes. */
-int filechunk_decode(const struct filechunk *c, uint8_t *buf, size_t *n);
 
 #endif

@@ -4,6 +4,7 @@
 #define TETHER_SERVER_API_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -54,6 +55,19 @@ void api_files_prune(struct server *srv);
  * are made 0700 when missing (api_recording.c). */
 int api_data_path(struct server *srv, const char *top, const char *sub, const char *name,
                   const char *suffix, int make, char out[PATH_MAX]);
+/* Append a device's chunk (b64, base64url, at most maxchunk bytes decoded)
+ * to part, which may hold at most size bytes (api_part.c): the part is
+ * opened (*fd, the caller closes it), a longer one left by another attempt
+ * is emptied, and *have is what it holds. Only when offset is that much is
+ * the chunk written and fdatasync'd (*wrote 1, *have past it); any other
+ * offset writes nothing. -1 when an error was answered (what names the
+ * file in it: "recording", "file"). */
+int api_part_append(struct http_req *r, const char *what, const char *part, int64_t size,
+                    int64_t offset, const char *b64, size_t maxchunk, int *fd,
+                    int64_t *have, int *wrote);
+/* At most maxchunk bytes of path from offset, base64url, into *text
+ * (malloc'd). 0 or TE_ERR_IO / TE_ERR_NOMEM (errno says why). */
+int api_chunk_read(const char *path, int64_t offset, size_t maxchunk, char **text);
 /* 64 lower-case hex digits (api_recording.c). */
 int api_sha256_ok(const char *hex);
 /* Field key of j, an integer >= 0, into out; else a 400 is answered and -1. */
