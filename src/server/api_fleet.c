@@ -174,54 +174,77 @@ static int api_fleet_filter_one(struct http_req *r, const char *key, const char 
 	return 0;
 }
 
-/* ?limit=N&after=SERIAL and the filters; 400 answered on a bad value or an
- * unknown key. */
-static int api_devices_query(struct http_req *r, long *limit, char after[MAX_NAME_BYTES],
-                             struct api_fleet_filter *f)
+int api_query_each(struct http_req *r, api_query_fn fn, void *arg)
 {
-	static const char *const keys[] = { "limit", "after", "product", "site", "health",
-	                                    "error", "below", "not_seen_s", NULL };
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
 	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	struct evkeyvalq kv;
 	struct evkeyval *e;
-	char *end;
-	size_t k;
 	int rc = 0;
 
-	*limit = API_DEVICES_PAGE_DEFAULT;
-	after[0] = '\0';
 	if (q == NULL)
 		return 0;
 	if (evhttp_parse_query_str(q, &kv) != 0) {
 		http_error(r, 400, "bad_request", "the query is not key=value pairs");
 		return -1;
 	}
-	TAILQ_FOREACH(e, &kv, next) {
-		for (k = 0; keys[k] != NULL && strcmp(keys[k], e->key) != 0; k++)
-			;
-		if (keys[k] == NULL) {
-			rc = api_fleet_bad(r, "unknown query key; see docs/protocol.md");
-		} else if (strcmp(e->key, "limit") == 0) {
-			*limit = strtol(e->value, &end, 10);
-			if (*end != '\0' || *limit < 1 || *limit > API_DEVICES_PAGE_MAX) {
-				http_error(r, 400, "bad_request", "limit must be 1 to %d",
-				           API_DEVICES_PAGE_MAX);
-				rc = -1;
-			}
-		} else if (strcmp(e->key, "after") == 0) {
-			if (!jbody_name_ok(e->value))
-				rc = api_fleet_bad(r, "after must be a device serial");
-			else
-				snprintf(after, MAX_NAME_BYTES, "%s", e->value);
-		} else {
-			rc = api_fleet_filter_one(r, e->key, e->value, f);
-		}
-		if (rc != 0)
+	TAILQ_FOREACH(e, &kv, next)
+		if ((rc = fn(r, e->key, e->value, arg)) != 0)
 			break;
-	}
 	evhttp_clear_headers(&kv);
 	return rc;
+}
+
+int api_query_limit(struct http_req *r, const char *v, long max, long *out)
+{
+	char *end;
+
+	*out = strtol(v, &end, 10);
+	if (*end != '\0' || end == v || *out < 1 || *out > max) {
+		http_error(r, 400, "bad_request", "limit must be 1 to %ld", max);
+		return -1;
+	}
+	return 0;
+}
+
+struct api_devices_q {
+	long *limit;
+	char *after;
+	struct api_fleet_filter *f;
+};
+
+static int api_devices_key(struct http_req *r, const char *key, const char *value, void *arg)
+{
+	static const char *const filters[] = { "product", "site", "health", "error", "below",
+	                                       "not_seen_s", NULL };
+	struct api_devices_q *q = arg;
+	size_t k;
+
+	if (strcmp(key, "limit") == 0)
+		return api_query_limit(r, value, API_DEVICES_PAGE_MAX, q->limit);
+	if (strcmp(key, "after") == 0) {
+		if (!jbody_name_ok(value))
+			return api_fleet_bad(r, "after must be a device serial");
+		snprintf(q->after, MAX_NAME_BYTES, "%s", value);
+		return 0;
+	}
+	for (k = 0; filters[k] != NULL && strcmp(filters[k], key) != 0; k++)
+		;
+	if (filters[k] == NULL)
+		return api_fleet_bad(r, "unknown query key; see docs/protocol.md");
+	return api_fleet_filter_one(r, key, value, q->f);
+}
+
+/* ?limit=N&after=SERIAL and the filters; 400 answered on a bad value or an
+ * unknown key. */
+static int api_devices_query(struct http_req *r, long *limit, char after[MAX_NAME_BYTES],
+                             struct api_fleet_filter *f)
+{
+	struct api_devices_q q = { limit, after, f };
+
+	*limit = API_DEVICES_PAGE_DEFAULT;
+	after[0] = '\0';
+	return api_query_each(r, api_devices_key, &q);
 }
 
 /* GET /api/v1/devices[?limit=N&after=SERIAL&FILTERS]: one page of the

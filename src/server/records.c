@@ -17,10 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
-
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -171,60 +167,46 @@ static int64_t records_time(const char *v)
 	return *end == '\0' && end != v && n >= 0 ? (int64_t)n : -1;
 }
 
+static int records_key(struct http_req *r, const char *key, const char *value, void *arg)
+{
+	struct store_record_filter *f = arg;
+	char *dst = strcmp(key, "device") == 0 ? f->device :
+	            strcmp(key, "site") == 0 ? f->site :
+	            strcmp(key, "specialist") == 0 ? f->user : NULL;
+	int64_t t;
+	long limit;
+
+	if (dst != NULL) {
+		if (!jbody_name_ok(value)) {
+			http_error(r, 400, "bad_request", "%s must be a name", key);
+			return -1;
+		}
+		snprintf(dst, MAX_NAME_BYTES, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "since") == 0 || strcmp(key, "until") == 0) {
+		if ((t = records_time(value)) < 0) {
+			http_error(r, 400, "bad_request", "%s must be YYYY-MM-DD or Unix seconds", key);
+			return -1;
+		}
+		*(key[0] == 's' ? &f->since : &f->until) = t;
+		return 0;
+	}
+	if (strcmp(key, "limit") == 0) {
+		if (api_query_limit(r, value, RECORDS_LIST_MAX, &limit) != 0)
+			return -1;
+		f->limit = limit;
+		return 0;
+	}
+	http_error(r, 400, "bad_request", "unknown query key; see docs/protocol.md");
+	return -1;
+}
+
 static int records_query(struct http_req *r, struct store_record_filter *f)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
-	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq kv;
-	struct evkeyval *e;
-	char *end;
-	int rc = 0;
-
 	memset(f, 0, sizeof(*f));
 	f->limit = 200;
-	if (q == NULL)
-		return 0;
-	if (evhttp_parse_query_str(q, &kv) != 0) {
-		http_error(r, 400, "bad_request", "the query is not key=value pairs");
-		return -1;
-	}
-	TAILQ_FOREACH(e, &kv, next) {
-		char *dst = strcmp(e->key, "device") == 0 ? f->device :
-		            strcmp(e->key, "site") == 0 ? f->site :
-		            strcmp(e->key, "specialist") == 0 ? f->user : NULL;
-
-		if (dst != NULL) {
-			if (!jbody_name_ok(e->value)) {
-				http_error(r, 400, "bad_request", "%s must be a name", e->key);
-				rc = -1;
-				break;
-			}
-			snprintf(dst, MAX_NAME_BYTES, "%s", e->value);
-		} else if (strcmp(e->key, "since") == 0 || strcmp(e->key, "until") == 0) {
-			int64_t t = records_time(e->value);
-
-			if (t < 0) {
-				http_error(r, 400, "bad_request", "%s must be YYYY-MM-DD or Unix seconds",
-				           e->key);
-				rc = -1;
-				break;
-			}
-			*(e->key[0] == 's' ? &f->since : &f->until) = t;
-		} else if (strcmp(e->key, "limit") == 0) {
-			f->limit = strtoll(e->value, &end, 10);
-			if (*end != '\0' || f->limit < 1 || f->limit > RECORDS_LIST_MAX) {
-				http_error(r, 400, "bad_request", "limit must be 1 to %d", RECORDS_LIST_MAX);
-				rc = -1;
-				break;
-			}
-		} else {
-			http_error(r, 400, "bad_request", "unknown query key; see docs/protocol.md");
-			rc = -1;
-			break;
-		}
-	}
-	evhttp_clear_headers(&kv);
-	return rc;
+	return api_query_each(r, records_key, f);
 }
 
 struct records_list_ctx {

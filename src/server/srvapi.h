@@ -68,6 +68,13 @@ int api_part_append(struct http_req *r, const char *what, const char *part, int6
 /* At most maxchunk bytes of path from offset, base64url, into *text
  * (malloc'd). 0 or TE_ERR_IO / TE_ERR_NOMEM (errno says why). */
 int api_chunk_read(const char *path, int64_t offset, size_t maxchunk, char **text);
+/* Call fn for each key=value of r's query (api_fleet.c), stopping at the
+ * first that answers an error (-1); a query that does not parse is a 400. */
+typedef int (*api_query_fn)(struct http_req *r, const char *key, const char *value,
+                            void *arg);
+int api_query_each(struct http_req *r, api_query_fn fn, void *arg);
+/* ?limit=: an integer 1..max into *out, else a 400 answered and -1. */
+int api_query_limit(struct http_req *r, const char *v, long max, long *out);
 /* 64 lower-case hex digits (api_recording.c). */
 int api_sha256_ok(const char *hex);
 /* Field key of j, an integer >= 0, into out; else a 400 is answered and -1. */
