@@ -1222,6 +1222,26 @@ sigkill_wait() {
 	wait_for 10 sh -c "! kill -0 $1 2>/dev/null" || fail "process $1 did not die on SIGKILL"
 }
 
+# server_restart N: start the server again (its log server-N.log) and wait
+# for its port; PID_server is the new one.
+server_restart() {
+	bg "server-$1" tether-server run --dir "$SRV"
+	eval "PID_server=\$PID_server_$1"
+	wait_port "$SERVER_PORT"
+}
+
+# notify_capture DIR: $WORK/notify-cmd, a notify.command that keeps each
+# notification's body as DIR/N.body (N from 1, whole or absent).
+notify_capture() {
+	mkdir -p "$1"
+	cat >"$WORK/notify-cmd" <<HOOK
+#!/bin/sh
+n=\$(ls "$1" | grep -c '\.body\$' || true)
+cat >"$1/\$((n + 1)).tmp" && mv "$1/\$((n + 1)).tmp" "$1/\$((n + 1)).body"
+HOOK
+	chmod 755 "$WORK/notify-cmd"
+}
+
 # A SIEM's syslog receiver for the audit export (docs/siem.md): Debian's
 # rsyslog with its TLS module, on loopback.
 siem_rx_available() {

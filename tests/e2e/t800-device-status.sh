@@ -34,13 +34,7 @@ set_status() { cp "$ST/$1.json" "$ST/now.json.tmp" && chmod 644 "$ST/now.json.tm
 
 # The notification command: saves each body.
 NB="$WORK/notes"
-mkdir -p "$NB"
-cat >"$WORK/notify-cmd" <<HOOK
-#!/bin/sh
-n=\$(ls "$NB" | grep -c '\.body\$' || true)
-cat >"$NB/\$((n + 1)).tmp" && mv "$NB/\$((n + 1)).tmp" "$NB/\$((n + 1)).body"
-HOOK
-chmod 755 "$WORK/notify-cmd"
+notify_capture "$NB"
 
 SERVER_EXTRA_CONF="alert.injector = fault, E-1*
 status.history_days = 30

@@ -52,9 +52,7 @@ pass "every record reaches rsyslog over TLS, framed, with seq and hash"
 for n in 1 2 3 4 5 6; do enroll_token "SN-SIEM-$n" >/dev/null; done
 sigkill_wait "$PID_server"
 for n in 7 8 9; do enroll_token "SN-SIEM-$n" >/dev/null; done
-bg server-2 tether-server run --dir "$SRV"
-wait_port "$SERVER_PORT"
-PID_server=$PID_server_2
+server_restart 2
 wait_all "after a server SIGKILL"
 pass "nothing is lost across a server SIGKILL"
 
@@ -89,9 +87,7 @@ sqlite3 "$SRV/tether.db" "DELETE FROM siem_cursors WHERE sink = 'syslog'"
 kill "$PID_server"
 wait_for 20 sh -c "! kill -0 $PID_server 2>/dev/null" || fail "the server did not stop"
 start_rx
-bg server-3 tether-server run --dir "$SRV"
-wait_port "$SERVER_PORT"
-PID_server=$PID_server_3
+server_restart 3
 wait_for 20 sh -c "grep -q 'siem: syslog receiver.*certificate' '$WORK/server-3.log'" ||
 	fail "a receiver with a foreign CA was not refused with why: $(grep siem "$WORK/server-3.log")"
 [ ! -s "$X/received.log" ] || fail "records went to a receiver whose CA is not pinned"

@@ -57,9 +57,7 @@ pass "after an agent SIGKILL the upload resumes at the server's $held bytes"
 wait_for 20 sh -c "[ \$(stat -c %s '$BIG_PART' 2>/dev/null || echo 0) -gt $held ]" ||
 	fail "the upload did not go on after the agent's restart"
 sigkill_wait "$PID_server"
-bg server-2 tether-server run --dir "$SRV"
-PID_server=$PID_server_2
-wait_port "$SERVER_PORT"
+server_restart 2
 wait_for 90 sh -c "tether-server audit list --dir '$SRV' | grep file_stored | grep -q big.log" ||
 	fail "big.log was not stored after the server's restart"
 [ "$(stored big.log)" = 1 ] || fail "big.log was stored $(stored big.log) times"

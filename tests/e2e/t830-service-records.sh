@@ -9,13 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 NB="$WORK/notes"
-mkdir -p "$NB"
-cat >"$WORK/notify-cmd" <<HOOK
-#!/bin/sh
-n=\$(ls "$NB" | grep -c '\.body\$' || true)
-cat >"$NB/\$((n + 1)).tmp" && mv "$NB/\$((n + 1)).tmp" "$NB/\$((n + 1)).body"
-HOOK
-chmod 755 "$WORK/notify-cmd"
+notify_capture "$NB"
 SERVER_EXTRA_CONF="notify.command = $WORK/notify-cmd
 notify.backoff_base_s = 1"
 full_stack 1
@@ -31,9 +25,7 @@ wait_for 20 sh -c "tether --json session status $SID | grep -q '\"state\": *\"co
 
 # The server dies after the consent; nothing is noticed twice after it.
 sigkill_wait "$PID_server"
-bg server-2 tether-server run --dir "$SRV"
-PID_server=$PID_server_2
-wait_port "$SERVER_PORT"
+server_restart 2
 out=$(tether session end "$SID" 2>&1) || fail "session end: $out"
 
 notices() { grep -l "\"record\":{\"id\":\"$SID\"" "$NB"/*.body 2>/dev/null | wc -l; }
