@@ -98,7 +98,8 @@ static int api_devices_cb(const struct store_device *d, void *arg)
 
 	snprintf(c->scanned, sizeof(c->scanned), "%s", d->serial);
 	c->nscanned++;
-	rc = store_devstatus_get(c->srv->store, d->serial, &c->row);
+	/* The status text only for a filter that looks inside it. */
+	rc = store_devstatus_read(c->srv->store, d->serial, c->f->needs_status, &c->row);
 	if (rc != 0 && rc != TE_ERR_NOT_FOUND)
 		return rc;
 	have = rc == 0;

@@ -327,6 +327,10 @@ struct store_device_error {
 };
 /* 0, TE_ERR_NOT_FOUND (never reported) or a store error. */
 int store_devstatus_get(struct store *st, const char *serial, struct store_devstatus *out);
+/* The same; without with_status, the health and times only (status ""):
+ * what a list needs, without copying each status's text. */
+int store_devstatus_read(struct store *st, const char *serial, int with_status,
+                         struct store_devstatus *out);
 /* Keep cur as the device's latest status, in one transaction. When
  * changed, also a history row, an error row per code in added (first seen
  * at its since) and cleared_at = now on the active rows of cleared codes;

@@ -17,12 +17,22 @@ static void store_devstatus_row(sqlite3_stmt *s, struct store_devstatus *out)
 
 int store_devstatus_get(struct store *st, const char *serial, struct store_devstatus *out)
 {
+	return store_devstatus_read(st, serial, 1, out);
+}
+
+int store_devstatus_read(struct store *st, const char *serial, int with_status,
+                         struct store_devstatus *out)
+{
 	sqlite3_stmt *s = NULL;
 	int rc, step;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = store_prep(st, "SELECT health, status, reported_at, changed_at FROM"
-	                         " device_status WHERE serial = ?", &s)) != 0)
+	out->health[0] = out->status[0] = '\0';
+	out->reported_at = out->changed_at = 0;
+	if ((rc = store_prep(st, with_status ?
+	                     "SELECT health, status, reported_at, changed_at FROM device_status"
+	                     " WHERE serial = ?" :
+	                     "SELECT health, '', reported_at, changed_at FROM device_status"
+	                     " WHERE serial = ?", &s)) != 0)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, &serial, 1)) == 0) {
 		step = sqlite3_step(s);
