@@ -102,15 +102,67 @@ static void approvals_print_all(const json_t *list)
 	}
 }
 
+/* An activity waiting for the customer's decision. */
+static void approvals_print_activity(const json_t *ap)
+{
+	char idb[APPROVALS_SHOWN_BYTES], b1[APPROVALS_SHOWN_BYTES], b2[APPROVALS_SHOWN_BYTES];
+	char nb[64], na[64];
+	const char *id = approvals_str(ap, "id", "?", idb), *input;
+
+	cliout_when(json_object_get(ap, "not_before"), nb, sizeof(nb));
+	cliout_when(json_object_get(ap, "not_after"), na, sizeof(na));
+	printf("activity %s\n", id);
+	printf("  who:      %s\n", approvals_str(ap, "created_by", "?", b1));
+	printf("  where:    device %s at site %s\n", approvals_str(ap, "device", "?", b1),
+	       approvals_str(ap, "site", "?", b2));
+	printf("  what:     %s %s\n", approvals_str(ap, "kind", "?", b1),
+	       approvals_str(ap, "name", "?", b2));
+	if (api_get_str(ap, "input", &input) == 0 && input[0])
+		printf("  values:   %s\n", approvals_str(ap, "input", "", b1));
+	printf("  why:      %s\n", approvals_str(ap, "reason", "?", b1));
+	printf("  between:  %s and %s (expires then unless approved)\n", nb, na);
+	printf("  refuse:   tether approvals refuse %s --reason TEXT\n", id);
+	printf("  approve:  tether approvals approve %s\n", id);
+}
+
 static int approvals_cmd_list(const struct cli *cli, int argc, char **argv)
 {
 	const char *pos[1];
-	size_t npos;
+	json_t *resp = NULL, *sess, *acts, *x;
+	struct api *a = NULL;
+	size_t npos, i;
+	int rc = CLI_EXIT_FAIL;
 
 	if (cliargs_parse("approvals list", argc, argv, NULL, 0, pos, 0, 0, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
-	return api_list(cli, "listing approvals", "/api/v1/approvals", "approvals", "id",
-	                "no session requests are waiting for you", approvals_print_all);
+	if (api_open(cli, 0, &a) != 0 ||
+	    api_call(a, "listing approvals", "GET", "/api/v1/approvals", NULL, &resp) != 0)
+		goto out;
+	sess = json_object_get(resp, "approvals");
+	acts = json_object_get(resp, "activities");
+	if (!json_is_array(sess)) {
+		api_bad_answer(cli, "listing approvals", "approvals");
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+	if (cli->json) {
+		cliout_json(resp);
+		goto out;
+	}
+	if (json_array_size(sess) == 0 && json_array_size(acts) == 0) {
+		printf("no session requests or activities are waiting for you\n");
+		goto out;
+	}
+	approvals_print_all(sess);
+	json_array_foreach(acts, i, x) {
+		if (i > 0 || json_array_size(sess) > 0)
+			printf("\n");
+		approvals_print_activity(x);
+	}
+out:
+	json_decref(resp);
+	api_free(a);
+	return rc;
 }
 
 /* approve ID, or refuse ID --reason TEXT. */

@@ -14,6 +14,7 @@
 #include "connect.h"
 #include "devices.h"
 #include "files.h"
+#include "queue.h"
 #include "records.h"
 #include "enroll.h"
 #include "log.h"
@@ -70,6 +71,9 @@ static const char usage_text[] =
 	"               [--until DATE] [--format table|csv|json]\n"
 	"                        service records, one per session\n"
 	"  records show ID       one service record\n"
+	"  queue add KIND NAME (DEVICE... | --site S ...) --reason TEXT [--not-after WHEN]\n"
+	"                        schedule a diag, collect or config activity (queue --help)\n"
+	"  queue list | show ID | cancel ID --reason TEXT | retry ID\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
@@ -90,13 +94,15 @@ static const char usage_text[] =
 	"  forward DEVICE LOCALPORT:SERVICE [--reason TEXT]\n"
 	"                        with --reason: a new session, ended afterwards;\n"
 	"                        without: your open session on DEVICE (no new consent)\n"
-	"  approvals list        session requests waiting for the customer\n"
+	"  approvals list        session requests and activities waiting for the customer\n"
 	"  approvals approve ID | approvals refuse ID --reason TEXT\n"
 	"  site list             customer sites, their switch and approval setting\n"
 	"  site off SITE --reason TEXT | site on SITE [--reason TEXT]\n"
 	"                        remote service off (ends active sessions) or on\n"
 	"  site approval SITE none|escalations|all\n"
 	"                        which sessions need the customer's approval\n"
+	"  site change-control SITE [--mode none|approval] [--kinds K] [--windows SPEC]\n"
+	"                        [--timezone TZ]   the maintenance queue's change control\n"
 	"\n"
 	"--json prints machine-readable JSON on stdout. The login is kept in\n"
 	"$TETHER_HOME/cli.json (default ~/.config/tether), the profile \"default\";\n"
@@ -133,6 +139,7 @@ static const struct {
 	{ "play", playcmd_main },
 	{ "files", files_main },
 	{ "records", records_main },
+	{ "queue", queue_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },

@@ -183,11 +183,62 @@ out:
 	return rc;
 }
 
+/* site change-control SITE [--mode none|approval] [--kinds K] [--windows SPEC]
+ * [--timezone TZ]: the maintenance queue's change control (docs/fleet.md). */
+static int site_cmd_change_control(const struct cli *cli, int argc, char **argv)
+{
+	const char *pos[1], *mode = NULL, *kinds = NULL, *windows = NULL, *tz = NULL, *v;
+	const struct cliargs_opt opts[] = {
+		{ "--mode", &mode, NULL, 0, NULL }, { "--kinds", &kinds, NULL, 0, NULL },
+		{ "--windows", &windows, NULL, 0, NULL }, { "--timezone", &tz, NULL, 0, NULL },
+	};
+	char path[SITE_PATH_BYTES], what[SITE_WHAT_BYTES], b1[256], b2[256], b3[256];
+	json_t *req = NULL, *resp = NULL;
+	size_t npos;
+	int rc = CLI_EXIT_FAIL;
+
+	if (cliargs_parse("site change-control", argc, argv, opts, 4, pos, 1, 1, &npos,
+	                  NULL) != 0 || site_check_name(pos[0]) != 0)
+		return CLI_EXIT_USAGE;
+	if ((req = json_object()) == NULL)
+		return CLI_EXIT_FAIL;
+	if (mode != NULL)
+		json_object_set_new(req, "change_control", json_string(mode));
+	if (kinds != NULL)
+		json_object_set_new(req, "kinds", json_string(kinds));
+	if (windows != NULL)
+		json_object_set_new(req, "windows", json_string(windows));
+	if (tz != NULL)
+		json_object_set_new(req, "timezone", json_string(tz));
+	snprintf(path, sizeof(path), "/api/v1/sites/%s/change-control", pos[0]);
+	snprintf(what, sizeof(what), "setting the change control of %s", pos[0]);
+	if (api_post(cli, what, path, req, &resp) != 0)
+		goto out;
+	rc = CLI_EXIT_OK;
+	if (cli->json) {
+		cliout_json(resp);
+		goto out;
+	}
+	v = json_string_value(json_object_get(resp, "change_control"));
+	printf("site %s: change control %s", pos[0], cliout_text(v ? v : "?", b1, sizeof(b1)));
+	v = json_string_value(json_object_get(resp, "kinds"));
+	if (v != NULL && v[0])
+		printf(" for %s", cliout_text(v, b1, sizeof(b1)));
+	v = json_string_value(json_object_get(resp, "windows"));
+	printf("; windows %s (%s)\n", cliout_text(v && v[0] ? v : "none: any time", b2,
+	       sizeof(b2)), cliout_text(json_string_value(json_object_get(resp, "timezone")) ?
+	       json_string_value(json_object_get(resp, "timezone")) : "?", b3, sizeof(b3)));
+out:
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
 int site_main(const struct cli *cli, int argc, char **argv)
 {
 	static const struct cliargs_cmd cmds[] = {
 		{ "list", site_cmd_list }, { "off", site_cmd_off }, { "on", site_cmd_on },
-		{ "approval", site_cmd_approval },
+		{ "approval", site_cmd_approval }, { "change-control", site_cmd_change_control },
 	};
 
 	return cliargs_dispatch(cli, "site", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);

@@ -21,8 +21,8 @@
 #include "codec.h"
 #include "err.h"
 #include "secret.h"
+#include "sigtext.h"
 
-#define TICKET_SIG_BYTES 64
 #define TICKET_NONCE_HEX 32
 #define TICKET_PAYLOAD_MAX ((MAX_TICKET_BYTES / 4) * 3)
 
@@ -119,9 +119,6 @@ static int ticket_payload_new(const struct ticket *t, char **out)
 
 int ticket_sign(const struct ticket *t, EVP_PKEY *key, char *out, size_t outsz)
 {
-	uint8_t sig[TICKET_SIG_BYTES];
-	size_t siglen = sizeof(sig), plen, off;
-	EVP_MD_CTX *ctx = NULL;
 	char *payload = NULL;
 	int rc;
 
@@ -129,34 +126,10 @@ int ticket_sign(const struct ticket *t, EVP_PKEY *key, char *out, size_t outsz)
 		return TE_ERR_INVALID;
 	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 || !ticket_fields_ok(t))
 		return TE_ERR_INVALID;
-	if ((rc = ticket_payload_new(t, &payload)) != 0)
-		goto out;
-	plen = strlen(payload);
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		rc = TE_ERR_NOMEM;
-		goto out;
-	}
-	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)payload, plen) != 1 ||
-	    siglen != TICKET_SIG_BYTES) {
-		rc = TE_ERR_CRYPTO;
-		goto out;
-	}
-	if (outsz > MAX_TICKET_BYTES + 1)
-		outsz = MAX_TICKET_BYTES + 1; /* never emit what a verifier refuses */
-	if ((rc = b64url_encode((const uint8_t *)payload, plen, out, outsz)) != 0)
-		goto out;
-	off = strlen(out);
-	if (off + 2 > outsz) {
-		rc = TE_ERR_TOO_LONG;
-		goto out;
-	}
-	out[off++] = '.';
-	rc = b64url_encode(sig, siglen, out + off, outsz - off);
-out:
-	if (rc != 0 && out != NULL && outsz > 0)
+	if ((rc = ticket_payload_new(t, &payload)) == 0)
+		rc = sigtext_make(key, "", payload, strlen(payload), MAX_TICKET_BYTES, out, outsz);
+	else
 		out[0] = '\0';
-	EVP_MD_CTX_free(ctx);
 	free(payload);
 	return rc;
 }
@@ -244,42 +217,6 @@ out:
 	return rc;
 }
 
-static int ticket_b64_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int ticket_check_sig(const uint8_t *payload, size_t plen,
-                            const uint8_t *sig, size_t siglen, EVP_PKEY *pub)
-{
-	EVP_MD_CTX *ctx = NULL;
-	int rc = TE_ERR_SIGNATURE;
-
-	if (siglen != TICKET_SIG_BYTES)
-		return TE_ERR_SIGNATURE;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return TE_ERR_NOMEM;
-	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) != 1) {
-		rc = TE_ERR_CRYPTO;
-		goto out;
-	}
-	if (EVP_DigestVerify(ctx, sig, siglen, payload, plen) == 1)
-		rc = 0;
-out:
-	if (rc != 0)
-		ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
                   struct ticket *out)
 {
@@ -289,28 +226,15 @@ int ticket_verify(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
 int ticket_verify_window(const char *text, size_t len, EVP_PKEY *pub, int64_t now,
                          struct ticket *out, int64_t *iat, int64_t *exp)
 {
-	uint8_t payload[TICKET_PAYLOAD_MAX], sig[TICKET_SIG_BYTES + 3];
-	size_t plen = 0, siglen = 0, dot;
+	uint8_t payload[TICKET_PAYLOAD_MAX];
+	size_t plen = 0;
 	struct ticket t;
-	const char *d;
 	int rc;
 
 	if (text == NULL || pub == NULL || out == NULL)
 		return TE_ERR_INVALID;
-	if (EVP_PKEY_get_id(pub) != EVP_PKEY_ED25519)
-		return TE_ERR_INVALID;
-	if (len > MAX_TICKET_BYTES)
-		return TE_ERR_TOO_LONG;
-	if ((d = memchr(text, '.', len)) == NULL)
-		return TE_ERR_INVALID;
-	dot = (size_t)(d - text);
-	if (dot == 0 || !ticket_b64_ok(text, dot) ||
-	    !ticket_b64_ok(text + dot + 1, len - dot - 1))
-		return TE_ERR_INVALID;
-	if (b64url_decode(text, dot, payload, sizeof(payload), &plen) != 0 ||
-	    b64url_decode(text + dot + 1, len - dot - 1, sig, sizeof(sig), &siglen) != 0)
-		return TE_ERR_INVALID;
-	if ((rc = ticket_check_sig(payload, plen, sig, siglen, pub)) != 0)
+	if ((rc = sigtext_open(text, len, MAX_TICKET_BYTES, pub, "", payload, sizeof(payload),
+	                       &plen)) != 0)
 		return rc;
 	memset(&t, 0, sizeof(t));
 	if ((rc = ticket_from_json(payload, plen, &t)) != 0)

@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "activity.h"
 #include "jbody.h"
+#include "mwindow.h"
 #include "policy.h"
 #include "srvconf.h"
 #include "srvsession.h"
@@ -23,6 +25,7 @@
 struct admin_site_opts {
 	const char *dir, *customer, *contract_until, *approval, *remote, *reason;
 	const char *product, *until;
+	const char *change_control, *cc_kinds, *windows, *timezone;
 	int json;
 };
 
@@ -37,6 +40,10 @@ static int admin_site_opts(int argc, char **argv, struct admin_site_opts *o)
 		{ "--reason", offsetof(struct admin_site_opts, reason) },
 		{ "--product", offsetof(struct admin_site_opts, product) },
 		{ "--until", offsetof(struct admin_site_opts, until) },
+		{ "--change-control", offsetof(struct admin_site_opts, change_control) },
+		{ "--kinds", offsetof(struct admin_site_opts, cc_kinds) },
+		{ "--windows", offsetof(struct admin_site_opts, windows) },
+		{ "--timezone", offsetof(struct admin_site_opts, timezone) },
 	};
 
 	memset(o, 0, sizeof(*o));
@@ -156,8 +163,41 @@ static int admin_site_end_cb(const struct store_session *s, void *arg)
 	return 0;
 }
 
+/* The change-control options: 0, or -1 with why said. */
+static int admin_site_cc_check(const struct admin_site_opts *o)
+{
+	struct mwindow w;
+	char bad[128];
+
+	if (o->change_control != NULL && strcmp(o->change_control, "none") != 0 &&
+	    strcmp(o->change_control, "approval") != 0) {
+		admin_err("site set: --change-control none|approval");
+		return -1;
+	}
+	if (o->cc_kinds != NULL && (strlen(o->cc_kinds) >= STORE_CC_KINDS_BYTES ||
+	                            !activity_kinds_ok(o->cc_kinds))) {
+		admin_err("site set: --kinds lists diag, collect, config (comma-separated; \"\":"
+		          " every kind)");
+		return -1;
+	}
+	if (o->windows != NULL && (strlen(o->windows) >= MWINDOW_SPEC_BYTES ||
+	                           mwindow_parse(o->windows, &w, bad, sizeof(bad)) != 0)) {
+		admin_err("site set: --windows: %s", strlen(o->windows) >= MWINDOW_SPEC_BYTES ?
+		          "too long" : bad);
+		return -1;
+	}
+	if (o->timezone != NULL && mwindow_tz_ok(o->timezone) != 0) {
+		admin_err("site set: --timezone must be a zone of the tz database (as in"
+		          " /usr/share/zoneinfo), such as Europe/Berlin, or UTC");
+		return -1;
+	}
+	return 0;
+}
+
 static int admin_site_set_check(const struct admin_site_opts *o)
 {
+	if (admin_site_cc_check(o) != 0)
+		return -1;
 	if ((o->contract_until != NULL && !admin_date_ok(o->contract_until)) ||
 	    (o->approval != NULL && !policy_approval_mode_ok(o->approval)) ||
 	    (o->remote != NULL && strcmp(o->remote, "on") != 0 && strcmp(o->remote, "off") != 0) ||
@@ -169,7 +209,9 @@ static int admin_site_set_check(const struct admin_site_opts *o)
 	if (o->remote != NULL && admin_text_check("site set", "--reason", o->reason,
 	                                          MAX_REASON_BYTES) != 0)
 		return -1;
-	if (o->contract_until == NULL && o->approval == NULL && o->remote == NULL) {
+	if (o->contract_until == NULL && o->approval == NULL && o->remote == NULL &&
+	    o->change_control == NULL && o->cc_kinds == NULL && o->windows == NULL &&
+	    o->timezone == NULL) {
 		admin_err("site set: nothing to change");
 		return -1;
 	}
@@ -197,17 +239,26 @@ static int admin_site_set(const char *name, const struct admin_site_opts *o)
 		snprintf(s.contract_until, sizeof(s.contract_until), "%s", o->contract_until);
 	if (o->approval != NULL)
 		snprintf(s.approval_mode, sizeof(s.approval_mode), "%s", o->approval);
+#define ADMIN_SITE_SET(field, opt) \
+	if (opt != NULL) snprintf(s.field, sizeof(s.field), "%s", opt)
+	ADMIN_SITE_SET(change_control, o->change_control);
+	ADMIN_SITE_SET(cc_kinds, o->cc_kinds);
+	ADMIN_SITE_SET(windows, o->windows);
+	ADMIN_SITE_SET(timezone, o->timezone);
+#undef ADMIN_SITE_SET
 	if (o->remote != NULL) {
 		s.remote_enabled = strcmp(o->remote, "on") == 0;
 		snprintf(s.remote_changed_by, sizeof(s.remote_changed_by), ADMIN_SITE_ACTOR);
 		snprintf(s.remote_reason, sizeof(s.remote_reason), "%s", o->reason);
 		audit.action = s.remote_enabled ? "site_remote_on" : "site_remote_off";
 	}
-	if ((detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "site", name,
-	                                   "contract_until", s.contract_until, "approval_mode",
-	                                   s.approval_mode, "remote_enabled", s.remote_enabled,
-	                                   "by", ADMIN_SITE_ACTOR, "reason",
-	                                   o->reason ? o->reason : ""))) == NULL)
+	if ((detail = jbody_dump(json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s}",
+	                                   "site", name, "contract_until", s.contract_until,
+	                                   "approval_mode", s.approval_mode, "remote_enabled",
+	                                   s.remote_enabled, "by", ADMIN_SITE_ACTOR, "reason",
+	                                   o->reason ? o->reason : "", "change_control",
+	                                   s.change_control, "kinds", s.cc_kinds, "windows",
+	                                   s.windows, "timezone", s.timezone))) == NULL)
 		goto out;
 	audit.detail = detail;
 	if ((rc = store_site_update(st, &s, &audit)) != 0) {
@@ -223,8 +274,11 @@ static int admin_site_set(const char *name, const struct admin_site_opts *o)
 		(void)store_session_each_open_at_site(st, name, admin_site_end_cb, &c);
 		fprintf(stderr, "tether-server: %d open session(s) of site %s ended\n", c.n, name);
 	}
-	fprintf(stderr, "tether-server: site %s: contract until %s, approval %s, remote %s\n",
-	        name, s.contract_until, s.approval_mode, s.remote_enabled ? "on" : "off");
+	fprintf(stderr, "tether-server: site %s: contract until %s, approval %s, remote %s,"
+	        " change control %s%s%s%s, windows %s (%s)\n", name, s.contract_until,
+	        s.approval_mode, s.remote_enabled ? "on" : "off", s.change_control,
+	        s.cc_kinds[0] ? " (" : "", s.cc_kinds, s.cc_kinds[0] ? ")" : "",
+	        s.windows[0] ? s.windows : "none: any time", s.timezone);
 	code = 0;
 out:
 	free(detail);
@@ -237,14 +291,18 @@ static int admin_site_list_cb(const struct store_site *s, void *arg)
 	json_t *arr = arg;
 
 	if (arr != NULL)
-		return json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}",
-		       "name", s->name, "customer", s->customer, "contract_until",
-		       s->contract_until, "remote_enabled", s->remote_enabled, "remote_changed_by",
-		       s->remote_changed_by, "remote_reason", s->remote_reason, "approval_mode",
-		       s->approval_mode)) == 0 ? 0 : TE_ERR_NOMEM;
-	printf("%-20s %-30s contract-until %s  remote %-3s  approval %s\n", s->name,
-	       s->customer, s->contract_until, s->remote_enabled ? "on" : "off",
-	       s->approval_mode);
+		return json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s,"
+		       " s:s, s:s, s:s, s:s}", "name", s->name, "customer", s->customer,
+		       "contract_until", s->contract_until, "remote_enabled", s->remote_enabled,
+		       "remote_changed_by", s->remote_changed_by, "remote_reason", s->remote_reason,
+		       "approval_mode", s->approval_mode, "change_control", s->change_control,
+		       "cc_kinds", s->cc_kinds, "windows", s->windows, "timezone", s->timezone))
+		       == 0 ? 0 : TE_ERR_NOMEM;
+	printf("%-20s %-30s contract-until %s  remote %-3s  approval %s  change-control %s%s%s"
+	       "  windows %s (%s)\n", s->name, s->customer, s->contract_until,
+	       s->remote_enabled ? "on" : "off", s->approval_mode, s->change_control,
+	       s->cc_kinds[0] ? ":" : "", s->cc_kinds, s->windows[0] ? s->windows : "-",
+	       s->timezone);
 	return 0;
 }
 

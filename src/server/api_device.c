@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "srvapi.h"
+#include "activity.h"
 #include "clockoff.h"
 #include "err.h"
 #include "jbody.h"
@@ -96,7 +97,8 @@ static json_t *api_events(struct server *srv, const char *serial, int ends_only,
 	c->ends_only = ends_only;
 	if ((c->events = json_array()) == NULL)
 		return NULL;
-	if (store_session_each_for_device(srv->store, serial, api_events_cb, c) != 0) {
+	if (store_session_each_for_device(srv->store, serial, api_events_cb, c) != 0 ||
+	    (!ends_only && activity_events(srv, serial, c->events) != 0)) {
 		json_decref(c->events);
 		return NULL;
 	}

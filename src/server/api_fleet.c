@@ -302,6 +302,101 @@ out:
 	free(c);
 }
 
+/* ---- a selection (the maintenance queue) ----------------------------------- */
+
+struct api_select_ctx {
+	struct api_list_ctx list;
+	store_device_cb cb;
+	void *arg;
+	long found;
+	long max;
+};
+
+static int api_select_cb(const struct store_device *d, void *arg)
+{
+	struct api_select_ctx *c = arg;
+	int rc, have;
+
+	snprintf(c->list.scanned, sizeof(c->list.scanned), "%s", d->serial);
+	c->list.nscanned++;
+	rc = store_devstatus_read(c->list.srv->store, d->serial, c->list.f->needs_status,
+	                          &c->list.row);
+	if (rc != 0 && rc != TE_ERR_NOT_FOUND)
+		return rc;
+	have = rc == 0;
+	if (strcmp(d->status, "revoked") == 0 || !api_fleet_matches(&c->list, d, have))
+		return 0;
+	if (++c->found > c->max)
+		return TE_ERR_TOO_LONG;
+	return c->cb(d, c->arg);
+}
+
+int api_fleet_select(struct http_req *r, const json_t *select, long max, store_device_cb cb,
+                     void *arg)
+{
+	static const char *const keys[] = { "product", "site", "health", "error", "below",
+	                                    "not_seen_s", NULL };
+	struct api_fleet_filter f = { .health = -1 };
+	struct api_select_ctx *c;
+	char scope[MAX_NAME_BYTES], after[MAX_NAME_BYTES] = "", num[32];
+	const char *key, *v;
+	json_t *val;
+	size_t k;
+	int rc;
+
+	json_object_foreach((json_t *)select, key, val) {
+		for (k = 0; keys[k] != NULL && strcmp(keys[k], key) != 0; k++)
+			;
+		if (keys[k] == NULL)
+			return api_fleet_bad(r, "select: unknown key; use product, site, health,"
+			                     " error, below or not_seen_s");
+		if (json_is_integer(val)) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(val));
+			v = num;
+		} else if (json_is_string(val)) {
+			v = json_string_value(val);
+		} else {
+			return api_fleet_bad(r, "select: each value must be a string");
+		}
+		if (api_fleet_filter_one(r, key, v, &f) != 0)
+			return -1;
+	}
+	if (json_object_size(select) == 0)
+		return api_fleet_bad(r, "select: name at least one of site, product, health, error,"
+		                     " below or not_seen_s (every device is not a selection)");
+	if ((rc = api_user_scope(r, scope)) != 0 ||
+	    (scope[0] && f.site[0] && strcmp(scope, f.site) != 0)) {
+		http_error(r, 403, "forbidden", "your account acts for its own site only");
+		return -1;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return -1;
+	}
+	c->list.srv = r->srv;
+	c->list.f = &f;
+	c->cb = cb;
+	c->arg = arg;
+	c->max = max;
+	do {
+		c->list.nscanned = 0;
+		rc = store_device_page(r->srv->store, scope[0] ? scope : NULL, after,
+		                       API_FLEET_SCAN, api_select_cb, c);
+		snprintf(after, sizeof(after), "%s", c->list.scanned);
+	} while (rc == 0 && c->list.nscanned == API_FLEET_SCAN);
+	free(c);
+	if (rc == TE_ERR_TOO_LONG) {
+		http_error(r, 400, "too_many", "the selection has more than %ld devices; narrow it",
+		           max);
+		return -1;
+	}
+	if (rc != 0) {
+		http_error(r, 503, "internal", "could not read the devices (%s)", te_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- one device ------------------------------------------------------------ */
 
 static json_t *api_fleet_status_json(const char *text)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "srvapi.h"
+#include "activity.h"
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -77,20 +78,26 @@ static int api_approvals_cb(const struct store_session *s, void *arg)
 void api_approvals(struct http_req *r)
 {
 	struct api_approvals_ctx c = { r->srv, json_array() };
+	json_t *acts = NULL;
 	char site[MAX_NAME_BYTES];
 	int rc = c.arr != NULL ? api_user_scope(r, site) : TE_ERR_NOMEM;
 
 	if (rc == 0)
 		rc = store_session_each_awaiting_customer(r->srv->store, site[0] ? site : NULL,
 		                                          api_approvals_cb, &c);
+	if (rc == 0 && (acts = json_array()) == NULL)
+		rc = TE_ERR_NOMEM;
+	if (rc == 0)
+		rc = activity_approvals(r->srv, site[0] ? site : NULL, acts);
 	if (rc != 0) {
 		json_decref(c.arr);
+		json_decref(acts);
 		http_error(r, rc == TE_ERR_DENIED ? 403 : 503, rc == TE_ERR_DENIED ? "forbidden" :
 		           "internal", "could not list approvals (%s)", rc == TE_ERR_DENIED ?
 		           "your account belongs to no site" : te_strerror(rc));
 		return;
 	}
-	http_reply(r, 200, json_pack("{s:o}", "approvals", c.arr));
+	http_reply(r, 200, json_pack("{s:o, s:o}", "approvals", c.arr, "activities", acts));
 }
 
 /* Load the session r->arg waiting for this user's customer decision. */
@@ -142,7 +149,10 @@ static void api_approval_decide(struct http_req *r, int approve, const char *why
 
 void api_approval_approve(struct http_req *r)
 {
-	api_approval_decide(r, 1, "");
+	if (actenv_id_ok(r->arg))
+		activity_decide(r, 1, "");
+	else
+		api_approval_decide(r, 1, "");
 }
 
 void api_approval_refuse(struct http_req *r)
@@ -152,8 +162,12 @@ void api_approval_refuse(struct http_req *r)
 
 	if (j == NULL)
 		return;
-	if (api_text_field(r, j, "reason", 1, why, sizeof(why)) == 0)
-		api_approval_decide(r, 0, why);
+	if (api_text_field(r, j, "reason", 1, why, sizeof(why)) == 0) {
+		if (actenv_id_ok(r->arg))
+			activity_decide(r, 0, why);
+		else
+			api_approval_decide(r, 0, why);
+	}
 	json_decref(j);
 }
 
@@ -161,10 +175,12 @@ void api_approval_refuse(struct http_req *r)
 
 static json_t *api_site_json(const struct store_site *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "name", s->name, "customer",
-	                 s->customer, "contract_until", s->contract_until, "remote_enabled",
-	                 s->remote_enabled, "remote_changed_by", s->remote_changed_by,
-	                 "remote_reason", s->remote_reason, "approval_mode", s->approval_mode);
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name",
+	                 s->name, "customer", s->customer, "contract_until", s->contract_until,
+	                 "remote_enabled", s->remote_enabled, "remote_changed_by",
+	                 s->remote_changed_by, "remote_reason", s->remote_reason, "approval_mode",
+	                 s->approval_mode, "change_control", s->change_control, "cc_kinds",
+	                 s->cc_kinds, "windows", s->windows, "timezone", s->timezone);
 }
 
 struct api_sites_ctx {

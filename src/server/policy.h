@@ -46,6 +46,10 @@
 #define POLICY_SITE_APPROVAL   "site:approval"
 #define POLICY_FILES_COLLECT   "files:collect"
 #define POLICY_RECORDS_VIEW    "records:view"
+#define POLICY_QUEUE_VIEW      "queue:view"
+#define POLICY_QUEUE_ADD       "queue:add"
+#define POLICY_QUEUE_CANCEL    "queue:cancel"
+#define POLICY_CONFIG_CHANGE   "config:change"
 
 struct policy_role {
 	char name[POLICY_ROLE_BYTES];       /* "specialist", "auditor", ... */

@@ -2,6 +2,7 @@
  * privileges, serve until SIGTERM/SIGINT, then free everything. */
 #include "server.h"
 #include "siem.h"
+#include "activity.h"
 #include "records.h"
 
 #include <signal.h>
@@ -153,6 +154,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	if (signer_check(srv->signer) != 0)
 		return;                 /* the dead callback is stopping the loop */
 	server_sweep(srv);
+	activity_sweep(srv);
 	auditcp_tick(srv, 0);
 	records_notify(srv);
 	server_prune(srv);

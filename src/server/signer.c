@@ -208,6 +208,28 @@ int signer_ticket(struct signer *s, const struct signmsg_ticket *t, char *out, s
 	return signmsg_done(&rd);
 }
 
+int signer_activity(struct signer *s, const struct actenv *e, char *out, size_t outsz)
+{
+	uint8_t buf[MAX_SIGNMSG_BYTES + 1];
+	struct signmsg_wr w;
+	struct signmsg_rd rd;
+	int rc;
+
+	out[0] = '\0';
+	signmsg_begin(&w, SIGNMSG_ACTIVITY);
+	signmsg_put_str(&w, e->id);
+	signmsg_put_str(&w, e->device);
+	signmsg_put_str(&w, e->kind);
+	signmsg_put_str(&w, e->name);
+	signmsg_put_str(&w, e->input);
+	signmsg_put_u64(&w, (uint64_t)e->expires_at);
+	if ((rc = signmsg_end(&w)) != 0 ||
+	    (rc = signer_call(s, &w, SIGNMSG_ACTIVITY_OK, buf, &rd)) != 0)
+		return rc;
+	signmsg_get_str(&rd, out, outsz);
+	return signmsg_done(&rd);
+}
+
 int signer_cert(struct signer *s, const char *serial, const char *csr_pem, char **pem)
 {
 	uint8_t buf[MAX_SIGNMSG_BYTES + 1];

@@ -59,6 +59,11 @@ int signer_totp_new(struct signer *s, uint8_t secret[TOTP_SECRET_BYTES],
  * the secret could not be opened or the signer not asked. */
 int signer_totp_check(struct signer *s, const char *box, const char *code,
                       int64_t last_step, int *verdict, int64_t *matched);
+/* An activity envelope (actenv.h) for e's id, device, kind, name and
+ * input, to expire at e->expires_at; the signer sets the issue time and
+ * nonce and refuses an expiry that is past or more than ACTENV_MAX_TTL_S
+ * ahead. */
+int signer_activity(struct signer *s, const struct actenv *e, char *out, size_t outsz);
 int signer_checkpoint(struct signer *s, int64_t seq, const char *hash, struct checkpoint *out);
 
 /* Make DIR/audit (0700) and the checkpoint key pair when missing (`init`,

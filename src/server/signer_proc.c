@@ -132,6 +132,35 @@ static int signer_do_ticket(struct signer_keys *k, struct signmsg_rd *rd, struct
 	return 0;
 }
 
+/* The signer's policy: the issue time and nonce are its own, the expiry
+ * must be ahead and within ACTENV_MAX_TTL_S; actenv_sign checks the rest. */
+static int signer_do_activity(struct signer_keys *k, struct signmsg_rd *rd,
+                              struct signmsg_wr *w)
+{
+	struct actenv e;
+	char text[MAX_ACTENV_BYTES + 1];
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	signmsg_get_str(rd, e.id, sizeof(e.id));
+	signmsg_get_str(rd, e.device, sizeof(e.device));
+	signmsg_get_str(rd, e.kind, sizeof(e.kind));
+	signmsg_get_str(rd, e.name, sizeof(e.name));
+	signmsg_get_str(rd, e.input, sizeof(e.input));
+	e.expires_at = (int64_t)signmsg_get_u64(rd);
+	if ((rc = signmsg_done(rd)) != 0)
+		return rc;
+	if (e.expires_at <= now || e.expires_at - now > ACTENV_MAX_TTL_S)
+		return TE_ERR_INVALID;
+	e.issued_at = now;
+	if ((rc = actenv_sign(&e, k->ticket_key, text, sizeof(text))) != 0)
+		return rc;
+	signmsg_begin(w, SIGNMSG_ACTIVITY_OK);
+	signmsg_put_str(w, text);
+	return 0;
+}
+
 static int signer_do_cert(struct signer_keys *k, struct signmsg_rd *rd, struct signmsg_wr *w)
 {
 	char serial[MAX_NAME_BYTES], *csr = malloc(MAX_CSR_BYTES + 1), *pem = NULL;
@@ -262,6 +291,7 @@ static int signer_serve_one(struct signer_keys *k, int fd, const uint8_t *buf, s
 	case SIGNMSG_TOTP_NEW: rc = signmsg_done(&rd) ? TE_ERR_INVALID : signer_do_totp_new(k, w); break;
 	case SIGNMSG_TOTP_CHECK: rc = signer_do_totp_check(k, &rd, w); break;
 	case SIGNMSG_CHECKPOINT: rc = signer_do_checkpoint(k, &rd, w); break;
+	case SIGNMSG_ACTIVITY: rc = signer_do_activity(k, &rd, w); break;
 	default:
 		log_error("signer: request of reply type %d: closing the connection", (int)type);
 		rc = TE_ERR_PROTOCOL;

@@ -29,6 +29,10 @@ static const struct { size_t min, max; } signmsg_bounds[SIGNMSG_TYPE_END] = {
 	[SIGNMSG_CHECKPOINT] = { SIGNMSG_U64 + SIGNMSG_STR_HDR + SHA256_HEX_BYTES - 1,
 	                         SIGNMSG_U64 + SIGNMSG_STR_HDR + SHA256_HEX_BYTES - 1 },
 	[SIGNMSG_CHECKPOINT_OK] = { SIGNMSG_STR_HDR + 1, SIGNMSG_STR_HDR + MAX_CHECKPOINT_BYTES },
+	[SIGNMSG_ACTIVITY] = { 5 * SIGNMSG_STR_HDR + 4 + SIGNMSG_U64,
+	                       5 * SIGNMSG_STR_HDR + ACTENV_ID_BYTES + 2 * MAX_NAME_BYTES +
+	                       ACTENV_KIND_BYTES + ACTENV_INPUT_BYTES + SIGNMSG_U64 },
+	[SIGNMSG_ACTIVITY_OK] = { SIGNMSG_STR_HDR + 1, SIGNMSG_STR_HDR + MAX_ACTENV_BYTES },
 };
 
 static void signmsg_be32(uint8_t *p, uint32_t v)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "bounds.h"
+#include "actenv.h"
 #include "checkpoint.h"
 #include "store.h"
 #include "totp.h"
@@ -35,6 +36,8 @@ enum signmsg_type {
 	SIGNMSG_TOTP_CHECK_OK,       /* i64 te_err of totp_verify, u64 matched step */
 	SIGNMSG_CHECKPOINT,          /* u64 seq, str hash */
 	SIGNMSG_CHECKPOINT_OK,       /* str checkpoint JSON */
+	SIGNMSG_ACTIVITY,            /* str id, device, kind, name, input, u64 not after */
+	SIGNMSG_ACTIVITY_OK,         /* str envelope (actenv.h) */
 	SIGNMSG_TYPE_END
 };
 

@@ -1,6 +1,7 @@
 /* srvapi.c: the route table, per-role authentication and the policy check
  * of every user call (the route's permission, policy.h). */
 #include "srvapi.h"
+#include "activity.h"
 #include "records.h"
 #include "apiacct.h"
 
@@ -53,6 +54,15 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/records", API_USER, POLICY_RECORDS_VIEW, api_records },
 	{ EVHTTP_REQ_GET,  "/api/v1/records/*", API_USER, POLICY_RECORDS_VIEW, api_record_get },
 	{ EVHTTP_REQ_POST, "/api/v1/files/*/read", API_USER, POLICY_FILES_COLLECT, api_file_read },
+	{ EVHTTP_REQ_POST, "/api/v1/activities", API_USER, POLICY_QUEUE_ADD, api_activity_add },
+	{ EVHTTP_REQ_GET,  "/api/v1/activities", API_USER, POLICY_QUEUE_VIEW, api_activities },
+	{ EVHTTP_REQ_GET,  "/api/v1/activities/*", API_USER, POLICY_QUEUE_VIEW, api_activity_get },
+	{ EVHTTP_REQ_POST, "/api/v1/activities/*/cancel", API_USER, POLICY_QUEUE_CANCEL,
+	  api_activity_cancel },
+	{ EVHTTP_REQ_POST, "/api/v1/activities/*/retry", API_USER, POLICY_QUEUE_ADD,
+	  api_activity_retry },
+	{ EVHTTP_REQ_POST, "/api/v1/sites/*/change-control", API_USER, POLICY_SITE_APPROVAL,
+	  api_site_change_control },
 	{ EVHTTP_REQ_POST, "/api/v1/sessions", API_USER, POLICY_SESSION_REQUEST, api_session_new },
 	{ EVHTTP_REQ_GET,  "/api/v1/sessions", API_USER, NULL, api_session_list },
 	{ EVHTTP_REQ_GET,  "/api/v1/sessions/*", API_USER, NULL, api_session_get },
@@ -76,6 +86,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_POST, "/api/v1/device/session-end", API_DEVICE, NULL, api_device_session_end },
 	{ EVHTTP_REQ_POST, "/api/v1/device/recording", API_DEVICE, NULL, api_device_recording },
 	{ EVHTTP_REQ_POST, "/api/v1/device/status", API_DEVICE, NULL, api_device_status },
+	{ EVHTTP_REQ_POST, "/api/v1/device/activity", API_DEVICE, NULL, api_device_activity },
 	{ EVHTTP_REQ_POST, "/api/v1/device/file", API_DEVICE, NULL, api_device_file },
 	{ EVHTTP_REQ_POST, "/api/v1/device/relay-failed", API_DEVICE, NULL,
 	  api_device_relay_failed },

@@ -24,6 +24,12 @@ void api_logout(struct http_req *r);
 #define API_DEVICES_PAGE_DEFAULT 500
 #define API_DEVICES_PAGE_MAX 1000
 void api_devices(struct http_req *r);
+/* Call cb for every device (not revoked, within the user's sites) that
+ * the filters of select ({"site","product","health","error","below",
+ * "not_seen_s"}, as GET /api/v1/devices takes them) match; more than max
+ * is refused. 0, or -1 with the error answered (cb's error too). */
+int api_fleet_select(struct http_req *r, const json_t *select, long max, store_device_cb cb,
+                     void *arg);
 void api_device_get(struct http_req *r);
 void api_session_new(struct http_req *r);
 void api_session_get(struct http_req *r);

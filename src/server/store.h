@@ -14,11 +14,13 @@
 
 #include "audit.h"
 #include "checkpoint.h"
+#include "actenv.h"
 #include "bounds.h"
+#include "mwindow.h"
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 20
+#define STORE_SCHEMA_VERSION 21
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -361,6 +363,7 @@ int store_session_each_recent_for_device(struct store *st, const char *serial,
 
 #define STORE_DATE_BYTES 11                  /* "YYYY-MM-DD" + NUL */
 
+#define STORE_CC_KINDS_BYTES 32
 struct store_site {
 	char name[MAX_NAME_BYTES];
 	char customer[STORE_TEXT_BYTES];
@@ -370,6 +373,13 @@ struct store_site {
 	char remote_reason[MAX_REASON_BYTES];
 	char approval_mode[16];                  /* "none", "escalations", "all" */
 	int64_t created_at;
+	/* The maintenance queue's change control (activity.h): "none" or
+	 * "approval"; the kinds that need approval ("" with approval: all);
+	 * maintenance windows (mwindow.h, "" none) in timezone. */
+	char change_control[16];
+	char cc_kinds[STORE_CC_KINDS_BYTES];
+	char windows[MWINDOW_SPEC_BYTES];
+	char timezone[MWINDOW_TZ_BYTES];
 };
 
 int store_site_add(struct store *st, const struct store_site *s,
@@ -477,6 +487,7 @@ struct store_file {
 	char sha256[SHA256_HEX_BYTES];       /* "" when refused */
 	int64_t mtime, collected_at, stored_at;
 	char refused[MAX_REASON_BYTES];      /* "" when kept */
+	char activity[ACTENV_ID_BYTES];      /* the activity that collected it, "" none */
 };
 /* Add f (id set on success); TE_ERR_EXISTS when the device already sent
  * this collection's path of that run. */
@@ -688,5 +699,66 @@ int store_notify_attempted(struct store *st, int64_t id, const char *state,
 typedef int (*store_notify_cb)(const struct store_notification *n, void *arg);
 /* Every notification, oldest first; a non-zero cb result stops and is returned. */
 int store_notify_each(struct store *st, store_notify_cb cb, void *arg);
+
+/* ---- The maintenance queue (store_activity.c, migration 21) ---- */
+
+#define STORE_ACT_STATE_BYTES 24
+#define STORE_ACT_OUTPUT_BYTES (32 * 1024)   /* an activity's output kept, NUL included */
+#define STORE_ACT_LIST_MAX     1000
+
+struct store_activity {
+	char id[ACTENV_ID_BYTES];
+	char batch[ACTENV_ID_BYTES];         /* the id of the `queue add` that made it */
+	char device[MAX_NAME_BYTES];
+	char site[MAX_NAME_BYTES];
+	char kind[ACTENV_KIND_BYTES];
+	char name[MAX_NAME_BYTES];
+	char input[ACTENV_INPUT_BYTES];      /* a config change's values */
+	char reason[MAX_REASON_BYTES];
+	char created_by[MAX_NAME_BYTES];
+	char window[MWINDOW_SPEC_BYTES];     /* its own window, "" none */
+	char state[STORE_ACT_STATE_BYTES];
+	char why[2 * MAX_REASON_BYTES];      /* the end's or the decision's reason */
+	char decided_by[MAX_NAME_BYTES];     /* the customer approver, "" none */
+	char retry_of[ACTENV_ID_BYTES];
+	char envelope[MAX_ACTENV_BYTES + 1]; /* as released ("" not released) */
+	int64_t created_at, not_before, not_after;
+	int64_t envelope_exp, released_at, started_at, ended_at, updated_at;
+	int64_t exit_code;                   /* -1: none */
+	char output[STORE_ACT_OUTPUT_BYTES];
+};
+
+int store_activity_add(struct store *st, const struct store_activity *a,
+                       const struct store_audit_entry *audit);
+int store_activity_get(struct store *st, const char *id, struct store_activity *out);
+/* Write a's state and what follows it (why, decided_by, envelope and its
+ * expiry, the times, exit code and output) when the stored state is still
+ * from: TE_ERR_MISMATCH when it changed meanwhile. */
+int store_activity_update(struct store *st, const struct store_activity *a, const char *from,
+                          const struct store_audit_entry *audit);
+typedef int (*store_activity_cb)(const struct store_activity *a, void *arg);
+/* Newest first, at most limit (<= STORE_ACT_LIST_MAX); each filter NULL
+ * or "": any. */
+struct store_activity_filter {
+	const char *device, *site, *state, *batch, *created_by;
+	int64_t since;                       /* created at or after; 0 any */
+	int limit;
+};
+int store_activity_each(struct store *st, const struct store_activity_filter *f,
+                        store_activity_cb cb, void *arg);
+/* The activities not yet ended (awaiting_approval, queued, released,
+ * running), oldest first, at most STORE_ACT_LIST_MAX. */
+int store_activity_each_open(struct store *st, store_activity_cb cb, void *arg);
+/* A device's released activities, oldest first (what its ping carries). */
+int store_activity_each_released(struct store *st, const char *device,
+                                 store_activity_cb cb, void *arg);
+/* Activities changed at or after since, oldest change first (records.c). */
+int store_activity_each_changed(struct store *st, int64_t since, int limit,
+                                store_activity_cb cb, void *arg);
+/* The data files an activity collected, oldest first. */
+int store_file_each_for_activity(struct store *st, const char *activity, store_file_cb cb,
+                                 void *arg);
+/* Link a stored data file to the activity whose run collected it. */
+int store_file_set_activity(struct store *st, int64_t file, const char *activity);
 
 #endif

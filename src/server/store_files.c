@@ -8,7 +8,7 @@
 #include "err.h"
 
 #define STORE_FILE_COLS "id, device, collection, path, size, sha256, mtime, collected_at," \
-	" stored_at, refused"
+	" stored_at, refused, activity"
 
 static void store_file_row(sqlite3_stmt *s, struct store_file *f)
 {
@@ -23,17 +23,19 @@ static void store_file_row(sqlite3_stmt *s, struct store_file *f)
 	f->collected_at = sqlite3_column_int64(s, 7);
 	f->stored_at = sqlite3_column_int64(s, 8);
 	store_col(s, 9, f->refused, sizeof(f->refused));
+	store_col(s, 10, f->activity, sizeof(f->activity));
 }
 
 int store_file_add(struct store *st, struct store_file *f)
 {
-	const char *t[] = { f->device, f->collection, f->path, f->sha256, f->refused };
+	const char *t[] = { f->device, f->collection, f->path, f->sha256, f->refused,
+	                    f->activity };
 	int64_t iv[] = { f->size, f->mtime, f->collected_at, f->stored_at };
 	int rc;
 
 	rc = store_run(st, "INSERT INTO device_files(device, collection, path, sha256, refused,"
-	                   " size, mtime, collected_at, stored_at) VALUES (?1, ?2, ?3, ?4, ?5,"
-	                   " ?6, ?7, ?8, ?9)", t, 5, iv, 4, NULL);
+	                   " activity, size, mtime, collected_at, stored_at) VALUES (?1, ?2, ?3,"
+	                   " ?4, ?5, ?6, ?7, ?8, ?9, ?10)", t, 6, iv, 4, NULL);
 	if (rc == 0)
 		f->id = sqlite3_last_insert_rowid(st->db);
 	return rc;
@@ -113,6 +115,22 @@ int store_file_each_for_device(struct store *st, const char *device, store_file_
 	                         " ORDER BY id DESC LIMIT 500", &s)) != 0)
 		return rc;
 	if ((rc = store_bind_texts(st, s, 1, &device, 1)) != 0) {
+		store_finish(st, s);
+		return rc;
+	}
+	return store_file_rows(st, s, cb, arg);
+}
+
+int store_file_each_for_activity(struct store *st, const char *activity, store_file_cb cb,
+                                 void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prep(st, "SELECT " STORE_FILE_COLS " FROM device_files WHERE activity = ?"
+	                         " ORDER BY id LIMIT 1000", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &activity, 1)) != 0) {
 		store_finish(st, s);
 		return rc;
 	}

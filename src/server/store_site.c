@@ -9,7 +9,8 @@
 #include "err.h"
 
 #define STORE_SITE_COLS "name, customer, contract_until, remote_enabled," \
-	" remote_changed_by, remote_reason, approval_mode, created_at"
+	" remote_changed_by, remote_reason, approval_mode, created_at, change_control, cc_kinds," \
+	" windows, timezone"
 
 static void store_site_row(sqlite3_stmt *s, struct store_site *x)
 {
@@ -22,6 +23,10 @@ static void store_site_row(sqlite3_stmt *s, struct store_site *x)
 	store_col(s, 5, x->remote_reason, sizeof(x->remote_reason));
 	store_col(s, 6, x->approval_mode, sizeof(x->approval_mode));
 	x->created_at = sqlite3_column_int64(s, 7);
+	store_col(s, 8, x->change_control, sizeof(x->change_control));
+	store_col(s, 9, x->cc_kinds, sizeof(x->cc_kinds));
+	store_col(s, 10, x->windows, sizeof(x->windows));
+	store_col(s, 11, x->timezone, sizeof(x->timezone));
 }
 
 int store_site_add(struct store *st, const struct store_site *x,
@@ -58,13 +63,15 @@ int store_site_update(struct store *st, const struct store_site *x,
                       const struct store_audit_entry *audit)
 {
 	const char *v[] = { x->contract_until, x->approval_mode, x->remote_changed_by,
-	                    x->remote_reason, x->name };
+	                    x->remote_reason, x->name, x->change_control, x->cc_kinds,
+	                    x->windows, x->timezone };
 	const int64_t iv[] = { x->remote_enabled };
 
 	return store_run_audited(st, "UPDATE sites SET contract_until = ?1, approval_mode = ?2,"
 	                             " remote_changed_by = ?3, remote_reason = ?4,"
-	                             " remote_enabled = ?6 WHERE name = ?5", v, 5, iv, 1,
-	                         TE_ERR_NOT_FOUND, audit);
+	                             " change_control = ?6, cc_kinds = ?7, windows = ?8,"
+	                             " timezone = ?9, remote_enabled = ?10 WHERE name = ?5",
+	                         v, 9, iv, 1, TE_ERR_NOT_FOUND, audit);
 }
 
 int store_site_each(struct store *st, store_site_cb cb, void *arg)

@@ -196,6 +196,28 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX sessions_updated ON sessions(updated_at);"
 	"INSERT INTO siem_cursors(sink, seq) SELECT 'records', coalesce(max(updated_at), 0)"
 	" FROM sessions;",
+	/* 21: the maintenance queue (store_activity.c, activity.c): activities
+	 * with their signed envelope once released and their result; a site's
+	 * change control and maintenance windows; a data file's activity */
+	"CREATE TABLE activities(id TEXT PRIMARY KEY, batch TEXT NOT NULL,"
+	" device TEXT NOT NULL REFERENCES devices(serial), site TEXT NOT NULL,"
+	" kind TEXT NOT NULL, name TEXT NOT NULL, input TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL, created_by TEXT NOT NULL, own_window TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL, why TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '',"
+	" retry_of TEXT NOT NULL DEFAULT '', envelope TEXT NOT NULL DEFAULT '',"
+	" created_at INTEGER NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	" envelope_exp INTEGER NOT NULL DEFAULT 0, released_at INTEGER NOT NULL DEFAULT 0,"
+	" started_at INTEGER NOT NULL DEFAULT 0, ended_at INTEGER NOT NULL DEFAULT 0,"
+	" updated_at INTEGER NOT NULL, exit_code INTEGER NOT NULL DEFAULT -1,"
+	" output TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX activities_device ON activities(device, created_at);"
+	"CREATE INDEX activities_state ON activities(state, created_at);"
+	"CREATE INDEX activities_updated ON activities(updated_at);"
+	"ALTER TABLE sites ADD COLUMN change_control TEXT NOT NULL DEFAULT 'none';"
+	"ALTER TABLE sites ADD COLUMN cc_kinds TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sites ADD COLUMN windows TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sites ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';"
+	"ALTER TABLE device_files ADD COLUMN activity TEXT NOT NULL DEFAULT '';",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

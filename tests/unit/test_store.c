@@ -355,7 +355,7 @@ static void test_device_revoke(void **state)
 /* What migrations 5 (sites and policy), 6 (notifications), 7 (audit
  * checkpoints) and 8 (enrollment codes) add, dropped so that a test can go
  * back to an older schema and migrate again. */
-#define LATER_DROP_MIGRATIONS \
+#define LATER_DROP_MIGRATIONS QUEUE_DROP_MIGRATION_21 \
 	"DROP TABLE sites; DROP TABLE certifications;" \
 	"ALTER TABLE devices DROP COLUMN site; ALTER TABLE users DROP COLUMN site;" \
 	"ALTER TABLE sessions DROP COLUMN actions;" \
@@ -390,6 +390,11 @@ static void test_device_revoke(void **state)
 #define VISIT_DROP_MIGRATION_15 "DROP TABLE session_conns;"
 /* 16: shell recordings */
 #define RECORDINGS_DROP_MIGRATION_16 "DROP TABLE session_recordings;"
+/* 21: the maintenance queue, change control and a file's activity */
+#define QUEUE_DROP_MIGRATION_21 "DROP TABLE activities;" \
+	"ALTER TABLE sites DROP COLUMN change_control; ALTER TABLE sites DROP COLUMN cc_kinds;" \
+	"ALTER TABLE sites DROP COLUMN windows; ALTER TABLE sites DROP COLUMN timezone;" \
+	"ALTER TABLE device_files DROP COLUMN activity;"
 /* 20: service record notices */
 #define RECORDS_DROP_MIGRATION_20 "DROP TABLE record_notices; DROP INDEX sessions_updated;" \
 	"DELETE FROM siem_cursors WHERE sink = 'records';"
@@ -429,7 +434,7 @@ static void test_migration_11_admin(void **state)
 	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
+	raw_sql(f->path, QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
 	                 "UPDATE users SET region = 'us';"
 	                 "DELETE FROM schema_version WHERE version >= 11;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
@@ -624,7 +629,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
+	raw_sql(f->path, QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
 	        ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9
 	        "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
