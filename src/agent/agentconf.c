@@ -24,7 +24,7 @@ static const char *const agentconf_keys[] = {
 	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
-	"collect.", "upload_rate", NULL
+	"collect.", "upload_rate", "config.", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -246,32 +246,53 @@ static int agentconf_split_argv(struct agent_diag *d, const char *key, const cha
 	return 0;
 }
 
-/* "diag.NAME = /abs/prog arg ...". */
-static void agentconf_add_diag(const char *key, const char *value, void *arg)
+/* "diag.NAME = /abs/prog arg ..." or "config.NAME = ...": into list (*n of
+ * max), each name once. */
+static void agentconf_add_argv(struct agentconf_entry_ctx *c, const char *key,
+                               const char *value, const char *name, struct agent_diag *list, size_t *n,
+                               size_t max, const char *what)
 {
-	struct agentconf_entry_ctx *c = arg;
-	const char *name = key + strlen("diag.");
 	struct agent_diag *d;
+	size_t i;
 
 	if (c->rc != 0)
 		return;
-	if (c->conf->ndiags >= AGENT_MAX_DIAGS) {
-		snprintf(c->errbuf, c->errsz, "%s: too many diagnostics (at most %d)",
-		         key, AGENT_MAX_DIAGS);
+	if (*n >= max) {
+		snprintf(c->errbuf, c->errsz, "%s: too many %s (at most %zu)", key, what, max);
 		c->rc = TE_ERR_TOO_LONG;
 		return;
 	}
-	if (!agentconf_name_ok(name) || agentconf_diag(c->conf, name) != NULL) {
+	for (i = 0; i < *n && strcmp(list[i].name, name) != 0; i++)
+		;
+	if (!agentconf_name_ok(name) || i < *n) {
 		snprintf(c->errbuf, c->errsz, "%s: the name must be 1..%d of "
 		         "[A-Za-z0-9._-], each listed once", key, MAX_NAME_BYTES - 1);
 		c->rc = TE_ERR_INVALID;
 		return;
 	}
-	d = &c->conf->diags[c->conf->ndiags];
+	d = &list[*n];
 	if ((c->rc = agentconf_split_argv(d, key, value, c->errbuf, c->errsz)) != 0)
 		return;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	c->conf->ndiags++;
+	(*n)++;
+}
+
+static void agentconf_add_diag(const char *key, const char *value, void *arg)
+{
+	struct agentconf_entry_ctx *c = arg;
+
+	agentconf_add_argv(c, key, value, key + strlen("diag."), c->conf->diags,
+	                   &c->conf->ndiags, AGENT_MAX_DIAGS, "diagnostics");
+}
+
+/* "config.NAME = /abs/prog arg ...": a configuration change the maintenance
+ * queue may run, its new values on stdin (actrun.h). */
+static void agentconf_add_config(const char *key, const char *value, void *arg)
+{
+	struct agentconf_entry_ctx *c = arg;
+
+	agentconf_add_argv(c, key, value, key + strlen("config."), c->conf->configs,
+	                   &c->conf->nconfigs, AGENT_MAX_CONFIGS, "configuration commands");
 }
 
 const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
@@ -405,6 +426,9 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 		return TE_ERR_INVALID;
 	}
 	config_each_prefix(cfg, "diag.", agentconf_add_diag, &dc);
+	if (dc.rc != 0)
+		return dc.rc;
+	config_each_prefix(cfg, "config.", agentconf_add_config, &dc);
 	if (dc.rc != 0)
 		return dc.rc;
 	config_each_prefix(cfg, "collect.", agentconf_add_collect, &dc);
@@ -685,6 +709,14 @@ const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
 	for (i = 0; i < conf->ndiags; i++)
 		if (strcmp(conf->diags[i].name, name) == 0)
 			return &conf->diags[i];
+	return NULL;
+}
+
+const struct agent_diag *agentconf_config(const struct agent_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nconfigs; i++)
+		if (strcmp(conf->configs[i].name, name) == 0)
+			return &conf->configs[i];
 	return NULL;
 }
 

@@ -24,6 +24,7 @@ struct agent_service {
 #define AGENT_DIAG_MAX_ARGS  16      /* program + arguments of one diagnostic */
 #define AGENT_STATUS_INTERVAL_S 300   /* status.interval_s default */
 #define AGENT_MAX_COLLECT    16      /* collect.NAME entries */
+#define AGENT_MAX_CONFIGS    8       /* config.NAME entries */
 #define AGENT_COLLECT_MAX_FILE  (64LL * 1024 * 1024)   /* max_file default */
 #define AGENT_COLLECT_MAX_TOTAL (256LL * 1024 * 1024)  /* max_total default */
 #define AGENT_UPLOAD_RATE       (1024L * 1024)         /* upload_rate default, bytes/s */
@@ -96,6 +97,10 @@ struct agent_conf {
 	struct agent_collect collects[AGENT_MAX_COLLECT];
 	size_t ncollects;
 	long upload_rate;                  /* bytes/s of file uploads; 0: no cap */
+	/* config.NAME: configuration changes the maintenance queue may run,
+	 * the new values on stdin (actrun.h) */
+	struct agent_diag configs[AGENT_MAX_CONFIGS];
+	size_t nconfigs;
 };
 
 /* Load and validate a config file. errbuf says what is wrong and where. */
@@ -125,6 +130,8 @@ const struct agent_service *agentconf_service(const struct agent_conf *conf,
 const struct agent_collect *agentconf_collect(const struct agent_conf *conf,
                                               const char *name);
 
+/* The configuration command config.NAME, or NULL. */
+const struct agent_diag *agentconf_config(const struct agent_conf *conf, const char *name);
 /* The diagnostic with this name, or NULL. */
 const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
                                         const char *name);

@@ -39,6 +39,17 @@ void collector_start(struct collector *c);
 /* Run collection name now (a request); 0, or TE_ERR_NOT_FOUND / a reason
  * it cannot start (one run at a time). */
 int collector_run(struct collector *c, const char *name);
+/* What a run for the maintenance queue is told at its end: fail NULL when
+ * the reader finished (its files are in the outbox, sent afterwards), and
+ * a summary of one line per file kept or refused. */
+#define COLLECT_SUMMARY_BYTES 8192
+typedef void (*collector_done_fn)(void *arg, const char *fail, unsigned nfiles,
+                                  unsigned nrefused, const char *summary);
+/* The same for activity (actrun.h): its files carry the activity's id to
+ * the server; done is called once the run ends (not when collector_run_for
+ * fails: its error says why). */
+int collector_run_for(struct collector *c, const char *name, const char *activity,
+                      collector_done_fn done, void *arg);
 void collector_free(struct collector *c);
 
 #endif

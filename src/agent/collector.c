@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "actenv.h"
 #include "agentaudit.h"
 #include "clockoff.h"
 #include "codec.h"
@@ -54,6 +56,10 @@ struct collector {
 	time_t deadline;
 	int64_t run_at;
 	unsigned nfiles, nrefused;
+	char activity[ACTENV_ID_BYTES];    /* the activity the run is for, "" none */
+	collector_done_fn done;            /* told when the run ends (activity runs) */
+	void *done_arg;
+	char summary[COLLECT_SUMMARY_BYTES]; /* what the run kept and refused */
 	int part_fd;                       /* the file being received, or -1 */
 	EVP_MD_CTX *md;
 	uint64_t part_size;
@@ -128,6 +134,35 @@ static void collector_part_drop(struct collector *c)
 		(void)unlink(p);
 }
 
+/* One line of the run's summary (an activity's output), while it fits. */
+static void collector_note(struct collector *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void collector_note(struct collector *c, const char *fmt, ...)
+{
+	size_t len = strlen(c->summary);
+	va_list ap;
+	int w;
+
+	if (len + 2 >= sizeof(c->summary))
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(c->summary + len, sizeof(c->summary) - len - 1, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(c->summary) - len - 1) {
+		c->summary[len] = '\0';          /* a whole line or none */
+		return;
+	}
+	strcat(c->summary, "\n");
+}
+
+/* The entry's description with the activity the run is for. */
+static json_t *collector_with_activity(struct collector *c, json_t *meta)
+{
+	if (meta != NULL && c->activity[0] != '\0')
+		json_object_set_new(meta, "activity", json_string(c->activity));
+	return meta;
+}
+
 static void collector_refused(struct collector *c, const char *path, const char *why)
 {
 	char name[NAME_MAX + 1];
@@ -139,8 +174,10 @@ static void collector_refused(struct collector *c, const char *path, const char 
 	log_warn("collection %s: %s not sent: %s", c->run->name, path, why);
 	snprintf(name, sizeof(name), "%s+%lld-%04u", c->run->name, (long long)c->run_at,
 	         c->nfiles + c->nrefused);
-	meta = json_pack("{s:s, s:s, s:s, s:I}", "collection", c->run->name, "path", path,
-	                 "refused", why, "collected_at", (json_int_t)c->run_at);
+	collector_note(c, "refused %s: %s", path, why);
+	meta = collector_with_activity(c, json_pack("{s:s, s:s, s:s, s:I}", "collection",
+	                               c->run->name, "path", path, "refused", why, "collected_at",
+	                               (json_int_t)c->run_at));
 	if (meta == NULL || collector_keep_meta(c, name, meta) != 0)
 		log_error("collection %s: cannot keep the refusal of %s for the server",
 		          c->run->name, path);
@@ -200,10 +237,11 @@ static int collector_file_end(struct collector *c)
 	c->nfiles++;
 	snprintf(name, sizeof(name), "%s+%lld-%04u", c->run->name, (long long)c->run_at,
 	         c->nfiles + c->nrefused);
-	meta = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "collection", c->run->name, "path",
-	                 c->part_name, "size", (json_int_t)c->part_size, "sha256", sha,
-	                 "mtime", (json_int_t)c->part_mtime, "collected_at",
-	                 (json_int_t)c->run_at);
+	meta = collector_with_activity(c, json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}",
+	                               "collection", c->run->name, "path", c->part_name, "size",
+	                               (json_int_t)c->part_size, "sha256", sha, "mtime",
+	                               (json_int_t)c->part_mtime, "collected_at",
+	                               (json_int_t)c->run_at));
 	/* The data first, then its description: an entry is whole or absent. */
 	if (meta == NULL || collector_path(c, COLLECTOR_PART, "", from) != 0 ||
 	    collector_path(c, name, ".data", to) != 0 || rename(from, to) != 0 ||
@@ -217,11 +255,16 @@ static int collector_file_end(struct collector *c)
 	agentaudit_log(c->conf, "agent", "file_collected", "collection %s: %s size %llu "
 	               "sha256 %s", c->run->name, c->part_name, (unsigned long long)c->part_size,
 	               sha);
+	collector_note(c, "kept %s (%llu bytes, sha256 %s)", c->part_name,
+	               (unsigned long long)c->part_size, sha);
 	return 0;
 }
 
 static void collector_run_end(struct collector *c, const char *fail)
 {
+	collector_done_fn done = c->done;
+	void *done_arg = c->done_arg;
+
 	if (c->rd != NULL) {
 		event_free(c->rd);
 		c->rd = NULL;
@@ -243,6 +286,10 @@ static void collector_run_end(struct collector *c, const char *fail)
 		               "%u refused", c->run->name, c->nfiles, c->nrefused);
 	}
 	c->run = NULL;
+	c->done = NULL;
+	c->activity[0] = '\0';
+	if (done != NULL)
+		done(done_arg, fail, c->nfiles, c->nrefused, c->summary);
 	collector_upload_next(c);
 }
 
@@ -315,6 +362,12 @@ static void collector_on_read(evutil_socket_t fd, short what, void *arg)
 
 int collector_run(struct collector *c, const char *name)
 {
+	return collector_run_for(c, name, NULL, NULL, NULL);
+}
+
+int collector_run_for(struct collector *c, const char *name, const char *activity,
+                      collector_done_fn done, void *arg)
+{
 	const struct agent_collect *col = agentconf_collect(c->conf, name);
 	struct agent_diag d;
 	struct timeval tv = { COLLECT_RUN_MAX_S, 0 };
@@ -334,7 +387,7 @@ int collector_run(struct collector *c, const char *name)
 	d.args[0] = 0;
 	d.args[1] = strlen("collect-read") + 1;
 	d.argc = 2;
-	if ((rc = diag_spawn_output(c->conf, &d, SPAWN_KIND_COLLECT, name, 0, &c->child, &c->fd,
+	if ((rc = diag_spawn_output(c->conf, &d, SPAWN_KIND_COLLECT, name, 0, -1, &c->child, &c->fd,
 	                            why, sizeof(why))) != 0) {
 		log_error("collection %s: the reader did not start: %s", name, why);
 		agentaudit_log(c->conf, "agent", "collection_failed", "collection %s: %s", name, why);
@@ -343,6 +396,10 @@ int collector_run(struct collector *c, const char *name)
 	c->run = col;
 	c->run_at = clockoff_now();
 	c->nfiles = c->nrefused = 0;
+	c->summary[0] = '\0';
+	snprintf(c->activity, sizeof(c->activity), "%s", activity != NULL ? activity : "");
+	c->done = done;
+	c->done_arg = arg;
 	c->deadline = time(NULL) + COLLECT_RUN_MAX_S;
 	if ((c->rd = event_new(c->base, c->fd, EV_READ | EV_PERSIST, collector_on_read, c)) == NULL ||
 	    event_add(c->rd, &tv) != 0)

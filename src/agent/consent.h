@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "agentconf.h"
@@ -87,6 +88,9 @@ void consent_each_id(const struct consent *c, void (*fn)(const char *id, void *a
  * 408, 409 and 429 (it would never change); otherwise it is sent again. */
 int consent_end_acked(int status);
 void consent_free(struct consent *c);
+/* Tell every `consent watch` o (stolen): what the device does that the
+ * operator should see, such as a maintenance activity (actrun.h). */
+void consent_announce(struct consent *c, json_t *o);
 /* From the ping loop. A request already known is not asked again. */
 void consent_on_request(struct consent *c, const struct consent_event *ev);
 void consent_on_session_end(struct consent *c, const char *session,

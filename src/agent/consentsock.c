@@ -58,6 +58,15 @@ void consent_notify(struct consent *c, json_t *o)
 	free(line);
 }
 
+void consent_announce(struct consent *c, json_t *o)
+{
+	if (c == NULL) {
+		json_decref(o);
+		return;
+	}
+	consent_notify(c, o);
+}
+
 /* ---- the socket ------------------------------------------------------------ */
 
 /* o (stolen) as one compact JSON line on out; nothing when o is NULL. */

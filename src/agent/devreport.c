@@ -277,7 +277,7 @@ static int devreport_run(struct devreport *dr, char *why, size_t whysz)
 	int rc;
 
 	if ((rc = diag_spawn_output(dr->conf, &dr->conf->status_cmd, SPAWN_KIND_STATUS, "status",
-	                            0, &dr->child, &dr->out_fd, why, whysz)) != 0)
+	                            0, -1, &dr->child, &dr->out_fd, why, whysz)) != 0)
 		return rc;
 	dr->outlen = 0;
 	dr->deadline = time(NULL) + DEVREPORT_RUN_S;

@@ -25,7 +25,7 @@ struct diag {
 };
 
 int diag_spawn_output(const struct agent_conf *conf, const struct agent_diag *d,
-                      uint32_t kind, const char *session, int with_stderr,
+                      uint32_t kind, const char *session, int with_stderr, int in_fd,
                       struct spawn_handle *h, int *out_fd, char *why, size_t whysz)
 {
 	char *argv[AGENT_DIAG_MAX_ARGS + 1];
@@ -47,8 +47,9 @@ int diag_spawn_output(const struct agent_conf *conf, const struct agent_diag *d,
 		snprintf(why, whysz, "cannot make a pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* stdin /dev/null; stdout into the pipe, stderr too (in order) or not. */
-	fds[0] = devnull;
+	/* stdin in_fd or /dev/null; stdout into the pipe, stderr too (in
+	 * order) or not. */
+	fds[0] = in_fd >= 0 ? in_fd : devnull;
 	fds[1] = p[1];
 	fds[2] = with_stderr ? p[1] : devnull;
 	memset(h, 0, sizeof(*h));
@@ -82,7 +83,7 @@ int diag_start(const struct agent_conf *conf, const struct agent_diag *d,
 		rc = TE_ERR_NOMEM;
 		goto fail;
 	}
-	if ((rc = diag_spawn_output(conf, d, SPAWN_KIND_DIAG, session, 1, &dg->child, &dg->fd,
+	if ((rc = diag_spawn_output(conf, d, SPAWN_KIND_DIAG, session, 1, -1, &dg->child, &dg->fd,
 	                            why, whysz)) != 0)
 		goto fail;
 	dg->deadline = time(NULL) + DIAG_MAX_RUNTIME_S;

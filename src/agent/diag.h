@@ -24,13 +24,14 @@ struct diag;
  * it cannot be kept apart from the agent here (refuse, say why). */
 int diag_start(const struct agent_conf *conf, const struct agent_diag *d,
                const char *session, struct diag **out, char *why, size_t whysz);
-/* Have d's argv started by the monitor as kind (SPAWN_KIND_DIAG or
- * SPAWN_KIND_STATUS), stdin /dev/null, stdout (and stderr too when
+/* Have d's argv started by the monitor as kind (SPAWN_KIND_DIAG,
+ * SPAWN_KIND_STATUS, ...), stdin in_fd (-1: /dev/null; still the caller's
+ * to close), stdout (and stderr too when
  * with_stderr, else /dev/null) into a pipe whose non-blocking read end is
  * *out_fd. 0 with h filled, or an error with why set. */
 struct spawn_handle;
 int diag_spawn_output(const struct agent_conf *conf, const struct agent_diag *d,
-                      uint32_t kind, const char *session, int with_stderr,
+                      uint32_t kind, const char *session, int with_stderr, int in_fd,
                       struct spawn_handle *h, int *out_fd, char *why, size_t whysz);
 /* The output pipe (non-blocking), to poll. */
 int diag_fd(const struct diag *dg);

@@ -29,6 +29,7 @@
 #include "monitor.h"
 #include "ping.h"
 #include "collect.h"
+#include "actrun.h"
 #include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
@@ -373,6 +374,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	struct ping *ping = NULL;
 	struct devreport *report = NULL;
 	struct collector *collector = NULL;
+	struct actrun *actrun = NULL;
 	struct apiq *upq = NULL;
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *tpub = NULL;
@@ -416,8 +418,10 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	}
 	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
 	    (rc = collector_new(r.base, conf, upq, &collector)) != 0 ||
+	    (rc = actrun_new(r.base, conf, api, tpub, collector, r.consent, &actrun)) != 0 ||
 	    (rc = ping_new(r.base, conf, ctx, r.consent, report, &ping)) != 0)
 		goto out;
+	ping_set_actrun(ping, actrun);
 	agentaudit_log(conf, "agent", "agent_start", "serial %s server %s version %s",
 	               conf->serial, conf->server, TETHER_VERSION);
 	consent_recover(r.consent);
@@ -425,6 +429,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	         conf->server, conf->consent_socket);
 	devreport_start(report);
 	collector_start(collector);
+	actrun_start(actrun);
 	ping_start(ping);
 	event_base_dispatch(r.base);
 	rc = 0;
@@ -432,6 +437,7 @@ out:
 	if (r.consent != NULL)
 		run_stop_workers(&r);
 	ping_free(ping);
+	actrun_free(actrun);
 	collector_free(collector);
 	apiq_free(upq);
 	apiq_free(api);

@@ -1,5 +1,6 @@
 /* ping.c: the ping / long-poll loop. */
 #include "ping.h"
+#include "actrun.h"
 #include "devreport.h"
 #include "visit.h"
 
@@ -46,6 +47,7 @@ struct ping {
 	int server_hold_s;                /* "hold_s" of the last answer; 0: unknown */
 	int64_t cp_seq;                   /* seq of the checkpoint held; -1: unknown */
 	struct devreport *report;         /* the device's status (NULL: none) */
+	struct actrun *actrun;            /* the maintenance queue (NULL: none) */
 	char *status_sent;                /* the status the ping in flight carries */
 };
 
@@ -252,6 +254,9 @@ static void ping_event(struct ping *p, json_t *ev)
 			consent_on_session_end(p->consent, sid, why);
 	} else if (strcmp(type, "session_connect") == 0) {
 		ping_connect_event(p, ev);
+	} else if (strcmp(type, "activity") == 0) {
+		if (p->actrun != NULL)
+			actrun_on_event(p->actrun, ev);
 	} else {
 		log_debug("ping: event %s ignored", type);
 	}
@@ -507,6 +512,11 @@ int ping_new(struct event_base *base, const struct agent_conf *conf,
 fail:
 	ping_free(p);
 	return rc;
+}
+
+void ping_set_actrun(struct ping *p, struct actrun *ar)
+{
+	p->actrun = ar;
 }
 
 void ping_start(struct ping *p)

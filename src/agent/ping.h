@@ -30,6 +30,9 @@ struct devreport;
 int ping_new(struct event_base *base, const struct agent_conf *conf,
              SSL_CTX *ctx, struct consent *consent, struct devreport *report,
              struct ping **out);
+/* Where "activity" events go (actrun.h). */
+struct actrun;
+void ping_set_actrun(struct ping *p, struct actrun *ar);
 void ping_start(struct ping *p);
 void ping_free(struct ping *p);
 /* Next back-off delay in ms for the given failure count (pure): in

@@ -97,6 +97,12 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 		    !(req->flags & SPAWN_F_PTY))
 			return 0;
 		break;
+	case SPAWN_KIND_CONFIG:
+		/* Exactly a configured config.NAME argv; its stdin a pipe. */
+		for (i = 0; i < conf->nconfigs; i++)
+			if (spawn_diag_matches(&conf->configs[i], req) && !(req->flags & SPAWN_F_PTY))
+				return 0;
+		break;
 	case SPAWN_KIND_COLLECT:
 		/* A configured collection by name; the monitor writes the rest
 		 * of argv, the patient-data list included, which the reader

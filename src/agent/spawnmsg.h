@@ -36,6 +36,7 @@ enum spawn_kind {
 	SPAWN_KIND_SFTP = 3,         /* tether-agent sftp-server (fd 3 audit) */
 	SPAWN_KIND_STATUS = 4,       /* the configured status.command argv */
 	SPAWN_KIND_COLLECT = 5,      /* tether-agent collect-read NAME (covered) */
+	SPAWN_KIND_CONFIG = 6,       /* a configured config.NAME argv, values on stdin */
 };
 
 #define SPAWN_F_PTY    1u        /* fds[0] is a PTY slave: fds 0-2, ctty */

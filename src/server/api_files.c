@@ -78,12 +78,28 @@ static void api_file_refused(struct http_req *r, const struct filechunk *u, int 
 	http_error(r, status, code, "file %s: %s", u->f.path, why);
 }
 
+/* Is activity this device's own? */
+static int api_file_activity_ok(struct http_req *r, const char *activity)
+{
+	struct store_activity *a = malloc(sizeof(*a));
+	int ok = a != NULL && store_activity_get(r->srv->store, activity, a) == 0 &&
+	         strcmp(a->device, r->device.serial) == 0;
+
+	free(a);
+	return ok;
+}
+
 /* Index and audit a file whose bytes are kept (or a device's refusal). */
 static void api_file_record(struct http_req *r, struct filechunk *u)
 {
 	int rc;
 
 	u->f.stored_at = server_now();
+	if (u->f.activity[0] != '\0' && !api_file_activity_ok(r, u->f.activity)) {
+		log_warn("device %s: file %s names activity %s, which is not its own: not linked",
+		         r->device.serial, u->f.path, u->f.activity);
+		u->f.activity[0] = '\0';
+	}
 	rc = store_file_add(r->srv->store, &u->f);
 	if (rc == TE_ERR_EXISTS) {
 		api_file_done(r, u->f.size, 1, 0);   /* an answer that was lost */

