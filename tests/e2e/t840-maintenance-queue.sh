@@ -122,3 +122,78 @@ expect_contains "$show" "$D/logs/a.log" "the collected file is listed with the a
 expect_contains "$show" "patient data" "the patient-data refusal is listed with it"
 expect_contains "$show" "1 file(s) kept for the server, 1 refused" "the run's summary is its output"
 pass "a queued collection runs, its files linked to the activity"
+
+# ---- cancelled, and retried ----
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-105" --not-before +1h)
+wait_state "$id" queued 10
+out=$(tether queue cancel "$id" --reason "wrong device" 2>&1) || fail "cancel: $out"
+wait_state "$id" cancelled 5
+expect_contains "$(tether queue show "$id")" "cancelled by $SPEC_USER: wrong device" "the cancel says who and why"
+out=$(tether queue cancel "$id" --reason again 2>&1) && fail "cancelled twice: $out"
+expect_contains "$out" "only one that has not started" "a second cancel is refused, saying why"
+new=$(tether --json queue retry "$id" | jq -r '.activities[0].id')
+wait_state "$new" done 20
+[ "$(tether --json queue show "$new" | jq -r .retry_of)" = "$id" ] || fail "the retry does not name $id"
+[ "$(runs 'selftest one')" = 2 ] || fail "selftest ran $(runs 'selftest one') times, not 2"
+pass "an activity cancelled before it starts never runs; its retry does"
+
+# ---- change control: approval, refusal, expiry ----
+add_user approver customer_approver 1 US "$SITE"
+login_user approver
+as_approver() { TETHER_HOME="$WORK/home-approver" tether "$@"; }
+out=$(as_approver site change-control "$SITE" --mode approval --kinds diag,config) ||
+	fail "change-control: $out"
+expect_contains "$out" "change control approval for diag,config" "the approver sets the site's change control"
+srv_audit | grep site_change_control | grep -q approver || fail "the change is not audited"
+
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-106")
+wait_state "$id" awaiting_approval 5
+list=$(as_approver approvals list)
+expect_contains "$list" "activity $id" "tether approvals lists the activity beside sessions"
+expect_contains "$list" "diag selftest" "it says what would run"
+as_approver approvals refuse "$id" --reason "not during the audit" >/dev/null || fail "refuse"
+wait_state "$id" refused_by_customer 5
+expect_contains "$(tether queue show "$id")" "not during the audit" "the refusal's reason is kept"
+
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-107" --not-after +3s)
+wait_state "$id" expired 15
+expect_contains "$(tether queue show "$id")" "nobody decided before its not-after" "the expiry says why"
+
+# A collection is not in the kinds needing approval: it goes ahead.
+id=$(qadd collect logs "$SERIAL" --reason "TICKET-108")
+wait_state "$id" done 30
+[ "$(runs 'selftest one')" = 2 ] || fail "a refused or expired activity ran"
+pass "approval: refused and expired activities never run; kinds not listed go ahead"
+
+# ---- windows: approved outside one waits, runs when one opens ----
+now_h=$(date -u +%H)
+far_h=$(( (${now_h#0} + 12) % 24 ))
+far=$(printf '%02d:00-%02d:30' "$far_h" "$far_h")
+as_approver site change-control "$SITE" --windows "daily $far" --timezone UTC >/dev/null ||
+	fail "windows"
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-109")
+wait_state "$id" awaiting_approval 5
+as_approver approvals approve "$id" >/dev/null || fail "approve"
+wait_state "$id" queued 5
+sleep 2
+wait_state "$id" queued 1
+expect_contains "$(tether queue show "$id")" "outside the maintenance window" "it says it waits for a window"
+[ "$(runs 'selftest one')" = 2 ] || fail "it ran outside the window"
+as_approver site change-control "$SITE" --windows "daily 00:00-24:00" >/dev/null || fail "windows"
+wait_state "$id" done 20
+expect_contains "$(tether queue show "$id")" "decided_by   approver" "who approved it is kept with it"
+pass "an approved activity waits outside the site's windows and runs when one opens"
+
+# ---- a site switched off runs nothing ----
+as_approver site change-control "$SITE" --mode none >/dev/null || fail "mode none"
+tether-server site set "$SITE" --remote off --reason "ward closed" --dir "$SRV" 2>/dev/null ||
+	fail "site off"
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-110")
+sleep 2
+wait_state "$id" queued 1
+expect_contains "$(tether queue show "$id")" "is switched off" "it says the site is off"
+tether-server site set "$SITE" --remote on --reason "ward open" --dir "$SRV" 2>/dev/null ||
+	fail "site on"
+wait_state "$id" done 20
+[ "$(runs 'selftest one')" = 4 ] || fail "selftest ran $(runs 'selftest one') times, not 4"
+pass "an activity at a site switched off waits until it is on"
