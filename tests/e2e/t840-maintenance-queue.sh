@@ -27,7 +27,7 @@ echo "to stderr" >&2
 SH
 cat >"$D/slow" <<SH
 #!/bin/sh
-echo "slow run" >>$D/out/runs
+echo "slow \$1 run" >>$D/out/runs
 echo started
 exec sleep \${1:-30}
 SH
@@ -197,3 +197,55 @@ tether-server site set "$SITE" --remote on --reason "ward open" --dir "$SRV" 2>/
 wait_state "$id" done 20
 [ "$(runs 'selftest one')" = 4 ] || fail "selftest ran $(runs 'selftest one') times, not 4"
 pass "an activity at a site switched off waits until it is on"
+
+# ---- faults: never twice, never lost ----
+agent_up() { pgrep -f "tether-agent run --config $AGENT_DIR/tether-agent.conf" >/dev/null; }
+agent_kill() {
+	pkill -9 -f "tether-agent run --config $AGENT_DIR/tether-agent.conf" || true
+	_gone() { ! agent_up; }
+	wait_for 10 _gone || fail "the agent did not die on SIGKILL"
+}
+agent_again() {
+	AGENT_RUNS=$(( ${AGENT_RUNS:-1} + 1 ))
+	bg "agent-$AGENT_RUNS" tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+	eval "PID_agent=\$PID_agent_$AGENT_RUNS"
+}
+
+# SIGKILL while it runs: reported interrupted after the restart, not run again.
+id=$(qadd diag slow "$SERIAL" --reason "TICKET-111")
+wait_state "$id" running 20
+wait_for 10 sh -c "grep -q 'slow 30 run' '$D/out/runs'" || fail "slow never started"
+agent_kill
+agent_again
+wait_state "$id" interrupted 30
+expect_contains "$(tether queue show "$id")" "the agent stopped while it ran" "interrupted says why"
+grep activity_end "$AGENT_DIR/state/audit.log" | grep "$id" | grep -q interrupted ||
+	fail "the device did not audit the interruption"
+sleep 2
+[ "$(runs 'slow 30 run')" = 1 ] || fail "slow ran $(runs 'slow 30 run') times"
+pass "an agent killed mid-activity reports it interrupted and does not run it again"
+
+# Its result kept but not yet reported (the server stopped), then a SIGKILL:
+# the restarted agent reports it, still once.
+id=$(qadd diag quick "$SERIAL" --reason "TICKET-112")
+wait_state "$id" running 20
+kill -STOP "$PID_server"
+ended() { grep activity_end "$AGENT_DIR/state/audit.log" | grep -q "$id"; }
+wait_for 20 ended || { kill -CONT "$PID_server"; fail "quick did not end"; }
+agent_kill
+kill -CONT "$PID_server"
+agent_again
+wait_state "$id" done 30
+[ "$(runs 'slow 1 run')" = 1 ] || fail "quick ran $(runs 'slow 1 run') times"
+pass "a result kept before its report survives a SIGKILL and is reported once the agent is back"
+
+# A duplicated delivery (the same id released again) is not run again.
+first=$(tether --json queue list --state done | jq -r '[.activities[] | select(.name == "selftest")] | last | .id')
+before=$(runs 'selftest one')
+sqlite3 "$SRV/tether.db" "UPDATE activities SET state = 'queued', why = '', not_before = 0 WHERE id = '$first';"
+redelivered() { srv_audit | grep activity_released | grep -c "$first" | grep -q 2; }
+wait_for 10 redelivered || fail "the activity was not released again"
+wait_state "$first" done 20
+sleep 2
+[ "$(runs 'selftest one')" = "$before" ] || fail "a duplicated delivery ran again"
+pass "an activity delivered twice runs once; the device repeats its result"
