@@ -249,3 +249,42 @@ wait_state "$first" done 20
 sleep 2
 [ "$(runs 'selftest one')" = "$before" ] || fail "a duplicated delivery ran again"
 pass "an activity delivered twice runs once; the device repeats its result"
+
+# ---- envelopes the agent refuses ----
+b64u() { basenc --base64url | tr -d '=\n'; }
+# release SERIAL's queued activity ID with envelope ENV behind the server's
+# back (its database), then restart the agent so that its next ping brings it.
+plant() {
+	_now=$(date +%s)
+	sqlite3 "$SRV/tether.db" "UPDATE activities SET state = 'released', envelope = '$2',
+		released_at = $_now, envelope_exp = $_now + 3600 WHERE id = '$1';"
+	restart_agent
+}
+# Signed by a key that is not the deployment's.
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-113" --not-before +1h)
+now=$(date +%s)
+payload=$(printf '{"v":1,"id":"%s","dev":"%s","kind":"diag","name":"selftest","input":"","iat":%s,"exp":%s,"nonce":"%s"}' \
+	"$id" "$SERIAL" "$now" $((now + 3600)) "0123456789abcdef0123456789abcdef")
+openssl genpkey -algorithm ed25519 -out "$WORK/other.pem" 2>/dev/null || fail "genpkey"
+printf 'tether activity v1\n%s' "$payload" >"$WORK/msg"
+openssl pkeyutl -sign -inkey "$WORK/other.pem" -rawin -in "$WORK/msg" -out "$WORK/sig" ||
+	fail "pkeyutl"
+plant "$id" "$(printf '%s' "$payload" | b64u).$(b64u <"$WORK/sig")"
+wait_state "$id" refused_by_device 30
+expect_contains "$(tether queue show "$id")" "not one this deployment's server signed" \
+	"an envelope signed by another key is refused, saying so"
+
+# Signed by the server, but for another device.
+tether-server device add SN-0002 --customer "St Example Hospital" --product injector \
+	--site "$SITE" --dir "$SRV" >/dev/null 2>>"$WORK/init.log" || fail "device add"
+other=$(qadd diag selftest SN-0002 --reason "TICKET-114")
+wait_state "$other" released 10
+env=$(sqlite3 "$SRV/tether.db" "SELECT envelope FROM activities WHERE id = '$other';")
+id=$(qadd diag selftest "$SERIAL" --reason "TICKET-115" --not-before +1h)
+plant "$id" "$env"
+wait_state "$id" refused_by_device 30
+expect_contains "$(tether queue show "$id")" "of device SN-0002, not $id of this one" \
+	"an envelope for another device is refused, saying so"
+[ "$(runs 'selftest one')" = 4 ] || fail "a refused envelope ran"
+grep activity_refused "$AGENT_DIR/state/audit.log" | grep -q "$id" || fail "no device audit"
+pass "the device runs only what this deployment's server signed for it"
