@@ -117,7 +117,7 @@ int activity_store_move(struct server *srv, struct store_activity *a, const char
 	rc = store_activity_update(srv->store, a, from, &audit);
 	free(detail);
 	if (rc == 0)
-		records_kick(srv);
+		(void)records_activity_notice(srv, a);
 	else if (rc != TE_ERR_MISMATCH)
 		log_error("activity %s: could not be moved to %s (%s)", a->id, a->state,
 		          te_strerror(rc));

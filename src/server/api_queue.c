@@ -14,6 +14,7 @@
 #include "longpoll.h"
 #include "mwindow.h"
 #include "policy.h"
+#include "records.h"
 #include "srvapi.h"
 
 /* ---- queue add ---------------------------------------------------------------------- */
@@ -103,6 +104,7 @@ static int queue_add_one(struct queue_add *q, const char *serial)
 		           te_strerror(rc));
 		goto out;
 	}
+	(void)records_activity_notice(r->srv, a);
 	json_array_append_new(q->made, json_pack("{s:s, s:s, s:s}", "id", a->id, "device",
 	                                         a->device, "state", a->state));
 out:

@@ -9,7 +9,12 @@
  * Every change of a record's state goes to the notification outbox as a
  * "service_record" event, exactly once across restarts: the notification
  * and the notice (record, state) are written in one transaction, and the
- * sessions changed since the cursor are looked at every sweep. */
+ * sessions changed since the cursor are looked at every sweep.
+ *
+ * An activity of the maintenance queue (activity.h) has a record of its
+ * own, of kind "activity", read from the activity the same way: its
+ * "specialist" is who queued it, "actions" what ran (diag:NAME,
+ * collect:NAME, config:NAME), "files" what it collected. */
 #include "records.h"
 
 #include <stdio.h>
@@ -17,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
+#include "actenv.h"
 #include "err.h"
 #include "jbody.h"
 #include "log.h"
@@ -25,6 +32,7 @@
 #include "store.h"
 
 #define RECORDS_SINK "records"
+#define RECORDS_ACT_SINK "records_activities"
 #define RECORDS_LIST_MAX 1000
 
 static int records_final(const char *state)
@@ -77,6 +85,41 @@ json_t *records_json(struct server *srv, const struct store_session *s)
 	return o;
 }
 
+static int records_file_cb(const struct store_file *f, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:I, s:s, s:s}", "id",
+	                             (json_int_t)f->id, "name", f->path, "collection",
+	                             f->collection, "size", (json_int_t)f->size, "sha256",
+	                             f->sha256, "refused", f->refused)) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+json_t *records_activity_json(struct server *srv, const struct store_activity *a)
+{
+	struct store_device d;
+	json_t *files = json_array();
+	int final = activity_is_final(a->state);
+	char action[ACTENV_KIND_BYTES + MAX_NAME_BYTES + 2];
+
+	memset(&d, 0, sizeof(d));
+	(void)store_device_get(srv->store, a->device, &d);
+	if (files != NULL)
+		(void)store_file_each_for_activity(srv->store, a->id, records_file_cb, files);
+	snprintf(action, sizeof(action), "%s:%s", a->kind, a->name);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o,"
+	                 " s:{s:[], s:[s]}, s:[], s:o, s:s, s:o}",
+	                 "id", a->id, "kind", "activity", "customer", d.customer, "site", a->site,
+	                 "device", a->device, "product", d.product, "specialist", a->created_by,
+	                 "reason", a->reason, "state", a->state,
+	                 "outcome", final ? (a->why[0] ? a->why : a->state) : "open",
+	                 "requested_at", (json_int_t)a->created_at,
+	                 "started_at", a->started_at > 0 ? json_integer(a->started_at) : json_null(),
+	                 "ended_at", final && a->ended_at > 0 ? json_integer(a->ended_at) :
+	                 json_null(), "granted", "services", "actions", action, "recordings",
+	                 "files", files != NULL ? files : json_array(), "approved_by",
+	                 a->decided_by, "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code)
+	                 : json_null());
+}
+
 /* ---- notifications ----------------------------------------------------------- */
 
 struct records_pending {
@@ -101,6 +144,8 @@ struct records_body {
 	const char *site;
 };
 
+static void records_notify_sessions(struct server *srv);
+
 static char *records_body_fn(int64_t id, int64_t created_at, void *arg)
 {
 	struct records_body *b = arg;
@@ -111,7 +156,80 @@ static char *records_body_fn(int64_t id, int64_t created_at, void *arg)
 	return text;
 }
 
+struct records_act_pending {
+	json_t *list;              /* [{record, state}] */
+	int64_t newest;
+};
+
+static int records_act_cb(const struct store_activity *a, void *arg)
+{
+	struct records_act_pending *p = arg;
+
+	if (a->updated_at > p->newest)
+		p->newest = a->updated_at;
+	return json_array_append_new(p->list, json_pack("{s:s, s:s}", "record", a->id, "state",
+	                             a->state)) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
+int records_activity_notice(struct server *srv, const struct store_activity *a)
+{
+	struct records_body b;
+	int64_t id;
+	int rc;
+
+	b.site = a->site;
+	b.payload = json_pack("{s:s, s:o}", "change", a->state, "record",
+	                      records_activity_json(srv, a));
+	rc = b.payload == NULL ? TE_ERR_NOMEM :
+	     store_notify_add_noticed(srv->store, "service_record", a->site, server_now(),
+	                              records_body_fn, &b, a->id, a->state, &id);
+	json_decref(b.payload);
+	if (rc == 0)
+		log_info("records: %s is %s (notification #%lld)", a->id, a->state, (long long)id);
+	else if (rc != TE_ERR_EXISTS)
+		log_warn("records: %s is %s: not noticed yet (%s); the sweep tries again", a->id,
+		         a->state, te_strerror(rc));
+	return rc;
+}
+
+/* The activities changed since their cursor: a notice per (record, state),
+ * for any a change did not notice at once (activity_store_move does). */
+static void records_notify_activities(struct server *srv)
+{
+	struct records_act_pending p = { json_array(), 0 };
+	struct store_activity *a = malloc(sizeof(*a));
+	int64_t cur = 0;
+	size_t i;
+	json_t *v;
+	int rc;
+
+	if (a == NULL || p.list == NULL ||
+	    store_siem_cursor(srv->store, RECORDS_ACT_SINK, &cur) != 0 ||
+	    store_activity_each_changed(srv->store, cur, RECORDS_LIST_MAX, records_act_cb, &p) != 0)
+		goto out;
+	json_array_foreach(p.list, i, v) {
+		const char *aid = json_string_value(json_object_get(v, "record"));
+		const char *state = json_string_value(json_object_get(v, "state"));
+
+		if (store_activity_get(srv->store, aid, a) != 0 || strcmp(a->state, state) != 0)
+			continue;             /* changed meanwhile: seen again next time */
+		if ((rc = records_activity_notice(srv, a)) != 0 && rc != TE_ERR_EXISTS)
+			goto out;
+	}
+	if (p.newest > cur)
+		(void)store_siem_cursor_set(srv->store, RECORDS_ACT_SINK, p.newest);
+out:
+	json_decref(p.list);
+	free(a);
+}
+
 void records_notify(struct server *srv)
+{
+	records_notify_activities(srv);
+	records_notify_sessions(srv);
+}
+
+static void records_notify_sessions(struct server *srv)
 {
 	struct records_pending p = { json_array(), 0 };
 	struct store_session s;
@@ -221,11 +339,48 @@ static int records_list_cb(const struct store_session *s, void *arg)
 	return json_array_append_new(c->arr, records_json(c->srv, s)) == 0 ? 0 : TE_ERR_NOMEM;
 }
 
+static int records_act_list_cb(const struct store_activity *a, void *arg)
+{
+	struct records_list_ctx *c = arg;
+
+	return json_array_append_new(c->arr, records_activity_json(c->srv, a)) == 0 ? 0 :
+	       TE_ERR_NOMEM;
+}
+
+static int records_newer_first(const void *x, const void *y)
+{
+	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "requested_at"));
+	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "requested_at"));
+
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* Sessions' and activities' records together, newest first, f->limit. */
+static json_t *records_merged(json_t *arr, int64_t limit)
+{
+	size_t n = json_array_size(arr), i;
+	json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array();
+
+	if (v == NULL || out == NULL) {
+		free(v);
+		json_decref(out);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	qsort(v, n, sizeof(*v), records_newer_first);
+	for (i = 0; i < n && (int64_t)i < limit; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
 void api_records(struct http_req *r)
 {
 	struct store_record_filter f;
 	struct records_list_ctx c = { r->srv, json_array() };
 	char scope[MAX_NAME_BYTES];
+	json_t *merged = NULL;
 	int rc;
 
 	if (c.arr == NULL || records_query(r, &f) != 0) {
@@ -243,18 +398,38 @@ void api_records(struct http_req *r)
 	}
 	if (rc == 0)
 		rc = store_session_each_record(r->srv->store, &f, records_list_cb, &c);
+	if (rc == 0) {
+		struct store_activity_filter af = { .device = f.device, .site = f.site,
+		                                    .created_by = f.user, .since = f.since,
+		                                    .until = f.until, .limit = (int)f.limit };
+
+		rc = store_activity_each(r->srv->store, &af, records_act_list_cb, &c);
+	}
+	if (rc == 0 && (merged = records_merged(c.arr, f.limit)) == NULL)
+		rc = TE_ERR_NOMEM;
+	json_decref(c.arr);
 	if (rc != 0) {
-		json_decref(c.arr);
 		http_error(r, 503, "internal", "could not list records (%s)", te_strerror(rc));
 		return;
 	}
-	http_reply(r, 200, json_pack("{s:o}", "records", c.arr));
+	http_reply(r, 200, json_pack("{s:o}", "records", merged));
 }
 
 void api_record_get(struct http_req *r)
 {
 	struct store_session s;
+	struct store_activity *a;
 
+	if (actenv_id_ok(r->arg)) {
+		if ((a = malloc(sizeof(*a))) == NULL ||
+		    store_activity_get(r->srv->store, r->arg, a) != 0 ||
+		    !api_site_in_scope(r, a->site))
+			http_error(r, 404, "no_such_record", "no record %s", r->arg);
+		else
+			http_reply(r, 200, records_activity_json(r->srv, a));
+		free(a);
+		return;
+	}
 	if (store_session_get(r->srv->store, r->arg, &s) != 0 || !api_site_in_scope(r, s.site)) {
 		http_error(r, 404, "no_such_record", "no record %s", r->arg);
 		return;

@@ -10,6 +10,11 @@
 
 /* The record of session s. */
 json_t *records_json(struct server *srv, const struct store_session *s);
+/* The record of activity a (kind "activity"). */
+json_t *records_activity_json(struct server *srv, const struct store_activity *a);
+/* The "service_record" notification of a's present state, unless there
+ * is one (TE_ERR_EXISTS); called at each change, in order. */
+int records_activity_notice(struct server *srv, const struct store_activity *a);
 /* Queue a "service_record" notification for every record whose state has
  * none yet (from the server's sweep). */
 void records_notify(struct server *srv);

@@ -742,6 +742,7 @@ typedef int (*store_activity_cb)(const struct store_activity *a, void *arg);
 struct store_activity_filter {
 	const char *device, *site, *state, *batch, *created_by;
 	int64_t since;                       /* created at or after; 0 any */
+	int64_t until;                       /* created before; 0 any */
 	int limit;
 };
 int store_activity_each(struct store *st, const struct store_activity_filter *f,

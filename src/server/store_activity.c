@@ -137,13 +137,14 @@ int store_activity_each(struct store *st, const struct store_activity_filter *f,
 	                    f->state ? f->state : "", f->batch ? f->batch : "",
 	                    f->created_by ? f->created_by : "" };
 	int64_t iv[] = { f->since, f->limit > 0 && f->limit <= STORE_ACT_LIST_MAX ? f->limit :
-	                 STORE_ACT_LIST_MAX };
+	                 STORE_ACT_LIST_MAX, f->until };
 
 	return store_activity_query(st, "SELECT " STORE_ACT_COLS " FROM activities WHERE"
 	                                " (?1 = '' OR device = ?1) AND (?2 = '' OR site = ?2) AND"
 	                                " (?3 = '' OR state = ?3) AND (?4 = '' OR batch = ?4) AND"
-	                                " (?5 = '' OR created_by = ?5) AND created_at >= ?6"
-	                                " ORDER BY created_at DESC, id LIMIT ?7", t, 5, iv, 2, cb,
+	                                " (?5 = '' OR created_by = ?5) AND created_at >= ?6 AND"
+	                                " (?8 = 0 OR created_at < ?8)"
+	                                " ORDER BY created_at DESC, id LIMIT ?7", t, 5, iv, 3, cb,
 	                            arg, NULL);
 }
 

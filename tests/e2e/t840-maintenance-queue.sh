@@ -45,6 +45,9 @@ chmod 755 "$D/selftest" "$D/slow" "$D/broken" "$D/setconf"
 runs() { grep -c "$1" "$D/out/runs" 2>/dev/null || true; }
 
 SPEC_LEVEL=3
+NB="$WORK/notices"
+notify_capture "$NB"
+SERVER_EXTRA_CONF="notify.command = $WORK/notify-cmd"
 deploy 1
 AGENT_EXTRA_CONF="diag.selftest = $D/selftest one
 diag.slow = $D/slow 30
@@ -89,6 +92,19 @@ grep "activity_end" "$AGENT_DIR/state/audit.log" | grep "$id" | grep -q done ||
 expect_contains "$(cat "$WORK/watch.log")" "activity_started" "consent watch shows the activity start"
 expect_contains "$(cat "$WORK/watch.log")" "\"state\":\"done\"" "consent watch shows how it ended"
 pass "a queued diagnostic runs as support, its output and exit status kept, audited both sides"
+
+# Its service record, and the CRM's notifications of each change, once each.
+rec=$(tether records show "$id")
+expect_contains "$rec" "kind         activity" "the activity has a service record"
+expect_contains "$rec" "diag:selftest" "the record says what ran"
+expect_contains "$(tether records list --format csv)" "$id" "records list has the activity"
+noticed() { grep -l "\"change\":\"done\"" "$NB"/*.body 2>/dev/null | xargs -r grep -l "\"id\":\"$id\"" | grep -q .; }
+wait_for 20 noticed || fail "no service_record notification of the activity's end"
+for st in queued released running done; do
+	n=$(grep -l "\"change\":\"$st\"" "$NB"/*.body 2>/dev/null | xargs -r grep -l "\"id\":\"$id\"" | wc -l)
+	[ "$n" = 1 ] || fail "$n notifications of $id becoming $st, not 1"
+done
+pass "the activity's service record is notified once per change"
 
 # ---- failed ----
 id=$(qadd diag broken "$SERIAL" --reason "TICKET-101")
