@@ -448,6 +448,34 @@ static void devices_show_sessions(const json_t *list)
 		printf("  none\n");
 }
 
+/* The newest activities of the maintenance queue (for queue:view). */
+static void devices_show_activities(const json_t *list)
+{
+	char shown[TEXT_ESCAPED_BYTES(MAX_REASON_BYTES)], w[64];
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_array(list))
+		return;
+	printf("recent activities (newest first):\n");
+	json_array_foreach(list, i, v) {
+		static const char *const keys[] = { "id", "kind", "name", "state", "created_by",
+		                                    "reason" };
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			const char *s = json_string_value(json_object_get(v, keys[k]));
+
+			printf("%s%s", k == 0 ? "  " : "  ", cliout_text(s ? s : "?", shown,
+			       sizeof(shown)));
+			if (k == 0)
+				printf("  %s", devices_when(json_object_get(v, "created_at"), w, sizeof(w)));
+		}
+		printf("\n");
+	}
+	if (json_array_size(list) == 0)
+		printf("  none\n");
+}
+
 /* The newest data files (only for a user with files:collect). */
 static void devices_show_files(const json_t *list)
 {
@@ -505,6 +533,7 @@ static int devices_show(const struct cli *cli, const char *serial)
 	devices_show_names("files", json_object_get(dev, "files"), NULL);
 	devices_show_status(dev);
 	devices_show_sessions(json_object_get(dev, "recent_sessions"));
+	devices_show_activities(json_object_get(dev, "recent_activities"));
 	devices_show_files(json_object_get(dev, "recent_files"));
 out:
 	json_decref(dev);

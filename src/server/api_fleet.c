@@ -20,6 +20,8 @@
 
 /* The newest data files `devices show` lists (for files:collect). */
 #define API_FLEET_FILES 10
+/* The newest activities `devices show` lists (for queue:view). */
+#define API_FLEET_ACTIVITIES 10
 
 /* Devices read from the store per round while a filtered page fills. */
 #define API_FLEET_SCAN 1000
@@ -484,6 +486,14 @@ out:
 	return rc;
 }
 
+static int api_fleet_activity_cb(const struct store_activity *a, void *arg)
+{
+	return json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id",
+	                             a->id, "kind", a->kind, "name", a->name, "state", a->state,
+	                             "created_at", (json_int_t)a->created_at, "created_by",
+	                             a->created_by, "reason", a->reason)) == 0 ? 0 : TE_ERR_NOMEM;
+}
+
 void api_device_get(struct http_req *r)
 {
 	struct store_device d;
@@ -509,6 +519,17 @@ void api_device_get(struct http_req *r)
 			json_decref(files);
 		else
 			json_object_set_new(o, "recent_files", files);
+	}
+	if (rc == 0 && policy_allows(r->srv->policy, r->user.role, r->user.level,
+	                             POLICY_QUEUE_VIEW)) {
+		struct store_activity_filter f = { .device = d.serial, .limit = API_FLEET_ACTIVITIES };
+		json_t *acts = json_array();
+
+		if (acts == NULL ||
+		    (rc = store_activity_each(r->srv->store, &f, api_fleet_activity_cb, acts)) != 0)
+			json_decref(acts);
+		else
+			json_object_set_new(o, "recent_activities", acts);
 	}
 	if (rc != 0) {
 		json_decref(o);

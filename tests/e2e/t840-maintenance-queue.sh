@@ -105,6 +105,9 @@ for st in queued released running done; do
 	[ "$n" = 1 ] || fail "$n notifications of $id becoming $st, not 1"
 done
 pass "the activity's service record is notified once per change"
+expect_contains "$(tether devices show "$SERIAL")" "recent activities" "devices show lists activities"
+expect_contains "$(tether devices show "$SERIAL" | grep -A3 'recent activities')" "$id  " \
+	"devices show names the activity"
 
 # ---- failed ----
 id=$(qadd diag broken "$SERIAL" --reason "TICKET-101")
