@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actenv.h"
 #include "api.h"
 #include "bounds.h"
 #include "cliargs.h"
@@ -199,8 +200,8 @@ static int approvals_decide(const struct cli *cli, int argc, char **argv, int ap
 	if (cli->json)
 		cliout_json(resp);
 	else
-		printf("%s %s: the session is now %s\n", approve ? "approved" : "refused",
-		       pos[0], state);
+		printf("%s %s: the %s is now %s\n", approve ? "approved" : "refused", pos[0],
+		       actenv_id_ok(pos[0]) ? "activity" : "session", state);
 	rc = CLI_EXIT_OK;
 out:
 	json_decref(req);

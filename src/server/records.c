@@ -87,10 +87,18 @@ json_t *records_json(struct server *srv, const struct store_session *s)
 
 static int records_file_cb(const struct store_file *f, void *arg)
 {
-	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:I, s:s, s:s}", "id",
-	                             (json_int_t)f->id, "name", f->path, "collection",
-	                             f->collection, "size", (json_int_t)f->size, "sha256",
-	                             f->sha256, "refused", f->refused)) == 0 ? 0 : TE_ERR_NOMEM;
+	char name[STORE_FILE_PATH_BYTES + MAX_REASON_BYTES + 32];
+
+	/* "name" is what a CRM shows: a refusal says so beside the path. */
+	if (f->refused[0] != '\0')
+		snprintf(name, sizeof(name), "%s (refused on the device: %s)", f->path, f->refused);
+	else
+		snprintf(name, sizeof(name), "%s", f->path);
+	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:s}", "id",
+	                             (json_int_t)f->id, "name", name, "path", f->path,
+	                             "collection", f->collection, "size", (json_int_t)f->size,
+	                             "sha256", f->sha256, "refused", f->refused)) == 0 ? 0 :
+	       TE_ERR_NOMEM;
 }
 
 json_t *records_activity_json(struct server *srv, const struct store_activity *a)
