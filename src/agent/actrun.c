@@ -52,6 +52,11 @@ struct actrun {
 	char *out;
 	size_t outlen;
 	unsigned long long dropped;       /* output bytes past ACTRUN_OUTPUT_BYTES */
+	/* the activity waiting for the operator (activity_consent) */
+	int asking;
+	struct actenv ask;
+	struct event *ask_ev;
+	time_t ask_deadline;
 };
 
 static void actrun_flush(struct actrun *ar);
@@ -494,6 +499,78 @@ static void actrun_refuse(struct actrun *ar, const char *id, const struct actenv
 	actrun_finish(ar, e, "refused_by_device", -1, why, "");
 }
 
+/* ---- the operator's consent (activity_consent) ------------------------------------ */
+
+static json_t *actrun_request_event(struct actrun *ar)
+{
+	time_t now = time(NULL);
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "activity_request",
+	                 "activity", ar->ask.id, "kind", ar->ask.kind, "name", ar->ask.name,
+	                 "input", ar->ask.input, "expires_in_s",
+	                 (json_int_t)(ar->ask_deadline > now ? ar->ask_deadline - now : 0));
+}
+
+static json_t *actrun_pending(void *arg)
+{
+	struct actrun *ar = arg;
+
+	return ar->asking ? actrun_request_event(ar) : NULL;
+}
+
+static void actrun_ask(struct actrun *ar, const struct actenv *e)
+{
+	struct timeval tv = { ar->conf->consent_timeout_s, 0 };
+
+	ar->ask = *e;
+	ar->asking = 1;
+	ar->ask_deadline = time(NULL) + ar->conf->consent_timeout_s;
+	evtimer_add(ar->ask_ev, &tv);
+	agentaudit_log(ar->conf, "agent", "activity_consent_asked", "activity %s: %s %s",
+	               e->id, e->kind, e->name);
+	log_info("activity %s (%s %s) waits for the operator's consent", e->id, e->kind, e->name);
+	consent_announce(ar->consent, actrun_request_event(ar));
+}
+
+static void actrun_ask_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct actrun *ar = arg;
+	char why[ACTRUN_WHY_BYTES];
+
+	(void)fd;
+	(void)what;
+	if (!ar->asking)
+		return;
+	ar->asking = 0;
+	snprintf(why, sizeof(why), "the operator at the device did not answer within %ld s",
+	         ar->conf->consent_timeout_s);
+	actrun_refuse(ar, ar->ask.id, &ar->ask, why);
+}
+
+static int actrun_answer_op(void *arg, const char *who, const char *id, int accept)
+{
+	struct actrun *ar = arg;
+	struct actenv e;
+	char why[ACTRUN_WHY_BYTES];
+
+	if (!ar->asking || strcmp(ar->ask.id, id) != 0)
+		return TE_ERR_NOT_FOUND;
+	e = ar->ask;
+	ar->asking = 0;
+	evtimer_del(ar->ask_ev);
+	agentaudit_log(ar->conf, who, "activity_consent", "activity %s: %s %s decision %s", id,
+	               e.kind, e.name, accept ? "accept" : "deny");
+	if (!accept) {
+		snprintf(why, sizeof(why), "the operator at the device refused it (%s)", who);
+		actrun_refuse(ar, id, &e, why);
+	} else if (clockoff_now() >= e.expires_at) {
+		actrun_tell(ar, id, "not_started", "its envelope expired while the operator decided");
+	} else {
+		actrun_begin(ar, &e);
+	}
+	return 0;
+}
+
 void actrun_on_event(struct actrun *ar, const json_t *ev)
 {
 	const char *id = json_string_value(json_object_get(ev, "id"));
@@ -507,8 +584,9 @@ void actrun_on_event(struct actrun *ar, const json_t *ev)
 		log_warn("ping: malformed activity event ignored");
 		return;
 	}
-	if (ar->busy && strcmp(ar->env.id, id) == 0)
-		return;                            /* delivered again while it runs */
+	if ((ar->busy && strcmp(ar->env.id, id) == 0) ||
+	    (ar->asking && strcmp(ar->ask.id, id) == 0))
+		return;                            /* delivered again while it runs or waits */
 	if ((st = actrun_load(ar, id)) != NULL) {
 		/* Seen before: never run twice; its result is said again. */
 		if (actrun_is_final(json_string_value(json_object_get(st, "state"))))
@@ -516,8 +594,9 @@ void actrun_on_event(struct actrun *ar, const json_t *ev)
 		json_decref(st);
 		return;
 	}
-	if (ar->busy) {
-		log_info("activity %s waits: %s runs", id, ar->env.id);
+	if (ar->busy || ar->asking) {
+		log_info("activity %s waits: %s %s", id, ar->busy ? ar->env.id : ar->ask.id,
+		         ar->busy ? "runs" : "waits for the operator");
 		return;
 	}
 	rc = actenv_verify(text, strlen(text), ar->tpub, clockoff_now(), &e);
@@ -542,6 +621,10 @@ void actrun_on_event(struct actrun *ar, const json_t *ev)
 	}
 	if (!actrun_allowed(ar, &e, why, sizeof(why))) {
 		actrun_refuse(ar, id, &e, why);
+		return;
+	}
+	if (ar->conf->activity_consent & agentconf_act_kind(e.kind)) {
+		actrun_ask(ar, &e);
 		return;
 	}
 	actrun_begin(ar, &e);
@@ -609,10 +692,18 @@ int actrun_new(struct event_base *base, const struct agent_conf *conf, struct ap
 		return TE_ERR_IO;
 	}
 	if ((ar->out = malloc(ACTRUN_OUTPUT_BYTES + 128)) == NULL ||
-	    (ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL) {
+	    (ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL ||
+	    (ar->ask_ev = evtimer_new(base, actrun_ask_timeout, ar)) == NULL) {
+		if (ar->retry_ev != NULL)
+			event_free(ar->retry_ev);
 		free(ar->out);
 		free(ar);
 		return TE_ERR_NOMEM;
+	}
+	if (consent != NULL) {
+		struct consent_activity_hooks h = { actrun_answer_op, actrun_pending, ar };
+
+		consent_set_activity_hooks(consent, &h);
 	}
 	*out = ar;
 	return 0;
@@ -624,6 +715,11 @@ void actrun_free(struct actrun *ar)
 		return;
 	if (ar->inflight != NULL)
 		ar->inflight->ar = NULL;          /* apiq_free answers it later */
+	if (ar->consent != NULL) {
+		struct consent_activity_hooks none = { NULL, NULL, NULL };
+
+		consent_set_activity_hooks(ar->consent, &none);
+	}
 	if (ar->rd != NULL)
 		event_free(ar->rd);
 	if (ar->out_fd >= 0)
@@ -631,6 +727,7 @@ void actrun_free(struct actrun *ar)
 	if (ar->busy && ar->child.status_fd > 0)
 		monitor_spawn_stop(&ar->child);
 	event_free(ar->retry_ev);
+	event_free(ar->ask_ev);
 	free(ar->out);
 	free(ar);
 }

@@ -24,7 +24,7 @@ static const char *const agentconf_keys[] = {
 	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
-	"collect.", "upload_rate", "config.", NULL
+	"collect.", "upload_rate", "config.", "activity_consent", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -277,6 +277,26 @@ static void agentconf_add_argv(struct agentconf_entry_ctx *c, const char *key,
 	(*n)++;
 }
 
+/* "activity_consent = diag config": kinds, space- or comma-separated. */
+static int agentconf_activity_consent(struct agent_conf *c, const char *v, char *errbuf,
+                                      size_t errsz)
+{
+	char buf[MAX_CONFIG_LINE_BYTES], *save = NULL, *k;
+	unsigned bit;
+
+	c->activity_consent = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (k = strtok_r(buf, ", ", &save); k != NULL; k = strtok_r(NULL, ", ", &save)) {
+		if ((bit = agentconf_act_kind(k)) == 0) {
+			snprintf(errbuf, errsz, "activity_consent = %.60s: list the kinds the operator"
+			         " must accept first: diag, collect, config", v);
+			return TE_ERR_INVALID;
+		}
+		c->activity_consent |= bit;
+	}
+	return 0;
+}
+
 static void agentconf_add_diag(const char *key, const char *value, void *arg)
 {
 	struct agentconf_entry_ctx *c = arg;
@@ -434,6 +454,9 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	config_each_prefix(cfg, "collect.", agentconf_add_collect, &dc);
 	if (dc.rc != 0)
 		return dc.rc;
+	if ((rc = agentconf_activity_consent(c, config_get(cfg, "activity_consent", ""), errbuf,
+	                                     errsz)) != 0)
+		return rc;
 	v = config_get(cfg, "upload_rate", NULL);
 	c->upload_rate = AGENT_UPLOAD_RATE;
 	if (v != NULL && (strcmp(v, "0") == 0 ? (c->upload_rate = 0, 0) :
@@ -710,6 +733,13 @@ const struct agent_diag *agentconf_diag(const struct agent_conf *conf,
 		if (strcmp(conf->diags[i].name, name) == 0)
 			return &conf->diags[i];
 	return NULL;
+}
+
+unsigned agentconf_act_kind(const char *kind)
+{
+	return strcmp(kind, "diag") == 0 ? AGENT_ACT_DIAG :
+	       strcmp(kind, "collect") == 0 ? AGENT_ACT_COLLECT :
+	       strcmp(kind, "config") == 0 ? AGENT_ACT_CONFIG : 0;
 }
 
 const struct agent_diag *agentconf_config(const struct agent_conf *conf, const char *name)

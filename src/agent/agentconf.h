@@ -101,7 +101,17 @@ struct agent_conf {
 	 * the new values on stdin (actrun.h) */
 	struct agent_diag configs[AGENT_MAX_CONFIGS];
 	size_t nconfigs;
+	/* activity_consent: the kinds of maintenance activity the operator at
+	 * the device must accept first, as a session (AGENT_ACT_*) */
+	unsigned activity_consent;
 };
+
+#define AGENT_ACT_DIAG    1u
+#define AGENT_ACT_COLLECT 2u
+#define AGENT_ACT_CONFIG  4u
+/* The AGENT_ACT_* bit of an activity kind ("diag", "collect", "config"); 0
+ * for another. */
+unsigned agentconf_act_kind(const char *kind);
 
 /* Load and validate a config file. errbuf says what is wrong and where. */
 int agentconf_load(const char *path, struct agent_conf **out, char *errbuf,

@@ -88,6 +88,18 @@ void consent_each_id(const struct consent *c, void (*fn)(const char *id, void *a
  * 408, 409 and 429 (it would never change); otherwise it is sent again. */
 int consent_end_acked(int status);
 void consent_free(struct consent *c);
+/* The maintenance queue's requests for the operator (actrun.h), answered
+ * on the same socket with ACCEPT ID / DENY ID of the activity's id. */
+struct consent_activity_hooks {
+	/* 0 when id was waiting for the operator (now answered), else
+	 * TE_ERR_NOT_FOUND. */
+	int (*answer)(void *arg, const char *who, const char *id, int accept);
+	/* The request waiting for the operator as an object for LIST and
+	 * WATCH ({"event":"activity_request",...}), or NULL. */
+	json_t *(*pending)(void *arg);
+	void *arg;
+};
+void consent_set_activity_hooks(struct consent *c, const struct consent_activity_hooks *h);
 /* Tell every `consent watch` o (stolen): what the device does that the
  * operator should see, such as a maintenance activity (actrun.h). */
 void consent_announce(struct consent *c, json_t *o);

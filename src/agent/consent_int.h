@@ -84,6 +84,7 @@ struct consent {
 	size_t ends_inflight;          /* end reports posted, not yet answered */
 	int stopping;                  /* consent_shutdown ran */
 	struct recup *rec;             /* recordings to the server (recup.h) */
+	struct consent_activity_hooks act;  /* the maintenance queue's (zeroed: none) */
 };
 
 enum consent_decision { DEC_ACCEPT = 1, DEC_DENY, DEC_TIMEOUT };

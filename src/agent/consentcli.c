@@ -2,6 +2,7 @@
  * the operator's side of the consent socket, with readable output (watch
  * prints the agent's JSON event lines as they come, for a device UI). */
 #include "consent.h"
+#include "actenv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +61,33 @@ static void consentcli_print_line(FILE *f, const char *line)
 	fprintf(f, "%s\n", text_escape_display(line, shown, sizeof(shown)));
 }
 
+/* A maintenance activity waiting for the operator (activity_consent). */
+static void consentcli_print_activity(const json_t *o)
+{
+	char b1[CONSENTCLI_SHOWN_BYTES], b2[CONSENTCLI_SHOWN_BYTES], line[ACTENV_INPUT_BYTES];
+	const char *input = json_string_value(json_object_get(o, "input")), *p, *nl;
+	size_t n;
+
+	printf("activity %s  [pending, answer within %lld s]\n",
+	       consentcli_shown(o, "activity", "?", b1),
+	       (long long)json_integer_value(json_object_get(o, "expires_in_s")));
+	printf("  what:     %s %s (the maintenance queue)\n", consentcli_shown(o, "kind", "?", b1),
+	       consentcli_shown(o, "name", "?", b2));
+	for (p = input != NULL ? input : ""; *p != '\0'; p = nl != NULL ? nl + 1 : p + n) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		printf("  sets:     %s\n", text_escape_display(line, b1, sizeof(b1)));
+		if (nl == NULL)
+			break;
+	}
+	printf("  accept:   tether-agent consent accept %s\n", consentcli_shown(o, "activity", "?",
+	       b1));
+}
+
 static void consentcli_print_session(const char *line)
 {
 	json_t *o = json_loads(line, 0, NULL), *svcs, *v;
@@ -69,6 +97,11 @@ static void consentcli_print_session(const char *line)
 
 	if (!json_is_object(o)) {
 		consentcli_print_line(stdout, line);
+		json_decref(o);
+		return;
+	}
+	if (json_object_get(o, "activity") != NULL) {
+		consentcli_print_activity(o);
 		json_decref(o);
 		return;
 	}
@@ -128,7 +161,7 @@ static int consentcli_reply(int fd, int is_list)
 		}
 		if (is_list && strcmp(line, "END") == 0) {
 			if (count == 0)
-				printf("no session requests\n");
+				printf("no session requests or activities waiting\n");
 			return 0;
 		}
 		if (is_list) {

@@ -3,6 +3,7 @@
  * STATUS / WATCH, and the watchers that get every change as a JSON line. */
 #include "consent.h"
 #include "consent_int.h"
+#include "actenv.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -22,6 +23,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "actenv.h"
 #include "agentaudit.h"
 #include "err.h"
 #include "log.h"
@@ -56,6 +58,11 @@ void consent_notify(struct consent *c, json_t *o)
 		evbuffer_add_printf(out, "%s\n", line);
 	}
 	free(line);
+}
+
+void consent_set_activity_hooks(struct consent *c, const struct consent_activity_hooks *h)
+{
+	c->act = *h;
 }
 
 void consent_announce(struct consent *c, json_t *o)
@@ -124,6 +131,15 @@ void consent_conn_reply(struct consent_conn *cn, const char *fmt, ...)
 	bufferevent_disable(cn->bev, EV_READ);
 }
 
+/* The activity waiting for the operator, for LIST and WATCH. */
+static void consent_put_activity(struct consent *c, struct evbuffer *out)
+{
+	json_t *o = c->act.pending != NULL ? c->act.pending(c->act.arg) : NULL;
+
+	if (o != NULL)
+		consent_put_json(out, o);
+}
+
 static void consent_list(struct consent *c, struct consent_conn *cn)
 {
 	struct evbuffer *out = bufferevent_get_output(cn->bev);
@@ -147,6 +163,7 @@ static void consent_list(struct consent *c, struct consent_conn *cn)
 		              (json_int_t)(s->deadline > now ? s->deadline - now : 0));
 		consent_put_json(out, o);
 	}
+	consent_put_activity(c, out);
 	consent_conn_reply(cn, "END\n");
 }
 
@@ -156,6 +173,13 @@ static void consent_answer(struct consent *c, struct consent_conn *cn,
 	struct consent_sess *s = consent_find(c, l->id);
 	enum consent_decision d = l->cmd == CONSENT_CMD_ACCEPT ? DEC_ACCEPT : DEC_DENY;
 
+	if (s == NULL && actenv_id_ok(l->id) && c->act.answer != NULL) {
+		if (c->act.answer(c->act.arg, cn->who, l->id, d == DEC_ACCEPT) == 0)
+			consent_conn_reply(cn, d == DEC_ACCEPT ? "OK accepted\n" : "OK denied\n");
+		else
+			consent_conn_reply(cn, "ERR no activity %s is waiting for you\n", l->id);
+		return;
+	}
 	if (s == NULL || s->state == CS_ACTIVE) {
 		log_warn("consent socket: %s answered session %s, which is not pending",
 		         cn->who, l->id);
@@ -240,6 +264,7 @@ static void consent_watch(struct consent *c, struct consent_conn *cn)
 		consent_put_json(out, s->state == CS_ACTIVE
 		                      ? consent_active_event(s, "session_active")
 		                      : consent_pending_event(s));
+	consent_put_activity(c, out);
 }
 
 static void consent_handle(struct consent_conn *cn, const char *line, size_t len)

@@ -307,3 +307,30 @@ expect_contains "$(tether queue show "$id")" "of device SN-0002, not $id of this
 [ "$(runs 'selftest one')" = 4 ] || fail "a refused envelope ran"
 grep activity_refused "$AGENT_DIR/state/audit.log" | grep -q "$id" || fail "no device audit"
 pass "the device runs only what this deployment's server signed for it"
+
+# ---- a kind the operator must accept first (activity_consent) ----
+printf 'activity_consent = config\n' >>"$AGENT_DIR/tether-agent.conf"
+restart_agent
+bg watch-2 tether-agent consent watch --config "$AGENT_DIR/tether-agent.conf"
+printf 'rate_limit = 7\n' >"$WORK/values2"
+id=$(qadd config pump "$SERIAL" --reason "TICKET-116" --values "$WORK/values2")
+asked() { agent_consent list 2>/dev/null | grep -q "$id"; }
+wait_for 20 asked || fail "the operator was not asked: $(agent_consent list 2>&1)"
+expect_contains "$(agent_consent list)" "rate_limit = 7" "the operator sees the values it would set"
+[ "$(state "$id")" = released ] || fail "it is $(state "$id") while the operator decides"
+cmp -s "$WORK/values" "$D/out/applied" || fail "the config ran before the operator accepted"
+agent_consent accept "$id" >/dev/null || fail "accept"
+wait_state "$id" done 20
+cmp -s "$WORK/values2" "$D/out/applied" || fail "the config command got: $(cat "$D/out/applied")"
+expect_contains "$(cat "$WORK/watch-2.log")" "activity_request" "consent watch shows the request"
+grep activity_consent "$AGENT_DIR/state/audit.log" | grep "$id" | grep -q accept ||
+	fail "the operator's decision is not audited"
+
+id=$(qadd config pump "$SERIAL" --reason "TICKET-117" --values "$WORK/values")
+wait_for 20 asked || fail "the operator was not asked again"
+agent_consent deny "$id" >/dev/null || fail "deny"
+wait_state "$id" refused_by_device 20
+expect_contains "$(tether queue show "$id")" "the operator at the device refused it" \
+	"a refusal at the device says so"
+cmp -s "$WORK/values2" "$D/out/applied" || fail "a denied config change ran"
+pass "a kind marked activity_consent runs only once the operator accepts it"
