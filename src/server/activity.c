@@ -193,7 +193,12 @@ static void activity_wait_why(struct server *srv, const struct store_activity *a
 			why[strlen(why) - 1] = '\0';
 		return;
 	}
-	*exp = activity_window_end(&sw, &ow, tz, now, a->not_after);
+	/* The signer signs at most ACTENV_MAX_TTL_S ahead: a not-after further
+	 * out gets an envelope that ends sooner, and a new one if it expires
+	 * untaken (queued again, released again). */
+	*exp = activity_window_end(&sw, &ow, tz, now,
+	                           a->not_after < now + ACTIVITY_ENVELOPE_MAX_S ? a->not_after :
+	                           now + ACTIVITY_ENVELOPE_MAX_S);
 	(void)srv;
 }
 
@@ -302,8 +307,8 @@ static void activity_sweep_one(struct server *srv, struct store_activity *a, int
 		snprintf(why, sizeof(why), "the device's previous activity has not ended");
 	if (why[0] != '\0') {
 		if (strcmp(why, a->why) != 0 && strncmp(why, "outside", 7) != 0) {
-			/* Say what it waits for, once per change (not the window's
-			 * next opening, which the list works out). */
+			/* Say what it waits for, once per change (the window's
+			 * next opening is left out: it changes every time). */
 			snprintf(a->why, sizeof(a->why), "%s", why);
 			(void)activity_store_move(srv, a, ACT_QUEUED, "server", "activity_waiting");
 		} else if (strncmp(why, "outside", 7) == 0 && strncmp(a->why, "outside", 7) != 0) {

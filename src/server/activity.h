@@ -34,6 +34,7 @@
 #define ACTIVITY_DEFAULT_SPAN_S  (7 * 86400)   /* not-after when none is given */
 #define ACTIVITY_MAX_SPAN_S      (90 * 86400)  /* the furthest not-after */
 #define ACTIVITY_LIST_DEFAULT    100
+#define ACTIVITY_ENVELOPE_MAX_S  (7 * 86400)   /* an envelope's longest life */
 
 /* Is kind one the site's change control may list (diag, collect, config)? */
 int activity_kinds_ok(const char *kinds);

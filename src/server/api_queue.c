@@ -232,7 +232,7 @@ void api_activity_add(struct http_req *r)
 	}
 	for (size_t i = 0; i < q.n; i++)
 		if (queue_add_one(&q, q.serials[i]) != 0) {
-			/* Those made stand (one batch: `queue cancel --batch`). */
+			/* Those made stand: `tether queue list --batch` finds them. */
 			log_warn("queue add by %s: stopped at %s after %zu of %zu", r->user.name,
 			         q.serials[i], i, q.n);
 			goto out;
@@ -393,6 +393,7 @@ void api_activity_retry(struct http_req *r)
 	struct store_activity *a = malloc(sizeof(*a));
 	struct queue_add q = { r, NULL, NULL, 0, NULL, 0 };
 	json_t *j = api_body(r);
+	char perm[MAX_NAME_BYTES + 8];
 	json_int_t na = 0;
 	int64_t now = server_now(), span;
 
@@ -405,6 +406,13 @@ void api_activity_retry(struct http_req *r)
 	}
 	if (json_object_get(j, "not_after") && api_int_field(r, j, "not_after", &na) != 0)
 		goto out;
+	/* A retry is a new activity: the same permission its kind asks. */
+	queue_kind_perm(a->kind, a->name, perm, sizeof(perm));
+	if (!policy_allows(r->srv->policy, r->user.role, r->user.level, perm)) {
+		http_error(r, 403, "forbidden", "retrying a %s needs permission %s, which your role"
+		           " has not", a->kind, perm);
+		goto out;
+	}
 	span = a->not_after - a->not_before;
 	if ((q.made = json_array()) == NULL || (q.tmpl = calloc(1, sizeof(*q.tmpl))) == NULL) {
 		http_error(r, 503, "internal", "out of memory");
