@@ -14,6 +14,7 @@
 
 #include "actenv.h"
 #include "agentaudit.h"
+#include "capture.h"
 #include "clockoff.h"
 #include "codec.h"
 #include "collect.h"
@@ -45,13 +46,7 @@ struct actrun {
 	/* the activity running */
 	int busy;
 	struct actenv env;
-	struct spawn_handle child;
-	int out_fd;
-	struct event *rd;
-	time_t deadline;
-	char *out;
-	size_t outlen;
-	unsigned long long dropped;       /* output bytes past ACTRUN_OUTPUT_BYTES */
+	struct capture *cap;              /* its program (diag, config), or NULL */
 	/* the activity waiting for the operator (activity_consent) */
 	int asking;
 	struct actenv ask;
@@ -202,36 +197,52 @@ static int actrun_is_final(const char *state)
 	                         strcmp(state, "refused_by_device") == 0);
 }
 
-/* Report every result the server has not taken; forget old reported ones. */
-static void actrun_flush(struct actrun *ar)
+/* Call fn with each state file's id and contents, while it returns 0. */
+static void actrun_each(struct actrun *ar, int (*fn)(struct actrun *ar, const char *id,
+                                                     json_t *st))
 {
+	const size_t want = ACTENV_ID_BYTES - 3 + sizeof(".json") - 1;   /* "a" + 20 hex */
 	struct dirent *de;
-	char id[ACTENV_ID_BYTES], p[PATH_MAX];
-	struct stat sb;
+	char id[ACTENV_ID_BYTES];
 	json_t *st;
 	DIR *d;
-	size_t n;
+	int stop = 0;
 
-	if (ar->inflight != NULL || (d = opendir(ar->dir)) == NULL)
+	if ((d = opendir(ar->dir)) == NULL)
 		return;
-	while (ar->inflight == NULL && (de = readdir(d)) != NULL) {
-		n = strlen(de->d_name);
-		if (n != ACTENV_ID_BYTES - 3 + 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+	while (!stop && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != want || strcmp(de->d_name + want - 5, ".json") != 0)
 			continue;
-		memcpy(id, de->d_name, n - 5);
-		id[n - 5] = '\0';
+		memcpy(id, de->d_name, want - 5);
+		id[want - 5] = '\0';
 		if (!actenv_id_ok(id) || (st = actrun_load(ar, id)) == NULL)
 			continue;
-		if (json_is_true(json_object_get(st, "reported"))) {
-			if (actrun_path(ar, id, p) == 0 && stat(p, &sb) == 0 &&
-			    time(NULL) - sb.st_mtime > ACTRUN_KEEP_S)
-				(void)unlink(p);
-		} else if (actrun_is_final(json_string_value(json_object_get(st, "state")))) {
-			actrun_report(ar, id, st);
-		}
+		stop = fn(ar, id, st);
 		json_decref(st);
 	}
 	closedir(d);
+}
+
+/* A result not taken yet is reported; a reported one is forgotten when old. */
+static int actrun_flush_one(struct actrun *ar, const char *id, json_t *st)
+{
+	char p[PATH_MAX];
+	struct stat sb;
+
+	if (json_is_true(json_object_get(st, "reported"))) {
+		if (actrun_path(ar, id, p) == 0 && stat(p, &sb) == 0 &&
+		    time(NULL) - sb.st_mtime > ACTRUN_KEEP_S)
+			(void)unlink(p);
+	} else if (actrun_is_final(json_string_value(json_object_get(st, "state")))) {
+		actrun_report(ar, id, st);
+	}
+	return ar->inflight != NULL;          /* one report at a time */
+}
+
+static void actrun_flush(struct actrun *ar)
+{
+	if (ar->inflight == NULL)
+		actrun_each(ar, actrun_flush_one);
 }
 
 static void actrun_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -291,83 +302,37 @@ static void actrun_finish(struct actrun *ar, const struct actenv *e, const char 
 	actrun_announce(ar, "activity_ended", e, state);
 }
 
-static void actrun_run_end(struct actrun *ar, const char *fail)
+/* A program's end (capture.h): its output and exit status are the result. */
+static void actrun_ran(void *arg, const char *fail, int status, char *out, size_t len,
+                       unsigned long long dropped)
 {
-	char why[ACTRUN_WHY_BYTES] = "";
-	const char *state;
-	int status;
+	struct actrun *ar = arg;
+	char why[ACTRUN_WHY_BYTES] = "", *text;
+	const char *state = "done";
+	struct capture *cap = ar->cap;     /* owns out: freed last */
 
-	if (ar->rd != NULL) {
-		event_free(ar->rd);
-		ar->rd = NULL;
+	ar->cap = NULL;
+	if ((text = malloc(len + 64)) == NULL) {
+		text = out;                        /* not freed below */
+	} else {
+		memcpy(text, out, len);
+		if (dropped > 0)
+			len += (size_t)snprintf(text + len, 64, "\n[%llu more bytes of output not kept]\n",
+			                        dropped);
 	}
-	if (ar->out_fd >= 0)
-		close(ar->out_fd);
-	ar->out_fd = -1;
-	monitor_spawn_stop(&ar->child);
-	status = ar->child.exit_status;
-	if (ar->dropped > 0) {
-		int w = snprintf(ar->out + ar->outlen, ACTRUN_OUTPUT_BYTES + 128 - ar->outlen,
-		                 "\n[%llu more bytes of output not kept]\n", ar->dropped);
-		if (w > 0)
-			ar->outlen += (size_t)w;
-	}
-	actrun_clean(ar->out, ar->outlen);
+	actrun_clean(text, len);
 	if (fail != NULL) {
 		state = "failed";
 		snprintf(why, sizeof(why), "%s", fail);
 	} else if (status != 0) {
 		state = "failed";
 		snprintf(why, sizeof(why), "exited with status %d", status);
-	} else {
-		state = "done";
 	}
 	ar->busy = 0;
-	actrun_finish(ar, &ar->env, state, status >= 0 ? status : -1, why, ar->out);
-}
-
-static void actrun_on_exit(evutil_socket_t fd, short what, void *arg)
-{
-	struct actrun *ar = arg;
-
-	(void)fd;
-	if ((what & EV_TIMEOUT) || monitor_spawn_poll(&ar->child))
-		actrun_run_end(ar, (what & EV_TIMEOUT) ? "ran past its time limit" : NULL);
-}
-
-static void actrun_on_output(evutil_socket_t fd, short what, void *arg)
-{
-	struct actrun *ar = arg;
-	char scratch[4096];
-	struct timeval left;
-	ssize_t n;
-
-	if (what & EV_TIMEOUT) {
-		actrun_run_end(ar, "ran past its time limit");
-		return;
-	}
-	if (ar->outlen < ACTRUN_OUTPUT_BYTES)
-		n = read(fd, ar->out + ar->outlen, ACTRUN_OUTPUT_BYTES - ar->outlen);
-	else
-		n = read(fd, scratch, sizeof(scratch));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		if (ar->outlen < ACTRUN_OUTPUT_BYTES)
-			ar->outlen += (size_t)n;
-		else
-			ar->dropped += (unsigned long long)n;
-		return;
-	}
-	/* EOF: wait, bounded, for its exit status. */
-	event_free(ar->rd);
-	close(ar->out_fd);
-	ar->out_fd = -1;
-	left.tv_sec = ar->deadline > time(NULL) ? ar->deadline - time(NULL) : 1;
-	left.tv_usec = 0;
-	if ((ar->rd = event_new(ar->base, ar->child.status_fd, EV_READ | EV_PERSIST,
-	                        actrun_on_exit, ar)) == NULL || event_add(ar->rd, &left) != 0)
-		actrun_run_end(ar, "could not be watched");
+	actrun_finish(ar, &ar->env, state, status >= 0 ? status : -1, why, text);
+	if (text != out)
+		free(text);
+	capture_free(cap);
 }
 
 /* ---- starting one ----------------------------------------------------------------- */
@@ -392,7 +357,10 @@ static void actrun_collected(void *arg, const char *fail, unsigned nfiles, unsig
 static int actrun_spawn(struct actrun *ar, const struct agent_diag *d, uint32_t kind,
                         char *why, size_t whysz)
 {
-	struct timeval tv = { ACTRUN_RUN_S, 0 };
+	struct capture_spec spec = {
+		.argv = d, .kind = kind, .session = ar->env.id, .with_stderr = 1, .in_fd = -1,
+		.max = ACTRUN_OUTPUT_BYTES, .over = CAPTURE_OVER_DROPS, .time_s = ACTRUN_RUN_S,
+	};
 	int in[2] = { -1, -1 }, rc;
 
 	if (kind == SPAWN_KIND_CONFIG) {
@@ -406,18 +374,9 @@ static int actrun_spawn(struct actrun *ar, const struct agent_diag *d, uint32_t 
 		}
 		close(in[1]);
 		in[1] = -1;
+		spec.in_fd = in[0];
 	}
-	if ((rc = diag_spawn_output(ar->conf, d, kind, ar->env.id, 1, in[0], &ar->child,
-	                            &ar->out_fd, why, whysz)) != 0)
-		goto out;
-	ar->outlen = 0;
-	ar->dropped = 0;
-	ar->deadline = time(NULL) + ACTRUN_RUN_S;
-	if ((ar->rd = event_new(ar->base, ar->out_fd, EV_READ | EV_PERSIST, actrun_on_output,
-	                        ar)) == NULL || event_add(ar->rd, &tv) != 0) {
-		actrun_run_end(ar, "could not be watched");
-		rc = 0;                           /* ended and reported */
-	}
+	rc = capture_start(ar->base, ar->conf, &spec, actrun_ran, ar, &ar->cap, why, whysz);
 out:
 	if (in[0] >= 0)
 		close(in[0]);
@@ -630,42 +589,28 @@ void actrun_on_event(struct actrun *ar, const json_t *ev)
 	actrun_begin(ar, &e);
 }
 
+/* "started" at the agent's start: it was stopped while the program ran. */
+static int actrun_start_one(struct actrun *ar, const char *id, json_t *st)
+{
+	const char *state = json_string_value(json_object_get(st, "state"));
+	const char *kind = json_string_value(json_object_get(st, "kind"));
+	const char *name = json_string_value(json_object_get(st, "name"));
+	struct actenv e;
+
+	if (state == NULL || strcmp(state, "started") != 0)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.id, sizeof(e.id), "%s", id);
+	snprintf(e.kind, sizeof(e.kind), "%s", kind != NULL ? kind : "?");
+	snprintf(e.name, sizeof(e.name), "%s", name != NULL ? name : "?");
+	actrun_finish(ar, &e, "interrupted", -1, "the agent stopped while it ran (a restart, a"
+	              " crash or a power cut); not run again", "");
+	return 0;
+}
+
 void actrun_start(struct actrun *ar)
 {
-	struct dirent *de;
-	char id[ACTENV_ID_BYTES];
-	struct actenv e;
-	const char *state;
-	json_t *st;
-	DIR *d;
-	size_t n;
-
-	if ((d = opendir(ar->dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		n = strlen(de->d_name);
-		if (n != ACTENV_ID_BYTES - 3 + 5 || strcmp(de->d_name + n - 5, ".json") != 0)
-			continue;
-		memcpy(id, de->d_name, n - 5);
-		id[n - 5] = '\0';
-		if (!actenv_id_ok(id) || (st = actrun_load(ar, id)) == NULL)
-			continue;
-		state = json_string_value(json_object_get(st, "state"));
-		if (state != NULL && strcmp(state, "started") == 0) {
-			memset(&e, 0, sizeof(e));
-			snprintf(e.id, sizeof(e.id), "%s", id);
-			snprintf(e.kind, sizeof(e.kind), "%s",
-			         json_string_value(json_object_get(st, "kind")) ?
-			         json_string_value(json_object_get(st, "kind")) : "?");
-			snprintf(e.name, sizeof(e.name), "%s",
-			         json_string_value(json_object_get(st, "name")) ?
-			         json_string_value(json_object_get(st, "name")) : "?");
-			actrun_finish(ar, &e, "interrupted", -1, "the agent stopped while it ran"
-			              " (a restart, a crash or a power cut); not run again", "");
-		}
-		json_decref(st);
-	}
-	closedir(d);
+	actrun_each(ar, actrun_start_one);
 	actrun_flush(ar);
 }
 
@@ -684,19 +629,16 @@ int actrun_new(struct event_base *base, const struct agent_conf *conf, struct ap
 	ar->tpub = ticket_pub;
 	ar->collector = collector;
 	ar->consent = consent;
-	ar->out_fd = -1;
 	if (agentconf_state_path(conf, ACTRUN_DIR, ar->dir, sizeof(ar->dir)) != 0 ||
 	    (mkdir(ar->dir, 0700) != 0 && errno != EEXIST)) {
 		log_error("cannot make %s: %s", ar->dir, strerror(errno));
 		free(ar);
 		return TE_ERR_IO;
 	}
-	if ((ar->out = malloc(ACTRUN_OUTPUT_BYTES + 128)) == NULL ||
-	    (ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL ||
+	if ((ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL ||
 	    (ar->ask_ev = evtimer_new(base, actrun_ask_timeout, ar)) == NULL) {
 		if (ar->retry_ev != NULL)
 			event_free(ar->retry_ev);
-		free(ar->out);
 		free(ar);
 		return TE_ERR_NOMEM;
 	}
@@ -720,14 +662,8 @@ void actrun_free(struct actrun *ar)
 
 		consent_set_activity_hooks(ar->consent, &none);
 	}
-	if (ar->rd != NULL)
-		event_free(ar->rd);
-	if (ar->out_fd >= 0)
-		close(ar->out_fd);
-	if (ar->busy && ar->child.status_fd > 0)
-		monitor_spawn_stop(&ar->child);
+	capture_free(ar->cap);
 	event_free(ar->retry_ev);
 	event_free(ar->ask_ev);
-	free(ar->out);
 	free(ar);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "clockoff.h"
 #include "diag.h"
 #include "err.h"
@@ -23,13 +24,7 @@ struct devreport {
 	const struct agent_conf *conf;
 	struct apiq *api;
 	struct event *timer;             /* the next gathering */
-	struct event *rd;                /* the command's stdout, or its status socket */
-	struct spawn_handle child;
-	int running;                     /* a command run is under way */
-	int out_fd;                      /* its stdout; -1 once at EOF */
-	char *out;                       /* DEVSTATUS_MAX_INPUT + 1 bytes */
-	size_t outlen;
-	time_t deadline;
+	struct capture *cap;             /* the command's run under way, or NULL */
 	int have;                        /* cur is set */
 	int gathered;                    /* cur comes from this run, not the kept file */
 	struct devstatus cur;
@@ -201,92 +196,39 @@ static void devreport_schedule(struct devreport *dr, long seconds)
 	evtimer_add(dr->timer, &tv);
 }
 
-/* End the run: stop the child (killed when still running), then judge. */
-static void devreport_finish(struct devreport *dr, const char *fail)
+/* The run's end: judge what the command printed. */
+static void devreport_judged(void *arg, const char *fail, int status, char *out, size_t len,
+                             unsigned long long dropped)
 {
+	struct devreport *dr = arg;
 	char note[DEVSTATUS_NOTE_BYTES], why[120];
-	int status;
 
-	if (dr->rd != NULL) {
-		event_free(dr->rd);
-		dr->rd = NULL;
-	}
-	if (dr->out_fd >= 0) {
-		close(dr->out_fd);
-		dr->out_fd = -1;
-	}
-	monitor_spawn_stop(&dr->child);
-	dr->running = 0;
-	status = dr->child.exit_status;
-	if (fail != NULL) {
+	struct capture *cap = dr->cap;     /* owns out: freed last */
+
+	(void)dropped;
+	dr->cap = NULL;
+	if (fail != NULL)
 		snprintf(note, sizeof(note), "status command %s", fail);
-	} else if (status != 0) {
+	else if (status != 0)
 		snprintf(note, sizeof(note), "status command exited with status %d", status);
-	} else if (devstatus_parse(dr->out, dr->outlen, &dr->scratch, why, sizeof(why)) != 0) {
+	else if (devstatus_parse(out, len, &dr->scratch, why, sizeof(why)) != 0)
 		snprintf(note, sizeof(note), "status command output refused: %s", why);
-	} else {
-		devreport_done(dr, &dr->scratch, NULL);
-		return;
-	}
-	devreport_done(dr, NULL, note);
-}
-
-static void devreport_on_exit(evutil_socket_t fd, short what, void *arg)
-{
-	struct devreport *dr = arg;
-
-	(void)fd;
-	if ((what & EV_TIMEOUT) || monitor_spawn_poll(&dr->child))
-		devreport_finish(dr, (what & EV_TIMEOUT) ? "ran past its time limit" : NULL);
-}
-
-static void devreport_on_output(evutil_socket_t fd, short what, void *arg)
-{
-	struct devreport *dr = arg;
-	struct timeval left;
-	ssize_t n;
-
-	if (what & EV_TIMEOUT) {
-		devreport_finish(dr, "ran past its time limit");
-		return;
-	}
-	n = read(fd, dr->out + dr->outlen, DEVSTATUS_MAX_INPUT + 1 - dr->outlen);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		dr->outlen += (size_t)n;
-		if (dr->outlen > DEVSTATUS_MAX_INPUT)
-			devreport_finish(dr, "printed more than 16384 bytes");
-		return;
-	}
-	/* EOF (or a read error): wait, bounded, for its exit status. */
-	event_free(dr->rd);
-	close(dr->out_fd);
-	dr->out_fd = -1;
-	left.tv_sec = dr->deadline > time(NULL) ? dr->deadline - time(NULL) : 1;
-	left.tv_usec = 0;
-	if ((dr->rd = event_new(dr->base, dr->child.status_fd, EV_READ | EV_PERSIST,
-	                        devreport_on_exit, dr)) == NULL ||
-	    event_add(dr->rd, &left) != 0)
-		devreport_finish(dr, "could not be watched");
+	else
+		note[0] = '\0';
+	devreport_done(dr, note[0] ? NULL : &dr->scratch, note[0] ? note : NULL);
+	capture_free(cap);
 }
 
 static int devreport_run(struct devreport *dr, char *why, size_t whysz)
 {
-	struct timeval tv = { DEVREPORT_RUN_S, 0 };
-	int rc;
+	const struct capture_spec spec = {
+		.argv = &dr->conf->status_cmd, .kind = SPAWN_KIND_STATUS, .session = "status",
+		.with_stderr = 0, .in_fd = -1, .max = DEVSTATUS_MAX_INPUT,
+		.over = CAPTURE_OVER_FAILS, .time_s = DEVREPORT_RUN_S,
+	};
 
-	if ((rc = diag_spawn_output(dr->conf, &dr->conf->status_cmd, SPAWN_KIND_STATUS, "status",
-	                            0, -1, &dr->child, &dr->out_fd, why, whysz)) != 0)
-		return rc;
-	dr->outlen = 0;
-	dr->deadline = time(NULL) + DEVREPORT_RUN_S;
-	dr->running = 1;
-	if ((dr->rd = event_new(dr->base, dr->out_fd, EV_READ | EV_PERSIST,
-	                        devreport_on_output, dr)) == NULL ||
-	    event_add(dr->rd, &tv) != 0)
-		devreport_finish(dr, "could not be watched");
-	return 0;
+	return capture_start(dr->base, dr->conf, &spec, devreport_judged, dr, &dr->cap, why,
+	                     whysz);
 }
 
 static void devreport_tick(evutil_socket_t fd, short what, void *arg)
@@ -297,7 +239,7 @@ static void devreport_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	devreport_schedule(dr, dr->conf->status_interval_s);
-	if (dr->running)
+	if (dr->cap != NULL)
 		return;   /* the last run is still inside its limit */
 	if (!dr->conf->has_status_cmd) {
 		devreport_done(dr, NULL, NULL);
@@ -313,22 +255,24 @@ static void devreport_tick(evutil_socket_t fd, short what, void *arg)
  * (the next run's "note" says whether the command still works). */
 static void devreport_load(struct devreport *dr)
 {
-	char path[AGENT_PATH_BYTES], why[128];
+	char path[AGENT_PATH_BYTES], why[128], *buf;
 	ssize_t n = -1;
 	int fd;
 
 	if (agentconf_state_path(dr->conf, DEVREPORT_FILE, path, sizeof(path)) != 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return;
-	/* No run is under way yet: the command's buffer is free. */
-	n = read(fd, dr->out, DEVSTATUS_MAX_INPUT + 1);
+	if ((buf = malloc(DEVSTATUS_MAX_INPUT + 1)) != NULL)
+		n = read(fd, buf, DEVSTATUS_MAX_INPUT + 1);
 	close(fd);
 	if (n < 0 || n > DEVSTATUS_MAX_INPUT ||
-	    devstatus_parse(dr->out, (size_t)n, &dr->cur, why, sizeof(why)) != 0) {
+	    devstatus_parse(buf, (size_t)n, &dr->cur, why, sizeof(why)) != 0) {
 		log_warn("status: ignoring %s (unreadable or refused)", path);
 		devstatus_init(&dr->cur);
+		free(buf);
 		return;
 	}
+	free(buf);
 	dr->have = 1;
 	dr->cur.note[0] = '\0';
 }
@@ -340,7 +284,6 @@ int devreport_new(struct event_base *base, const struct agent_conf *conf, struct
 
 	*out = NULL;
 	if ((dr = calloc(1, sizeof(*dr))) == NULL ||
-	    (dr->out = malloc(DEVSTATUS_MAX_INPUT + 1)) == NULL ||
 	    (dr->timer = evtimer_new(base, devreport_tick, dr)) == NULL) {
 		devreport_free(dr);
 		return TE_ERR_NOMEM;
@@ -348,8 +291,6 @@ int devreport_new(struct event_base *base, const struct agent_conf *conf, struct
 	dr->base = base;
 	dr->conf = conf;
 	dr->api = api;
-	dr->out_fd = -1;
-	dr->child.status_fd = -1;
 	devstatus_init(&dr->cur);
 	devreport_load(dr);
 	*out = dr;
@@ -365,16 +306,9 @@ void devreport_free(struct devreport *dr)
 {
 	if (dr == NULL)
 		return;
-	if (dr->running) {
-		if (dr->rd != NULL)
-			event_free(dr->rd);
-		if (dr->out_fd >= 0)
-			close(dr->out_fd);
-		monitor_spawn_stop(&dr->child);
-	}
+	capture_free(dr->cap);
 	if (dr->timer != NULL)
 		event_free(dr->timer);
-	free(dr->out);
 	free(dr);
 }
 

@@ -14,7 +14,7 @@
 
 #define SITE_PATH_BYTES 160
 #define SITE_WHAT_BYTES 160
-#define SITE_COLS 5
+#define SITE_COLS 7
 #define SITE_ON_DEFAULT_REASON "remote service switched on again"
 
 static int site_check_name(const char *name)
@@ -51,7 +51,7 @@ static long long site_ended(const json_t *resp)
 static void site_cells(const json_t *s, char cells[][CLIOUT_CELL_BYTES])
 {
 	json_t *remote = json_object_get(s, "remote_enabled");
-	const char *v;
+	const char *v, *kinds, *tz;
 
 	v = site_str2(s, "name", "site");
 	snprintf(cells[0], CLIOUT_CELL_BYTES, "%s", v != NULL ? v : "-");
@@ -62,12 +62,22 @@ static void site_cells(const json_t *s, char cells[][CLIOUT_CELL_BYTES])
 	         json_is_false(remote) ? "OFF" : "?");
 	v = site_str2(s, "approval", "approval_mode");
 	snprintf(cells[4], CLIOUT_CELL_BYTES, "%s", v != NULL ? v : "-");
+	v = json_string_value(json_object_get(s, "change_control"));
+	kinds = json_string_value(json_object_get(s, "cc_kinds"));
+	snprintf(cells[5], CLIOUT_CELL_BYTES, "%s%s%s", v != NULL ? v : "-",
+	         kinds != NULL && kinds[0] ? ": " : "", kinds != NULL ? kinds : "");
+	v = json_string_value(json_object_get(s, "windows"));
+	tz = json_string_value(json_object_get(s, "timezone"));
+	snprintf(cells[6], CLIOUT_CELL_BYTES, "%s%s%s%s", v != NULL && v[0] ? v : "any time",
+	         v != NULL && v[0] && tz != NULL ? " (" : "", v != NULL && v[0] && tz != NULL ?
+	         tz : "", v != NULL && v[0] && tz != NULL ? ")" : "");
 }
 
 static void site_print_table(const json_t *list)
 {
 	static const char *const head[SITE_COLS] = {
-		"SITE", "CUSTOMER", "CONTRACT UNTIL", "REMOTE", "APPROVAL"
+		"SITE", "CUSTOMER", "CONTRACT UNTIL", "REMOTE", "APPROVAL", "CHANGE CONTROL",
+		"WINDOWS"
 	};
 
 	cliout_table(list, head, SITE_COLS, site_cells);
@@ -200,6 +210,12 @@ static int site_cmd_change_control(const struct cli *cli, int argc, char **argv)
 	if (cliargs_parse("site change-control", argc, argv, opts, 4, pos, 1, 1, &npos,
 	                  NULL) != 0 || site_check_name(pos[0]) != 0)
 		return CLI_EXIT_USAGE;
+	if (mode == NULL && kinds == NULL && windows == NULL && tz == NULL) {
+		cliout_usage("site change-control SITE needs --mode none|approval, --kinds K,"
+		             " --windows SPEC or --timezone TZ; `tether site list` shows the"
+		             " present setting");
+		return CLI_EXIT_USAGE;
+	}
 	if ((req = json_object()) == NULL)
 		return CLI_EXIT_FAIL;
 	if (mode != NULL)

@@ -323,14 +323,17 @@ static void activity_sweep_one(struct server *srv, struct store_activity *a, int
 struct activity_ids {
 	size_t n;
 	char id[STORE_ACT_LIST_MAX][ACTENV_ID_BYTES];
+	int64_t last_at;                   /* the last one's created_at */
 };
 
 static int activity_ids_cb(const struct store_activity *a, void *arg)
 {
 	struct activity_ids *ids = arg;
 
-	if (ids->n < STORE_ACT_LIST_MAX)
+	if (ids->n < STORE_ACT_LIST_MAX) {
 		snprintf(ids->id[ids->n++], ACTENV_ID_BYTES, "%s", a->id);
+		ids->last_at = a->created_at;
+	}
 	return 0;
 }
 
@@ -339,12 +342,24 @@ void activity_sweep(struct server *srv)
 	struct activity_ids *ids = calloc(1, sizeof(*ids));
 	struct store_activity *a = malloc(sizeof(*a));
 	int64_t now = server_now();
+	int found = 0;
 
-	if (ids != NULL && a != NULL && store_activity_each_open(srv->store, activity_ids_cb,
-	                                                         ids) == 0)
+	/* A page of the open activities each second, from where the last
+	 * page ended, so that a batch of thousands is walked whole. */
+	if (ids != NULL && a != NULL &&
+	    store_activity_each_open(srv->store, srv->act_swept_at, srv->act_swept_id,
+	                             activity_ids_cb, ids, &found) == 0) {
 		for (size_t i = 0; i < ids->n; i++)
 			if (store_activity_get(srv->store, ids->id[i], a) == 0)
 				activity_sweep_one(srv, a, now);
+		if (found < STORE_ACT_LIST_MAX) {
+			srv->act_swept_at = 0;         /* the end: from the start next time */
+			srv->act_swept_id[0] = '\0';
+		} else {
+			srv->act_swept_at = ids->last_at;
+			snprintf(srv->act_swept_id, sizeof(srv->act_swept_id), "%s", ids->id[ids->n - 1]);
+		}
+	}
 	free(ids);
 	free(a);
 }

@@ -64,6 +64,8 @@ struct server {
 	struct siem *siem;           /* the audit trail's export (siem.h), or NULL */
 	int64_t pruned_at;           /* the status history's last pruning (server.c) */
 	int records_kicked;          /* a records_notify is queued (records.c) */
+	int64_t act_swept_at;        /* where the activity sweep goes on (activity.c) */
+	char act_swept_id[24];
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */

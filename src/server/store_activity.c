@@ -148,12 +148,17 @@ int store_activity_each(struct store *st, const struct store_activity_filter *f,
 	                            arg, NULL);
 }
 
-int store_activity_each_open(struct store *st, store_activity_cb cb, void *arg)
+int store_activity_each_open(struct store *st, int64_t after_at, const char *after_id,
+                             store_activity_cb cb, void *arg, int *found)
 {
+	const int64_t iv[] = { after_at };
+
+	*found = 0;
 	return store_activity_query(st, "SELECT " STORE_ACT_COLS " FROM activities WHERE state IN"
-	                                " ('awaiting_approval', 'queued', 'released', 'running')"
-	                                " ORDER BY created_at, id LIMIT 1000", NULL, 0, NULL, 0, cb,
-	                            arg, NULL);
+	                                " ('awaiting_approval', 'queued', 'released') AND"
+	                                " (created_at > ?2 OR (created_at = ?2 AND id > ?1))"
+	                                " ORDER BY created_at, id LIMIT 1000", &after_id, 1, iv, 1,
+	                            cb, arg, found);
 }
 
 int store_activity_each_released(struct store *st, const char *device,

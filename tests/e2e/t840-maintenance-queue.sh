@@ -334,3 +334,20 @@ expect_contains "$(tether queue show "$id")" "the operator at the device refused
 	"a refusal at the device says so"
 cmp -s "$WORK/values2" "$D/out/applied" || fail "a denied config change ran"
 pass "a kind marked activity_consent runs only once the operator accepts it"
+
+# ---- who may do what ----
+add_user bob specialist 2
+login_user bob
+as_bob() { TETHER_HOME="$WORK/home-bob" tether "$@"; }
+out=$(as_bob queue retry "$id" 2>&1) && fail "a level 2 specialist retried a config change: $out"
+expect_contains "$out" "config:change" "a retry needs the kind's permission, as queue add does"
+out=$(as_bob queue add config pump "$SERIAL" --reason x --values "$WORK/values" 2>&1) &&
+	fail "a level 2 specialist queued a config change: $out"
+expect_contains "$out" "config:change" "queueing a config change needs config:change"
+out=$(as_approver queue add diag selftest "$SERIAL" --reason x 2>&1) &&
+	fail "a customer approver queued an activity: $out"
+expect_contains "$out" "queue:add" "a customer role cannot queue"
+out=$(as_approver site change-control "$SITE" 2>&1) && fail "change-control without options: $out"
+expect_contains "$out" "needs --mode" "change-control without an option says what it needs"
+expect_contains "$(as_approver site list)" "CHANGE CONTROL" "site list shows the change control"
+pass "queueing, retrying and change control follow the policy's permissions"
