@@ -13,6 +13,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "mwindow.h"
+#include "notify.h"
 #include "policy.h"
 #include "records.h"
 #include "srvapi.h"
@@ -105,8 +106,8 @@ static int queue_add_one(struct queue_add *q, const char *serial)
 		goto out;
 	}
 	(void)records_activity_notice(r->srv, a);
-	json_array_append_new(q->made, json_pack("{s:s, s:s, s:s}", "id", a->id, "device",
-	                                         a->device, "state", a->state));
+	json_array_append_new(q->made, json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "device",
+	                                         a->device, "state", a->state, "site", a->site));
 out:
 	free(detail);
 	free(d);
@@ -209,6 +210,48 @@ static int queue_add_devices(struct http_req *r, const json_t *j, struct queue_a
 	return 0;
 }
 
+/* The customer's notification (activity_approval_requested), one per site
+ * of a batch: which activities wait for their approval and until when. */
+static void queue_ask_customers(struct http_req *r, const struct queue_add *q)
+{
+	const struct store_activity *t = q->tmpl;
+	json_t *by_site = json_object(), *x, *ids, *p;
+	const char *site;
+	size_t i;
+
+	if (by_site == NULL)
+		return;
+	json_array_foreach(q->made, i, x) {
+		if (strcmp(json_string_value(json_object_get(x, "state")), "awaiting_approval") != 0)
+			continue;
+		site = json_string_value(json_object_get(x, "site"));
+		if ((ids = json_object_get(by_site, site)) == NULL) {
+			ids = json_array();
+			json_object_set_new(by_site, site, ids);
+		}
+		json_array_append(ids, json_object_get(x, "id"));
+	}
+	json_object_foreach(by_site, site, ids) {
+		p = json_pack("{s:s, s:O, s:I, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s, s:s},"
+		              " s:I, s:I, s:s, s:{s:s, s:s}}",
+		              "batch", t->batch, "activities", ids,
+		              "count", (json_int_t)json_array_size(ids),
+		              "who", "user", r->user.name, "role", r->user.role,
+		              "where", "site", site, "why", "reason", t->reason,
+		              "what", "kind", t->kind, "name", t->name, "values", t->input,
+		              "not_before", (json_int_t)t->not_before,
+		              "deadline", (json_int_t)t->not_after,
+		              "message", "maintenance activities wait for your approval; they expire"
+		              " at the deadline unless approved",
+		              "decide", "command", "tether approvals list",
+		              "api", "GET /api/v1/approvals");
+		if (notify_enqueue(r->srv, "activity_approval_requested", site, p) != 0)
+			log_error("queue: batch %s: could not queue site %s's notification", t->batch,
+			          site);
+	}
+	json_decref(by_site);
+}
+
 void api_activity_add(struct http_req *r)
 {
 	json_t *j = api_body(r);
@@ -235,8 +278,10 @@ void api_activity_add(struct http_req *r)
 			/* Those made stand: `tether queue list --batch` finds them. */
 			log_warn("queue add by %s: stopped at %s after %zu of %zu", r->user.name,
 			         q.serials[i], i, q.n);
+			queue_ask_customers(r, &q);
 			goto out;
 		}
+	queue_ask_customers(r, &q);
 	http_reply(r, 200, json_pack("{s:s, s:O}", "batch", q.tmpl->batch, "activities", q.made));
 out:
 	json_decref(q.made);
@@ -433,6 +478,7 @@ void api_activity_retry(struct http_req *r)
 	}
 	if (actenv_new_id(q.tmpl->batch) != 0 || queue_add_one(&q, a->device) != 0)
 		goto out;
+	queue_ask_customers(r, &q);
 	http_reply(r, 200, json_pack("{s:s, s:O}", "batch", q.tmpl->batch, "activities", q.made));
 out:
 	json_decref(q.made);

@@ -167,6 +167,8 @@ srv_audit | grep site_change_control | grep -q approver || fail "the change is n
 
 id=$(qadd diag selftest "$SERIAL" --reason "TICKET-106")
 wait_state "$id" awaiting_approval 5
+asked_customer() { grep -l '"event":"activity_approval_requested"' "$NB"/*.body 2>/dev/null | xargs -r grep -l "$id" | grep -q .; }
+wait_for 20 asked_customer || fail "the customer was not notified that $id waits for approval"
 list=$(as_approver approvals list)
 expect_contains "$list" "activity $id" "tether approvals lists the activity beside sessions"
 expect_contains "$list" "diag selftest" "it says what would run"
