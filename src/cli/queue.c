@@ -18,24 +18,6 @@
 #define QUEUE_MAX_DEVICES 64           /* serials on one command line */
 #define QUEUE_SHOWN_BYTES TEXT_ESCAPED_BYTES(2 * MAX_REASON_BYTES)
 
-static const char queue_usage[] =
-	"usage: tether queue add KIND NAME (DEVICE... | --site S | --product P |\n"
-	"                        --health H | --error CODE | --below COMP:VER | --not-seen DUR)\n"
-	"                        --reason TEXT [--values FILE] [--not-before WHEN]\n"
-	"                        [--not-after WHEN] [--window \"mon-fri 02:00-04:00\"]\n"
-	"           KIND is diag, collect or config: the device's diag.NAME, collect.NAME\n"
-	"           or config.NAME; config needs --values FILE (- for stdin): the new\n"
-	"           values, given to the device's config command on its stdin.\n"
-	"           WHEN: now, +DURATION (+2h, +3d), YYYY-MM-DDTHH:MM (UTC) or unix seconds;\n"
-	"           not-after defaults to 7 days after not-before.\n"
-	"       tether queue list [--device D] [--site S] [--state STATE] [--batch ID]\n"
-	"       tether queue show ID        the activity, its output and its files\n"
-	"       tether queue cancel ID --reason TEXT   (before it started)\n"
-	"       tether queue retry ID [--not-after WHEN]   (one that ended without success)\n"
-	"An activity the site's change control holds waits for `tether approvals`; one\n"
-	"outside the site's maintenance windows waits for the next. Needs queue:add,\n"
-	"queue:view or queue:cancel, and for add diag:NAME, files:collect or config:change.\n";
-
 /* WHEN as unix time; -1 with a usage message when it is not one. */
 static long long queue_when(const char *opt, const char *s)
 {
@@ -456,11 +438,6 @@ int queue_main(const struct cli *cli, int argc, char **argv)
 		{ "cancel", queue_cancel }, { "retry", queue_retry },
 	};
 
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
-	                  (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-	                                 strcmp(argv[1], "-h") == 0)))) {
-		fputs(queue_usage, stdout);
-		return CLI_EXIT_OK;
-	}
+	/* `tether queue [CMD] --help` is answered from the usage text (main.c). */
 	return cliargs_dispatch(cli, "queue", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }
