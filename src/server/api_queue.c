@@ -55,6 +55,21 @@ static void queue_kind_perm(const char *kind, const char *name, char *out, size_
 		snprintf(out, outsz, "%s", POLICY_CONFIG_CHANGE);
 }
 
+/* A device the user may queue for: known, not revoked, in the user's
+ * sites; -1 with 404 answered. */
+static int queue_device_ok(struct http_req *r, const char *serial)
+{
+	struct store_device *d = malloc(sizeof(*d));
+	int rc = d != NULL ? store_device_get(r->srv->store, serial, d) : TE_ERR_NOMEM;
+	int ok = rc == 0 && strcmp(d->status, "revoked") != 0 && api_site_in_scope(r, d->site);
+
+	if (!ok)
+		http_error(r, 404, "no_such_device", "no device %s%s; nothing was queued", serial,
+		           rc == 0 && strcmp(d->status, "revoked") == 0 ? " (it is revoked)" : "");
+	free(d);
+	return ok ? 0 : -1;
+}
+
 /* Make the activity for one device; its state from the site's change
  * control. */
 static int queue_add_one(struct queue_add *q, const char *serial)
@@ -273,6 +288,11 @@ void api_activity_add(struct http_req *r)
 		http_error(r, 503, "internal", "could not make an id");
 		goto out;
 	}
+	/* Every device named must be one before any activity is made: a typo
+	 * in the third serial must not leave the first two queued. */
+	for (size_t i = 0; i < q.n; i++)
+		if (queue_device_ok(r, q.serials[i]) != 0)
+			goto out;
 	for (size_t i = 0; i < q.n; i++)
 		if (queue_add_one(&q, q.serials[i]) != 0) {
 			/* Those made stand: `tether queue list --batch` finds them. */

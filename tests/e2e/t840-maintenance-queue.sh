@@ -353,3 +353,12 @@ out=$(as_approver site change-control "$SITE" 2>&1) && fail "change-control with
 expect_contains "$out" "needs --mode" "change-control without an option says what it needs"
 expect_contains "$(as_approver site list)" "CHANGE CONTROL" "site list shows the change control"
 pass "queueing, retrying and change control follow the policy's permissions"
+
+# A list with one unknown serial queues nothing.
+before=$(tether --json queue list | jq '.activities | length')
+out=$(tether queue add diag selftest "$SERIAL" SN-TYPO --reason "TICKET-118" 2>&1) &&
+	fail "a list with an unknown serial was queued: $out"
+expect_contains "$out" "no device SN-TYPO; nothing was queued" "an unknown serial is named"
+[ "$(tether --json queue list | jq '.activities | length')" = "$before" ] ||
+	fail "a failed queue add left activities behind"
+pass "a queue add naming an unknown device queues nothing"
