@@ -65,13 +65,28 @@ static int actrun_path(const struct actrun *ar, const char *id, char out[PATH_MA
 	return w < 0 || w >= PATH_MAX ? TE_ERR_TOO_LONG : 0;
 }
 
+/* A state file is the agent's own, but read bounded all the same: a file
+ * that grew past what actrun_keep writes is not one of ours. */
+#define ACTRUN_STATE_MAX_BYTES (8 * ACTRUN_OUTPUT_BYTES)
+
 static json_t *actrun_load(const struct actrun *ar, const char *id)
 {
 	char p[PATH_MAX];
+	struct stat sb;
 
-	if (actrun_path(ar, id, p) != 0)
+	if (actrun_path(ar, id, p) != 0 || lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size > ACTRUN_STATE_MAX_BYTES)
 		return NULL;
 	return json_load_file(p, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* Has id a state file (of any kind, readable or not)? */
+static int actrun_seen(const struct actrun *ar, const char *id)
+{
+	char p[PATH_MAX];
+	struct stat sb;
+
+	return actrun_path(ar, id, p) != 0 || lstat(p, &sb) == 0 || errno != ENOENT;
 }
 
 /* Write the state whole (fsync, rename, fsync of the folder). */
@@ -546,9 +561,12 @@ void actrun_on_event(struct actrun *ar, const json_t *ev)
 	if ((ar->busy && strcmp(ar->env.id, id) == 0) ||
 	    (ar->asking && strcmp(ar->ask.id, id) == 0))
 		return;                            /* delivered again while it runs or waits */
-	if ((st = actrun_load(ar, id)) != NULL) {
-		/* Seen before: never run twice; its result is said again. */
-		if (actrun_is_final(json_string_value(json_object_get(st, "state"))))
+	if (actrun_seen(ar, id)) {
+		/* Seen before: never run twice; its result is said again. A file
+		 * that cannot be read still says it was seen. */
+		if ((st = actrun_load(ar, id)) == NULL)
+			log_error("activity %s: its state file cannot be read; not run again", id);
+		else if (actrun_is_final(json_string_value(json_object_get(st, "state"))))
 			actrun_report(ar, id, st);
 		json_decref(st);
 		return;

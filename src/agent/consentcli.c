@@ -65,25 +65,17 @@ static void consentcli_print_line(FILE *f, const char *line)
 static void consentcli_print_activity(const json_t *o)
 {
 	char b1[CONSENTCLI_SHOWN_BYTES], b2[CONSENTCLI_SHOWN_BYTES], line[ACTENV_INPUT_BYTES];
-	const char *input = json_string_value(json_object_get(o, "input")), *p, *nl;
-	size_t n;
+	const char *input = json_string_value(json_object_get(o, "input"));
 
 	printf("activity %s  [pending, answer within %lld s]\n",
 	       consentcli_shown(o, "activity", "?", b1),
 	       (long long)json_integer_value(json_object_get(o, "expires_in_s")));
 	printf("  what:     %s %s (the maintenance queue)\n", consentcli_shown(o, "kind", "?", b1),
 	       consentcli_shown(o, "name", "?", b2));
-	for (p = input != NULL ? input : ""; *p != '\0'; p = nl != NULL ? nl + 1 : p + n) {
-		nl = strchr(p, '\n');
-		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		if (n >= sizeof(line))
-			n = sizeof(line) - 1;
-		memcpy(line, p, n);
-		line[n] = '\0';
+	if (input == NULL)
+		input = "";
+	while (text_next_line(&input, line, sizeof(line)))
 		printf("  sets:     %s\n", text_escape_display(line, b1, sizeof(b1)));
-		if (nl == NULL)
-			break;
-	}
 	printf("  accept:   tether-agent consent accept %s\n", consentcli_shown(o, "activity", "?",
 	       b1));
 }

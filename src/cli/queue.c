@@ -277,23 +277,9 @@ out:
 static void queue_print_lines(const char *text)
 {
 	char line[1024], shown[TEXT_ESCAPED_BYTES(1024)];
-	const char *p = text, *nl;
-	size_t n;
 
-	while (*p != '\0') {
-		nl = strchr(p, '\n');
-		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		if (n >= sizeof(line))
-			n = sizeof(line) - 1;
-		memcpy(line, p, n);
-		line[n] = '\0';
+	while (text_next_line(&text, line, sizeof(line)))
 		printf("    %s\n", cliout_text(line, shown, sizeof(shown)));
-		p += n;
-		if (*p == '\n')
-			p++;
-		else if (nl != NULL && p < nl)
-			p = nl + 1;            /* the rest of an over-long line */
-	}
 }
 
 static int queue_show(const struct cli *cli, int argc, char **argv)

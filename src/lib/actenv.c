@@ -55,21 +55,13 @@ int actenv_name_ok(const char *name)
 int actenv_input_ok(const char *input)
 {
 	char line[ACTENV_INPUT_BYTES];
-	const char *p = input, *nl;
-	size_t n;
+	const char *p = input;
 
 	if (strnlen(input, ACTENV_INPUT_BYTES) >= ACTENV_INPUT_BYTES)
 		return 0;
-	for (; *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		memcpy(line, p, n);
-		line[n] = '\0';
+	while (text_next_line(&p, line, sizeof(line)))
 		if (text_check_display(line, sizeof(line), NULL) != 0)
 			return 0;
-		if (nl == NULL)
-			break;
-	}
 	return 1;
 }
 

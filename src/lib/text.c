@@ -132,3 +132,19 @@ char *text_escape_display(const char *s, char *out, size_t outsz)
 	out[used] = '\0';
 	return out;
 }
+
+int text_next_line(const char **p, char *line, size_t linesz)
+{
+	const char *s = *p, *nl;
+	size_t n, len;
+
+	if (*s == '\0' || linesz == 0)
+		return 0;
+	nl = strchr(s, '\n');
+	len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+	n = len < linesz - 1 ? len : linesz - 1;
+	memcpy(line, s, n);
+	line[n] = '\0';
+	*p = s + len + (nl != NULL);
+	return 1;
+}

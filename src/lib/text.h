@@ -27,4 +27,10 @@ int text_check_display(const char *s, size_t max, const char **why);
  * character when out is full. Returns out, for printf. */
 char *text_escape_display(const char *s, char *out, size_t outsz);
 
+/* The next line of *p (up to '\n' or the end, without it) into line, cut
+ * at linesz - 1 bytes; *p moves past the whole line and its '\n'. 0 when
+ * *p was at the end (nothing copied), else 1. For text of several lines
+ * that is checked or shown a line at a time. */
+int text_next_line(const char **p, char *line, size_t linesz);
+
 #endif

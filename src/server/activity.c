@@ -320,47 +320,35 @@ static void activity_sweep_one(struct server *srv, struct store_activity *a, int
 	activity_release(srv, a, exp);
 }
 
-struct activity_ids {
-	size_t n;
+struct activity_page {
 	char id[STORE_ACT_LIST_MAX][ACTENV_ID_BYTES];
-	int64_t last_at;                   /* the last one's created_at */
+	int64_t created[STORE_ACT_LIST_MAX];
 };
-
-static int activity_ids_cb(const struct store_activity *a, void *arg)
-{
-	struct activity_ids *ids = arg;
-
-	if (ids->n < STORE_ACT_LIST_MAX) {
-		snprintf(ids->id[ids->n++], ACTENV_ID_BYTES, "%s", a->id);
-		ids->last_at = a->created_at;
-	}
-	return 0;
-}
 
 void activity_sweep(struct server *srv)
 {
-	struct activity_ids *ids = calloc(1, sizeof(*ids));
+	struct activity_page *pg = malloc(sizeof(*pg));
 	struct store_activity *a = malloc(sizeof(*a));
 	int64_t now = server_now();
-	int found = 0;
+	size_t n = 0;
 
 	/* A page of the open activities each second, from where the last
 	 * page ended, so that a batch of thousands is walked whole. */
-	if (ids != NULL && a != NULL &&
-	    store_activity_each_open(srv->store, srv->act_swept_at, srv->act_swept_id,
-	                             activity_ids_cb, ids, &found) == 0) {
-		for (size_t i = 0; i < ids->n; i++)
-			if (store_activity_get(srv->store, ids->id[i], a) == 0)
+	if (pg != NULL && a != NULL &&
+	    store_activity_open_page(srv->store, srv->act_swept_at, srv->act_swept_id, pg->id,
+	                             pg->created, STORE_ACT_LIST_MAX, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (store_activity_get(srv->store, pg->id[i], a) == 0)
 				activity_sweep_one(srv, a, now);
-		if (found < STORE_ACT_LIST_MAX) {
+		if (n < STORE_ACT_LIST_MAX) {
 			srv->act_swept_at = 0;         /* the end: from the start next time */
 			srv->act_swept_id[0] = '\0';
 		} else {
-			srv->act_swept_at = ids->last_at;
-			snprintf(srv->act_swept_id, sizeof(srv->act_swept_id), "%s", ids->id[ids->n - 1]);
+			srv->act_swept_at = pg->created[n - 1];
+			snprintf(srv->act_swept_id, sizeof(srv->act_swept_id), "%s", pg->id[n - 1]);
 		}
 	}
-	free(ids);
+	free(pg);
 	free(a);
 }
 

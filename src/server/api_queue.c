@@ -55,19 +55,31 @@ static void queue_kind_perm(const char *kind, const char *name, char *out, size_
 		snprintf(out, outsz, "%s", POLICY_CONFIG_CHANGE);
 }
 
-/* A device the user may queue for: known, not revoked, in the user's
- * sites; -1 with 404 answered. */
+/* A device the user may queue for, into d: known, not revoked, in the
+ * user's sites; -1 with 404 answered. */
+static int queue_device_get(struct http_req *r, const char *serial, struct store_device *d)
+{
+	int rc = store_device_get(r->srv->store, serial, d);
+
+	if (rc == 0 && strcmp(d->status, "revoked") != 0 && api_site_in_scope(r, d->site))
+		return 0;
+	http_error(r, 404, "no_such_device", "no device %s%s; nothing was queued", serial,
+	           rc == 0 && strcmp(d->status, "revoked") == 0 ? " (it is revoked)" : "");
+	return -1;
+}
+
 static int queue_device_ok(struct http_req *r, const char *serial)
 {
 	struct store_device *d = malloc(sizeof(*d));
-	int rc = d != NULL ? store_device_get(r->srv->store, serial, d) : TE_ERR_NOMEM;
-	int ok = rc == 0 && strcmp(d->status, "revoked") != 0 && api_site_in_scope(r, d->site);
+	int rc;
 
-	if (!ok)
-		http_error(r, 404, "no_such_device", "no device %s%s; nothing was queued", serial,
-		           rc == 0 && strcmp(d->status, "revoked") == 0 ? " (it is revoked)" : "");
+	if (d == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return -1;
+	}
+	rc = queue_device_get(r, serial, d);
 	free(d);
-	return ok ? 0 : -1;
+	return rc;
 }
 
 /* Make the activity for one device; its state from the site's change
@@ -84,10 +96,7 @@ static int queue_add_one(struct queue_add *q, const char *serial)
 
 	if (d == NULL)
 		goto out;
-	if ((rc = store_device_get(r->srv->store, serial, d)) != 0 ||
-	    strcmp(d->status, "revoked") == 0 || !api_site_in_scope(r, d->site)) {
-		http_error(r, 404, "no_such_device", "no device %s%s", serial,
-		           rc == 0 && strcmp(d->status, "revoked") == 0 ? " (it is revoked)" : "");
+	if (queue_device_get(r, serial, d) != 0) {
 		rc = TE_ERR_NOT_FOUND;
 		goto out;
 	}

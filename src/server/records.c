@@ -59,29 +59,50 @@ static int records_rec_cb(const struct store_recording *rec, void *arg)
 	                                            rec->sha256)) == 0 ? 0 : TE_ERR_NOMEM;
 }
 
-json_t *records_json(struct server *srv, const struct store_session *s)
+/* What a record says of any case, session or activity: the fields the
+ * CRM mapping names (docs/crm.md), in one place. */
+struct records_case {
+	const char *id, *kind, *device, *site, *specialist, *reason, *state, *outcome;
+	int64_t requested_at, started_at, ended_at;     /* 0: not (yet) */
+};
+
+static json_t *records_head(struct server *srv, const struct records_case *c)
 {
 	struct store_device d;
-	json_t *o, *recs = json_array();
-	int final = records_final(s->state);
 
 	memset(&d, 0, sizeof(d));
-	(void)store_device_get(srv->store, s->device, &d);
+	(void)store_device_get(srv->store, c->device, &d);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o}",
+	                 "id", c->id, "kind", c->kind, "customer", d.customer, "site", c->site,
+	                 "device", c->device, "product", d.product, "specialist", c->specialist,
+	                 "reason", c->reason, "state", c->state, "outcome", c->outcome,
+	                 "requested_at", (json_int_t)c->requested_at,
+	                 "started_at", c->started_at > 0 ? json_integer(c->started_at)
+	                                                 : json_null(),
+	                 "ended_at", c->ended_at > 0 ? json_integer(c->ended_at) : json_null());
+}
+
+json_t *records_json(struct server *srv, const struct store_session *s)
+{
+	int final = records_final(s->state);
+	const struct records_case c = {
+		s->id, "session", s->device, s->site, s->user, s->reason, s->state,
+		final ? (s->end_reason[0] ? s->end_reason : s->state) : "open",
+		s->created_at, s->started_at, final ? s->updated_at : 0,
+	};
+	json_t *o = records_head(srv, &c), *recs = json_array();
+
 	if (recs != NULL)
 		(void)store_recording_each(srv->store, s->id, records_rec_cb, recs);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o,"
-	              " s:{s:o, s:o}, s:o, s:[]}",
-	              "id", s->id, "kind", "session", "customer", d.customer, "site", s->site,
-	              "device", s->device, "product", d.product, "specialist", s->user,
-	              "reason", s->reason, "state", s->state,
-	              "outcome", final ? (s->end_reason[0] ? s->end_reason : s->state) : "open",
-	              "requested_at", (json_int_t)s->created_at,
-	              "started_at", s->started_at > 0 ? json_integer(s->started_at) : json_null(),
-	              "ended_at", final ? json_integer(s->updated_at) : json_null(),
-	              "granted", "services", records_list_json(s->services),
-	              "actions", records_list_json(s->actions),
-	              "recordings", recs != NULL ? recs : json_array(),
-	              "files");
+	if (o != NULL) {
+		json_object_set_new(o, "granted", json_pack("{s:o, s:o}", "services",
+		                    records_list_json(s->services), "actions",
+		                    records_list_json(s->actions)));
+		json_object_set_new(o, "recordings", recs != NULL ? recs : json_array());
+		json_object_set_new(o, "files", json_array());
+	} else {
+		json_decref(recs);
+	}
 	return o;
 }
 
@@ -103,29 +124,30 @@ static int records_file_cb(const struct store_file *f, void *arg)
 
 json_t *records_activity_json(struct server *srv, const struct store_activity *a)
 {
-	struct store_device d;
-	json_t *files = json_array();
 	int final = activity_is_final(a->state);
+	const struct records_case c = {
+		a->id, "activity", a->device, a->site, a->created_by, a->reason, a->state,
+		final ? (a->why[0] ? a->why : a->state) : "open",
+		a->created_at, a->started_at, final ? a->ended_at : 0,
+	};
+	json_t *o = records_head(srv, &c), *files = json_array();
 	char action[ACTENV_KIND_BYTES + MAX_NAME_BYTES + 2];
 
-	memset(&d, 0, sizeof(d));
-	(void)store_device_get(srv->store, a->device, &d);
 	if (files != NULL)
 		(void)store_file_each_for_activity(srv->store, a->id, records_file_cb, files);
+	if (o == NULL) {
+		json_decref(files);
+		return NULL;
+	}
 	snprintf(action, sizeof(action), "%s:%s", a->kind, a->name);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o,"
-	                 " s:{s:[], s:[s]}, s:[], s:o, s:s, s:o}",
-	                 "id", a->id, "kind", "activity", "customer", d.customer, "site", a->site,
-	                 "device", a->device, "product", d.product, "specialist", a->created_by,
-	                 "reason", a->reason, "state", a->state,
-	                 "outcome", final ? (a->why[0] ? a->why : a->state) : "open",
-	                 "requested_at", (json_int_t)a->created_at,
-	                 "started_at", a->started_at > 0 ? json_integer(a->started_at) : json_null(),
-	                 "ended_at", final && a->ended_at > 0 ? json_integer(a->ended_at) :
-	                 json_null(), "granted", "services", "actions", action, "recordings",
-	                 "files", files != NULL ? files : json_array(), "approved_by",
-	                 a->decided_by, "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code)
-	                 : json_null());
+	json_object_set_new(o, "granted", json_pack("{s:[], s:[s]}", "services", "actions",
+	                                            action));
+	json_object_set_new(o, "recordings", json_array());
+	json_object_set_new(o, "files", files != NULL ? files : json_array());
+	json_object_set_new(o, "approved_by", json_string(a->decided_by));
+	json_object_set_new(o, "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code)
+	                                                      : json_null());
+	return o;
 }
 
 /* ---- notifications ----------------------------------------------------------- */

@@ -747,11 +747,12 @@ struct store_activity_filter {
 };
 int store_activity_each(struct store *st, const struct store_activity_filter *f,
                         store_activity_cb cb, void *arg);
-/* The activities the sweep moves on (awaiting_approval, queued,
- * released) made after (after_at, after_id), oldest first, at most
- * STORE_ACT_LIST_MAX; *found how many. */
-int store_activity_each_open(struct store *st, int64_t after_at, const char *after_id,
-                             store_activity_cb cb, void *arg, int *found);
+/* The ids (and creation times) of the activities the sweep moves on
+ * (awaiting_approval, queued, released) made after (after_at, after_id),
+ * oldest first, at most max; *n how many. */
+int store_activity_open_page(struct store *st, int64_t after_at, const char *after_id,
+                             char (*ids)[ACTENV_ID_BYTES], int64_t *created, size_t max,
+                             size_t *n);
 /* A device's released activities, oldest first (what its ping carries). */
 int store_activity_each_released(struct store *st, const char *device,
                                  store_activity_cb cb, void *arg);

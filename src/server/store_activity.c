@@ -148,17 +148,34 @@ int store_activity_each(struct store *st, const struct store_activity_filter *f,
 	                            arg, NULL);
 }
 
-int store_activity_each_open(struct store *st, int64_t after_at, const char *after_id,
-                             store_activity_cb cb, void *arg, int *found)
+int store_activity_open_page(struct store *st, int64_t after_at, const char *after_id,
+                             char (*ids)[ACTENV_ID_BYTES], int64_t *created, size_t max,
+                             size_t *n)
 {
-	const int64_t iv[] = { after_at };
+	sqlite3_stmt *s = NULL;
+	int rc, step;
 
-	*found = 0;
-	return store_activity_query(st, "SELECT " STORE_ACT_COLS " FROM activities WHERE state IN"
-	                                " ('awaiting_approval', 'queued', 'released') AND"
-	                                " (created_at > ?2 OR (created_at = ?2 AND id > ?1))"
-	                                " ORDER BY created_at, id LIMIT 1000", &after_id, 1, iv, 1,
-	                            cb, arg, found);
+	*n = 0;
+	if ((rc = store_prep(st, "SELECT id, created_at FROM activities WHERE state IN"
+	                         " ('awaiting_approval', 'queued', 'released') AND"
+	                         " (created_at > ?2 OR (created_at = ?2 AND id > ?1))"
+	                         " ORDER BY created_at, id LIMIT ?3", &s)) != 0)
+		return rc;
+	if ((rc = store_bind_texts(st, s, 1, &after_id, 1)) != 0) {
+		store_finish(st, s);
+		return rc;
+	}
+	sqlite3_bind_int64(s, 2, after_at);
+	sqlite3_bind_int64(s, 3, (int64_t)max);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		store_col(s, 0, ids[*n], ACTENV_ID_BYTES);
+		created[*n] = sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = store_fail(st, "reading the open activities");
+	store_finish(st, s);
+	return rc;
 }
 
 int store_activity_each_released(struct store *st, const char *device,

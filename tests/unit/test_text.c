@@ -125,6 +125,26 @@ static void test_escape_truncates_at_a_whole_piece(void **state)
 	}
 }
 
+static void test_next_line(void **state)
+{
+	const char *p = "one\n\nthree-is-long\nfour";
+	char line[6];
+
+	(void)state;
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 1);
+	assert_string_equal(line, "one");
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 1);
+	assert_string_equal(line, "");
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 1);
+	assert_string_equal(line, "three");          /* cut, the rest skipped */
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 1);
+	assert_string_equal(line, "four");
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 0);
+	p = "end\n";
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 1);
+	assert_int_equal(text_next_line(&p, line, sizeof(line)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_length_bound),
 		cmocka_unit_test(test_escape_makes_it_visible),
 		cmocka_unit_test(test_escape_truncates_at_a_whole_piece),
+		cmocka_unit_test(test_next_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
