@@ -1,9 +1,12 @@
-/* apiq.c: a FIFO of JSON POSTs over one httpc. */
+/* apiq.c: a FIFO of requests (JSON POSTs, raw PUTs) over one httpc. */
 #include "apiq.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "bounds.h"
 #include "err.h"
 #include "log.h"
 
@@ -11,8 +14,11 @@
 
 struct apiq_item {
 	struct apiq_item *next;
+	const char *method;
+	const char *ctype;
 	char *path;
 	char *body;
+	size_t bodylen;
 	httpc_cb cb;
 	void *arg;
 };
@@ -31,6 +37,8 @@ static void apiq_item_free(struct apiq_item *it)
 	if (it == NULL)
 		return;
 	free(it->path);
+	if (it->body != NULL)
+		OPENSSL_cleanse(it->body, it->bodylen);
 	free(it->body);
 	free(it);
 }
@@ -47,7 +55,7 @@ static void apiq_done(int status, const char *body, size_t len,
 	if (it->cb != NULL)
 		it->cb(status, body, len, err, it->arg);
 	else if (status < 200 || status >= 300)
-		log_warn("POST %s: %s", it->path,
+		log_warn("%s %s: %s", it->method, it->path,
 		         status == 0 ? (err != NULL ? err : "no response") : body);
 	apiq_item_free(it);
 	if (q->head != NULL && !q->closing)
@@ -66,8 +74,8 @@ static void apiq_start_next(evutil_socket_t fd, short what, void *arg)
 			q->tail = NULL;
 		q->count--;
 		q->inflight = it;
-		rc = httpc_request(q->http, "POST", it->path, NULL, it->body,
-		                   apiq_done, q);
+		rc = httpc_request_raw(q->http, it->method, it->path, NULL, it->ctype, it->body,
+		                       it->bodylen, apiq_done, q);
 		if (rc == 0)
 			return;
 		q->inflight = NULL;
@@ -127,8 +135,18 @@ void apiq_free(struct apiq *q)
 	free(q);
 }
 
-int apiq_post(struct apiq *q, const char *path, const char *json_body,
-              httpc_cb cb, void *arg)
+void apiq_set_keepalive(struct apiq *q, int on)
+{
+	httpc_set_keepalive(q->http, on);
+}
+
+int apiq_keeps_connection(const struct apiq *q)
+{
+	return httpc_keeps_connection(q->http);
+}
+
+static int apiq_add(struct apiq *q, const char *method, const char *path, const char *ctype,
+                    const void *body, size_t bodylen, httpc_cb cb, void *arg)
 {
 	struct apiq_item *it;
 
@@ -138,12 +156,17 @@ int apiq_post(struct apiq *q, const char *path, const char *json_body,
 		return TE_ERR_TOO_LONG;
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		return TE_ERR_NOMEM;
+	it->method = method;
+	it->ctype = ctype;
 	it->path = strdup(path);
-	it->body = strdup(json_body != NULL ? json_body : "{}");
+	it->body = malloc(bodylen + 1);
 	if (it->path == NULL || it->body == NULL) {
 		apiq_item_free(it);
 		return TE_ERR_NOMEM;
 	}
+	memcpy(it->body, body, bodylen);
+	it->body[bodylen] = '\0';
+	it->bodylen = bodylen;
 	it->cb = cb;
 	it->arg = arg;
 	if (q->tail != NULL)
@@ -155,4 +178,23 @@ int apiq_post(struct apiq *q, const char *path, const char *json_body,
 	if (q->inflight == NULL)
 		event_active(q->kick, 0, 0);
 	return 0;
+}
+
+int apiq_post(struct apiq *q, const char *path, const char *json_body,
+              httpc_cb cb, void *arg)
+{
+	if (json_body == NULL)
+		json_body = "{}";
+	if (strlen(json_body) > MAX_HTTP_BODY_BYTES)
+		return TE_ERR_TOO_LONG;
+	return apiq_add(q, "POST", path, "application/json", json_body, strlen(json_body),
+	                cb, arg);
+}
+
+int apiq_put_bytes(struct apiq *q, const char *path, const void *body, size_t len,
+                   httpc_cb cb, void *arg)
+{
+	if (len > MAX_HTTP_UPLOAD_BYTES)
+		return TE_ERR_TOO_LONG;
+	return apiq_add(q, "PUT", path, "application/octet-stream", body, len, cb, arg);
 }

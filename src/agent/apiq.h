@@ -1,4 +1,5 @@
-/* apiq.h: a FIFO of JSON POSTs to the server over one httpc.
+/* apiq.h: a FIFO of requests to the server over one httpc: JSON POSTs, and
+ * the raw PUTs of data-file uploads.
  *
  * httpc allows one request in flight; the ping loop owns its own httpc for
  * the long-poll, and consent answers and session-end reports go through
@@ -23,5 +24,14 @@ void apiq_free(struct apiq *q);
  * outcome is logged). */
 int apiq_post(struct apiq *q, const char *path, const char *json_body,
               httpc_cb cb, void *arg);
+/* Queue a PUT of len bytes (application/octet-stream, copied; at most
+ * MAX_HTTP_UPLOAD_BYTES). */
+int apiq_put_bytes(struct apiq *q, const char *path, const void *body, size_t len,
+                   httpc_cb cb, void *arg);
+/* Keep the connection between requests (httpc_set_keepalive): only for a
+ * queue whose every request may be sent twice. */
+void apiq_set_keepalive(struct apiq *q, int on);
+/* 1 when one connection carries the queue's requests one after another. */
+int apiq_keeps_connection(const struct apiq *q);
 
 #endif

@@ -17,9 +17,14 @@
 
 #include "agentconf.h"
 #include "apiq.h"
+#include "bounds.h"
 
 #define COLLECT_MAX_FILES     1000          /* files one run may send */
-#define COLLECT_CHUNK_BYTES   (128 * 1024)  /* one upload request's bytes */
+#define COLLECT_CHUNK_BYTES   (128 * 1024)  /* one upload request's bytes, at first */
+/* ... once the upload's connection carried a request of this device (the
+ * server takes large chunks only then, http_req_allow_uploads), and no
+ * upload_rate caps it lower */
+#define COLLECT_BIG_CHUNK_BYTES MAX_HTTP_UPLOAD_BYTES
 #define COLLECT_RETRY_MIN_S   15
 #define COLLECT_RETRY_MAX_S   900
 #define COLLECT_RUN_MAX_S     600           /* one reader's time limit */

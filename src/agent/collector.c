@@ -32,11 +32,11 @@
 #include "secret.h"
 #include "text.h"
 
-#define COLLECTOR_TEXT_BYTES ((COLLECT_CHUNK_BYTES / 3 + 2) * 4 + 1)
 #define COLLECTOR_PART "cur.part"
 
 struct collector_op {
 	struct collector *c;
+	size_t len;                 /* the raw chunk's bytes; 0 for a JSON request */
 };
 
 struct collector_sched;
@@ -75,8 +75,8 @@ struct collector {
 	uint64_t up_size, up_offset;
 	struct timeval up_sent;
 	int probe;                         /* the next request asks what the server holds */
+	int big;                           /* large chunks may go (COLLECT_BIG_CHUNK_BYTES) */
 	uint8_t *chunk;
-	char *text;
 };
 
 static void collector_upload_next(struct collector *c);
@@ -474,6 +474,7 @@ static void collector_pace(struct collector *c, uint64_t have)
 		/* The first request of an entry carries no data: the answer is
 		 * what the server holds of it already (an upload cut earlier). */
 		c->probe = 0;
+		c->big = apiq_keeps_connection(c->api);
 		if (have > 0)
 			log_info("file %s: the server holds %llu of %llu bytes; resuming there",
 			         c->up_name, (unsigned long long)have, (unsigned long long)c->up_size);
@@ -508,10 +509,24 @@ static void collector_answer(int status, const char *body, size_t len, const cha
 	json_t *j = NULL;
 	json_int_t have;
 
+	size_t sent_len = op->len;
+
 	free(op);
 	if (c == NULL)
 		return;
 	c->inflight = NULL;
+	if (sent_len > COLLECT_CHUNK_BYTES && (status == 0 || status == 413)) {
+		/* A large chunk on a connection the server had not yet seen this
+		 * device on (it was closed and made again): small ones from here. */
+		log_info("file %s: a chunk of %zu bytes was %s; going on with chunks of %d",
+		         c->up_name, sent_len, status == 0 ? "not answered" : "too large now",
+		         COLLECT_CHUNK_BYTES);
+		c->big = 0;
+		if (status == 413) {
+			collector_send(c);
+			return;
+		}
+	}
 	path = json_string_value(json_object_get(c->up_meta, "path"));
 	coll = json_string_value(json_object_get(c->up_meta, "collection"));
 	if (status == 200 && (j = json_loadb(body, len, 0, NULL)) != NULL &&
@@ -552,52 +567,81 @@ static void collector_answer(int status, const char *body, size_t len, const cha
 	collector_retry_later(c, why);
 }
 
-static void collector_send(struct collector *c)
+/* The bytes the next raw chunk carries: at most two seconds' worth of
+ * upload_rate, so that pacing stays smooth. */
+static size_t collector_chunk_len(const struct collector *c)
 {
-	struct collector_op *op = NULL;
-	size_t want = c->up_size - c->up_offset > COLLECT_CHUNK_BYTES ?
-	              COLLECT_CHUNK_BYTES : (size_t)(c->up_size - c->up_offset);
-	json_t *j = json_deep_copy(c->up_meta);
-	char *body = NULL;
-	ssize_t n = 0;
+	size_t max = c->big ? COLLECT_BIG_CHUNK_BYTES : COLLECT_CHUNK_BYTES;
+	uint64_t left = c->up_size - c->up_offset;
 
-	if (j == NULL) {
-		collector_retry_later(c, "out of memory");
-		return;
-	}
-	if (c->up_fd >= 0 && c->probe) {
+	if (c->conf->upload_rate > 0 && (uint64_t)c->conf->upload_rate * 2 < max)
+		max = (size_t)c->conf->upload_rate * 2 < 4096 ? 4096 :
+		      (size_t)c->conf->upload_rate * 2;
+	return left < max ? (size_t)left : max;
+}
+
+/* The entry's description with offset and no data: the first request (what
+ * does the server hold?) and the last (the bytes are all there: check and
+ * keep them), or a refusal's only one. */
+static char *collector_json(struct collector *c)
+{
+	json_t *j = json_deep_copy(c->up_meta);
+	char *body;
+
+	if (j == NULL)
+		return NULL;
+	if (c->up_fd >= 0) {
 		json_object_set_new(j, "offset", json_integer((json_int_t)c->up_offset));
 		json_object_set_new(j, "data", json_string(""));
-	} else if (c->up_fd >= 0) {
-		do
-			n = pread(c->up_fd, c->chunk, want, (off_t)c->up_offset);
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)want || b64url_encode(c->chunk, want, c->text,
-		                                        COLLECTOR_TEXT_BYTES) != 0) {
-			json_decref(j);
-			collector_retry_later(c, "the spooled file cannot be read");
-			return;
-		}
-		json_object_set_new(j, "offset", json_integer((json_int_t)c->up_offset));
-		json_object_set_new(j, "data", json_string(c->text));
 	}
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (body == NULL || (op = calloc(1, sizeof(*op))) == NULL) {
-		free(body);
+	return body;
+}
+
+static void collector_send(struct collector *c)
+{
+	struct collector_op *op = calloc(1, sizeof(*op));
+	const char *sha = json_string_value(json_object_get(c->up_meta, "sha256"));
+	char *body = NULL, path[160];
+	ssize_t n = 0;
+	int rc;
+
+	if (op == NULL) {
 		collector_retry_later(c, "out of memory");
 		return;
 	}
 	op->c = c;
-	gettimeofday(&c->up_sent, NULL);
-	if (apiq_post(c->api, "/api/v1/device/file", body, collector_answer, op) != 0) {
-		free(op);
+	if (c->up_fd >= 0 && !c->probe && c->up_offset < c->up_size && sha != NULL) {
+		op->len = collector_chunk_len(c);
+		do
+			n = pread(c->up_fd, c->chunk, op->len, (off_t)c->up_offset);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)op->len) {
+			free(op);
+			collector_retry_later(c, "the spooled file cannot be read");
+			return;
+		}
+		snprintf(path, sizeof(path), "/api/v1/device/file?sha256=%.64s&size=%llu&offset=%llu",
+		         sha, (unsigned long long)c->up_size, (unsigned long long)c->up_offset);
+		gettimeofday(&c->up_sent, NULL);
+		rc = apiq_put_bytes(c->api, path, c->chunk, op->len, collector_answer, op);
+	} else {
+		if ((body = collector_json(c)) == NULL) {
+			free(op);
+			collector_retry_later(c, "out of memory");
+			return;
+		}
+		gettimeofday(&c->up_sent, NULL);
+		rc = apiq_post(c->api, "/api/v1/device/file", body, collector_answer, op);
 		free(body);
+	}
+	if (rc != 0) {
+		free(op);
 		collector_retry_later(c, "cannot queue the request");
 		return;
 	}
 	c->inflight = op;
-	free(body);
 }
 
 /* The oldest outbox entry, opened; 0 when there is none. */
@@ -638,6 +682,7 @@ static int collector_up_open(struct collector *c)
 	c->up_size = (uint64_t)json_integer_value(json_object_get(c->up_meta, "size"));
 	c->up_offset = 0;
 	c->probe = 1;
+	c->big = 0;
 	if (json_object_get(c->up_meta, "refused") == NULL &&
 	    (collector_path(c, best, ".data", p) != 0 ||
 	     (c->up_fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)) {
@@ -704,8 +749,7 @@ int collector_new(struct event_base *base, const struct agent_conf *conf, struct
 	    (c->kick_ev = evtimer_new(base, collector_kick_cb, c)) == NULL ||
 	    (c->retry_ev = evtimer_new(base, collector_kick_cb, c)) == NULL ||
 	    (c->pace_ev = evtimer_new(base, collector_pace_cb, c)) == NULL ||
-	    (c->chunk = malloc(COLLECT_CHUNK_BYTES)) == NULL ||
-	    (c->text = malloc(COLLECTOR_TEXT_BYTES)) == NULL) {
+	    (c->chunk = malloc(COLLECT_BIG_CHUNK_BYTES)) == NULL) {
 		collector_free(c);
 		return TE_ERR_NOMEM;
 	}
@@ -769,6 +813,5 @@ void collector_free(struct collector *c)
 	EVP_MD_CTX_free(c->md);
 	collector_up_close(c);
 	free(c->chunk);
-	free(c->text);
 	free(c);
 }

@@ -416,6 +416,11 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 		fprintf(stderr, "tether-agent run: cannot start: %s\n", te_strerror(rc));
 		goto out;
 	}
+	/* Uploads keep their connection: no handshake per chunk, and the server
+	 * takes large chunks only on a connection that already carried one of
+	 * this device's requests. Every chunk names its offset, so one sent
+	 * again after the server closed the kept connection changes nothing. */
+	apiq_set_keepalive(upq, 1);
 	if ((rc = devreport_new(r.base, conf, api, &report)) != 0 ||
 	    (rc = collector_new(r.base, conf, upq, &collector)) != 0 ||
 	    (rc = actrun_new(r.base, conf, api, tpub, collector, r.consent, &actrun)) != 0 ||

@@ -6,6 +6,9 @@
 #define MAX_TICKET_BYTES        2048   /* encoded ticket text */
 #define MAX_PREAMBLE_BYTES      4096   /* relay preamble line, including '\n' */
 #define MAX_HTTP_BODY_BYTES     (256 * 1024) /* any API request or response body */
+/* A device's raw upload chunk (PUT), taken only on a connection that has
+ * already carried an authenticated device request (server http.c). */
+#define MAX_HTTP_UPLOAD_BYTES   (4 * 1024 * 1024)
 #define MAX_HTTP_HEADERS_BYTES  8192
 #define MAX_CONFIG_LINE_BYTES   1024
 #define MAX_CONFIG_FILE_BYTES   (64 * 1024)

@@ -145,11 +145,13 @@ static void httpc_forget_request(struct httpc *h)
 		free(h->req_bearer);
 	}
 	if (h->req_body != NULL) {
-		OPENSSL_cleanse(h->req_body, strlen(h->req_body));
+		OPENSSL_cleanse(h->req_body, h->req_bodylen);
 		free(h->req_body);
 	}
 	free(h->req_path);
 	h->req_bearer = h->req_body = h->req_path = NULL;
+	h->req_bodylen = 0;
+	h->req_ctype[0] = '\0';
 }
 
 /* Drop the connection now (not from its own callbacks). */
@@ -198,6 +200,11 @@ void httpc_set_keepalive(struct httpc *h, int on)
 {
 	if (h != NULL)
 		h->keepalive = on != 0;
+}
+
+int httpc_keeps_connection(const struct httpc *h)
+{
+	return h != NULL && h->keepalive && h->proxy == NULL;
 }
 
 unsigned long httpc_connections(const struct httpc *h)
@@ -274,7 +281,8 @@ static void httpc_error_cb(enum evhttp_request_error err, void *arg)
 }
 
 static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *full,
-                      const char *bearer, const char *json_body);
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen);
 
 static void httpc_done_cb(struct evhttp_request *req, void *arg)
 {
@@ -307,7 +315,8 @@ static void httpc_done_cb(struct evhttp_request *req, void *arg)
 		httpc_retire(h);
 		h->retried = 1;
 		h->have_req_err = 0;
-		if (httpc_send(h, h->req_type, h->req_path, h->req_bearer, h->req_body) == 0)
+		if (httpc_send(h, h->req_type, h->req_path, h->req_bearer, h->req_ctype,
+		               h->req_body, h->req_bodylen) == 0)
 			return;
 		snprintf(errtext, sizeof(errtext), "cannot send the request again");
 	} else {
@@ -352,7 +361,8 @@ static int httpc_text_ok(const char *s, size_t max)
 }
 
 static int httpc_headers(struct evhttp_request *req, struct httpc *h,
-                         const char *bearer, const char *json_body)
+                         const char *bearer, const char *ctype, const void *body,
+                         size_t bodylen)
 {
 	struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
 	char auth[HTTPC_BEARER_BYTES + 16];
@@ -362,10 +372,9 @@ static int httpc_headers(struct evhttp_request *req, struct httpc *h,
 	    evhttp_add_header(hd, "Accept", "application/json") != 0 ||
 	    (!h->keepalive && evhttp_add_header(hd, "Connection", "close") != 0))
 		return TE_ERR_NOMEM;
-	if (json_body != NULL) {
-		if (evhttp_add_header(hd, "Content-Type", "application/json") != 0 ||
-		    evbuffer_add(evhttp_request_get_output_buffer(req), json_body,
-		                 strlen(json_body)) != 0)
+	if (body != NULL) {
+		if (evhttp_add_header(hd, "Content-Type", ctype) != 0 ||
+		    evbuffer_add(evhttp_request_get_output_buffer(req), body, bodylen) != 0)
 			return TE_ERR_NOMEM;
 	}
 	if (bearer != NULL) {
@@ -421,7 +430,8 @@ static int httpc_connection(struct httpc *h)
 
 /* Send one request on the kept connection, or on a new one. */
 static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *full,
-                      const char *bearer, const char *json_body)
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen)
 {
 	struct evhttp_request *req = NULL;
 	int r;
@@ -435,7 +445,7 @@ static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *fu
 		goto fail;
 	}
 	evhttp_request_set_error_cb(req, httpc_error_cb);
-	if ((r = httpc_headers(req, h, bearer, json_body)) != 0)
+	if ((r = httpc_headers(req, h, bearer, ctype, body, bodylen)) != 0)
 		goto fail;
 	if (evhttp_make_request(h->conn, req, type, full) != 0) {
 		r = TE_ERR_IO;
@@ -452,15 +462,21 @@ fail:
 
 /* Keep what is needed to send the request again (keep-alive only). */
 static int httpc_keep_request(struct httpc *h, enum evhttp_cmd_type type, const char *full,
-                              const char *bearer, const char *json_body)
+                              const char *bearer, const char *ctype, const void *body,
+                              size_t bodylen)
 {
 	httpc_forget_request(h);
 	h->req_type = type;
 	if ((h->req_path = strdup(full)) == NULL ||
 	    (bearer != NULL && (h->req_bearer = strdup(bearer)) == NULL) ||
-	    (json_body != NULL && (h->req_body = strdup(json_body)) == NULL)) {
+	    (body != NULL && (h->req_body = malloc(bodylen + 1)) == NULL)) {
 		httpc_forget_request(h);
 		return TE_ERR_NOMEM;
+	}
+	if (body != NULL) {
+		memcpy(h->req_body, body, bodylen);
+		h->req_bodylen = bodylen;
+		snprintf(h->req_ctype, sizeof(h->req_ctype), "%s", ctype);
 	}
 	return 0;
 }
@@ -468,6 +484,16 @@ static int httpc_keep_request(struct httpc *h, enum evhttp_cmd_type type, const 
 int httpc_request(struct httpc *h, const char *method, const char *path,
                   const char *bearer, const char *json_body, httpc_cb cb,
                   void *arg)
+{
+	if (json_body != NULL && strlen(json_body) > MAX_HTTP_BODY_BYTES)
+		return TE_ERR_TOO_LONG;
+	return httpc_request_raw(h, method, path, bearer, "application/json", json_body,
+	                         json_body != NULL ? strlen(json_body) : 0, cb, arg);
+}
+
+int httpc_request_raw(struct httpc *h, const char *method, const char *path,
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen, httpc_cb cb, void *arg)
 {
 	char full[HTTPC_PREFIX_BYTES + HTTPC_PATH_BYTES];
 	enum evhttp_cmd_type type;
@@ -477,21 +503,23 @@ int httpc_request(struct httpc *h, const char *method, const char *path,
 		return TE_ERR_INVALID;
 	if (httpc_method(method, &type) != 0 || path[0] != '/' ||
 	    !httpc_text_ok(path, HTTPC_PATH_BYTES - 1) ||
-	    (bearer != NULL && !httpc_text_ok(bearer, HTTPC_BEARER_BYTES - 1)))
+	    (bearer != NULL && !httpc_text_ok(bearer, HTTPC_BEARER_BYTES - 1)) ||
+	    (body != NULL && (ctype == NULL || !httpc_text_ok(ctype, HTTPC_CTYPE_BYTES - 1))))
 		return TE_ERR_INVALID;
-	if (json_body != NULL && strlen(json_body) > MAX_HTTP_BODY_BYTES)
+	if (body != NULL && bodylen > MAX_HTTP_UPLOAD_BYTES)
 		return TE_ERR_TOO_LONG;
 	snprintf(full, sizeof(full), "%s%s", h->prefix, path);
 	if (h->proxy != NULL)
-		return httpc_tun_request(h, method, full, bearer, json_body, cb, arg);
-	if (h->keepalive && (r = httpc_keep_request(h, type, full, bearer, json_body)) != 0)
+		return httpc_tun_request(h, method, full, bearer, ctype, body, bodylen, cb, arg);
+	if (h->keepalive &&
+	    (r = httpc_keep_request(h, type, full, bearer, ctype, body, bodylen)) != 0)
 		return r;
 	h->cb = cb;
 	h->arg = arg;
 	h->have_req_err = 0;
 	h->retried = 0;
 	h->busy = 1;
-	if ((r = httpc_send(h, type, full, bearer, json_body)) != 0) {
+	if ((r = httpc_send(h, type, full, bearer, ctype, body, bodylen)) != 0) {
 		h->busy = 0;
 		h->cb = NULL;
 		httpc_forget_request(h);

@@ -1,4 +1,4 @@
-/* httpc.h: a thin HTTPS JSON client on libevent's evhttp and OpenSSL
+/* httpc.h: a thin HTTPS (mostly JSON) client on libevent's evhttp and OpenSSL
  * bufferevents, shared by the agent, the relay and the CLI; optionally
  * through an HTTP CONNECT proxy.
  *
@@ -33,6 +33,12 @@ void httpc_set_timeout(struct httpc *h, int seconds);
 int httpc_request(struct httpc *h, const char *method, const char *path,
                   const char *bearer, const char *json_body, httpc_cb cb,
                   void *arg);
+/* The same with a body of any type: bodylen bytes of ctype (a media type
+ * without control characters or spaces), at most MAX_HTTP_UPLOAD_BYTES; a
+ * server takes more than MAX_HTTP_BODY_BYTES only where it says so. */
+int httpc_request_raw(struct httpc *h, const char *method, const char *path,
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen, httpc_cb cb, void *arg);
 /* Send later requests through an HTTP CONNECT proxy,
  * "http://[user:pass@]host:port" (Basic credentials, see httpproxy.h);
  * NULL or "" goes direct again. The URL is copied and its credentials are
@@ -46,6 +52,9 @@ int httpc_set_proxy(struct httpc *h, const char *proxy_url);
  * sent once more on a new connection, so only use this where sending a
  * request twice is harmless. Off by default; not used through a proxy. */
 void httpc_set_keepalive(struct httpc *h, int on);
+/* 1 when one connection carries request after request: keep-alive on and
+ * no proxy (a tunnel is made for each request). */
+int httpc_keeps_connection(const struct httpc *h);
 /* Connections this httpc has opened so far. */
 unsigned long httpc_connections(const struct httpc *h);
 /* Cancel the request in flight, if any; its callback is not called. */

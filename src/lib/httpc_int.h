@@ -17,6 +17,7 @@
 #define HTTPC_PATH_BYTES     2048
 #define HTTPC_BEARER_BYTES   512
 #define HTTPC_ERR_BYTES      256
+#define HTTPC_CTYPE_BYTES    64
 
 enum httpc_tun_stage {
 	HTTPC_TUN_IDLE = 0,
@@ -50,7 +51,9 @@ struct httpc {
 	enum evhttp_cmd_type req_type;    /* the request, kept to send it again */
 	char *req_path;
 	char *req_bearer;                 /* wiped on free */
-	char *req_body;
+	char *req_body;                   /* wiped on free */
+	size_t req_bodylen;
+	char req_ctype[HTTPC_CTYPE_BYTES];
 	unsigned long conns_opened;       /* connections made, for tests and benches */
 	/* connections are freed outside their own callbacks */
 	struct evhttp_connection *dead;
@@ -74,9 +77,9 @@ void httpc_tun_close(struct httpc *h);
 /* h->tun_timer's callback: the tunnelled request took too long. */
 void httpc_tun_timeout(evutil_socket_t fd, short what, void *arg);
 /* Start a request through the proxy; the arguments are checked already
- * and full is the complete path. */
+ * and full is the complete path. body (bodylen bytes of ctype) may be NULL. */
 int httpc_tun_request(struct httpc *h, const char *method, const char *full,
-                      const char *bearer, const char *json_body, httpc_cb cb,
-                      void *arg);
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen, httpc_cb cb, void *arg);
 
 #endif

@@ -363,11 +363,11 @@ static void httpc_tun_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* The request text, malloc'd; it holds the bearer token. */
 static char *httpc_tun_build(struct httpc *h, const char *method, const char *full,
-                             const char *bearer, const char *json_body, size_t *outlen)
+                             const char *bearer, const char *ctype, const void *body,
+                             size_t blen, size_t *outlen)
 {
-	size_t blen = json_body != NULL ? strlen(json_body) : 0;
 	size_t cap = strlen(method) + strlen(full) + sizeof(h->hosthdr) +
-	             (bearer != NULL ? strlen(bearer) : 0) + blen + 256;
+	             (bearer != NULL ? strlen(bearer) : 0) + HTTPC_CTYPE_BYTES + blen + 256;
 	char *req = malloc(cap);
 	int n = 0;
 
@@ -378,25 +378,25 @@ static char *httpc_tun_build(struct httpc *h, const char *method, const char *fu
 	              method, full, h->hosthdr);
 	if (bearer != NULL)
 		n += snprintf(req + n, cap - (size_t)n, "Authorization: Bearer %s\r\n", bearer);
-	if (json_body != NULL)
-		n += snprintf(req + n, cap - (size_t)n, "Content-Type: application/json\r\n");
-	if (json_body != NULL || strcmp(method, "GET") != 0)
+	if (body != NULL)
+		n += snprintf(req + n, cap - (size_t)n, "Content-Type: %s\r\n", ctype);
+	if (body != NULL || strcmp(method, "GET") != 0)
 		n += snprintf(req + n, cap - (size_t)n, "Content-Length: %zu\r\n", blen);
 	n += snprintf(req + n, cap - (size_t)n, "\r\n");
-	if (blen > 0)
-		memcpy(req + n, json_body, blen);
+	if (body != NULL && blen > 0)
+		memcpy(req + n, body, blen);
 	*outlen = (size_t)n + blen;
 	return req;
 }
 
 int httpc_tun_request(struct httpc *h, const char *method, const char *full,
-                      const char *bearer, const char *json_body, httpc_cb cb,
-                      void *arg)
+                      const char *bearer, const char *ctype, const void *body,
+                      size_t bodylen, httpc_cb cb, void *arg)
 {
 	struct timeval tv = { h->timeout_s, 0 };
 	struct bufferevent *bev;
 
-	if ((h->tun_req = httpc_tun_build(h, method, full, bearer, json_body,
+	if ((h->tun_req = httpc_tun_build(h, method, full, bearer, ctype, body, bodylen,
 	                                  &h->tun_reqlen)) == NULL)
 		return TE_ERR_NOMEM;
 	bev = bufferevent_socket_new(h->base, -1, BEV_OPT_CLOSE_ON_FREE |

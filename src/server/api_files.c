@@ -36,6 +36,8 @@
 #include "store.h"
 #include "filechunk.h"
 
+#include <event2/http.h>
+
 #define API_FILES_CHUNK   FILECHUNK_BYTES
 
 /* DIR/files/SUB (made 0700 when make), and NAME in it. */
@@ -164,22 +166,45 @@ static void api_file_finish(struct http_req *r, struct filechunk *u, int fd,
 	api_file_record(r, u);
 }
 
-/* Refused for the quota before any byte is kept (at offset 0 only: a part
- * under way was allowed when it began). */
-static int api_file_over_quota(struct http_req *r, const struct filechunk *u)
+/* 1 when size bytes of sha256 would take the device past its quota (or
+ * the store cannot say: 503 answered); 0 when they fit. */
+static int api_file_quota_full(struct http_req *r, const char *sha256, int64_t size)
 {
 	int64_t used = 0, quota = (int64_t)r->srv->cfg.files_quota_mb * 1024 * 1024;
 
-	if (u->offset != 0 || store_file_device_has(r->srv->store, r->device.serial, u->f.sha256))
+	if (store_file_device_has(r->srv->store, r->device.serial, sha256))
 		return 0;
 	if (store_file_device_bytes(r->srv->store, r->device.serial, &used) != 0) {
 		http_error(r, 503, "storage", "cannot read the device's files");
-		return 1;
+		return -1;
 	}
-	if (used + u->f.size <= quota)
-		return 0;
-	api_file_refused(r, u, 413, "quota", "over the device's files.quota_mb");
-	return 1;
+	return used + size > quota;
+}
+
+/* Refused for the quota before any byte is kept (at offset 0 only: a part
+ * under way was allowed when it began, for the size in its name). */
+static int api_file_over_quota(struct http_req *r, const struct filechunk *u)
+{
+	int rc = u->offset != 0 ? 0 : api_file_quota_full(r, u->f.sha256, u->f.size);
+
+	if (rc > 0)
+		api_file_refused(r, u, 413, "quota", "over the device's files.quota_mb");
+	return rc != 0;
+}
+
+/* DIR/files/partial/SERIAL+SHA256+SIZE.part: the declared size is part of
+ * the name, so a part only ever grows to the size its quota check saw. */
+static int api_file_part(struct http_req *r, const char *sha256, int64_t size,
+                         char part[PATH_MAX])
+{
+	char name[MAX_NAME_BYTES + SHA256_HEX_BYTES + 32];
+	int rc;
+
+	snprintf(name, sizeof(name), "%s+%s+%lld.part", r->device.serial, sha256,
+	         (long long)size);
+	if ((rc = api_files_path(r->srv, "partial", name, 1, part)) != 0)
+		http_error(r, 503, "storage", "cannot keep the file (%s)", te_strerror(rc));
+	return rc;
 }
 
 void api_device_file(struct http_req *r)
@@ -187,7 +212,7 @@ void api_device_file(struct http_req *r)
 	json_t *j = api_body(r);
 	struct store_file kept;
 	struct filechunk u;
-	char part[PATH_MAX], name[MAX_NAME_BYTES + SHA256_HEX_BYTES + 8];
+	char part[PATH_MAX];
 	int64_t have = 0;
 	struct stat st;
 	int fd = -1, rc, wrote = 0;
@@ -224,11 +249,8 @@ void api_device_file(struct http_req *r)
 		api_file_record(r, &u);
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%s+%s.part", u.f.device, u.f.sha256);
-	if ((rc = api_files_path(r->srv, "partial", name, 1, part)) != 0) {
-		http_error(r, 503, "storage", "cannot keep the file (%s)", te_strerror(rc));
+	if (api_file_part(r, u.f.sha256, u.f.size, part) != 0)
 		goto out;
-	}
 	if (api_part_append(r, "file", part, u.f.size, u.offset, u.data, API_FILES_CHUNK, &fd,
 	                    &have, &wrote) != 0)
 		goto out;
@@ -240,6 +262,52 @@ out:
 	if (fd >= 0)
 		close(fd);
 	json_decref(j);
+}
+
+void api_device_file_put(struct http_req *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	struct filechunk_raw c;
+	const char *field = NULL;
+	const uint8_t *bytes;
+	char part[PATH_MAX];
+	int64_t have = 0;
+	size_t len = 0;
+	int fd = -1, rc, wrote = 0;
+
+	if ((rc = filechunk_raw_parse(uri != NULL ? evhttp_uri_get_query(uri) : NULL, &c,
+	                              &field)) != 0) {
+		http_error(r, 400, "bad_request", "query \"%s\" is %s (want ?sha256=HEX&size=N"
+		           "&offset=N)", field, rc == TE_ERR_NOT_FOUND ? "required" : "not valid");
+		return;
+	}
+	if ((bytes = http_req_raw_body(r, &len)) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return;
+	}
+	if (len > MAX_HTTP_UPLOAD_BYTES || (int64_t)len > c.size - c.offset) {
+		http_error(r, 400, "bad_request", "%zu bytes from offset %lld run past the "
+		           "declared size %lld", len, (long long)c.offset, (long long)c.size);
+		return;
+	}
+	if (c.offset == 0 && len > 0 && (rc = api_file_quota_full(r, c.sha256, c.size)) != 0) {
+		if (rc > 0) {
+			server_audit(r->srv, r->device.serial, "file_refused",
+			             json_pack("{s:s, s:s, s:I, s:s}", "device", r->device.serial,
+			                       "sha256", c.sha256, "size", (json_int_t)c.size,
+			                       "reason", "over the device's files.quota_mb"));
+			http_error(r, 413, "quota", "file %s: over the device's files.quota_mb",
+			           c.sha256);
+		}
+		return;
+	}
+	if (api_file_part(r, c.sha256, c.size, part) != 0)
+		return;
+	if (api_part_write(r, "file", part, c.size, c.offset, bytes, len, &fd, &have,
+	                   &wrote) == 0)
+		api_file_done(r, have, 0, 0);   /* the JSON request at have == size ends it */
+	if (fd >= 0)
+		close(fd);
 }
 
 /* ---- for people -------------------------------------------------------------- */

@@ -14,13 +14,11 @@
 #include "err.h"
 #include "http.h"
 
-int api_part_append(struct http_req *r, const char *what, const char *part, int64_t size,
-                    int64_t offset, const char *b64, size_t maxchunk, int *fd,
-                    int64_t *have, int *wrote)
+int api_part_write(struct http_req *r, const char *what, const char *part, int64_t size,
+                   int64_t offset, const uint8_t *buf, size_t n, int *fd, int64_t *have,
+                   int *wrote)
 {
-	uint8_t *buf = NULL;
 	struct stat st;
-	size_t n = 0;
 
 	*wrote = 0;
 	if ((*fd = open(part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
@@ -38,27 +36,38 @@ int api_part_append(struct http_req *r, const char *what, const char *part, int6
 	*have = (int64_t)st.st_size;
 	if (offset != *have)
 		return 0;                 /* the device resumes from what is here */
-	if ((buf = malloc(maxchunk)) == NULL ||
-	    b64url_decode(b64, strlen(b64), buf, maxchunk, &n) != 0) {
-		api_bad_field(r, "data", buf == NULL ? TE_ERR_NOMEM : TE_ERR_INVALID);
-		free(buf);
-		return -1;
-	}
 	if ((int64_t)n > size - offset) {
 		api_bad_field(r, "data", TE_ERR_TOO_LONG);
-		free(buf);
 		return -1;
 	}
 	if (n > 0 && (pwrite(*fd, buf, n, (off_t)offset) != (ssize_t)n || fdatasync(*fd) != 0)) {
 		/* what did land is kept; the device resumes from the part's size */
 		http_error(r, 503, "storage", "cannot write the %s (%s)", what, strerror(errno));
-		free(buf);
 		return -1;
 	}
-	free(buf);
 	*have = offset + (int64_t)n;
 	*wrote = 1;
 	return 0;
+}
+
+int api_part_append(struct http_req *r, const char *what, const char *part, int64_t size,
+                    int64_t offset, const char *b64, size_t maxchunk, int *fd,
+                    int64_t *have, int *wrote)
+{
+	uint8_t *buf = malloc(maxchunk);
+	size_t n = 0;
+	int rc;
+
+	*fd = -1;
+	*wrote = 0;
+	if (buf == NULL || b64url_decode(b64, strlen(b64), buf, maxchunk, &n) != 0) {
+		api_bad_field(r, "data", buf == NULL ? TE_ERR_NOMEM : TE_ERR_INVALID);
+		free(buf);
+		return -1;
+	}
+	rc = api_part_write(r, what, part, size, offset, buf, n, fd, have, wrote);
+	free(buf);
+	return rc;
 }
 
 int api_chunk_read(const char *path, int64_t offset, size_t maxchunk, char **text)

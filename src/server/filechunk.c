@@ -8,6 +8,8 @@
 #include "err.h"
 #include "jbody.h"
 
+#define FILECHUNK_INT_MAX ((int64_t)1 << 50)
+
 static int filechunk_int(const json_t *j, const char *key, int64_t *out)
 {
 	const json_t *v = json_object_get(j, key);
@@ -15,7 +17,7 @@ static int filechunk_int(const json_t *j, const char *key, int64_t *out)
 	if (v == NULL)
 		return TE_ERR_NOT_FOUND;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > ((json_int_t)1 << 50))
+	    json_integer_value(v) > (json_int_t)FILECHUNK_INT_MAX)
 		return TE_ERR_INVALID;
 	*out = (int64_t)json_integer_value(v);
 	return 0;
@@ -74,5 +76,81 @@ int filechunk_parse(const json_t *j, struct filechunk *out, const char **field)
 		return *field = "data", TE_ERR_NOT_FOUND;
 	if (strlen(out->data) > (FILECHUNK_BYTES / 3 + 1) * 4)
 		return *field = "data", TE_ERR_TOO_LONG;
+	return 0;
+}
+
+/* The decimal digits of v[0..n) into *out: at most FILECHUNK_INT_MAX, no
+ * sign, no leading zero but "0" itself. */
+static int filechunk_dec(const char *v, size_t n, int64_t *out)
+{
+	int64_t x = 0;
+	size_t i;
+
+	if (n == 0 || n > 16 || (n > 1 && v[0] == '0'))
+		return TE_ERR_INVALID;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return TE_ERR_INVALID;
+		x = x * 10 + (v[i] - '0');
+	}
+	if (x > FILECHUNK_INT_MAX)
+		return TE_ERR_INVALID;
+	*out = x;
+	return 0;
+}
+
+int filechunk_raw_parse(const char *query, struct filechunk_raw *out, const char **field)
+{
+	const char *p = query, *eq, *end;
+	unsigned seen = 0, bit;
+	size_t kl, vl;
+
+	memset(out, 0, sizeof(*out));
+	if (query == NULL)
+		return *field = "sha256", TE_ERR_NOT_FOUND;
+	if (strlen(query) > 256)
+		return *field = "query", TE_ERR_TOO_LONG;
+	while (*p != '\0') {
+		end = p + strcspn(p, "&");
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq == NULL)
+			return *field = "query", TE_ERR_INVALID;
+		kl = (size_t)(eq - p);
+		vl = (size_t)(end - eq - 1);
+		if (kl == 6 && memcmp(p, "sha256", 6) == 0) {
+			bit = 1;
+			*field = "sha256";
+			if (vl != SHA256_HEX_BYTES - 1)
+				return TE_ERR_INVALID;
+			memcpy(out->sha256, eq + 1, vl);
+			out->sha256[vl] = '\0';
+			if (!filechunk_hex64(out->sha256))
+				return TE_ERR_INVALID;
+		} else if (kl == 4 && memcmp(p, "size", 4) == 0) {
+			bit = 2;
+			*field = "size";
+			if (filechunk_dec(eq + 1, vl, &out->size) != 0)
+				return TE_ERR_INVALID;
+		} else if (kl == 6 && memcmp(p, "offset", 6) == 0) {
+			bit = 4;
+			*field = "offset";
+			if (filechunk_dec(eq + 1, vl, &out->offset) != 0)
+				return TE_ERR_INVALID;
+		} else {
+			return *field = "query", TE_ERR_INVALID;
+		}
+		if (seen & bit)
+			return TE_ERR_INVALID;        /* *field names the repeated key */
+		seen |= bit;
+		p = *end == '&' ? end + 1 : end;
+	}
+	if (!(seen & 1))
+		return *field = "sha256", TE_ERR_NOT_FOUND;
+	if (!(seen & 2))
+		return *field = "size", TE_ERR_NOT_FOUND;
+	if (!(seen & 4))
+		return *field = "offset", TE_ERR_NOT_FOUND;
+	if (out->offset > out->size)
+		return *field = "offset", TE_ERR_INVALID;
 	return 0;
 }

@@ -20,6 +20,18 @@ struct filechunk {
 	const char *data;           /* base64url, into j; NULL for a refusal */
 };
 
+/* A raw chunk's query (PUT /api/v1/device/file?sha256=H&size=S&offset=N,
+ * api_files.c): each of the three exactly once and nothing else; H is 64
+ * lower-case hex digits, S and N decimal, at most 2^50, N at most S. 0, or
+ * a te_err with *field naming the key that is missing or wrong ("query"
+ * for a malformed or unknown pair). */
+struct filechunk_raw {
+	char sha256[SHA256_HEX_BYTES];
+	int64_t size;
+	int64_t offset;
+};
+int filechunk_raw_parse(const char *query, struct filechunk_raw *out, const char **field);
+
 /* Check j's fields into out. 0, or a te_err with *field naming the field
  * that is missing or wrong. Text fields are displayable text; a path is
  * absolute; data is at most FILECHUNK_BYTES once decoded. */

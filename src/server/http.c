@@ -318,6 +318,22 @@ static int http_copy_body(struct http_req *r)
 	return 0;
 }
 
+const uint8_t *http_req_raw_body(struct http_req *r, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+
+	*len = evbuffer_get_length(in);
+	return *len == 0 ? (const uint8_t *)"" : evbuffer_pullup(in, -1);
+}
+
+void http_req_allow_uploads(struct http_req *r)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+
+	if (evcon != NULL)
+		evhttp_connection_set_max_body_size(evcon, MAX_HTTP_UPLOAD_BYTES);
+}
+
 static void http_peer(struct http_req *r)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
@@ -380,7 +396,11 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 		http_error(r, 404, "not_found", "no such endpoint; see docs/protocol.md");
 		return;
 	}
-	if (http_copy_body(r) != 0) {
+	/* A PUT's body is raw bytes the handler takes from evhttp's buffer
+	 * (http_req_raw_body), bounded by the connection's limit; any other
+	 * body is copied, JSON of at most MAX_HTTP_BODY_BYTES. */
+	if (r->method == EVHTTP_REQ_PUT ? (r->body = calloc(1, 1)) == NULL :
+	    http_copy_body(r) != 0) {
 		http_error(r, 413, "too_large", "request body exceeds %d bytes", MAX_HTTP_BODY_BYTES);
 		return;
 	}

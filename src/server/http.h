@@ -22,7 +22,8 @@ struct http_req {
 	char method_name[8];
 	char path[256];
 	char arg[MAX_NAME_BYTES];             /* the route's captured segment */
-	char *body;                           /* NUL-terminated copy, may be "" */
+	char *body;                           /* NUL-terminated copy, may be ""; ""
+	                                       * for a PUT (http_req_raw_body) */
 	size_t body_len;
 	int have_peer;                        /* a verified client certificate */
 	struct tls_peer peer;
@@ -76,6 +77,15 @@ uint64_t http_req_conn_tag(struct http_req *r, const char *serial);
 void http_peer_addr(struct http_req *r, char *out, size_t outsz);
 /* Add "Retry-After: secs" to r's answer (before http_reply / http_error). */
 void http_retry_after(struct http_req *r, long secs);
+/* A PUT's body, raw (r->body is "" for a PUT): *len bytes, valid until r
+ * is answered; NULL when out of memory. */
+const uint8_t *http_req_raw_body(struct http_req *r, size_t *len);
+/* r came from a device whose certificate and registration were checked:
+ * later requests on its connection may carry up to MAX_HTTP_UPLOAD_BYTES
+ * (a data file's raw chunks); a connection's first request never can, so
+ * nobody unauthenticated makes the server hold more than
+ * MAX_HTTP_BODY_BYTES. */
+void http_req_allow_uploads(struct http_req *r);
 /* The Authorization bearer token, or NULL. Points into the request headers. */
 const char *http_bearer(struct http_req *r);
 

@@ -88,6 +88,7 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_POST, "/api/v1/device/status", API_DEVICE, NULL, api_device_status },
 	{ EVHTTP_REQ_POST, "/api/v1/device/activity", API_DEVICE, NULL, api_device_activity },
 	{ EVHTTP_REQ_POST, "/api/v1/device/file", API_DEVICE, NULL, api_device_file },
+	{ EVHTTP_REQ_PUT,  "/api/v1/device/file", API_DEVICE, NULL, api_device_file_put },
 	{ EVHTTP_REQ_POST, "/api/v1/device/relay-failed", API_DEVICE, NULL,
 	  api_device_relay_failed },
 	{ EVHTTP_REQ_POST, "/api/v1/relay/event", API_RELAY, NULL, api_relay_event },
@@ -255,6 +256,8 @@ void api_dispatch(struct http_req *r)
 		           " it can no longer use this server", r->device.serial);
 		return;
 	}
+	if (route->auth == API_DEVICE && strcmp(r->device.status, "revoked") != 0)
+		http_req_allow_uploads(r);
 	route->handler(r);
 }
 

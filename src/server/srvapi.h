@@ -50,6 +50,8 @@ void api_relay_event(struct http_req *r);
 void api_device_recording(struct http_req *r);
 void api_device_status(struct http_req *r);
 void api_device_file(struct http_req *r);
+/* PUT /api/v1/device/file?sha256=&size=&offset= (api_files.c): a raw chunk. */
+void api_device_file_put(struct http_req *r);
 void api_device_files(struct http_req *r);
 void api_file_get(struct http_req *r);
 void api_file_read(struct http_req *r);
@@ -71,6 +73,10 @@ int api_data_path(struct server *srv, const char *top, const char *sub, const ch
 int api_part_append(struct http_req *r, const char *what, const char *part, int64_t size,
                     int64_t offset, const char *b64, size_t maxchunk, int *fd,
                     int64_t *have, int *wrote);
+/* The same with the chunk's n bytes as they are (a raw PUT). */
+int api_part_write(struct http_req *r, const char *what, const char *part, int64_t size,
+                   int64_t offset, const uint8_t *buf, size_t n, int *fd, int64_t *have,
+                   int *wrote);
 /* At most maxchunk bytes of path from offset, base64url, into *text
  * (malloc'd). 0 or TE_ERR_IO / TE_ERR_NOMEM (errno says why). */
 int api_chunk_read(const char *path, int64_t offset, size_t maxchunk, char **text);

@@ -32,7 +32,7 @@ wait_online
 stored() { tether-server audit list --dir "$SRV" | grep file_stored | grep -c "$1" || true; }
 # big.log's part only (a.log's is there for an instant too).
 BIG_SHA=$(sha256sum "$D/big.log" | cut -d' ' -f1)
-BIG_PART="$SRV/files/partial/$SERIAL+$BIG_SHA.part"
+BIG_PART="$SRV/files/partial/$SERIAL+$BIG_SHA+1048576.part"
 part_size() { stat -c %s "$BIG_PART" 2>/dev/null; }
 # Early in the upload (at most 2 of its 8 chunks), so that both kills below
 # find it still under way however slow the machine is.
