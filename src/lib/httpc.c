@@ -24,8 +24,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include "bounds.h"
 #include "err.h"
@@ -428,6 +431,18 @@ static int httpc_connection(struct httpc *h)
 	return 0;
 }
 
+/* No Nagle: a request's last TLS record would otherwise wait for the
+ * server's delayed ACK of the one before (up to 40 ms a request). The
+ * socket exists once evhttp_make_request has started the connect. */
+static void httpc_nodelay(struct httpc *h)
+{
+	evutil_socket_t fd = h->bev != NULL ? bufferevent_getfd(h->bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* Send one request on the kept connection, or on a new one. */
 static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *full,
                       const char *bearer, const char *ctype, const void *body,
@@ -451,6 +466,7 @@ static int httpc_send(struct httpc *h, enum evhttp_cmd_type type, const char *fu
 		r = TE_ERR_IO;
 		goto fail;
 	}
+	httpc_nodelay(h);
 	return 0;
 fail:
 	/* A request that was never queued is still ours to free. */
