@@ -17,7 +17,8 @@ struct apiq_item {
 	const char *method;
 	const char *ctype;
 	char *path;
-	char *body;
+	char *body;                 /* owned (JSON), or NULL for a borrowed one */
+	const void *ref;            /* what is sent: body, or the caller's bytes */
 	size_t bodylen;
 	httpc_cb cb;
 	void *arg;
@@ -74,7 +75,7 @@ static void apiq_start_next(evutil_socket_t fd, short what, void *arg)
 			q->tail = NULL;
 		q->count--;
 		q->inflight = it;
-		rc = httpc_request_raw(q->http, it->method, it->path, NULL, it->ctype, it->body,
+		rc = httpc_request_raw(q->http, it->method, it->path, NULL, it->ctype, it->ref,
 		                       it->bodylen, apiq_done, q);
 		if (rc == 0)
 			return;
@@ -97,6 +98,9 @@ int apiq_new(struct event_base *base, const char *base_url, const char *proxy,
 	if ((rc = httpc_new(base, base_url, ctx, &q->http)) != 0 ||
 	    (rc = httpc_set_proxy(q->http, proxy)) != 0)
 		goto fail;
+	/* Every body lives in its item (or with its caller, apiq_put_bytes)
+	 * until the item's callback has run. */
+	httpc_borrow_bodies(q->http, 1);
 	if ((q->kick = event_new(base, -1, 0, apiq_start_next, q)) == NULL) {
 		rc = TE_ERR_NOMEM;
 		goto fail;
@@ -146,7 +150,7 @@ int apiq_keeps_connection(const struct apiq *q)
 }
 
 static int apiq_add(struct apiq *q, const char *method, const char *path, const char *ctype,
-                    const void *body, size_t bodylen, httpc_cb cb, void *arg)
+                    const void *body, size_t bodylen, int borrow, httpc_cb cb, void *arg)
 {
 	struct apiq_item *it;
 
@@ -159,13 +163,19 @@ static int apiq_add(struct apiq *q, const char *method, const char *path, const 
 	it->method = method;
 	it->ctype = ctype;
 	it->path = strdup(path);
-	it->body = malloc(bodylen + 1);
-	if (it->path == NULL || it->body == NULL) {
+	if (!borrow)
+		it->body = malloc(bodylen + 1);
+	if (it->path == NULL || (!borrow && it->body == NULL)) {
 		apiq_item_free(it);
 		return TE_ERR_NOMEM;
 	}
-	memcpy(it->body, body, bodylen);
-	it->body[bodylen] = '\0';
+	if (borrow) {
+		it->ref = body;
+	} else {
+		memcpy(it->body, body, bodylen);
+		it->body[bodylen] = '\0';
+		it->ref = it->body;
+	}
 	it->bodylen = bodylen;
 	it->cb = cb;
 	it->arg = arg;
@@ -187,7 +197,7 @@ int apiq_post(struct apiq *q, const char *path, const char *json_body,
 		json_body = "{}";
 	if (strlen(json_body) > MAX_HTTP_BODY_BYTES)
 		return TE_ERR_TOO_LONG;
-	return apiq_add(q, "POST", path, "application/json", json_body, strlen(json_body),
+	return apiq_add(q, "POST", path, "application/json", json_body, strlen(json_body), 0,
 	                cb, arg);
 }
 
@@ -196,5 +206,5 @@ int apiq_put_bytes(struct apiq *q, const char *path, const void *body, size_t le
 {
 	if (len > MAX_HTTP_UPLOAD_BYTES)
 		return TE_ERR_TOO_LONG;
-	return apiq_add(q, "PUT", path, "application/octet-stream", body, len, cb, arg);
+	return apiq_add(q, "PUT", path, "application/octet-stream", body, len, 1, cb, arg);
 }

@@ -24,8 +24,10 @@ void apiq_free(struct apiq *q);
  * outcome is logged). */
 int apiq_post(struct apiq *q, const char *path, const char *json_body,
               httpc_cb cb, void *arg);
-/* Queue a PUT of len bytes (application/octet-stream, copied; at most
- * MAX_HTTP_UPLOAD_BYTES). */
+/* Queue a PUT of len bytes (application/octet-stream; at most
+ * MAX_HTTP_UPLOAD_BYTES). The bytes are borrowed, not copied: they must stay
+ * valid and unchanged until cb has run, which it always does (with status 0
+ * from apiq_free). */
 int apiq_put_bytes(struct apiq *q, const char *path, const void *body, size_t len,
                    httpc_cb cb, void *arg);
 /* Keep the connection between requests (httpc_set_keepalive): only for a

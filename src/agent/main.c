@@ -443,8 +443,10 @@ out:
 		run_stop_workers(&r);
 	ping_free(ping);
 	actrun_free(actrun);
-	collector_free(collector);
+	/* The upload queue first: its requests borrow the collector's chunk
+	 * buffer until their callbacks have run. */
 	apiq_free(upq);
+	collector_free(collector);
 	apiq_free(api);
 	devreport_free(report);
 	consent_free(r.consent);

@@ -147,10 +147,11 @@ static void httpc_forget_request(struct httpc *h)
 		OPENSSL_cleanse(h->req_bearer, strlen(h->req_bearer));
 		free(h->req_bearer);
 	}
-	if (h->req_body != NULL) {
+	if (h->req_body != NULL && h->req_body_owned) {
 		OPENSSL_cleanse(h->req_body, h->req_bodylen);
 		free(h->req_body);
 	}
+	h->req_body_owned = 0;
 	free(h->req_path);
 	h->req_bearer = h->req_body = h->req_path = NULL;
 	h->req_bodylen = 0;
@@ -203,6 +204,12 @@ void httpc_set_keepalive(struct httpc *h, int on)
 {
 	if (h != NULL)
 		h->keepalive = on != 0;
+}
+
+void httpc_borrow_bodies(struct httpc *h, int on)
+{
+	if (h != NULL && !h->busy)
+		h->borrow_bodies = on != 0;
 }
 
 int httpc_keeps_connection(const struct httpc *h)
@@ -485,12 +492,17 @@ static int httpc_keep_request(struct httpc *h, enum evhttp_cmd_type type, const 
 	h->req_type = type;
 	if ((h->req_path = strdup(full)) == NULL ||
 	    (bearer != NULL && (h->req_bearer = strdup(bearer)) == NULL) ||
-	    (body != NULL && (h->req_body = malloc(bodylen + 1)) == NULL)) {
+	    (body != NULL && !h->borrow_bodies && (h->req_body = malloc(bodylen + 1)) == NULL)) {
 		httpc_forget_request(h);
 		return TE_ERR_NOMEM;
 	}
 	if (body != NULL) {
-		memcpy(h->req_body, body, bodylen);
+		if (h->borrow_bodies) {
+			h->req_body = (char *)body;   /* the caller keeps it until the callback */
+		} else {
+			memcpy(h->req_body, body, bodylen);
+			h->req_body_owned = 1;
+		}
 		h->req_bodylen = bodylen;
 		snprintf(h->req_ctype, sizeof(h->req_ctype), "%s", ctype);
 	}

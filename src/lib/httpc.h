@@ -52,6 +52,11 @@ int httpc_set_proxy(struct httpc *h, const char *proxy_url);
  * sent once more on a new connection, so only use this where sending a
  * request twice is harmless. Off by default; not used through a proxy. */
 void httpc_set_keepalive(struct httpc *h, int on);
+/* The caller promises that each request's body stays valid and unchanged
+ * until its callback has run (or httpc_cancel / httpc_free): with keep-alive
+ * the body is then not copied to be sent again, only into the connection's
+ * buffer. For large uploads (apiq). */
+void httpc_borrow_bodies(struct httpc *h, int on);
 /* 1 when one connection carries request after request: keep-alive on and
  * no proxy (a tunnel is made for each request). */
 int httpc_keeps_connection(const struct httpc *h);

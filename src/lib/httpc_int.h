@@ -51,8 +51,10 @@ struct httpc {
 	enum evhttp_cmd_type req_type;    /* the request, kept to send it again */
 	char *req_path;
 	char *req_bearer;                 /* wiped on free */
-	char *req_body;                   /* wiped on free */
+	char *req_body;                   /* wiped on free when owned */
 	size_t req_bodylen;
+	int req_body_owned;               /* 0: the caller's (httpc_borrow_bodies) */
+	int borrow_bodies;
 	char req_ctype[HTTPC_CTYPE_BYTES];
 	unsigned long conns_opened;       /* connections made, for tests and benches */
 	/* connections are freed outside their own callbacks */

@@ -1,7 +1,9 @@
 /* fuzz_filechunk.c: a device's data-file upload request
- * (src/server/filechunk.c), from the bytes of its body. */
+ * (src/server/filechunk.c): the JSON body of POST /api/v1/device/file, and
+ * the same bytes as the query of a raw chunk (PUT ...?sha256=&size=&offset=). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -19,5 +21,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (j != NULL && filechunk_parse(j, &c, &field) == 0 && c.data != NULL)
 		(void)b64url_decode(c.data, strlen(c.data), buf, sizeof(buf), &n);
 	json_decref(j);
+
+	/* The query as evhttp hands it over: NUL-terminated text. */
+	char *q = malloc(size + 1);
+	struct filechunk_raw raw;
+
+	if (q != NULL) {
+		memcpy(q, data, size);
+		q[size] = '\0';
+		field = NULL;
+		if (filechunk_raw_parse(q, &raw, &field) == 0) {
+			if (raw.offset > raw.size || strlen(raw.sha256) != 64)
+				__builtin_trap();     /* what the handler relies on */
+		} else if (field == NULL) {
+			__builtin_trap();             /* every refusal names its key */
+		}
+		free(q);
+	}
 	return 0;
 }
