@@ -16,6 +16,7 @@
 #include "files.h"
 #include "queue.h"
 #include "records.h"
+#include "repo.h"
 #include "enroll.h"
 #include "log.h"
 #include "login.h"
@@ -84,6 +85,25 @@ static const char usage_text[] =
 	"  queue list [--device D] [--site S] [--state STATE] [--batch ID]\n"
 	"  queue show ID         an activity: state, why, output, exit status, files\n"
 	"  queue cancel ID --reason TEXT | queue retry ID [--not-after WHEN]\n"
+	"  repo keygen KEYFILE   an Ed25519 key for a repository role (KEYFILE, 0600,\n"
+	"                        and KEYFILE.pub); made and kept on your machine\n"
+	"  repo init DIR --root-key K[,K] --targets-key K --snapshot-key K\n"
+	"            --timestamp-key K [--root-threshold N] [--targets-threshold N]\n"
+	"            [--expires DAYS]\n"
+	"                        a software repository's root and targets, version 1\n"
+	"                        (snapshot and timestamp keys: the server's online ones)\n"
+	"  repo root DIR [the same options]\n"
+	"                        the next root version (keys rotated, thresholds, a new\n"
+	"                        expiry); sign it with the new and the old root keys\n"
+	"  repo delegate DIR ROLE --key K[,K] --paths 'FAMILY/*' [--threshold N]\n"
+	"                        a product family's release managers may sign inside\n"
+	"                        their paths only\n"
+	"  repo add DIR FILE --name FAMILY/FILE --product P --hardware H[,H]\n"
+	"           --component C --version V --counter N [--sbom FILE] [--role ROLE]\n"
+	"                        a target with its custom data; the release counter of\n"
+	"                        a component never goes down\n"
+	"  repo sign DIR ROLE --key KEYFILE[,KEYFILE]\n"
+	"  repo status DIR       each role's version, expiry, signatures and state\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
@@ -150,6 +170,7 @@ static const struct {
 	{ "files", files_main },
 	{ "records", records_main },
 	{ "queue", queue_main },
+	{ "repo", repo_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },
