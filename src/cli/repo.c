@@ -144,7 +144,8 @@ static int repo_private_key(const char *path, EVP_PKEY **key)
 	return 0;
 }
 
-/* A public key: a .pub file (the TUF key object), or a private key's PEM. */
+/* A public key: a .pub file (the TUF key object, or a PEM public key as the
+ * server's online keys are), or a private key's PEM. */
 static int repo_public_key(const char *path, json_t **key, char id[TUF_KEYID_BYTES])
 {
 	char *text = NULL;
@@ -164,7 +165,15 @@ static int repo_public_key(const char *path, json_t **key, char id[TUF_KEYID_BYT
 		return rc;
 	}
 	free(text);
-	if ((rc = repo_private_key(path, &pk)) != 0)
+	{
+		FILE *f = fopen(path, "r");
+
+		if (f != NULL) {
+			pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);   /* the server's online keys */
+			fclose(f);
+		}
+	}
+	if (pk == NULL && (rc = repo_private_key(path, &pk)) != 0)
 		return rc;
 	rc = tuf_key_json(pk, key, id);
 	EVP_PKEY_free(pk);

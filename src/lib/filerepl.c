@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -47,6 +49,11 @@ int fd_write_all(int fd, const void *data, size_t len)
 
 int file_replace(const char *path, const void *data, size_t len)
 {
+	return file_replace_mode(path, data, len, 0600);
+}
+
+int file_replace_mode(const char *path, const void *data, size_t len, mode_t mode)
+{
 	char tmp[PATH_MAX];
 	int fd, rc = TE_ERR_IO, saved, n;
 
@@ -54,8 +61,10 @@ int file_replace(const char *path, const void *data, size_t len)
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return TE_ERR_TOO_LONG;
 	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0)
 		return TE_ERR_IO;
+	if (mode != 0600)
+		(void)fchmod(fd, mode);       /* past the umask: the file is meant for readers */
 	if (fd_write_all(fd, data, len) == 0 && fsync(fd) == 0)
 		rc = 0;
 	if (close(fd) != 0)
@@ -69,5 +78,43 @@ int file_replace(const char *path, const void *data, size_t len)
 		return rc;
 	}
 	file_sync_folder(path);
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	size_t have = 0;
+	ssize_t got;
+	int fd;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(fd);
+		return TE_ERR_TOO_LONG;
+	}
+	if ((*out = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return TE_ERR_NOMEM;
+	}
+	while (have < (size_t)st.st_size) {
+		got = read(fd, *out + have, (size_t)st.st_size - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+	}
+	close(fd);
+	(*out)[have] = '\0';
+	if (have != (size_t)st.st_size) {
+		free(*out);
+		*out = NULL;
+		return TE_ERR_IO;
+	}
+	*len = have;
 	return 0;
 }

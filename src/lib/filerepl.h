@@ -4,12 +4,19 @@
 #define TETHER_FILEREPL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Write data to PATH.tmp (mode 0600, never through a symlink), fsync it,
  * rename it over path and fsync the folder, so the rename survives a power
  * cut too. 0, TE_ERR_TOO_LONG (path) or TE_ERR_IO (errno says why; the
  * temporary file is removed and path left as it was). */
 int file_replace(const char *path, const void *data, size_t len);
+/* The same with another mode (a file others read, 0644). */
+int file_replace_mode(const char *path, const void *data, size_t len, mode_t mode);
+/* A regular file of at most max bytes (never through a symlink), whole,
+ * into *out (malloc'd, NUL-terminated), its length in *len. 0,
+ * TE_ERR_NOT_FOUND, TE_ERR_TOO_LONG (or not a regular file), TE_ERR_IO. */
+int file_read_all(const char *path, size_t max, char **out, size_t *len);
 
 /* write(2) all of data to fd, again after EINTR or a short write.
  * 0 or TE_ERR_IO. */

@@ -31,7 +31,6 @@
 #include "text.h"
 #include "invite.h"
 
-#define ADMIN_ACTOR "admin"
 
 void admin_err(const char *fmt, ...)
 {

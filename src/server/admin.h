@@ -47,4 +47,8 @@ int admin_audit_relay(const char *dir, const char *name, int json);
  * "site", "user" or "policy". */
 int admin_site_main(int argc, char **argv);
 
+/* tether-server repo publish SRC --dir DIR | repo keys --dir DIR (admin_repo.c). */
+int admin_repo_publish(const char *dir, const char *src);
+int admin_repo_keys(const char *dir);
+
 #endif

@@ -9,6 +9,9 @@
 #include "srvconf.h"
 #include "store.h"
 
+/* Who the audit trail names for the offline administration commands. */
+#define ADMIN_ACTOR "admin"
+
 /* "tether-server: <message>" on stderr. */
 void admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The code on stdout alone, what to do with it on stderr. */

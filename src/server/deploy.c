@@ -2,6 +2,7 @@
  * config and database (docs/architecture.md, "Deployment directory"). */
 #include "deploy.h"
 #include "signer.h"
+#include "tufonline.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -332,6 +333,12 @@ int deploy_init(const struct deploy_opts *o, char *errbuf, size_t errsz)
 	{
 		char kerr[PATH_MAX + 128];
 		if ((rc = signer_checkpoint_key_ensure(o->dir, kerr, sizeof(kerr))) != 0)
+			goto fail;
+	}
+	step = "create the software repository's online keys";
+	{
+		char kerr[PATH_MAX + 128];
+		if ((rc = tufonline_keys_ensure(o->dir, kerr, sizeof(kerr))) != 0)
 			goto fail;
 	}
 	step = "write the access policy";

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -247,6 +248,29 @@ void http_reply(struct http_req *r, int status, json_t *body)
 		OPENSSL_cleanse(text, strlen(text));   /* may hold a token or ticket */
 		free(text);
 	}
+	evbuffer_free(buf);
+	http_req_free(r);
+}
+
+void http_reply_file(struct http_req *r, const char *ctype, int fd, int64_t size)
+{
+	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(r->ev);
+	struct evbuffer *buf = evbuffer_new();
+
+	if (buf == NULL || evbuffer_add_file(buf, fd, 0, (ev_off_t)size) != 0) {
+		if (buf != NULL)
+			evbuffer_free(buf);
+		else
+			close(fd);
+		http_error(r, 503, "internal", "cannot send the file");
+		return;
+	}
+	evhttp_add_header(hdrs, "Content-Type", ctype);
+	evhttp_add_header(hdrs, "Cache-Control", "no-store");
+	evhttp_send_reply(r->ev, 200, "OK", buf);
+	log_msg(LOG_LVL_DEBUG, "%s %s 200 %s %lldms %lld bytes", r->method_name, r->path,
+	        r->who[0] ? r->who : "-", (long long)(http_now_ms() - r->started_ms),
+	        (long long)size);
 	evbuffer_free(buf);
 	http_req_free(r);
 }

@@ -44,6 +44,9 @@ int http_listen(struct server *srv);
 void http_close(struct server *srv);
 /* Send status with a JSON body (stolen; NULL sends {}), log, free r. */
 void http_reply(struct http_req *r, int status, json_t *body);
+/* 200 with size bytes of the open file fd (taken: closed when sent) as
+ * ctype, then free r. */
+void http_reply_file(struct http_req *r, const char *ctype, int fd, int64_t size);
 /* {"error": code, "message": ...}, then as http_reply. */
 void http_error(struct http_req *r, int status, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -79,6 +79,13 @@ static const char usage[] =
 	"                (the notifications outbox: state, attempts, next try, last error)\n"
 	"  tether-server notify test --dir DIR [--site NAME]\n"
 	"                (queue a test notification for the running server to deliver)\n"
+	"  tether-server repo keys --dir DIR\n"
+	"                (the software repository's online snapshot and timestamp public\n"
+	"                keys, for the release managers' tether repo init)\n"
+	"  tether-server repo publish FOLDER --dir DIR\n"
+	"                (add a release manager's tether repo folder: new roots, targets,\n"
+	"                delegated roles and their files, each checked; the running server\n"
+	"                then signs a new snapshot and timestamp)\n"
 	"  tether-server --version\n";
 
 /* Options after the positional words: "--key value" pairs and flags. */
@@ -358,5 +365,17 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "notify") == 0)
 		return admin_notify_main(argc - 2, argv + 2);
+	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "publish") == 0) {
+		if (argc < 4 || argv[3][0] == '-')
+			return usage_error("repo publish needs the release manager's folder");
+		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
+			return rc;
+		return admin_repo_publish(o.dir, argv[3]);
+	}
+	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "keys") == 0) {
+		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)
+			return rc;
+		return admin_repo_keys(o.dir);
+	}
 	return usage_error("unknown command");
 }

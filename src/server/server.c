@@ -4,6 +4,7 @@
 #include "siem.h"
 #include "activity.h"
 #include "records.h"
+#include "repo.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -158,6 +159,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	auditcp_tick(srv, 0);
 	records_notify(srv);
 	server_prune(srv);
+	repo_tick(srv);
 }
 
 /* Without the signer no ticket, enrollment or TOTP check can be served, and
@@ -381,6 +383,8 @@ static void server_free(struct server *srv)
 	free(srv->checkpoint_pub_pem);
 	store_close(srv->store);
 	signer_free(srv->signer);
+	repo_free(srv->repo);
+	srv->repo = NULL;
 	policy_free(srv->policy);
 	free(srv);
 }

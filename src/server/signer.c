@@ -230,6 +230,59 @@ int signer_activity(struct signer *s, const struct actenv *e, char *out, size_t 
 	return signmsg_done(&rd);
 }
 
+/* The document of a SIGNMSG_TUF_OK reply into *doc (malloc'd). */
+static int signer_tuf_call(struct signer *s, struct signmsg_wr *w, char **doc)
+{
+	uint8_t buf[MAX_SIGNMSG_BYTES + 1];
+	struct signmsg_rd rd;
+	char *text;
+	int rc;
+
+	*doc = NULL;
+	if ((rc = signmsg_end(w)) != 0 || (rc = signer_call(s, w, SIGNMSG_TUF_OK, buf, &rd)) != 0)
+		return rc;
+	if ((text = malloc(MAX_SIGNMSG_BYTES)) == NULL)
+		return TE_ERR_NOMEM;
+	signmsg_get_str(&rd, text, MAX_SIGNMSG_BYTES);
+	if ((rc = signmsg_done(&rd)) != 0) {
+		free(text);
+		return rc;
+	}
+	*doc = text;
+	return 0;
+}
+
+int signer_tuf_snapshot(struct signer *s, int64_t version, int64_t expires,
+                        const struct tufonline_role *roles, size_t n, char **doc)
+{
+	struct signmsg_wr w;
+
+	signmsg_begin(&w, SIGNMSG_TUF_SNAPSHOT);
+	signmsg_put_u64(&w, (uint64_t)version);
+	signmsg_put_u64(&w, (uint64_t)expires);
+	signmsg_put_u64(&w, (uint64_t)n);
+	for (size_t i = 0; i < n; i++) {
+		signmsg_put_str(&w, roles[i].name);
+		signmsg_put_u64(&w, (uint64_t)roles[i].version);
+	}
+	return signer_tuf_call(s, &w, doc);
+}
+
+int signer_tuf_timestamp(struct signer *s, int64_t version, int64_t expires,
+                         int64_t snap_version, int64_t snap_len, const char *snap_sha256,
+                         char **doc)
+{
+	struct signmsg_wr w;
+
+	signmsg_begin(&w, SIGNMSG_TUF_TIMESTAMP);
+	signmsg_put_u64(&w, (uint64_t)version);
+	signmsg_put_u64(&w, (uint64_t)expires);
+	signmsg_put_u64(&w, (uint64_t)snap_version);
+	signmsg_put_u64(&w, (uint64_t)snap_len);
+	signmsg_put_str(&w, snap_sha256);
+	return signer_tuf_call(s, &w, doc);
+}
+
 int signer_cert(struct signer *s, const char *serial, const char *csr_pem, char **pem)
 {
 	uint8_t buf[MAX_SIGNMSG_BYTES + 1];

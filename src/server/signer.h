@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "signmsg.h"
 #include "srvconf.h"
+#include "tufonline.h"
 
 #define SIGNER_CERT_DAYS       365    /* device certificates issued at enrollment */
 #define SIGNER_REPLY_TIMEOUT_MS 5000  /* a signer that does not answer is dead */
@@ -64,6 +65,13 @@ int signer_totp_check(struct signer *s, const char *box, const char *code,
  * nonce and refuses an expiry that is past or more than ACTENV_MAX_TTL_S
  * ahead. */
 int signer_activity(struct signer *s, const struct actenv *e, char *out, size_t outsz);
+/* The repository's snapshot and timestamp, built and signed by the signer
+ * (tufonline.h): the document's text into *doc (malloc'd). */
+int signer_tuf_snapshot(struct signer *s, int64_t version, int64_t expires,
+                        const struct tufonline_role *roles, size_t n, char **doc);
+int signer_tuf_timestamp(struct signer *s, int64_t version, int64_t expires,
+                         int64_t snap_version, int64_t snap_len, const char *snap_sha256,
+                         char **doc);
 int signer_checkpoint(struct signer *s, int64_t seq, const char *hash, struct checkpoint *out);
 
 /* Make DIR/audit (0700) and the checkpoint key pair when missing (`init`,

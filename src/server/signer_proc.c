@@ -24,6 +24,7 @@
 #include "signer_int.h"
 #include "ticket.h"
 #include "tickets.h"
+#include "tufonline.h"
 
 struct signer_keys {
 	const struct srvconf *cfg;
@@ -31,6 +32,8 @@ struct signer_keys {
 	X509 *issuing;
 	EVP_PKEY *issuing_key;
 	EVP_PKEY *checkpoint_key;
+	EVP_PKEY *snapshot_key;            /* the repository's online roles */
+	EVP_PKEY *timestamp_key;
 	uint8_t totp_key[MFAKEY_BYTES];
 	int64_t checkpoint_seq;            /* the highest seq signed in this run */
 };
@@ -78,6 +81,16 @@ static int signer_load(struct signer_keys *k)
 	}
 	SIGNER_FILE(SIGNER_CHECKPOINT_KEY);
 	if ((rc = ticket_key_load_private(p, &k->checkpoint_key)) != 0)
+		goto fail;
+	if ((rc = tufonline_keys_ensure(d, errbuf, sizeof(errbuf))) != 0) {
+		log_error("signer: %s", errbuf);
+		return rc;
+	}
+	SIGNER_FILE(TUFONLINE_SNAPSHOT_KEY);
+	if ((rc = ticket_key_load_private(p, &k->snapshot_key)) != 0)
+		goto fail;
+	SIGNER_FILE(TUFONLINE_TIMESTAMP_KEY);
+	if ((rc = ticket_key_load_private(p, &k->timestamp_key)) != 0)
 		goto fail;
 #undef SIGNER_FILE
 	return 0;
@@ -159,6 +172,60 @@ static int signer_do_activity(struct signer_keys *k, struct signmsg_rd *rd,
 	signmsg_begin(w, SIGNMSG_ACTIVITY_OK);
 	signmsg_put_str(w, text);
 	return 0;
+}
+
+/* The repository's online roles: the signer builds each document itself
+ * from the numbers asked for, within tufonline.h's bounds. */
+static int signer_tuf_reply(struct signmsg_wr *w, char *doc, size_t len, int rc)
+{
+	if (rc == 0 && len + 16 > MAX_SIGNMSG_BYTES)
+		rc = TE_ERR_TOO_LONG;
+	if (rc == 0) {
+		signmsg_begin(w, SIGNMSG_TUF_OK);
+		signmsg_put_str(w, doc);
+	}
+	free(doc);
+	return rc;
+}
+
+static int signer_do_tuf_snapshot(struct signer_keys *k, struct signmsg_rd *rd,
+                                  struct signmsg_wr *w)
+{
+	struct tufonline_role roles[TUFONLINE_MAX_ROLES];
+	int64_t version = (int64_t)signmsg_get_u64(rd), expires = (int64_t)signmsg_get_u64(rd);
+	uint64_t n = signmsg_get_u64(rd);
+	char *doc = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (n == 0 || n > TUFONLINE_MAX_ROLES)
+		return TE_ERR_INVALID;
+	for (uint64_t i = 0; i < n; i++) {
+		signmsg_get_str(rd, roles[i].name, sizeof(roles[i].name));
+		roles[i].version = (int64_t)signmsg_get_u64(rd);
+	}
+	if ((rc = signmsg_done(rd)) != 0)
+		return rc;
+	rc = tufonline_snapshot(k->snapshot_key, (int64_t)time(NULL), version, expires, roles,
+	                        (size_t)n, &doc, &len);
+	return signer_tuf_reply(w, doc, len, rc);
+}
+
+static int signer_do_tuf_timestamp(struct signer_keys *k, struct signmsg_rd *rd,
+                                   struct signmsg_wr *w)
+{
+	int64_t version = (int64_t)signmsg_get_u64(rd), expires = (int64_t)signmsg_get_u64(rd);
+	int64_t sv = (int64_t)signmsg_get_u64(rd), slen = (int64_t)signmsg_get_u64(rd);
+	char sha[65], *doc = NULL;
+	size_t len = 0;
+	int rc;
+
+	signmsg_get_str(rd, sha, sizeof(sha));
+	if ((rc = signmsg_done(rd)) != 0)
+		return rc;
+	rc = tufonline_timestamp(k->timestamp_key, (int64_t)time(NULL), version, expires, sv, slen,
+	                         sha, &doc, &len);
+	return signer_tuf_reply(w, doc, len, rc);
 }
 
 static int signer_do_cert(struct signer_keys *k, struct signmsg_rd *rd, struct signmsg_wr *w)
@@ -292,6 +359,8 @@ static int signer_serve_one(struct signer_keys *k, int fd, const uint8_t *buf, s
 	case SIGNMSG_TOTP_CHECK: rc = signer_do_totp_check(k, &rd, w); break;
 	case SIGNMSG_CHECKPOINT: rc = signer_do_checkpoint(k, &rd, w); break;
 	case SIGNMSG_ACTIVITY: rc = signer_do_activity(k, &rd, w); break;
+	case SIGNMSG_TUF_SNAPSHOT: rc = signer_do_tuf_snapshot(k, &rd, w); break;
+	case SIGNMSG_TUF_TIMESTAMP: rc = signer_do_tuf_timestamp(k, &rd, w); break;
 	default:
 		log_error("signer: request of reply type %d: closing the connection", (int)type);
 		rc = TE_ERR_PROTOCOL;
@@ -314,6 +383,8 @@ static void signer_keys_free(struct signer_keys *k)
 	EVP_PKEY_free(k->ticket_key);
 	EVP_PKEY_free(k->issuing_key);
 	EVP_PKEY_free(k->checkpoint_key);
+	EVP_PKEY_free(k->snapshot_key);
+	EVP_PKEY_free(k->timestamp_key);
 	X509_free(k->issuing);
 	secret_wipe(k->totp_key, sizeof(k->totp_key));
 }

@@ -1,5 +1,6 @@
 /* signmsg.c: the signer's message codec (signmsg.h). */
 #include "signmsg.h"
+#include "tufonline.h"
 
 #include <string.h>
 
@@ -33,6 +34,12 @@ static const struct { size_t min, max; } signmsg_bounds[SIGNMSG_TYPE_END] = {
 	                       5 * SIGNMSG_STR_HDR + ACTENV_ID_BYTES + 2 * MAX_NAME_BYTES +
 	                       ACTENV_KIND_BYTES + ACTENV_INPUT_BYTES + SIGNMSG_U64 },
 	[SIGNMSG_ACTIVITY_OK] = { SIGNMSG_STR_HDR + 1, SIGNMSG_STR_HDR + MAX_ACTENV_BYTES },
+	[SIGNMSG_TUF_SNAPSHOT] = { 3 * SIGNMSG_U64 + SIGNMSG_STR_HDR + 1 + SIGNMSG_U64,
+	                           3 * SIGNMSG_U64 + TUFONLINE_MAX_ROLES *
+	                           (SIGNMSG_STR_HDR + MAX_NAME_BYTES - 1 + SIGNMSG_U64) },
+	[SIGNMSG_TUF_TIMESTAMP] = { 4 * SIGNMSG_U64 + SIGNMSG_STR_HDR + 64,
+	                            4 * SIGNMSG_U64 + SIGNMSG_STR_HDR + 64 },
+	[SIGNMSG_TUF_OK] = { SIGNMSG_STR_HDR + 1, MAX_SIGNMSG_BYTES - SIGNMSG_HDR_BYTES },
 };
 
 static void signmsg_be32(uint8_t *p, uint32_t v)

@@ -38,6 +38,9 @@ enum signmsg_type {
 	SIGNMSG_CHECKPOINT_OK,       /* str checkpoint JSON */
 	SIGNMSG_ACTIVITY,            /* str id, device, kind, name, input, u64 not after */
 	SIGNMSG_ACTIVITY_OK,         /* str envelope (actenv.h) */
+	SIGNMSG_TUF_SNAPSHOT,        /* u64 version, expires, n, then n x (str role, u64 version) */
+	SIGNMSG_TUF_TIMESTAMP,       /* u64 version, expires, snapshot version, length, str sha256 */
+	SIGNMSG_TUF_OK,              /* str the signed document (tufonline.h) */
 	SIGNMSG_TYPE_END
 };
 

@@ -3,6 +3,7 @@
 #include "srvapi.h"
 #include "activity.h"
 #include "records.h"
+#include "repo.h"
 #include "apiacct.h"
 
 #include <stdio.h>
@@ -225,6 +226,11 @@ void api_dispatch(struct http_req *r)
 {
 	const struct api_route *route = NULL;
 	int path_known = 0;
+
+	if (strncmp(r->path, "/repo/", 6) == 0) {
+		repo_serve(r);           /* public: TUF clients trust signatures, not us */
+		return;
+	}
 
 	for (size_t i = 0; i < sizeof(api_routes) / sizeof(api_routes[0]); i++) {
 		if (!api_match(api_routes[i].pattern, r->path, r->arg, sizeof(r->arg)))

@@ -1,0 +1,275 @@
+/* repo.c: serving the software repository and keeping its online roles
+ * fresh (repo.h). */
+#include "repo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "codec.h"
+#include "err.h"
+#include "filerepl.h"
+#include "log.h"
+#include "repoimport.h"
+#include "server.h"
+#include "signer.h"
+#include "tuf.h"
+#include "tufonline.h"
+
+struct repo_online {
+	int loaded;
+	struct timespec marker;          /* .published's mtime when last signed */
+	int64_t snap_version, snap_expires;
+	int64_t ts_version, ts_expires;
+	struct tufonline_role roles[TUFONLINE_MAX_ROLES];  /* what the snapshot names */
+	size_t nroles;
+	int64_t failed_at;               /* the last attempt failed then: wait a minute */
+};
+
+#define REPO_RETRY_S 60
+
+static void repo_metadir(const struct server *srv, char out[PATH_MAX])
+{
+	if (snprintf(out, PATH_MAX, "%s/repo/metadata", srv->cfg.dir) >= PATH_MAX)
+		out[0] = '\0';               /* never: the dir was opened by this path */
+}
+
+/* The served timestamp and the snapshot it names, read back at the start:
+ * versions only ever go up, even across restarts. */
+static void repo_load_state(struct server *srv, struct repo_online *o)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64], *text = NULL;
+	json_t *md = NULL;
+	const json_t *meta;
+	const char *k;
+	json_t *v;
+	size_t len;
+	int64_t ver, exp;
+
+	repo_metadir(srv, dir);
+	o->snap_version = repoimport_newest(dir, "snapshot");
+	o->ts_version = o->snap_version;        /* each snapshot came with a timestamp */
+	snprintf(p, sizeof(p), "%s/timestamp.json", dir);
+	if (file_read_all(p, TUF_MAX_META_BYTES, &text, &len) == 0 && tuf_parse(text, len, &md) == 0 &&
+	    tuf_check_signed(md, "timestamp", &ver, &exp) == 0) {
+		if (ver > o->ts_version)
+			o->ts_version = ver;
+		o->ts_expires = exp;
+	}
+	free(text);
+	json_decref(md);
+	md = NULL;
+	text = NULL;
+	snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)o->snap_version);
+	if (o->snap_version > 0 && file_read_all(p, TUF_MAX_META_BYTES, &text, &len) == 0 &&
+	    tuf_parse(text, len, &md) == 0 && tuf_check_signed(md, "snapshot", &ver, &exp) == 0) {
+		o->snap_expires = exp;
+		meta = json_object_get(json_object_get(md, "signed"), "meta");
+		json_object_foreach((json_t *)meta, k, v) {
+			if (o->nroles >= TUFONLINE_MAX_ROLES || strlen(k) < 6 ||
+			    strlen(k) - 5 >= MAX_NAME_BYTES)
+				continue;
+			snprintf(o->roles[o->nroles].name, MAX_NAME_BYTES, "%.*s", (int)(strlen(k) - 5), k);
+			o->roles[o->nroles++].version = json_integer_value(json_object_get(v, "version"));
+		}
+	}
+	free(text);
+	json_decref(md);
+	o->loaded = 1;
+}
+
+/* What the snapshot must name now: the newest targets and each role it
+ * delegates to, at their newest served versions. */
+static int repo_current_roles(struct server *srv, struct tufonline_role *roles, size_t *n)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64], *text = NULL;
+	long long tv;
+	json_t *md = NULL, *d;
+	size_t len, i;
+	int rc;
+
+	repo_metadir(srv, dir);
+	*n = 0;
+	if ((tv = repoimport_newest(dir, "targets")) == 0)
+		return TE_ERR_NOT_FOUND;
+	snprintf(roles[0].name, MAX_NAME_BYTES, "targets");
+	roles[0].version = tv;
+	*n = 1;
+	snprintf(p, sizeof(p), "%s/%lld.targets.json", dir, tv);
+	if ((rc = file_read_all(p, TUF_MAX_META_BYTES, &text, &len)) != 0 ||
+	    (rc = tuf_parse(text, len, &md)) != 0) {
+		free(text);
+		return rc;
+	}
+	json_array_foreach(json_object_get(json_object_get(json_object_get(md, "signed"),
+	                   "delegations"), "roles"), i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		long long v;
+
+		if (name == NULL || strlen(name) >= MAX_NAME_BYTES || *n >= TUFONLINE_MAX_ROLES ||
+		    (v = repoimport_newest(dir, name)) == 0)
+			continue;
+		snprintf(roles[*n].name, MAX_NAME_BYTES, "%s", name);
+		roles[(*n)++].version = v;
+	}
+	free(text);
+	json_decref(md);
+	return 0;
+}
+
+static int repo_same_roles(const struct repo_online *o, const struct tufonline_role *r, size_t n)
+{
+	size_t i, j;
+	int found;
+
+	if (n != o->nroles)
+		return 0;
+	for (i = 0; i < n; i++) {
+		found = 0;
+		for (j = 0; j < o->nroles; j++)
+			found |= strcmp(r[i].name, o->roles[j].name) == 0 && r[i].version == o->roles[j].version;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* A new snapshot (when new_snapshot) and a new timestamp naming it. */
+static int repo_sign_online(struct server *srv, struct repo_online *o,
+                            const struct tufonline_role *roles, size_t n, int new_snapshot)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64], sha[65], *doc = NULL, *text = NULL;
+	int64_t now = server_now(), sv = o->snap_version, slen;
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	size_t len = 0;
+	int rc;
+
+	repo_metadir(srv, dir);
+	if (new_snapshot) {
+		sv = o->snap_version + 1;
+		if ((rc = signer_tuf_snapshot(srv->signer, sv, now + REPO_SNAPSHOT_TTL_S, roles, n,
+		                              &doc)) != 0)
+			return rc;
+		snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)sv);
+		rc = file_replace_mode(p, doc, strlen(doc), 0644);
+		free(doc);
+		doc = NULL;
+		if (rc != 0)
+			return rc;
+		o->snap_version = sv;
+		o->snap_expires = now + REPO_SNAPSHOT_TTL_S;
+		memcpy(o->roles, roles, n * sizeof(*roles));
+		o->nroles = n;
+	}
+	snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)sv);
+	if ((rc = file_read_all(p, TUF_MAX_META_BYTES, &text, &len)) != 0)
+		return rc;
+	slen = (int64_t)len;
+	rc = EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
+	     hex_encode(md, mdlen, sha, sizeof(sha)) == 0 ? 0 : TE_ERR_CRYPTO;
+	free(text);
+	if (rc != 0 ||
+	    (rc = signer_tuf_timestamp(srv->signer, o->ts_version + 1, now + REPO_TIMESTAMP_TTL_S,
+	                               sv, slen, sha, &doc)) != 0)
+		return rc;
+	snprintf(p, sizeof(p), "%s/timestamp.json", dir);
+	rc = file_replace_mode(p, doc, strlen(doc), 0644);
+	free(doc);
+	if (rc != 0)
+		return rc;
+	o->ts_version++;
+	o->ts_expires = now + REPO_TIMESTAMP_TTL_S;
+	log_info("repository: snapshot version %lld, timestamp version %lld",
+	         (long long)o->snap_version, (long long)o->ts_version);
+	return 0;
+}
+
+void repo_tick(struct server *srv)
+{
+	struct tufonline_role roles[TUFONLINE_MAX_ROLES];
+	struct repo_online *o = srv->repo;
+	char dir[PATH_MAX], p[PATH_MAX + 32];
+	int64_t now = server_now();
+	struct stat st;
+	size_t n = 0;
+	int published, new_snapshot, rc;
+
+	repo_metadir(srv, dir);
+	snprintf(p, sizeof(p), "%s/%s", dir, REPO_MARKER);
+	if (stat(p, &st) != 0)
+		return;                   /* nothing published yet */
+	if (o == NULL && (o = srv->repo = calloc(1, sizeof(*o))) == NULL)
+		return;
+	if (!o->loaded)
+		repo_load_state(srv, o);
+	if (o->failed_at != 0 && now - o->failed_at < REPO_RETRY_S)
+		return;
+	published = st.st_mtim.tv_sec != o->marker.tv_sec || st.st_mtim.tv_nsec != o->marker.tv_nsec;
+	if (!published && o->ts_expires - now > REPO_TIMESTAMP_TTL_S / 2 &&
+	    o->snap_expires - now > REPO_SNAPSHOT_TTL_S / 2)
+		return;
+	if ((rc = repo_current_roles(srv, roles, &n)) != 0) {
+		log_error("repository: cannot read the served targets: %s", te_strerror(rc));
+		o->failed_at = now;
+		return;
+	}
+	new_snapshot = o->snap_version == 0 || !repo_same_roles(o, roles, n) ||
+	               o->snap_expires - now <= REPO_SNAPSHOT_TTL_S / 2;
+	if ((rc = repo_sign_online(srv, o, roles, n, new_snapshot)) != 0) {
+		log_error("repository: cannot sign a new %s: %s (tried again in %d s)",
+		          new_snapshot ? "snapshot" : "timestamp", te_strerror(rc), REPO_RETRY_S);
+		o->failed_at = now;
+		return;
+	}
+	o->failed_at = 0;
+	o->marker = st.st_mtim;
+}
+
+void repo_free(struct repo_online *r)
+{
+	free(r);
+}
+
+/* /repo/metadata/NAME: N.ROLE.json or timestamp.json, ROLE of [A-Za-z0-9._-]. */
+static int repo_meta_name_ok(const char *n)
+{
+	return strchr(n, '/') == NULL && repoimport_target_name_ok(n) &&
+	       strlen(n) > 5 && strcmp(n + strlen(n) - 5, ".json") == 0;
+}
+
+void repo_serve(struct http_req *r)
+{
+	const char *rest;
+	char p[PATH_MAX + 512];
+	struct stat st;
+	int fd, meta;
+
+	if (r->method != EVHTTP_REQ_GET) {
+		http_error(r, 405, "method_not_allowed", "the repository is read with GET");
+		return;
+	}
+	meta = strncmp(r->path, "/repo/metadata/", 15) == 0;
+	rest = meta ? r->path + 15 : strncmp(r->path, "/repo/targets/", 14) == 0 ? r->path + 14 : NULL;
+	if (rest == NULL || (meta ? !repo_meta_name_ok(rest) : !repoimport_target_name_ok(rest))) {
+		http_error(r, 404, "not_found", "no such file in the repository");
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/repo/%s/%s", r->srv->cfg.dir, meta ? "metadata" : "targets", rest);
+	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		http_error(r, 404, "not_found", "no such file in the repository");
+		return;
+	}
+	http_reply_file(r, meta ? "application/json" : "application/octet-stream", fd,
+	                (int64_t)st.st_size);
+}

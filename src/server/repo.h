@@ -1,0 +1,26 @@
+/* repo.h: the software repository the server serves (issue 10;
+ * docs/updates.md): GET /repo/metadata/NAME and /repo/targets/PATH from
+ * DIR/repo, in the layout TUF clients fetch, to anyone (the metadata and
+ * the targets' signatures, not the transport, are what a client trusts);
+ * and the two roles it signs online through its signer, kept fresh: a new
+ * snapshot and timestamp when a publication arrives (repoimport.h touches
+ * DIR/repo/metadata/.published), and before either runs out. */
+#ifndef TETHER_SERVER_REPO_H
+#define TETHER_SERVER_REPO_H
+
+#include "http.h"
+
+#define REPO_SNAPSHOT_TTL_S  (7 * 86400)
+#define REPO_TIMESTAMP_TTL_S 86400
+
+struct server;
+struct repo_online;
+
+/* Once a second (server.c): sign what a publication or the clock needs. */
+void repo_tick(struct server *srv);
+void repo_free(struct repo_online *r);
+/* GET (or HEAD) of /repo/...: 404 for anything not there, as TUF clients
+ * expect for the root version after the newest. */
+void repo_serve(struct http_req *r);
+
+#endif

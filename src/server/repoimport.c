@@ -1,0 +1,492 @@
+/* repoimport.c: checking and adding a release manager's publication
+ * (repoimport.h). */
+#include "repoimport.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "bounds.h"
+#include "cjson.h"
+#include "codec.h"
+#include "err.h"
+#include "filerepl.h"
+#include "tuf.h"
+#include "tufonline.h"
+
+struct repoimport {
+	const char *dir, *src;
+	char meta[PATH_MAX];             /* DIR/repo/metadata */
+	char *msg;
+	size_t msgsz, msglen;
+	json_t *root;                    /* the newest trusted root */
+	json_t *online[2];               /* snapshot and timestamp key objects */
+	int64_t now;
+};
+
+static int repoimport_say(struct repoimport *x, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Append a line to the message; rc passes through. */
+static int repoimport_say(struct repoimport *x, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (x->msglen + 2 >= x->msgsz)
+		return rc;
+	va_start(ap, fmt);
+	n = vsnprintf(x->msg + x->msglen, x->msgsz - x->msglen - 1, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		x->msglen += (size_t)n < x->msgsz - x->msglen - 1 ? (size_t)n : x->msgsz - x->msglen - 2;
+	x->msg[x->msglen++] = '\n';
+	x->msg[x->msglen] = '\0';
+	return rc;
+}
+
+static int repoimport_load(const char *path, json_t **md)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	*md = NULL;
+	if ((rc = file_read_all(path, TUF_MAX_META_BYTES, &text, &len)) != 0)
+		return rc;
+	rc = tuf_parse(text, len, md);
+	free(text);
+	return rc;
+}
+
+static int repoimport_save(struct repoimport *x, long long version, const char *name,
+                           const json_t *md)
+{
+	char p[PATH_MAX + 128], *text = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc;
+
+	if (text == NULL)
+		return TE_ERR_NOMEM;
+	snprintf(p, sizeof(p), "%s/%lld.%s.json", x->meta, version, name);
+	rc = file_replace_mode(p, text, strlen(text), 0644);
+	free(text);
+	return rc;
+}
+
+long long repoimport_newest(const char *metadir, const char *name)
+{
+	size_t nl = strlen(name);
+	long long best = 0, v;
+	struct dirent *de;
+	char *end;
+	DIR *d;
+
+	if ((d = opendir(metadir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		v = strtoll(de->d_name, &end, 10);
+		if (*end == '.' && strncmp(end + 1, name, nl) == 0 && strcmp(end + 1 + nl, ".json") == 0 &&
+		    v > best)
+			best = v;
+	}
+	closedir(d);
+	return best;
+}
+
+int repoimport_target_name_ok(const char *n)
+{
+	size_t l, i;
+	const char *p = n;
+
+	if (n == NULL || strlen(n) == 0 || strlen(n) > 200)
+		return 0;
+	for (;;) {
+		l = strcspn(p, "/");
+		if (l == 0 || p[0] == '.' || p[0] == '-')
+			return 0;
+		for (i = 0; i < l; i++)
+			if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-' || p[i] == '_'))
+				return 0;
+		if (p[l] == '\0')
+			return 1;
+		p += l + 1;
+	}
+}
+
+static int repoimport_pub(const char *path, json_t **key)
+{
+	char id[TUF_KEYID_BYTES];
+	EVP_PKEY *pk = NULL;
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	*key = NULL;
+	if (f == NULL)
+		return TE_ERR_NOT_FOUND;
+	pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pk == NULL)
+		return TE_ERR_INVALID;
+	rc = tuf_key_json(pk, key, id);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int repoimport_online_keys(const char *dir, json_t **snapshot, json_t **timestamp)
+{
+	char p[PATH_MAX + 64];
+	int rc;
+
+	*snapshot = *timestamp = NULL;
+	snprintf(p, sizeof(p), "%s/%s", dir, TUFONLINE_SNAPSHOT_PUB);
+	if ((rc = repoimport_pub(p, snapshot)) != 0)
+		return rc;
+	snprintf(p, sizeof(p), "%s/%s", dir, TUFONLINE_TIMESTAMP_PUB);
+	if ((rc = repoimport_pub(p, timestamp)) != 0) {
+		json_decref(*snapshot);
+		*snapshot = NULL;
+	}
+	return rc;
+}
+
+/* The root names exactly this server's online key for snapshot and for
+ * timestamp, threshold 1: else the server could never sign them. */
+static int repoimport_root_online(struct repoimport *x, const json_t *rs, long long v)
+{
+	static const char *const roles[2] = { "snapshot", "timestamp" };
+	char id[TUF_KEYID_BYTES];
+	const json_t *ids;
+	long th;
+
+	for (int i = 0; i < 2; i++) {
+		if (tuf_role_keys(rs, roles[i], &ids, &th) != 0 || tuf_keyid(x->online[i], id) != 0 ||
+		    json_array_size(ids) != 1 || th != 1 ||
+		    strcmp(json_string_value(json_array_get(ids, 0)), id) != 0)
+			return repoimport_say(x, TE_ERR_MISMATCH, "root version %lld: its %s role "
+			                      "must be this server's online key alone (%s; tether-server "
+			                      "repo keys), threshold 1", v, roles[i], id);
+	}
+	return 0;
+}
+
+/* New root versions, in order from the one served (or from 1). */
+static int repoimport_roots(struct repoimport *x, int *added)
+{
+	char p[PATH_MAX + 64];
+	long long v = repoimport_newest(x->meta, "root");
+	const json_t *ids;
+	int64_t ver, exp;
+	json_t *md;
+	long th;
+	int rc;
+
+	if (v > 0) {
+		snprintf(p, sizeof(p), "%s/%lld.root.json", x->meta, v);
+		if ((rc = repoimport_load(p, &x->root)) != 0)
+			return repoimport_say(x, rc, "the served root %s cannot be read", p);
+	}
+	for (;; v++) {
+		snprintf(p, sizeof(p), "%s/metadata/%lld.root.json", x->src, v + 1);
+		if ((rc = repoimport_load(p, &md)) == TE_ERR_NOT_FOUND)
+			break;
+		if (rc != 0)
+			return repoimport_say(x, rc, "%s: not a TUF document", p);
+		if (tuf_check_signed(md, "root", &ver, &exp) != 0 || ver != v + 1)
+			rc = repoimport_say(x, TE_ERR_INVALID, "%s: not root version %lld", p, v + 1);
+		else if (exp <= x->now)
+			rc = repoimport_say(x, TE_ERR_EXPIRED, "root version %lld has expired", v + 1);
+		else if (tuf_role_keys(json_object_get(md, "signed"), "root", &ids, &th) != 0 ||
+		         tuf_verify(md, json_object_get(json_object_get(md, "signed"), "keys"), ids,
+		                    th, NULL) != 0)
+			rc = repoimport_say(x, TE_ERR_SIGNATURE, "root version %lld is not signed by "
+			                    "its own root keys' threshold", v + 1);
+		else if (x->root != NULL &&
+		         (tuf_role_keys(json_object_get(x->root, "signed"), "root", &ids, &th) != 0 ||
+		          tuf_verify(md, json_object_get(json_object_get(x->root, "signed"), "keys"),
+		                     ids, th, NULL) != 0))
+			rc = repoimport_say(x, TE_ERR_SIGNATURE, "root version %lld is not signed by "
+			                    "the threshold of root version %lld's keys", v + 1, v);
+		else if ((rc = repoimport_root_online(x, json_object_get(md, "signed"), v + 1)) == 0 &&
+		         (rc = repoimport_save(x, v + 1, "root", md)) != 0)
+			repoimport_say(x, rc, "cannot write root version %lld", v + 1);
+		if (rc != 0) {
+			json_decref(md);
+			return rc;
+		}
+		json_decref(x->root);
+		x->root = md;
+		(*added)++;
+		repoimport_say(x, 0, "root version %lld", v + 1);
+	}
+	if (x->root == NULL)
+		return repoimport_say(x, TE_ERR_NOT_FOUND, "%s/metadata/1.root.json is missing: a "
+		                      "repository starts with root version 1 (tether repo init)", x->src);
+	return 0;
+}
+
+/* Copy src/targets/NAME to DIR/repo/targets/PARENT/SHA256.BASE, checking
+ * its length and SHA-256 on the way. */
+static int repoimport_target(struct repoimport *x, const char *name, const json_t *t)
+{
+	char from[PATH_MAX + 256], to[PATH_MAX + 512], tmp[PATH_MAX + 520], got[65], buf[65536];
+	const char *sha = json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256"));
+	const json_t *lj = json_object_get(t, "length");
+	const char *base = strrchr(name, '/');
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	long long total = 0;
+	struct stat st;
+	int in = -1, out = -1, rc = TE_ERR_IO;
+	ssize_t n;
+	char *slash;
+
+	if (!repoimport_target_name_ok(name) || sha == NULL || strlen(sha) != 64 ||
+	    !json_is_integer(lj) || json_integer_value(lj) < 0)
+		return repoimport_say(x, TE_ERR_INVALID, "target %.200s: a path of [A-Za-z0-9._-] "
+		                      "parts with a length and a sha256 is needed", name);
+	snprintf(from, sizeof(from), "%s/targets/%s", x->src, name);
+	snprintf(to, sizeof(to), "%s/../targets/%.*s%s%s.%s", x->meta,
+	         base != NULL ? (int)(base - name) : 0, name, base != NULL ? "/" : "", sha,
+	         base != NULL ? base + 1 : name);
+	if (lstat(to, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == json_integer_value(lj))
+		return 0;                 /* kept already (content-addressed) */
+	for (slash = strstr(to, "/../targets/") + 12; (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		if (mkdir(to, 0755) != 0 && errno != EEXIST) {
+			*slash = '/';
+			return repoimport_say(x, TE_ERR_IO, "cannot create %s", to);
+		}
+		*slash = '/';
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = repoimport_say(x, TE_ERR_NOT_FOUND, "target %s: %s is missing", name, from);
+		goto out;
+	}
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		goto out;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		total += n;
+		if (total > json_integer_value(lj)) {
+			rc = repoimport_say(x, TE_ERR_MISMATCH, "target %s: longer than its declared "
+			                    "length %lld", name, (long long)json_integer_value(lj));
+			goto out;
+		}
+		if (write(out, buf, (size_t)n) != n || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || hex_encode(md, mdlen, got, sizeof(got)) != 0)
+		goto out;
+	if (total != json_integer_value(lj) || strcmp(got, sha) != 0) {
+		rc = repoimport_say(x, TE_ERR_MISMATCH, "target %s: its bytes do not match the "
+		                    "length and SHA-256 its role signed", name);
+		goto out;
+	}
+	if (fsync(out) != 0 || rename(tmp, to) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc == TE_ERR_IO)
+		repoimport_say(x, rc, "target %s: cannot copy it: %s", name, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc != 0)
+		unlink(tmp);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* One role (targets or a delegated one) from src, checked against keys and
+ * the paths it may sign (NULL: any), then its files, then its document.
+ * *changed when a new version was added. */
+static int repoimport_role(struct repoimport *x, const char *name, const json_t *keys,
+                           const json_t *ids, long th, const json_t *paths, int *changed)
+{
+	char p[PATH_MAX + 128], *a = NULL, *b = NULL;
+	long long served = repoimport_newest(x->meta, name);
+	json_t *md = NULL, *old = NULL, *pat;
+	const json_t *targets;
+	const char *tn;
+	json_t *t;
+	int64_t ver, exp;
+	size_t la, lb, i;
+	int rc, inside;
+
+	*changed = 0;
+	snprintf(p, sizeof(p), "%s/metadata/%s.json", x->src, name);
+	if ((rc = repoimport_load(p, &md)) != 0) {
+		if (rc == TE_ERR_NOT_FOUND && served > 0)
+			return 0;             /* nothing new for it */
+		return repoimport_say(x, rc, "role %s: %s is missing or not a TUF document", name, p);
+	}
+	targets = json_object_get(json_object_get(md, "signed"), "targets");
+	if (tuf_check_signed(md, "targets", &ver, &exp) != 0 || !json_is_object(targets) ||
+	    json_object_size(targets) > REPO_MAX_TARGETS) {
+		rc = repoimport_say(x, TE_ERR_INVALID, "role %s: not a targets document", name);
+		goto out;
+	}
+	if (exp <= x->now) {
+		rc = repoimport_say(x, TE_ERR_EXPIRED, "role %s version %lld has expired", name,
+		                    (long long)ver);
+		goto out;
+	}
+	if (tuf_verify(md, keys, ids, th, NULL) != 0) {
+		rc = repoimport_say(x, TE_ERR_SIGNATURE, "role %s version %lld is not signed by "
+		                    "its threshold (%ld) of the keys the %s names", name,
+		                    (long long)ver, th, paths == NULL ? "root" : "delegation");
+		goto out;
+	}
+	if (ver < served) {
+		rc = repoimport_say(x, TE_ERR_REPLAY, "role %s version %lld is older than the %lld "
+		                    "served: a rollback is refused", name, (long long)ver, served);
+		goto out;
+	}
+	if (ver == served) {
+		snprintf(p, sizeof(p), "%s/%lld.%s.json", x->meta, served, name);
+		rc = repoimport_load(p, &old);
+		if (rc == 0)
+			rc = cjson_encode(json_object_get(old, "signed"), TUF_MAX_META_BYTES, &a, &la);
+		if (rc == 0)
+			rc = cjson_encode(json_object_get(md, "signed"), TUF_MAX_META_BYTES, &b, &lb);
+		if (rc == 0 && (la != lb || memcmp(a, b, la) != 0))
+			rc = repoimport_say(x, TE_ERR_EXISTS, "role %s version %lld is served already "
+			                    "with other contents: make its next version", name,
+			                    (long long)ver);
+		goto out;                 /* the same: nothing to do */
+	}
+	json_object_foreach((json_t *)targets, tn, t) {
+		inside = paths == NULL;
+		json_array_foreach(paths, i, pat)
+			inside |= tuf_path_match(json_string_value(pat), tn);
+		if (!inside) {
+			rc = repoimport_say(x, TE_ERR_DENIED, "role %s lists %.200s, outside the paths "
+			                    "its delegation allows", name, tn);
+			goto out;
+		}
+		if ((rc = repoimport_target(x, tn, t)) != 0)
+			goto out;
+	}
+	if ((rc = repoimport_save(x, ver, name, md)) != 0) {
+		repoimport_say(x, rc, "cannot write role %s", name);
+		goto out;
+	}
+	*changed = 1;
+	repoimport_say(x, 0, "%s version %lld, %zu target(s)", name, (long long)ver,
+	               json_object_size(targets));
+out:
+	free(a);
+	free(b);
+	json_decref(old);
+	json_decref(md);
+	return rc;
+}
+
+/* targets.json and its delegated roles: the delegated ones first, so that
+ * the targets version naming them is written last. */
+static int repoimport_targets(struct repoimport *x, int *added)
+{
+	const json_t *rs = json_object_get(x->root, "signed"), *ids, *d, *dids;
+	char p[PATH_MAX + 64];
+	json_t *tg = NULL;
+	const json_t *dl, *roles;
+	size_t i;
+	long th, dth;
+	int rc, changed;
+
+	snprintf(p, sizeof(p), "%s/metadata/targets.json", x->src);
+	if ((rc = repoimport_load(p, &tg)) != 0)
+		return repoimport_say(x, rc, "%s is missing or not a TUF document", p);
+	if (tuf_role_keys(rs, "targets", &ids, &th) != 0 ||
+	    tuf_verify(tg, json_object_get(rs, "keys"), ids, th, NULL) != 0) {
+		json_decref(tg);
+		return repoimport_say(x, TE_ERR_SIGNATURE, "targets is not signed by the threshold "
+		                      "of the targets keys the root names");
+	}
+	dl = json_object_get(json_object_get(tg, "signed"), "delegations");
+	roles = json_object_get(dl, "roles");
+	if (json_array_size(roles) > TUF_MAX_DELEGATIONS) {
+		json_decref(tg);
+		return repoimport_say(x, TE_ERR_TOO_LONG, "targets delegates to more than %d roles",
+		                      TUF_MAX_DELEGATIONS);
+	}
+	json_array_foreach(roles, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+
+		dids = NULL;
+		if (name == NULL || !repoimport_target_name_ok(name) || strchr(name, '/') != NULL ||
+		    strcmp(name, "root") == 0 || strcmp(name, "targets") == 0 ||
+		    strcmp(name, "snapshot") == 0 || strcmp(name, "timestamp") == 0 ||
+		    strlen(name) >= MAX_NAME_BYTES || tuf_delegation_keys(d, &dids, &dth) != 0 ||
+		    !json_is_array(json_object_get(d, "paths")) ||
+		    json_array_size(json_object_get(d, "paths")) > TUF_MAX_PATHS) {
+			json_decref(tg);
+			return repoimport_say(x, TE_ERR_INVALID, "a delegation of targets is malformed "
+			                      "(name, keyids, threshold, paths)");
+		}
+		if ((rc = repoimport_role(x, name, json_object_get(dl, "keys"), dids, dth,
+		                          json_object_get(d, "paths"), &changed)) != 0) {
+			json_decref(tg);
+			return rc;
+		}
+		*added += changed;
+	}
+	json_decref(tg);
+	rc = repoimport_role(x, "targets", json_object_get(rs, "keys"), ids, th, NULL, &changed);
+	*added += changed;
+	return rc;
+}
+
+int repoimport_run(const char *dir, const char *src, char *msg, size_t msgsz)
+{
+	struct repoimport x;
+	char p[PATH_MAX + 64];
+	int rc, added = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.dir = dir;
+	x.src = src;
+	x.msg = msg;
+	x.msgsz = msgsz;
+	x.now = (int64_t)time(NULL);
+	if (msgsz > 0)
+		msg[0] = '\0';
+	snprintf(x.meta, sizeof(x.meta), "%s/repo/metadata", dir);
+	snprintf(p, sizeof(p), "%s/repo/targets", dir);
+	if ((mkdir(x.meta, 0755) != 0 && errno != EEXIST) || (mkdir(p, 0755) != 0 && errno != EEXIST))
+		return repoimport_say(&x, TE_ERR_IO, "cannot create %s: %s", x.meta, strerror(errno));
+	if ((rc = repoimport_online_keys(dir, &x.online[0], &x.online[1])) != 0)
+		return repoimport_say(&x, rc, "the server's online keys (%s/repo/keys) cannot be read: "
+		                      "start the server once, or tether-server init", dir);
+	if ((rc = repoimport_roots(&x, &added)) == 0 &&
+	    (rc = repoimport_targets(&x, &added)) == 0 && added > 0) {
+		snprintf(p, sizeof(p), "%s/%s", x.meta, REPO_MARKER);
+		snprintf(x.meta, sizeof(x.meta), "%lld\n", (long long)x.now);
+		if (file_replace_mode(p, x.meta, strlen(x.meta), 0644) != 0)
+			rc = repoimport_say(&x, TE_ERR_IO, "cannot touch %s", p);
+	}
+	if (rc == 0 && added == 0)
+		repoimport_say(&x, 0, "nothing new: every role is served at this version already");
+	json_decref(x.root);
+	json_decref(x.online[0]);
+	json_decref(x.online[1]);
+	return rc;
+}
