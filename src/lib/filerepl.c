@@ -54,14 +54,20 @@ int file_replace(const char *path, const void *data, size_t len)
 
 int file_replace_mode(const char *path, const void *data, size_t len, mode_t mode)
 {
+	return file_replace_at(AT_FDCWD, path, data, len, mode);
+}
+
+int file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
+{
 	char tmp[PATH_MAX];
 	int fd, rc = TE_ERR_IO, saved, n;
 
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return TE_ERR_TOO_LONG;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0)
+	(void)unlinkat(dirfd, tmp, 0);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	                 mode)) < 0)
 		return TE_ERR_IO;
 	if (mode != 0600)
 		(void)fchmod(fd, mode);       /* past the umask: the file is meant for readers */
@@ -69,19 +75,36 @@ int file_replace_mode(const char *path, const void *data, size_t len, mode_t mod
 		rc = 0;
 	if (close(fd) != 0)
 		rc = TE_ERR_IO;
-	if (rc == 0 && rename(tmp, path) != 0)
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, path) != 0)
 		rc = TE_ERR_IO;
 	if (rc != 0) {
 		saved = errno;
-		(void)unlink(tmp);
+		(void)unlinkat(dirfd, tmp, 0);
 		errno = saved;
 		return rc;
 	}
-	file_sync_folder(path);
+	if (dirfd == AT_FDCWD) {
+		file_sync_folder(path);
+	} else if (strchr(path, '/') == NULL) {
+		(void)fsync(dirfd);
+	} else {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if ((fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
 	return 0;
 }
 
 int file_read_all(const char *path, size_t max, char **out, size_t *len)
+{
+	return file_read_all_at(AT_FDCWD, path, max, out, len);
+}
+
+int file_read_all_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat st;
 	size_t have = 0;
@@ -90,7 +113,7 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
 		close(fd);

@@ -17,6 +17,10 @@ int file_replace_mode(const char *path, const void *data, size_t len, mode_t mod
  * into *out (malloc'd, NUL-terminated), its length in *len. 0,
  * TE_ERR_NOT_FOUND, TE_ERR_TOO_LONG (or not a regular file), TE_ERR_IO. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
+/* The same relative to an open folder (dirfd; AT_FDCWD: the cwd), for a
+ * process that kept the folder open before it dropped its privileges. */
+int file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
+int file_read_all_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
 
 /* write(2) all of data to fd, again after EINTR or a short write.
  * 0 or TE_ERR_IO. */

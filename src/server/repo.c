@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "tufonline.h"
 
 struct repo_online {
+	int metafd, targetsfd;           /* DIR/repo/metadata and targets, opened as root */
 	int loaded;
 	struct timespec marker;          /* .published's mtime when last signed */
 	int64_t snap_version, snap_expires;
@@ -35,17 +37,11 @@ struct repo_online {
 
 #define REPO_RETRY_S 60
 
-static void repo_metadir(const struct server *srv, char out[PATH_MAX])
-{
-	if (snprintf(out, PATH_MAX, "%s/repo/metadata", srv->cfg.dir) >= PATH_MAX)
-		out[0] = '\0';               /* never: the dir was opened by this path */
-}
-
 /* The served timestamp and the snapshot it names, read back at the start:
  * versions only ever go up, even across restarts. */
-static void repo_load_state(struct server *srv, struct repo_online *o)
+static void repo_load_state(struct repo_online *o)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 64], *text = NULL;
+	char p[64], *text = NULL;
 	json_t *md = NULL;
 	const json_t *meta;
 	const char *k;
@@ -53,12 +49,10 @@ static void repo_load_state(struct server *srv, struct repo_online *o)
 	size_t len;
 	int64_t ver, exp;
 
-	repo_metadir(srv, dir);
-	o->snap_version = repoimport_newest(dir, "snapshot");
+	o->snap_version = repoimport_newest_at(o->metafd, "snapshot");
 	o->ts_version = o->snap_version;        /* each snapshot came with a timestamp */
-	snprintf(p, sizeof(p), "%s/timestamp.json", dir);
-	if (file_read_all(p, TUF_MAX_META_BYTES, &text, &len) == 0 && tuf_parse(text, len, &md) == 0 &&
-	    tuf_check_signed(md, "timestamp", &ver, &exp) == 0) {
+	if (file_read_all_at(o->metafd, "timestamp.json", TUF_MAX_META_BYTES, &text, &len) == 0 &&
+	    tuf_parse(text, len, &md) == 0 && tuf_check_signed(md, "timestamp", &ver, &exp) == 0) {
 		if (ver > o->ts_version)
 			o->ts_version = ver;
 		o->ts_expires = exp;
@@ -67,8 +61,8 @@ static void repo_load_state(struct server *srv, struct repo_online *o)
 	json_decref(md);
 	md = NULL;
 	text = NULL;
-	snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)o->snap_version);
-	if (o->snap_version > 0 && file_read_all(p, TUF_MAX_META_BYTES, &text, &len) == 0 &&
+	snprintf(p, sizeof(p), "%lld.snapshot.json", (long long)o->snap_version);
+	if (o->snap_version > 0 && file_read_all_at(o->metafd, p, TUF_MAX_META_BYTES, &text, &len) == 0 &&
 	    tuf_parse(text, len, &md) == 0 && tuf_check_signed(md, "snapshot", &ver, &exp) == 0) {
 		o->snap_expires = exp;
 		meta = json_object_get(json_object_get(md, "signed"), "meta");
@@ -87,23 +81,23 @@ static void repo_load_state(struct server *srv, struct repo_online *o)
 
 /* What the snapshot must name now: the newest targets and each role it
  * delegates to, at their newest served versions. */
-static int repo_current_roles(struct server *srv, struct tufonline_role *roles, size_t *n)
+static int repo_current_roles(const struct repo_online *o, struct tufonline_role *roles,
+                              size_t *n)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 64], *text = NULL;
+	char p[64], *text = NULL;
 	long long tv;
 	json_t *md = NULL, *d;
 	size_t len, i;
 	int rc;
 
-	repo_metadir(srv, dir);
 	*n = 0;
-	if ((tv = repoimport_newest(dir, "targets")) == 0)
+	if ((tv = repoimport_newest_at(o->metafd, "targets")) == 0)
 		return TE_ERR_NOT_FOUND;
 	snprintf(roles[0].name, MAX_NAME_BYTES, "targets");
 	roles[0].version = tv;
 	*n = 1;
-	snprintf(p, sizeof(p), "%s/%lld.targets.json", dir, tv);
-	if ((rc = file_read_all(p, TUF_MAX_META_BYTES, &text, &len)) != 0 ||
+	snprintf(p, sizeof(p), "%lld.targets.json", tv);
+	if ((rc = file_read_all_at(o->metafd, p, TUF_MAX_META_BYTES, &text, &len)) != 0 ||
 	    (rc = tuf_parse(text, len, &md)) != 0) {
 		free(text);
 		return rc;
@@ -114,7 +108,7 @@ static int repo_current_roles(struct server *srv, struct tufonline_role *roles, 
 		long long v;
 
 		if (name == NULL || strlen(name) >= MAX_NAME_BYTES || *n >= TUFONLINE_MAX_ROLES ||
-		    (v = repoimport_newest(dir, name)) == 0)
+		    (v = repoimport_newest_at(o->metafd, name)) == 0)
 			continue;
 		snprintf(roles[*n].name, MAX_NAME_BYTES, "%s", name);
 		roles[(*n)++].version = v;
@@ -145,21 +139,20 @@ static int repo_same_roles(const struct repo_online *o, const struct tufonline_r
 static int repo_sign_online(struct server *srv, struct repo_online *o,
                             const struct tufonline_role *roles, size_t n, int new_snapshot)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 64], sha[65], *doc = NULL, *text = NULL;
+	char p[64], sha[65], *doc = NULL, *text = NULL;
 	int64_t now = server_now(), sv = o->snap_version, slen;
 	uint8_t md[32];
 	unsigned int mdlen = 0;
 	size_t len = 0;
 	int rc;
 
-	repo_metadir(srv, dir);
 	if (new_snapshot) {
 		sv = o->snap_version + 1;
 		if ((rc = signer_tuf_snapshot(srv->signer, sv, now + REPO_SNAPSHOT_TTL_S, roles, n,
 		                              &doc)) != 0)
 			return rc;
-		snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)sv);
-		rc = file_replace_mode(p, doc, strlen(doc), 0644);
+		snprintf(p, sizeof(p), "%lld.snapshot.json", (long long)sv);
+		rc = file_replace_at(o->metafd, p, doc, strlen(doc), 0644);
 		free(doc);
 		doc = NULL;
 		if (rc != 0)
@@ -169,8 +162,8 @@ static int repo_sign_online(struct server *srv, struct repo_online *o,
 		memcpy(o->roles, roles, n * sizeof(*roles));
 		o->nroles = n;
 	}
-	snprintf(p, sizeof(p), "%s/%lld.snapshot.json", dir, (long long)sv);
-	if ((rc = file_read_all(p, TUF_MAX_META_BYTES, &text, &len)) != 0)
+	snprintf(p, sizeof(p), "%lld.snapshot.json", (long long)sv);
+	if ((rc = file_read_all_at(o->metafd, p, TUF_MAX_META_BYTES, &text, &len)) != 0)
 		return rc;
 	slen = (int64_t)len;
 	rc = EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
@@ -180,8 +173,7 @@ static int repo_sign_online(struct server *srv, struct repo_online *o,
 	    (rc = signer_tuf_timestamp(srv->signer, o->ts_version + 1, now + REPO_TIMESTAMP_TTL_S,
 	                               sv, slen, sha, &doc)) != 0)
 		return rc;
-	snprintf(p, sizeof(p), "%s/timestamp.json", dir);
-	rc = file_replace_mode(p, doc, strlen(doc), 0644);
+	rc = file_replace_at(o->metafd, "timestamp.json", doc, strlen(doc), 0644);
 	free(doc);
 	if (rc != 0)
 		return rc;
@@ -196,27 +188,22 @@ void repo_tick(struct server *srv)
 {
 	struct tufonline_role roles[TUFONLINE_MAX_ROLES];
 	struct repo_online *o = srv->repo;
-	char dir[PATH_MAX], p[PATH_MAX + 32];
 	int64_t now = server_now();
 	struct stat st;
 	size_t n = 0;
 	int published, new_snapshot, rc;
 
-	repo_metadir(srv, dir);
-	snprintf(p, sizeof(p), "%s/%s", dir, REPO_MARKER);
-	if (stat(p, &st) != 0)
+	if (o == NULL || fstatat(o->metafd, REPO_MARKER, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;                   /* nothing published yet */
-	if (o == NULL && (o = srv->repo = calloc(1, sizeof(*o))) == NULL)
-		return;
 	if (!o->loaded)
-		repo_load_state(srv, o);
+		repo_load_state(o);
 	if (o->failed_at != 0 && now - o->failed_at < REPO_RETRY_S)
 		return;
 	published = st.st_mtim.tv_sec != o->marker.tv_sec || st.st_mtim.tv_nsec != o->marker.tv_nsec;
 	if (!published && o->ts_expires - now > REPO_TIMESTAMP_TTL_S / 2 &&
 	    o->snap_expires - now > REPO_SNAPSHOT_TTL_S / 2)
 		return;
-	if ((rc = repo_current_roles(srv, roles, &n)) != 0) {
+	if ((rc = repo_current_roles(o, roles, &n)) != 0) {
 		log_error("repository: cannot read the served targets: %s", te_strerror(rc));
 		o->failed_at = now;
 		return;
@@ -233,8 +220,55 @@ void repo_tick(struct server *srv)
 	o->marker = st.st_mtim;
 }
 
+int repo_prepare(struct server *srv)
+{
+	char p[PATH_MAX + 32];
+	const struct passwd *pw;
+	const char *subs[] = { "repo", "repo/metadata", "repo/targets" };
+	struct repo_online *o;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", srv->cfg.dir, subs[i]);
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			log_error("repository: cannot create %s: %s", p, strerror(errno));
+			return TE_ERR_IO;
+		}
+	}
+	/* The process that signs online writes snapshot and timestamp in
+	 * metadata after it dropped to user, through the folder it opened now
+	 * (DIR itself stays closed to user); publications, as root, write there
+	 * too. */
+	snprintf(p, sizeof(p), "%s/repo/metadata", srv->cfg.dir);
+	errno = 0;
+	if (geteuid() == 0 && srv->cfg.user[0] != '\0' &&
+	    ((pw = getpwnam(srv->cfg.user)) == NULL || chown(p, pw->pw_uid, pw->pw_gid) != 0)) {
+		log_error("repository: cannot give %s to %s: %s", p, srv->cfg.user,
+		          errno != 0 ? strerror(errno) : "no such user");
+		return TE_ERR_IO;
+	}
+	if ((o = srv->repo = calloc(1, sizeof(*o))) == NULL)
+		return TE_ERR_NOMEM;
+	o->targetsfd = -1;
+	if ((o->metafd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_error("repository: cannot open %s: %s", p, strerror(errno));
+		return TE_ERR_IO;
+	}
+	snprintf(p, sizeof(p), "%s/repo/targets", srv->cfg.dir);
+	if ((o->targetsfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_error("repository: cannot open %s: %s", p, strerror(errno));
+		return TE_ERR_IO;
+	}
+	return 0;
+}
+
 void repo_free(struct repo_online *r)
 {
+	if (r == NULL)
+		return;
+	if (r->metafd >= 0)
+		close(r->metafd);
+	if (r->targetsfd >= 0)
+		close(r->targetsfd);
 	free(r);
 }
 
@@ -247,10 +281,10 @@ static int repo_meta_name_ok(const char *n)
 
 void repo_serve(struct http_req *r)
 {
+	const struct repo_online *o = r->srv->repo;
 	const char *rest;
-	char p[PATH_MAX + 512];
 	struct stat st;
-	int fd, meta;
+	int fd = -1, meta;
 
 	if (r->method != EVHTTP_REQ_GET) {
 		http_error(r, 405, "method_not_allowed", "the repository is read with GET");
@@ -258,13 +292,11 @@ void repo_serve(struct http_req *r)
 	}
 	meta = strncmp(r->path, "/repo/metadata/", 15) == 0;
 	rest = meta ? r->path + 15 : strncmp(r->path, "/repo/targets/", 14) == 0 ? r->path + 14 : NULL;
-	if (rest == NULL || (meta ? !repo_meta_name_ok(rest) : !repoimport_target_name_ok(rest))) {
-		http_error(r, 404, "not_found", "no such file in the repository");
-		return;
-	}
-	snprintf(p, sizeof(p), "%s/repo/%s/%s", r->srv->cfg.dir, meta ? "metadata" : "targets", rest);
-	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 ||
-	    !S_ISREG(st.st_mode)) {
+	/* The names keep to [A-Za-z0-9._-] parts, none starting with '.': no
+	 * way out of the folder, and no temporary or marker file. */
+	if (o != NULL && rest != NULL && (meta ? repo_meta_name_ok(rest) : repoimport_target_name_ok(rest)))
+		fd = openat(meta ? o->metafd : o->targetsfd, rest, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
 		http_error(r, 404, "not_found", "no such file in the repository");

@@ -19,6 +19,11 @@ struct repo_online;
 /* Once a second (server.c): sign what a publication or the clock needs. */
 void repo_tick(struct server *srv);
 void repo_free(struct repo_online *r);
+/* DIR/repo/metadata and targets made and opened at the start, while root
+ * (metadata given to the config's user, who writes snapshot and timestamp
+ * there): after the drop the server reaches them through these handles,
+ * DIR itself staying closed to that user. */
+int repo_prepare(struct server *srv);
 /* GET (or HEAD) of /repo/...: 404 for anything not there, as TUF clients
  * expect for the root version after the newest. */
 void repo_serve(struct http_req *r);

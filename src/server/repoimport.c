@@ -84,16 +84,21 @@ static int repoimport_save(struct repoimport *x, long long version, const char *
 	return rc;
 }
 
-long long repoimport_newest(const char *metadir, const char *name)
+long long repoimport_newest_at(int dirfd, const char *name)
 {
 	size_t nl = strlen(name);
 	long long best = 0, v;
 	struct dirent *de;
 	char *end;
+	int fd = dup(dirfd);
 	DIR *d;
 
-	if ((d = opendir(metadir)) == NULL)
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
+	rewinddir(d);                    /* a dup shares its offset with dirfd */
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
@@ -104,6 +109,18 @@ long long repoimport_newest(const char *metadir, const char *name)
 	}
 	closedir(d);
 	return best;
+}
+
+long long repoimport_newest(const char *metadir, const char *name)
+{
+	int fd = open(metadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long long v;
+
+	if (fd < 0)
+		return 0;
+	v = repoimport_newest_at(fd, name);
+	close(fd);
+	return v;
 }
 
 int repoimport_target_name_ok(const char *n)

@@ -33,8 +33,10 @@ int repoimport_run(const char *dir, const char *src, char *msg, size_t msgsz);
 /* The online keys as TUF key objects (DIR/repo/keys, the .pub files). */
 int repoimport_online_keys(const char *dir, json_t **snapshot, json_t **timestamp);
 
-/* The highest N of DIR/repo/metadata/N.NAME.json, 0 when none. */
+/* The highest N of DIR/repo/metadata/N.NAME.json, 0 when none; _at: in
+ * the open folder dirfd. */
 long long repoimport_newest(const char *metadir, const char *name);
+long long repoimport_newest_at(int dirfd, const char *name);
 
 /* A target path: '/'-separated parts of [A-Za-z0-9._-], none "." or "..",
  * none starting with '-' or '.', at most 200 bytes. */

@@ -495,7 +495,7 @@ int server_run(const char *dir)
 	    (rc = server_events(srv)) != 0 ||
 	    (rc = notify_start(srv)) != 0 || (rc = siem_start(srv)) != 0 ||
 	    (rc = http_listen(srv)) != 0 ||
-	    (rc = srvmetrics_start(srv)) != 0)
+	    (rc = srvmetrics_start(srv)) != 0 || (rc = repo_prepare(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {

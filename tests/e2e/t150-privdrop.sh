@@ -122,6 +122,26 @@ wait_for 20 sh -c "tether --json session status $SESSION | grep -q '\"state\": *
 	fail "the session did not end"
 pass "the session ended"
 
+# ---- the software repository, signed and served after the drop -------------
+# The dropped server reaches DIR/repo through the folders it opened as root
+# (DIR stays closed to it) and writes snapshot and timestamp there.
+[ "$(stat -c %U "$SRV/repo/metadata")" = "$SVC_USER" ] || fail "DIR/repo/metadata is not $SVC_USER's"
+[ "$(stat -c '%U %a' "$SRV/repo/keys")" = "root 700" ] || fail "DIR/repo/keys is not root's alone"
+mkdir -p "$WORK/rm"
+tether repo keygen "$WORK/rm/root" >/dev/null 2>&1 && tether repo keygen "$WORK/rm/targets" >/dev/null 2>&1 ||
+	fail "repo keygen"
+tether repo init "$WORK/rm/R" --root-key "$WORK/rm/root.pub" --targets-key "$WORK/rm/targets.pub" \
+	--snapshot-key "$SRV/repo/keys/snapshot.pub" --timestamp-key "$SRV/repo/keys/timestamp.pub" 2>/dev/null ||
+	fail "repo init"
+tether repo sign "$WORK/rm/R" root --key "$WORK/rm/root" && tether repo sign "$WORK/rm/R" targets --key "$WORK/rm/targets" ||
+	fail "repo sign"
+tether-server repo publish "$WORK/rm/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 || fail "repo publish: $(cat "$WORK/pub.out")"
+wait_for 20 test -s "$SRV/repo/metadata/timestamp.json" ||
+	fail "the server as $SVC_USER signed no timestamp: $(grep repository "$WORK/server-2.log" "$WORK/server.log" 2>/dev/null | tail -3)"
+[ "$(stat -c %U "$SRV/repo/metadata/timestamp.json")" = "$SVC_USER" ] || fail "the timestamp was not written by $SVC_USER"
+ts=$(curl -sS --cacert "$SRV/ca/root.crt" "https://127.0.0.1:$SERVER_PORT/repo/metadata/timestamp.json")
+expect_contains "$ts" '"_type":"timestamp"' "the server as $SVC_USER signs and serves the repository's timestamp"
+
 # ---- audit trails, written after the drop, still verify ---------------------
 out=$(tether-server audit list --dir "$SRV")
 for what in session_active session_ended; do
