@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,33 +51,6 @@ static int repo_path(char out[REPO_PATH_BYTES], const char *dir, const char *sub
 	return n < 0 || n >= REPO_PATH_BYTES ? TE_ERR_TOO_LONG : 0;
 }
 
-static int repo_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	struct stat st;
-	ssize_t got;
-	size_t have = 0;
-	int fd;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		close(fd);
-		return TE_ERR_TOO_LONG;
-	}
-	if ((*out = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return TE_ERR_NOMEM;
-	}
-	while (have < (size_t)st.st_size &&
-	       (got = read(fd, *out + have, (size_t)st.st_size - have)) > 0)
-		have += (size_t)got;
-	close(fd);
-	(*out)[have] = '\0';
-	*len = have;
-	return have == (size_t)st.st_size ? 0 : TE_ERR_IO;
-}
-
 /* A role's document from DIR/metadata/NAME.json. */
 static int repo_load(const char *dir, const char *name, json_t **md)
 {
@@ -86,7 +60,7 @@ static int repo_load(const char *dir, const char *name, json_t **md)
 
 	snprintf(file, sizeof(file), "%s.json", name);
 	if ((rc = repo_path(p, dir, "metadata", file)) != 0 ||
-	    (rc = repo_read_file(p, TUF_MAX_META_BYTES, &text, &len)) != 0)
+	    (rc = file_read_all(p, TUF_MAX_META_BYTES, &text, &len)) != 0)
 		return rc;
 	rc = tuf_parse(text, len, md);
 	free(text);
@@ -154,7 +128,7 @@ static int repo_public_key(const char *path, json_t **key, char id[TUF_KEYID_BYT
 	int rc;
 
 	*key = NULL;
-	if ((rc = repo_read_file(path, 16384, &text, &len)) != 0)
+	if ((rc = file_read_all(path, 16384, &text, &len)) != 0)
 		return rc;
 	if ((*key = json_loadb(text, len, 0, NULL)) != NULL) {
 		free(text);
@@ -469,7 +443,7 @@ static int repo_role_name_ok(const char *r)
 	for (size_t i = 0; i < sizeof(repo_top_roles) / sizeof(repo_top_roles[0]); i++)
 		if (strcmp(r, repo_top_roles[i]) == 0)
 			return 0;
-	return cliargs_check_name(r) == 0 && strlen(r) < REPO_ROLE_BYTES;
+	return tuf_role_name_ok(r);
 }
 
 /* The delegation of role in targets' "signed", or NULL. */
@@ -560,71 +534,33 @@ out:
 static int repo_copy_target(const char *dir, const char *name, const char *from,
                             json_int_t *length, char sha[65])
 {
-	char to[REPO_PATH_BYTES], tmp[REPO_PATH_BYTES + 8], buf[65536], *slash;
-	uint8_t md[32];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char to[REPO_PATH_BYTES], tmp[REPO_PATH_BYTES + 8], *slash;
 	int in = -1, out = -1, rc = TE_ERR_IO;
-	ssize_t n;
+	int64_t len = 0;
 
 	*length = 0;
-	if (ctx == NULL || repo_path(to, dir, "targets", name) != 0 ||
+	if (repo_path(to, dir, "targets", name) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.part", to) >= (int)sizeof(tmp))
-		goto out;
+		return TE_ERR_TOO_LONG;
 	for (slash = strchr(to + strlen(dir) + 9, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(to, 0755) != 0 && errno != EEXIST)
-			goto out;
+			return TE_ERR_IO;
 		*slash = '/';
 	}
-	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write(out, buf, (size_t)n) != n || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-		*length += n;
-	}
-	if (n < 0 || fsync(out) != 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
-	    hex_encode(md, mdlen, sha, 65) != 0 || rename(tmp, to) != 0)
-		goto out;
-	rc = 0;
-out:
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0 &&
+	    (rc = file_copy_sha256(in, out, INT64_MAX, &len, sha)) == 0 &&
+	    (fsync(out) != 0 || rename(tmp, to) != 0))
+		rc = TE_ERR_IO;
 	if (in >= 0)
 		close(in);
 	if (out >= 0)
 		close(out);
 	if (rc != 0)
 		unlink(tmp);
-	EVP_MD_CTX_free(ctx);
+	*length = (json_int_t)len;
 	return rc;
-}
-
-/* A target name: a relative path of [A-Za-z0-9._-] parts, no "." or "..". */
-static int repo_target_name_ok(const char *n)
-{
-	const char *p = n;
-	size_t l;
-
-	if (strlen(n) == 0 || strlen(n) > 200)
-		return 0;
-	for (;;) {
-		l = strcspn(p, "/");
-		if (l == 0 || l >= MAX_NAME_BYTES)
-			return 0;
-		{
-			char part[MAX_NAME_BYTES];
-
-			memcpy(part, p, l);
-			part[l] = '\0';
-			if (cliargs_check_name(part) != 0)
-				return 0;
-		}
-		if (p[l] == '\0')
-			return 1;
-		p += l + 1;
-	}
 }
 
 struct repo_add_opts {
@@ -674,7 +610,7 @@ static int repo_add(const struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (o.role == NULL)
 		o.role = "targets";
-	if (o.name == NULL || !repo_target_name_ok(o.name) || o.product == NULL ||
+	if (o.name == NULL || !tuf_target_name_ok(o.name) || strlen(o.name) > TUF_MAX_TARGET_BYTES || o.product == NULL ||
 	    cliargs_check_name(o.product) != 0 || o.hardware == NULL || o.component == NULL ||
 	    cliargs_check_name(o.component) != 0 || o.version == NULL ||
 	    cliargs_check_name(o.version) != 0 || o.counter == NULL ||

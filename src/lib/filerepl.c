@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "err.h"
 
 static void file_sync_folder(const char *path)
@@ -140,4 +142,45 @@ int file_read_all_at(int dirfd, const char *path, size_t max, char **out, size_t
 	}
 	*len = have;
 	return 0;
+}
+
+int file_copy_sha256(int infd, int outfd, int64_t max, int64_t *len, char sha[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int rc = TE_ERR_IO;
+	ssize_t n;
+
+	*len = 0;
+	sha[0] = '\0';
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (;;) {
+		n = read(infd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (*len + n > max) {
+			rc = TE_ERR_TOO_LONG;
+			goto out;
+		}
+		if (fd_write_all(outfd, buf, (size_t)n) != 0 ||
+		    EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		*len += n;
+	}
+	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	for (unsigned int i = 0; i < mdlen; i++) {
+		sha[2 * i] = hex[md[i] >> 4];
+		sha[2 * i + 1] = hex[md[i] & 15];
+	}
+	sha[64] = '\0';
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }

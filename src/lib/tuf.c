@@ -334,3 +334,29 @@ int tuf_path_match(const char *pattern, const char *target)
 		t += tl + 1;
 	}
 }
+
+int tuf_target_name_ok(const char *n)
+{
+	const char *p = n;
+	size_t l, i;
+
+	if (n == NULL || n[0] == '\0' || strlen(n) >= TUF_MAX_NAME_BYTES)
+		return 0;
+	for (;;) {
+		l = strcspn(p, "/");
+		if (l == 0 || p[0] == '.' || p[0] == '-')
+			return 0;
+		for (i = 0; i < l; i++)
+			if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+			      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-' || p[i] == '_'))
+				return 0;
+		if (p[l] == '\0')
+			return 1;
+		p += l + 1;
+	}
+}
+
+int tuf_role_name_ok(const char *n)
+{
+	return tuf_target_name_ok(n) && strchr(n, '/') == NULL && strlen(n) < 64;
+}

@@ -64,6 +64,17 @@ int tuf_role_keys(const json_t *root_signed, const char *r, const json_t **keyid
                   long *threshold);
 int tuf_delegation_keys(const json_t *delegation, const json_t **keyids, long *threshold);
 
+/* A role or target name as tether writes and serves them: '/'-separated
+ * parts (a role name: one part) of [A-Za-z0-9._-], none empty or starting
+ * with '.' or '-' (so no "..", no hidden or temporary file), at most
+ * TUF_MAX_NAME_BYTES - 1 bytes. */
+#define TUF_MAX_NAME_BYTES   256
+/* A published target's name: room left for the "SHA256." its served file
+ * name gains (targets/PATH/SHA256.NAME) within TUF_MAX_NAME_BYTES. */
+#define TUF_MAX_TARGET_BYTES 180
+int tuf_target_name_ok(const char *name);
+int tuf_role_name_ok(const char *name);
+
 /* 1 when target (a relative path) matches a delegation's path pattern: the
  * same number of '/'-separated parts, each matched as a shell pattern
  * ('*', '?', '[...]') within the part. */

@@ -275,7 +275,7 @@ void repo_free(struct repo_online *r)
 /* /repo/metadata/NAME: N.ROLE.json or timestamp.json, ROLE of [A-Za-z0-9._-]. */
 static int repo_meta_name_ok(const char *n)
 {
-	return strchr(n, '/') == NULL && repoimport_target_name_ok(n) &&
+	return strchr(n, '/') == NULL && tuf_target_name_ok(n) &&
 	       strlen(n) > 5 && strcmp(n + strlen(n) - 5, ".json") == 0;
 }
 
@@ -294,7 +294,7 @@ void repo_serve(struct http_req *r)
 	rest = meta ? r->path + 15 : strncmp(r->path, "/repo/targets/", 14) == 0 ? r->path + 14 : NULL;
 	/* The names keep to [A-Za-z0-9._-] parts, none starting with '.': no
 	 * way out of the folder, and no temporary or marker file. */
-	if (o != NULL && rest != NULL && (meta ? repo_meta_name_ok(rest) : repoimport_target_name_ok(rest)))
+	if (o != NULL && rest != NULL && (meta ? repo_meta_name_ok(rest) : tuf_target_name_ok(rest)))
 		fd = openat(meta ? o->metafd : o->targetsfd, rest, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)

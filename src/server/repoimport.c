@@ -123,27 +123,6 @@ long long repoimport_newest(const char *metadir, const char *name)
 	return v;
 }
 
-int repoimport_target_name_ok(const char *n)
-{
-	size_t l, i;
-	const char *p = n;
-
-	if (n == NULL || strlen(n) == 0 || strlen(n) > 200)
-		return 0;
-	for (;;) {
-		l = strcspn(p, "/");
-		if (l == 0 || p[0] == '.' || p[0] == '-')
-			return 0;
-		for (i = 0; i < l; i++)
-			if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
-			      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-' || p[i] == '_'))
-				return 0;
-		if (p[l] == '\0')
-			return 1;
-		p += l + 1;
-	}
-}
-
 static int repoimport_pub(const char *path, json_t **key)
 {
 	char id[TUF_KEYID_BYTES];
@@ -259,20 +238,17 @@ static int repoimport_roots(struct repoimport *x, int *added)
  * its length and SHA-256 on the way. */
 static int repoimport_target(struct repoimport *x, const char *name, const json_t *t)
 {
-	char from[PATH_MAX + 256], to[PATH_MAX + 512], tmp[PATH_MAX + 520], got[65], buf[65536];
+	char from[PATH_MAX + 256], to[PATH_MAX + 512], tmp[PATH_MAX + 520], got[65];
 	const char *sha = json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256"));
 	const json_t *lj = json_object_get(t, "length");
 	const char *base = strrchr(name, '/');
-	uint8_t md[32];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = NULL;
-	long long total = 0;
+	int64_t total = 0;
 	struct stat st;
-	int in = -1, out = -1, rc = TE_ERR_IO;
-	ssize_t n;
+	int in, out, rc;
 	char *slash;
 
-	if (!repoimport_target_name_ok(name) || sha == NULL || strlen(sha) != 64 ||
+	if (!tuf_target_name_ok(name) || strlen(name) > TUF_MAX_TARGET_BYTES || sha == NULL ||
+	    strlen(sha) != 64 ||
 	    !json_is_integer(lj) || json_integer_value(lj) < 0)
 		return repoimport_say(x, TE_ERR_INVALID, "target %.200s: a path of [A-Za-z0-9._-] "
 		                      "parts with a length and a sha256 is needed", name);
@@ -291,45 +267,30 @@ static int repoimport_target(struct repoimport *x, const char *name, const json_
 		*slash = '/';
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = repoimport_say(x, TE_ERR_NOT_FOUND, "target %s: %s is missing", name, from);
-		goto out;
+	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return repoimport_say(x, TE_ERR_NOT_FOUND, "target %s: %s is missing", name, from);
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+		close(in);
+		return repoimport_say(x, TE_ERR_IO, "target %s: cannot write %s: %s", name, tmp,
+		                      strerror(errno));
 	}
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
-		goto out;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		total += n;
-		if (total > json_integer_value(lj)) {
-			rc = repoimport_say(x, TE_ERR_MISMATCH, "target %s: longer than its declared "
-			                    "length %lld", name, (long long)json_integer_value(lj));
-			goto out;
-		}
-		if (write(out, buf, (size_t)n) != n || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || hex_encode(md, mdlen, got, sizeof(got)) != 0)
-		goto out;
-	if (total != json_integer_value(lj) || strcmp(got, sha) != 0) {
+	rc = file_copy_sha256(in, out, (int64_t)json_integer_value(lj), &total, got);
+	if (rc == TE_ERR_TOO_LONG)
+		repoimport_say(x, TE_ERR_MISMATCH, "target %s: longer than its declared length %lld",
+		               name, (long long)json_integer_value(lj));
+	else if (rc != 0)
+		repoimport_say(x, rc, "target %s: cannot copy it: %s", name, strerror(errno));
+	else if (total != json_integer_value(lj) || strcmp(got, sha) != 0)
 		rc = repoimport_say(x, TE_ERR_MISMATCH, "target %s: its bytes do not match the "
 		                    "length and SHA-256 its role signed", name);
-		goto out;
-	}
-	if (fsync(out) != 0 || rename(tmp, to) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc == TE_ERR_IO)
-		repoimport_say(x, rc, "target %s: cannot copy it: %s", name, strerror(errno));
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
+	else if (fsync(out) != 0 || rename(tmp, to) != 0)
+		rc = repoimport_say(x, TE_ERR_IO, "target %s: cannot keep it: %s", name,
+		                    strerror(errno));
+	close(in);
+	close(out);
 	if (rc != 0)
 		unlink(tmp);
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	return rc == TE_ERR_TOO_LONG ? TE_ERR_MISMATCH : rc;
 }
 
 /* One role (targets or a delegated one) from src, checked against keys and
@@ -449,7 +410,7 @@ static int repoimport_targets(struct repoimport *x, int *added)
 		const char *name = json_string_value(json_object_get(d, "name"));
 
 		dids = NULL;
-		if (name == NULL || !repoimport_target_name_ok(name) || strchr(name, '/') != NULL ||
+		if (name == NULL || !tuf_role_name_ok(name) ||
 		    strcmp(name, "root") == 0 || strcmp(name, "targets") == 0 ||
 		    strcmp(name, "snapshot") == 0 || strcmp(name, "timestamp") == 0 ||
 		    strlen(name) >= MAX_NAME_BYTES || tuf_delegation_keys(d, &dids, &dth) != 0 ||

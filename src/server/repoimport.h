@@ -38,8 +38,4 @@ int repoimport_online_keys(const char *dir, json_t **snapshot, json_t **timestam
 long long repoimport_newest(const char *metadir, const char *name);
 long long repoimport_newest_at(int dirfd, const char *name);
 
-/* A target path: '/'-separated parts of [A-Za-z0-9._-], none "." or "..",
- * none starting with '-' or '.', at most 200 bytes. */
-int repoimport_target_name_ok(const char *n);
-
 #endif

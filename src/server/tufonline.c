@@ -13,19 +13,6 @@
 #include "err.h"
 #include "ticket.h"
 
-static int tufonline_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= MAX_NAME_BYTES || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 static int tufonline_when_ok(int64_t now, int64_t version, int64_t expires, int64_t max_s)
 {
 	return version >= 1 && expires > now && expires - now <= max_s;
@@ -74,7 +61,7 @@ int tufonline_snapshot(EVP_PKEY *key, int64_t now, int64_t version, int64_t expi
 		return TE_ERR_NOMEM;
 	meta = json_object_get(s, "meta");
 	for (i = 0; i < n; i++) {
-		if (!tufonline_name_ok(roles[i].name) || roles[i].version < 1 ||
+		if (!tuf_role_name_ok(roles[i].name) || roles[i].version < 1 ||
 		    strcmp(roles[i].name, "root") == 0 || strcmp(roles[i].name, "snapshot") == 0 ||
 		    strcmp(roles[i].name, "timestamp") == 0)
 			goto bad;

@@ -232,6 +232,24 @@ static void test_paths(void **state)
 	assert_true(tuf_path_match("a/b", "a/b"));
 }
 
+static void test_names(void **state)
+{
+	(void)state;
+	assert_true(tuf_target_name_ok("injector/pump-2.1.raucb"));
+	assert_true(tuf_target_name_ok("a/b/c_d.e"));
+	assert_false(tuf_target_name_ok("injector/../scanner/x"));
+	assert_false(tuf_target_name_ok("../x"));
+	assert_false(tuf_target_name_ok("/abs"));
+	assert_false(tuf_target_name_ok("a//b"));
+	assert_false(tuf_target_name_ok("a/"));
+	assert_false(tuf_target_name_ok("a/.hidden"));
+	assert_false(tuf_target_name_ok("a/-opt"));
+	assert_false(tuf_target_name_ok("a b"));
+	assert_false(tuf_target_name_ok(""));
+	assert_true(tuf_role_name_ok("injector"));
+	assert_false(tuf_role_name_ok("a/b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_parse_and_fields),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
