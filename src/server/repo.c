@@ -189,14 +189,22 @@ void repo_tick(struct server *srv)
 	struct tufonline_role roles[TUFONLINE_MAX_ROLES];
 	struct repo_online *o = srv->repo;
 	int64_t now = server_now();
-	struct stat st;
+	struct stat st, ts;
 	size_t n = 0;
 	int published, new_snapshot, rc;
 
 	if (o == NULL || fstatat(o->metafd, REPO_MARKER, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;                   /* nothing published yet */
-	if (!o->loaded)
+	if (!o->loaded) {
 		repo_load_state(o);
+		/* A timestamp written after the last publication already covers
+		 * it: a restart signs nothing new until one comes, or the clock
+		 * asks. */
+		if (fstatat(o->metafd, "timestamp.json", &ts, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (ts.st_mtim.tv_sec > st.st_mtim.tv_sec ||
+		     (ts.st_mtim.tv_sec == st.st_mtim.tv_sec && ts.st_mtim.tv_nsec >= st.st_mtim.tv_nsec)))
+			o->marker = st.st_mtim;
+	}
 	if (o->failed_at != 0 && now - o->failed_at < REPO_RETRY_S)
 		return;
 	published = st.st_mtim.tv_sec != o->marker.tv_sec || st.st_mtim.tv_nsec != o->marker.tv_nsec;

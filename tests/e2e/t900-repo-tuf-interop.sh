@@ -181,3 +181,31 @@ tether-server repo publish "$RM/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 || fail "p
 out=$(tuf "$WORK/cache1" injector/pump-2.2.raucb "$WORK/got2.raucb") || fail "tuf-js after the rotation: $out"
 cmp -s "$WORK/got2.raucb" "$WORK/new.raucb" || fail "the new release differs"
 pass "a root rotated with old and new keys is published and followed by tuf-js from root 1"
+
+# Renewal: snapshot (7 days) and timestamp (1 day) are signed again once
+# half their life is gone, also across a restart; not before.
+ts_version() { jq -r '.signed.version' "$SRV/repo/metadata/timestamp.json"; }
+snap_version() { jq -r '.signed.meta["snapshot.json"].version' "$SRV/repo/metadata/timestamp.json"; }
+mtime_ns() { stat -c %.9Y "$1" | tr -d .; }
+covered() { [ "$(mtime_ns "$SRV/repo/metadata/timestamp.json")" -ge "$(mtime_ns "$SRV/repo/metadata/.published")" ]; }
+wait_for 20 covered || fail "no timestamp signed after the last publication"
+ts0=$(ts_version); snap0=$(snap_version)
+kill "$PID_server"
+wait_for 15 sh -c "! kill -0 $PID_server" || fail "the server did not stop"
+server_restart 2
+sleep 3
+[ "$(ts_version)" = "$ts0" ] || fail "a fresh timestamp was signed again at a restart ($ts0 -> $(ts_version))"
+kill "$PID_server"
+wait_for 15 sh -c "! kill -0 $PID_server" || fail "the server did not stop"
+# shellcheck disable=SC2086
+bg server-3 $(faketime_wrapper +4d) tether-server run --dir "$SRV"
+PID_server=$PID_server_3
+wait_port "$SERVER_PORT"
+wait_for 20 sh -c "[ \$(jq -r '.signed.version' '$SRV/repo/metadata/timestamp.json') -gt $ts0 ]" ||
+	fail "four days on, the timestamp was not renewed: $(grep repository "$WORK/server-3.log" | tail -3)"
+[ "$(snap_version)" -gt "$snap0" ] || fail "four days on, the snapshot (3 days left) was not renewed"
+exp=$(jq -r '.signed.expires' "$SRV/repo/metadata/timestamp.json")
+[ "$(date -u -d "$exp" +%s)" -gt $(( $(date +%s) + 4 * 86400 )) ] ||
+	fail "the renewed timestamp expires $exp, not a day past the server's clock"
+out=$(tuf "$WORK/cache1" injector/pump-2.2.raucb "$WORK/got3.raucb") || fail "tuf-js after the renewal: $out"
+pass "snapshot and timestamp are renewed once half their life is gone, not before"
