@@ -131,3 +131,20 @@ void cliout_table(const json_t *list, const char *const *head, size_t ncols,
 			printf("%-*s%s", (int)width[k], cells[k], k + 1 < ncols ? "  " : "\n");
 	}
 }
+
+void cliout_csv_cell(const char *s, int last)
+{
+	/* A leading =, +, - or @ is a formula to a spreadsheet: kept as text. */
+	int guard = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+
+	putchar('"');
+	if (guard)
+		putchar('\'');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar((unsigned char)*s < 0x20 ? ' ' : *s);
+	}
+	putchar('"');
+	putchar(last ? '\n' : ',');
+}

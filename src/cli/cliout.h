@@ -38,6 +38,10 @@ void cliout_when(const json_t *v, char *out, size_t outsz);
  * (lib text.h), in buf; returns buf. For every server-supplied text. */
 const char *cliout_text(const char *s, char *buf, size_t bufsz);
 
+/* One CSV cell on stdout, quoted (quotes doubled, control bytes as spaces,
+ * a leading = + - @ kept as text for spreadsheets), then ',' or '\n'. */
+void cliout_csv_cell(const char *s, int last);
+
 #define CLIOUT_CELL_BYTES 128
 #define CLIOUT_MAX_COLS 8
 /* Fill one table row's cells from one element of the list. */

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "advisories.h"
 #include "approvals.h"
 #include "cliout.h"
 #include "cmdhelp.h"
@@ -104,6 +105,10 @@ static const char usage_text[] =
 	"                        a component never goes down\n"
 	"  repo sign DIR ROLE --key KEYFILE[,KEYFILE]\n"
 	"  repo status DIR       each role's version, expiry, signatures and state\n"
+	"  advisories [--format table|csv|json]\n"
+	"                        imported OSV advisories affecting the fleet: device,\n"
+	"                        site and customer, found by reported versions or a\n"
+	"                        release's SBOM, and the published release fixing each\n"
 	"  session request DEVICE --reason TEXT [--service NAME]... [--shell]\n"
 	"                        [--files read|write] [--diag NAME]... [--patient-records]\n"
 	"                        [--escalation]\n"
@@ -171,6 +176,7 @@ static const struct {
 	{ "records", records_main },
 	{ "queue", queue_main },
 	{ "repo", repo_main },
+	{ "advisories", advisories_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },

@@ -51,23 +51,6 @@ static void records_join(const json_t *list, char *out, size_t outsz)
 	}
 }
 
-static void records_csv_cell(const char *s, int last)
-{
-	/* A leading =, +, - or @ is a formula to a spreadsheet: kept as text. */
-	int guard = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-
-	putchar('"');
-	if (guard)
-		putchar('\'');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar((unsigned char)*s < 0x20 ? ' ' : *s);
-	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
-}
-
 static const char *const records_cols[] = {
 	"id", "kind", "customer", "site", "device", "product", "specialist", "reason", "state",
 	"outcome", "requested_at", "started_at", "ended_at", "services", "actions", "recordings",
@@ -94,7 +77,7 @@ static void records_csv_row(const json_t *r)
 			snprintf(cell, sizeof(cell), "%s",
 			         json_string_value(json_object_get(r, key)) ?
 			         json_string_value(json_object_get(r, key)) : "");
-		records_csv_cell(cell, k + 1 == RECORDS_NCOLS);
+		cliout_csv_cell(cell, k + 1 == RECORDS_NCOLS);
 	}
 }
 
@@ -175,7 +158,7 @@ static int records_list(const struct cli *cli, int argc, char **argv)
 		cliout_json(resp);
 	} else if (strcmp(format, "csv") == 0) {
 		for (i = 0; i < RECORDS_NCOLS; i++)
-			records_csv_cell(records_cols[i], i + 1 == RECORDS_NCOLS);
+			cliout_csv_cell(records_cols[i], i + 1 == RECORDS_NCOLS);
 		json_array_foreach(list, i, r)
 			records_csv_row(r);
 	} else if (json_array_size(list) == 0) {

@@ -51,4 +51,7 @@ int admin_site_main(int argc, char **argv);
 int admin_repo_publish(const char *dir, const char *src);
 int admin_repo_keys(const char *dir);
 
+/* tether-server advisories import FILE --dir DIR (admin_advisory.c). */
+int admin_advisories_import(const char *dir, const char *file);
+
 #endif

@@ -86,6 +86,9 @@ static const char usage[] =
 	"                (add a release manager's tether repo folder: new roots, targets,\n"
 	"                delegated roles and their files, each checked; the running server\n"
 	"                then signs a new snapshot and timestamp)\n"
+	"  tether-server advisories import FILE --dir DIR\n"
+	"                (OSV vulnerability advisories from a file: one, an array, or one\n"
+	"                per line; all checked before any is kept; no network)\n"
 	"  tether-server --version\n";
 
 /* Options after the positional words: "--key value" pairs and flags. */
@@ -371,6 +374,13 @@ int main(int argc, char **argv)
 		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
 			return rc;
 		return admin_repo_publish(o.dir, argv[3]);
+	}
+	if (argc >= 3 && strcmp(argv[1], "advisories") == 0 && strcmp(argv[2], "import") == 0) {
+		if (argc < 4 || argv[3][0] == '-')
+			return usage_error("advisories import needs an OSV file");
+		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
+			return rc;
+		return admin_advisories_import(o.dir, argv[3]);
 	}
 	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "keys") == 0) {
 		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)

@@ -269,6 +269,16 @@ int repo_prepare(struct server *srv)
 	return 0;
 }
 
+int repo_metadata_fd(const struct server *srv)
+{
+	return srv->repo != NULL ? srv->repo->metafd : -1;
+}
+
+int repo_targets_fd(const struct server *srv)
+{
+	return srv->repo != NULL ? srv->repo->targetsfd : -1;
+}
+
 void repo_free(struct repo_online *r)
 {
 	if (r == NULL)

@@ -19,6 +19,9 @@ struct repo_online;
 /* Once a second (server.c): sign what a publication or the clock needs. */
 void repo_tick(struct server *srv);
 void repo_free(struct repo_online *r);
+/* The served folders (opened by repo_prepare), or -1. */
+int repo_metadata_fd(const struct server *srv);
+int repo_targets_fd(const struct server *srv);
 /* DIR/repo/metadata and targets made and opened at the start, while root
  * (metadata given to the config's user, who writes snapshot and timestamp
  * there): after the drop the server reaches them through these handles,

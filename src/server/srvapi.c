@@ -53,6 +53,7 @@ static const struct api_route api_routes[] = {
 	  api_device_files },
 	{ EVHTTP_REQ_GET,  "/api/v1/files/*", API_USER, POLICY_FILES_COLLECT, api_file_get },
 	{ EVHTTP_REQ_GET,  "/api/v1/records", API_USER, POLICY_RECORDS_VIEW, api_records },
+	{ EVHTTP_REQ_GET,  "/api/v1/advisories", API_USER, POLICY_ADVISORIES_VIEW, api_advisories },
 	{ EVHTTP_REQ_GET,  "/api/v1/records/*", API_USER, POLICY_RECORDS_VIEW, api_record_get },
 	{ EVHTTP_REQ_POST, "/api/v1/files/*/read", API_USER, POLICY_FILES_COLLECT, api_file_read },
 	{ EVHTTP_REQ_POST, "/api/v1/activities", API_USER, POLICY_QUEUE_ADD, api_activity_add },

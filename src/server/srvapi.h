@@ -50,6 +50,8 @@ void api_relay_event(struct http_req *r);
 void api_device_recording(struct http_req *r);
 void api_device_status(struct http_req *r);
 void api_device_file(struct http_req *r);
+/* GET /api/v1/advisories: OSV advisories matched against the fleet (api_advisory.c). */
+void api_advisories(struct http_req *r);
 /* PUT /api/v1/device/file?sha256=&size=&offset= (api_files.c): a raw chunk. */
 void api_device_file_put(struct http_req *r);
 void api_device_files(struct http_req *r);

@@ -20,7 +20,7 @@
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 21
+#define STORE_SCHEMA_VERSION 22
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -764,5 +764,15 @@ int store_file_each_for_activity(struct store *st, const char *activity, store_f
                                  void *arg);
 /* Link a stored data file to the activity whose run collected it. */
 int store_file_set_activity(struct store *st, int64_t file, const char *activity);
+
+/* ---- Fleet advisories (store_advisory.c, migration 22) ---- */
+
+/* Keep an OSV advisory (body: its JSON, checked by the caller), replacing
+ * the one of the same id. */
+int store_advisory_put(struct store *st, const char *id, const char *modified,
+                       const char *body, int64_t now);
+typedef int (*store_advisory_cb)(const char *id, const char *body, void *arg);
+/* Every advisory, by id; cb's non-zero return stops and is returned. */
+int store_advisory_each(struct store *st, store_advisory_cb cb, void *arg);
 
 #endif

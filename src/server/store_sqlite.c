@@ -218,6 +218,10 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE sites ADD COLUMN windows TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE sites ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';"
 	"ALTER TABLE device_files ADD COLUMN activity TEXT NOT NULL DEFAULT '';",
+	/* 22: fleet advisories (store_advisory.c): OSV documents an
+	 * administrator imported, one row per id, the newest import kept */
+	"CREATE TABLE advisories(id TEXT PRIMARY KEY, modified TEXT NOT NULL DEFAULT '',"
+	" body TEXT NOT NULL, imported_at INTEGER NOT NULL);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

@@ -83,7 +83,8 @@ static void test_other_roles(void **state)
 	assert_false(policy_allows(p, "administrator", 1, "session:request"));
 	assert_true(policy_allows(p, "auditor", 1, "audit:read"));
 	assert_false(policy_allows(p, "auditor", 1, "session:request"));
-	assert_false(policy_allows(p, "release_manager", 1, "devices:view"));
+	assert_true(policy_allows(p, "release_manager", 1, "advisories:view"));
+	assert_false(policy_allows(p, "release_manager", 1, "session:request"));
 	assert_false(policy_allows(p, "nobody", 1, "devices:view"));
 	assert_true(policy_role_valid("customer_viewer"));
 	assert_false(policy_role_valid("root"));
