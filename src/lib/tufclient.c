@@ -151,6 +151,17 @@ void tufclient_free(struct tufclient *c)
 	c->root = c->timestamp = c->snapshot = c->targets = NULL;
 }
 
+/* role has the same key ids and threshold in both roots. */
+static int tufclient_same_keys(const json_t *a, const json_t *b, const char *role)
+{
+	const json_t *ia, *ib;
+	long ta, tb;
+
+	return tuf_role_keys(tufclient_signed(a), role, &ia, &ta) == 0 &&
+	       tuf_role_keys(tufclient_signed(b), role, &ib, &tb) == 0 && ta == tb &&
+	       json_equal((json_t *)ia, (json_t *)ib);
+}
+
 /* 5.3: each next root version, signed by the root before it and its own. */
 static int tufclient_roots(struct tufclient *c)
 {
@@ -180,13 +191,17 @@ static int tufclient_roots(struct tufclient *c)
 			return tufclient_fail(c, TUFCLIENT_ROLLBACK, TE_ERR_REPLAY, "%s holds root "
 			                      "version %lld", name, (long long)tufclient_version(md));
 		}
+		/* New snapshot or timestamp keys: what they signed before is
+		 * trusted no longer (5.3.11); fetched again below. Unchanged
+		 * keys keep them, and with them the rollback check. */
+		if (!tufclient_same_keys(c->root, md, "timestamp") ||
+		    !tufclient_same_keys(c->root, md, "snapshot")) {
+			json_decref(c->timestamp);
+			json_decref(c->snapshot);
+			c->timestamp = c->snapshot = NULL;
+		}
 		json_decref(c->root);
 		c->root = md;
-		/* New snapshot or timestamp keys: what they signed before is
-		 * trusted no longer (5.3.11); fetched again below. */
-		json_decref(c->timestamp);
-		json_decref(c->snapshot);
-		c->timestamp = c->snapshot = NULL;
 	}
 	return tufclient_fail(c, TUFCLIENT_ENDLESS_DATA, TE_ERR_TOO_LONG, "more than %d root "
 	                      "versions at once", TUFCLIENT_MAX_ROOTS);

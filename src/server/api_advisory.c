@@ -10,7 +10,10 @@
  * release that fixes it: the lowest release of the component above the
  * fixed version, or for a package found in an SBOM, the lowest newer
  * release of the device's component whose SBOM no longer has it affected.
- * Devices are those of the user's sites; at most API_ADV_MAX_ROWS rows. */
+ * Devices are those of the user's sites. At most API_ADV_MAX_ROWS rows and
+ * API_ADV_MAX_RUNS (device, package) pairs are looked at; past either,
+ * "truncated" says the list is not whole. The runs are sorted by package
+ * once, so each advisory looks only at the runs of its packages. */
 #include "srvapi.h"
 
 #include <stdio.h>
@@ -29,15 +32,21 @@
 #include "tuf.h"
 
 #define API_ADV_MAX_ROWS     10000
-#define API_ADV_MAX_RUNS     100000   /* (device, component, version) kept */
+#define API_ADV_MAX_RUNS     200000   /* (device, component, version) kept */
 #define API_ADV_SBOM_BYTES   (4 * 1024 * 1024)
 #define API_ADV_SBOM_ITEMS   5000
 
-/* One thing a device runs. */
+/* A device the user may see. */
+struct api_adv_dev {
+	char serial[MAX_NAME_BYTES], site[MAX_NAME_BYTES], customer[STORE_TEXT_BYTES];
+};
+
+/* One thing a device runs: a component it reports (base == itself), or a
+ * package in the SBOM of the release of a component it reports. */
 struct api_adv_run {
-	char device[MAX_NAME_BYTES], site[MAX_NAME_BYTES], customer[STORE_TEXT_BYTES];
+	size_t dev;
+	int from_sbom;
 	char component[OSV_NAME_BYTES], version[OSV_VERSION_BYTES];
-	char via[OSV_NAME_BYTES + OSV_VERSION_BYTES + 16];   /* "reported" or "sbom of C V" */
 	char base_component[OSV_NAME_BYTES], base_version[OSV_VERSION_BYTES];
 };
 
@@ -45,7 +54,9 @@ struct api_adv {
 	struct http_req *r;
 	json_t *releases;     /* [{name, component, version, sbom}] from the repository */
 	json_t *sboms;        /* release name -> [[name, version], ...] (cache) */
-	struct api_adv_run *runs;
+	struct api_adv_dev *devs;
+	size_t ndevs, devcap;
+	struct api_adv_run *runs;  /* sorted by component once all are in */
 	size_t nruns, cap;
 	json_t *rows;
 	int truncated;
@@ -165,13 +176,15 @@ static const json_t *api_adv_release(struct api_adv *a, const char *comp, const 
 
 /* ---- what the devices run ----------------------------------------------------- */
 
-static int api_adv_add_run(struct api_adv *a, const struct store_device *d, const char *comp,
-                           const char *ver, const char *via, const char *bc, const char *bv)
+static int api_adv_add_run(struct api_adv *a, int from_sbom, const char *comp, const char *ver,
+                           const char *bc, const char *bv)
 {
 	struct api_adv_run *n;
 
-	if (a->nruns >= API_ADV_MAX_RUNS)
+	if (a->nruns >= API_ADV_MAX_RUNS) {
+		a->truncated = 1;         /* said in the answer: the list is not whole */
 		return 0;
+	}
 	if (a->nruns == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 256;
 
@@ -181,14 +194,31 @@ static int api_adv_add_run(struct api_adv *a, const struct store_device *d, cons
 		a->cap = cap;
 	}
 	n = &a->runs[a->nruns++];
-	snprintf(n->device, sizeof(n->device), "%s", d->serial);
-	snprintf(n->site, sizeof(n->site), "%s", d->site);
-	snprintf(n->customer, sizeof(n->customer), "%s", d->customer);
+	n->dev = a->ndevs - 1;
+	n->from_sbom = from_sbom;
 	snprintf(n->component, sizeof(n->component), "%s", comp);
 	snprintf(n->version, sizeof(n->version), "%s", ver);
-	snprintf(n->via, sizeof(n->via), "%s", via);
 	snprintf(n->base_component, sizeof(n->base_component), "%s", bc);
 	snprintf(n->base_version, sizeof(n->base_version), "%s", bv);
+	return 0;
+}
+
+static int api_adv_add_dev(struct api_adv *a, const struct store_device *d)
+{
+	struct api_adv_dev *n;
+
+	if (a->ndevs == a->devcap) {
+		size_t cap = a->devcap ? a->devcap * 2 : 64;
+
+		if ((n = realloc(a->devs, cap * sizeof(*n))) == NULL)
+			return TE_ERR_NOMEM;
+		a->devs = n;
+		a->devcap = cap;
+	}
+	n = &a->devs[a->ndevs++];
+	snprintf(n->serial, sizeof(n->serial), "%s", d->serial);
+	snprintf(n->site, sizeof(n->site), "%s", d->site);
+	snprintf(n->customer, sizeof(n->customer), "%s", d->customer);
 	return 0;
 }
 
@@ -197,8 +227,8 @@ static int api_adv_device_cb(const struct store_device *d, void *arg)
 	struct api_adv *a = arg;
 	struct store_devstatus *st = malloc(sizeof(*st));
 	struct devstatus *s = malloc(sizeof(*s));
-	char why[128], via[sizeof(((struct api_adv_run *)0)->via)];
 	const json_t *rel, *list, *c;
+	char why[128];
 	size_t i, j;
 	int rc = 0;
 
@@ -208,26 +238,31 @@ static int api_adv_device_cb(const struct store_device *d, void *arg)
 	}
 	if (strcmp(d->status, "revoked") == 0 || !api_site_in_scope(a->r, d->site) ||
 	    store_devstatus_get(a->r->srv->store, d->serial, st) != 0 ||
-	    devstatus_parse(st->status, strlen(st->status), s, why, sizeof(why)) != 0)
+	    devstatus_parse(st->status, strlen(st->status), s, why, sizeof(why)) != 0 ||
+	    s->nversions == 0 || (rc = api_adv_add_dev(a, d)) != 0)
 		goto out;
 	for (i = 0; i < s->nversions && rc == 0; i++) {
 		const char *comp = s->versions[i].name, *ver = s->versions[i].version;
 
-		rc = api_adv_add_run(a, d, comp, ver, "reported", comp, ver);
+		rc = api_adv_add_run(a, 0, comp, ver, comp, ver);
 		if (rc != 0 || (rel = api_adv_release(a, comp, ver)) == NULL)
 			continue;
-		snprintf(via, sizeof(via), "sbom of %s %s", comp, ver);
 		list = api_adv_sbom(a, rel);
 		json_array_foreach(list, j, c)
-			if ((rc = api_adv_add_run(a, d, json_string_value(json_array_get(c, 0)),
-			                          json_string_value(json_array_get(c, 1)), via, comp,
-			                          ver)) != 0)
+			if ((rc = api_adv_add_run(a, 1, json_string_value(json_array_get(c, 0)),
+			                          json_string_value(json_array_get(c, 1)), comp, ver)) != 0)
 				break;
 	}
 out:
 	free(st);
 	free(s);
 	return rc;
+}
+
+static int api_adv_run_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct api_adv_run *)x)->component,
+	              ((const struct api_adv_run *)y)->component);
 }
 
 /* ---- matching ----------------------------------------------------------------- */
@@ -248,7 +283,7 @@ static void api_adv_fixed_by(struct api_adv *a, const struct api_adv_run *r, con
 
 		if (strcmp(comp, r->base_component) != 0 || devstatus_vercmp(ver, r->base_version) <= 0)
 			continue;
-		if (strcmp(r->via, "reported") == 0) {
+		if (!r->from_sbom) {
 			ok = fixed[0] != '\0' && devstatus_vercmp(ver, fixed) >= 0;
 		} else {
 			/* its SBOM has the package, and not at an affected version */
@@ -267,13 +302,29 @@ static void api_adv_fixed_by(struct api_adv *a, const struct api_adv_run *r, con
 		snprintf(out, outsz, "%s", best);
 }
 
+/* The runs of component: a range of the sorted runs. */
+static size_t api_adv_first(const struct api_adv *a, const char *component)
+{
+	size_t lo = 0, hi = a->nruns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(a->runs[mid].component, component) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int api_adv_cb(const char *id, const char *body, void *arg)
 {
 	struct api_adv *a = arg;
-	char why[256], fixed_by[TUF_MAX_NAME_BYTES];
+	char why[256], fixed_by[TUF_MAX_NAME_BYTES], via[OSV_NAME_BYTES + OSV_VERSION_BYTES + 16];
 	const char *fixed;
 	json_t *j = json_loads(body, 0, NULL);
-	size_t i;
+	size_t i, k;
 
 	(void)id;
 	if (j == NULL || osv_from_json(j, &a->osv, why, sizeof(why)) != 0) {
@@ -281,21 +332,37 @@ static int api_adv_cb(const char *id, const char *body, void *arg)
 		return 0;                     /* checked at import; skip what no longer parses */
 	}
 	json_decref(j);
-	for (i = 0; i < a->nruns; i++) {
-		const struct api_adv_run *r = &a->runs[i];
+	for (k = 0; k < a->osv.naffected; k++) {
+		const char *pkg = a->osv.affected[k].package;
 
-		if (!osv_affects(&a->osv, r->component, r->version, &fixed))
+		/* a package named twice in one advisory is looked at once */
+		for (i = 0; i < k && strcmp(a->osv.affected[i].package, pkg) != 0; i++)
+			;
+		if (i < k)
 			continue;
-		if (json_array_size(a->rows) >= API_ADV_MAX_ROWS) {
-			a->truncated = 1;
-			return 1;
+		for (i = api_adv_first(a, pkg); i < a->nruns && strcmp(a->runs[i].component, pkg) == 0;
+		     i++) {
+			const struct api_adv_run *r = &a->runs[i];
+			const struct api_adv_dev *d = &a->devs[r->dev];
+
+			if (!osv_affects(&a->osv, r->component, r->version, &fixed))
+				continue;
+			if (json_array_size(a->rows) >= API_ADV_MAX_ROWS) {
+				a->truncated = 1;
+				return 1;
+			}
+			api_adv_fixed_by(a, r, fixed, fixed_by, sizeof(fixed_by));
+			if (r->from_sbom)
+				snprintf(via, sizeof(via), "sbom of %s %s", r->base_component, r->base_version);
+			else
+				snprintf(via, sizeof(via), "reported");
+			json_array_append_new(a->rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+			                      "s:s, s:s, s:s}", "advisory", a->osv.id, "summary",
+			                      a->osv.summary, "package", r->component, "version",
+			                      r->version, "device", d->serial, "site", d->site,
+			                      "customer", d->customer, "via", via, "fixed_version", fixed,
+			                      "fixed_by", fixed_by));
 		}
-		api_adv_fixed_by(a, r, fixed, fixed_by, sizeof(fixed_by));
-		json_array_append_new(a->rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-		                      "s:s, s:s}", "advisory", a->osv.id, "summary", a->osv.summary,
-		                      "package", r->component, "version", r->version, "device",
-		                      r->device, "site", r->site, "customer", r->customer, "via",
-		                      r->via, "fixed_version", fixed, "fixed_by", fixed_by));
 	}
 	return 0;
 }
@@ -328,6 +395,8 @@ void api_advisories(struct http_req *r)
 	if ((a->releases = api_adv_releases(r->srv)) != NULL && (a->sboms = json_object()) != NULL &&
 	    (a->rows = json_array()) != NULL &&
 	    (rc = store_device_each(r->srv->store, api_adv_device_cb, a)) == 0) {
+		if (a->nruns > 1)
+			qsort(a->runs, a->nruns, sizeof(*a->runs), api_adv_run_cmp);
 		rc = store_advisory_each(r->srv->store, api_adv_cb, a);
 		rc = rc == 1 ? 0 : rc;
 	}
@@ -353,5 +422,6 @@ out:
 	json_decref(a->sboms);
 	json_decref(a->rows);
 	free(a->runs);
+	free(a->devs);
 	free(a);
 }

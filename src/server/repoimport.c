@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,23 @@ static int repoimport_roots(struct repoimport *x, int *added)
 	return 0;
 }
 
+/* The kept file at path still has the SHA-256 its name says. */
+static int repoimport_kept_ok(const char *path, const char *sha)
+{
+	int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	char got[65] = "";
+	int64_t len = 0;
+	int ok = in >= 0 && out >= 0 && file_copy_sha256(in, out, INT64_MAX, &len, got) == 0 &&
+	         strcmp(got, sha) == 0;
+
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ok;
+}
+
 /* Copy src/targets/NAME to DIR/repo/targets/PARENT/SHA256.BASE, checking
  * its length and SHA-256 on the way. */
 static int repoimport_target(struct repoimport *x, const char *name, const json_t *t)
@@ -256,8 +274,9 @@ static int repoimport_target(struct repoimport *x, const char *name, const json_
 	snprintf(to, sizeof(to), "%s/../targets/%.*s%s%s.%s", x->meta,
 	         base != NULL ? (int)(base - name) : 0, name, base != NULL ? "/" : "", sha,
 	         base != NULL ? base + 1 : name);
-	if (lstat(to, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == json_integer_value(lj))
-		return 0;                 /* kept already (content-addressed) */
+	if (lstat(to, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == json_integer_value(lj) &&
+	    repoimport_kept_ok(to, sha))
+		return 0;                 /* kept already (content-addressed), and intact */
 	for (slash = strstr(to, "/../targets/") + 12; (slash = strchr(slash, '/')) != NULL; slash++) {
 		*slash = '\0';
 		if (mkdir(to, 0755) != 0 && errno != EEXIST) {
@@ -327,6 +346,12 @@ static int repoimport_role(struct repoimport *x, const char *name, const json_t 
 		                    (long long)ver);
 		goto out;
 	}
+	if (paths != NULL && json_array_size(json_object_get(json_object_get(json_object_get(md,
+	    "signed"), "delegations"), "roles")) > 0) {
+		rc = repoimport_say(x, TE_ERR_INVALID, "role %s delegates further; only targets may "
+		                    "delegate (to product families)", name);
+		goto out;
+	}
 	if (tuf_verify(md, keys, ids, th, NULL) != 0) {
 		rc = repoimport_say(x, TE_ERR_SIGNATURE, "role %s version %lld is not signed by "
 		                    "its threshold (%ld) of the keys the %s names", name,
@@ -349,7 +374,12 @@ static int repoimport_role(struct repoimport *x, const char *name, const json_t 
 			rc = repoimport_say(x, TE_ERR_EXISTS, "role %s version %lld is served already "
 			                    "with other contents: make its next version", name,
 			                    (long long)ver);
-		goto out;                 /* the same: nothing to do */
+		/* The same role: its kept files are checked again (and put back
+		 * from the publication when one no longer matches). */
+		json_object_foreach((json_t *)targets, tn, t)
+			if (rc == 0)
+				rc = repoimport_target(x, tn, t);
+		goto out;
 	}
 	json_object_foreach((json_t *)targets, tn, t) {
 		inside = paths == NULL;

@@ -110,8 +110,12 @@ fi
 expect_contains "$out" "\"ok\":false" "tuf-js refuses the tampered release"
 expect_contains "$out" "hash" "tuf-js says the hash does not match"
 [ ! -e "$WORK/bad.raucb" ] || fail "the tampered release was written out"
-cp "$WORK/keep" "$SRV/repo/targets/injector/$SHA.pump-2.1.raucb"
-pass "a tampered release is refused"
+# Publishing again puts the signed bytes back: a kept file is checked, not
+# trusted for its name and size.
+tether-server repo publish "$RM/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 || fail "publish again: $(cat "$WORK/pub.out")"
+cmp -s "$WORK/keep" "$SRV/repo/targets/injector/$SHA.pump-2.1.raucb" ||
+	fail "publishing again left the tampered file in place"
+pass "a tampered release is refused, and publishing again restores it"
 
 # Publication refuses what a client would.
 # The injector family signing a scanner path (its metadata edited by hand).
@@ -126,6 +130,15 @@ fi
 expect_contains "$(cat "$WORK/pub.out")" "outside the paths its delegation allows" \
 	"publish refuses a family signing outside its paths"
 [ ! -e "$SRV/repo/metadata/2.injector.json" ] || fail "the refused role was served"
+# A family delegating further: refused (only targets delegates).
+rm -rf R-bad && cp -r R R-bad
+jq '.signed.delegations = {"keys": {}, "roles": [{"name": "sub", "keyids": [], "threshold": 1, "paths": ["injector/x/*"], "terminating": true}]} | .signed.version = 2' \
+	R-bad/metadata/injector.json >"$WORK/j" && mv "$WORK/j" R-bad/metadata/injector.json
+tether repo sign R-bad injector --key keys/injector
+if tether-server repo publish "$RM/R-bad" --dir "$SRV" >"$WORK/pub.out" 2>&1; then
+	fail "a family's further delegation was published"
+fi
+expect_contains "$(cat "$WORK/pub.out")" "delegates further" "publish refuses a family delegating further"
 # Same version, other contents.
 rm -rf R-bad && cp -r R R-bad
 jq '.signed.targets["injector/pump-2.1.raucb"].custom.version = "9.9"' R-bad/metadata/injector.json >"$WORK/j" &&

@@ -297,6 +297,27 @@ static void test_root_rotation(void **state)
 	tufclient_free(&c);
 }
 
+static void test_rollback_across_a_root_update(void **state)
+{
+	struct tufclient c;
+	json_t *md = role_md("timestamp", 5, NOW + DAY);
+	int both[] = { K_ROOT2, K_ROOT, -1 };
+
+	(void)state;
+	/* A new root that keeps the timestamp and snapshot keys must not wipe
+	 * what the client trusted: the old timestamp stays a rollback. */
+	build(NOW + DAY, "injector/fw.bin");
+	put("2.root.json", root_md(2, K_ROOT2), both);
+	assert_int_equal(client(&c), 0);
+	json_object_set_new(json_object_get(md, "signed"), "meta",
+	                    json_pack("{s:{s:i}}", "snapshot.json", "version", 1));
+	tuf_sign(md, k[K_TS]);
+	c.timestamp = md;
+	assert_int_equal(tufclient_refresh(&c), TE_ERR_REPLAY);
+	assert_int_equal(c.refusal, TUFCLIENT_ROLLBACK);
+	tufclient_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_endless_data),
 		cmocka_unit_test(test_family_outside_its_paths),
 		cmocka_unit_test(test_root_rotation),
+		cmocka_unit_test(test_rollback_across_a_root_update),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
