@@ -33,6 +33,7 @@
 #include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
+#include "update.h"
 #include "ticket.h"
 #include "pki.h"
 #include "tls.h"
@@ -52,6 +53,10 @@ static const char usage_text[] =
 	"  tether-agent support-password --config FILE   (new password on stdin)\n"
 	"  tether-agent support-password --status | --generate  --config FILE\n"
 	"  tether-agent audit verify --config FILE\n"
+	"  tether-agent update check [TARGET] --config FILE\n"
+	"               (the device's TUF client against the server's repository: the\n"
+	"               trusted metadata in state_dir/tuf refreshed and kept; with\n"
+	"               TARGET, its verified length, SHA-256 and custom data)\n"
 	"  tether-agent --version\n";
 
 static void usage(FILE *f)
@@ -535,7 +540,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
-	    strcmp(cmd, "audit") != 0) {
+	    strcmp(cmd, "audit") != 0 && strcmp(cmd, "update") != 0) {
 		fprintf(stderr, "tether-agent: unknown command %s\n", cmd);
 		usage(stderr);
 		return 2;
@@ -559,6 +564,11 @@ int main(int argc, char **argv)
 		        "--config FILE`\n");
 		return 2;
 	}
+	if (strcmp(cmd, "update") == 0 &&
+	    (a.nwords < 1 || a.nwords > 2 || strcmp(a.words[0], "check") != 0)) {
+		fprintf(stderr, "tether-agent update: say `update check [TARGET] --config FILE`\n");
+		return 2;
+	}
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "enroll") == 0 ||
 	     strcmp(cmd, "support-password") == 0) && a.nwords != 0) {
 		fprintf(stderr, "tether-agent %s: unexpected argument %s\n", cmd, a.words[0]);
@@ -575,6 +585,8 @@ int main(int argc, char **argv)
 		rc = cmd_consent(conf, &a);
 	else if (strcmp(cmd, "support-password") == 0)
 		rc = support_cmd_password(conf, a.flags);
+	else if (strcmp(cmd, "update") == 0)
+		rc = update_check(conf, a.nwords == 2 ? a.words[1] : NULL);
 	else
 		rc = agentaudit_verify(conf);
 	ssh_finalize();

@@ -1372,3 +1372,26 @@ sd_fail_logs() {
 	insd journalctl --no-pager -o short-precise >"$WORK/journal.log" 2>&1 || true
 	tail -20 "$SD_ROOT/var/lib/tether-agent/audit.log" >"$WORK/device-audit.log" 2>&1 || true
 }
+
+# repo_publish RMDIR FILE: a release manager's repository in RMDIR (keys
+# root, targets, injector; the injector family delegated injector/*) with
+# FILE as injector/pump-2.1.raucb (pump-fw 2.1, counter 7), signed and
+# published to the server, whose snapshot and timestamp are then signed.
+repo_publish() {
+	mkdir -p "$1"
+	for _k in root targets injector; do
+		tether repo keygen "$1/$_k" >/dev/null 2>&1 || fail "repo keygen $_k"
+	done
+	tether repo init "$1/R" --root-key "$1/root.pub" --targets-key "$1/targets.pub" \
+		--snapshot-key "$SRV/repo/keys/snapshot.pub" --timestamp-key "$SRV/repo/keys/timestamp.pub" \
+		2>/dev/null || fail "repo init"
+	tether repo delegate "$1/R" injector --key "$1/injector.pub" --paths 'injector/*' 2>/dev/null ||
+		fail "repo delegate"
+	tether repo add "$1/R" "$2" --role injector --name injector/pump-2.1.raucb --product injector \
+		--hardware inj-a --component pump-fw --version 2.1 --counter 7 >/dev/null || fail "repo add"
+	tether repo sign "$1/R" root --key "$1/root" && tether repo sign "$1/R" targets --key "$1/targets" &&
+		tether repo sign "$1/R" injector --key "$1/injector" || fail "repo sign"
+	tether-server repo publish "$1/R" --dir "$SRV" >"$WORK/publish.out" 2>&1 ||
+		fail "repo publish: $(cat "$WORK/publish.out")"
+	wait_for 20 test -s "$SRV/repo/metadata/timestamp.json" || fail "the server signed no timestamp"
+}
