@@ -758,8 +758,9 @@ static void repo_state(const json_t *md, const json_t *keys, const json_t *ids, 
 	json_object_set_new(row, "expires", json_string(t));
 	json_object_set_new(row, "signatures", json_sprintf("%ld of %ld", valid, th));
 	json_object_set_new(row, "state", json_string(st));
-	json_object_set_new(row, "targets", json_integer((json_int_t)json_object_size(
-	                    json_object_get(json_object_get(md, "signed"), "targets"))));
+	if (strcmp(type, "targets") == 0)     /* root lists keys, not targets */
+		json_object_set_new(row, "targets", json_integer((json_int_t)json_object_size(
+		                    json_object_get(json_object_get(md, "signed"), "targets"))));
 }
 
 static void repo_status_cells(const json_t *row, char cells[][CLIOUT_CELL_BYTES])

@@ -195,6 +195,36 @@ out=$(tuf "$WORK/cache1" injector/pump-2.2.raucb "$WORK/got2.raucb") || fail "tu
 cmp -s "$WORK/got2.raucb" "$WORK/new.raucb" || fail "the new release differs"
 pass "a root rotated with old and new keys is published and followed by tuf-js from root 1"
 
+# A compromised key rotated out: root1, gone from root 2, cannot sign root 3;
+# the targets key is rotated in root 3, after which the old one's signature
+# on targets counts for nothing.
+tether repo keygen keys/targets2 >/dev/null 2>&1 || fail "keygen targets2"
+tether repo root R --targets-key keys/targets2.pub 2>/dev/null || fail "repo root 3"
+tether repo sign R root --key keys/root1
+if tether-server repo publish "$RM/R" --dir "$SRV" >"$WORK/pub.out" 2>&1; then
+	fail "a root signed only by the rotated-out key was published"
+fi
+expect_contains "$(cat "$WORK/pub.out")" "root version 3 is not signed by its own root keys' threshold" \
+	"the rotated-out root key alone cannot sign a new root"
+tether repo sign R root --key keys/root2
+tether repo add R "$WORK/new.raucb" --role injector --name injector/pump-2.3.raucb --product injector \
+	--hardware inj-a --component pump-fw --version 2.3 --counter 9 >/dev/null
+tether repo sign R injector --key keys/injector
+tether repo delegate R injector --key keys/injector.pub --paths 'injector/*' 2>/dev/null
+tether repo sign R targets --key keys/targets
+if tether-server repo publish "$RM/R" --dir "$SRV" >"$WORK/pub.out" 2>&1; then
+	fail "targets signed by the rotated-out targets key was published"
+fi
+expect_contains "$(cat "$WORK/pub.out")" "targets is not signed by the threshold of the targets keys" \
+	"the rotated-out targets key signs nothing any more"
+tether repo sign R targets --key keys/targets2
+tether-server repo publish "$RM/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 || fail "publish root 3: $(cat "$WORK/pub.out")"
+wait_for 20 sh -c "jq -e '.signed.meta[\"targets.json\"].version == 2' \
+	\"$SRV/repo/metadata/\$(jq -r '.signed.meta[\"snapshot.json\"].version' '$SRV/repo/metadata/timestamp.json').snapshot.json\"" ||
+	fail "no snapshot names targets version 2"
+out=$(tuf "$WORK/cache1" injector/pump-2.3.raucb "$WORK/got4.raucb") || fail "tuf-js after the targets rotation: $out"
+pass "compromised keys rotated out: neither the old root key nor the old targets key signs anything any more"
+
 # Renewal: snapshot (7 days) and timestamp (1 day) are signed again once
 # half their life is gone, also across a restart; not before.
 ts_version() { jq -r '.signed.version' "$SRV/repo/metadata/timestamp.json"; }
