@@ -613,6 +613,13 @@ static void collector_send(struct collector *c)
 	}
 	op->c = c;
 	if (c->up_fd >= 0 && !c->probe && c->up_offset < c->up_size && sha != NULL) {
+		/* made at the first upload: an agent that never collects keeps no
+		 * 4 MiB buffer */
+		if (c->chunk == NULL && (c->chunk = malloc(COLLECT_BIG_CHUNK_BYTES)) == NULL) {
+			free(op);
+			collector_retry_later(c, "out of memory");
+			return;
+		}
 		op->len = collector_chunk_len(c);
 		do
 			n = pread(c->up_fd, c->chunk, op->len, (off_t)c->up_offset);
@@ -748,8 +755,7 @@ int collector_new(struct event_base *base, const struct agent_conf *conf, struct
 	if ((c->in = evbuffer_new()) == NULL || (c->md = EVP_MD_CTX_new()) == NULL ||
 	    (c->kick_ev = evtimer_new(base, collector_kick_cb, c)) == NULL ||
 	    (c->retry_ev = evtimer_new(base, collector_kick_cb, c)) == NULL ||
-	    (c->pace_ev = evtimer_new(base, collector_pace_cb, c)) == NULL ||
-	    (c->chunk = malloc(COLLECT_BIG_CHUNK_BYTES)) == NULL) {
+	    (c->pace_ev = evtimer_new(base, collector_pace_cb, c)) == NULL) {
 		collector_free(c);
 		return TE_ERR_NOMEM;
 	}

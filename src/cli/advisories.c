@@ -26,9 +26,11 @@ static void advisories_cells(const json_t *r, char cells[][CLIOUT_CELL_BYTES])
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(r, keys[i]));
 
-		if (strcmp(keys[i], "fixed_by") == 0 && (v == NULL || v[0] == '\0'))
-			v = json_string_value(json_object_get(r, "fixed_version"))[0] != '\0' ?
-			    "(fix not published)" : "(no fix known)";
+		if (strcmp(keys[i], "fixed_by") == 0 && (v == NULL || v[0] == '\0')) {
+			const char *fv = json_string_value(json_object_get(r, "fixed_version"));
+
+			v = fv != NULL && fv[0] != '\0' ? "(fix not published)" : "(no fix known)";
+		}
 		snprintf(cells[i], CLIOUT_CELL_BYTES, "%s", cliout_text(v, esc, sizeof(esc)));
 	}
 }

@@ -22,8 +22,8 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len);
  * process that kept the folder open before it dropped its privileges. */
 int file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);
 int file_read_all_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
-/* Copy infd to outfd (each from where it stands) and give the bytes'
- * count and SHA-256 (hex) on the way; TE_ERR_TOO_LONG as soon as more than
+/* Copy infd to outfd (each from where it stands; outfd -1: only read)
+ * and give the bytes' count and SHA-256 (hex) on the way; TE_ERR_TOO_LONG as soon as more than
  * max bytes came (a file longer than it was declared), TE_ERR_IO. */
 int file_copy_sha256(int infd, int outfd, int64_t max, int64_t *len, char sha[65]);
 

@@ -239,16 +239,13 @@ static int repoimport_roots(struct repoimport *x, int *added)
 static int repoimport_kept_ok(const char *path, const char *sha)
 {
 	int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	char got[65] = "";
 	int64_t len = 0;
-	int ok = in >= 0 && out >= 0 && file_copy_sha256(in, out, INT64_MAX, &len, got) == 0 &&
+	int ok = in >= 0 && file_copy_sha256(in, -1, INT64_MAX, &len, got) == 0 &&
 	         strcmp(got, sha) == 0;
 
 	if (in >= 0)
 		close(in);
-	if (out >= 0)
-		close(out);
 	return ok;
 }
 
