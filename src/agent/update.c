@@ -143,7 +143,7 @@ static void update_print_target(const char *name, const json_t *info)
 
 int update_check(const struct agent_conf *conf, const char *target)
 {
-	char dir[AGENT_PATH_BYTES], ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES];
+	char dir[AGENT_PATH_BYTES], ca[AGENT_PATH_BYTES];
 	struct update_fetch f = { conf, NULL };
 	struct tufclient c;
 	json_t *root, *info = NULL;
@@ -158,8 +158,6 @@ int update_check(const struct agent_conf *conf, const char *target)
 	}
 	agentconf_state_path(conf, UPDATE_DIR, dir, sizeof(dir));
 	agentconf_state_path(conf, "ca.crt", ca, sizeof(ca));
-	agentconf_state_path(conf, "device.crt", crt, sizeof(crt));
-	agentconf_state_path(conf, "device.key", key, sizeof(key));
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "tether-agent update check: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
@@ -175,9 +173,10 @@ int update_check(const struct agent_conf *conf, const char *target)
 			return 1;
 		}
 	}
-	if ((rc = tls_client_ctx_new(ca, crt, key, &f.ctx)) != 0 ||
+	/* No client certificate: the device key stays out of this process. */
+	if ((rc = tls_client_ctx_new(ca, NULL, NULL, &f.ctx)) != 0 ||
 	    (rc = tls_ctx_expect_role(f.ctx, PKI_ROLE_SERVER)) != 0) {
-		fprintf(stderr, "tether-agent update check: cannot load the device identity from %s: "
+		fprintf(stderr, "tether-agent update check: cannot load the deployment CA from %s: "
 		        "%s\n", conf->state_dir, te_strerror(rc));
 		goto out;
 	}
