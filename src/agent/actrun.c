@@ -19,14 +19,19 @@
 #include "codec.h"
 #include "collect.h"
 #include "consent.h"
+#include "devreport.h"
+#include "devstatus.h"
 #include "diag.h"
 #include "err.h"
 #include "filerepl.h"
 #include "log.h"
 #include "monitor.h"
 #include "text.h"
+#include "update.h"
 
 #define ACTRUN_WHY_BYTES 256
+
+enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK };
 
 struct actrun_op {
 	struct actrun *ar;
@@ -47,6 +52,14 @@ struct actrun {
 	int busy;
 	struct actenv env;
 	struct capture *cap;              /* its program (diag, config), or NULL */
+	/* an install's steps (actrun_install_*) */
+	int step;
+	struct agent_diag words;          /* the step's argv for the monitor */
+	char inst_sha[65], inst_version[DEVSTATUS_VERSION_BYTES], inst_fail[ACTRUN_WHY_BYTES];
+	long long inst_counter;
+	char *inst_out;                   /* every step's output, ACTRUN_OUTPUT_BYTES at most */
+	size_t inst_len;
+	struct devreport *devreport;
 	/* the activity waiting for the operator (activity_consent) */
 	int asking;
 	struct actenv ask;
@@ -400,15 +413,291 @@ out:
 	return rc;
 }
 
+/* ---- an install (kind install; update.h, docs/updates.md) ------------------------ */
+
+/* The update worker downloads and checks the release as the agent's user;
+ * the monitor then runs install.command as root on its own copy, then
+ * install.health; a failure of either runs install.rollback. The device
+ * stays on the version it had unless every step held. */
+
+static int actrun_install_step(struct actrun *ar, int step, char *why, size_t whysz);
+
+#define ACTRUN_FETCH_S   (4 * 3600)      /* the download, at download_rate */
+#define ACTRUN_INSTALL_S 3600            /* the installer */
+
+/* words (at most AGENT_DIAG_MAX_ARGS) as the argv the monitor gets */
+static int actrun_words(struct agent_diag *d, const char *const *words)
+{
+	size_t off = 0, n;
+
+	memset(d, 0, sizeof(*d));
+	for (; *words != NULL; words++) {
+		n = strlen(*words) + 1;
+		if (d->argc >= AGENT_DIAG_MAX_ARGS || off + n > sizeof(d->buf))
+			return TE_ERR_TOO_LONG;
+		memcpy(d->buf + off, *words, n);
+		d->args[d->argc++] = off;
+		off += n;
+	}
+	return 0;
+}
+
+/* Keep a step's output (cleaned) under its heading, within the bound. */
+static void actrun_install_keep(struct actrun *ar, const char *head, const char *out,
+                                size_t len)
+{
+	size_t room;
+	int w;
+
+	if (ar->inst_out == NULL &&
+	    (ar->inst_out = calloc(1, ACTRUN_OUTPUT_BYTES + 1)) == NULL)
+		return;
+	room = ACTRUN_OUTPUT_BYTES - ar->inst_len;
+	w = snprintf(ar->inst_out + ar->inst_len, room + 1, "== %s ==\n", head);
+	if (w < 0 || (size_t)w > room)
+		return;
+	ar->inst_len += (size_t)w;
+	room -= (size_t)w;
+	if (len > room)
+		len = room;
+	memcpy(ar->inst_out + ar->inst_len, out, len);
+	actrun_clean(ar->inst_out + ar->inst_len, len);
+	ar->inst_len += len;
+	ar->inst_out[ar->inst_len] = '\0';
+}
+
+/* The last non-empty line of out, into line. */
+static void actrun_last_line(const char *out, size_t len, char *line, size_t linesz)
+{
+	size_t end = len, start;
+
+	while (end > 0 && (out[end - 1] == '\n' || out[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && out[start - 1] != '\n')
+		start--;
+	snprintf(line, linesz, "%.*s", (int)(end - start), out + start);
+	actrun_clean(line, strlen(line));
+}
+
+static void actrun_install_end(struct actrun *ar, const char *state, int exit_code,
+                               const char *why)
+{
+	char text[ACTRUN_WHY_BYTES];
+
+	/* cut where it may have been cut: whole characters only */
+	snprintf(text, sizeof(text), "%s", why);
+	actrun_clean(text, strlen(text));
+	ar->busy = 0;
+	ar->step = STEP_NONE;
+	actrun_finish(ar, &ar->env, state, exit_code, text, ar->inst_out ? ar->inst_out : "");
+	free(ar->inst_out);
+	ar->inst_out = NULL;
+	ar->inst_len = 0;
+}
+
+/* The installer or its health check failed: roll back when it can. */
+static void actrun_install_undo(struct actrun *ar)
+{
+	char why[ACTRUN_WHY_BYTES];
+
+	agentaudit_log(ar->conf, "agent", "update_install_failed", "activity %s: %s %s: %s",
+	               ar->env.id, ar->env.name, ar->inst_version, ar->inst_fail);
+	if (ar->conf->has_rollback &&
+	    actrun_install_step(ar, STEP_ROLLBACK, why, sizeof(why)) == 0)
+		return;
+	snprintf(why, sizeof(why), "%.180s; %s", ar->inst_fail, ar->conf->has_rollback ?
+	         "install.rollback could not be started" : "no install.rollback in agent.conf");
+	actrun_install_end(ar, "failed", -1, why);
+}
+
+/* install.rollback ended (fail or status): the result says what the device
+ * runs now, from what it noted at its last good install. */
+static void actrun_install_undone(struct actrun *ar, const char *fail, int status)
+{
+	char had[DEVSTATUS_VERSION_BYTES], how[96], why[2 * ACTRUN_WHY_BYTES];
+	long long had_counter;
+
+	if (fail != NULL)
+		snprintf(how, sizeof(how), "%s", fail);
+	else
+		snprintf(how, sizeof(how), "exit status %d", status);
+	update_installed_get(ar->conf, ar->env.name, had, sizeof(had), &had_counter);
+	agentaudit_log(ar->conf, "agent", "update_rolled_back", "activity %s: %s: install.rollback"
+	               " %s", ar->env.id, ar->env.name, how);
+	snprintf(why, sizeof(why), "%.80s; rolled back (install.rollback: %.40s); %s%.64s",
+	         ar->inst_fail,
+	         how, fail == NULL && status == 0 ? "the device stays on " :
+	         "the rollback did not succeed: check the device, last installed ",
+	         had[0] ? had : "(none through tether)");
+	actrun_install_end(ar, "failed", fail ? -1 : status, why);
+}
+
+static void actrun_install_ok(struct actrun *ar)
+{
+	char why[ACTRUN_WHY_BYTES];
+	const char *target = ar->env.input;
+
+	if (update_installed_set(ar->conf, ar->env.name, ar->inst_version, ar->inst_counter,
+	                         target) != 0)
+		log_error("activity %s: installed, but %s could not be noted in state_dir/tuf/%s",
+		          ar->env.id, ar->inst_version, UPDATE_INSTALLED_FILE);
+	agentaudit_log(ar->conf, "agent", "update_installed", "activity %s: %s %s (release "
+	               "counter %lld) from %s", ar->env.id, ar->env.name, ar->inst_version,
+	               ar->inst_counter, target);
+	if (ar->devreport != NULL)
+		devreport_refresh(ar->devreport);  /* the new version reported now */
+	update_unstage(ar->conf, ar->inst_sha);
+	snprintf(why, sizeof(why), "installed %s %s (release counter %lld)", ar->env.name,
+	         ar->inst_version, ar->inst_counter);
+	actrun_install_end(ar, "done", 0, why);
+}
+
+/* "staged HEX LENGTH VERSION COUNTER" from the worker. */
+static int actrun_install_staged(struct actrun *ar, const char *line)
+{
+	char hex[65], ver[DEVSTATUS_VERSION_BYTES];
+	long long len, counter;
+	size_t i;
+
+	if (sscanf(line, "staged %64s %lld %64s %lld", hex, &len, ver, &counter) != 4 ||
+	    strlen(hex) != 64 || !devstatus_version_ok(ver) || counter < 0)
+		return TE_ERR_PROTOCOL;
+	for (i = 0; i < 64; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return TE_ERR_PROTOCOL;
+	memcpy(ar->inst_sha, hex, sizeof(hex));
+	snprintf(ar->inst_version, sizeof(ar->inst_version), "%s", ver);
+	ar->inst_counter = counter;
+	return 0;
+}
+
+static void actrun_install_ran(void *arg, const char *fail, int status, char *out, size_t len,
+                               unsigned long long dropped)
+{
+	static const char *const heads[] = { "", "download and check (update fetch)",
+	                                     "install.command", "install.health",
+	                                     "install.rollback" };
+	struct actrun *ar = arg;
+	struct capture *cap = ar->cap;     /* owns out: freed last */
+	char head[96], line[ACTRUN_WHY_BYTES], why[ACTRUN_WHY_BYTES + 64];
+	int step = ar->step, next = STEP_NONE, rc;
+
+	(void)dropped;
+	ar->cap = NULL;
+	if (fail != NULL)
+		snprintf(head, sizeof(head), "%s: %s", heads[step], fail);
+	else
+		snprintf(head, sizeof(head), "%s: exit status %d", heads[step], status);
+	actrun_install_keep(ar, head, out, len);
+	actrun_last_line(out, len, line, sizeof(line));
+	capture_free(cap);
+	switch (step) {
+	case STEP_FETCH:
+		if (fail == NULL && status == UPDATE_STAGED && actrun_install_staged(ar, line) == 0) {
+			next = STEP_INSTALL;
+		} else if (fail == NULL && status == UPDATE_CURRENT) {
+			snprintf(why, sizeof(why), "%.180s is installed already (%.60s)", ar->env.input,
+			         line);
+			actrun_install_end(ar, "done", 0, why);
+			return;
+		} else if (fail == NULL && status == UPDATE_REFUSED) {
+			snprintf(why, sizeof(why), "the device refuses %.100s: %.130s", ar->env.input,
+			         line);
+			actrun_install_end(ar, "refused_by_device", status, why);
+			return;
+		} else {
+			snprintf(why, sizeof(why), "the download did not complete: %s", fail ? fail :
+			         line[0] ? line : "the update worker said nothing");
+			actrun_install_end(ar, "failed", fail ? -1 : status, why);
+			return;
+		}
+		break;
+	case STEP_INSTALL:
+		if (fail == NULL && status == 0) {
+			if (!ar->conf->has_health) {
+				actrun_install_ok(ar);
+				return;
+			}
+			next = STEP_HEALTH;
+			break;
+		}
+		if (fail != NULL)
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the installer failed (%s)", fail);
+		else
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the installer failed (exit "
+			         "status %d)", status);
+		actrun_install_undo(ar);
+		return;
+	case STEP_HEALTH:
+		if (fail == NULL && status == 0) {
+			actrun_install_ok(ar);
+			return;
+		}
+		if (fail != NULL)
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check failed (%s)",
+			         fail);
+		else
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check failed (exit "
+			         "status %d)", status);
+		actrun_install_undo(ar);
+		return;
+	default:                              /* STEP_ROLLBACK */
+		actrun_install_undone(ar, fail, status);
+		return;
+	}
+	if ((rc = actrun_install_step(ar, next, why, sizeof(why))) != 0) {
+		if (next == STEP_INSTALL) {
+			actrun_install_end(ar, "failed", -1, why);
+		} else {
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.health could not be "
+			         "started: %.160s", why);
+			actrun_install_undo(ar);
+		}
+	}
+}
+
+static int actrun_install_step(struct actrun *ar, int step, char *why, size_t whysz)
+{
+	struct capture_spec spec = {
+		.argv = &ar->words, .session = ar->env.id, .with_stderr = 1, .in_fd = -1,
+		.max = ACTRUN_OUTPUT_BYTES, .over = CAPTURE_OVER_DROPS,
+	};
+	const char *fetch[] = { "update-fetch", ar->env.name, ar->env.input, NULL };
+	const char *inst[] = { "install", ar->inst_sha, NULL };
+	const char *health[] = { "health", NULL };
+	const char *undo[] = { "rollback", NULL };
+	int rc;
+
+	rc = actrun_words(&ar->words, step == STEP_FETCH ? fetch : step == STEP_INSTALL ? inst :
+	                  step == STEP_HEALTH ? health : undo);
+	if (rc != 0) {
+		snprintf(why, whysz, "the step's words are too long");
+		return rc;
+	}
+	spec.kind = step == STEP_FETCH ? SPAWN_KIND_UPDATE : SPAWN_KIND_INSTALL;
+	spec.time_s = step == STEP_FETCH ? ACTRUN_FETCH_S : step == STEP_INSTALL ?
+	              ACTRUN_INSTALL_S : ACTRUN_RUN_S;
+	ar->step = step;
+	log_info("activity %s: %s", ar->env.id, step == STEP_FETCH ? "download and check" :
+	         step == STEP_INSTALL ? "install.command" : step == STEP_HEALTH ?
+	         "install.health" : "install.rollback");
+	return capture_start(ar->base, ar->conf, &spec, actrun_install_ran, ar, &ar->cap, why,
+	                     whysz);
+}
+
 /* Is the envelope's kind and name in this agent.conf? */
 static int actrun_allowed(const struct actrun *ar, const struct actenv *e, char *why,
                           size_t whysz)
 {
 	int ok = strcmp(e->kind, "diag") == 0 ? agentconf_diag(ar->conf, e->name) != NULL :
 	         strcmp(e->kind, "collect") == 0 ? agentconf_collect(ar->conf, e->name) != NULL :
-	         strcmp(e->kind, "config") == 0 ? agentconf_config(ar->conf, e->name) != NULL : 0;
+	         strcmp(e->kind, "config") == 0 ? agentconf_config(ar->conf, e->name) != NULL :
+	         strcmp(e->kind, "install") == 0 ? ar->conf->has_install : 0;
 
-	if (!ok)
+	if (!ok && strcmp(e->kind, "install") == 0)
+		snprintf(why, whysz, "this device's agent.conf has no install.command");
+	else if (!ok)
 		snprintf(why, whysz, "%s.%s is not in this device's agent.conf", e->kind, e->name);
 	return ok;
 }
@@ -437,7 +726,9 @@ static void actrun_begin(struct actrun *ar, const struct actenv *e)
 	actrun_announce(ar, "activity_started", e, NULL);
 	actrun_tell(ar, e->id, "started", "");
 	why[0] = '\0';
-	if (strcmp(e->kind, "collect") == 0)
+	if (strcmp(e->kind, "install") == 0)
+		rc = actrun_install_step(ar, STEP_FETCH, why, sizeof(why));
+	else if (strcmp(e->kind, "collect") == 0)
 		rc = collector_run_for(ar->collector, e->name, e->id, actrun_collected, ar);
 	else if (strcmp(e->kind, "diag") == 0)
 		rc = actrun_spawn(ar, agentconf_diag(ar->conf, e->name), SPAWN_KIND_DIAG, why,
@@ -669,6 +960,11 @@ int actrun_new(struct event_base *base, const struct agent_conf *conf, struct ap
 	return 0;
 }
 
+void actrun_set_devreport(struct actrun *ar, struct devreport *dr)
+{
+	ar->devreport = dr;
+}
+
 void actrun_free(struct actrun *ar)
 {
 	if (ar == NULL)
@@ -681,6 +977,7 @@ void actrun_free(struct actrun *ar)
 		consent_set_activity_hooks(ar->consent, &none);
 	}
 	capture_free(ar->cap);
+	free(ar->inst_out);
 	event_free(ar->retry_ev);
 	event_free(ar->ask_ev);
 	free(ar);

@@ -22,8 +22,12 @@
  * do: diag (SPAWN_KIND_DIAG) and config (SPAWN_KIND_CONFIG, the signed
  * values on stdin), output (stdout and stderr) kept up to
  * ACTRUN_OUTPUT_BYTES, killed after ACTRUN_RUN_S; collect runs the
- * collection (collect.h) with its files tagged with the activity. The
- * consent socket's watchers see activity_started and activity_ended. */
+ * collection (collect.h) with its files tagged with the activity; install
+ * (its input a repository target, its name the target's component) runs
+ * the update worker, then install.command, install.health and on a
+ * failure install.rollback through the monitor (actrun_install_*,
+ * update.h). The consent socket's watchers see activity_started and
+ * activity_ended. */
 #ifndef TETHER_ACTRUN_H
 #define TETHER_ACTRUN_H
 
@@ -33,6 +37,7 @@
 
 #include "agentconf.h"
 #include "apiq.h"
+#include "devreport.h"
 
 #define ACTRUN_DIR           "activities"      /* in state_dir */
 #define ACTRUN_OUTPUT_BYTES  (31 * 1024)       /* output kept and reported */
@@ -53,5 +58,7 @@ void actrun_start(struct actrun *ar);
 /* A ping's {"type":"activity","id","envelope"} event. */
 void actrun_on_event(struct actrun *ar, const json_t *ev);
 void actrun_free(struct actrun *ar);
+/* Where a finished install asks for the new version to be reported now. */
+void actrun_set_devreport(struct actrun *ar, struct devreport *dr);
 
 #endif

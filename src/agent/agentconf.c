@@ -24,7 +24,8 @@ static const char *const agentconf_keys[] = {
 	"support_max_failures", "support_lock_base_s", "support_lock_max_s",
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
-	"collect.", "upload_rate", "config.", "activity_consent", NULL
+	"collect.", "upload_rate", "config.", "activity_consent", "install.command",
+	"install.health", "install.rollback", "hardware", "download_rate", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -289,7 +290,7 @@ static int agentconf_activity_consent(struct agent_conf *c, const char *v, char 
 	for (k = strtok_r(buf, ", ", &save); k != NULL; k = strtok_r(NULL, ", ", &save)) {
 		if ((bit = agentconf_act_kind(k)) == 0) {
 			snprintf(errbuf, errsz, "activity_consent = %.60s: list the kinds the operator"
-			         " must accept first: diag, collect, config", v);
+			         " must accept first: diag, collect, config, install", v);
 			return TE_ERR_INVALID;
 		}
 		c->activity_consent |= bit;
@@ -381,6 +382,75 @@ static void agentconf_add_collect(const char *key, const char *value, void *arg)
 	x->conf->ncollects++;
 }
 
+/* A byte rate: "0" (no cap) or at least 1K (K, M, G). */
+static int agentconf_rate(const struct config *cfg, const char *key, long dflt, long *out,
+                          char *errbuf, size_t errsz)
+{
+	const char *v = config_get(cfg, key, NULL);
+
+	*out = dflt;
+	if (v != NULL && (strcmp(v, "0") == 0 ? (*out = 0, 0) : (*out = (long)config_size(v)) < 1024)) {
+		snprintf(errbuf, errsz, "%s = %.60s: bytes per second (at least 1K; K, M, G), or 0 "
+		         "for no cap", key, v);
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
+/* The software update keys (update.h). */
+static int agentconf_fill_install(struct agent_conf *c, const struct config *cfg,
+                                  char *errbuf, size_t errsz)
+{
+	const char *v;
+	char *argv[AGENT_DIAG_MAX_ARGS + 1];
+	size_t i, braces = 0;
+	int rc;
+
+	v = config_get(cfg, "hardware", "");
+	if (v[0] != '\0' && !agentconf_name_ok(v)) {
+		snprintf(errbuf, errsz, "hardware = %.60s: a name of [A-Za-z0-9._-], as release "
+		         "managers list it in a release's hardware", v);
+		return TE_ERR_INVALID;
+	}
+	snprintf(c->hardware, sizeof(c->hardware), "%s", v);
+	if ((rc = agentconf_rate(cfg, "download_rate", 0, &c->download_rate, errbuf, errsz)) != 0)
+		return rc;
+	if ((v = config_get(cfg, "install.command", NULL)) != NULL) {
+		if ((rc = agentconf_split_argv(&c->install_cmd, "install.command", v, errbuf,
+		                               errsz)) != 0)
+			return rc;
+		agentconf_diag_argv(&c->install_cmd, argv);
+		for (i = 1; argv[i] != NULL; i++)
+			braces += strcmp(argv[i], "{}") == 0;
+		if (braces != 1) {
+			snprintf(errbuf, errsz, "install.command: name the update's file with one word "
+			         "{}, as in install.command = /usr/bin/rauc install {}");
+			return TE_ERR_INVALID;
+		}
+		snprintf(c->install_cmd.name, sizeof(c->install_cmd.name), "install");
+		c->has_install = 1;
+	}
+	if ((v = config_get(cfg, "install.health", NULL)) != NULL) {
+		if ((rc = agentconf_split_argv(&c->install_health, "install.health", v, errbuf,
+		                               errsz)) != 0)
+			return rc;
+		snprintf(c->install_health.name, sizeof(c->install_health.name), "health");
+		c->has_health = 1;
+	}
+	if ((v = config_get(cfg, "install.rollback", NULL)) != NULL) {
+		if ((rc = agentconf_split_argv(&c->install_rollback, "install.rollback", v, errbuf,
+		                               errsz)) != 0)
+			return rc;
+		snprintf(c->install_rollback.name, sizeof(c->install_rollback.name), "rollback");
+		c->has_rollback = 1;
+	}
+	if ((c->has_health || c->has_rollback) && !c->has_install) {
+		snprintf(errbuf, errsz, "install.health and install.rollback go with install.command");
+		return TE_ERR_INVALID;
+	}
+	return 0;
+}
+
 /* The OEM status command (devreport.h) and how often it runs. */
 static int agentconf_fill_status(struct agent_conf *c, const struct config *cfg,
                                  char *errbuf, size_t errsz)
@@ -457,14 +527,10 @@ static int agentconf_fill_session(struct agent_conf *c, const struct config *cfg
 	if ((rc = agentconf_activity_consent(c, config_get(cfg, "activity_consent", ""), errbuf,
 	                                     errsz)) != 0)
 		return rc;
-	v = config_get(cfg, "upload_rate", NULL);
-	c->upload_rate = AGENT_UPLOAD_RATE;
-	if (v != NULL && (strcmp(v, "0") == 0 ? (c->upload_rate = 0, 0) :
-	                  (c->upload_rate = (long)config_size(v)) < 1024)) {
-		snprintf(errbuf, errsz, "upload_rate = %.60s: bytes per second (at least 1K; K, M, "
-		         "G), or 0 for no cap", v);
-		return TE_ERR_INVALID;
-	}
+	if ((rc = agentconf_rate(cfg, "upload_rate", AGENT_UPLOAD_RATE, &c->upload_rate, errbuf,
+	                         errsz)) != 0 ||
+	    (rc = agentconf_fill_install(c, cfg, errbuf, errsz)) != 0)
+		return rc;
 	return agentconf_fill_status(c, cfg, errbuf, errsz);
 }
 
@@ -739,7 +805,8 @@ unsigned agentconf_act_kind(const char *kind)
 {
 	return strcmp(kind, "diag") == 0 ? AGENT_ACT_DIAG :
 	       strcmp(kind, "collect") == 0 ? AGENT_ACT_COLLECT :
-	       strcmp(kind, "config") == 0 ? AGENT_ACT_CONFIG : 0;
+	       strcmp(kind, "config") == 0 ? AGENT_ACT_CONFIG :
+	       strcmp(kind, "install") == 0 ? AGENT_ACT_INSTALL : 0;
 }
 
 const struct agent_diag *agentconf_config(const struct agent_conf *conf, const char *name)

@@ -104,12 +104,22 @@ struct agent_conf {
 	/* activity_consent: the kinds of maintenance activity the operator at
 	 * the device must accept first, as a session (AGENT_ACT_*) */
 	unsigned activity_consent;
+	/* Software updates (update.h, docs/updates.md). install.command is the
+	 * product's installer, its word {} the verified file; install.health
+	 * and install.rollback are run after it; all three as root (the
+	 * agent's own user when it does not start as root). */
+	struct agent_diag install_cmd, install_health, install_rollback;
+	int has_install, has_health, has_rollback;
+	char hardware[MAX_NAME_BYTES];       /* this device's hardware, "" unknown */
+	long download_rate;                  /* bytes/s of update downloads; 0: no cap */
 };
 
 #define AGENT_ACT_DIAG    1u
 #define AGENT_ACT_COLLECT 2u
 #define AGENT_ACT_CONFIG  4u
-/* The AGENT_ACT_* bit of an activity kind ("diag", "collect", "config"); 0
+#define AGENT_ACT_INSTALL 8u
+/* The AGENT_ACT_* bit of an activity kind ("diag", "collect", "config",
+ * "install"); 0
  * for another. */
 unsigned agentconf_act_kind(const char *kind);
 

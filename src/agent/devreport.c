@@ -18,6 +18,7 @@
 #include "filerepl.h"
 #include "log.h"
 #include "monitor.h"
+#include "update.h"
 
 struct devreport {
 	struct event_base *base;
@@ -175,6 +176,31 @@ static void devreport_publish(struct devreport *dr, const struct devstatus *merg
 	}
 }
 
+/* The versions the agent installed, where the command does not say. */
+static void devreport_add_installed(const struct agent_conf *conf, struct devstatus *s)
+{
+	json_t *all = update_installed_load(conf), *e;
+	const char *comp, *ver;
+	size_t i;
+
+	json_object_foreach(all, comp, e) {
+		ver = json_string_value(json_object_get(e, "version"));
+		if (ver == NULL || !devstatus_name_ok(comp) || !devstatus_version_ok(ver) ||
+		    s->nversions >= DEVSTATUS_MAX_VERSIONS)
+			continue;
+		for (i = 0; i < s->nversions && strcmp(s->versions[i].name, comp) < 0; i++)
+			;
+		if (i < s->nversions && strcmp(s->versions[i].name, comp) == 0)
+			continue;
+		memmove(&s->versions[i + 1], &s->versions[i],
+		        (s->nversions - i) * sizeof(s->versions[0]));
+		snprintf(s->versions[i].name, sizeof(s->versions[i].name), "%s", comp);
+		snprintf(s->versions[i].version, sizeof(s->versions[i].version), "%s", ver);
+		s->nversions++;
+	}
+	json_decref(all);
+}
+
 static void devreport_done(struct devreport *dr, const struct devstatus *cmd, const char *note)
 {
 	struct devstatus merged;
@@ -184,6 +210,7 @@ static void devreport_done(struct devreport *dr, const struct devstatus *cmd, co
 	snprintf(dr->note_logged, sizeof(dr->note_logged), "%s", note != NULL ? note : "");
 	devreport_merge(dr->have ? &dr->cur : NULL, cmd, note, devreport_uptime(),
 	                devreport_disk_free_mb(dr->conf), clockoff_now(), &merged);
+	devreport_add_installed(dr->conf, &merged);
 	devreport_publish(dr, &merged);
 }
 
@@ -300,6 +327,12 @@ int devreport_new(struct event_base *base, const struct agent_conf *conf, struct
 void devreport_start(struct devreport *dr)
 {
 	devreport_schedule(dr, 0);
+}
+
+void devreport_refresh(struct devreport *dr)
+{
+	if (dr != NULL)
+		event_active(dr->timer, EV_TIMEOUT, 0);
 }
 
 void devreport_free(struct devreport *dr)

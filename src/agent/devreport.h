@@ -8,8 +8,10 @@
  * A run that fails (exit status, timeout, too much output, a refused
  * object) keeps the command's last good part and says why in "note", so a
  * broken command never reads as "every error cleared". The agent adds
- * what it knows itself: uptime, free disk where state_dir lives, and its
- * own version as component "tether-agent". An error code the command
+ * what it knows itself: uptime, free disk where state_dir lives, its
+ * own version as component "tether-agent", and the version of each
+ * component it installed (update.h, installed.json) that the command
+ * does not report itself. An error code the command
  * gives no "since" for keeps the time the agent first saw it, kept in
  * state_dir/DEVREPORT_FILE across restarts.
  *
@@ -39,6 +41,8 @@ int devreport_new(struct event_base *base, const struct agent_conf *conf, struct
 /* Gather now, then every status_interval_s. */
 void devreport_start(struct devreport *dr);
 void devreport_free(struct devreport *dr);
+/* Gather again now (an install changed a version). */
+void devreport_refresh(struct devreport *dr);
 
 /* For the ping: the status as canonical JSON text to send now, or NULL
  * when the server already has it. The pointer stays valid until the next

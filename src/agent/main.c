@@ -16,6 +16,7 @@
 #include <libssh/libssh.h>
 #include <openssl/ssl.h>
 
+#include "actenv.h"
 #include "agentaudit.h"
 #include "cmdhelp.h"
 #include "agentconf.h"
@@ -33,6 +34,7 @@
 #include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
+#include "tuf.h"
 #include "update.h"
 #include "ticket.h"
 #include "pki.h"
@@ -57,6 +59,11 @@ static const char usage_text[] =
 	"               (the device's TUF client against the server's repository: the\n"
 	"               trusted metadata in state_dir/tuf refreshed and kept; with\n"
 	"               TARGET, its verified length, SHA-256 and custom data)\n"
+	"  tether-agent update fetch COMPONENT TARGET --config FILE\n"
+	"               (what an install activity runs first, as the agent's user:\n"
+	"               the same check, then TARGET judged against this device and\n"
+	"               downloaded, resuming, into state_dir/tuf/staged; exit 0\n"
+	"               staged, 1 failed, 2 refused, 3 already installed)\n"
 	"  tether-agent --version\n";
 
 static void usage(FILE *f)
@@ -439,6 +446,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	         conf->server, conf->consent_socket);
 	devreport_start(report);
 	collector_start(collector);
+	actrun_set_devreport(actrun, report);
 	actrun_start(actrun);
 	ping_start(ping);
 	event_base_dispatch(r.base);
@@ -565,8 +573,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(cmd, "update") == 0 &&
-	    (a.nwords < 1 || a.nwords > 2 || strcmp(a.words[0], "check") != 0)) {
-		fprintf(stderr, "tether-agent update: say `update check [TARGET] --config FILE`\n");
+	    !(a.nwords >= 1 && a.nwords <= 2 && strcmp(a.words[0], "check") == 0) &&
+	    !(a.nwords == 3 && strcmp(a.words[0], "fetch") == 0 && actenv_name_ok(a.words[1]) &&
+	      tuf_target_name_ok(a.words[2]))) {
+		fprintf(stderr, "tether-agent update: say `update check [TARGET] --config FILE` or "
+		        "`update fetch COMPONENT TARGET --config FILE`\n");
 		return 2;
 	}
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "enroll") == 0 ||
@@ -585,11 +596,15 @@ int main(int argc, char **argv)
 		rc = cmd_consent(conf, &a);
 	else if (strcmp(cmd, "support-password") == 0)
 		rc = support_cmd_password(conf, a.flags);
+	else if (strcmp(cmd, "update") == 0 && strcmp(a.words[0], "fetch") == 0)
+		rc = update_fetch(conf, a.words[1], a.words[2]);
 	else if (strcmp(cmd, "update") == 0)
 		rc = update_check(conf, a.nwords == 2 ? a.words[1] : NULL);
 	else
 		rc = agentaudit_verify(conf);
 	ssh_finalize();
 	agentconf_free(conf);
+	if (strcmp(cmd, "update") == 0 && strcmp(a.words[0], "fetch") == 0)
+		return rc;                         /* its UPDATE_* status */
 	return rc == 0 ? 0 : 1;
 }

@@ -26,9 +26,12 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "actenv.h"
 #include "err.h"
 #include "log.h"
 #include "shell.h"
+#include "tuf.h"
+#include "update.h"
 
 #define SPAWN_NENV        8
 #define SPAWN_ENV_BYTES   (AGENT_PATH_BYTES + 32)
@@ -56,6 +59,8 @@ struct spawn_plan {
 	struct shell_hide *covers;       /* SPAWN_MAX_COVERS */
 	size_t ncovers;
 	int ns;                          /* new namespaces for this child */
+	int as_root;                     /* the installer: no uid drop */
+	char staged[AGENT_PATH_BYTES];   /* install: the monitor's copy of the file */
 	int fds[SPAWN_MAX_FDS];
 	int nfds;
 	int errfd;
@@ -73,6 +78,16 @@ static int spawn_diag_matches(const struct agent_diag *d, const struct spawn_req
 		if (argv[i] == NULL || strcmp(argv[i], req->argv[i]) != 0)
 			return 0;
 	return argv[i] == NULL;
+}
+
+static int spawn_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
 }
 
 int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
@@ -110,6 +125,26 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 		if (req->argc == 2 && strcmp(req->argv[0], "collect-read") == 0 &&
 		    agentconf_collect(conf, req->argv[1]) != NULL && req->nfds == 3 &&
 		    req->flags == 0)
+			return 0;
+		break;
+	case SPAWN_KIND_UPDATE:
+		/* This very program's update worker, for one target of the
+		 * repository, as the agent's own user: it holds no key. */
+		if (conf->has_install && req->argc == 3 && strcmp(req->argv[0], "update-fetch") == 0 &&
+		    actenv_name_ok(req->argv[1]) && tuf_target_name_ok(req->argv[2]) &&
+		    req->flags == 0)
+			return 0;
+		break;
+	case SPAWN_KIND_INSTALL:
+		/* The configured installer on the staged file the monitor copies
+		 * first (named by its SHA-256), or the health check or rollback. */
+		if (req->flags != 0 || !conf->has_install)
+			break;
+		if (req->argc == 2 && strcmp(req->argv[0], "install") == 0 &&
+		    spawn_hex64(req->argv[1]))
+			return 0;
+		if (req->argc == 1 && ((strcmp(req->argv[0], "health") == 0 && conf->has_health) ||
+		                       (strcmp(req->argv[0], "rollback") == 0 && conf->has_rollback)))
 			return 0;
 		break;
 	case SPAWN_KIND_SFTP:
@@ -201,7 +236,16 @@ static int spawn_identity(const struct agent_conf *conf, struct spawn_plan *p,
 {
 	struct passwd *pw;
 
-	if (p->mode == SPAWN_MODE_SUPPORT_USER) {
+	if (p->mode == SPAWN_MODE_SUPPORT_USER && p->req->kind == SPAWN_KIND_INSTALL) {
+		pw = getpwuid(0);                  /* the installer is the device's root */
+		p->as_root = 1;
+	} else if (p->mode == SPAWN_MODE_SUPPORT_USER && p->req->kind == SPAWN_KIND_UPDATE) {
+		if ((pw = getpwnam(conf->user)) == NULL || pw->pw_uid == 0) {
+			snprintf(why, whysz, "user %s is not a usable account for the update worker",
+			         conf->user);
+			return TE_ERR_DENIED;
+		}
+	} else if (p->mode == SPAWN_MODE_SUPPORT_USER) {
 		if ((pw = getpwnam(conf->support_user)) == NULL || pw->pw_uid == 0) {
 			snprintf(why, whysz, "support_user %s is not a usable account",
 			         conf->support_user);
@@ -231,6 +275,36 @@ static int spawn_identity(const struct agent_conf *conf, struct spawn_plan *p,
 	         (unsigned long)geteuid(), (unsigned long)geteuid());
 	snprintf(p->gid_map, sizeof(p->gid_map), "%lu %lu 1\n",
 	         (unsigned long)getegid(), (unsigned long)getegid());
+	return 0;
+}
+
+/* The installer's argv from agent.conf. For "install HEX", the staged
+ * file (state_dir/update/staged/HEX, the update worker's) is first copied
+ * by the monitor into state_dir/update/install/HEX, a folder only root
+ * writes when the agent starts as root, its SHA-256 checked against HEX
+ * while it is copied: the installer reads bytes nobody else can change
+ * under it, and they are the bytes the worker verified. {} is that copy. */
+static int spawn_install_plan(const struct agent_conf *conf, struct spawn_plan *p,
+                              char *why, size_t whysz)
+{
+	const struct agent_diag *d = strcmp(p->req->argv[0], "install") == 0 ? &conf->install_cmd :
+	                             strcmp(p->req->argv[0], "health") == 0 ? &conf->install_health :
+	                             &conf->install_rollback;
+	char *argv[AGENT_DIAG_MAX_ARGS + 1];
+	size_t i;
+	int rc;
+
+	if (d == &conf->install_cmd &&
+	    (rc = update_stage_copy(conf, p->req->argv[1], p->staged, sizeof(p->staged), why,
+	                            whysz)) != 0)
+		return rc;
+	agentconf_diag_argv(d, argv);
+	snprintf(p->exe, sizeof(p->exe), "%s", argv[0]);
+	for (i = 0; argv[i] != NULL; i++)
+		p->argv[i] = strcmp(argv[i], "{}") == 0 && d == &conf->install_cmd ? p->staged :
+		             argv[i];
+	p->argv[i] = NULL;
+	p->ns = 0;
 	return 0;
 }
 
@@ -264,6 +338,21 @@ static int spawn_prepare(const struct agent_conf *conf, struct spawn_plan *p,
 		p->argv[a] = NULL;
 		p->ns = p->mode == SPAWN_MODE_NAMESPACE;
 		return 0;
+	} else if (p->req->kind == SPAWN_KIND_UPDATE) {
+		/* tether-agent update fetch --config FILE COMPONENT TARGET */
+		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
+		p->argv[a++] = "tether-agent";
+		p->argv[a++] = "update";
+		p->argv[a++] = "fetch";
+		p->argv[a++] = "--config";
+		p->argv[a++] = (char *)conf->path;
+		p->argv[a++] = (char *)p->req->argv[1];
+		p->argv[a++] = (char *)p->req->argv[2];
+		p->argv[a] = NULL;
+		p->ns = 0;
+		return 0;
+	} else if (p->req->kind == SPAWN_KIND_INSTALL) {
+		return spawn_install_plan(conf, p, why, whysz);
 	} else if (p->req->kind == SPAWN_KIND_SFTP) {
 		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
 		p->argv[a++] = "tether-agent";
@@ -339,7 +428,7 @@ static int spawn_cover(const struct spawn_plan *p)
 
 static int spawn_drop(const struct spawn_plan *p)
 {
-	if (p->mode != SPAWN_MODE_SUPPORT_USER)
+	if (p->mode != SPAWN_MODE_SUPPORT_USER || p->as_root)
 		return 0;
 	if (setgroups(1, &p->gid) != 0 || setresgid(p->gid, p->gid, p->gid) != 0 ||
 	    setresuid(p->uid, p->uid, p->uid) != 0)
@@ -580,5 +669,7 @@ void spawn_keeper(const struct agent_conf *conf, enum spawn_mode mode,
 	close(pipefd[0]);
 	spawn_send_status(status_fd, SPAWN_MSG_STARTED, (int32_t)pid, NULL);
 	spawn_watch(pid, status_fd);
+	if (p->staged[0] != '\0')
+		(void)unlink(p->staged);           /* the installer is done with its copy */
 	_exit(0);
 }

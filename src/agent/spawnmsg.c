@@ -56,7 +56,7 @@ static int get_str(struct rbuf *r, char *out, size_t outsz)
 
 static int req_valid(const struct spawn_req *req)
 {
-	if (req->kind < SPAWN_KIND_SHELL || req->kind > SPAWN_KIND_CONFIG)
+	if (req->kind < SPAWN_KIND_SHELL || req->kind > SPAWN_KIND_INSTALL)
 		return 0;
 	if ((req->flags & ~SPAWN_F_ALL) != 0)
 		return 0;

@@ -37,6 +37,8 @@ enum spawn_kind {
 	SPAWN_KIND_STATUS = 4,       /* the configured status.command argv */
 	SPAWN_KIND_COLLECT = 5,      /* tether-agent collect-read NAME (covered) */
 	SPAWN_KIND_CONFIG = 6,       /* a configured config.NAME argv, values on stdin */
+	SPAWN_KIND_UPDATE = 7,       /* tether-agent update fetch COMPONENT TARGET (agent's user) */
+	SPAWN_KIND_INSTALL = 8,      /* install.command HEX, install.health, install.rollback (root) */
 };
 
 #define SPAWN_F_PTY    1u        /* fds[0] is a PTY slave: fds 0-2, ctty */

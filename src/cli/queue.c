@@ -14,6 +14,7 @@
 #include "config.h"
 #include "err.h"
 #include "text.h"
+#include "tuf.h"
 
 #define QUEUE_MAX_DEVICES 64           /* serials on one command line */
 #define QUEUE_SHOWN_BYTES TEXT_ESCAPED_BYTES(2 * MAX_REASON_BYTES)
@@ -111,15 +112,18 @@ static int queue_add(const struct cli *cli, int argc, char **argv)
 	json_t *req = NULL, *resp = NULL, *devs, *x;
 	long long t;
 	size_t npos, i;
-	int rc = CLI_EXIT_USAGE, selecting;
+	int rc = CLI_EXIT_USAGE, selecting, install;
 
 	if (cliargs_parse("queue add", argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, 2,
 	                  2 + QUEUE_MAX_DEVICES, &npos, NULL) != 0)
 		return CLI_EXIT_USAGE;
 	selecting = s.site || s.product || s.health || s.error || s.below || s.not_seen;
-	if (!actenv_kind_ok(pos[0]) || !actenv_name_ok(pos[1])) {
-		cliout_usage("queue add: KIND is diag, collect or config, NAME the device's"
-		             " diag.NAME, collect.NAME or config.NAME");
+	install = strcmp(pos[0], "install") == 0;
+	if (!actenv_kind_ok(pos[0]) || !(install ? tuf_target_name_ok(pos[1]) :
+	                                 actenv_name_ok(pos[1]))) {
+		cliout_usage("queue add: KIND is diag, collect, config or install, NAME the device's"
+		             " diag.NAME, collect.NAME or config.NAME, or for install the"
+		             " repository's target (such as injector/injector-fw-2.1.0.raucb)");
 		return CLI_EXIT_USAGE;
 	}
 	if ((npos > 2) == selecting) {
@@ -139,7 +143,9 @@ static int queue_add(const struct cli *cli, int argc, char **argv)
 	}
 	if (values != NULL && queue_values(values, input, sizeof(input)) != 0)
 		return CLI_EXIT_USAGE;
-	req = json_pack("{s:s, s:s, s:s, s:s}", "kind", pos[0], "name", pos[1], "reason", reason,
+	req = install ? json_pack("{s:s, s:s, s:s}", "kind", pos[0], "target", pos[1], "reason",
+	                          reason) :
+	      json_pack("{s:s, s:s, s:s, s:s}", "kind", pos[0], "name", pos[1], "reason", reason,
 	                "input", input);
 	if (req == NULL)
 		return CLI_EXIT_FAIL;

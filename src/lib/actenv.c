@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "sigtext.h"
 #include "text.h"
+#include "tuf.h"
 
 #define ACTENV_PAYLOAD_MAX ((MAX_ACTENV_BYTES / 4) * 3)
 #define ACTENV_ID_HEX 20
@@ -20,7 +21,7 @@
 int actenv_kind_ok(const char *kind)
 {
 	return strcmp(kind, "diag") == 0 || strcmp(kind, "collect") == 0 ||
-	       strcmp(kind, "config") == 0;
+	       strcmp(kind, "config") == 0 || strcmp(kind, "install") == 0;
 }
 
 static int actenv_hex_ok(const char *s, size_t n)
@@ -65,6 +66,15 @@ int actenv_input_ok(const char *input)
 	return 1;
 }
 
+int actenv_input_fits(const char *kind, const char *input)
+{
+	if (strcmp(kind, "config") == 0)
+		return input[0] != '\0' && actenv_input_ok(input);
+	if (strcmp(kind, "install") == 0)
+		return tuf_target_name_ok(input);
+	return input[0] == '\0';
+}
+
 int actenv_new_id(char out[ACTENV_ID_BYTES])
 {
 	uint8_t raw[ACTENV_ID_HEX / 2];
@@ -80,7 +90,7 @@ static int actenv_fields_ok(const struct actenv *e)
 {
 	return actenv_id_ok(e->id) && actenv_name_ok(e->device) && actenv_kind_ok(e->kind) &&
 	       actenv_name_ok(e->name) && actenv_input_ok(e->input) &&
-	       (e->input[0] == '\0' || strcmp(e->kind, "config") == 0) &&
+	       actenv_input_fits(e->kind, e->input) &&
 	       e->expires_at > e->issued_at && e->expires_at - e->issued_at <= ACTENV_MAX_TTL_S;
 }
 

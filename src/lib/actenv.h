@@ -2,11 +2,13 @@
  * maintenance queue in (docs/fleet.md, "The maintenance queue").
  *
  * Wire form: sigtext.h with the domain ACTENV_DOMAIN and the payload
- *     {"v":1,"id":"a...","dev":"SERIAL","kind":"diag"|"collect"|"config",
+ *     {"v":1,"id":"a...","dev":"SERIAL","kind":"diag"|"collect"|"config"|"install",
  *      "name":"NAME","input":"...","iat":N,"exp":N,"nonce":"32 hex"}
  * signed by the server's ticket key (the signer process), so the agent
  * checks it with the ticket.pub it got at enrollment. input carries a
- * configuration change's new values (kind config only; "" otherwise).
+ * configuration change's new values (kind config), or the repository
+ * target to install (kind install, whose name is the target's component:
+ * docs/updates.md); "" otherwise.
  * exp is when the activity may no longer start: its not-after, or the end
  * of the maintenance window it was released in when that comes first. */
 #ifndef TETHER_ACTENV_H
@@ -38,7 +40,7 @@ struct actenv {
 	char nonce[33];                   /* "" when signing: a fresh one */
 };
 
-/* Is kind one an activity may have (diag, collect, config)? */
+/* Is kind one an activity may have (diag, collect, config, install)? */
 int actenv_kind_ok(const char *kind);
 /* An activity id: "a" and 20 lowercase hex digits. */
 int actenv_id_ok(const char *id);
@@ -47,6 +49,9 @@ int actenv_name_ok(const char *name);
 /* A config change's values: printable UTF-8 lines (tab allowed), no other
  * control character or bidirectional override, under ACTENV_INPUT_BYTES. */
 int actenv_input_ok(const char *input);
+/* Does input go with kind: a config's values (not empty), an install's
+ * target name (tuf.h), nothing for the others? */
+int actenv_input_fits(const char *kind, const char *input);
 /* A fresh id into out. */
 int actenv_new_id(char out[ACTENV_ID_BYTES]);
 

@@ -8,6 +8,7 @@
  * resolved, since the bytes come from the network. */
 #include "httpresp.h"
 
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,7 +66,52 @@ static int httpresp_status_line(const unsigned char *s, size_t n,
 	return 0;
 }
 
-static int httpresp_content_length(const unsigned char *v, size_t n,
+/* Digits only, at most max; -1 for anything else (empty, a sign, past max). */
+static long long httpresp_number(const unsigned char *v, size_t n, long long max)
+{
+	long long val = 0;
+
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		val = val * 10 + (v[i] - '0');
+		if (val > max)
+			return -1;
+	}
+	return val;
+}
+
+/* "bytes FIRST-LAST/TOTAL" (RFC 9110 14.4), FIRST <= LAST < TOTAL; or
+ * "bytes *\/TOTAL" for a 416, which leaves first and last -1. */
+static int httpresp_content_range(const unsigned char *v, size_t n, long long max,
+                                  struct httpresp_head *out)
+{
+	const unsigned char *dash, *slash;
+	long long first = -1, last = -1, total;
+
+	if (out->range_total >= 0 || n < 8 || memcmp(v, "bytes ", 6) != 0)
+		return TE_ERR_PROTOCOL;
+	v += 6;
+	n -= 6;
+	if ((slash = memchr(v, '/', n)) == NULL ||
+	    (total = httpresp_number(slash + 1, n - (size_t)(slash + 1 - v), max)) < 0)
+		return TE_ERR_PROTOCOL;
+	if (!(slash - v == 1 && v[0] == '*')) {
+		if ((dash = memchr(v, '-', (size_t)(slash - v))) == NULL ||
+		    (first = httpresp_number(v, (size_t)(dash - v), max)) < 0 ||
+		    (last = httpresp_number(dash + 1, (size_t)(slash - dash - 1), max)) < 0 ||
+		    first > last || last >= total)
+			return TE_ERR_PROTOCOL;
+	}
+	out->range_first = first;
+	out->range_last = last;
+	out->range_total = total;
+	return 0;
+}
+
+static int httpresp_content_length(const unsigned char *v, size_t n, long long max,
                                    struct httpresp_head *out)
 {
 	long long val = 0;
@@ -77,7 +123,7 @@ static int httpresp_content_length(const unsigned char *v, size_t n,
 		if (v[i] < '0' || v[i] > '9')
 			return TE_ERR_PROTOCOL;
 		val = val * 10 + (v[i] - '0');
-		if (val > MAX_HTTP_BODY_BYTES)
+		if (val > max)
 			return TE_ERR_TOO_LONG;
 	}
 	if (out->content_length >= 0 && out->content_length != val)
@@ -101,7 +147,7 @@ static void httpresp_transfer_encoding(const unsigned char *v, size_t n,
 	               strncasecmp((const char *)v + start, "chunked", 7) == 0;
 }
 
-static int httpresp_header_line(const unsigned char *s, size_t n,
+static int httpresp_header_line(const unsigned char *s, size_t n, long long max,
                                 struct httpresp_head *out)
 {
 	size_t name = 0, vs, ve;
@@ -120,7 +166,9 @@ static int httpresp_header_line(const unsigned char *s, size_t n,
 	if (!httpresp_text_ok(s + vs, ve - vs))
 		return TE_ERR_PROTOCOL;
 	if (name == 14 && strncasecmp((const char *)s, "Content-Length", 14) == 0)
-		return httpresp_content_length(s + vs, ve - vs, out);
+		return httpresp_content_length(s + vs, ve - vs, max, out);
+	if (name == 13 && strncasecmp((const char *)s, "Content-Range", 13) == 0)
+		return httpresp_content_range(s + vs, ve - vs, max, out);
 	if (name == 17 && strncasecmp((const char *)s, "Transfer-Encoding", 17) == 0)
 		httpresp_transfer_encoding(s + vs, ve - vs, out);
 	return 0;
@@ -128,12 +176,19 @@ static int httpresp_header_line(const unsigned char *s, size_t n,
 
 int httpresp_parse_head(const void *buf, size_t len, struct httpresp_head *out)
 {
+	return httpresp_parse_head_max(buf, len, MAX_HTTP_BODY_BYTES, out);
+}
+
+int httpresp_parse_head_max(const void *buf, size_t len, long long max_body,
+                            struct httpresp_head *out)
+{
 	const unsigned char *b = buf;
 	size_t end, pos = 0, eol, n, lines = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->content_length = -1;
+	out->range_first = out->range_last = out->range_total = -1;
 	if (len > MAX_HTTP_HEADERS_BYTES)
 		len = MAX_HTTP_HEADERS_BYTES;
 	if ((end = httpresp_find_end(b, len)) == 0)
@@ -154,7 +209,7 @@ int httpresp_parse_head(const void *buf, size_t len, struct httpresp_head *out)
 		else if (lines > HTTPRESP_MAX_HEADERS)
 			r = TE_ERR_TOO_LONG;
 		else
-			r = httpresp_header_line(b + pos, n, out);
+			r = httpresp_header_line(b + pos, n, max_body, out);
 		if (r != 0)
 			return r;
 		lines++;
@@ -171,4 +226,44 @@ int httpresp_parse_head(const void *buf, size_t len, struct httpresp_head *out)
 int httpresp_no_body(int status)
 {
 	return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+int httpresp_range_request(const char *value, long long size, long long *first,
+                           long long *last)
+{
+	const char *dash;
+	size_t n;
+	long long a, b;
+
+	if (value == NULL || strncmp(value, "bytes=", 6) != 0 || size < 0)
+		return TE_ERR_PROTOCOL;
+	value += 6;
+	n = strnlen(value, 64);
+	if (n == 0 || n >= 64 || (dash = memchr(value, '-', n)) == NULL)
+		return TE_ERR_PROTOCOL;
+	if (dash == value) {
+		/* "-N": the last N bytes */
+		if ((b = httpresp_number((const unsigned char *)dash + 1, n - 1, LLONG_MAX / 2)) < 0)
+			return TE_ERR_PROTOCOL;
+		if (b == 0 || size == 0)
+			return TE_ERR_TOO_LONG;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 0;
+	}
+	if ((a = httpresp_number((const unsigned char *)value, (size_t)(dash - value),
+	                         LLONG_MAX / 2)) < 0)
+		return TE_ERR_PROTOCOL;
+	if ((size_t)(dash - value) + 1 == n) {
+		b = size - 1;
+	} else if ((b = httpresp_number((const unsigned char *)dash + 1,
+	                                n - (size_t)(dash - value) - 1, LLONG_MAX / 2)) < 0 ||
+	           b < a) {
+		return TE_ERR_PROTOCOL;
+	}
+	if (a >= size)
+		return TE_ERR_TOO_LONG;
+	*first = a;
+	*last = b < size ? b : size - 1;
+	return 0;
 }

@@ -19,6 +19,9 @@ struct httpresp_head {
 	int transfer_encoded;       /* a Transfer-Encoding header was present */
 	int chunked;                /* ... and its last coding is "chunked" */
 	size_t head_len;            /* bytes up to and including the blank line */
+	/* Content-Range: bytes FIRST-LAST/TOTAL (first and last -1 for
+	 * "bytes * /TOTAL"); all -1 when absent */
+	long long range_first, range_last, range_total;
 };
 
 /* Parse the response head at the start of buf[0..len). Lines end in CRLF
@@ -34,6 +37,17 @@ struct httpresp_head {
  *                      Content-Length, Content-Length with Transfer-Encoding
  * Only the first MAX_HTTP_HEADERS_BYTES of buf are ever read. */
 int httpresp_parse_head(const void *buf, size_t len, struct httpresp_head *out);
+/* The same with another limit for Content-Length and Content-Range (a
+ * download's file, not an API body). */
+int httpresp_parse_head_max(const void *buf, size_t len, long long max_body,
+                            struct httpresp_head *out);
+/* A request's Range header value (RFC 9110 14.2), one range only:
+ * "bytes=A-", "bytes=A-B" or "bytes=-N", against a file of size bytes,
+ * into the bytes to send, first..last (B past the end is cut to it).
+ * TE_ERR_TOO_LONG when it starts past the end (416), TE_ERR_PROTOCOL for
+ * anything else (a list, another unit, junk: answer the whole file). */
+int httpresp_range_request(const char *value, long long size, long long *first,
+                           long long *last);
 
 /* Whether a response with this status carries no body (1xx, 204, 304). */
 int httpresp_no_body(int status);

@@ -492,6 +492,33 @@ int tls_write_all(SSL *ssl, const void *buf, size_t len)
 	return 0;
 }
 
+int tls_read_some(SSL *ssl, void *buf, size_t len, int timeout_s)
+{
+	long long deadline = tls_now_ms() + (long long)timeout_s * 1000;
+	int fd = SSL_get_fd(ssl), was_nb, n, r;
+
+	if (len == 0)
+		return TE_ERR_INVALID;
+	if ((was_nb = tls_set_nonblock(fd, 1)) < 0)
+		return TE_ERR_SYS;
+	for (;;) {
+		ERR_clear_error();
+		n = SSL_read(ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+		if (n > 0) {
+			r = n;
+			break;
+		}
+		if ((r = tls_wait_ssl(ssl, n, deadline)) != 0) {
+			if (r == TE_ERR_TRUNCATED)
+				r = 0;            /* close_notify: the end */
+			break;
+		}
+	}
+	if (!was_nb)
+		tls_set_nonblock(fd, 0);
+	return r;
+}
+
 /* Reads byte by byte so that nothing after the '\n' is consumed: the bytes
  * that follow belong to whoever reads the stream next (tls_pump). */
 int tls_read_line(SSL *ssl, char *out, size_t outsz, int timeout_s)

@@ -63,65 +63,6 @@ struct api_adv {
 	struct osv osv;
 };
 
-/* ---- the repository's releases ------------------------------------------------ */
-
-static void api_adv_releases_of(json_t *out, const json_t *md)
-{
-	const json_t *targets = json_object_get(json_object_get(md, "signed"), "targets");
-	const char *name;
-	json_t *t;
-
-	json_object_foreach((json_t *)targets, name, t) {
-		const json_t *cu = json_object_get(t, "custom");
-		const char *comp = json_string_value(json_object_get(cu, "component"));
-		const char *ver = json_string_value(json_object_get(cu, "version"));
-		const char *sbom = json_string_value(json_object_get(cu, "sbom_sha256"));
-
-		if (comp == NULL || ver == NULL || !tuf_target_name_ok(name))
-			continue;
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "component",
-		                                     comp, "version", ver, "sbom", sbom ? sbom : ""));
-	}
-}
-
-/* Every release the served targets and their delegated roles list. */
-static json_t *api_adv_releases(struct server *srv)
-{
-	json_t *out = json_array(), *md = NULL, *d;
-	char p[96], *text = NULL;
-	long long v;
-	size_t len, i;
-	int fd = repo_metadata_fd(srv);
-
-	if (out == NULL || fd < 0 || (v = repoimport_newest_at(fd, "targets")) == 0)
-		return out;
-	snprintf(p, sizeof(p), "%lld.targets.json", v);
-	if (file_read_all_at(fd, p, TUF_MAX_META_BYTES, &text, &len) != 0 ||
-	    tuf_parse(text, len, &md) != 0) {
-		free(text);
-		return out;
-	}
-	free(text);
-	api_adv_releases_of(out, md);
-	json_array_foreach(json_object_get(json_object_get(json_object_get(md, "signed"),
-	                   "delegations"), "roles"), i, d) {
-		const char *role = json_string_value(json_object_get(d, "name"));
-		json_t *rmd = NULL;
-
-		if (role == NULL || !tuf_role_name_ok(role) || (v = repoimport_newest_at(fd, role)) == 0)
-			continue;
-		snprintf(p, sizeof(p), "%lld.%s.json", v, role);
-		text = NULL;
-		if (file_read_all_at(fd, p, TUF_MAX_META_BYTES, &text, &len) == 0 &&
-		    tuf_parse(text, len, &rmd) == 0)
-			api_adv_releases_of(out, rmd);
-		free(text);
-		json_decref(rmd);
-	}
-	json_decref(md);
-	return out;
-}
-
 /* The release's SBOM components as [[name, version], ...] (cached; [] when
  * it has none or it cannot be read). */
 static const json_t *api_adv_sbom(struct api_adv *a, const json_t *rel)
@@ -392,7 +333,7 @@ void api_advisories(struct http_req *r)
 		return;
 	}
 	a->r = r;
-	if ((a->releases = api_adv_releases(r->srv)) != NULL && (a->sboms = json_object()) != NULL &&
+	if ((a->releases = repo_releases(r->srv)) != NULL && (a->sboms = json_object()) != NULL &&
 	    (a->rows = json_array()) != NULL &&
 	    (rc = store_device_each(r->srv->store, api_adv_device_cb, a)) == 0) {
 		if (a->nruns > 1)

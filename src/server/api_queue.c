@@ -15,6 +15,8 @@
 #include "mwindow.h"
 #include "notify.h"
 #include "policy.h"
+#include "repo.h"
+#include "tuf.h"
 #include "records.h"
 #include "srvapi.h"
 
@@ -51,6 +53,8 @@ static void queue_kind_perm(const char *kind, const char *name, char *out, size_
 		snprintf(out, outsz, "diag:%s", name);
 	else if (strcmp(kind, "collect") == 0)
 		snprintf(out, outsz, "%s", POLICY_FILES_COLLECT);
+	else if (strcmp(kind, "install") == 0)
+		snprintf(out, outsz, "%s", POLICY_SOFTWARE_INSTALL);
 	else
 		snprintf(out, outsz, "%s", POLICY_CONFIG_CHANGE);
 }
@@ -138,6 +142,48 @@ out:
 	return rc;
 }
 
+/* An install's "target": a release the repository publishes now (its
+ * signatures were checked at publication, and the device checks them
+ * again). The activity's name is the release's component, its input the
+ * target's name. -1 with the error answered. */
+static int queue_add_target(struct http_req *r, const json_t *j, struct store_activity *a)
+{
+	char target[TUF_MAX_TARGET_BYTES + 1];
+	const json_t *rel;
+	json_t *rels;
+	int rc = -1;
+
+	if (json_object_get(j, "name") != NULL || (json_object_get(j, "input") != NULL &&
+	    json_string_length(json_object_get(j, "input")) > 0)) {
+		http_error(r, 400, "bad_request", "an install names its \"target\" only: its"
+		           " component comes from the repository");
+		return -1;
+	}
+	if (jbody_str(j, "target", 1, target, sizeof(target)) != 0 || !tuf_target_name_ok(target)) {
+		http_error(r, 400, "bad_request", "\"target\" must be a target name of the"
+		           " repository, such as injector/injector-fw-2.1.0.raucb");
+		return -1;
+	}
+	if ((rels = repo_releases(r->srv)) == NULL) {
+		http_error(r, 503, "internal", "out of memory");
+		return -1;
+	}
+	if ((rel = repo_release_find(rels, target)) == NULL) {
+		http_error(r, 400, "bad_request", "the repository publishes no release %s: see"
+		           " `tether repo status` and `tether-server repo publish`", target);
+	} else if (!actenv_name_ok(json_string_value(json_object_get(rel, "component")))) {
+		http_error(r, 400, "bad_request", "release %s has a component name a device cannot"
+		           " take ([A-Za-z0-9._-], at most %d)", target, MAX_NAME_BYTES - 1);
+	} else {
+		snprintf(a->name, sizeof(a->name), "%s",
+		         json_string_value(json_object_get(rel, "component")));
+		snprintf(a->input, sizeof(a->input), "%s", target);
+		rc = 0;
+	}
+	json_decref(rels);
+	return rc;
+}
+
 /* The template from the body; -1 with the error answered. */
 static int queue_add_template(struct http_req *r, const json_t *j, struct store_activity *a)
 {
@@ -147,19 +193,23 @@ static int queue_add_template(struct http_req *r, const json_t *j, struct store_
 	int64_t now = server_now();
 
 	if (jbody_str(j, "kind", 1, a->kind, sizeof(a->kind)) != 0 || !actenv_kind_ok(a->kind)) {
-		http_error(r, 400, "bad_request", "\"kind\" must be diag, collect or config");
+		http_error(r, 400, "bad_request", "\"kind\" must be diag, collect, config or install");
 		return -1;
 	}
-	if (jbody_str(j, "name", 1, a->name, sizeof(a->name)) != 0 || !actenv_name_ok(a->name)) {
+	if (strcmp(a->kind, "install") == 0) {
+		if (queue_add_target(r, j, a) != 0)
+			return -1;
+	} else if (jbody_str(j, "name", 1, a->name, sizeof(a->name)) != 0 ||
+	           !actenv_name_ok(a->name)) {
 		http_error(r, 400, "bad_request", "\"name\" must be the diag.NAME, collect.NAME or"
 		           " config.NAME of the device's agent.conf ([A-Za-z0-9._-])");
 		return -1;
 	}
 	if (api_text_field(r, j, "reason", 1, a->reason, sizeof(a->reason)) != 0)
 		return -1;
-	if (jbody_str(j, "input", 0, a->input, sizeof(a->input)) != 0 ||
-	    !actenv_input_ok(a->input) || (a->input[0] && strcmp(a->kind, "config") != 0) ||
-	    (!a->input[0] && strcmp(a->kind, "config") == 0)) {
+	if (strcmp(a->kind, "install") != 0 &&
+	    (jbody_str(j, "input", 0, a->input, sizeof(a->input)) != 0 ||
+	     !actenv_input_fits(a->kind, a->input))) {
 		http_error(r, 400, "bad_request", "\"input\" (the new values, printable lines under"
 		           " %d bytes) goes with kind config, and only with it", ACTENV_INPUT_BYTES);
 		return -1;

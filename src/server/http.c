@@ -254,10 +254,18 @@ void http_reply(struct http_req *r, int status, json_t *body)
 
 void http_reply_file(struct http_req *r, const char *ctype, int fd, int64_t size)
 {
+	http_reply_file_range(r, ctype, fd, 0, size, size);
+}
+
+void http_reply_file_range(struct http_req *r, const char *ctype, int fd, int64_t first,
+                           int64_t len, int64_t total)
+{
 	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(r->ev);
 	struct evbuffer *buf = evbuffer_new();
+	int partial = first != 0 || len != total;
+	char range[96];
 
-	if (buf == NULL || evbuffer_add_file(buf, fd, 0, (ev_off_t)size) != 0) {
+	if (buf == NULL || evbuffer_add_file(buf, fd, (ev_off_t)first, (ev_off_t)len) != 0) {
 		if (buf != NULL)
 			evbuffer_free(buf);
 		else
@@ -267,10 +275,16 @@ void http_reply_file(struct http_req *r, const char *ctype, int fd, int64_t size
 	}
 	evhttp_add_header(hdrs, "Content-Type", ctype);
 	evhttp_add_header(hdrs, "Cache-Control", "no-store");
-	evhttp_send_reply(r->ev, 200, "OK", buf);
-	log_msg(LOG_LVL_DEBUG, "%s %s 200 %s %lldms %lld bytes", r->method_name, r->path,
-	        r->who[0] ? r->who : "-", (long long)(http_now_ms() - r->started_ms),
-	        (long long)size);
+	evhttp_add_header(hdrs, "Accept-Ranges", "bytes");
+	if (partial) {
+		snprintf(range, sizeof(range), "bytes %lld-%lld/%lld", (long long)first,
+		         (long long)(first + len - 1), (long long)total);
+		evhttp_add_header(hdrs, "Content-Range", range);
+	}
+	evhttp_send_reply(r->ev, partial ? 206 : 200, partial ? "Partial Content" : "OK", buf);
+	log_msg(LOG_LVL_INFO, "%s %s %d %s %lldms %lld bytes", r->method_name, r->path,
+	        partial ? 206 : 200, r->who[0] ? r->who : "-",
+	        (long long)(http_now_ms() - r->started_ms), (long long)len);
 	evbuffer_free(buf);
 	http_req_free(r);
 }

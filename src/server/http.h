@@ -47,6 +47,10 @@ void http_reply(struct http_req *r, int status, json_t *body);
 /* 200 with size bytes of the open file fd (taken: closed when sent) as
  * ctype, then free r. */
 void http_reply_file(struct http_req *r, const char *ctype, int fd, int64_t size);
+/* len bytes of fd from first, of a file of total bytes: 206 with
+ * Content-Range unless that is the whole file (200). fd is taken. */
+void http_reply_file_range(struct http_req *r, const char *ctype, int fd, int64_t first,
+                           int64_t len, int64_t total);
 /* {"error": code, "message": ...}, then as http_reply. */
 void http_error(struct http_req *r, int status, const char *code,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

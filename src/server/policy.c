@@ -40,7 +40,7 @@ static const char *const policy_words[] = {
 	POLICY_SESSION_END_SITE, POLICY_SESSION_END_ANY, POLICY_APPROVALS_VIEW,
 	POLICY_APPROVALS_DECIDE, POLICY_SITES_VIEW, POLICY_SITE_SWITCH, POLICY_SITE_APPROVAL,
 	POLICY_FILES_COLLECT, POLICY_RECORDS_VIEW, POLICY_QUEUE_VIEW, POLICY_QUEUE_ADD,
-	POLICY_QUEUE_CANCEL, POLICY_CONFIG_CHANGE, POLICY_ADVISORIES_VIEW,
+	POLICY_QUEUE_CANCEL, POLICY_CONFIG_CHANGE, POLICY_SOFTWARE_INSTALL, POLICY_ADVISORIES_VIEW,
 	"shell", "files:read", "files:write", "patient_records", NULL,
 };
 
@@ -58,9 +58,10 @@ static const char policy_default[] =
 	"#            sites:view site:switch site:approval files:collect (data files\n"
 	"#            collected from devices: list and fetch) records:view (service\n"
 	"#            records) queue:view queue:add queue:cancel (the maintenance\n"
-	"#            queue; queueing also needs diag:NAME, files:collect or\n"
-	"#            config:change for its kind) advisories:view (imported OSV\n"
-	"#            advisories matched against the fleet)\n"
+	"#            queue; queueing also needs diag:NAME, files:collect,\n"
+	"#            config:change or software:install for its kind)\n"
+	"#            advisories:view (imported OSV advisories matched against the\n"
+	"#            fleet)\n"
 	"#   session: forward:NAME forward:* files:read files:write (includes read)\n"
 	"#            shell diag:NAME diag:* patient_records\n"
 	"# patient_records is in no role by default: add it to a role to let it ask\n"
@@ -73,7 +74,8 @@ static const char policy_default[] =
 	"role.customer_approver = devices:view sites:view approvals:view approvals:decide"
 	" site:switch site:approval session:end:site records:view queue:view\n"
 	"role.customer_viewer = devices:view sites:view approvals:view records:view queue:view\n"
-	"role.release_manager = devices:view advisories:view\n"
+	"role.release_manager = devices:view advisories:view queue:view queue:add"
+	" queue:cancel software:install\n"
 	"role.administrator = devices:view users:view sites:view session:end:any site:switch"
 	" site:approval audit:read records:view queue:view queue:cancel advisories:view\n"
 	"role.auditor = devices:view sites:view audit:read records:view queue:view"

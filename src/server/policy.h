@@ -50,6 +50,7 @@
 #define POLICY_QUEUE_ADD       "queue:add"
 #define POLICY_QUEUE_CANCEL    "queue:cancel"
 #define POLICY_CONFIG_CHANGE   "config:change"
+#define POLICY_SOFTWARE_INSTALL "software:install"
 #define POLICY_ADVISORIES_VIEW "advisories:view"
 
 struct policy_role {

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "err.h"
 #include "filerepl.h"
+#include "httpresp.h"
 #include "log.h"
 #include "repoimport.h"
 #include "server.h"
@@ -269,6 +270,73 @@ int repo_prepare(struct server *srv)
 	return 0;
 }
 
+static void repo_releases_of(json_t *out, const json_t *md)
+{
+	const json_t *targets = json_object_get(json_object_get(md, "signed"), "targets");
+	const char *name;
+	json_t *t;
+
+	json_object_foreach((json_t *)targets, name, t) {
+		const json_t *cu = json_object_get(t, "custom");
+		const char *comp = json_string_value(json_object_get(cu, "component"));
+		const char *ver = json_string_value(json_object_get(cu, "version"));
+		const char *sbom = json_string_value(json_object_get(cu, "sbom_sha256"));
+
+		if (comp == NULL || ver == NULL || !tuf_target_name_ok(name))
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "component",
+		                                     comp, "version", ver, "sbom", sbom ? sbom : ""));
+	}
+}
+
+json_t *repo_releases(struct server *srv)
+{
+	json_t *out = json_array(), *md = NULL, *d;
+	char p[96], *text = NULL;
+	long long v;
+	size_t len, i;
+	int fd = repo_metadata_fd(srv);
+
+	if (out == NULL || fd < 0 || (v = repoimport_newest_at(fd, "targets")) == 0)
+		return out;
+	snprintf(p, sizeof(p), "%lld.targets.json", v);
+	if (file_read_all_at(fd, p, TUF_MAX_META_BYTES, &text, &len) != 0 ||
+	    tuf_parse(text, len, &md) != 0) {
+		free(text);
+		return out;
+	}
+	free(text);
+	repo_releases_of(out, md);
+	json_array_foreach(json_object_get(json_object_get(json_object_get(md, "signed"),
+	                   "delegations"), "roles"), i, d) {
+		const char *role = json_string_value(json_object_get(d, "name"));
+		json_t *rmd = NULL;
+
+		if (role == NULL || !tuf_role_name_ok(role) || (v = repoimport_newest_at(fd, role)) == 0)
+			continue;
+		snprintf(p, sizeof(p), "%lld.%s.json", v, role);
+		text = NULL;
+		if (file_read_all_at(fd, p, TUF_MAX_META_BYTES, &text, &len) == 0 &&
+		    tuf_parse(text, len, &rmd) == 0)
+			repo_releases_of(out, rmd);
+		free(text);
+		json_decref(rmd);
+	}
+	json_decref(md);
+	return out;
+}
+
+const json_t *repo_release_find(const json_t *releases, const char *name)
+{
+	const json_t *rel;
+	size_t i;
+
+	json_array_foreach(releases, i, rel)
+		if (strcmp(json_string_value(json_object_get(rel, "name")), name) == 0)
+			return rel;
+	return NULL;
+}
+
 int repo_metadata_fd(const struct server *srv)
 {
 	return srv->repo != NULL ? srv->repo->metafd : -1;
@@ -301,8 +369,10 @@ void repo_serve(struct http_req *r)
 {
 	const struct repo_online *o = r->srv->repo;
 	const char *rest;
+	const char *range;
 	struct stat st;
-	int fd = -1, meta;
+	long long first, last;
+	int fd = -1, meta, rc;
 
 	if (r->method != EVHTTP_REQ_GET) {
 		http_error(r, 405, "method_not_allowed", "the repository is read with GET");
@@ -319,6 +389,26 @@ void repo_serve(struct http_req *r)
 			close(fd);
 		http_error(r, 404, "not_found", "no such file in the repository");
 		return;
+	}
+	/* A target's download resumes where it broke off (one range). */
+	range = meta ? NULL : evhttp_find_header(evhttp_request_get_input_headers(r->ev), "Range");
+	if (range != NULL) {
+		rc = httpresp_range_request(range, (long long)st.st_size, &first, &last);
+		if (rc == TE_ERR_TOO_LONG) {
+			char cr[64];
+
+			close(fd);
+			snprintf(cr, sizeof(cr), "bytes */%lld", (long long)st.st_size);
+			evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Content-Range", cr);
+			http_error(r, 416, "range_not_satisfiable", "the file has %lld bytes",
+			           (long long)st.st_size);
+			return;
+		}
+		if (rc == 0) {
+			http_reply_file_range(r, "application/octet-stream", fd, first,
+			                      last - first + 1, (int64_t)st.st_size);
+			return;
+		}
 	}
 	http_reply_file(r, meta ? "application/json" : "application/octet-stream", fd,
 	                (int64_t)st.st_size);

@@ -8,6 +8,8 @@
 #ifndef TETHER_SERVER_REPO_H
 #define TETHER_SERVER_REPO_H
 
+#include <jansson.h>
+
 #include "http.h"
 
 #define REPO_SNAPSHOT_TTL_S  (7 * 86400)
@@ -15,6 +17,13 @@
 
 struct server;
 struct repo_online;
+
+/* Every release the served targets and their delegated roles list, as
+ * [{name, component, version, sbom}] (sbom "" when none). The files were
+ * checked at publication; unreadable ones are left out. */
+json_t *repo_releases(struct server *srv);
+/* The release called name (a target name) in releases, or NULL. */
+const json_t *repo_release_find(const json_t *releases, const char *name);
 
 /* Once a second (server.c): sign what a publication or the clock needs. */
 void repo_tick(struct server *srv);

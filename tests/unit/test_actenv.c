@@ -129,6 +129,19 @@ static void test_fields_bounded(void **state)
 	fill(&e, "diag", "");
 	snprintf(e.id, sizeof(e.id), "a0123456789ABCDEF0123");
 	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), TE_ERR_INVALID);
+	/* An install carries a repository target name, and only that. */
+	fill(&e, "install", "injector/pump-2.1.raucb");
+	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), 0);
+	fill(&e, "install", "");
+	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), TE_ERR_INVALID);
+	fill(&e, "install", "injector/../etc/passwd");
+	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), TE_ERR_INVALID);
+	fill(&e, "install", "injector/.hidden");
+	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), TE_ERR_INVALID);
+	fill(&e, "config", "");                    /* a config needs its values */
+	assert_int_equal(actenv_sign(&e, key, text, sizeof(text)), TE_ERR_INVALID);
+	assert_true(actenv_input_fits("install", "a/b.bin"));
+	assert_false(actenv_input_fits("diag", "a/b.bin"));
 	assert_true(actenv_input_ok("a = 1\nb = 2\n"));
 	assert_false(actenv_input_ok("a = 1\r\n"));
 	assert_true(actenv_id_ok("a0123456789abcdef0123"));

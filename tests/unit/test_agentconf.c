@@ -162,6 +162,11 @@ static void test_session_key_errors(void **state)
 	expect_error("state_dir = /s\nfiles.x = /a\nfiles.x = /b\n", "");
 	expect_error("state_dir = /s\npatient_data.p = data/*\n", "absolute");
 	expect_error("state_dir = /s\ndiag.x = echo hi\n", "absolute");
+	expect_error("state_dir = /s\ninstall.command = /usr/bin/rauc install\n", "one word {}");
+	expect_error("state_dir = /s\ninstall.command = /x {} {}\n", "one word {}");
+	expect_error("state_dir = /s\ninstall.health = /bin/true\n", "go with install.command");
+	expect_error("state_dir = /s\nhardware = inj a\n", "hardware");
+	expect_error("state_dir = /s\ndownload_rate = 10\n", "download_rate");
 	expect_error("state_dir = /s\npatient_data.p = /data/../etc\n", "line 2");
 	expect_error("state_dir = /s\npatient_data_case = Insensitive\n", "line 2");
 	expect_error("state_dir = /s\npatient_data_case = yes\n",

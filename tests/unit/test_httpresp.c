@@ -157,6 +157,60 @@ static void test_lengths_and_codings(void **state)
 	assert_false(hd.chunked);
 }
 
+/* A download's head: Content-Range, and lengths past the API bound. */
+static void test_content_range(void **state)
+{
+	static const char ok[] = "HTTP/1.1 206 Partial Content\r\nContent-Length: 5000\r\n"
+		"Content-Range: bytes 1000-5999/6000\r\n\r\n";
+	static const char star[] = "HTTP/1.1 416 Range Not Satisfiable\r\n"
+		"Content-Range: bytes */6000\r\nContent-Length: 0\r\n\r\n";
+	static const char big[] = "HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n";
+	const char *bad[] = {
+		"HTTP/1.1 206 x\r\nContent-Range: bytes 6000-1000/6000\r\n\r\n",
+		"HTTP/1.1 206 x\r\nContent-Range: bytes 0-6000/6000\r\n\r\n",
+		"HTTP/1.1 206 x\r\nContent-Range: bytes -1-5/6000\r\n\r\n",
+		"HTTP/1.1 206 x\r\nContent-Range: items 0-5/6000\r\n\r\n",
+		"HTTP/1.1 206 x\r\nContent-Range: bytes 0-5/*\r\n\r\n",
+		"HTTP/1.1 206 x\r\nContent-Range: bytes 0-5/10\r\nContent-Range: bytes 0-5/10\r\n\r\n",
+	};
+	struct httpresp_head h;
+	long long first, last;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(httpresp_parse_head_max(ok, strlen(ok), 1LL << 40, &h), 0);
+	assert_int_equal(h.range_first, 1000);
+	assert_int_equal(h.range_last, 5999);
+	assert_int_equal(h.range_total, 6000);
+	assert_int_equal(httpresp_parse_head_max(star, strlen(star), 1LL << 40, &h), 0);
+	assert_int_equal(h.range_first, -1);
+	assert_int_equal(h.range_total, 6000);
+	assert_int_equal(httpresp_parse_head(big, strlen(big), &h), TE_ERR_TOO_LONG);
+	assert_int_equal(httpresp_parse_head_max(big, strlen(big), 1LL << 40, &h), 0);
+	assert_int_equal(h.content_length, 104857600);
+	assert_int_equal(h.range_total, -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(httpresp_parse_head_max(bad[i], strlen(bad[i]), 1LL << 40, &h),
+		                 TE_ERR_PROTOCOL);
+	/* The Range a server is asked for. */
+	assert_int_equal(httpresp_range_request("bytes=1000-", 6000, &first, &last), 0);
+	assert_int_equal(first, 1000);
+	assert_int_equal(last, 5999);
+	assert_int_equal(httpresp_range_request("bytes=0-99999", 6000, &first, &last), 0);
+	assert_int_equal(last, 5999);
+	assert_int_equal(httpresp_range_request("bytes=-500", 6000, &first, &last), 0);
+	assert_int_equal(first, 5500);
+	assert_int_equal(httpresp_range_request("bytes=6000-", 6000, &first, &last),
+	                 TE_ERR_TOO_LONG);
+	assert_int_equal(httpresp_range_request("bytes=5-3", 6000, &first, &last), TE_ERR_PROTOCOL);
+	assert_int_equal(httpresp_range_request("bytes=0-1,5-6", 6000, &first, &last),
+	                 TE_ERR_PROTOCOL);
+	assert_int_equal(httpresp_range_request("bytes=+5-", 6000, &first, &last), TE_ERR_PROTOCOL);
+	assert_int_equal(httpresp_range_request("lines=0-", 6000, &first, &last), TE_ERR_PROTOCOL);
+	assert_int_equal(httpresp_range_request("bytes=99999999999999999999-", 6000, &first, &last),
+	                 TE_ERR_PROTOCOL);
+}
+
 static void test_proxy_parse(void **state)
 {
 	struct httpproxy p;
@@ -250,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_and_bounds),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_lengths_and_codings),
+		cmocka_unit_test(test_content_range),
 		cmocka_unit_test(test_proxy_parse),
 		cmocka_unit_test(test_connect_request),
 		cmocka_unit_test(test_no_proxy),

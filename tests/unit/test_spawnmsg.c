@@ -66,7 +66,7 @@ static void test_request_refused(void **state)
 	assert_int_equal(spawnmsg_decode_req(buf, (size_t)n, back), TE_ERR_PROTOCOL);
 	/* unknown kind, flag, fd counts, argc */
 	buf[3] = SPAWN_MSG_REQUEST;
-	buf[7] = 7;
+	buf[7] = SPAWN_KIND_INSTALL + 1;
 	assert_int_equal(spawnmsg_decode_req(buf, (size_t)n, back), TE_ERR_INVALID);
 	buf[7] = SPAWN_KIND_SHELL;
 	buf[11] = 0x80;
