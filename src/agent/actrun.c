@@ -60,6 +60,10 @@ struct actrun {
 	char *inst_out;                   /* every step's output, ACTRUN_OUTPUT_BYTES at most */
 	size_t inst_len;
 	struct devreport *devreport;
+	/* the refresh a newer timestamp asks for (actrun_repo_noticed) */
+	struct capture *check_cap;
+	struct agent_diag check_words;
+	int64_t check_for;
 	/* the activity waiting for the operator (activity_consent) */
 	int asking;
 	struct actenv ask;
@@ -960,6 +964,46 @@ int actrun_new(struct event_base *base, const struct agent_conf *conf, struct ap
 	return 0;
 }
 
+static void actrun_checked(void *arg, const char *fail, int status, char *out, size_t len,
+                           unsigned long long dropped)
+{
+	struct actrun *ar = arg;
+	struct capture *cap = ar->check_cap;
+	char line[ACTRUN_WHY_BYTES];
+
+	(void)dropped;
+	ar->check_cap = NULL;
+	actrun_last_line(out, len, line, sizeof(line));
+	if (fail != NULL || status != 0)
+		log_warn("update: the repository's timestamp %lld was not taken: %s",
+		         (long long)ar->check_for, fail != NULL ? fail : line);
+	else
+		log_info("update: now trusting %s", line);
+	capture_free(cap);
+}
+
+void actrun_repo_noticed(struct actrun *ar, int64_t version)
+{
+	const char *words[] = { "update-check", NULL };
+	struct capture_spec spec = {
+		.argv = &ar->check_words, .kind = SPAWN_KIND_UPDATE, .session = "update-check",
+		.with_stderr = 1, .in_fd = -1, .max = ACTRUN_OUTPUT_BYTES,
+		.over = CAPTURE_OVER_DROPS, .time_s = ACTRUN_RUN_S,
+	};
+	char why[ACTRUN_WHY_BYTES];
+
+	/* One refresh per version: a refused one is not tried in a loop. */
+	if (!ar->conf->has_install || ar->check_cap != NULL || version <= ar->check_for ||
+	    version <= update_trusted_timestamp(ar->conf))
+		return;
+	ar->check_for = version;
+	log_info("update: the repository serves timestamp %lld; refreshing", (long long)version);
+	if (actrun_words(&ar->check_words, words) != 0 ||
+	    capture_start(ar->base, ar->conf, &spec, actrun_checked, ar, &ar->check_cap, why,
+	                  sizeof(why)) != 0)
+		log_warn("update: cannot start the refresh: %s", why);
+}
+
 void actrun_set_devreport(struct actrun *ar, struct devreport *dr)
 {
 	ar->devreport = dr;
@@ -977,6 +1021,7 @@ void actrun_free(struct actrun *ar)
 		consent_set_activity_hooks(ar->consent, &none);
 	}
 	capture_free(ar->cap);
+	capture_free(ar->check_cap);
 	free(ar->inst_out);
 	event_free(ar->retry_ev);
 	event_free(ar->ask_ev);

@@ -58,6 +58,10 @@ void actrun_start(struct actrun *ar);
 /* A ping's {"type":"activity","id","envelope"} event. */
 void actrun_on_event(struct actrun *ar, const json_t *ev);
 void actrun_free(struct actrun *ar);
+/* The server serves timestamp version (newer than the device trusts):
+ * refresh the trusted metadata (`update check` through the monitor, as
+ * the agent's user) unless a refresh runs or already ran for it. */
+void actrun_repo_noticed(struct actrun *ar, int64_t version);
 /* Where a finished install asks for the new version to be reported now. */
 void actrun_set_devreport(struct actrun *ar, struct devreport *dr);
 

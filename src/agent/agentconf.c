@@ -754,7 +754,7 @@ int agentconf_load(const char *path, struct agent_conf **out, char *errbuf,
 		rc = TE_ERR_TOO_LONG;
 		goto out;
 	}
-	rc = agentconf_parse(text, n, path, dir, out, errbuf, errsz);
+	rc = agentconf_parse(text, n, abspath, dir, out, errbuf, errsz);
 out:
 	if (f != NULL)
 		fclose(f);

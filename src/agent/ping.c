@@ -1,6 +1,7 @@
 /* ping.c: the ping / long-poll loop. */
 #include "ping.h"
 #include "actrun.h"
+#include "update.h"
 #include "devreport.h"
 #include "visit.h"
 
@@ -153,6 +154,8 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		ping_add_offers(conf, o);
 	if (o != NULL && cp_seq >= 0)
 		json_object_set_new(o, "checkpoint_seq", json_integer(cp_seq));
+	if (o != NULL && conf->has_install)
+		json_object_set_new(o, "repo_timestamp", json_integer(update_trusted_timestamp(conf)));
 	if (o != NULL && wait && (hold = ping_asked_hold_s(conf)) > 0)
 		json_object_set_new(o, "hold_s", json_integer(hold));
 	if (o != NULL && ended != NULL && nended != NULL) {
@@ -391,6 +394,9 @@ static void ping_done(int status, const char *body, size_t len,
 			p->reconcile = 0;
 		devreport_acked(p->report, p->status_sent);
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
+		if (p->actrun != NULL && json_is_integer(json_object_get(o, "repo_timestamp")))
+			actrun_repo_noticed(p->actrun, (int64_t)json_integer_value(
+			                    json_object_get(o, "repo_timestamp")));
 		events = json_object_get(o, "events");
 		json_array_foreach(events, i, ev)
 			if (json_is_object(ev))

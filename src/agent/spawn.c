@@ -134,6 +134,9 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 		    actenv_name_ok(req->argv[1]) && tuf_target_name_ok(req->argv[2]) &&
 		    req->flags == 0)
 			return 0;
+		if (conf->has_install && req->argc == 1 && strcmp(req->argv[0], "update-check") == 0 &&
+		    req->flags == 0)
+			return 0;
 		break;
 	case SPAWN_KIND_INSTALL:
 		/* The configured installer on the staged file the monitor copies
@@ -339,15 +342,18 @@ static int spawn_prepare(const struct agent_conf *conf, struct spawn_plan *p,
 		p->ns = p->mode == SPAWN_MODE_NAMESPACE;
 		return 0;
 	} else if (p->req->kind == SPAWN_KIND_UPDATE) {
-		/* tether-agent update fetch --config FILE COMPONENT TARGET */
+		/* tether-agent update fetch --config FILE COMPONENT TARGET, or
+		 * tether-agent update check --config FILE */
 		snprintf(p->exe, sizeof(p->exe), "/proc/self/exe");
 		p->argv[a++] = "tether-agent";
 		p->argv[a++] = "update";
-		p->argv[a++] = "fetch";
+		p->argv[a++] = p->req->argc == 3 ? "fetch" : "check";
 		p->argv[a++] = "--config";
 		p->argv[a++] = (char *)conf->path;
-		p->argv[a++] = (char *)p->req->argv[1];
-		p->argv[a++] = (char *)p->req->argv[2];
+		if (p->req->argc == 3) {
+			p->argv[a++] = (char *)p->req->argv[1];
+			p->argv[a++] = (char *)p->req->argv[2];
+		}
 		p->argv[a] = NULL;
 		p->ns = 0;
 		return 0;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -38,6 +39,7 @@
 
 #define UPDATE_DIR        "tuf"
 #define UPDATE_TIMEOUT_S  30
+#define UPDATE_LOCK       ".lock"
 #define UPDATE_INSTALLED_MAX_BYTES (64 * 1024)
 #define UPDATE_MAX_COMPONENTS      DEVSTATUS_MAX_VERSIONS
 
@@ -150,6 +152,30 @@ static void update_print_target(const char *name, const json_t *info)
 	}
 }
 
+/* Take dir's lock (flock, blocking); it is left to the process's end. */
+static int update_lock(const char *dir)
+{
+	char p[AGENT_PATH_BYTES + 16];
+	static int fd = -1;
+	struct stat st;
+
+	if (fd >= 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", dir, UPDATE_LOCK);
+	if ((fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	/* run by root: the lock stays the agent's, like the folder */
+	if (geteuid() == 0 && stat(dir, &st) == 0)
+		(void)!fchown(fd, st.st_uid, st.st_gid);
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR) {
+			close(fd);
+			fd = -1;
+			return -1;
+		}
+	return 0;
+}
+
 /* Open the TLS context (the pinned CA, no client certificate) and bring
  * the trusted metadata up to date: c refreshed and kept in state_dir/tuf.
  * 0; else 1 with the refusal audited (what names the step) and said on
@@ -176,6 +202,14 @@ static int update_refresh(const struct agent_conf *conf, const char *cmd,
 	    chown(dir, st.st_uid, st.st_gid) != 0) {
 		fprintf(stderr, "tether-agent %s: cannot give %s to the agent's user: %s\n", cmd,
 		        dir, strerror(errno));
+		return 1;
+	}
+	/* One process at a time reads and replaces the trusted metadata (a
+	 * refresh the ping asked for, an install's worker, an administrator's
+	 * check): the lock is held until this process ends. */
+	if (update_lock(dir) != 0) {
+		fprintf(stderr, "tether-agent %s: cannot lock %s/%s: %s\n", cmd, dir, UPDATE_LOCK,
+		        strerror(errno));
 		return 1;
 	}
 	/* No client certificate: the device key stays out of this process. */
@@ -262,6 +296,20 @@ out:
 	tufclient_free(&c);
 	SSL_CTX_free(f.ctx);
 	return code;
+}
+
+int64_t update_trusted_timestamp(const struct agent_conf *conf)
+{
+	char dir[AGENT_PATH_BYTES];
+	json_t *md;
+	int64_t v;
+
+	if (agentconf_state_path(conf, UPDATE_DIR, dir, sizeof(dir)) != 0 ||
+	    (md = update_load(dir, "timestamp")) == NULL)
+		return 0;
+	v = update_version(md);
+	json_decref(md);
+	return v > 0 ? v : 0;
 }
 
 /* ---- installed versions -------------------------------------------------------- */

@@ -3,6 +3,7 @@
 #define TETHER_AGENT_UPDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -12,6 +13,10 @@
  * in state_dir/tuf from the server; with TARGET, print its verified entry.
  * 0 ok, 1 refused or failed (said on stderr and audited), 2 usage. */
 int update_check(const struct agent_conf *conf, const char *target);
+
+/* The version of the timestamp the device trusts (state_dir/tuf), 0 when
+ * none: what its ping says, for the server to tell it of a newer one. */
+int64_t update_trusted_timestamp(const struct agent_conf *conf);
 
 /* Where an update lives on the device:
  *   state_dir/tuf/              the trusted metadata, installed.json

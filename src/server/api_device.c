@@ -17,6 +17,7 @@
 #include "srvping.h"
 #include "srvstatus.h"
 #include "relaymove.h"
+#include "repo.h"
 #include "relaypick.h"
 #include "relayhealth.h"
 #include "server.h"
@@ -135,7 +136,7 @@ static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 		store_session_mark_notified(r->srv->store, c->notify[i]);
 	/* The server's clock and how long the ping was held, so that the agent
 	 * can learn its clock's offset (docs/protocol.md). */
-	int64_t held_ms = clockoff_mono_ms() - r->started_ms;
+	int64_t held_ms = clockoff_mono_ms() - r->started_ms, ts;
 
 	json_t *o = json_pack("{s:o, s:i, s:i, s:I, s:I}",
 	                      "events", c->events, "poll_s", SHORTPOLL_INTERVAL_S,
@@ -149,6 +150,11 @@ static void api_ping_reply(struct http_req *r, struct api_events_ctx *c)
 	 * judge. */
 	if (r->ping_cp_seq < 0 || r->ping_cp_seq != r->srv->checkpoint.seq)
 		o = api_with_checkpoint(r->srv, o);
+	/* An agent that installs updates says which timestamp it trusts; a
+	 * newer one served is said, for it to refresh (docs/updates.md). */
+	ts = repo_timestamp_version(r->srv);
+	if (o != NULL && r->ping_repo_ts >= 0 && ts > r->ping_repo_ts)
+		json_object_set_new(o, "repo_timestamp", json_integer(ts));
 	http_reply(r, 200, o);
 	free(c);
 }
@@ -441,6 +447,7 @@ void api_ping(struct http_req *r)
 	else if (!p.has_status && p.status_why[0] != '\0')
 		log_warn("device %s: status left out: %s", r->device.serial, p.status_why);
 	r->ping_cp_seq = p.checkpoint_seq;
+	r->ping_repo_ts = p.repo_timestamp;
 	api_ping_audit_head(r, &p);
 	api_ping_clock(r, &p);
 	longpoll_note_ping(srv->lp, r->device.serial, p.wait,

@@ -153,7 +153,7 @@ struct http_parked {
 	struct evhttp_request *ev;
 	int method;
 	int64_t started_ms;
-	int64_t ping_cp_seq;
+	int64_t ping_cp_seq, ping_repo_ts;
 	char method_name[8];
 	char serial[MAX_NAME_BYTES];
 	char who[96];
@@ -172,6 +172,7 @@ struct http_parked *http_req_park(struct http_req *r)
 	p->method = r->method;
 	p->started_ms = r->started_ms;
 	p->ping_cp_seq = r->ping_cp_seq;
+	p->ping_repo_ts = r->ping_repo_ts;
 	memcpy(p->method_name, r->method_name, sizeof(p->method_name));
 	memcpy(p->serial, r->device.serial, sizeof(p->serial));
 	memcpy(p->who, r->who, sizeof(p->who));
@@ -196,6 +197,7 @@ struct http_req *http_req_unpark(struct http_parked *p)
 	r->method = p->method;
 	r->started_ms = p->started_ms;
 	r->ping_cp_seq = p->ping_cp_seq;
+	r->ping_repo_ts = p->ping_repo_ts;
 	memcpy(r->method_name, p->method_name, sizeof(r->method_name));
 	memcpy(r->device.serial, p->serial, sizeof(r->device.serial));
 	memcpy(r->who, p->who, sizeof(r->who));
@@ -425,6 +427,7 @@ static void http_gencb(struct evhttp_request *req, void *arg)
 	r->srv = srv;
 	r->ev = req;
 	r->ping_cp_seq = -1;
+	r->ping_repo_ts = -1;
 	r->started_ms = http_now_ms();
 	r->method = (int)evhttp_request_get_command(req);
 	snprintf(r->method_name, sizeof(r->method_name), "%s", http_method_name(r->method));

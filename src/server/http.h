@@ -31,6 +31,7 @@ struct http_req {
 	char token_hash[SHA256_HEX_BYTES];
 	struct store_device device;           /* device endpoints, after auth */
 	int64_t ping_cp_seq;                  /* a ping's "checkpoint_seq"; -1: none */
+	int64_t ping_repo_ts;                 /* a ping's "repo_timestamp"; -1: none */
 	struct store_relay relay;             /* relay endpoints, after auth */
 	char who[96];                         /* for the request log line */
 	int64_t started_ms;

@@ -337,6 +337,13 @@ const json_t *repo_release_find(const json_t *releases, const char *name)
 	return NULL;
 }
 
+int64_t repo_timestamp_version(const struct server *srv)
+{
+	const struct repo_online *o = srv->repo;
+
+	return o != NULL && o->loaded ? o->ts_version : 0;
+}
+
 int repo_metadata_fd(const struct server *srv)
 {
 	return srv->repo != NULL ? srv->repo->metafd : -1;

@@ -8,6 +8,8 @@
 #ifndef TETHER_SERVER_REPO_H
 #define TETHER_SERVER_REPO_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "http.h"
@@ -28,6 +30,8 @@ const json_t *repo_release_find(const json_t *releases, const char *name);
 /* Once a second (server.c): sign what a publication or the clock needs. */
 void repo_tick(struct server *srv);
 void repo_free(struct repo_online *r);
+/* The version of the timestamp served now; 0 when none. */
+int64_t repo_timestamp_version(const struct server *srv);
 /* The served folders (opened by repo_prepare), or -1. */
 int repo_metadata_fd(const struct server *srv);
 int repo_targets_fd(const struct server *srv);

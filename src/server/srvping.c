@@ -244,6 +244,12 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 		goto out;
 	}
 	out->checkpoint_seq = w != NULL ? (int64_t)json_integer_value(w) : -1;
+	w = json_object_get(j, "repo_timestamp");
+	if (w != NULL && (!json_is_integer(w) || json_integer_value(w) < 0)) {
+		rc = TE_ERR_INVALID;
+		goto out;
+	}
+	out->repo_timestamp = w != NULL ? (int64_t)json_integer_value(w) : -1;
 	if ((rc = ping_parse_services(json_object_get(j, "services"), out)) != 0 ||
 	    (rc = ping_parse_clock(json_object_get(j, "clock_offset_s"), out)) != 0)
 		goto out;

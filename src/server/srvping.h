@@ -43,6 +43,7 @@ struct ping_req {
 	int wait;                                   /* 1: hold as a long-poll */
 	int hold_s;                                 /* "hold_s" asked (1..LONGPOLL_MAX_S), 0: none */
 	int64_t checkpoint_seq;                     /* "checkpoint_seq" the agent holds; -1: none */
+	int64_t repo_timestamp;                     /* "repo_timestamp" the agent trusts; -1: none */
 	int has_services;                           /* "services" was present */
 	size_t n_services;
 	struct ping_service services[MAX_SERVICES];

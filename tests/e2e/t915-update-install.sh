@@ -36,6 +36,9 @@ chmod 755 "$D/installer" "$D/health" "$D/rollback"
 count() { grep -c . "$1" 2>/dev/null || true; }
 
 deploy 1
+# Held pings end within 5 s, so a publication is noticed soon.
+set_server_conf longpoll_s 5
+restart_server
 AGENT_EXTRA_CONF="hardware = inj-a
 download_rate = 1M
 install.command = $D/installer {}
@@ -76,6 +79,14 @@ served() { find "$SRV/repo/targets/injector" -name "*.$1"; }
 # --- a release installed, its version reported ----------------------------------
 head -c 5000 /dev/urandom >"$WORK/pump-2.1.raucb"
 repo_publish "$WORK/rm" "$WORK/pump-2.1.raucb"
+# The ping says which timestamp the device trusts (none yet); the answer
+# names the one served, and the agent refreshes its metadata by itself.
+wait_for 30 test -s "$AGENT_STATE/tuf/timestamp.json" ||
+	fail "the device did not notice the publication: $(grep update "$WORK/agent.log" | tail -5)"
+expect_contains "$(grep 'repository serves timestamp' "$WORK/agent.log")" "refreshing" \
+	"the ping's answer made the agent refresh"
+expect_contains "$(audit update_checked)" "root 1 timestamp" "the refresh is audited on the device"
+pass "a publication is noticed through the ping"
 if out=$(tether queue add install injector/pump-2.1.raucb "$SERIAL" --reason x 2>&1); then
 	fail "a specialist without software:install queued an install: $out"
 fi
@@ -140,12 +151,12 @@ part_grown() { _p=$(find "$AGENT_STATE/tuf/download" -name '*.part' -size +1024k
 wait_for 30 part_grown || fail "the download never got past 1 MiB"
 sigkill_wait "$PID_server"
 sleep 1
-server_restart 2
+server_restart 3
 wait_end "$id" done 90
 out=$(rm_cli queue show "$id")
 expect_contains "$out" "try 1 of 5" "the broken download is said"
-grep -q "/repo/targets/injector/.*pump-2.3.raucb 206 " "$WORK/server-2.log" ||
-	fail "the download was not resumed with a range: $(grep repo/targets "$WORK/server-2.log" | tail -3)"
+grep -q "/repo/targets/injector/.*pump-2.3.raucb 206 " "$WORK/server-3.log" ||
+	fail "the download was not resumed with a range: $(grep repo/targets "$WORK/server-3.log" | tail -3)"
 cmp -s "$D/out/current" "$WORK/pump-2.3.raucb" || fail "the resumed download is not the release"
 pass "an interrupted download resumes where it broke off (206) and installs"
 
