@@ -113,9 +113,15 @@ static int tufclient_expired(struct tufclient *c, const json_t *md, const char *
 	int64_t v, e;
 	char t[TUF_TIME_BYTES];
 
-	if (tuf_check_signed(md, json_string_value(json_object_get(tufclient_signed(md), "_type")),
-	                     &v, &e) != 0 || e > c->now)
+	const char *type = json_string_value(json_object_get(tufclient_signed(md), "_type"));
+
+	if (tuf_check_signed(md, type, &v, &e) != 0 || e > c->now)
 		return 0;
+	if (c->allow_expired_online && type != NULL &&
+	    (strcmp(type, "timestamp") == 0 || strcmp(type, "snapshot") == 0)) {
+		c->expired_online = 1;
+		return 0;
+	}
 	tuf_time_format(e, t);
 	return tufclient_fail(c, TUFCLIENT_FREEZE, TE_ERR_EXPIRED, "%s version %lld expired at %s",
 	                      what, (long long)v, t);

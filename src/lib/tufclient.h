@@ -51,6 +51,12 @@ struct tufclient {
 	void *fetch_arg;
 	enum tufclient_refusal refusal;
 	char why[TUFCLIENT_WHY_BYTES];
+	/* Offline (a USB bundle; docs/security.md, "Offline installs"): an
+	 * expired timestamp or snapshot is taken when this is set, and
+	 * expired_online says one was. Root, targets and delegated roles must
+	 * still be unexpired; versions may still never go down. */
+	int allow_expired_online;
+	int expired_online;
 };
 
 /* Start from root (text of a root document, which must verify with its own

@@ -50,6 +50,8 @@ int admin_site_main(int argc, char **argv);
 /* tether-server repo publish SRC --dir DIR | repo keys --dir DIR (admin_repo.c). */
 int admin_repo_publish(const char *dir, const char *src);
 int admin_repo_keys(const char *dir);
+/* `repo bundle TARGET --output FILE`: the offline bundle (bundle.h). */
+int admin_repo_bundle(const char *dir, const char *target, const char *out);
 
 /* tether-server advisories import FILE --dir DIR (admin_advisory.c). */
 int admin_advisories_import(const char *dir, const char *file);

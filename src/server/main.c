@@ -86,6 +86,10 @@ static const char usage[] =
 	"                (add a release manager's tether repo folder: new roots, targets,\n"
 	"                delegated roles and their files, each checked; the running server\n"
 	"                then signs a new snapshot and timestamp)\n"
+	"  tether-server repo bundle TARGET --output FILE --dir DIR\n"
+	"                (an offline bundle for a USB stick: the served metadata and the\n"
+	"                release TARGET, for tether-agent install on a device without a\n"
+	"                network; audited repo_bundled)\n"
 	"  tether-server advisories import FILE --dir DIR\n"
 	"                (OSV vulnerability advisories from a file: one, an array, or one\n"
 	"                per line; all checked before any is kept; no network)\n"
@@ -95,7 +99,7 @@ static const char usage[] =
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
 	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint,
-	            *expires, *state_dir;
+	            *expires, *state_dir, *output;
 	int json;
 };
 
@@ -125,6 +129,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--checkpoint", offsetof(struct opts, checkpoint) },
 		{ "--expires", offsetof(struct opts, expires) },
 		{ "--state-dir", offsetof(struct opts, state_dir) },
+		{ "--output", offsetof(struct opts, output) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -381,6 +386,15 @@ int main(int argc, char **argv)
 		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
 			return rc;
 		return admin_advisories_import(o.dir, argv[3]);
+	}
+	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "bundle") == 0) {
+		if (argc < 4 || argv[3][0] == '-')
+			return usage_error("repo bundle needs the release's target name");
+		if ((rc = cmd_dir_only(argc - 4, argv + 4, &o)) != 0)
+			return rc;
+		if (o.output == NULL)
+			return usage_error("repo bundle needs --output FILE (the bundle to write)");
+		return admin_repo_bundle(o.dir, argv[3], o.output);
 	}
 	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "keys") == 0) {
 		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)
