@@ -137,7 +137,7 @@ static json_t *bundle_doc(int mfd, const char *file)
 
 int admin_repo_bundle(const char *dir, const char *target, const char *out)
 {
-	char p[PATH_MAX], file[96], tpath[PATH_MAX], msg[512] = "", *detail;
+	char p[PATH_MAX], file[96], tpath[PATH_MAX], msg[PATH_MAX + 256] = "", *detail;
 	struct bundle_out b = { NULL, -1, (int64_t)time(NULL), json_array() };
 	const json_t *snapmeta, *info = NULL, *v;
 	json_t *ts = NULL, *snap = NULL, *md;
