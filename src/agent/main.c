@@ -34,6 +34,8 @@
 #include "devreport.h"
 #include "sftpchild.h"
 #include "support.h"
+#include "offline.h"
+#include "text.h"
 #include "tuf.h"
 #include "update.h"
 #include "ticket.h"
@@ -64,6 +66,13 @@ static const char usage_text[] =
 	"               the same check, then TARGET judged against this device and\n"
 	"               downloaded, resuming, into state_dir/tuf/staged; exit 0\n"
 	"               staged, 1 failed, 2 refused, 3 already installed)\n"
+	"  tether-agent install BUNDLE --config FILE [--accept-expired --reason TEXT]\n"
+	"               (offline: the release in a bundle from tether-server repo bundle,\n"
+	"               checked by the same TUF client against the root this device\n"
+	"               trusts, then installed with install.command; a bundle whose\n"
+	"               timestamp has expired only with --accept-expired and a reason,\n"
+	"               audited with who ran it; reported to the server at the next\n"
+	"               ping; run as root)\n"
 	"  tether-agent --version\n";
 
 static void usage(FILE *f)
@@ -73,8 +82,9 @@ static void usage(FILE *f)
 
 /* Options shared by every subcommand; positional words go to words[]. */
 struct agent_args {
-	const char *config, *server, *serial, *token, *fp, *pwfile;
+	const char *config, *server, *serial, *token, *fp, *pwfile, *reason;
 	const char *words[3];
+	int accept_expired;       /* install: --accept-expired */
 	int nwords;
 	int flags;                /* support-password: SUPPORT_CMD_* */
 };
@@ -88,6 +98,7 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
 		{ "--token", offsetof(struct agent_args, token) },
 		{ "--ca-fingerprint", offsetof(struct agent_args, fp) },
 		{ "--support-password-file", offsetof(struct agent_args, pwfile) },
+		{ "--reason", offsetof(struct agent_args, reason) },
 	};
 	size_t k;
 	int i;
@@ -109,6 +120,9 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
 		} else if (strcmp(argv[1], "support-password") == 0 &&
 		           strcmp(argv[i], "--generate") == 0) {
 			a->flags |= SUPPORT_CMD_GENERATE;
+		} else if (strcmp(argv[1], "install") == 0 &&
+		           strcmp(argv[i], "--accept-expired") == 0) {
+			a->accept_expired = 1;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			fprintf(stderr, "tether-agent: unknown option %s\n", argv[i]);
 			return -1;
@@ -548,7 +562,8 @@ int main(int argc, char **argv)
 		return rc;
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
-	    strcmp(cmd, "audit") != 0 && strcmp(cmd, "update") != 0) {
+	    strcmp(cmd, "audit") != 0 && strcmp(cmd, "update") != 0 &&
+	    strcmp(cmd, "install") != 0) {
 		fprintf(stderr, "tether-agent: unknown command %s\n", cmd);
 		usage(stderr);
 		return 2;
@@ -580,6 +595,18 @@ int main(int argc, char **argv)
 		        "`update fetch COMPONENT TARGET --config FILE`\n");
 		return 2;
 	}
+	if (strcmp(cmd, "install") == 0 && a.nwords != 1) {
+		fprintf(stderr, "tether-agent install: say `install BUNDLE --config FILE` (the "
+		        "bundle from tether-server repo bundle)\n");
+		return 2;
+	}
+	if (a.reason != NULL && (strcmp(cmd, "install") != 0 ||
+	                         strlen(a.reason) >= OFFLINE_REASON_BYTES ||
+	                         text_check_display(a.reason, strlen(a.reason) + 1, NULL) != 0)) {
+		fprintf(stderr, "tether-agent: --reason goes with install, as one line of "
+		        "printable text under %d bytes\n", OFFLINE_REASON_BYTES);
+		return 2;
+	}
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "enroll") == 0 ||
 	     strcmp(cmd, "support-password") == 0) && a.nwords != 0) {
 		fprintf(stderr, "tether-agent %s: unexpected argument %s\n", cmd, a.words[0]);
@@ -596,6 +623,8 @@ int main(int argc, char **argv)
 		rc = cmd_consent(conf, &a);
 	else if (strcmp(cmd, "support-password") == 0)
 		rc = support_cmd_password(conf, a.flags);
+	else if (strcmp(cmd, "install") == 0)
+		rc = offline_install(conf, a.words[0], a.accept_expired, a.reason);
 	else if (strcmp(cmd, "update") == 0 && strcmp(a.words[0], "fetch") == 0)
 		rc = update_fetch(conf, a.words[1], a.words[2]);
 	else if (strcmp(cmd, "update") == 0)
@@ -604,7 +633,8 @@ int main(int argc, char **argv)
 		rc = agentaudit_verify(conf);
 	ssh_finalize();
 	agentconf_free(conf);
-	if (strcmp(cmd, "update") == 0 && strcmp(a.words[0], "fetch") == 0)
-		return rc;                         /* its UPDATE_* status */
+	if ((strcmp(cmd, "update") == 0 && strcmp(a.words[0], "fetch") == 0) ||
+	    strcmp(cmd, "install") == 0)
+		return rc;                         /* its own statuses */
 	return rc == 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 /* ping.c: the ping / long-poll loop. */
 #include "ping.h"
 #include "actrun.h"
+#include "offline.h"
 #include "update.h"
 #include "devreport.h"
 #include "visit.h"
@@ -49,6 +50,7 @@ struct ping {
 	int64_t cp_seq;                   /* seq of the checkpoint held; -1: unknown */
 	struct devreport *report;         /* the device's status (NULL: none) */
 	struct actrun *actrun;            /* the maintenance queue (NULL: none) */
+	size_t noffline;                  /* offline install reports in the body sent */
 	char *status_sent;                /* the status the ping in flight carries */
 };
 
@@ -154,8 +156,14 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		ping_add_offers(conf, o);
 	if (o != NULL && cp_seq >= 0)
 		json_object_set_new(o, "checkpoint_seq", json_integer(cp_seq));
-	if (o != NULL && conf->has_install)
+	if (o != NULL && conf->has_install) {
+		json_t *off = offline_pending(conf);
+
 		json_object_set_new(o, "repo_timestamp", json_integer(update_trusted_timestamp(conf)));
+		if (json_array_size(off) > 0)
+			json_object_set(o, "offline_installs", off);
+		json_decref(off);
+	}
 	if (o != NULL && wait && (hold = ping_asked_hold_s(conf)) > 0)
 		json_object_set_new(o, "hold_s", json_integer(hold));
 	if (o != NULL && ended != NULL && nended != NULL) {
@@ -390,6 +398,12 @@ static void ping_done(int status, const char *body, size_t len,
 		if (p->nended > 0)
 			log_info("ping: the server took %zu session end report(s)", p->nended);
 		p->nended = 0;
+		if (p->noffline > 0) {
+			offline_reported(p->conf, p->noffline);
+			log_info("ping: the server took %zu offline install report(s)", p->noffline);
+			devreport_refresh(p->report);      /* and the versions they changed */
+		}
+		p->noffline = 0;
 		if (p->sent_reconcile)
 			p->reconcile = 0;
 		devreport_acked(p->report, p->status_sent);
@@ -449,6 +463,13 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 		p->status_sent = NULL;
 		p->body = ping_body_status(body, devreport_pending(p->report), &p->status_sent);
 		p->sent_reconcile = p->reconcile;
+		p->noffline = 0;
+		if (p->conf->has_install) {
+			json_t *off = offline_pending(p->conf);
+
+			p->noffline = json_array_size(off);
+			json_decref(off);
+		}
 	}
 	rc = p->body == NULL ? TE_ERR_NOMEM :
 	     httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,

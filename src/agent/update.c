@@ -12,6 +12,7 @@
  * pinned TLS, and is kept from then on; every later root must be signed by
  * the one before it. */
 #include "update.h"
+#include "update_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,7 +115,7 @@ static json_t *update_load(const char *dir, const char *name)
 	return md;
 }
 
-static int64_t update_version(const json_t *md)
+int64_t update_version(const json_t *md)
 {
 	return (int64_t)json_integer_value(json_object_get(json_object_get(md, "signed"), "version"));
 }
@@ -180,19 +181,12 @@ static int update_lock(const char *dir)
  * the trusted metadata up to date: c refreshed and kept in state_dir/tuf.
  * 0; else 1 with the refusal audited (what names the step) and said on
  * stderr. *tofu says the first root was taken now. */
-static int update_refresh(const struct agent_conf *conf, const char *cmd,
-                          struct update_fetch *f, struct tufclient *c, int *tofu)
+static int update_prepare_dir(const struct agent_conf *conf, const char *cmd, char *dir,
+                              size_t dirsz)
 {
-	char dir[AGENT_PATH_BYTES], ca[AGENT_PATH_BYTES];
-	json_t *root;
-	char *text = NULL, *first = NULL;
-	size_t len = 0;
-	int rc, code = 1;
 	struct stat st;
 
-	*tofu = 0;
-	agentconf_state_path(conf, UPDATE_DIR, dir, sizeof(dir));
-	agentconf_state_path(conf, "ca.crt", ca, sizeof(ca));
+	agentconf_state_path(conf, UPDATE_DIR, dir, dirsz);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "tether-agent %s: cannot create %s: %s\n", cmd, dir, strerror(errno));
 		return 1;
@@ -206,23 +200,39 @@ static int update_refresh(const struct agent_conf *conf, const char *cmd,
 	}
 	/* One process at a time reads and replaces the trusted metadata (a
 	 * refresh the ping asked for, an install's worker, an administrator's
-	 * check): the lock is held until this process ends. */
+	 * check, an offline install): the lock is held until this process ends. */
 	if (update_lock(dir) != 0) {
 		fprintf(stderr, "tether-agent %s: cannot lock %s/%s: %s\n", cmd, dir, UPDATE_LOCK,
 		        strerror(errno));
 		return 1;
 	}
-	/* No client certificate: the device key stays out of this process. */
-	if ((rc = tls_client_ctx_new(ca, NULL, NULL, &f->ctx)) != 0 ||
-	    (rc = tls_ctx_expect_role(f->ctx, PKI_ROLE_SERVER)) != 0) {
-		fprintf(stderr, "tether-agent %s: cannot load the deployment CA from %s: %s\n", cmd,
-		        conf->state_dir, te_strerror(rc));
+	return 0;
+}
+
+int update_refresh_from(const struct agent_conf *conf, const char *cmd,
+                        tufclient_fetch_fn fetch, void *arg, int offline, int allow_expired,
+                        struct tufclient *c, int *tofu)
+{
+	char dir[AGENT_PATH_BYTES];
+	json_t *root;
+	char *text = NULL, *first = NULL;
+	size_t len = 0;
+	int code = 1;
+
+	*tofu = 0;
+	if (update_prepare_dir(conf, cmd, dir, sizeof(dir)) != 0)
 		return 1;
-	}
 	if ((root = update_load(dir, "root")) != NULL) {
 		text = json_dumps(root, JSON_COMPACT);
 		json_decref(root);
-	} else if (update_fetch_cb(f, "1.root.json", TUFCLIENT_ROOT_MAX_BYTES, &first, &len) == 0) {
+	} else if (offline) {
+		/* A stick never tells the device whom to trust. */
+		fprintf(stderr, "tether-agent %s: this device trusts no repository yet: it takes "
+		        "its first root from the server it enrolled with (tether-agent update "
+		        "check, or the ping once a release is published), never from a bundle\n",
+		        cmd);
+		goto out;
+	} else if (fetch(arg, "1.root.json", TUFCLIENT_ROOT_MAX_BYTES, &first, &len) == 0) {
 		text = first;
 		first = NULL;
 		*tofu = 1;
@@ -232,15 +242,16 @@ static int update_refresh(const struct agent_conf *conf, const char *cmd,
 		goto out;
 	}
 	if (text == NULL || tufclient_init(c, text, strlen(text), (int64_t)time(NULL),
-	                                   update_fetch_cb, f) != 0) {
+	                                   fetch, arg) != 0) {
 		code = update_refused(conf, cmd, c, "the trusted root");
 		goto out;
 	}
+	c->allow_expired_online = allow_expired;
 	c->timestamp = update_load(dir, "timestamp");
 	c->snapshot = update_load(dir, "snapshot");
 	c->targets = update_load(dir, "targets");
 	if (tufclient_refresh(c) != 0) {
-		code = update_refused(conf, cmd, c, "refresh");
+		code = update_refused(conf, cmd, c, offline ? "the bundle" : "refresh");
 		goto out;
 	}
 	/* Everything verified: this is what the device trusts from now on. */
@@ -254,15 +265,35 @@ static int update_refresh(const struct agent_conf *conf, const char *cmd,
 				goto out;
 			}
 	}
-	agentaudit_log(conf, "agent", "update_checked", "root %lld timestamp %lld snapshot %lld "
-	               "targets %lld", (long long)update_version(c->root),
-	               (long long)update_version(c->timestamp), (long long)update_version(c->snapshot),
-	               (long long)update_version(c->targets));
+	agentaudit_log(conf, "agent", "update_checked", "%sroot %lld timestamp %lld snapshot "
+	               "%lld targets %lld%s", offline ? "offline bundle: " : "",
+	               (long long)update_version(c->root), (long long)update_version(c->timestamp),
+	               (long long)update_version(c->snapshot), (long long)update_version(c->targets),
+	               c->expired_online ? " (timestamp or snapshot expired, accepted)" : "");
 	code = 0;
 out:
 	free(text);
 	free(first);
 	return code;
+}
+
+/* Against the server: the TLS context (the pinned CA, no client
+ * certificate) into f, then update_refresh_from. */
+static int update_refresh(const struct agent_conf *conf, const char *cmd,
+                          struct update_fetch *f, struct tufclient *c, int *tofu)
+{
+	char ca[AGENT_PATH_BYTES];
+	int rc;
+
+	agentconf_state_path(conf, "ca.crt", ca, sizeof(ca));
+	/* No client certificate: the device key stays out of this process. */
+	if ((rc = tls_client_ctx_new(ca, NULL, NULL, &f->ctx)) != 0 ||
+	    (rc = tls_ctx_expect_role(f->ctx, PKI_ROLE_SERVER)) != 0) {
+		fprintf(stderr, "tether-agent %s: cannot load the deployment CA from %s: %s\n", cmd,
+		        conf->state_dir, te_strerror(rc));
+		return 1;
+	}
+	return update_refresh_from(conf, cmd, update_fetch_cb, f, 0, 0, c, tofu);
 }
 
 int update_check(const struct agent_conf *conf, const char *target)
@@ -349,6 +380,7 @@ int update_installed_set(const struct agent_conf *conf, const char *component,
 {
 	char p[AGENT_PATH_BYTES + 32], *text;
 	json_t *all = update_installed_load(conf);
+	struct stat st;
 	int rc;
 
 	if (json_object_size(all) >= UPDATE_MAX_COMPONENTS && json_object_get(all, component) == NULL) {
@@ -365,6 +397,10 @@ int update_installed_set(const struct agent_conf *conf, const char *component,
 	rc = agentconf_state_path(conf, UPDATE_DIR "/" UPDATE_INSTALLED_FILE, p, sizeof(p));
 	if (rc == 0)
 		rc = file_replace(p, text, strlen(text));
+	/* written by root (an offline install): it stays the agent's */
+	if (rc == 0 && geteuid() == 0 && stat(conf->state_dir, &st) == 0 &&
+	    chown(p, st.st_uid, st.st_gid) != 0)
+		rc = TE_ERR_IO;
 	free(text);
 	return rc;
 }
@@ -398,19 +434,8 @@ static void update_sweep(const char *dir, const char *keep)
 
 /* ---- the update worker ------------------------------------------------------------ */
 
-struct update_job {
-	const struct agent_conf *conf;
-	const char *component, *target;
-	const json_t *info;
-	const char *sha, *version;
-	long long length, counter;
-};
-
 /* Say why on stdout (the activity's output, last line) and audit it. */
-static int update_job_refuse(const struct update_job *j, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int update_job_refuse(const struct update_job *j, const char *reason, const char *fmt, ...)
+int update_job_refuse(const struct update_job *j, const char *reason, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -424,7 +449,7 @@ static int update_job_refuse(const struct update_job *j, const char *reason, con
 }
 
 /* What the release says of itself against what this device is. */
-static int update_job_judge(struct update_job *j)
+int update_job_judge(struct update_job *j)
 {
 	const json_t *cu = json_object_get(j->info, "custom"), *hw = json_object_get(cu, "hardware"),
 	             *h;

@@ -322,6 +322,26 @@ static int api_device_end_one(struct server *srv, const char *serial,
 /* The end reports a ping carries ("ended"; the agent keeps each on disk
  * until a ping or POST /device/session-end is answered). One that names no
  * session of this device is logged and skipped: it will never be one. */
+/* What the operator installed from a bundle while the device was offline:
+ * into the server's trail (docs/updates.md, "Offline: a USB bundle"). */
+static void api_ping_offline(struct http_req *r, const struct ping_req *p)
+{
+	const struct ping_offline *e;
+
+	for (size_t i = 0; i < p->n_offline; i++) {
+		e = &p->offline[i];
+		log_info("device %s: %s offline from a bundle: %s %s (by %s%s)", r->device.serial,
+		         e->result, e->target, e->version, e->by, e->expired_ok ?
+		         ", its timestamp expired" : "");
+		server_audit(r->srv, r->device.serial, "device_offline_install",
+		             json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:b, s:s}", "device",
+		                       r->device.serial, "target", e->target, "version", e->version,
+		                       "counter", (json_int_t)e->counter, "result", e->result, "at",
+		                       (json_int_t)e->at, "by", e->by, "expired_ok", e->expired_ok,
+		                       "reason", e->reason));
+	}
+}
+
 static void api_ping_ended(struct http_req *r, const struct ping_req *p)
 {
 	struct store_session s;
@@ -449,6 +469,7 @@ void api_ping(struct http_req *r)
 	r->ping_cp_seq = p.checkpoint_seq;
 	r->ping_repo_ts = p.repo_timestamp;
 	api_ping_audit_head(r, &p);
+	api_ping_offline(r, &p);
 	api_ping_clock(r, &p);
 	longpoll_note_ping(srv->lp, r->device.serial, p.wait,
 	                   p.wait ? http_req_conn_tag(r, r->device.serial) : 0);

@@ -10,6 +10,7 @@
 #include "clockoff.h"
 #include "err.h"
 #include "jbody.h"
+#include "tuf.h"
 
 static int ping_parse_service(const json_t *o, struct ping_service *out)
 {
@@ -195,6 +196,53 @@ static int ping_parse_ended(const json_t *arr, struct ping_req *out)
 	return 0;
 }
 
+/* "offline_installs": [{target, version, counter, result, at, by,
+ * expired_ok, reason}], each field checked. */
+static int ping_parse_offline(const json_t *arr, struct ping_req *out)
+{
+	const json_t *v, *x;
+	size_t i;
+	int rc;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	if (json_array_size(arr) > PING_MAX_OFFLINE)
+		return TE_ERR_TOO_LONG;
+	json_array_foreach(arr, i, v) {
+		struct ping_offline *e = &out->offline[i];
+
+		if (!json_is_object(v) || json_object_size(v) != 8)
+			return TE_ERR_INVALID;
+		if ((rc = jbody_str(v, "target", 1, e->target, sizeof(e->target))) != 0 ||
+		    (rc = jbody_str(v, "version", 1, e->version, sizeof(e->version))) != 0 ||
+		    (rc = jbody_str(v, "result", 1, e->result, sizeof(e->result))) != 0 ||
+		    (rc = jbody_str(v, "by", 1, e->by, sizeof(e->by))) != 0 ||
+		    (rc = jbody_str(v, "reason", 1, e->reason, sizeof(e->reason))) != 0)
+			return rc == TE_ERR_NOT_FOUND ? TE_ERR_INVALID : rc;
+		if (!tuf_target_name_ok(e->target) || !devstatus_version_ok(e->version) ||
+		    (strcmp(e->result, "installed") != 0 && strcmp(e->result, "failed") != 0) ||
+		    e->by[0] == '\0' || !jbody_text_ok(e->by) ||
+		    (e->reason[0] != '\0' && !jbody_text_ok(e->reason)))
+			return TE_ERR_INVALID;
+		x = json_object_get(v, "counter");
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			return TE_ERR_INVALID;
+		e->counter = (int64_t)json_integer_value(x);
+		x = json_object_get(v, "at");
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			return TE_ERR_INVALID;
+		e->at = (int64_t)json_integer_value(x);
+		x = json_object_get(v, "expired_ok");
+		if (!json_is_boolean(x))
+			return TE_ERR_INVALID;
+		e->expired_ok = json_is_true(x);
+	}
+	out->n_offline = i;
+	return 0;
+}
+
 /* "diags" / "files": ["name", ...], each a unique name. */
 static int ping_parse_names(const json_t *arr, struct ping_names *out)
 {
@@ -259,7 +307,8 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 	if ((rc = ping_parse_ended(json_object_get(j, "ended"), out)) != 0 ||
 	    (rc = ping_parse_names(json_object_get(j, "diags"), &out->diags)) != 0)
 		goto out;
-	if ((rc = ping_parse_names(json_object_get(j, "files"), &out->files)) != 0)
+	if ((rc = ping_parse_names(json_object_get(j, "files"), &out->files)) != 0 ||
+	    (rc = ping_parse_offline(json_object_get(j, "offline_installs"), out)) != 0)
 		goto out;
 	/* A status the server cannot take does not cost the ping (a newer
 	 * agent's field, say): it is left out and why is logged. */

@@ -9,6 +9,7 @@
 
 #include "bounds.h"
 #include "devstatus.h"
+#include "tuf.h"
 #include "store.h"
 
 #define PING_STATUS_BYTES 32
@@ -37,6 +38,19 @@ struct ping_names {
 	char name[PING_MAX_OFFERS][MAX_NAME_BYTES];
 };
 
+/* "offline_installs": what the operator installed from a USB bundle while
+ * the device was offline (docs/updates.md), each audited once taken. */
+#define PING_MAX_OFFLINE 16
+struct ping_offline {
+	char target[TUF_MAX_TARGET_BYTES + 1];
+	char version[DEVSTATUS_VERSION_BYTES];
+	char result[16];                  /* installed | failed */
+	char by[MAX_NAME_BYTES * 2];
+	char reason[MAX_REASON_BYTES];
+	int64_t counter, at;
+	int expired_ok;
+};
+
 struct ping_req {
 	char version[STORE_VERSION_BYTES];
 	char status[PING_STATUS_BYTES];
@@ -61,6 +75,8 @@ struct ping_req {
 	int has_status;                             /* "device_status", valid */
 	char status_why[128];                       /* ... present but refused: why */
 	struct devstatus devstatus;                 /* devstatus.h */
+	size_t n_offline;                           /* "offline_installs" */
+	struct ping_offline offline[PING_MAX_OFFLINE];
 };
 
 /* What a reported audit head means against the stored anchor. */
