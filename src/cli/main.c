@@ -13,6 +13,7 @@
 #include "cliout.h"
 #include "cmdhelp.h"
 #include "connect.h"
+#include "deploy.h"
 #include "devices.h"
 #include "files.h"
 #include "queue.h"
@@ -86,6 +87,21 @@ static const char usage_text[] =
 	"                        inside the site's windows; WHEN: now, +2h, +3d,\n"
 	"                        YYYY-MM-DDTHH:MM (UTC) or unix seconds; not-after: 7\n"
 	"                        days by default\n"
+	"  deploy create TARGET (DEVICE... | --site S | --product P | --health H |\n"
+	"                        --error CODE | --below COMP:VER | --not-seen DUR)\n"
+	"                        --reason TEXT [--waves 1,10,50,100] [--max-failures PCT]\n"
+	"                        [--window \"mon-fri 02:00-04:00\"]\n"
+	"                        roll a published release out in waves: each wave's\n"
+	"                        installs are maintenance-queue activities (change\n"
+	"                        control, windows, approval apply); the next wave starts\n"
+	"                        when one has ended; it halts by itself when a wave's\n"
+	"                        failures pass PCT (10 by default)\n"
+	"  deploy status [ID] [--once]\n"
+	"                        deployments, or one's progress per wave (followed live on\n"
+	"                        a terminal while it runs)\n"
+	"  deploy pause|resume|abort ID --reason TEXT\n"
+	"                        hold the next wave; go on (also after a halt); stop, and\n"
+	"                        cancel the installs that have not started\n"
 	"  queue list [--device D] [--site S] [--state STATE] [--batch ID]\n"
 	"  queue show ID         an activity: state, why, output, exit status, files\n"
 	"  queue cancel ID --reason TEXT | queue retry ID [--not-after WHEN]\n"
@@ -180,6 +196,7 @@ static const struct {
 	{ "queue", queue_main },
 	{ "repo", repo_main },
 	{ "advisories", advisories_main },
+	{ "deploy", deploy_main },
 	{ "connect", connect_main },
 	{ "ssh-config", visit_ssh_config_main },
 	{ "ssh", sshrun_ssh_main },

@@ -68,11 +68,7 @@ static int queue_values(const char *path, char *out, size_t outsz)
 	return 0;
 }
 
-struct queue_sel {
-	const char *site, *product, *health, *error, *below, *not_seen;
-};
-
-static json_t *queue_select(const struct queue_sel *s)
+json_t *queue_select(const struct queue_sel *s)
 {
 	json_t *o = json_object();
 	long long n;

@@ -3,8 +3,17 @@
 #ifndef TETHER_CLI_QUEUE_H
 #define TETHER_CLI_QUEUE_H
 
+#include <jansson.h>
+
 #include "cliout.h"
 
 int queue_main(const struct cli *cli, int argc, char **argv);
+
+/* The fleet filters of `tether devices` a selection may use. */
+struct queue_sel {
+	const char *site, *product, *health, *error, *below, *not_seen;
+};
+/* As the API's "select" object (NULL, said, for a bad --not-seen). */
+json_t *queue_select(const struct queue_sel *s);
 
 #endif

@@ -57,6 +57,17 @@ int activity_approvals(struct server *srv, const char *site, json_t *arr);
 void activity_decide(struct http_req *r, int approve, const char *why);
 json_t *activity_json(const struct store_activity *a, int full);
 
+/* Make activity a (its template: kind, name, input, reason, batch, times,
+ * window, created_by) for device d, awaiting approval or queued as its
+ * site's change control says, audited activity_created by actor; made,
+ * when not NULL, gets {id, device, state, site}. 0 or a te_err. */
+int activity_create(struct server *srv, const char *actor, struct store_activity *a,
+                    const struct store_device *d, json_t *made);
+/* The customers' notification (activity_approval_requested), one per site,
+ * for the activities in made that wait for their approval. */
+void activity_ask_customers(struct server *srv, const char *user, const char *role,
+                            const struct store_activity *t, const json_t *made);
+
 void api_activity_add(struct http_req *r);       /* POST /api/v1/activities */
 void api_activities(struct http_req *r);         /* GET  /api/v1/activities */
 void api_activity_get(struct http_req *r);       /* GET  /api/v1/activities/ID */

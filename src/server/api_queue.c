@@ -86,30 +86,18 @@ static int queue_device_ok(struct http_req *r, const char *serial)
 	return rc;
 }
 
-/* Make the activity for one device; its state from the site's change
- * control. */
-static int queue_add_one(struct queue_add *q, const char *serial)
+int activity_create(struct server *srv, const char *actor, struct store_activity *a,
+                    const struct store_device *d, json_t *made)
 {
-	struct http_req *r = q->r;
-	struct store_activity *a = q->tmpl;
-	struct store_device *d = malloc(sizeof(*d));
 	struct store_site site;
-	struct store_audit_entry audit = { r->user.name, "activity_created", NULL };
+	struct store_audit_entry audit = { actor, "activity_created", NULL };
 	char *detail = NULL;
-	int rc = TE_ERR_NOMEM;
+	int rc;
 
-	if (d == NULL)
-		goto out;
-	if (queue_device_get(r, serial, d) != 0) {
-		rc = TE_ERR_NOT_FOUND;
-		goto out;
-	}
-	if ((rc = store_site_get(r->srv->store, d->site, &site)) != 0) {
-		http_error(r, 503, "internal", "could not read site %s", d->site);
-		goto out;
-	}
+	if ((rc = store_site_get(srv->store, d->site, &site)) != 0)
+		return rc;
 	if ((rc = actenv_new_id(a->id)) != 0)
-		goto out;
+		return rc;
 	snprintf(a->device, sizeof(a->device), "%s", d->serial);
 	snprintf(a->site, sizeof(a->site), "%s", d->site);
 	if (strcmp(site.change_control, "approval") == 0 &&
@@ -128,16 +116,35 @@ static int queue_add_one(struct queue_add *q, const char *serial)
 	                              "not_after", (json_int_t)a->not_after, "window", a->window,
 	                              "state", a->state));
 	audit.detail = detail;
-	if ((rc = store_activity_add(r->srv->store, a, &audit)) != 0) {
-		http_error(r, 503, "internal", "could not queue for %s (%s)", serial,
-		           te_strerror(rc));
+	rc = store_activity_add(srv->store, a, &audit);
+	free(detail);
+	if (rc != 0)
+		return rc;
+	(void)records_activity_notice(srv, a);
+	if (made != NULL)
+		json_array_append_new(made, json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "device",
+		                                      a->device, "state", a->state, "site", a->site));
+	return 0;
+}
+
+/* Make the activity for one device; its state from the site's change
+ * control. */
+static int queue_add_one(struct queue_add *q, const char *serial)
+{
+	struct http_req *r = q->r;
+	struct store_device *d = malloc(sizeof(*d));
+	int rc = TE_ERR_NOMEM;
+
+	if (d == NULL)
+		goto out;
+	if (queue_device_get(r, serial, d) != 0) {
+		rc = TE_ERR_NOT_FOUND;
 		goto out;
 	}
-	(void)records_activity_notice(r->srv, a);
-	json_array_append_new(q->made, json_pack("{s:s, s:s, s:s, s:s}", "id", a->id, "device",
-	                                         a->device, "state", a->state, "site", a->site));
+	if ((rc = activity_create(r->srv, r->user.name, q->tmpl, d, q->made)) != 0)
+		http_error(r, 503, "internal", "could not queue for %s (%s)", serial,
+		           te_strerror(rc));
 out:
-	free(detail);
 	free(d);
 	return rc;
 }
@@ -286,16 +293,16 @@ static int queue_add_devices(struct http_req *r, const json_t *j, struct queue_a
 
 /* The customer's notification (activity_approval_requested), one per site
  * of a batch: which activities wait for their approval and until when. */
-static void queue_ask_customers(struct http_req *r, const struct queue_add *q)
+void activity_ask_customers(struct server *srv, const char *user, const char *role,
+                            const struct store_activity *t, const json_t *made)
 {
-	const struct store_activity *t = q->tmpl;
 	json_t *by_site = json_object(), *x, *ids, *p;
 	const char *site;
 	size_t i;
 
 	if (by_site == NULL)
 		return;
-	json_array_foreach(q->made, i, x) {
+	json_array_foreach(made, i, x) {
 		if (strcmp(json_string_value(json_object_get(x, "state")), "awaiting_approval") != 0)
 			continue;
 		site = json_string_value(json_object_get(x, "site"));
@@ -310,7 +317,7 @@ static void queue_ask_customers(struct http_req *r, const struct queue_add *q)
 		              " s:I, s:I, s:s, s:{s:s, s:s}}",
 		              "batch", t->batch, "activities", ids,
 		              "count", (json_int_t)json_array_size(ids),
-		              "who", "user", r->user.name, "role", r->user.role,
+		              "who", "user", user, "role", role,
 		              "where", "site", site, "why", "reason", t->reason,
 		              "what", "kind", t->kind, "name", t->name, "values", t->input,
 		              "not_before", (json_int_t)t->not_before,
@@ -319,7 +326,7 @@ static void queue_ask_customers(struct http_req *r, const struct queue_add *q)
 		              " at the deadline unless approved",
 		              "decide", "command", "tether approvals list",
 		              "api", "GET /api/v1/approvals");
-		if (notify_enqueue(r->srv, "activity_approval_requested", site, p) != 0)
+		if (notify_enqueue(srv, "activity_approval_requested", site, p) != 0)
 			log_error("queue: batch %s: could not queue site %s's notification", t->batch,
 			          site);
 	}
@@ -357,10 +364,10 @@ void api_activity_add(struct http_req *r)
 			/* Those made stand: `tether queue list --batch` finds them. */
 			log_warn("queue add by %s: stopped at %s after %zu of %zu", r->user.name,
 			         q.serials[i], i, q.n);
-			queue_ask_customers(r, &q);
+			activity_ask_customers(r->srv, r->user.name, r->user.role, q.tmpl, q.made);
 			goto out;
 		}
-	queue_ask_customers(r, &q);
+	activity_ask_customers(r->srv, r->user.name, r->user.role, q.tmpl, q.made);
 	http_reply(r, 200, json_pack("{s:s, s:O}", "batch", q.tmpl->batch, "activities", q.made));
 out:
 	json_decref(q.made);
@@ -557,7 +564,7 @@ void api_activity_retry(struct http_req *r)
 	}
 	if (actenv_new_id(q.tmpl->batch) != 0 || queue_add_one(&q, a->device) != 0)
 		goto out;
-	queue_ask_customers(r, &q);
+	activity_ask_customers(r->srv, r->user.name, r->user.role, q.tmpl, q.made);
 	http_reply(r, 200, json_pack("{s:s, s:O}", "batch", q.tmpl->batch, "activities", q.made));
 out:
 	json_decref(q.made);

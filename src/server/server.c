@@ -5,6 +5,7 @@
 #include "activity.h"
 #include "records.h"
 #include "repo.h"
+#include "rollout.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -160,6 +161,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	records_notify(srv);
 	server_prune(srv);
 	repo_tick(srv);
+	rollout_tick(srv);
 }
 
 /* Without the signer no ticket, enrollment or TOTP check can be served, and

@@ -1,6 +1,7 @@
 /* srvapi.c: the route table, per-role authentication and the policy check
  * of every user call (the route's permission, policy.h). */
 #include "srvapi.h"
+#include "rollout.h"
 #include "activity.h"
 #include "records.h"
 #include "repo.h"
@@ -56,6 +57,15 @@ static const struct api_route api_routes[] = {
 	{ EVHTTP_REQ_GET,  "/api/v1/advisories", API_USER, POLICY_ADVISORIES_VIEW, api_advisories },
 	{ EVHTTP_REQ_GET,  "/api/v1/records/*", API_USER, POLICY_RECORDS_VIEW, api_record_get },
 	{ EVHTTP_REQ_POST, "/api/v1/files/*/read", API_USER, POLICY_FILES_COLLECT, api_file_read },
+	{ EVHTTP_REQ_POST, "/api/v1/deployments", API_USER, POLICY_QUEUE_ADD, api_deployment_add },
+	{ EVHTTP_REQ_GET,  "/api/v1/deployments", API_USER, POLICY_QUEUE_VIEW, api_deployments },
+	{ EVHTTP_REQ_GET,  "/api/v1/deployments/*", API_USER, POLICY_QUEUE_VIEW, api_deployment_get },
+	{ EVHTTP_REQ_POST, "/api/v1/deployments/*/pause", API_USER, POLICY_QUEUE_ADD,
+	  api_deployment_pause },
+	{ EVHTTP_REQ_POST, "/api/v1/deployments/*/resume", API_USER, POLICY_QUEUE_ADD,
+	  api_deployment_resume },
+	{ EVHTTP_REQ_POST, "/api/v1/deployments/*/abort", API_USER, POLICY_QUEUE_ADD,
+	  api_deployment_abort },
 	{ EVHTTP_REQ_POST, "/api/v1/activities", API_USER, POLICY_QUEUE_ADD, api_activity_add },
 	{ EVHTTP_REQ_GET,  "/api/v1/activities", API_USER, POLICY_QUEUE_VIEW, api_activities },
 	{ EVHTTP_REQ_GET,  "/api/v1/activities/*", API_USER, POLICY_QUEUE_VIEW, api_activity_get },

@@ -20,7 +20,7 @@
 #include "devstatus.h"
 #include "secret.h"
 
-#define STORE_SCHEMA_VERSION 22
+#define STORE_SCHEMA_VERSION 23
 
 #define STORE_ROLE_BYTES      24    /* "customer_approver" + NUL */
 #define STORE_REGION_BYTES    8
@@ -774,5 +774,26 @@ int store_advisory_put(struct store *st, const char *id, const char *modified,
 typedef int (*store_advisory_cb)(const char *id, const char *body, void *arg);
 /* Every advisory, by id; cb's non-zero return stops and is returned. */
 int store_advisory_each(struct store *st, store_advisory_cb cb, void *arg);
+
+/* ---- Deployments (store_deployment.c, migration 23) ---- */
+
+#define STORE_DEPLOY_STATE_BYTES 16
+/* Keep a deployment (its body: rollout.c's JSON), new or replacing the
+ * row of the same id, with audit (may be NULL) in the same transaction. */
+int store_deployment_put(struct store *st, const char *id, const char *state, const char *body,
+                         int64_t created_at, int64_t now, const struct store_audit_entry *audit);
+/* Its body (malloc'd; the caller frees) and state; TE_ERR_NOT_FOUND. */
+int store_deployment_get(struct store *st, const char *id, char **body,
+                         char state[STORE_DEPLOY_STATE_BYTES]);
+typedef int (*store_deployment_cb)(const char *id, const char *state, const char *body,
+                                   void *arg);
+/* Each deployment (of state, when not NULL), newest first, at most limit;
+ * cb's non-zero return stops and is returned. */
+int store_deployment_each(struct store *st, const char *state, long limit,
+                          store_deployment_cb cb, void *arg);
+typedef int (*store_batch_count_cb)(const char *state, int64_t n, void *arg);
+/* How many activities of batch are in each state. */
+int store_activity_batch_counts(struct store *st, const char *batch,
+                                store_batch_count_cb cb, void *arg);
 
 #endif

@@ -222,6 +222,13 @@ static const char *const store_migrations[] = {
 	 * administrator imported, one row per id, the newest import kept */
 	"CREATE TABLE advisories(id TEXT PRIMARY KEY, modified TEXT NOT NULL DEFAULT '',"
 	" body TEXT NOT NULL, imported_at INTEGER NOT NULL);",
+	/* 23: deployments in waves (store_deployment.c, rollout.c): the plan
+	 * and its progress as one JSON body, the state beside it to find the
+	 * running ones */
+	"CREATE TABLE deployments(id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX deployments_state ON deployments(state, created_at);"
+	"CREATE INDEX activities_batch ON activities(batch);",
 };
 #define STORE_N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 

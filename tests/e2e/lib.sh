@@ -403,7 +403,7 @@ CONF
 		>"$WORK/enroll.log" 2>&1 || fail "enroll: $(cat "$WORK/enroll.log")"
 	[ -z "$agent_user" ] || chown -R "$agent_user:" "$AGENT_DIR/state"
 	# shellcheck disable=SC2086
-	bg agent ${AGENT_WRAPPER:-} tether-agent run --config "$AGENT_DIR/tether-agent.conf"
+	bg "${AGENT_NAME:-agent}" ${AGENT_WRAPPER:-} tether-agent run --config "$AGENT_DIR/tether-agent.conf"
 }
 
 agent_consent() { tether-agent consent "$@" --config "$AGENT_DIR/tether-agent.conf"; }

@@ -355,7 +355,8 @@ static void test_device_revoke(void **state)
 /* What migrations 5 (sites and policy), 6 (notifications), 7 (audit
  * checkpoints) and 8 (enrollment codes) add, dropped so that a test can go
  * back to an older schema and migrate again. */
-#define LATER_DROP_MIGRATIONS ADVISORIES_DROP_MIGRATION_22 QUEUE_DROP_MIGRATION_21 \
+#define LATER_DROP_MIGRATIONS DEPLOY_DROP_MIGRATION_23 ADVISORIES_DROP_MIGRATION_22 \
+	QUEUE_DROP_MIGRATION_21 \
 	"DROP TABLE sites; DROP TABLE certifications;" \
 	"ALTER TABLE devices DROP COLUMN site; ALTER TABLE users DROP COLUMN site;" \
 	"ALTER TABLE sessions DROP COLUMN actions;" \
@@ -392,6 +393,7 @@ static void test_device_revoke(void **state)
 #define RECORDINGS_DROP_MIGRATION_16 "DROP TABLE session_recordings;"
 /* 21: the maintenance queue, change control and a file's activity */
 /* 22: fleet advisories */
+#define DEPLOY_DROP_MIGRATION_23 "DROP TABLE deployments; DROP INDEX activities_batch;"
 #define ADVISORIES_DROP_MIGRATION_22 "DROP TABLE advisories;"
 /* 21: the maintenance queue */
 #define QUEUE_DROP_MIGRATION_21 "DROP TABLE activities;" \
@@ -437,7 +439,7 @@ static void test_migration_11_admin(void **state)
 	assert_int_equal(store_device_revoke(f->st, "SN1", NULL), 0);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADVISORIES_DROP_MIGRATION_22 QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
+	raw_sql(f->path, DEPLOY_DROP_MIGRATION_23 ADVISORIES_DROP_MIGRATION_22 QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13 ADMIN_DROP_MIGRATIONS_11_12
 	                 "UPDATE users SET region = 'us';"
 	                 "DELETE FROM schema_version WHERE version >= 11;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
@@ -632,7 +634,7 @@ static void test_migration_9_device_clock(void **state)
 	add_user_and_device(f->st);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, ADVISORIES_DROP_MIGRATION_22 QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
+	raw_sql(f->path, DEPLOY_DROP_MIGRATION_23 ADVISORIES_DROP_MIGRATION_22 QUEUE_DROP_MIGRATION_21 RECORDS_DROP_MIGRATION_20 FILES_DROP_MIGRATION_19 SIEM_DROP_MIGRATION_18 STATUS_DROP_MIGRATION_17 RECORDINGS_DROP_MIGRATION_16 VISIT_DROP_MIGRATION_15 MOVES_DROP_MIGRATION_14 OFFERS_DROP_MIGRATION_13
 	        ADMIN_DROP_MIGRATIONS_11_12 REPORTS_DROP_MIGRATION_10 CLOCK_DROP_MIGRATION_9
 	        "DELETE FROM schema_version WHERE version >= 9;");
 	assert_int_equal(store_open(f->path, &f->st), 0);
