@@ -611,9 +611,9 @@ static int update_job_download(struct update_job *j, const struct update_fetch *
 	    strcmp(sha, j->sha) != 0) {
 		close(fd);
 		(void)unlink(part);
-		return update_job_refuse(j, "arbitrary_software", "the downloaded bytes' SHA-256 is "
-		                         "%s, the signed metadata says %s", len == j->length ? sha :
-		                         "(unreadable)", j->sha);
+		return update_job_refuse(j, "arbitrary_software", "the downloaded bytes' SHA-256 "
+		                         "(%.16s...) is not the signed one (%.16s...)",
+		                         len == j->length ? sha : "unreadable", j->sha);
 	}
 	close(fd);
 	if (rename(part, staged) != 0) {
