@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <event2/http.h>
+#include <openssl/evp.h>
 
 #include "bounds.h"
+#include "codec.h"
 #include "err.h"
 #include "httpresp.h"
 #include "tls.h"
@@ -131,7 +133,40 @@ static int download_write(int fd, const char *p, size_t n, int64_t at, char *why
 	return 0;
 }
 
-int download_run(const struct download *d, char *why, size_t whysz)
+/* Hash the first n bytes of fd into ctx (a fresh start). */
+static int download_hash_held(int fd, int64_t n, EVP_MD_CTX *ctx)
+{
+	char buf[DOWNLOAD_CHUNK_BYTES];
+	int64_t at = 0;
+	ssize_t r;
+
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		return TE_ERR_CRYPTO;
+	while (at < n) {
+		r = pread(fd, buf, (size_t)(n - at < (int64_t)sizeof(buf) ? n - at : (int64_t)sizeof(buf)),
+		          (off_t)at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return TE_ERR_IO;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1)
+			return TE_ERR_CRYPTO;
+		at += r;
+	}
+	return 0;
+}
+
+static int download_hex(EVP_MD_CTX *ctx, char sha[65])
+{
+	unsigned char md[32];
+	unsigned len = 0;
+
+	if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != sizeof(md))
+		return TE_ERR_CRYPTO;
+	return hex_encode(md, sizeof(md), sha, 65);
+}
+
+int download_run(const struct download *d, char sha[65], char *why, size_t whysz)
 {
 	char buf[DOWNLOAD_CHUNK_BYTES], req[MAX_HTTP_HEADERS_BYTES], port[8], err[256];
 	struct evhttp_uri *uri = NULL;
@@ -140,10 +175,14 @@ int download_run(const struct download *d, char *why, size_t whysz)
 	SSL *ssl = NULL;
 	int64_t held, at = 0, body = 0, want, told = 0;
 	size_t have = 0, off;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	double t0;
 	int rc, n, w;
 
 	why[0] = '\0';
+	sha[0] = '\0';
+	if (md == NULL)
+		return TE_ERR_NOMEM;
 	if (fstat(d->fd, &st) != 0) {
 		snprintf(why, whysz, "cannot read the download's size: %s", strerror(errno));
 		return TE_ERR_IO;
@@ -156,8 +195,14 @@ int download_run(const struct download *d, char *why, size_t whysz)
 		}
 		held = 0;
 	}
-	if (held == d->length)
-		return fdatasync(d->fd) == 0 ? 0 : TE_ERR_IO;
+	if ((rc = download_hash_held(d->fd, held, md)) != 0) {
+		snprintf(why, whysz, "cannot read the download kept before");
+		goto out;
+	}
+	if (held == d->length) {
+		rc = fdatasync(d->fd) == 0 ? download_hex(md, sha) : TE_ERR_IO;
+		goto out;
+	}
 	if ((uri = evhttp_uri_parse(d->server)) == NULL || evhttp_uri_get_host(uri) == NULL) {
 		snprintf(why, whysz, "the server URL %s is not https://host:port", d->server);
 		rc = TE_ERR_INVALID;
@@ -188,7 +233,8 @@ int download_run(const struct download *d, char *why, size_t whysz)
 	if ((rc = download_head(ssl, buf, sizeof(buf), &have, &hd, why, whysz)) != 0 ||
 	    (rc = download_start(d, &hd, held, &at, why, whysz)) != 0)
 		goto out;
-	if (at == 0 && held > 0 && ftruncate(d->fd, 0) != 0) {
+	if (at == 0 && held > 0 &&
+	    (ftruncate(d->fd, 0) != 0 || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)) {
 		snprintf(why, whysz, "cannot empty the download: %s", strerror(errno));
 		rc = TE_ERR_IO;
 		goto out;
@@ -208,6 +254,10 @@ int download_run(const struct download *d, char *why, size_t whysz)
 			}
 			if ((rc = download_write(d->fd, buf + off, n_in, at, why, whysz)) != 0)
 				goto out;
+			if (EVP_DigestUpdate(md, buf + off, n_in) != 1) {
+				rc = TE_ERR_CRYPTO;
+				goto out;
+			}
 			at += (int64_t)n_in;
 			body += (int64_t)n_in;
 			if (d->progress != NULL && at - told >= DOWNLOAD_PROGRESS_BYTES) {
@@ -241,8 +291,9 @@ int download_run(const struct download *d, char *why, size_t whysz)
 		rc = TE_ERR_IO;
 		goto out;
 	}
-	rc = 0;
+	rc = download_hex(md, sha);
 out:
+	EVP_MD_CTX_free(md);
 	if (rc == TE_ERR_TOO_LONG)
 		(void)!ftruncate(d->fd, 0);
 	if (rc != 0 && rc != TE_ERR_TOO_LONG)

@@ -10,8 +10,9 @@
  * a body that goes on past it is the "endless data" attack, refused. The
  * rate is capped when asked, the transfer as a whole is bounded in time
  * (DOWNLOAD_STALL_S without a byte ends it), and the file is fsynced
- * before a success is returned. Checking the bytes (SHA-256) is the
- * caller's. */
+ * before a success is returned. The file's SHA-256 is computed on the way
+ * (the bytes kept from before read once first), so checking it against the
+ * signed one needs no second pass over the file. */
 #ifndef TETHER_AGENT_DOWNLOAD_H
 #define TETHER_AGENT_DOWNLOAD_H
 
@@ -37,11 +38,12 @@ struct download {
 	void *arg;
 };
 
-/* Fetch the rest of the file. 0 when the file holds exactly length bytes;
+/* Fetch the rest of the file. 0 when the file holds exactly length bytes,
+ * their SHA-256 (hex) in sha;
  * TE_ERR_TOO_LONG when the server sends or announces more than declared
  * (the file is emptied: a server that lies about one thing has no bytes
  * worth keeping); other te_errs with why set for a failure worth trying again
  * later (the bytes so far are kept). */
-int download_run(const struct download *d, char *why, size_t whysz);
+int download_run(const struct download *d, char sha[65], char *why, size_t whysz);
 
 #endif
