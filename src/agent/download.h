@@ -22,7 +22,7 @@
 #include <openssl/ssl.h>
 
 #define DOWNLOAD_STALL_S     60        /* no byte for this long: give up */
-#define DOWNLOAD_CHUNK_BYTES (64 * 1024)
+#define DOWNLOAD_CHUNK_BYTES (256 * 1024)
 #define DOWNLOAD_MAX_BYTES   ((int64_t)1 << 40)
 
 struct download {

@@ -514,6 +514,16 @@ int tls_read_some(SSL *ssl, void *buf, size_t len, int timeout_s)
 			break;
 		}
 	}
+	/* A record is at most 16 KiB: take what is there already, without
+	 * waiting, so the caller handles large buffers, not many small ones. */
+	while (r > 0 && (size_t)r < len) {
+		ERR_clear_error();
+		n = SSL_read(ssl, (char *)buf + r, len - (size_t)r > INT_MAX ? INT_MAX :
+		             (int)(len - (size_t)r));
+		if (n <= 0)
+			break;                    /* nothing more now, or the end: next call */
+		r += n;
+	}
 	if (!was_nb)
 		tls_set_nonblock(fd, 0);
 	return r;

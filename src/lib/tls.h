@@ -82,7 +82,8 @@ void tls_close(SSL *ssl);
  * (blocking, bounded, timeout_s). */
 int tls_write_all(SSL *ssl, const void *buf, size_t len);
 int tls_read_line(SSL *ssl, char *out, size_t outsz, int timeout_s);
-/* Read what is there, up to len bytes, waiting at most timeout_s: the
+/* Read what is there, up to len bytes, waiting at most timeout_s for the
+ * first byte (then taking, without waiting, whatever else has come): the
  * count (> 0), 0 at the peer's close_notify, or a te_err (TE_ERR_TIMEOUT;
  * TE_ERR_IO for a connection cut without close_notify). */
 int tls_read_some(SSL *ssl, void *buf, size_t len, int timeout_s);
