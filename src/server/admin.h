@@ -49,7 +49,9 @@ int admin_site_main(int argc, char **argv);
 
 /* tether-server repo publish SRC --dir DIR | repo keys --dir DIR (admin_repo.c). */
 int admin_repo_publish(const char *dir, const char *src);
-int admin_repo_keys(const char *dir);
+/* `repo keys [--rotate snapshot|timestamp]`: print the online public
+ * keys, after retiring the named one (a new one is made). */
+int admin_repo_keys(const char *dir, const char *rotate);
 /* `repo bundle TARGET --output FILE`: the offline bundle (bundle.h). */
 int admin_repo_bundle(const char *dir, const char *target, const char *out);
 

@@ -52,11 +52,56 @@ int admin_repo_publish(const char *dir, const char *src)
 	return rc == 0 ? 0 : 1;
 }
 
-int admin_repo_keys(const char *dir)
+/* Retire role's online key pair (kept beside as .retired-EPOCH) so that
+ * tufonline_keys_ensure makes a new one. */
+static int admin_repo_retire(const char *dir, const char *role)
+{
+	const char *priv = strcmp(role, "timestamp") == 0 ? TUFONLINE_TIMESTAMP_KEY :
+	                   TUFONLINE_SNAPSHOT_KEY;
+	const char *pub = strcmp(role, "timestamp") == 0 ? TUFONLINE_TIMESTAMP_PUB :
+	                  TUFONLINE_SNAPSHOT_PUB;
+	char from[PATH_MAX], to[PATH_MAX + 32], *detail;
+	struct srvconf cfg;
+	struct store *st = NULL;
+	long long now = (long long)time(NULL);
+
+	if (admin_open(dir, &cfg, &st) != 0)
+		return 1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(from, sizeof(from), "%s/%s", dir, i == 0 ? priv : pub);
+		snprintf(to, sizeof(to), "%s.retired-%lld", from, now);
+		if (rename(from, to) != 0 && errno != ENOENT) {
+			admin_err("repo keys: cannot retire %s: %s", from, strerror(errno));
+			store_close(st);
+			return 1;
+		}
+	}
+	detail = jbody_dump(json_pack("{s:s, s:I}", "role", role, "retired_at", (json_int_t)now));
+	if (store_audit_append(st, ADMIN_ACTOR, "repo_key_rotated", detail != NULL ? detail : "{}")
+	    != 0)
+		admin_err("warning: could not write the audit record");
+	free(detail);
+	store_close(st);
+	fprintf(stderr, "tether-server: the %s key is retired (kept as .retired-%lld); a new one "
+	        "is made now. Start the server again to sign with it, and have the release "
+	        "managers publish a new root naming it (tether repo root)\n", role, now);
+	return 0;
+}
+
+int admin_repo_keys(const char *dir, const char *rotate)
 {
 	char err[PATH_MAX + 128];
 	json_t *snap = NULL, *ts = NULL;
 
+	if (rotate != NULL) {
+		if (strcmp(rotate, "timestamp") != 0 && strcmp(rotate, "snapshot") != 0) {
+			admin_err("repo keys: --rotate takes snapshot or timestamp (the root, targets and "
+			          "families' keys are the release managers', offline)");
+			return 2;
+		}
+		if (admin_repo_retire(dir, rotate) != 0)
+			return 1;
+	}
 	if (tufonline_keys_ensure(dir, err, sizeof(err)) != 0) {
 		admin_err("repo keys: %s", err);
 		return 1;

@@ -79,9 +79,11 @@ static const char usage[] =
 	"                (the notifications outbox: state, attempts, next try, last error)\n"
 	"  tether-server notify test --dir DIR [--site NAME]\n"
 	"                (queue a test notification for the running server to deliver)\n"
-	"  tether-server repo keys --dir DIR\n"
+	"  tether-server repo keys --dir DIR [--rotate snapshot|timestamp]\n"
 	"                (the software repository's online snapshot and timestamp public\n"
-	"                keys, for the release managers' tether repo init)\n"
+	"                keys, for the release managers' tether repo init; --rotate, with\n"
+	"                the server stopped, retires a key thought stolen and makes a new\n"
+	"                one, which a new root must then name)\n"
 	"  tether-server repo publish FOLDER --dir DIR\n"
 	"                (add a release manager's tether repo folder: new roots, targets,\n"
 	"                delegated roles and their files, each checked; the running server\n"
@@ -99,7 +101,7 @@ static const char usage[] =
 struct opts {
 	const char *host, *listen, *dir, *customer, *product, *role, *region;
 	const char *device_port, *client_port, *level, *csr, *reason, *site, *checkpoint,
-	            *expires, *state_dir, *output;
+	            *expires, *state_dir, *output, *rotate;
 	int json;
 };
 
@@ -130,6 +132,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "--expires", offsetof(struct opts, expires) },
 		{ "--state-dir", offsetof(struct opts, state_dir) },
 		{ "--output", offsetof(struct opts, output) },
+		{ "--rotate", offsetof(struct opts, rotate) },
 	};
 
 	for (int i = 0; i < argc; i++) {
@@ -399,7 +402,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "repo") == 0 && strcmp(argv[2], "keys") == 0) {
 		if ((rc = cmd_dir_only(argc - 3, argv + 3, &o)) != 0)
 			return rc;
-		return admin_repo_keys(o.dir);
+		return admin_repo_keys(o.dir, o.rotate);
 	}
 	return usage_error("unknown command");
 }

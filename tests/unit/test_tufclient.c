@@ -70,10 +70,10 @@ static void put(const char *name, json_t *md, const int *keys)
 	json_decref(md);
 }
 
-static json_t *root_md(int version, int rootkey)
+static json_t *root_md_ts(int version, int rootkey, int tskey)
 {
 	static const char *const roles[] = { "root", "targets", "snapshot", "timestamp" };
-	const int idx[] = { rootkey, K_TARGETS, K_SNAP, K_TS };
+	const int idx[] = { rootkey, K_TARGETS, K_SNAP, tskey };
 	char id[TUF_KEYID_BYTES];
 	json_t *md = role_md("root", version, NOW + 365 * DAY), *s = json_object_get(md, "signed");
 	json_t *keys = json_object(), *rl = json_object();
@@ -88,6 +88,11 @@ static json_t *root_md(int version, int rootkey)
 	json_object_set_new(s, "roles", rl);
 	json_object_set_new(s, "consistent_snapshot", json_true());
 	return md;
+}
+
+static json_t *root_md(int version, int rootkey)
+{
+	return root_md_ts(version, rootkey, K_TS);
 }
 
 /* A whole repository, version 1 of everything; ts_exp and the injector
@@ -318,6 +323,76 @@ static void test_rollback_across_a_root_update(void **state)
 	tufclient_free(&c);
 }
 
+/* Fast-forward: a stolen timestamp key signed version 1000, which the
+ * client took; the real timestamps are then rollbacks, until a new root
+ * rotates the timestamp key, which makes the client forget the trusted
+ * timestamp (spec 5.3.11). The old key signs nothing after that. */
+static void test_fast_forward_recovery(void **state)
+{
+	struct tufclient c;
+	json_t *md;
+	int both[] = { K_ROOT2, K_ROOT, -1 }, rogue[] = { K_ROGUE, -1 };
+
+	(void)state;
+	build(NOW + DAY, "injector/fw.bin");
+	assert_int_equal(client(&c), 0);
+	md = role_md("timestamp", 1000, NOW + DAY);
+	json_object_set_new(json_object_get(md, "signed"), "meta",
+	                    json_pack("{s:{s:i}}", "snapshot.json", "version", 1));
+	tuf_sign(md, k[K_TS]);
+	c.timestamp = md;                      /* what the client took before */
+	assert_int_equal(tufclient_refresh(&c), TE_ERR_REPLAY);
+	assert_int_equal(c.refusal, TUFCLIENT_ROLLBACK);
+	tufclient_free(&c);
+	/* root 2 gives the timestamp role another key; its timestamp is 2 */
+	put("2.root.json", root_md_ts(2, K_ROOT2, K_ROGUE), both);
+	md = role_md("timestamp", 2, NOW + DAY);
+	json_object_set_new(json_object_get(md, "signed"), "meta",
+	                    json_pack("{s:{s:i}}", "snapshot.json", "version", 1));
+	put("timestamp.json", md, rogue);
+	assert_int_equal(client(&c), 0);
+	md = role_md("timestamp", 1000, NOW + DAY);
+	json_object_set_new(json_object_get(md, "signed"), "meta",
+	                    json_pack("{s:{s:i}}", "snapshot.json", "version", 1));
+	tuf_sign(md, k[K_TS]);
+	c.timestamp = md;
+	assert_int_equal(tufclient_refresh(&c), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c.timestamp, "signed"),
+	                                                    "version")), 2);
+	tufclient_free(&c);
+	/* the stolen key's timestamps are refused now */
+	md = role_md("timestamp", 3000, NOW + DAY);
+	json_object_set_new(json_object_get(md, "signed"), "meta",
+	                    json_pack("{s:{s:i}}", "snapshot.json", "version", 1));
+	{
+		int old[] = { K_TS, -1 };
+
+		put("timestamp.json", md, old);
+	}
+	assert_int_equal(client(&c), 0);
+	assert_int_equal(tufclient_refresh(&c), TE_ERR_SIGNATURE);
+	assert_int_equal(c.refusal, TUFCLIENT_SIGNATURES);
+	tufclient_free(&c);
+}
+
+/* Offline: an expired timestamp is taken only when allowed, and said. */
+static void test_allow_expired_online(void **state)
+{
+	struct tufclient c;
+
+	(void)state;
+	build(NOW - 60, "injector/fw.bin");
+	assert_int_equal(client(&c), 0);
+	assert_int_equal(tufclient_refresh(&c), TE_ERR_EXPIRED);
+	assert_int_equal(c.refusal, TUFCLIENT_FREEZE);
+	tufclient_free(&c);
+	assert_int_equal(client(&c), 0);
+	c.allow_expired_online = 1;
+	assert_int_equal(tufclient_refresh(&c), 0);
+	assert_true(c.expired_online);
+	tufclient_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +405,8 @@ int main(void)
 		cmocka_unit_test(test_family_outside_its_paths),
 		cmocka_unit_test(test_root_rotation),
 		cmocka_unit_test(test_rollback_across_a_root_update),
+		cmocka_unit_test(test_fast_forward_recovery),
+		cmocka_unit_test(test_allow_expired_online),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
