@@ -62,8 +62,8 @@ static int deploy_create(const struct cli *cli, int argc, char **argv)
 		{ "--below", &s.below, NULL, 0, NULL }, { "--not-seen", &s.not_seen, NULL, 0, NULL },
 	};
 	char b1[DEPLOY_SHOWN_BYTES], b2[DEPLOY_SHOWN_BYTES];
-	json_t *req = NULL, *resp = NULL, *x, *devs;
-	size_t npos, i;
+	json_t *req = NULL, *resp = NULL, *x;
+	size_t npos;
 	int rc = CLI_EXIT_USAGE, selecting;
 	char *end;
 	long v;
@@ -105,22 +105,9 @@ static int deploy_create(const struct cli *cli, int argc, char **argv)
 	}
 	if (window != NULL)
 		json_object_set_new(req, "window", json_string(window));
-	if (selecting) {
-		if ((x = queue_select(&s)) == NULL)
-			goto out;
-		json_object_set_new(req, "select", x);
-	} else {
-		devs = json_array();
-		for (i = 1; i < npos; i++) {
-			if (cliargs_check_name(pos[i]) != 0) {
-				cliout_usage("deploy create: '%s' is not a device serial", pos[i]);
-				json_decref(devs);
-				goto out;
-			}
-			json_array_append_new(devs, json_string(pos[i]));
-		}
-		json_object_set_new(req, "devices", devs);
-	}
+	if (queue_target_devices(req, "deploy create", selecting ? &s : NULL, pos + 1,
+	                         npos - 1) != 0)
+		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (api_post(cli, "creating the deployment", "/api/v1/deployments", req, &resp) != 0)
 		goto out;

@@ -68,6 +68,29 @@ static int queue_values(const char *path, char *out, size_t outsz)
 	return 0;
 }
 
+int queue_target_devices(json_t *req, const char *cmd, const struct queue_sel *sel,
+                         const char *const *serials, size_t n)
+{
+	json_t *x;
+
+	if (sel != NULL) {
+		if ((x = queue_select(sel)) == NULL)
+			return -1;
+		return json_object_set_new(req, "select", x);
+	}
+	if ((x = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (cliargs_check_name(serials[i]) != 0) {
+			cliout_usage("%s: '%s' is not a device serial", cmd, serials[i]);
+			json_decref(x);
+			return -1;
+		}
+		json_array_append_new(x, json_string(serials[i]));
+	}
+	return json_object_set_new(req, "devices", x);
+}
+
 json_t *queue_select(const struct queue_sel *s)
 {
 	json_t *o = json_object();
@@ -105,7 +128,7 @@ static int queue_add(const struct cli *cli, int argc, char **argv)
 		{ "--not-seen", &s.not_seen, NULL, 0, NULL },
 	};
 	char input[ACTENV_INPUT_BYTES] = "", shown[QUEUE_SHOWN_BYTES];
-	json_t *req = NULL, *resp = NULL, *devs, *x;
+	json_t *req = NULL, *resp = NULL, *x;
 	long long t;
 	size_t npos, i;
 	int rc = CLI_EXIT_USAGE, selecting, install;
@@ -157,22 +180,8 @@ static int queue_add(const struct cli *cli, int argc, char **argv)
 			goto out;
 		json_object_set_new(req, "not_after", json_integer(t));
 	}
-	if (selecting) {
-		if ((x = queue_select(&s)) == NULL)
-			goto out;
-		json_object_set_new(req, "select", x);
-	} else {
-		devs = json_array();
-		for (i = 2; i < npos; i++) {
-			if (cliargs_check_name(pos[i]) != 0) {
-				cliout_usage("queue add: '%s' is not a device serial", pos[i]);
-				json_decref(devs);
-				goto out;
-			}
-			json_array_append_new(devs, json_string(pos[i]));
-		}
-		json_object_set_new(req, "devices", devs);
-	}
+	if (queue_target_devices(req, "queue add", selecting ? &s : NULL, pos + 2, npos - 2) != 0)
+		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (api_post(cli, "queueing", "/api/v1/activities", req, &resp) != 0)
 		goto out;

@@ -15,5 +15,10 @@ struct queue_sel {
 };
 /* As the API's "select" object (NULL, said, for a bad --not-seen). */
 json_t *queue_select(const struct queue_sel *s);
+/* Into req: "select" (sel's filters) when sel is not NULL, else "devices"
+ * (the n serials, each checked; cmd names the command in a message). 0, or
+ * -1 said. */
+int queue_target_devices(json_t *req, const char *cmd, const struct queue_sel *sel,
+                         const char *const *serials, size_t n);
 
 #endif

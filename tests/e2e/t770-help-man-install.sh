@@ -116,8 +116,8 @@ comp=$(bash -c ". '$INST/share/bash-completion/completions/tether-server'
 [ "$comp" = "reset-mfa reset-password revoke-tokens" ] || fail "completion of 'tether-server user re': '$comp'"
 # an option's value before the command is not a command word
 comp=$(bash -c ". '$INST/share/bash-completion/completions/tether'
-	COMP_WORDS=(tether --profile work --json de); COMP_CWORD=4; _tether_complete; echo \"\${COMPREPLY[*]}\"")
-[ "$comp" = "devices" ] || fail "completion of 'tether --profile work --json de': '$comp'"
+	COMP_WORDS=(tether --profile work --json dev); COMP_CWORD=4; _tether_complete; echo \"\${COMPREPLY[*]}\"")
+[ "$comp" = "devices" ] || fail "completion of 'tether --profile work --json dev': '$comp'"
 for prog in tether tether-agent tether-relay; do
 	[ -s "$INST/share/bash-completion/completions/$prog" ] || fail "no completion for $prog"
 done

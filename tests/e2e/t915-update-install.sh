@@ -63,17 +63,7 @@ wait_end() {   # wait_end ID STATE [SECONDS]
 why() { rm_cli --json queue show "$1" | jq -r .why; }
 audit() { grep "$1" "$AGENT_DIR/state/audit.log" || true; }
 # release FILE NAME VERSION COUNTER [HARDWARE]: add, sign, publish
-release() {
-	tether repo add "$WORK/rm/R" "$1" --role injector --name "injector/$2" --product injector \
-		--hardware "${5:-inj-a}" --component pump-fw --version "$3" --counter "$4" >/dev/null ||
-		fail "repo add $2"
-	tether repo sign "$WORK/rm/R" injector --key "$WORK/rm/injector" >/dev/null || fail "sign $2"
-	tether-server repo publish "$WORK/rm/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 ||
-		fail "publish $2: $(cat "$WORK/pub.out")"
-	wait_for 20 sh -c "curl -s --cacert '$SRV/ca/root.crt' \
-		https://127.0.0.1:$SERVER_PORT/repo/metadata/timestamp.json | grep -q ." ||
-		fail "no timestamp after publishing $2"
-}
+release() { repo_release "$WORK/rm" "$@"; }   # FILE NAME VERSION COUNTER [HARDWARE]
 served() { find "$SRV/repo/targets/injector" -name "*.$1"; }
 
 # --- a release installed, its version reported ----------------------------------

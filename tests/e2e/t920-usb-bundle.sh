@@ -48,17 +48,7 @@ fi
 expect_contains "$out" "never from a bundle" "a bundle cannot bring the first root"
 tether-agent update check --config "$CONF" >/dev/null 2>&1 || fail "update check"
 
-release() {    # release FILE NAME VERSION COUNTER
-	tether repo add "$WORK/rm/R" "$1" --role injector --name "injector/$2" --product injector \
-		--hardware inj-a --component pump-fw --version "$3" --counter "$4" >/dev/null ||
-		fail "repo add $2"
-	tether repo sign "$WORK/rm/R" injector --key "$WORK/rm/injector" >/dev/null || fail "sign $2"
-	tether-server repo publish "$WORK/rm/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 ||
-		fail "publish $2: $(cat "$WORK/pub.out")"
-	_v=$(jq -r .signed.version "$SRV/repo/metadata/timestamp.json")
-	wait_for 20 sh -c "[ \"\$(jq -r .signed.version '$SRV/repo/metadata/timestamp.json')\" != $_v ]" ||
-		fail "no new timestamp after publishing $2"
-}
+release() { repo_release "$WORK/rm" "$@"; }   # FILE NAME VERSION COUNTER
 bundle() {     # bundle TARGET FILE
 	tether-server repo bundle "$1" --output "$2" --dir "$SRV" >"$WORK/bundle.out" 2>&1 ||
 		fail "repo bundle $1: $(cat "$WORK/bundle.out")"

@@ -42,17 +42,7 @@ rm_cli() { TETHER_HOME="$WORK/home-rel" tether "$@"; }
 
 head -c 5000 /dev/urandom >"$WORK/pump-2.1.raucb"
 repo_publish "$WORK/rm" "$WORK/pump-2.1.raucb"
-release() {    # release FILE NAME VERSION COUNTER
-	tether repo add "$WORK/rm/R" "$1" --role injector --name "injector/$2" --product injector \
-		--hardware inj-a --component pump-fw --version "$3" --counter "$4" >/dev/null ||
-		fail "repo add $2"
-	tether repo sign "$WORK/rm/R" injector --key "$WORK/rm/injector" >/dev/null || fail "sign $2"
-	tether-server repo publish "$WORK/rm/R" --dir "$SRV" >"$WORK/pub.out" 2>&1 ||
-		fail "publish $2: $(cat "$WORK/pub.out")"
-	_v=$(jq -r .signed.version "$SRV/repo/metadata/timestamp.json")
-	wait_for 20 sh -c "[ \"\$(jq -r .signed.version '$SRV/repo/metadata/timestamp.json')\" != $_v ]" ||
-		fail "no new timestamp after publishing $2"
-}
+release() { repo_release "$WORK/rm" "$@"; }   # FILE NAME VERSION COUNTER
 head -c 6000 /dev/urandom >"$WORK/pump-2.2.raucb"
 release "$WORK/pump-2.2.raucb" pump-2.2.raucb 2.2 8
 dstate() { rm_cli --json deploy status "$1" | jq -r .state; }

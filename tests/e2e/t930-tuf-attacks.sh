@@ -29,10 +29,7 @@ publish() {    # publish: the release manager's folder as it stands
 }
 release() {    # release NAME VERSION COUNTER
 	head -c 3000 /dev/urandom >"$WORK/$1"
-	tether repo add "$WORK/rm/R" "$WORK/$1" --role injector --name "injector/$1" --product injector \
-		--hardware inj-a --component pump-fw --version "$2" --counter "$3" >/dev/null || fail "repo add $1"
-	tether repo sign "$WORK/rm/R" injector --key "$WORK/rm/injector" >/dev/null || fail "sign $1"
-	publish
+	repo_release "$WORK/rm" "$WORK/$1" "$@"
 }
 
 head -c 5000 /dev/urandom >"$WORK/pump-2.1.raucb"
