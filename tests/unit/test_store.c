@@ -774,9 +774,48 @@ static void test_sites_and_certifications(void **state)
 	assert_int_equal(n, 2);
 }
 
+static int deploy_count_cb(const char *id, const char *state, const char *body, void *arg)
+{
+	int *n = arg;
+
+	(void)body;
+	assert_true(strcmp(id, "d1") == 0 || strcmp(id, "d2") == 0);
+	assert_true(strcmp(state, "running") == 0 || strcmp(state, "done") == 0);
+	(*n)++;
+	return 0;
+}
+
+/* Deployments (migration 23): one row per id, replaced in place, found by
+ * state; the per-batch counts of activities. */
+static void test_deployments(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_entry a = { "rel", "deployment_created", "{}" };
+	char st[STORE_DEPLOY_STATE_BYTES], *body = NULL;
+	int n = 0;
+
+	assert_int_equal(store_deployment_put(f->st, "d1", "running", "{\"v\":1}", 100, 100, &a), 0);
+	assert_int_equal(store_deployment_put(f->st, "d2", "running", "{}", 200, 200, NULL), 0);
+	assert_int_equal(store_deployment_put(f->st, "d1", "done", "{\"v\":2}", 999, 300, NULL), 0);
+	assert_int_equal(store_deployment_get(f->st, "d1", &body, st), 0);
+	assert_string_equal(body, "{\"v\":2}");
+	assert_string_equal(st, "done");
+	free(body);
+	assert_int_equal(store_deployment_get(f->st, "d9", &body, st), TE_ERR_NOT_FOUND);
+	assert_int_equal(store_deployment_each(f->st, "running", 10, deploy_count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_deployment_each(f->st, NULL, 10, deploy_count_cb, &n), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_deployment_each(f->st, NULL, 1, deploy_count_cb, &n), 0);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_deployments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrations_apply_to_fresh_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_crud, setup, teardown),
