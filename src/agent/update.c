@@ -685,7 +685,7 @@ int update_stage_copy(const struct agent_conf *conf, const char *hex, char *out,
 {
 	char src[AGENT_PATH_BYTES + 96], dir[AGENT_PATH_BYTES + 16], sha[65];
 	struct dirent *de;
-	struct stat st;
+	struct stat st, sd;
 	int64_t len = 0;
 	int in = -1, dfd = -1, o = -1, rc = TE_ERR_IO;
 	DIR *dp;
@@ -709,9 +709,14 @@ int update_stage_copy(const struct agent_conf *conf, const char *hex, char *out,
 				(void)unlinkat(dfd, de->d_name, 0);
 		closedir(dp);
 	}
+	/* The worker's file: a regular file of state_dir's owner. The folders
+	 * on the way are that user's, so a link among them could point this
+	 * root process elsewhere; a file of anyone else is not taken. */
 	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 ||
-	    fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whysz, "no staged update %.16s...: %s", hex, strerror(errno));
+	    fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || stat(conf->state_dir, &sd) != 0 ||
+	    st.st_uid != sd.st_uid) {
+		snprintf(why, whysz, "no staged update %.16s... of the agent's user: %s", hex,
+		         in < 0 ? strerror(errno) : "another owner or kind of file");
 		goto out;
 	}
 	if ((o = openat(dfd, hex, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
