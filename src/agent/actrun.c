@@ -27,11 +27,12 @@
 #include "log.h"
 #include "monitor.h"
 #include "text.h"
+#include "selfupdate.h"
 #include "update.h"
 
 #define ACTRUN_WHY_BYTES 256
 
-enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK };
+enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK, STEP_SELF };
 
 struct actrun_op {
 	struct actrun *ar;
@@ -60,6 +61,13 @@ struct actrun {
 	char *inst_out;                   /* every step's output, ACTRUN_OUTPUT_BYTES at most */
 	size_t inst_len;
 	struct devreport *devreport;
+	/* the agent's own update (selfupdate.h) */
+	int restart;                      /* swapped: the network part exits for it */
+	int self_waiting;                 /* the new agent waits for its first answer */
+	struct actenv self_env;
+	char self_from[DEVSTATUS_VERSION_BYTES], self_to[DEVSTATUS_VERSION_BYTES];
+	char self_target[ACTENV_INPUT_BYTES];
+	long long self_counter;
 	/* the refresh a newer timestamp asks for (actrun_repo_noticed) */
 	struct capture *check_cap;
 	struct agent_diag check_words;
@@ -515,6 +523,112 @@ static void actrun_install_undo(struct actrun *ar)
 	actrun_install_end(ar, "failed", -1, why);
 }
 
+/* The new binary is in place: note the activity for the agent that starts
+ * next, and have this network part end (the monitor runs the new one). */
+static void actrun_self_swapped(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48], *text;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", ar->env.id, "to",
+	                      ar->inst_version, "from", TETHER_VERSION, "target", ar->env.input,
+	                      "counter", (json_int_t)ar->inst_counter, "output",
+	                      ar->inst_out ? ar->inst_out : "");
+
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL || agentconf_state_path(ar->conf, SELFUPDATE_PENDING, p, sizeof(p)) != 0 ||
+	    file_replace(p, text, strlen(text)) != 0)
+		log_error("activity %s: the new agent is in place, but its note could not be kept",
+		          ar->env.id);
+	free(text);
+	agentaudit_log(ar->conf, "agent", "update_self_swapped", "activity %s: tether-agent %s "
+	               "in place of %s; starting it", ar->env.id, ar->inst_version, TETHER_VERSION);
+	log_info("activity %s: tether-agent %s is in place; this agent stops for it", ar->env.id,
+	         ar->inst_version);
+	ar->busy = 0;
+	ar->step = STEP_NONE;
+	ar->restart = 1;
+	event_base_loopbreak(ar->base);
+}
+
+int actrun_wants_restart(const struct actrun *ar)
+{
+	return ar != NULL && ar->restart;
+}
+
+/* At the start: an own update left a note. The old agent back (a result
+ * says it fell back) ends the activity failed; the new one waits for its
+ * server's first answer (actrun_server_answered). */
+static void actrun_self_resume(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48], r[AGENT_PATH_BYTES + 48], *text = NULL, *rtext = NULL;
+	char why[2 * ACTRUN_WHY_BYTES];
+	json_t *o = NULL, *res = NULL;
+	size_t len;
+
+	if (agentconf_state_path(ar->conf, SELFUPDATE_PENDING, p, sizeof(p)) != 0 ||
+	    file_read_all(p, 64 * 1024, &text, &len) != 0 ||
+	    (o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !actenv_id_ok(json_string_value(json_object_get(o, "id")) ?
+	                  json_string_value(json_object_get(o, "id")) : "")) {
+		free(text);
+		json_decref(o);
+		return;
+	}
+	memset(&ar->self_env, 0, sizeof(ar->self_env));
+	snprintf(ar->self_env.id, sizeof(ar->self_env.id), "%s",
+	         json_string_value(json_object_get(o, "id")));
+	snprintf(ar->self_env.kind, sizeof(ar->self_env.kind), "install");
+	snprintf(ar->self_env.name, sizeof(ar->self_env.name), SELFUPDATE_COMPONENT);
+	snprintf(ar->self_from, sizeof(ar->self_from), "%s",
+	         json_string_value(json_object_get(o, "from")) ?: "?");
+	snprintf(ar->self_to, sizeof(ar->self_to), "%s",
+	         json_string_value(json_object_get(o, "to")) ?: "?");
+	snprintf(ar->self_target, sizeof(ar->self_target), "%s",
+	         json_string_value(json_object_get(o, "target")) ?: "");
+	ar->self_counter = (long long)json_integer_value(json_object_get(o, "counter"));
+	if (agentconf_state_path(ar->conf, SELFUPDATE_RESULT, r, sizeof(r)) == 0 &&
+	    file_read_all(r, 4096, &rtext, &len) == 0 &&
+	    (res = json_loadb(rtext, len, 0, NULL)) != NULL) {
+		snprintf(why, sizeof(why), "the new tether-agent %s did not pass its health check "
+		         "after its start (%s); fell back to %s", ar->self_to,
+		         json_string_value(json_object_get(res, "why")) ?: "?", TETHER_VERSION);
+		agentaudit_log(ar->conf, "agent", "update_rolled_back", "activity %s: %s",
+		               ar->self_env.id, why);
+		(void)unlink(r);
+		(void)unlink(p);
+		actrun_finish(ar, &ar->self_env, "failed", -1, why, json_string_value(json_object_get(
+		              o, "output")) ?: "");
+	} else {
+		ar->self_waiting = 1;
+		log_info("self-update: this is tether-agent %s, on trial until its server answers",
+		         TETHER_VERSION);
+	}
+	free(text);
+	free(rtext);
+	json_decref(o);
+	json_decref(res);
+}
+
+void actrun_server_answered(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48], why[ACTRUN_WHY_BYTES];
+
+	if (ar == NULL || !ar->self_waiting)
+		return;
+	ar->self_waiting = 0;
+	if (agentconf_state_path(ar->conf, SELFUPDATE_OK, p, sizeof(p)) == 0)
+		(void)file_replace(p, "ok\n", 3);
+	(void)update_installed_set(ar->conf, SELFUPDATE_COMPONENT, ar->self_to, ar->self_counter,
+	                           ar->self_target);
+	snprintf(why, sizeof(why), "tether-agent updated from %.60s to %.60s; the new agent's "
+	         "server answered it", ar->self_from, ar->self_to);
+	agentaudit_log(ar->conf, "agent", "update_installed", "activity %s: %s", ar->self_env.id,
+	               why);
+	if (agentconf_state_path(ar->conf, SELFUPDATE_PENDING, p, sizeof(p)) == 0)
+		(void)unlink(p);
+	actrun_finish(ar, &ar->self_env, "done", 0, why, "");
+}
+
 /* install.rollback ended (fail or status): the result says what the device
  * runs now, from what it noted at its last good install. */
 static void actrun_install_undone(struct actrun *ar, const char *fail, int status)
@@ -581,7 +695,8 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 {
 	static const char *const heads[] = { "", "download and check (update fetch)",
 	                                     "install.command", "install.health",
-	                                     "install.rollback" };
+	                                     "install.rollback",
+	                                     "the new tether-agent checked and put in place" };
 	struct actrun *ar = arg;
 	struct capture *cap = ar->cap;     /* owns out: freed last */
 	char head[96], line[ACTRUN_WHY_BYTES], why[ACTRUN_WHY_BYTES + 64];
@@ -599,7 +714,8 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 	switch (step) {
 	case STEP_FETCH:
 		if (fail == NULL && status == UPDATE_STAGED && actrun_install_staged(ar, line) == 0) {
-			next = STEP_INSTALL;
+			next = strcmp(ar->env.name, SELFUPDATE_COMPONENT) == 0 ? STEP_SELF :
+			       STEP_INSTALL;
 		} else if (fail == NULL && status == UPDATE_CURRENT) {
 			snprintf(why, sizeof(why), "%.180s is installed already (%.60s)", ar->env.input,
 			         line);
@@ -646,12 +762,33 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 			         "status %d)", status);
 		actrun_install_undo(ar);
 		return;
+	case STEP_SELF:
+		if (fail == NULL && status == 0) {
+			actrun_self_swapped(ar);
+			return;
+		}
+		snprintf(why, sizeof(why), "the new tether-agent %.40s was not put in place: %.180s; "
+		         "this agent (%s) stays", ar->inst_version, fail ? fail : line, TETHER_VERSION);
+		agentaudit_log(ar->conf, "agent", "update_install_failed", "activity %s: "
+		               "tether-agent %s: %s", ar->env.id, ar->inst_version, fail ? fail : line);
+		actrun_install_end(ar, "failed", fail ? -1 : status, why);
+		return;
 	default:                              /* STEP_ROLLBACK */
 		actrun_install_undone(ar, fail, status);
 		return;
 	}
 	if ((rc = actrun_install_step(ar, next, why, sizeof(why))) != 0) {
-		if (next == STEP_INSTALL) {
+		if (next == STEP_SELF) {
+			/* the keeper's checks refused it before anything changed */
+			char text[ACTRUN_WHY_BYTES];
+
+			snprintf(text, sizeof(text), "%.200s", why);
+			snprintf(why, sizeof(why), "the new tether-agent %.40s was not put in place: "
+			         "%.180s; this agent (%s) stays", ar->inst_version, text, TETHER_VERSION);
+			agentaudit_log(ar->conf, "agent", "update_install_failed", "activity %s: "
+			               "tether-agent %s: %s", ar->env.id, ar->inst_version, text);
+			actrun_install_end(ar, "failed", -1, why);
+		} else if (next == STEP_INSTALL) {
 			actrun_install_end(ar, "failed", -1, why);
 		} else {
 			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.health could not be "
@@ -671,10 +808,11 @@ static int actrun_install_step(struct actrun *ar, int step, char *why, size_t wh
 	const char *inst[] = { "install", ar->inst_sha, NULL };
 	const char *health[] = { "health", NULL };
 	const char *undo[] = { "rollback", NULL };
+	const char *self[] = { "self", ar->inst_sha, ar->inst_version, NULL };
 	int rc;
 
 	rc = actrun_words(&ar->words, step == STEP_FETCH ? fetch : step == STEP_INSTALL ? inst :
-	                  step == STEP_HEALTH ? health : undo);
+	                  step == STEP_HEALTH ? health : step == STEP_SELF ? self : undo);
 	if (rc != 0) {
 		snprintf(why, whysz, "the step's words are too long");
 		return rc;
@@ -685,7 +823,8 @@ static int actrun_install_step(struct actrun *ar, int step, char *why, size_t wh
 	ar->step = step;
 	log_info("activity %s: %s", ar->env.id, step == STEP_FETCH ? "download and check" :
 	         step == STEP_INSTALL ? "install.command" : step == STEP_HEALTH ?
-	         "install.health" : "install.rollback");
+	         "install.health" : step == STEP_SELF ? "the agent's own update" :
+	         "install.rollback");
 	return capture_start(ar->base, ar->conf, &spec, actrun_install_ran, ar, &ar->cap, why,
 	                     whysz);
 }
@@ -697,9 +836,13 @@ static int actrun_allowed(const struct actrun *ar, const struct actenv *e, char 
 	int ok = strcmp(e->kind, "diag") == 0 ? agentconf_diag(ar->conf, e->name) != NULL :
 	         strcmp(e->kind, "collect") == 0 ? agentconf_collect(ar->conf, e->name) != NULL :
 	         strcmp(e->kind, "config") == 0 ? agentconf_config(ar->conf, e->name) != NULL :
-	         strcmp(e->kind, "install") == 0 ? ar->conf->has_install : 0;
+	         strcmp(e->kind, "install") == 0 ?
+	         (strcmp(e->name, SELFUPDATE_COMPONENT) == 0 ? ar->conf->self_update :
+	          ar->conf->has_install) : 0;
 
-	if (!ok && strcmp(e->kind, "install") == 0)
+	if (!ok && strcmp(e->kind, "install") == 0 && strcmp(e->name, SELFUPDATE_COMPONENT) == 0)
+		snprintf(why, whysz, "this device's agent.conf does not say self_update = yes");
+	else if (!ok && strcmp(e->kind, "install") == 0)
 		snprintf(why, whysz, "this device's agent.conf has no install.command");
 	else if (!ok)
 		snprintf(why, whysz, "%s.%s is not in this device's agent.conf", e->kind, e->name);
@@ -912,6 +1055,8 @@ static int actrun_start_one(struct actrun *ar, const char *id, json_t *st)
 
 	if (state == NULL || strcmp(state, "started") != 0)
 		return 0;
+	if (ar->self_waiting && strcmp(ar->self_env.id, id) == 0)
+		return 0;                          /* the own update this agent is the trial of */
 	memset(&e, 0, sizeof(e));
 	snprintf(e.id, sizeof(e.id), "%s", id);
 	snprintf(e.kind, sizeof(e.kind), "%s", kind != NULL ? kind : "?");
@@ -923,6 +1068,7 @@ static int actrun_start_one(struct actrun *ar, const char *id, json_t *st)
 
 void actrun_start(struct actrun *ar)
 {
+	actrun_self_resume(ar);
 	actrun_each(ar, actrun_start_one);
 	actrun_flush(ar);
 }

@@ -62,6 +62,11 @@ void actrun_free(struct actrun *ar);
  * refresh the trusted metadata (`update check` through the monitor, as
  * the agent's user) unless a refresh runs or already ran for it. */
 void actrun_repo_noticed(struct actrun *ar, int64_t version);
+/* An own update swapped the binary: the network part ends (with
+ * MONITOR_EXIT_UPDATE) for the monitor to run the new one. */
+int actrun_wants_restart(const struct actrun *ar);
+/* The server answered a ping (the own update's health check). */
+void actrun_server_answered(struct actrun *ar);
 /* Where a finished install asks for the new version to be reported now. */
 void actrun_set_devreport(struct actrun *ar, struct devreport *dr);
 

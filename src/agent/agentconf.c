@@ -25,7 +25,7 @@ static const char *const agentconf_keys[] = {
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
 	"collect.", "upload_rate", "config.", "activity_consent", "install.command",
-	"install.health", "install.rollback", "hardware", "download_rate", NULL
+	"install.health", "install.rollback", "hardware", "download_rate", "self_update", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -382,6 +382,8 @@ static void agentconf_add_collect(const char *key, const char *value, void *arg)
 	x->conf->ncollects++;
 }
 
+static int agentconf_yesno(const char *v, int *out);
+
 /* A byte rate: "0" (no cap) or at least 1K (K, M, G). */
 static int agentconf_rate(const struct config *cfg, const char *key, long dflt, long *out,
                           char *errbuf, size_t errsz)
@@ -415,6 +417,11 @@ static int agentconf_fill_install(struct agent_conf *c, const struct config *cfg
 	snprintf(c->hardware, sizeof(c->hardware), "%s", v);
 	if ((rc = agentconf_rate(cfg, "download_rate", 0, &c->download_rate, errbuf, errsz)) != 0)
 		return rc;
+	if (agentconf_yesno(config_get(cfg, "self_update", "no"), &c->self_update) != 0) {
+		snprintf(errbuf, errsz, "self_update = %.60s: use yes or no",
+		         config_get(cfg, "self_update", ""));
+		return TE_ERR_INVALID;
+	}
 	if ((v = config_get(cfg, "install.command", NULL)) != NULL) {
 		if ((rc = agentconf_split_argv(&c->install_cmd, "install.command", v, errbuf,
 		                               errsz)) != 0)

@@ -111,6 +111,7 @@ struct agent_conf {
 	struct agent_diag install_cmd, install_health, install_rollback;
 	int has_install, has_health, has_rollback;
 	char hardware[MAX_NAME_BYTES];       /* this device's hardware, "" unknown */
+	int self_update;                     /* self_update = yes: tether-agent releases (selfupdate.h) */
 	long download_rate;                  /* bytes/s of update downloads; 0: no cap */
 };
 

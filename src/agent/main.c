@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@
 #include "sftpchild.h"
 #include "support.h"
 #include "offline.h"
+#include "httpc.h"
+#include "selfupdate.h"
 #include "text.h"
 #include "tuf.h"
 #include "update.h"
@@ -73,6 +76,10 @@ static const char usage_text[] =
 	"               timestamp has expired only with --accept-expired and a reason,\n"
 	"               audited with who ran it; reported to the server at the next\n"
 	"               ping; run as root)\n"
+	"  tether-agent selftest --config FILE\n"
+	"               (the config and the device's keys load and the server answers a\n"
+	"               ping from this device; what the agent's own update asks of a new\n"
+	"               binary before it takes the old one's place)\n"
 	"  tether-agent --version\n";
 
 static void usage(FILE *f)
@@ -464,7 +471,7 @@ static int run_network(struct agent_conf *conf, int listen_fd)
 	actrun_start(actrun);
 	ping_start(ping);
 	event_base_dispatch(r.base);
-	rc = 0;
+	rc = actrun_wants_restart(actrun) ? MONITOR_EXIT_UPDATE : 0;
 out:
 	if (r.consent != NULL)
 		run_stop_workers(&r);
@@ -488,16 +495,65 @@ out:
 	}
 	EVP_PKEY_free(tpub);
 	SSL_CTX_free(ctx);
-	return rc == 0 ? 0 : rc == MONITOR_EXIT_CONFIG ? MONITOR_EXIT_CONFIG : 1;
+	return rc == 0 ? 0 : rc == MONITOR_EXIT_CONFIG || rc == MONITOR_EXIT_UPDATE ? rc : 1;
 }
 
-static int cmd_run(struct agent_conf *conf)
+static int cmd_run(struct agent_conf *conf, char **argv)
 {
+	char exe[PATH_MAX];
+	ssize_t n;
 	int rc;
 
 	if ((rc = run_precheck(conf)) != 0)
 		return rc;
+	/* The binary's path, for the agent's own update (selfupdate.h): the
+	 * one it was started as (a service's absolute ExecStart path), else
+	 * the one the kernel ran. */
+	if (strchr(argv[0], '/') != NULL && realpath(argv[0], exe) != NULL) {
+		selfupdate_set_self(exe, argv);
+	} else if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		selfupdate_set_self(exe, argv);
+	}
 	return monitor_run(conf, run_network) == 0 ? 0 : TE_ERR_SYS;
+}
+
+/* `tether-agent selftest`: what the agent's own update asks of a new
+ * binary before it takes the old one's place: the config and the device's
+ * keys load, and the server answers a ping from this device. */
+static int cmd_selftest(struct agent_conf *conf)
+{
+	char ca[AGENT_PATH_BYTES], crt[AGENT_PATH_BYTES], key[AGENT_PATH_BYTES], err[256];
+	char *body = NULL, *resp = NULL;
+	SSL_CTX *ctx = NULL;
+	int status = 0, rc;
+
+	agentconf_state_path(conf, "ca.crt", ca, sizeof(ca));
+	agentconf_state_path(conf, "device.crt", crt, sizeof(crt));
+	agentconf_state_path(conf, "device.key", key, sizeof(key));
+	if ((rc = tls_client_ctx_new(ca, crt, key, &ctx)) != 0 ||
+	    (rc = tls_ctx_expect_role(ctx, PKI_ROLE_SERVER)) != 0) {
+		fprintf(stderr, "tether-agent selftest: the device's keys do not load: %s\n",
+		        te_strerror(rc));
+		SSL_CTX_free(ctx);
+		return 1;
+	}
+	if ((body = ping_body_full(conf, 0, NULL, 0, NULL, NULL, -1)) == NULL ||
+	    httpc_request_sync_via(conf->server, agentconf_proxy(conf, conf->server), ctx, "POST",
+	                           "/api/v1/ping", NULL, body, 20, &status, &resp, err,
+	                           sizeof(err)) != 0 || status != 200) {
+		fprintf(stderr, "tether-agent selftest: the server did not answer this device (%s)\n",
+		        status != 0 ? "refused" : err);
+		rc = 1;
+	} else {
+		printf("tether-agent %s: config, keys and the server (%s) answer as device %s\n",
+		       TETHER_VERSION, conf->server, conf->serial);
+		rc = 0;
+	}
+	free(body);
+	free(resp);
+	SSL_CTX_free(ctx);
+	return rc;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -563,7 +619,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "enroll") != 0 && strcmp(cmd, "run") != 0 &&
 	    strcmp(cmd, "consent") != 0 && strcmp(cmd, "support-password") != 0 &&
 	    strcmp(cmd, "audit") != 0 && strcmp(cmd, "update") != 0 &&
-	    strcmp(cmd, "install") != 0) {
+	    strcmp(cmd, "install") != 0 && strcmp(cmd, "selftest") != 0) {
 		fprintf(stderr, "tether-agent: unknown command %s\n", cmd);
 		usage(stderr);
 		return 2;
@@ -608,6 +664,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "enroll") == 0 ||
+	     strcmp(cmd, "selftest") == 0 ||
 	     strcmp(cmd, "support-password") == 0) && a.nwords != 0) {
 		fprintf(stderr, "tether-agent %s: unexpected argument %s\n", cmd, a.words[0]);
 		return 2;
@@ -618,7 +675,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "enroll") == 0)
 		rc = cmd_enroll(conf, &a);
 	else if (strcmp(cmd, "run") == 0)
-		rc = cmd_run(conf);
+		rc = cmd_run(conf, argv);
+	else if (strcmp(cmd, "selftest") == 0)
+		rc = cmd_selftest(conf);
 	else if (strcmp(cmd, "consent") == 0)
 		rc = cmd_consent(conf, &a);
 	else if (strcmp(cmd, "support-password") == 0)

@@ -23,6 +23,7 @@
 #include "consent.h"
 #include "log.h"
 #include "privdrop.h"
+#include "selfupdate.h"
 #include "spawn.h"
 
 struct monitor {
@@ -41,6 +42,9 @@ struct monitor {
 	int backoff_s;
 	int stopping;
 	int status;
+	int reexec;                  /* after the stop: run the binary again (selfupdate.h) */
+	char reexec_path[AGENT_PATH_BYTES];   /* which one ("": the monitor's own) */
+	struct selfupdate_trial trial;
 	pid_t keepers[MONITOR_MAX_KEEPERS];
 };
 
@@ -169,6 +173,12 @@ static void monitor_network_gone(struct monitor *m, pid_t pid, int status)
 	m->net = 0;
 	if (m->stopping)
 		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == MONITOR_EXIT_UPDATE) {
+		log_info("monitor: the agent's binary was replaced; starting it");
+		m->stopping = 1;
+		m->reexec = 1;
+		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == MONITOR_EXIT_CONFIG) {
 		log_error("monitor: the network part cannot start; stopping");
 		m->stopping = 1;
@@ -454,10 +464,20 @@ static void monitor_loop(struct monitor *m)
 		/* The heartbeat pipe is read on each turn; a turn is at most
 		 * MONITOR_HEARTBEAT_S, so it needs no slot of its own. */
 		monitor_check_heartbeat(m);
+		if (selfupdate_trial_check(m->conf, &m->trial, now) < 0) {
+			selfupdate_fall_back(m->conf, &m->trial, "the new agent's server did not answer "
+			                     "it in time after its start");
+			snprintf(m->reexec_path, sizeof(m->reexec_path), "%s", m->trial.bin);
+			m->stopping = 1;
+			m->reexec = 1;
+			break;
+		}
 		wd = monitor_watchdog(m);
 		timeout = m->net > 0 ? wd : (int)(m->restart_at - now + 1) * 1000;
 		if (timeout > wd)
 			timeout = wd;
+		if (m->trial.active && timeout > 1000)
+			timeout = 1000;
 		pf[0] = (struct pollfd){ m->sigfd, POLLIN, 0 };
 		pf[1] = (struct pollfd){ m->chan, POLLIN, 0 };
 		if (poll(pf, m->chan >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
@@ -510,6 +530,13 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	log_info("monitor: running as uid %ld; children run %s", (long)geteuid(),
 	         m.mode == SPAWN_MODE_SUPPORT_USER ? "as the support user" :
 	         "in their own namespaces");
+	if (selfupdate_trial_begin(conf, &m.trial) < 0) {
+		selfupdate_fall_back(conf, &m.trial, "the new agent started too often without its "
+		                     "server answering");
+		snprintf(m.reexec_path, sizeof(m.reexec_path), "%s", m.trial.bin);
+		m.stopping = 1;
+		m.reexec = 1;
+	}
 	monitor_loop(&m);
 	monitor_stop(&m);
 	if (m.chan >= 0)
@@ -519,6 +546,8 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	close(m.sigfd);
 	close(m.listen_fd);
 	unlink(conf->consent_socket);
+	if (m.reexec)
+		selfupdate_reexec(m.reexec_path);   /* returns only when it could not */
 	return m.status;
 }
 

@@ -38,6 +38,7 @@
 #define MONITOR_STABLE_S      60     /* a run this long resets the backoff */
 #define MONITOR_STOP_GRACE_S  15     /* for the network part to end its sessions */
 #define MONITOR_EXIT_CONFIG   78     /* the network part cannot start at all: stop */
+#define MONITOR_EXIT_UPDATE   75     /* the agent's binary was replaced: run it again */
 #define MONITOR_HEARTBEAT_S   1      /* the network part's heartbeat period */
 /* Longer than anything the network part may legitimately block for (a spawn
  * waits up to SPAWN_START_TIMEOUT_S + 5 s for the monitor's answer). */

@@ -408,6 +408,8 @@ static void ping_done(int status, const char *body, size_t len,
 			p->reconcile = 0;
 		devreport_acked(p->report, p->status_sent);
 		ping_checkpoint(p, json_object_get(o, "checkpoint"));
+		if (p->actrun != NULL)
+			actrun_server_answered(p->actrun);
 		if (p->actrun != NULL && json_is_integer(json_object_get(o, "repo_timestamp")))
 			actrun_repo_noticed(p->actrun, (int64_t)json_integer_value(
 			                    json_object_get(o, "repo_timestamp")));

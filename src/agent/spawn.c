@@ -27,10 +27,12 @@
 
 #include "childproc.h"
 #include "actenv.h"
+#include "devstatus.h"
 #include "err.h"
 #include "log.h"
 #include "shell.h"
 #include "tuf.h"
+#include "selfupdate.h"
 #include "update.h"
 
 #define SPAWN_NENV        8
@@ -130,18 +132,25 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 	case SPAWN_KIND_UPDATE:
 		/* This very program's update worker, for one target of the
 		 * repository, as the agent's own user: it holds no key. */
-		if (conf->has_install && req->argc == 3 && strcmp(req->argv[0], "update-fetch") == 0 &&
+		if ((conf->has_install || conf->self_update) && req->argc == 3 &&
+		    strcmp(req->argv[0], "update-fetch") == 0 &&
 		    actenv_name_ok(req->argv[1]) && tuf_target_name_ok(req->argv[2]) &&
 		    req->flags == 0)
 			return 0;
-		if (conf->has_install && req->argc == 1 && strcmp(req->argv[0], "update-check") == 0 &&
+		if ((conf->has_install || conf->self_update) && req->argc == 1 &&
+		    strcmp(req->argv[0], "update-check") == 0 &&
 		    req->flags == 0)
 			return 0;
 		break;
 	case SPAWN_KIND_INSTALL:
 		/* The configured installer on the staged file the monitor copies
 		 * first (named by its SHA-256), or the health check or rollback. */
-		if (req->flags != 0 || !conf->has_install)
+		if (req->flags != 0)
+			break;
+		if (req->argc == 3 && strcmp(req->argv[0], "self") == 0 && conf->self_update &&
+		    spawn_hex64(req->argv[1]) && devstatus_version_ok(req->argv[2]))
+			return 0;
+		if (!conf->has_install)
 			break;
 		if (req->argc == 2 && strcmp(req->argv[0], "install") == 0 &&
 		    spawn_hex64(req->argv[1]))
@@ -290,13 +299,25 @@ static int spawn_identity(const struct agent_conf *conf, struct spawn_plan *p,
 static int spawn_install_plan(const struct agent_conf *conf, struct spawn_plan *p,
                               char *why, size_t whysz)
 {
-	const struct agent_diag *d = strcmp(p->req->argv[0], "install") == 0 ? &conf->install_cmd :
-	                             strcmp(p->req->argv[0], "health") == 0 ? &conf->install_health :
-	                             &conf->install_rollback;
+	const struct agent_diag *d;
 	char *argv[AGENT_DIAG_MAX_ARGS + 1];
 	size_t i;
 	int rc;
 
+	/* The agent's own update: checked and swapped here (selfupdate.h);
+	 * the child then says the new binary's version from its place. */
+	if (strcmp(p->req->argv[0], "self") == 0) {
+		if ((rc = selfupdate_install(conf, p->req->argv[1], p->req->argv[2], p->exe,
+		                             sizeof(p->exe), why, whysz)) != 0)
+			return rc;
+		p->argv[0] = p->exe;
+		p->argv[1] = "--version";
+		p->argv[2] = NULL;
+		p->ns = 0;
+		return 0;
+	}
+	d = strcmp(p->req->argv[0], "install") == 0 ? &conf->install_cmd :
+	    strcmp(p->req->argv[0], "health") == 0 ? &conf->install_health : &conf->install_rollback;
 	if (d == &conf->install_cmd &&
 	    (rc = update_stage_copy(conf, p->req->argv[1], p->staged, sizeof(p->staged), why,
 	                            whysz)) != 0)

@@ -1396,13 +1396,13 @@ repo_publish() {
 	wait_for 20 test -s "$SRV/repo/metadata/timestamp.json" || fail "the server signed no timestamp"
 }
 
-# repo_release RMDIR FILE NAME VERSION COUNTER [HARDWARE]: FILE added to the
-# folder repo_publish made, as the injector family's release injector/NAME
-# (component pump-fw), signed, published, and the server's new timestamp
-# waited for.
+# repo_release RMDIR FILE NAME VERSION COUNTER [HARDWARE [COMPONENT]]: FILE
+# added to the folder repo_publish made, as the injector family's release
+# injector/NAME (component pump-fw unless said), signed, published, and the
+# server's new timestamp waited for.
 repo_release() {
 	tether repo add "$1/R" "$2" --role injector --name "injector/$3" --product injector \
-		--hardware "${6:-inj-a}" --component pump-fw --version "$4" --counter "$5" >/dev/null ||
+		--hardware "${6:-inj-a}" --component "${7:-pump-fw}" --version "$4" --counter "$5" >/dev/null ||
 		fail "repo add $3"
 	tether repo sign "$1/R" injector --key "$1/injector" >/dev/null || fail "repo sign $3"
 	_rv=$(jq -r .signed.version "$SRV/repo/metadata/timestamp.json")
