@@ -328,6 +328,13 @@ static void api_ping_offline(struct http_req *r, const struct ping_req *p)
 {
 	const struct ping_offline *e;
 
+	if (p->offline_refused) {
+		log_warn("device %s: its offline install reports are malformed; left out",
+		         r->device.serial);
+		server_audit(r->srv, r->device.serial, "device_offline_install_refused",
+		             json_pack("{s:s, s:s}", "device", r->device.serial, "why",
+		                       "malformed offline_installs in a ping"));
+	}
 	for (size_t i = 0; i < p->n_offline; i++) {
 		e = &p->offline[i];
 		log_info("device %s: %s offline from a bundle: %s %s (by %s%s)", r->device.serial,

@@ -307,9 +307,15 @@ int ping_parse_request(const char *body, size_t len, struct ping_req *out)
 	if ((rc = ping_parse_ended(json_object_get(j, "ended"), out)) != 0 ||
 	    (rc = ping_parse_names(json_object_get(j, "diags"), &out->diags)) != 0)
 		goto out;
-	if ((rc = ping_parse_names(json_object_get(j, "files"), &out->files)) != 0 ||
-	    (rc = ping_parse_offline(json_object_get(j, "offline_installs"), out)) != 0)
+	if ((rc = ping_parse_names(json_object_get(j, "files"), &out->files)) != 0)
 		goto out;
+	/* Offline install reports the server cannot take do not cost the ping
+	 * either: a ping refused for them would be sent again and again. They
+	 * are left out, which the server logs, and audited as refused. */
+	if (ping_parse_offline(json_object_get(j, "offline_installs"), out) != 0) {
+		out->n_offline = 0;
+		out->offline_refused = 1;
+	}
 	/* A status the server cannot take does not cost the ping (a newer
 	 * agent's field, say): it is left out and why is logged. */
 	if ((w = json_object_get(j, "device_status")) != NULL)

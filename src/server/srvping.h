@@ -76,6 +76,7 @@ struct ping_req {
 	char status_why[128];                       /* ... present but refused: why */
 	struct devstatus devstatus;                 /* devstatus.h */
 	size_t n_offline;                           /* "offline_installs" */
+	int offline_refused;                        /* ... present, but malformed: left out */
 	struct ping_offline offline[PING_MAX_OFFLINE];
 };
 

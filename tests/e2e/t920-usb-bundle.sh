@@ -141,5 +141,14 @@ wait_for 60 sh -c "tether-server audit list --dir '$SRV' | grep device_offline_i
 	fail "the server never heard of the confirmed install"
 pass "an expired bundle installs only with the operator's confirmation, audited on both sides"
 
+# A malformed report does not cost the device its ping: left out, audited.
+code=$(curl -s -o "$WORK/ping.out" -w '%{http_code}' --cacert "$SRV/ca/root.crt" \
+	--cert "$AGENT_DIR/state/device.crt" --key "$AGENT_DIR/state/device.key" \
+	-H 'Content-Type: application/json' \
+	--data '{"version":"0.1.0","status":"ok","wait":false,"services":[],"offline_installs":[{"target":"../x"}]}' \
+	"https://127.0.0.1:$SERVER_PORT/api/v1/ping")
+[ "$code" = 200 ] || fail "a ping with a malformed offline report got $code: $(cat "$WORK/ping.out")"
+audit_has device_offline_install_refused "$SERIAL" "a malformed offline report is left out"
+
 tether-agent audit verify --config "$CONF" >/dev/null || fail "device trail broken"
 tether-server audit verify --dir "$SRV" >/dev/null || fail "server trail broken"
