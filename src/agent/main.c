@@ -538,7 +538,7 @@ static int cmd_selftest(struct agent_conf *conf)
 		SSL_CTX_free(ctx);
 		return 1;
 	}
-	if ((body = ping_body_full(conf, 0, NULL, 0, NULL, NULL, -1)) == NULL ||
+	if ((body = ping_body_full(conf, 0, NULL, 0, NULL, NULL, -1, NULL)) == NULL ||
 	    httpc_request_sync_via(conf->server, agentconf_proxy(conf, conf->server), ctx, "POST",
 	                           "/api/v1/ping", NULL, body, 20, &status, &resp, err,
 	                           sizeof(err)) != 0 || status != 200) {

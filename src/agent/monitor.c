@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "childproc.h"
@@ -530,6 +531,15 @@ int monitor_run(struct agent_conf *conf, monitor_network_fn network)
 	log_info("monitor: running as uid %ld; children run %s", (long)geteuid(),
 	         m.mode == SPAWN_MODE_SUPPORT_USER ? "as the support user" :
 	         "in their own namespaces");
+	/* The folder installs are copied into, before any spawn: a
+	 * specialist's child in namespace mode gets it covered (spawn.c). */
+	{
+		char inst[AGENT_PATH_BYTES + 16];
+
+		snprintf(inst, sizeof(inst), "%s-install", conf->state_dir);
+		if (mkdir(inst, 0700) != 0 && errno != EEXIST)
+			log_warn("monitor: cannot make %s: %s", inst, strerror(errno));
+	}
 	if (selfupdate_trial_begin(conf, &m.trial) < 0) {
 		selfupdate_fall_back(conf, &m.trial, "the new agent started too often without its "
 		                     "server answering");

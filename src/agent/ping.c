@@ -120,7 +120,7 @@ char *ping_body(const struct agent_conf *conf)
 
 char *ping_body_wait(const struct agent_conf *conf, int wait)
 {
-	return ping_body_full(conf, wait, NULL, 0, NULL, NULL, -1);
+	return ping_body_full(conf, wait, NULL, 0, NULL, NULL, -1, NULL);
 }
 
 /* What the device offers besides its services, by name only: its
@@ -139,7 +139,8 @@ static void ping_add_offers(const struct agent_conf *conf, json_t *o)
 }
 
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
-                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq)
+                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq,
+                     const json_t *offline)
 {
 	json_t *o, *svcs = json_array(), *a;
 	char *text = NULL;
@@ -156,14 +157,10 @@ char *ping_body_full(const struct agent_conf *conf, int wait, const struct conse
 		ping_add_offers(conf, o);
 	if (o != NULL && cp_seq >= 0)
 		json_object_set_new(o, "checkpoint_seq", json_integer(cp_seq));
-	if (o != NULL && conf->has_install) {
-		json_t *off = offline_pending(conf);
-
+	if (o != NULL && conf->has_install)
 		json_object_set_new(o, "repo_timestamp", json_integer(update_trusted_timestamp(conf)));
-		if (json_array_size(off) > 0)
-			json_object_set(o, "offline_installs", off);
-		json_decref(off);
-	}
+	if (o != NULL && json_array_size(offline) > 0)
+		json_object_set(o, "offline_installs", (json_t *)offline);
 	if (o != NULL && wait && (hold = ping_asked_hold_s(conf)) > 0)
 		json_object_set_new(o, "hold_s", json_integer(hold));
 	if (o != NULL && ended != NULL && nended != NULL) {
@@ -448,6 +445,7 @@ static void ping_done(int status, const char *body, size_t len,
 static void ping_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping *p = arg;
+	json_t *off;
 	char *body;
 	int rc;
 
@@ -458,21 +456,19 @@ static void ping_fire(evutil_socket_t fd, short what, void *arg)
 	 * sent again; with none yet, this ping counts as failed. */
 	/* Until a first answer told this run the server's time, ping without a
 	 * hold, so that the offset is learned, and reported, at once. */
+	/* The offline install reports read once: the count the server takes
+	 * with a 200 is the count this body carries. */
+	off = p->conf->has_install ? offline_pending(p->conf) : NULL;
 	if ((body = ping_body_full(p->conf, p->conf->longpoll && p->answered, p->consent,
-	                           p->reconcile, p->ended, &p->nended, p->cp_seq)) != NULL) {
+	                           p->reconcile, p->ended, &p->nended, p->cp_seq, off)) != NULL) {
 		free(p->body);
 		free(p->status_sent);
 		p->status_sent = NULL;
 		p->body = ping_body_status(body, devreport_pending(p->report), &p->status_sent);
 		p->sent_reconcile = p->reconcile;
-		p->noffline = 0;
-		if (p->conf->has_install) {
-			json_t *off = offline_pending(p->conf);
-
-			p->noffline = json_array_size(off);
-			json_decref(off);
-		}
+		p->noffline = json_array_size(off);
 	}
+	json_decref(off);
 	rc = p->body == NULL ? TE_ERR_NOMEM :
 	     httpc_request(p->http, "POST", "/api/v1/ping", NULL, p->body,
 	                   ping_done, p);

@@ -54,9 +54,11 @@ char *ping_body_wait(const struct agent_conf *conf, int wait);
  * when reconcile is set (the first ping after a start or a failure),
  * "sessions": every id consent holds, for the server to reconcile; with
  * cp_seq >= 0, "checkpoint_seq": the seq of the server checkpoint held, which
- * the server then does not send again. */
+ * the server then does not send again; "offline_installs" when offline
+ * (offline.h) holds any. */
 char *ping_body_full(const struct agent_conf *conf, int wait, const struct consent *consent,
-                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq);
+                     int reconcile, struct sessrec *ended, size_t *nended, int64_t cp_seq,
+                     const json_t *offline);
 
 /* body (malloc'd, taken) with "device_status": the JSON text status added;
  * *sent a copy of status (to acknowledge on a 200), NULL when status is

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "download.h"
 #include "err.h"
 #include "filerepl.h"
 #include "log.h"
@@ -128,10 +129,9 @@ static const char *selfupdate_line(char *out)
 /* Copy from into a new file at to (mode 0755), fsynced. */
 static int selfupdate_copy(const char *from, const char *to)
 {
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out;
-	ssize_t n;
-	int rc = 0;
+	int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out, rc;
+	int64_t len;
+	char sha[65];
 
 	if (in < 0)
 		return TE_ERR_IO;
@@ -140,12 +140,8 @@ static int selfupdate_copy(const char *from, const char *to)
 		close(in);
 		return TE_ERR_IO;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (fd_write_all(out, buf, (size_t)n) != 0) {
-			rc = TE_ERR_IO;
-			break;
-		}
-	if (n < 0 || fchmod(out, 0755) != 0 || fsync(out) != 0)
+	rc = file_copy_sha256(in, out, DOWNLOAD_MAX_BYTES, &len, sha);
+	if (rc == 0 && (fchmod(out, 0755) != 0 || fsync(out) != 0))
 		rc = TE_ERR_IO;
 	close(in);
 	close(out);

@@ -38,7 +38,7 @@
 #define SPAWN_NENV        8
 #define SPAWN_ENV_BYTES   (AGENT_PATH_BYTES + 32)
 #define SPAWN_MAP_BYTES   64
-#define SPAWN_AGENT_COVERS 3
+#define SPAWN_AGENT_COVERS 4
 #define SPAWN_MAX_COVERS  (SHELL_MAX_HIDE + SPAWN_AGENT_COVERS)
 #define SPAWN_FD_HIGH     64    /* where fds wait before they become 0..n-1 */
 
@@ -196,6 +196,7 @@ static int spawn_agent_covers(const struct agent_conf *conf, struct spawn_plan *
                               char *why, size_t whysz)
 {
 	char dirs[SPAWN_AGENT_COVERS][AGENT_PATH_BYTES];
+	struct stat st;
 	char *slash;
 	size_t i, k;
 	int skip;
@@ -204,8 +205,13 @@ static int spawn_agent_covers(const struct agent_conf *conf, struct spawn_plan *
 	snprintf(dirs[1], sizeof(dirs[1]), "%s", conf->consent_socket);
 	if ((slash = strrchr(dirs[1], '/')) != NULL)
 		*slash = '\0';
-	snprintf(dirs[2], sizeof(dirs[2]), "%s", conf->recordings_dir);
+	snprintf(dirs[2], sizeof(dirs[2]), "%.*s", (int)sizeof(dirs[2]) - 1, conf->recordings_dir);
+	/* where installs are copied and the agent's own update keeps its
+	 * trial (update.h): the monitor makes it at its start */
+	snprintf(dirs[3], sizeof(dirs[3]), "%.*s-install", (int)sizeof(dirs[3]) - 9, conf->state_dir);
 	for (i = 0; i < SPAWN_AGENT_COVERS; i++) {
+		if (i == 3 && (lstat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)))
+			continue;                      /* not there: nothing to hide */
 		if (dirs[i][0] != '/' || dirs[i][1] == '\0') {
 			snprintf(why, whysz, "cannot cover the agent's folder '%.*s'", 160, dirs[i]);
 			return TE_ERR_INVALID;
