@@ -110,10 +110,11 @@ static const char *api_reach_hint(const char *err, const char *proxy)
 	return "is tether-server running? check --server";
 }
 
-int api_send(const struct cli *cli, const char *server, const char *proxy,
-             SSL_CTX *ctx, const char *bearer, const char *method,
-             const char *path, const char *body_text, int *status,
-             json_t **out)
+/* api_send with a body of any type (NULL data: none). */
+static int api_send_raw(const struct cli *cli, const char *server, const char *proxy,
+                        SSL_CTX *ctx, const char *bearer, const char *method,
+                        const char *path, const char *ctype, const void *data,
+                        size_t datalen, int *status, json_t **out)
 {
 	char errbuf[API_ERRBUF_BYTES];
 	char *body = NULL;
@@ -125,11 +126,9 @@ int api_send(const struct cli *cli, const char *server, const char *proxy,
 	*out = NULL;
 	*status = 0;
 	errbuf[0] = '\0';
-	if (body_text == NULL && strcmp(method, "POST") == 0)
-		body_text = "{}";
-	r = httpc_request_sync_via(server, proxy, ctx, method, path, bearer,
-	                           body_text, HTTP_TIMEOUT_S, status, &body,
-	                           errbuf, sizeof(errbuf));
+	r = httpc_request_sync_raw(server, proxy, ctx, method, path, bearer, ctype, data,
+	                           datalen, HTTP_TIMEOUT_S, status, &body, errbuf,
+	                           sizeof(errbuf));
 	if (body != NULL)
 		len = strlen(body);
 	if (r != 0) {
@@ -161,6 +160,23 @@ out:
 	return r;
 }
 
+int api_send(const struct cli *cli, const char *server, const char *proxy,
+             SSL_CTX *ctx, const char *bearer, const char *method,
+             const char *path, const char *body_text, int *status,
+             json_t **out)
+{
+	if (body_text == NULL && strcmp(method, "POST") == 0)
+		body_text = "{}";
+	if (body_text != NULL && strlen(body_text) > MAX_HTTP_BODY_BYTES) {
+		*out = NULL;
+		*status = 0;
+		cliout_error(cli, "too_large", "the request to %s is too large", server);
+		return TE_ERR_TOO_LONG;
+	}
+	return api_send_raw(cli, server, proxy, ctx, bearer, method, path, "application/json",
+	                    body_text, body_text != NULL ? strlen(body_text) : 0, status, out);
+}
+
 void api_report(const struct cli *cli, const char *what, int status,
                 const json_t *resp)
 {
@@ -185,6 +201,40 @@ void api_report(const struct cli *cli, const char *what, int status,
 		             what, status);
 }
 
+/* The answer of an api_call or api_call_raw: 0 with *out, or printed. */
+static int api_answer(struct api *a, const char *what, int status, json_t *resp,
+                      json_t **out)
+{
+	if (status < 200 || status > 299) {
+		api_report(a->cli, what, status, resp);
+		json_decref(resp);
+		return status == 401 || status == 403 ? TE_ERR_DENIED : TE_ERR_PROTOCOL;
+	}
+	if (resp == NULL) {
+		cliout_error(a->cli, "bad_answer", "%s: the server's answer is not a "
+		             "JSON object — is --server a tether-server?", what);
+		return TE_ERR_PROTOCOL;
+	}
+	if (out != NULL)
+		*out = resp;
+	else
+		json_decref(resp);
+	return 0;
+}
+
+int api_call_raw(struct api *a, const char *what, const char *method, const char *path,
+                 const char *ctype, const void *data, size_t len, json_t **out)
+{
+	json_t *resp = NULL;
+	int status = 0, r;
+
+	if (out != NULL)
+		*out = NULL;
+	r = api_send_raw(a->cli, a->st->server, api_proxy(a->st->proxy, a->st->server), a->ctx,
+	                 a->st->token, method, path, ctype, data, len, &status, &resp);
+	return r != 0 ? r : api_answer(a, what, status, resp, out);
+}
+
 int api_call(struct api *a, const char *what, const char *method,
              const char *path, const json_t *body, json_t **out)
 {
@@ -198,24 +248,10 @@ int api_call(struct api *a, const char *what, const char *method,
 		return TE_ERR_NOMEM;
 	r = api_send(a->cli, a->st->server, api_proxy(a->st->proxy, a->st->server),
 	             a->ctx, a->st->token, method, path, text, &status, &resp);
-	if (r != 0)
-		goto out;
-	if (status < 200 || status > 299) {
-		api_report(a->cli, what, status, resp);
-		r = status == 401 || status == 403 ? TE_ERR_DENIED : TE_ERR_PROTOCOL;
-		goto out;
-	}
-	if (resp == NULL) {
-		cliout_error(a->cli, "bad_answer", "%s: the server's answer is not a "
-		             "JSON object — is --server a tether-server?", what);
-		r = TE_ERR_PROTOCOL;
-		goto out;
-	}
-	if (out != NULL) {
-		*out = resp;
+	if (r == 0) {
+		r = api_answer(a, what, status, resp, out);
 		resp = NULL;
 	}
-out:
 	if (text != NULL) {
 		/* Bodies may carry a one-time code. */
 		secret_wipe(text, strlen(text));

@@ -33,6 +33,10 @@ int api_ctx_new(const struct cli *cli, const char *ca_file, SSL_CTX **out);
 int api_call(struct api *a, const char *what, const char *method,
              const char *path, const json_t *body, json_t **out);
 
+/* The same with a body of any type: len bytes of ctype (a file's chunk). */
+int api_call_raw(struct api *a, const char *what, const char *method, const char *path,
+                 const char *ctype, const void *data, size_t len, json_t **out);
+
 /* For commands that make one request: open the saved login, POST body
  * (may be NULL) to path as api_call does, and close the login again. */
 int api_post(const struct cli *cli, const char *what, const char *path,

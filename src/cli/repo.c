@@ -849,7 +849,7 @@ int repo_main(const struct cli *cli, int argc, char **argv)
 	static const struct cliargs_cmd cmds[] = {
 		{ "keygen", repo_keygen }, { "init", repo_init }, { "root", repo_root },
 		{ "delegate", repo_delegate }, { "add", repo_add }, { "sign", repo_sign },
-		{ "status", repo_status },
+		{ "status", repo_status }, { "publish", repo_publish },
 	};
 
 	return cliargs_dispatch(cli, "repo", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);

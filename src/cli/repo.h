@@ -6,5 +6,7 @@
 #include "cliout.h"
 
 int repo_main(const struct cli *cli, int argc, char **argv);
+/* `tether repo publish DIR` (repopub.c): through the API, repo:publish. */
+int repo_publish(const struct cli *cli, int argc, char **argv);
 
 #endif

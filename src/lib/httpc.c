@@ -615,6 +615,25 @@ int httpc_request_sync_via(const char *base_url, const char *proxy_url,
                            int timeout_s, int *status, char **body,
                            char *errbuf, size_t errsz)
 {
+	if (json_body != NULL && strlen(json_body) > MAX_HTTP_BODY_BYTES) {
+		*status = 0;
+		*body = NULL;
+		if (errbuf != NULL && errsz > 0)
+			snprintf(errbuf, errsz, "cannot start request: %s", te_strerror(TE_ERR_TOO_LONG));
+		return TE_ERR_TOO_LONG;
+	}
+	return httpc_request_sync_raw(base_url, proxy_url, ctx, method, path, bearer,
+	                              "application/json", json_body,
+	                              json_body != NULL ? strlen(json_body) : 0, timeout_s,
+	                              status, body, errbuf, errsz);
+}
+
+int httpc_request_sync_raw(const char *base_url, const char *proxy_url,
+                           SSL_CTX *ctx, const char *method, const char *path,
+                           const char *bearer, const char *ctype, const void *data,
+                           size_t len, int timeout_s, int *status, char **body,
+                           char *errbuf, size_t errsz)
+{
 	struct httpc_sync s;
 	struct httpc *h = NULL;
 	int r;
@@ -635,7 +654,8 @@ int httpc_request_sync_via(const char *base_url, const char *proxy_url,
 		goto out;
 	}
 	httpc_set_timeout(h, timeout_s > 0 ? timeout_s : HTTP_TIMEOUT_S);
-	if ((r = httpc_request(h, method, path, bearer, json_body, httpc_sync_cb, &s)) != 0) {
+	if ((r = httpc_request_raw(h, method, path, bearer, ctype, data, len, httpc_sync_cb,
+	                           &s)) != 0) {
 		snprintf(s.err, sizeof(s.err), "cannot start request: %s", te_strerror(r));
 		goto out;
 	}

@@ -78,4 +78,11 @@ int httpc_request_sync_via(const char *base_url, const char *proxy_url,
                            int timeout_s, int *status, char **body,
                            char *errbuf, size_t errsz);
 
+/* The same with a body of any type (httpc_request_raw): len bytes of ctype. */
+int httpc_request_sync_raw(const char *base_url, const char *proxy_url,
+                           SSL_CTX *ctx, const char *method, const char *path,
+                           const char *bearer, const char *ctype, const void *data,
+                           size_t len, int timeout_s, int *status, char **body,
+                           char *errbuf, size_t errsz);
+
 #endif

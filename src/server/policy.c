@@ -41,7 +41,7 @@ static const char *const policy_words[] = {
 	POLICY_APPROVALS_DECIDE, POLICY_SITES_VIEW, POLICY_SITE_SWITCH, POLICY_SITE_APPROVAL,
 	POLICY_FILES_COLLECT, POLICY_RECORDS_VIEW, POLICY_QUEUE_VIEW, POLICY_QUEUE_ADD,
 	POLICY_QUEUE_CANCEL, POLICY_CONFIG_CHANGE, POLICY_SOFTWARE_INSTALL, POLICY_ADVISORIES_VIEW,
-	"shell", "files:read", "files:write", "patient_records", NULL,
+	POLICY_REPO_PUBLISH, "shell", "files:read", "files:write", "patient_records", NULL,
 };
 
 static const char policy_default[] =
@@ -61,7 +61,8 @@ static const char policy_default[] =
 	"#            queue; queueing also needs diag:NAME, files:collect,\n"
 	"#            config:change or software:install for its kind)\n"
 	"#            advisories:view (imported OSV advisories matched against the\n"
-	"#            fleet)\n"
+	"#            fleet) repo:publish (a release manager's signed releases\n"
+	"#            uploaded with tether repo publish)\n"
 	"#   session: forward:NAME forward:* files:read files:write (includes read)\n"
 	"#            shell diag:NAME diag:* patient_records\n"
 	"# patient_records is in no role by default: add it to a role to let it ask\n"
@@ -75,7 +76,7 @@ static const char policy_default[] =
 	" site:switch site:approval session:end:site records:view queue:view\n"
 	"role.customer_viewer = devices:view sites:view approvals:view records:view queue:view\n"
 	"role.release_manager = devices:view advisories:view queue:view queue:add"
-	" queue:cancel software:install\n"
+	" queue:cancel software:install repo:publish\n"
 	"role.administrator = devices:view users:view sites:view session:end:any site:switch"
 	" site:approval audit:read records:view queue:view queue:cancel advisories:view\n"
 	"role.auditor = devices:view sites:view audit:read records:view queue:view"

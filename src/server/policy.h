@@ -52,6 +52,7 @@
 #define POLICY_CONFIG_CHANGE   "config:change"
 #define POLICY_SOFTWARE_INSTALL "software:install"
 #define POLICY_ADVISORIES_VIEW "advisories:view"
+#define POLICY_REPO_PUBLISH    "repo:publish"
 
 struct policy_role {
 	char name[POLICY_ROLE_BYTES];       /* "specialist", "auditor", ... */

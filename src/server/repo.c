@@ -2,6 +2,7 @@
  * fresh (repo.h). */
 #include "repo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -229,6 +230,33 @@ void repo_tick(struct server *srv)
 	o->marker = st.st_mtim;
 }
 
+/* Give the folder fd and the folders under it (not the files: they stay
+ * as published) to uid, at most depth deep. */
+static int repo_chown_folders(int fd, uid_t uid, gid_t gid, int depth)
+{
+	struct dirent *de;
+	int sub, dup_fd, rc = 0;
+	DIR *d;
+
+	if (fchown(fd, uid, gid) != 0)
+		return TE_ERR_IO;
+	if (depth <= 0 || (dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;
+	if ((d = fdopendir(dup_fd)) == NULL) {
+		close(dup_fd);
+		return TE_ERR_IO;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    (sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		rc = repo_chown_folders(sub, uid, gid, depth - 1);
+		close(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
 int repo_prepare(struct server *srv)
 {
 	char p[PATH_MAX + 32];
@@ -265,6 +293,17 @@ int repo_prepare(struct server *srv)
 	snprintf(p, sizeof(p), "%s/repo/targets", srv->cfg.dir);
 	if ((o->targetsfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		log_error("repository: cannot open %s: %s", p, strerror(errno));
+		return TE_ERR_IO;
+	}
+	/* A release manager's upload (repopub.h) is renamed into targets by
+	 * the dropped server, which therefore owns its folders; the files in
+	 * them are never rewritten, only added (content-addressed names). */
+	errno = 0;
+	if (geteuid() == 0 && srv->cfg.user[0] != '\0' &&
+	    ((pw = getpwnam(srv->cfg.user)) == NULL ||
+	     repo_chown_folders(o->targetsfd, pw->pw_uid, pw->pw_gid, TUF_MAX_NAME_BYTES / 2) != 0)) {
+		log_error("repository: cannot give %s and its folders to %s: %s", p, srv->cfg.user,
+		          errno != 0 ? strerror(errno) : "no such user");
 		return TE_ERR_IO;
 	}
 	return 0;

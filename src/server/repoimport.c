@@ -27,12 +27,12 @@
 #include "tufonline.h"
 
 struct repoimport {
-	const char *dir, *src;
-	char meta[PATH_MAX];             /* DIR/repo/metadata */
+	const struct repoimport_dirs *d;
 	char *msg;
 	size_t msgsz, msglen;
 	json_t *root;                    /* the newest trusted root */
-	json_t *online[2];               /* snapshot and timestamp key objects */
+	uid_t uid;                       /* new folders under targets get its owner */
+	gid_t gid;
 	int64_t now;
 };
 
@@ -57,14 +57,14 @@ static int repoimport_say(struct repoimport *x, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int repoimport_load(const char *path, json_t **md)
+static int repoimport_load(int dirfd, const char *name, json_t **md)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	*md = NULL;
-	if ((rc = file_read_all(path, TUF_MAX_META_BYTES, &text, &len)) != 0)
+	if ((rc = file_read_all_at(dirfd, name, TUF_MAX_META_BYTES, &text, &len)) != 0)
 		return rc;
 	rc = tuf_parse(text, len, md);
 	free(text);
@@ -74,13 +74,13 @@ static int repoimport_load(const char *path, json_t **md)
 static int repoimport_save(struct repoimport *x, long long version, const char *name,
                            const json_t *md)
 {
-	char p[PATH_MAX + 128], *text = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS);
+	char p[MAX_NAME_BYTES + 64], *text = json_dumps(md, JSON_COMPACT | JSON_SORT_KEYS);
 	int rc;
 
 	if (text == NULL)
 		return TE_ERR_NOMEM;
-	snprintf(p, sizeof(p), "%s/%lld.%s.json", x->meta, version, name);
-	rc = file_replace_mode(p, text, strlen(text), 0644);
+	snprintf(p, sizeof(p), "%lld.%s.json", version, name);
+	rc = file_replace_at(x->d->metafd, p, text, strlen(text), 0644);
 	free(text);
 	return rc;
 }
@@ -110,18 +110,6 @@ long long repoimport_newest_at(int dirfd, const char *name)
 	}
 	closedir(d);
 	return best;
-}
-
-long long repoimport_newest(const char *metadir, const char *name)
-{
-	int fd = open(metadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long long v;
-
-	if (fd < 0)
-		return 0;
-	v = repoimport_newest_at(fd, name);
-	close(fd);
-	return v;
 }
 
 static int repoimport_pub(const char *path, json_t **key)
@@ -170,7 +158,7 @@ static int repoimport_root_online(struct repoimport *x, const json_t *rs, long l
 	long th;
 
 	for (int i = 0; i < 2; i++) {
-		if (tuf_role_keys(rs, roles[i], &ids, &th) != 0 || tuf_keyid(x->online[i], id) != 0 ||
+		if (tuf_role_keys(rs, roles[i], &ids, &th) != 0 || tuf_keyid(x->d->online[i], id) != 0 ||
 		    json_array_size(ids) != 1 || th != 1 ||
 		    strcmp(json_string_value(json_array_get(ids, 0)), id) != 0)
 			return repoimport_say(x, TE_ERR_MISMATCH, "root version %lld: its %s role "
@@ -183,8 +171,8 @@ static int repoimport_root_online(struct repoimport *x, const json_t *rs, long l
 /* New root versions, in order from the one served (or from 1). */
 static int repoimport_roots(struct repoimport *x, int *added)
 {
-	char p[PATH_MAX + 64];
-	long long v = repoimport_newest(x->meta, "root");
+	char p[64];
+	long long v = repoimport_newest_at(x->d->metafd, "root");
 	const json_t *ids;
 	int64_t ver, exp;
 	json_t *md;
@@ -192,13 +180,13 @@ static int repoimport_roots(struct repoimport *x, int *added)
 	int rc;
 
 	if (v > 0) {
-		snprintf(p, sizeof(p), "%s/%lld.root.json", x->meta, v);
-		if ((rc = repoimport_load(p, &x->root)) != 0)
+		snprintf(p, sizeof(p), "%lld.root.json", v);
+		if ((rc = repoimport_load(x->d->metafd, p, &x->root)) != 0)
 			return repoimport_say(x, rc, "the served root %s cannot be read", p);
 	}
 	for (;; v++) {
-		snprintf(p, sizeof(p), "%s/metadata/%lld.root.json", x->src, v + 1);
-		if ((rc = repoimport_load(p, &md)) == TE_ERR_NOT_FOUND)
+		snprintf(p, sizeof(p), "metadata/%lld.root.json", v + 1);
+		if ((rc = repoimport_load(x->d->srcfd, p, &md)) == TE_ERR_NOT_FOUND)
 			break;
 		if (rc != 0)
 			return repoimport_say(x, rc, "%s: not a TUF document", p);
@@ -230,15 +218,15 @@ static int repoimport_roots(struct repoimport *x, int *added)
 		repoimport_say(x, 0, "root version %lld", v + 1);
 	}
 	if (x->root == NULL)
-		return repoimport_say(x, TE_ERR_NOT_FOUND, "%s/metadata/1.root.json is missing: a "
-		                      "repository starts with root version 1 (tether repo init)", x->src);
+		return repoimport_say(x, TE_ERR_NOT_FOUND, "metadata/1.root.json is missing: a "
+		                      "repository starts with root version 1 (tether repo init)");
 	return 0;
 }
 
-/* The kept file at path still has the SHA-256 its name says. */
-static int repoimport_kept_ok(const char *path, const char *sha)
+/* The kept file name (under targets) still has the SHA-256 its name says. */
+static int repoimport_kept_ok(int dirfd, const char *name, const char *sha)
 {
-	int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	char got[65] = "";
 	int64_t len = 0;
 	int ok = in >= 0 && file_copy_sha256(in, -1, INT64_MAX, &len, got) == 0 &&
@@ -249,63 +237,88 @@ static int repoimport_kept_ok(const char *path, const char *sha)
 	return ok;
 }
 
-/* Copy src/targets/NAME to DIR/repo/targets/PARENT/SHA256.BASE, checking
- * its length and SHA-256 on the way. */
+/* The folders of to (a name under targets), made when missing and given
+ * to the owner of targets (a root-run import must not leave a folder the
+ * server, once dropped, cannot add to). */
+static int repoimport_parents(struct repoimport *x, char *to)
+{
+	char *slash;
+	int rc = 0;
+
+	for (slash = to; rc == 0 && (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		if (mkdirat(x->d->targetsfd, to, 0755) == 0) {
+			if (geteuid() == 0 && x->uid != 0 &&
+			    fchownat(x->d->targetsfd, to, x->uid, x->gid, AT_SYMLINK_NOFOLLOW) != 0)
+				rc = repoimport_say(x, TE_ERR_IO, "cannot give targets/%s to the server's "
+				                    "user: %s", to, strerror(errno));
+		} else if (errno != EEXIST) {
+			rc = repoimport_say(x, TE_ERR_IO, "cannot create targets/%s: %s", to,
+			                    strerror(errno));
+		}
+		*slash = '/';
+	}
+	return rc;
+}
+
+/* Put the publication's targets/NAME in targets as PARENT/SHA256.BASE,
+ * checking its length and SHA-256 on the way: copied from a release
+ * manager's folder, or, when the publication is the server's own upload
+ * (take_targets), read once and renamed in. */
 static int repoimport_target(struct repoimport *x, const char *name, const json_t *t)
 {
-	char from[PATH_MAX + 256], to[PATH_MAX + 512], tmp[PATH_MAX + 520], got[65];
+	char from[TUF_MAX_TARGET_BYTES + 16], to[TUF_MAX_TARGET_BYTES + 80],
+	     tmp[TUF_MAX_TARGET_BYTES + 88], got[65];
 	const char *sha = json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256"));
 	const json_t *lj = json_object_get(t, "length");
 	const char *base = strrchr(name, '/');
+	int take = x->d->take_targets;
 	int64_t total = 0;
 	struct stat st;
-	int in, out, rc;
-	char *slash;
+	int in, out = -1, rc;
 
 	if (!tuf_target_name_ok(name) || strlen(name) > TUF_MAX_TARGET_BYTES || sha == NULL ||
 	    strlen(sha) != 64 ||
 	    !json_is_integer(lj) || json_integer_value(lj) < 0)
 		return repoimport_say(x, TE_ERR_INVALID, "target %.200s: a path of [A-Za-z0-9._-] "
 		                      "parts with a length and a sha256 is needed", name);
-	snprintf(from, sizeof(from), "%s/targets/%s", x->src, name);
-	snprintf(to, sizeof(to), "%s/../targets/%.*s%s%s.%s", x->meta,
-	         base != NULL ? (int)(base - name) : 0, name, base != NULL ? "/" : "", sha,
-	         base != NULL ? base + 1 : name);
-	if (lstat(to, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == json_integer_value(lj) &&
-	    repoimport_kept_ok(to, sha))
+	snprintf(from, sizeof(from), "targets/%s", name);
+	snprintf(to, sizeof(to), "%.*s%s%s.%s", base != NULL ? (int)(base - name) : 0, name,
+	         base != NULL ? "/" : "", sha, base != NULL ? base + 1 : name);
+	if (fstatat(x->d->targetsfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == json_integer_value(lj) && repoimport_kept_ok(x->d->targetsfd, to, sha))
 		return 0;                 /* kept already (content-addressed), and intact */
-	for (slash = strstr(to, "/../targets/") + 12; (slash = strchr(slash, '/')) != NULL; slash++) {
-		*slash = '\0';
-		if (mkdir(to, 0755) != 0 && errno != EEXIST) {
-			*slash = '/';
-			return repoimport_say(x, TE_ERR_IO, "cannot create %s", to);
-		}
-		*slash = '/';
-	}
+	if ((rc = repoimport_parents(x, to)) != 0)
+		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return repoimport_say(x, TE_ERR_NOT_FOUND, "target %s: %s is missing", name, from);
-	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+	if ((in = openat(x->d->srcfd, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return repoimport_say(x, TE_ERR_NOT_FOUND, "target %s: %s is missing", name,
+		                      take ? "its upload" : from);
+	if (!take && (out = openat(x->d->targetsfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	                           O_CLOEXEC, 0644)) < 0) {
 		close(in);
-		return repoimport_say(x, TE_ERR_IO, "target %s: cannot write %s: %s", name, tmp,
-		                      strerror(errno));
+		return repoimport_say(x, TE_ERR_IO, "target %s: cannot write targets/%s: %s", name,
+		                      tmp, strerror(errno));
 	}
 	rc = file_copy_sha256(in, out, (int64_t)json_integer_value(lj), &total, got);
 	if (rc == TE_ERR_TOO_LONG)
 		repoimport_say(x, TE_ERR_MISMATCH, "target %s: longer than its declared length %lld",
 		               name, (long long)json_integer_value(lj));
 	else if (rc != 0)
-		repoimport_say(x, rc, "target %s: cannot copy it: %s", name, strerror(errno));
+		repoimport_say(x, rc, "target %s: cannot read it: %s", name, strerror(errno));
 	else if (total != json_integer_value(lj) || strcmp(got, sha) != 0)
 		rc = repoimport_say(x, TE_ERR_MISMATCH, "target %s: its bytes do not match the "
 		                    "length and SHA-256 its role signed", name);
-	else if (fsync(out) != 0 || rename(tmp, to) != 0)
+	else if (take ? (fchmod(in, 0644) != 0 || fsync(in) != 0 ||
+	                 renameat(x->d->srcfd, from, x->d->targetsfd, to) != 0)
+	              : (fsync(out) != 0 || renameat(x->d->targetsfd, tmp, x->d->targetsfd, to) != 0))
 		rc = repoimport_say(x, TE_ERR_IO, "target %s: cannot keep it: %s", name,
 		                    strerror(errno));
 	close(in);
-	close(out);
-	if (rc != 0)
-		unlink(tmp);
+	if (out >= 0)
+		close(out);
+	if (rc != 0 && !take)
+		unlinkat(x->d->targetsfd, tmp, 0);
 	return rc == TE_ERR_TOO_LONG ? TE_ERR_MISMATCH : rc;
 }
 
@@ -315,8 +328,8 @@ static int repoimport_target(struct repoimport *x, const char *name, const json_
 static int repoimport_role(struct repoimport *x, const char *name, const json_t *keys,
                            const json_t *ids, long th, const json_t *paths, int *changed)
 {
-	char p[PATH_MAX + 128], *a = NULL, *b = NULL;
-	long long served = repoimport_newest(x->meta, name);
+	char p[MAX_NAME_BYTES + 64], *a = NULL, *b = NULL;
+	long long served = repoimport_newest_at(x->d->metafd, name);
 	json_t *md = NULL, *old = NULL, *pat;
 	const json_t *targets;
 	const char *tn;
@@ -326,8 +339,8 @@ static int repoimport_role(struct repoimport *x, const char *name, const json_t 
 	int rc, inside;
 
 	*changed = 0;
-	snprintf(p, sizeof(p), "%s/metadata/%s.json", x->src, name);
-	if ((rc = repoimport_load(p, &md)) != 0) {
+	snprintf(p, sizeof(p), "metadata/%s.json", name);
+	if ((rc = repoimport_load(x->d->srcfd, p, &md)) != 0) {
 		if (rc == TE_ERR_NOT_FOUND && served > 0)
 			return 0;             /* nothing new for it */
 		return repoimport_say(x, rc, "role %s: %s is missing or not a TUF document", name, p);
@@ -361,8 +374,8 @@ static int repoimport_role(struct repoimport *x, const char *name, const json_t 
 		goto out;
 	}
 	if (ver == served) {
-		snprintf(p, sizeof(p), "%s/%lld.%s.json", x->meta, served, name);
-		rc = repoimport_load(p, &old);
+		snprintf(p, sizeof(p), "%lld.%s.json", served, name);
+		rc = repoimport_load(x->d->metafd, p, &old);
 		if (rc == 0)
 			rc = cjson_encode(json_object_get(old, "signed"), TUF_MAX_META_BYTES, &a, &la);
 		if (rc == 0)
@@ -410,15 +423,14 @@ out:
 static int repoimport_targets(struct repoimport *x, int *added)
 {
 	const json_t *rs = json_object_get(x->root, "signed"), *ids, *d, *dids;
-	char p[PATH_MAX + 64];
+	const char *p = "metadata/targets.json";
 	json_t *tg = NULL;
 	const json_t *dl, *roles;
 	size_t i;
 	long th, dth;
 	int rc, changed;
 
-	snprintf(p, sizeof(p), "%s/metadata/targets.json", x->src);
-	if ((rc = repoimport_load(p, &tg)) != 0)
+	if ((rc = repoimport_load(x->d->srcfd, p, &tg)) != 0)
 		return repoimport_say(x, rc, "%s is missing or not a TUF document", p);
 	if (tuf_role_keys(rs, "targets", &ids, &th) != 0 ||
 	    tuf_verify(tg, json_object_get(rs, "keys"), ids, th, NULL) != 0) {
@@ -460,38 +472,75 @@ static int repoimport_targets(struct repoimport *x, int *added)
 	return rc;
 }
 
-int repoimport_run(const char *dir, const char *src, char *msg, size_t msgsz)
+int repoimport_run_at(const struct repoimport_dirs *d, char *msg, size_t msgsz)
 {
 	struct repoimport x;
-	char p[PATH_MAX + 64];
+	struct stat st;
+	char stamp[32];
 	int rc, added = 0;
 
 	memset(&x, 0, sizeof(x));
-	x.dir = dir;
-	x.src = src;
+	x.d = d;
 	x.msg = msg;
 	x.msgsz = msgsz;
 	x.now = (int64_t)time(NULL);
 	if (msgsz > 0)
 		msg[0] = '\0';
-	snprintf(x.meta, sizeof(x.meta), "%s/repo/metadata", dir);
-	snprintf(p, sizeof(p), "%s/repo/targets", dir);
-	if ((mkdir(x.meta, 0755) != 0 && errno != EEXIST) || (mkdir(p, 0755) != 0 && errno != EEXIST))
-		return repoimport_say(&x, TE_ERR_IO, "cannot create %s: %s", x.meta, strerror(errno));
-	if ((rc = repoimport_online_keys(dir, &x.online[0], &x.online[1])) != 0)
-		return repoimport_say(&x, rc, "the server's online keys (%s/repo/keys) cannot be read: "
-		                      "start the server once, or tether-server init", dir);
+	if (fstat(d->targetsfd, &st) != 0)
+		return repoimport_say(&x, TE_ERR_IO, "cannot read the targets folder: %s",
+		                      strerror(errno));
+	x.uid = st.st_uid;
+	x.gid = st.st_gid;
 	if ((rc = repoimport_roots(&x, &added)) == 0 &&
 	    (rc = repoimport_targets(&x, &added)) == 0 && added > 0) {
-		snprintf(p, sizeof(p), "%s/%s", x.meta, REPO_MARKER);
-		snprintf(x.meta, sizeof(x.meta), "%lld\n", (long long)x.now);
-		if (file_replace_mode(p, x.meta, strlen(x.meta), 0644) != 0)
-			rc = repoimport_say(&x, TE_ERR_IO, "cannot touch %s", p);
+		snprintf(stamp, sizeof(stamp), "%lld\n", (long long)x.now);
+		if (file_replace_at(d->metafd, REPO_MARKER, stamp, strlen(stamp), 0644) != 0)
+			rc = repoimport_say(&x, TE_ERR_IO, "cannot touch metadata/%s", REPO_MARKER);
 	}
 	if (rc == 0 && added == 0)
 		repoimport_say(&x, 0, "nothing new: every role is served at this version already");
 	json_decref(x.root);
-	json_decref(x.online[0]);
-	json_decref(x.online[1]);
+	return rc;
+}
+
+int repoimport_run(const char *dir, const char *src, char *msg, size_t msgsz)
+{
+	struct repoimport_dirs d = { .metafd = -1, .targetsfd = -1, .srcfd = -1 };
+	json_t *online[2] = { NULL, NULL };
+	char p[PATH_MAX + 64];
+	int rc;
+
+	if (msgsz > 0)
+		msg[0] = '\0';
+	snprintf(p, sizeof(p), "%s/repo/metadata", dir);
+	(void)mkdir(p, 0755);
+	d.metafd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%s/repo/targets", dir);
+	(void)mkdir(p, 0755);
+	d.targetsfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d.srcfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d.metafd < 0 || d.targetsfd < 0) {
+		snprintf(msg, msgsz, "cannot open %s/repo/metadata and targets: %s\n", dir,
+		         strerror(errno));
+		rc = TE_ERR_IO;
+	} else if (d.srcfd < 0) {
+		snprintf(msg, msgsz, "cannot open the folder %s: %s\n", src, strerror(errno));
+		rc = TE_ERR_NOT_FOUND;
+	} else if ((rc = repoimport_online_keys(dir, &online[0], &online[1])) != 0) {
+		snprintf(msg, msgsz, "the server's online keys (%s/repo/keys) cannot be read: "
+		         "start the server once, or tether-server init\n", dir);
+	} else {
+		d.online[0] = online[0];
+		d.online[1] = online[1];
+		rc = repoimport_run_at(&d, msg, msgsz);
+	}
+	json_decref(online[0]);
+	json_decref(online[1]);
+	if (d.metafd >= 0)
+		close(d.metafd);
+	if (d.targetsfd >= 0)
+		close(d.targetsfd);
+	if (d.srcfd >= 0)
+		close(d.srcfd);
 	return rc;
 }

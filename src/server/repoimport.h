@@ -14,7 +14,13 @@
  * The files land under DIR/repo in the layout clients fetch
  * (metadata/N.ROLE.json, targets/PATH/SHA256.NAME), written whole before
  * the metadata that names them, and DIR/repo/metadata/.published is
- * touched so that the running server signs a new snapshot and timestamp. */
+ * touched so that the running server signs a new snapshot and timestamp.
+ *
+ * Two ways in: `tether-server repo publish` (root, on the server's host:
+ * repoimport_run, paths) and a release manager's upload through the API
+ * (api_repo.c, the dropped server: repoimport_run_at on folders it opened
+ * while root). Only one runs at a time in one server; the two at once are
+ * not locked against each other. */
 #ifndef TETHER_SERVER_REPOIMPORT_H
 #define TETHER_SERVER_REPOIMPORT_H
 
@@ -30,12 +36,24 @@
  * refused role is served; roots and roles before it that passed stay). */
 int repoimport_run(const char *dir, const char *src, char *msg, size_t msgsz);
 
+/* The same on open folders: metadata and targets (DIR/repo/...), and the
+ * publication (metadata/, targets/). online: the snapshot and timestamp
+ * key objects, borrowed. take_targets: the publication's target files are
+ * the server's own (an upload): each is read once, checked and renamed
+ * in, not copied. Folders made under targets get its owner. The caller's
+ * folders must be opens of their own (openat "."), not dups of
+ * folders another thread reads: a dup shares its read offset. */
+struct repoimport_dirs {
+	int metafd, targetsfd, srcfd;
+	const json_t *online[2];
+	int take_targets;
+};
+int repoimport_run_at(const struct repoimport_dirs *d, char *msg, size_t msgsz);
+
 /* The online keys as TUF key objects (DIR/repo/keys, the .pub files). */
 int repoimport_online_keys(const char *dir, json_t **snapshot, json_t **timestamp);
 
-/* The highest N of DIR/repo/metadata/N.NAME.json, 0 when none; _at: in
- * the open folder dirfd. */
-long long repoimport_newest(const char *metadir, const char *name);
+/* The highest N of N.NAME.json in the open folder dirfd, 0 when none. */
 long long repoimport_newest_at(int dirfd, const char *name);
 
 #endif

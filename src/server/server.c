@@ -5,6 +5,7 @@
 #include "activity.h"
 #include "records.h"
 #include "repo.h"
+#include "repopub.h"
 #include "rollout.h"
 
 #include <signal.h>
@@ -161,6 +162,7 @@ static void server_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	records_notify(srv);
 	server_prune(srv);
 	repo_tick(srv);
+	repopub_tick(srv);
 	rollout_tick(srv);
 }
 
@@ -369,6 +371,7 @@ static void server_free(struct server *srv)
 	relayhealth_free(srv->health);
 	ratelimit_free(srv->rl_login);
 	ratelimit_free(srv->rl_enroll);
+	repopub_free(srv);           /* its event and a running import, while the base exists */
 	http_close(srv);
 	srvmetrics_stop(srv);
 	if (srv->sweep_ev) event_free(srv->sweep_ev);
@@ -497,7 +500,8 @@ int server_run(const char *dir)
 	    (rc = server_events(srv)) != 0 ||
 	    (rc = notify_start(srv)) != 0 || (rc = siem_start(srv)) != 0 ||
 	    (rc = http_listen(srv)) != 0 ||
-	    (rc = srvmetrics_start(srv)) != 0 || (rc = repo_prepare(srv)) != 0)
+	    (rc = srvmetrics_start(srv)) != 0 || (rc = repo_prepare(srv)) != 0 ||
+	    (rc = repopub_prepare(srv)) != 0)
 		goto out;
 	/* Bound to the port; nothing after this needs root. */
 	if ((rc = privdrop_to(srv->cfg.user)) != 0) {

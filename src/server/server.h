@@ -67,6 +67,7 @@ struct server {
 	int64_t act_swept_at;        /* where the activity sweep goes on (activity.c) */
 	char act_swept_id[24];
 	struct repo_online *repo;    /* the repository's snapshot and timestamp (repo.h) */
+	struct repopub_set *repopub; /* publications through the API (repopub.h) */
 	struct policy *policy;       /* DIR/policy.conf (policy.h) */
 	struct http_req *working;    /* the request whose handler runs (http.h) */
 	unsigned long audit_failures; /* server_audit calls that failed */

@@ -5,6 +5,7 @@
 #include "activity.h"
 #include "records.h"
 #include "repo.h"
+#include "repopub.h"
 #include "apiacct.h"
 
 #include <stdio.h>
@@ -66,6 +67,14 @@ static const struct api_route api_routes[] = {
 	  api_deployment_resume },
 	{ EVHTTP_REQ_POST, "/api/v1/deployments/*/abort", API_USER, POLICY_QUEUE_ADD,
 	  api_deployment_abort },
+	{ EVHTTP_REQ_POST, "/api/v1/repo/publications", API_USER, POLICY_REPO_PUBLISH,
+	  api_repo_pub_new },
+	{ EVHTTP_REQ_PUT,  "/api/v1/repo/publications/*", API_USER, POLICY_REPO_PUBLISH,
+	  api_repo_pub_put },
+	{ EVHTTP_REQ_GET,  "/api/v1/repo/publications/*", API_USER, POLICY_REPO_PUBLISH,
+	  api_repo_pub_get },
+	{ EVHTTP_REQ_POST, "/api/v1/repo/publications/*/publish", API_USER, POLICY_REPO_PUBLISH,
+	  api_repo_pub_publish },
 	{ EVHTTP_REQ_POST, "/api/v1/activities", API_USER, POLICY_QUEUE_ADD, api_activity_add },
 	{ EVHTTP_REQ_GET,  "/api/v1/activities", API_USER, POLICY_QUEUE_VIEW, api_activities },
 	{ EVHTTP_REQ_GET,  "/api/v1/activities/*", API_USER, POLICY_QUEUE_VIEW, api_activity_get },
