@@ -276,6 +276,7 @@ static int pub_finish(struct pub *p)
 			       (long long)p->sent);
 			pub_detail(stdout, detail);
 		}
+		fflush(stdout);
 		fprintf(stderr, "tether: the server signs a new snapshot and timestamp within a "
 		        "second; devices see the release then\n");
 		rc = 0;

@@ -120,6 +120,7 @@ check_api() {
 	sites:view) code=$(call "$user" GET /api/v1/sites) ;;
 	site:switch) code=$(call "$user" POST /api/v1/sites/no-such-site/remote '{"enabled":true,"reason":"TCK-300"}') ;;
 	site:approval) code=$(call "$user" POST /api/v1/sites/no-such-site/approval '{"mode":"none"}') ;;
+	repo:publish) code=$(call "$user" GET /api/v1/repo/publications/p00000000000000000000) ;;
 	esac
 	case $code in
 	200|404) echo allow ;;
@@ -146,7 +147,7 @@ check_end() {
 }
 
 ACTIONS="forward:screen forward:http files:read files:write shell diag:status diag:selftest patient_records"
-APIS="devices:view session:request approvals:view approvals:decide sites:view site:switch site:approval"
+APIS="devices:view session:request approvals:view approvals:decide sites:view site:switch site:approval repo:publish"
 
 # run_matrix: every cell, expected from policy.conf, checked, printed.
 run_matrix() {
@@ -177,7 +178,7 @@ check_cell() {
 		if allowed "$1" session:end:any; then want=allow; fi
 		case $1 in customer_*) if allowed "$1" session:end:site; then want=allow; fi ;; esac
 		got=$(check_end "$2") ;;
-	session:request|devices:view|approvals:*|sites:view|site:*)
+	session:request|devices:view|approvals:*|sites:view|site:*|repo:publish)
 		want=refuse; if allowed "$1" "$3"; then want=allow; fi
 		got=$(check_api "$2" "$3") ;;
 	*)

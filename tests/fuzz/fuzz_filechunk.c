@@ -1,6 +1,8 @@
 /* fuzz_filechunk.c: a device's data-file upload request
  * (src/server/filechunk.c): the JSON body of POST /api/v1/device/file, and
- * the same bytes as the query of a raw chunk (PUT ...?sha256=&size=&offset=). */
+ * the same bytes as the query of a raw chunk (PUT ...?sha256=&size=&offset=)
+ * and of a release manager's publication chunk (src/server/repopub.c: PUT
+ * /api/v1/repo/publications/ID?path=&size=&offset=). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +10,8 @@
 
 #include "codec.h"
 #include "filechunk.h"
+#include "repopub.h"
+#include "tuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,6 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();     /* what the handler relies on */
 		} else if (field == NULL) {
 			__builtin_trap();             /* every refusal names its key */
+		}
+		struct repopub_chunk pc;
+
+		field = NULL;
+		if (repopub_chunk_parse(q, &pc, &field) == 0) {
+			/* what the handler relies on: a bounded offset, a path in the
+			 * layout (never .. or an absolute one) */
+			if (pc.offset > pc.size || pc.size > REPOPUB_BYTES_MAX ||
+			    (!pc.is_target && pc.size > TUF_MAX_META_BYTES) ||
+			    strstr(pc.path, "/.") != NULL || strstr(pc.path, "//") != NULL ||
+			    (strncmp(pc.path, "metadata/", 9) != 0 && strncmp(pc.path, "targets/", 8) != 0))
+				__builtin_trap();
+		} else if (field == NULL) {
+			__builtin_trap();
 		}
 		free(q);
 	}
