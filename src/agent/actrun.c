@@ -32,7 +32,12 @@
 
 #define ACTRUN_WHY_BYTES 256
 
-enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK, STEP_SELF };
+enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK, STEP_SELF,
+       STEP_RESTART };
+
+/* install.restart ran: the install's note for the agent that starts after
+ * the restart (in state_dir), which runs install.health then. */
+#define ACTRUN_RESTART_NOTE "tuf/restart-pending.json"
 
 struct actrun_op {
 	struct actrun *ar;
@@ -60,6 +65,8 @@ struct actrun {
 	long long inst_counter;
 	char *inst_out;                   /* every step's output, ACTRUN_OUTPUT_BYTES at most */
 	size_t inst_len;
+	int after_restart;                /* the health check runs after install.restart */
+	struct event *restart_ev;         /* the device did not restart in time */
 	struct devreport *devreport;
 	/* the agent's own update (selfupdate.h) */
 	int restart;                      /* swapped: the network part exits for it */
@@ -492,6 +499,35 @@ static void actrun_last_line(const char *out, size_t len, char *line, size_t lin
 	actrun_clean(line, strlen(line));
 }
 
+static void actrun_restart_unnote(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48];
+
+	if (agentconf_state_path(ar->conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) == 0 &&
+	    unlink(p) != 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", p, strerror(errno));
+}
+
+/* What the agent that starts after install.restart needs to go on. */
+static int actrun_restart_note(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48], *text;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "id", ar->env.id, "component",
+	                      ar->env.name, "target", ar->env.input, "version", ar->inst_version,
+	                      "counter", (json_int_t)ar->inst_counter, "sha256", ar->inst_sha);
+	int rc;
+
+	if (o != NULL && ar->inst_out != NULL)
+		json_object_set_new(o, "output", json_string(ar->inst_out));
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	rc = text == NULL ? TE_ERR_NOMEM :
+	     agentconf_state_path(ar->conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) != 0 ?
+	     TE_ERR_TOO_LONG : file_replace(p, text, strlen(text));
+	free(text);
+	return rc;
+}
+
 static void actrun_install_end(struct actrun *ar, const char *state, int exit_code,
                                const char *why)
 {
@@ -502,6 +538,10 @@ static void actrun_install_end(struct actrun *ar, const char *state, int exit_co
 	actrun_clean(text, strlen(text));
 	ar->busy = 0;
 	ar->step = STEP_NONE;
+	ar->after_restart = 0;
+	if (ar->restart_ev != NULL)
+		evtimer_del(ar->restart_ev);
+	actrun_restart_unnote(ar);
 	actrun_finish(ar, &ar->env, state, exit_code, text, ar->inst_out ? ar->inst_out : "");
 	free(ar->inst_out);
 	ar->inst_out = NULL;
@@ -696,7 +736,8 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 	static const char *const heads[] = { "", "download and check (update fetch)",
 	                                     "install.command", "install.health",
 	                                     "install.rollback",
-	                                     "the new tether-agent checked and put in place" };
+	                                     "the new tether-agent checked and put in place",
+	                                     "install.restart" };
 	struct actrun *ar = arg;
 	struct capture *cap = ar->cap;     /* owns out: freed last */
 	char head[96], line[ACTRUN_WHY_BYTES], why[ACTRUN_WHY_BYTES + 64];
@@ -734,6 +775,17 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 		}
 		break;
 	case STEP_INSTALL:
+		if (fail == NULL && status == 0 && ar->conf->has_restart) {
+			/* The note first: the restart may end this process at once. */
+			if (actrun_restart_note(ar) != 0) {
+				snprintf(ar->inst_fail, sizeof(ar->inst_fail), "installed, but the note "
+				         "for the health check after the restart could not be kept");
+				actrun_install_undo(ar);
+				return;
+			}
+			next = STEP_RESTART;
+			break;
+		}
 		if (fail == NULL && status == 0) {
 			if (!ar->conf->has_health) {
 				actrun_install_ok(ar);
@@ -755,10 +807,32 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 			return;
 		}
 		if (fail != NULL)
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check failed (%s)",
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check%s failed (%s)",
+			         ar->after_restart ? " after the restart" : "", fail);
+		else
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check%s failed (exit "
+			         "status %d)", ar->after_restart ? " after the restart" : "", status);
+		actrun_install_undo(ar);
+		return;
+	case STEP_RESTART:
+		if (fail == NULL && status == 0) {
+			struct timeval tv = { ar->conf->install_restart_timeout_s, 0 };
+
+			agentaudit_log(ar->conf, "agent", "update_restart", "activity %s: %s %s "
+			               "installed; install.restart ran, the health check follows the "
+			               "restart", ar->env.id, ar->env.name, ar->inst_version);
+			log_info("activity %s: install.restart ran; waiting for the restart (at most "
+			         "%ld s)", ar->env.id, ar->conf->install_restart_timeout_s);
+			if (ar->restart_ev != NULL)
+				evtimer_add(ar->restart_ev, &tv);
+			return;
+		}
+		actrun_restart_unnote(ar);
+		if (fail != NULL)
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.restart failed (%s)",
 			         fail);
 		else
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check failed (exit "
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.restart failed (exit "
 			         "status %d)", status);
 		actrun_install_undo(ar);
 		return;
@@ -790,6 +864,11 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 			actrun_install_end(ar, "failed", -1, why);
 		} else if (next == STEP_INSTALL) {
 			actrun_install_end(ar, "failed", -1, why);
+		} else if (next == STEP_RESTART) {
+			actrun_restart_unnote(ar);
+			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.restart could not be "
+			         "started: %.160s", why);
+			actrun_install_undo(ar);
 		} else {
 			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.health could not be "
 			         "started: %.160s", why);
@@ -809,10 +888,12 @@ static int actrun_install_step(struct actrun *ar, int step, char *why, size_t wh
 	const char *health[] = { "health", NULL };
 	const char *undo[] = { "rollback", NULL };
 	const char *self[] = { "self", ar->inst_sha, ar->inst_version, NULL };
+	const char *restart[] = { "restart", NULL };
 	int rc;
 
 	rc = actrun_words(&ar->words, step == STEP_FETCH ? fetch : step == STEP_INSTALL ? inst :
-	                  step == STEP_HEALTH ? health : step == STEP_SELF ? self : undo);
+	                  step == STEP_HEALTH ? health : step == STEP_SELF ? self :
+	                  step == STEP_RESTART ? restart : undo);
 	if (rc != 0) {
 		snprintf(why, whysz, "the step's words are too long");
 		return rc;
@@ -824,7 +905,7 @@ static int actrun_install_step(struct actrun *ar, int step, char *why, size_t wh
 	log_info("activity %s: %s", ar->env.id, step == STEP_FETCH ? "download and check" :
 	         step == STEP_INSTALL ? "install.command" : step == STEP_HEALTH ?
 	         "install.health" : step == STEP_SELF ? "the agent's own update" :
-	         "install.rollback");
+	         step == STEP_RESTART ? "install.restart" : "install.rollback");
 	return capture_start(ar->base, ar->conf, &spec, actrun_install_ran, ar, &ar->cap, why,
 	                     whysz);
 }
@@ -1057,6 +1138,8 @@ static int actrun_start_one(struct actrun *ar, const char *id, json_t *st)
 		return 0;
 	if (ar->self_waiting && strcmp(ar->self_env.id, id) == 0)
 		return 0;                          /* the own update this agent is the trial of */
+	if (ar->after_restart && strcmp(ar->env.id, id) == 0)
+		return 0;                          /* the install whose restart this was */
 	memset(&e, 0, sizeof(e));
 	snprintf(e.id, sizeof(e.id), "%s", id);
 	snprintf(e.kind, sizeof(e.kind), "%s", kind != NULL ? kind : "?");
@@ -1066,9 +1149,97 @@ static int actrun_start_one(struct actrun *ar, const char *id, json_t *st)
 	return 0;
 }
 
+/* The device did not restart within install.restart_timeout_s. */
+static void actrun_restart_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct actrun *ar = arg;
+
+	(void)fd;
+	(void)what;
+	if (!ar->busy || ar->step != STEP_RESTART || ar->cap != NULL)
+		return;
+	actrun_restart_unnote(ar);
+	snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the device did not restart within %ld s "
+	         "of install.restart", ar->conf->install_restart_timeout_s);
+	actrun_install_undo(ar);
+}
+
+/* After the restart: the health check, on the loop. */
+static void actrun_restart_health(evutil_socket_t fd, short what, void *arg)
+{
+	struct actrun *ar = arg;
+	char why[ACTRUN_WHY_BYTES];
+
+	(void)fd;
+	(void)what;
+	if (actrun_install_step(ar, STEP_HEALTH, why, sizeof(why)) != 0) {
+		snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.health could not be "
+		         "started after the restart: %.150s", why);
+		actrun_install_undo(ar);
+	}
+}
+
+/* At the start: an install noted before install.restart goes on with its
+ * health check (the activity is not "interrupted"). */
+static void actrun_restart_resume(struct actrun *ar)
+{
+	char p[AGENT_PATH_BYTES + 48], *text = NULL;
+	const char *id, *comp, *target, *ver, *sha, *out;
+	json_t *o = NULL, *st = NULL;
+	size_t len;
+
+	if (agentconf_state_path(ar->conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) != 0 ||
+	    file_read_all(p, ACTRUN_STATE_MAX_BYTES, &text, &len) != 0)
+		return;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	id = json_string_value(json_object_get(o, "id"));
+	comp = json_string_value(json_object_get(o, "component"));
+	target = json_string_value(json_object_get(o, "target"));
+	ver = json_string_value(json_object_get(o, "version"));
+	sha = json_string_value(json_object_get(o, "sha256"));
+	out = json_string_value(json_object_get(o, "output"));
+	if (id == NULL || !actenv_id_ok(id) || comp == NULL || !actenv_name_ok(comp) ||
+	    target == NULL || strlen(target) >= sizeof(ar->env.input) || ver == NULL ||
+	    !devstatus_version_ok(ver) || sha == NULL || strlen(sha) != 64 ||
+	    !ar->conf->has_health || (st = actrun_load(ar, id)) == NULL ||
+	    actrun_is_final(json_string_value(json_object_get(st, "state")))) {
+		log_warn("%s is not an install waiting for its health check; removed", p);
+		(void)unlink(p);
+		json_decref(o);
+		json_decref(st);
+		return;
+	}
+	json_decref(st);
+	memset(&ar->env, 0, sizeof(ar->env));
+	snprintf(ar->env.id, sizeof(ar->env.id), "%s", id);
+	snprintf(ar->env.kind, sizeof(ar->env.kind), "install");
+	snprintf(ar->env.name, sizeof(ar->env.name), "%s", comp);
+	snprintf(ar->env.input, sizeof(ar->env.input), "%s", target);
+	snprintf(ar->inst_version, sizeof(ar->inst_version), "%s", ver);
+	snprintf(ar->inst_sha, sizeof(ar->inst_sha), "%s", sha);
+	ar->inst_counter = (long long)json_integer_value(json_object_get(o, "counter"));
+	if (out != NULL && (ar->inst_out = calloc(1, ACTRUN_OUTPUT_BYTES + 1)) != NULL) {
+		ar->inst_len = strlen(out) < ACTRUN_OUTPUT_BYTES ? strlen(out) : ACTRUN_OUTPUT_BYTES;
+		memcpy(ar->inst_out, out, ar->inst_len);
+		actrun_clean(ar->inst_out, ar->inst_len);
+	}
+	json_decref(o);
+	ar->busy = 1;
+	ar->after_restart = 1;
+	ar->step = STEP_HEALTH;
+	agentaudit_log(ar->conf, "agent", "update_restarted", "activity %s: the agent started "
+	               "again after install.restart; install.health runs", ar->env.id);
+	log_info("activity %s: started again after install.restart; the health check runs",
+	         ar->env.id);
+	if (event_base_once(ar->base, -1, EV_TIMEOUT, actrun_restart_health, ar, NULL) != 0)
+		actrun_restart_health(-1, 0, ar);
+}
+
 void actrun_start(struct actrun *ar)
 {
 	actrun_self_resume(ar);
+	actrun_restart_resume(ar);
 	actrun_each(ar, actrun_start_one);
 	actrun_flush(ar);
 }
@@ -1095,9 +1266,12 @@ int actrun_new(struct event_base *base, const struct agent_conf *conf, struct ap
 		return TE_ERR_IO;
 	}
 	if ((ar->retry_ev = evtimer_new(base, actrun_retry_cb, ar)) == NULL ||
-	    (ar->ask_ev = evtimer_new(base, actrun_ask_timeout, ar)) == NULL) {
+	    (ar->ask_ev = evtimer_new(base, actrun_ask_timeout, ar)) == NULL ||
+	    (ar->restart_ev = evtimer_new(base, actrun_restart_late, ar)) == NULL) {
 		if (ar->retry_ev != NULL)
 			event_free(ar->retry_ev);
+		if (ar->ask_ev != NULL)
+			event_free(ar->ask_ev);
 		free(ar);
 		return TE_ERR_NOMEM;
 	}
@@ -1171,5 +1345,6 @@ void actrun_free(struct actrun *ar)
 	free(ar->inst_out);
 	event_free(ar->retry_ev);
 	event_free(ar->ask_ev);
+	event_free(ar->restart_ev);
 	free(ar);
 }

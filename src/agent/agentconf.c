@@ -25,7 +25,8 @@ static const char *const agentconf_keys[] = {
 	"user", "log_level", "log_format", "service.", "shell", "recordings_dir", "files.",
 	"patient_data.", "patient_data_case", "diag.", "status.command", "status.interval_s",
 	"collect.", "upload_rate", "config.", "activity_consent", "install.command",
-	"install.health", "install.rollback", "hardware", "download_rate", "self_update", NULL
+	"install.health", "install.rollback", "install.restart", "install.restart_timeout_s",
+	"hardware", "download_rate", "self_update", NULL
 };
 
 void agentconf_free(struct agent_conf *conf)
@@ -451,8 +452,24 @@ static int agentconf_fill_install(struct agent_conf *c, const struct config *cfg
 		snprintf(c->install_rollback.name, sizeof(c->install_rollback.name), "rollback");
 		c->has_rollback = 1;
 	}
-	if ((c->has_health || c->has_rollback) && !c->has_install) {
-		snprintf(errbuf, errsz, "install.health and install.rollback go with install.command");
+	if ((v = config_get(cfg, "install.restart", NULL)) != NULL) {
+		if ((rc = agentconf_split_argv(&c->install_restart, "install.restart", v, errbuf,
+		                               errsz)) != 0)
+			return rc;
+		snprintf(c->install_restart.name, sizeof(c->install_restart.name), "restart");
+		c->has_restart = 1;
+	}
+	if ((rc = config_get_int(cfg, "install.restart_timeout_s", AGENT_RESTART_TIMEOUT_S, 10,
+	                         24 * 3600, &c->install_restart_timeout_s, errbuf, errsz)) != 0)
+		return rc;
+	if ((c->has_health || c->has_rollback || c->has_restart) && !c->has_install) {
+		snprintf(errbuf, errsz, "install.health, install.rollback and install.restart go with "
+		         "install.command");
+		return TE_ERR_INVALID;
+	}
+	if (c->has_restart && !c->has_health) {
+		snprintf(errbuf, errsz, "install.restart is for a health check after the restart: "
+		         "set install.health too");
 		return TE_ERR_INVALID;
 	}
 	return 0;

@@ -110,10 +110,20 @@ struct agent_conf {
 	 * agent's own user when it does not start as root). */
 	struct agent_diag install_cmd, install_health, install_rollback;
 	int has_install, has_health, has_rollback;
+	/* install.restart: run after install.command when the new version
+	 * starts only after a restart (a reboot into the other slot); the
+	 * health check then runs when the agent starts again, and a device
+	 * that did not restart within install.restart_timeout_s is rolled
+	 * back (actrun.c). */
+	struct agent_diag install_restart;
+	int has_restart;
+	long install_restart_timeout_s;
 	char hardware[MAX_NAME_BYTES];       /* this device's hardware, "" unknown */
 	int self_update;                     /* self_update = yes: tether-agent releases (selfupdate.h) */
 	long download_rate;                  /* bytes/s of update downloads; 0: no cap */
 };
+
+#define AGENT_RESTART_TIMEOUT_S 900   /* install.restart_timeout_s default */
 
 #define AGENT_ACT_DIAG    1u
 #define AGENT_ACT_COLLECT 2u

@@ -156,7 +156,8 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 		    spawn_hex64(req->argv[1]))
 			return 0;
 		if (req->argc == 1 && ((strcmp(req->argv[0], "health") == 0 && conf->has_health) ||
-		                       (strcmp(req->argv[0], "rollback") == 0 && conf->has_rollback)))
+		                       (strcmp(req->argv[0], "rollback") == 0 && conf->has_rollback) ||
+		                       (strcmp(req->argv[0], "restart") == 0 && conf->has_restart)))
 			return 0;
 		break;
 	case SPAWN_KIND_SFTP:
@@ -323,7 +324,9 @@ static int spawn_install_plan(const struct agent_conf *conf, struct spawn_plan *
 		return 0;
 	}
 	d = strcmp(p->req->argv[0], "install") == 0 ? &conf->install_cmd :
-	    strcmp(p->req->argv[0], "health") == 0 ? &conf->install_health : &conf->install_rollback;
+	    strcmp(p->req->argv[0], "health") == 0 ? &conf->install_health :
+	    strcmp(p->req->argv[0], "restart") == 0 ? &conf->install_restart :
+	    &conf->install_rollback;
 	if (d == &conf->install_cmd &&
 	    (rc = update_stage_copy(conf, p->req->argv[1], p->staged, sizeof(p->staged), why,
 	                            whysz)) != 0)

@@ -165,6 +165,10 @@ static void test_session_key_errors(void **state)
 	expect_error("state_dir = /s\ninstall.command = /usr/bin/rauc install\n", "one word {}");
 	expect_error("state_dir = /s\ninstall.command = /x {} {}\n", "one word {}");
 	expect_error("state_dir = /s\ninstall.health = /bin/true\n", "go with install.command");
+	expect_error("state_dir = /s\ninstall.restart = /bin/true\n", "go with install.command");
+	expect_error("state_dir = /s\ninstall.command = /x {}\ninstall.restart = /sbin/reboot\n",
+	             "set install.health too");
+	expect_error("state_dir = /s\ninstall.restart_timeout_s = 5\n", "install.restart_timeout_s");
 	expect_error("state_dir = /s\nhardware = inj a\n", "hardware");
 	expect_error("state_dir = /s\ndownload_rate = 10\n", "download_rate");
 	expect_error("state_dir = /s\npatient_data.p = /data/../etc\n", "line 2");
