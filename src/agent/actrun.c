@@ -26,6 +26,7 @@
 #include "filerepl.h"
 #include "log.h"
 #include "monitor.h"
+#include "offline.h"
 #include "text.h"
 #include "selfupdate.h"
 #include "update.h"
@@ -35,9 +36,6 @@
 enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK, STEP_SELF,
        STEP_RESTART };
 
-/* install.restart ran: the install's note for the agent that starts after
- * the restart (in state_dir), which runs install.health then. */
-#define ACTRUN_RESTART_NOTE "tuf/restart-pending.json"
 
 struct actrun_op {
 	struct actrun *ar;
@@ -66,6 +64,9 @@ struct actrun {
 	char *inst_out;                   /* every step's output, ACTRUN_OUTPUT_BYTES at most */
 	size_t inst_len;
 	int after_restart;                /* the health check runs after install.restart */
+	int offline;                      /* ... of an offline install: reported as one */
+	char off_by[OFFLINE_REASON_BYTES], off_reason[OFFLINE_REASON_BYTES];
+	int off_expired;
 	struct event *restart_ev;         /* the device did not restart in time */
 	struct devreport *devreport;
 	/* the agent's own update (selfupdate.h) */
@@ -542,6 +543,18 @@ static void actrun_install_end(struct actrun *ar, const char *state, int exit_co
 	if (ar->restart_ev != NULL)
 		evtimer_del(ar->restart_ev);
 	actrun_restart_unnote(ar);
+	if (ar->offline) {
+		/* No activity: the offline install's report for the next ping. */
+		ar->offline = 0;
+		offline_report_add(ar->conf, ar->env.input, ar->inst_version, ar->inst_counter,
+		                   strcmp(state, "done") == 0 ? "installed" : "failed", ar->off_by,
+		                   ar->off_expired, ar->off_reason);
+		log_info("offline install of %s: %s", ar->env.input, text);
+		free(ar->inst_out);
+		ar->inst_out = NULL;
+		ar->inst_len = 0;
+		return;
+	}
 	actrun_finish(ar, &ar->env, state, exit_code, text, ar->inst_out ? ar->inst_out : "");
 	free(ar->inst_out);
 	ar->inst_out = NULL;
@@ -705,7 +718,8 @@ static void actrun_install_ok(struct actrun *ar)
 	               ar->inst_counter, target);
 	if (ar->devreport != NULL)
 		devreport_refresh(ar->devreport);  /* the new version reported now */
-	update_unstage(ar->conf, ar->inst_sha);
+	if (ar->inst_sha[0] != '\0')
+		update_unstage(ar->conf, ar->inst_sha);
 	snprintf(why, sizeof(why), "installed %s %s (release counter %lld)", ar->env.name,
 	         ar->inst_version, ar->inst_counter);
 	actrun_install_end(ar, "done", 0, why);
@@ -1199,11 +1213,19 @@ static void actrun_restart_resume(struct actrun *ar)
 	ver = json_string_value(json_object_get(o, "version"));
 	sha = json_string_value(json_object_get(o, "sha256"));
 	out = json_string_value(json_object_get(o, "output"));
-	if (id == NULL || !actenv_id_ok(id) || comp == NULL || !actenv_name_ok(comp) ||
-	    target == NULL || strlen(target) >= sizeof(ar->env.input) || ver == NULL ||
-	    !devstatus_version_ok(ver) || sha == NULL || strlen(sha) != 64 ||
-	    !ar->conf->has_health || (st = actrun_load(ar, id)) == NULL ||
-	    actrun_is_final(json_string_value(json_object_get(st, "state")))) {
+	ar->offline = json_is_true(json_object_get(o, "offline"));
+	if (ar->offline) {
+		/* tether-agent install's: no activity, no staged file. */
+		id = "offline";
+		sha = "";
+	}
+	if (id == NULL || (!ar->offline && !actenv_id_ok(id)) || comp == NULL ||
+	    !actenv_name_ok(comp) || target == NULL || strlen(target) >= sizeof(ar->env.input) ||
+	    ver == NULL || !devstatus_version_ok(ver) || sha == NULL ||
+	    (!ar->offline && strlen(sha) != 64) || !ar->conf->has_health ||
+	    (!ar->offline && ((st = actrun_load(ar, id)) == NULL ||
+	                      actrun_is_final(json_string_value(json_object_get(st, "state")))))) {
+		ar->offline = 0;
 		log_warn("%s is not an install waiting for its health check; removed", p);
 		(void)unlink(p);
 		json_decref(o);
@@ -1223,6 +1245,13 @@ static void actrun_restart_resume(struct actrun *ar)
 		ar->inst_len = strlen(out) < ACTRUN_OUTPUT_BYTES ? strlen(out) : ACTRUN_OUTPUT_BYTES;
 		memcpy(ar->inst_out, out, ar->inst_len);
 		actrun_clean(ar->inst_out, ar->inst_len);
+	}
+	if (ar->offline) {
+		snprintf(ar->off_by, sizeof(ar->off_by), "%s",
+		         json_string_value(json_object_get(o, "by")) ?: "?");
+		snprintf(ar->off_reason, sizeof(ar->off_reason), "%s",
+		         json_string_value(json_object_get(o, "reason")) ?: "");
+		ar->off_expired = json_is_true(json_object_get(o, "expired_ok"));
 	}
 	json_decref(o);
 	ar->busy = 1;

@@ -40,6 +40,9 @@
 #include "devreport.h"
 
 #define ACTRUN_DIR           "activities"      /* in state_dir */
+/* An install whose install.restart ran (through the queue, or offline):
+ * the agent that starts after the restart runs install.health for it. */
+#define ACTRUN_RESTART_NOTE  "tuf/restart-pending.json"   /* in state_dir */
 #define ACTRUN_OUTPUT_BYTES  (31 * 1024)       /* output kept and reported */
 #define ACTRUN_RUN_S         600               /* a program's time limit */
 #define ACTRUN_RETRY_S       15                /* a report the server did not take */

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "actrun.h"
 #include "agentaudit.h"
 #include "bundle.h"
 #include "codec.h"
@@ -194,9 +195,9 @@ static void offline_who(char *out, size_t outsz)
 }
 
 /* The report the next ping carries (offline.h), added to the pending ones. */
-static void offline_note(const struct agent_conf *conf, const char *target, const char *version,
-                         long long counter, const char *result, const char *who,
-                         int expired, const char *reason)
+void offline_report_add(const struct agent_conf *conf, const char *target, const char *version,
+                        long long counter, const char *result, const char *who, int expired,
+                        const char *reason)
 {
 	char p[AGENT_PATH_BYTES + 48], *text = NULL;
 	json_t *list = offline_pending(conf);
@@ -253,6 +254,41 @@ void offline_reported(const struct agent_conf *conf, size_t n)
 	json_decref(list);
 }
 
+/* The note the agent that starts after install.restart goes on from
+ * (actrun.h ACTRUN_RESTART_NOTE), given to state_dir's owner: that agent's
+ * network part removes it. */
+static int offline_restart_note(const struct agent_conf *conf, const char *comp,
+                                const char *target, const struct update_job *j, const char *who,
+                                int expired, const char *reason)
+{
+	char p[AGENT_PATH_BYTES + 48], *text;
+	json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:s, s:b, s:s}", "offline", 1,
+	                      "component", comp, "target", target, "version", j->version,
+	                      "counter", (json_int_t)j->counter, "by", who, "expired_ok", expired,
+	                      "reason", reason);
+	struct stat st;
+	int rc;
+
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	rc = text == NULL ? TE_ERR_NOMEM :
+	     agentconf_state_path(conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) != 0 ? TE_ERR_TOO_LONG :
+	     file_replace(p, text, strlen(text));
+	free(text);
+	if (rc == 0 && geteuid() == 0 && stat(conf->state_dir, &st) == 0 &&
+	    chown(p, st.st_uid, st.st_gid) != 0)
+		rc = TE_ERR_IO;
+	return rc;
+}
+
+static void offline_restart_unnote(const struct agent_conf *conf)
+{
+	char p[AGENT_PATH_BYTES + 48];
+
+	if (agentconf_state_path(conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) == 0)
+		(void)unlink(p);
+}
+
 int offline_install(const struct agent_conf *conf, const char *path, int accept_expired,
                     const char *reason)
 {
@@ -265,7 +301,7 @@ int offline_install(const struct agent_conf *conf, const char *path, int accept_
 	char why[256], target[TUF_MAX_TARGET_BYTES + 1], hex[65], copy[AGENT_PATH_BYTES + 96];
 	char who[128], comp[DEVSTATUS_NAME_BYTES], had[DEVSTATUS_VERSION_BYTES];
 	long long had_counter;
-	int code = 1, tofu, st_inst, st_health = 0;
+	int code = 1, tofu, st_inst, st_health = 0, st_restart = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&j, 0, sizeof(j));
@@ -352,14 +388,41 @@ int offline_install(const struct agent_conf *conf, const char *path, int accept_
 	update_installed_get(conf, comp, had, sizeof(had), &had_counter);
 	printf("installing %s %s (release counter %lld) with %s\n", comp, j.version, j.counter,
 	       conf->install_cmd.buf);
-	if ((st_inst = offline_run(&conf->install_cmd, copy)) == 0 && conf->has_health)
-		st_health = offline_run(&conf->install_health, NULL);
+	st_inst = offline_run(&conf->install_cmd, copy);
 	(void)unlink(copy);
-	if (st_inst != 0 || st_health != 0) {
+	if (st_inst == 0 && conf->has_restart) {
+		/* The health check is the next agent's, after the restart (actrun.c),
+		 * and so is the report. */
+		if (offline_restart_note(conf, comp, target, &j, who, c.expired_online,
+		                         reason != NULL ? reason : "") != 0) {
+			st_restart = -1;
+		} else {
+			agentaudit_log(conf, "operator", "update_restart", "offline bundle %s: %s %s "
+			               "installed; install.restart runs, the health check follows the "
+			               "restart (by %s)", path, comp, j.version, who);
+			printf("installed %s %s; install.restart restarts the device now: install.health "
+			       "runs when the agent starts again, and the server hears of the result at "
+			       "the next ping\n", comp, j.version);
+			if ((st_restart = offline_run(&conf->install_restart, NULL)) == 0) {
+				code = 0;
+				goto out;
+			}
+			offline_restart_unnote(conf);
+		}
+	} else if (st_inst == 0 && conf->has_health) {
+		st_health = offline_run(&conf->install_health, NULL);
+	}
+	if (st_inst != 0 || st_health != 0 || st_restart != 0) {
 		char fail[96];
 
-		snprintf(fail, sizeof(fail), "%s failed (exit status %d)", st_inst != 0 ?
-		         "the installer" : "the health check", st_inst != 0 ? st_inst : st_health);
+		if (st_restart < 0)
+			snprintf(fail, sizeof(fail), "the note for the health check after the restart "
+			         "could not be kept");
+		else
+			snprintf(fail, sizeof(fail), "%s failed (exit status %d)", st_inst != 0 ?
+			         "the installer" : st_health != 0 ? "the health check" :
+			         "install.restart", st_inst != 0 ? st_inst : st_health != 0 ? st_health :
+			         st_restart);
 		agentaudit_log(conf, "operator", "update_install_failed", "offline bundle %s: %s %s: "
 		               "%s (by %s)", path, comp, j.version, fail, who);
 		if (conf->has_rollback) {
@@ -374,7 +437,7 @@ int offline_install(const struct agent_conf *conf, const char *path, int accept_
 			fprintf(stderr, "tether-agent install: %s; no install.rollback in agent.conf\n",
 			        fail);
 		}
-		offline_note(conf, target, j.version, j.counter, "failed", who, c.expired_online,
+		offline_report_add(conf, target, j.version, j.counter, "failed", who, c.expired_online,
 		             reason != NULL ? reason : "");
 		goto out;
 	}
@@ -385,7 +448,7 @@ int offline_install(const struct agent_conf *conf, const char *path, int accept_
 	               "counter %lld) from %s, by %s%s%s", path, comp, j.version, j.counter,
 	               target, who, c.expired_online ? "; expired timestamp accepted: " : "",
 	               c.expired_online ? reason : "");
-	offline_note(conf, target, j.version, j.counter, "installed", who, c.expired_online,
+	offline_report_add(conf, target, j.version, j.counter, "installed", who, c.expired_online,
 	             reason != NULL ? reason : "");
 	printf("installed %s %s (release counter %lld); the server hears of it at the next "
 	       "ping\n", comp, j.version, j.counter);

@@ -12,7 +12,9 @@
  * audited with who ran the command. The release is judged as online
  * (component, hardware, release counter), copied into STATE_DIR-install
  * with its SHA-256 checked, and installed with install.command, then
- * install.health, rolled back with install.rollback on failure. Every
+ * install.health (after install.restart, when agent.conf has it: the
+ * agent that starts after the restart runs the check and reports it),
+ * rolled back with install.rollback on failure. Every
  * step is audited on the device; the result waits in
  * state_dir/OFFLINE_REPORTS for the next ping to carry it to the server. */
 #ifndef TETHER_AGENT_OFFLINE_H
@@ -33,6 +35,12 @@
  * stderr, audited), 2 usage. */
 int offline_install(const struct agent_conf *conf, const char *path, int accept_expired,
                     const char *reason);
+/* Add a report for the next ping (at most OFFLINE_MAX_REPORTS kept, the
+ * oldest dropped first): also by the agent that ran the health check
+ * after an offline install's restart (actrun.c). */
+void offline_report_add(const struct agent_conf *conf, const char *target, const char *version,
+                        long long counter, const char *result, const char *who, int expired,
+                        const char *reason);
 /* The reports not yet taken by the server, oldest first ([] when none). */
 json_t *offline_pending(const struct agent_conf *conf);
 /* The server took the first n of them. */

@@ -127,3 +127,28 @@ expect_contains "$(why "$id")" "install.restart failed (exit status 3); rolled b
 [ "$(count "$D/out/rollbacks")" = 3 ] || fail "install.rollback did not run after install.restart failed"
 [ ! -e "$NOTE" ] || fail "the note outlived the failed restart"
 pass "an install without its restart is rolled back, the device left on 2.1"
+
+# --- an offline install (USB bundle) that needs the restart -----------------------
+rm "$D/fail-restart"
+head -c 4000 /dev/urandom >"$WORK/pump-2.4.raucb"
+repo_release "$WORK/rm" "$WORK/pump-2.4.raucb" pump-2.4.raucb 2.4 10
+mkdir -p "$WORK/usb"
+tether-server repo bundle injector/pump-2.4.raucb --output "$WORK/usb/pump-2.4.bundle" --dir "$SRV" \
+	>/dev/null 2>&1 || fail "repo bundle 2.4"
+n=$(count "$D/out/restarts")
+out=$(tether-agent install "$WORK/usb/pump-2.4.bundle" --config "$AGENT_DIR/tether-agent.conf" 2>&1) ||
+	fail "offline install of 2.4: $out"
+expect_contains "$out" "install.health runs when the agent starts again" "the operator is told the check follows the restart"
+[ "$(count "$D/out/restarts")" = $((n + 1)) ] || fail "the offline install did not run install.restart"
+[ "$(jq -r .offline "$NOTE")" = true ] || fail "no note for the offline install's health check"
+[ "$(jq -r '."pump-fw".version' "$AGENT_STATE/tuf/installed.json")" = 2.1 ] ||
+	fail "the offline release was noted installed before its health check"
+restart_agent
+wait_for 60 sh -c "tether-server audit list --dir '$SRV' | grep device_offline_install | grep -q pump-2.4" ||
+	fail "the server never heard of the offline install"
+expect_contains "$(tether-server audit list --dir "$SRV" | grep device_offline_install | grep pump-2.4)" \
+	"installed" "the offline install is reported installed after the health check"
+[ "$(jq -r '."pump-fw".version' "$AGENT_STATE/tuf/installed.json")" = 2.4 ] ||
+	fail "installed.json after the offline restart: $(cat "$AGENT_STATE/tuf/installed.json")"
+[ ! -e "$NOTE" ] || fail "the offline note was left behind"
+pass "an offline install's health check runs after its restart and is reported"
