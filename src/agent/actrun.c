@@ -29,13 +29,13 @@
 #include "offline.h"
 #include "text.h"
 #include "selfupdate.h"
+#include "tuf.h"
 #include "update.h"
 
 #define ACTRUN_WHY_BYTES 256
 
 enum { STEP_NONE, STEP_FETCH, STEP_INSTALL, STEP_HEALTH, STEP_ROLLBACK, STEP_SELF,
        STEP_RESTART };
-
 
 struct actrun_op {
 	struct actrun *ar;
@@ -730,14 +730,10 @@ static int actrun_install_staged(struct actrun *ar, const char *line)
 {
 	char hex[65], ver[DEVSTATUS_VERSION_BYTES];
 	long long len, counter;
-	size_t i;
 
 	if (sscanf(line, "staged %64s %lld %64s %lld", hex, &len, ver, &counter) != 4 ||
-	    strlen(hex) != 64 || !devstatus_version_ok(ver) || counter < 0)
+	    !hex_sha256_ok(hex) || !devstatus_version_ok(ver) || counter < 0)
 		return TE_ERR_PROTOCOL;
-	for (i = 0; i < 64; i++)
-		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
-			return TE_ERR_PROTOCOL;
 	memcpy(ar->inst_sha, hex, sizeof(hex));
 	snprintf(ar->inst_version, sizeof(ar->inst_version), "%s", ver);
 	ar->inst_counter = counter;
@@ -1221,8 +1217,8 @@ static void actrun_restart_resume(struct actrun *ar)
 	}
 	if (id == NULL || (!ar->offline && !actenv_id_ok(id)) || comp == NULL ||
 	    !actenv_name_ok(comp) || target == NULL || strlen(target) >= sizeof(ar->env.input) ||
-	    ver == NULL || !devstatus_version_ok(ver) || sha == NULL ||
-	    (!ar->offline && strlen(sha) != 64) || !ar->conf->has_health ||
+	    !tuf_target_name_ok(target) || ver == NULL || !devstatus_version_ok(ver) ||
+	    sha == NULL || (!ar->offline && !hex_sha256_ok(sha)) || !ar->conf->has_health ||
 	    (!ar->offline && ((st = actrun_load(ar, id)) == NULL ||
 	                      actrun_is_final(json_string_value(json_object_get(st, "state")))))) {
 		ar->offline = 0;
@@ -1252,6 +1248,8 @@ static void actrun_restart_resume(struct actrun *ar)
 		snprintf(ar->off_reason, sizeof(ar->off_reason), "%s",
 		         json_string_value(json_object_get(o, "reason")) ?: "");
 		ar->off_expired = json_is_true(json_object_get(o, "expired_ok"));
+		actrun_clean(ar->off_by, strlen(ar->off_by));
+		actrun_clean(ar->off_reason, strlen(ar->off_reason));
 	}
 	json_decref(o);
 	ar->busy = 1;

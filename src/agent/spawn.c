@@ -27,6 +27,7 @@
 
 #include "childproc.h"
 #include "actenv.h"
+#include "codec.h"
 #include "devstatus.h"
 #include "err.h"
 #include "log.h"
@@ -80,16 +81,6 @@ static int spawn_diag_matches(const struct agent_diag *d, const struct spawn_req
 		if (argv[i] == NULL || strcmp(argv[i], req->argv[i]) != 0)
 			return 0;
 	return argv[i] == NULL;
-}
-
-static int spawn_hex64(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[64] == '\0';
 }
 
 int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
@@ -148,12 +139,12 @@ int spawn_check(const struct agent_conf *conf, const struct spawn_req *req,
 		if (req->flags != 0)
 			break;
 		if (req->argc == 3 && strcmp(req->argv[0], "self") == 0 && conf->self_update &&
-		    spawn_hex64(req->argv[1]) && devstatus_version_ok(req->argv[2]))
+		    hex_sha256_ok(req->argv[1]) && devstatus_version_ok(req->argv[2]))
 			return 0;
 		if (!conf->has_install)
 			break;
 		if (req->argc == 2 && strcmp(req->argv[0], "install") == 0 &&
-		    spawn_hex64(req->argv[1]))
+		    hex_sha256_ok(req->argv[1]))
 			return 0;
 		if (req->argc == 1 && ((strcmp(req->argv[0], "health") == 0 && conf->has_health) ||
 		                       (strcmp(req->argv[0], "rollback") == 0 && conf->has_rollback) ||

@@ -37,6 +37,16 @@ static int hex_value(char c)
 	return -1;
 }
 
+int hex_sha256_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
 int hex_decode(const char *in, uint8_t *out, size_t outsz, size_t *outlen)
 {
 	size_t len, i;

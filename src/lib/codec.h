@@ -10,6 +10,9 @@
 int hex_encode(const uint8_t *in, size_t len, char *out, size_t outsz);
 /* Decodes exactly strlen(in)/2 bytes; *outlen set. TE_ERR_INVALID on bad digits. */
 int hex_decode(const char *in, uint8_t *out, size_t outsz, size_t *outlen);
+/* 1 when s is exactly 64 lower-case hex digits (a SHA-256 as text, safe in
+ * a file name), else 0. */
+int hex_sha256_ok(const char *s);
 /* base64url without '=' padding; out is NUL-terminated. */
 int b64url_encode(const uint8_t *in, size_t len, char *out, size_t outsz);
 int b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outsz, size_t *outlen);

@@ -69,12 +69,7 @@ static int api_recording_path(struct server *srv, const char *session, const cha
 
 int api_sha256_ok(const char *hex)
 {
-	size_t i;
-
-	for (i = 0; hex[i] != '\0'; i++)
-		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
-			return 0;
-	return i == 64;
+	return hex_sha256_ok(hex);
 }
 
 int api_int_field(struct http_req *r, const json_t *j, const char *key, json_int_t *out)

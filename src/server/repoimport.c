@@ -278,7 +278,7 @@ static int repoimport_target(struct repoimport *x, const char *name, const json_
 	int in, out = -1, rc;
 
 	if (!tuf_target_name_ok(name) || strlen(name) > TUF_MAX_TARGET_BYTES || sha == NULL ||
-	    strlen(sha) != 64 ||
+	    !hex_sha256_ok(sha) ||
 	    !json_is_integer(lj) || json_integer_value(lj) < 0)
 		return repoimport_say(x, TE_ERR_INVALID, "target %.200s: a path of [A-Za-z0-9._-] "
 		                      "parts with a length and a sha256 is needed", name);

@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "actenv.h"
+#include "codec.h"
 #include "err.h"
 #include "filerepl.h"
 #include "log.h"
@@ -412,7 +413,7 @@ static const json_t *repopub_allowed(struct repopub *p)
 					break;
 				if (tuf_target_name_ok(name) && strlen(name) <= TUF_MAX_TARGET_BYTES &&
 				    json_is_integer(lj) && json_integer_value(lj) >= 0 && sha != NULL &&
-				    strlen(sha) == 64)
+				    hex_sha256_ok(sha))
 					json_object_set_new(p->allowed, name, json_pack("{s:I, s:s}", "length",
 					                    json_integer_value(lj), "sha256", sha));
 			}
@@ -490,16 +491,17 @@ void api_repo_pub_put(struct http_req *r)
 	}
 	fd = openat(p->srcfd, c.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		/* A new file: within the publication's bounds, and, for a target,
-		 * leaving the disk its reserve. */
-		if (c.is_target ? p->bytes + c.size > REPOPUB_BYTES_MAX : p->nmeta >= REPOPUB_META_MAX) {
+		/* A new file: within the publication's bounds, and leaving the
+		 * disk its reserve. */
+		if (p->bytes + c.size > REPOPUB_BYTES_MAX ||
+		    (!c.is_target && p->nmeta >= REPOPUB_META_MAX)) {
 			http_error(r, 413, "too_large", "publication %s would pass its bound (%lld bytes,"
 			           " %d metadata files)", p->id, (long long)REPOPUB_BYTES_MAX,
 			           REPOPUB_META_MAX);
 			return;
 		}
-		if (c.is_target && (fstatvfs(p->srcfd, &vfs) != 0 ||
-		    (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize < c.size + REPOPUB_RESERVE_BYTES)) {
+		if (fstatvfs(p->srcfd, &vfs) != 0 ||
+		    (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize < c.size + REPOPUB_RESERVE_BYTES) {
 			log_warn("repository: publication %s: no room for %s (%lld bytes)", p->id, c.path,
 			         (long long)c.size);
 			http_error(r, 507, "disk_full", "the server has no room for %s (%lld bytes and "
@@ -513,10 +515,8 @@ void api_repo_pub_put(struct http_req *r)
 			           "other files (%s)", c.path, strerror(errno));
 			return;
 		}
-		if (c.is_target)
-			p->bytes += c.size;
-		else
-			p->nmeta++;
+		p->bytes += c.size;
+		p->nmeta += !c.is_target;
 	} else if (fd < 0) {
 		http_error(r, 400, "bad_request", "%s cannot be written (%s)", c.path, strerror(errno));
 		return;

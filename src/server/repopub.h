@@ -36,7 +36,7 @@
 #define REPOPUB_DONE_MAX      32               /* results kept (each REPOPUB_KEEP_S) */
 #define REPOPUB_META_MAX      1024             /* metadata files in one */
 #define REPOPUB_BYTES_MAX     (16LL << 30)     /* all of one publication's uploads */
-#define REPOPUB_RESERVE_BYTES (256LL << 20)    /* free space a target file must leave */
+#define REPOPUB_RESERVE_BYTES (256LL << 20)    /* free space a new file must leave */
 #define REPOPUB_IDLE_S        3600             /* an upload untouched this long is dropped */
 #define REPOPUB_KEEP_S        600              /* a result stays readable this long */
 #define REPOPUB_NEED_MAX      500              /* targets one answer names */
