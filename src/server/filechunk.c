@@ -79,9 +79,7 @@ int filechunk_parse(const json_t *j, struct filechunk *out, const char **field)
 	return 0;
 }
 
-/* The decimal digits of v[0..n) into *out: at most FILECHUNK_INT_MAX, no
- * sign, no leading zero but "0" itself. */
-static int filechunk_dec(const char *v, size_t n, int64_t *out)
+int filechunk_dec(const char *v, size_t n, int64_t *out)
 {
 	int64_t x = 0;
 	size_t i;

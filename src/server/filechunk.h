@@ -31,6 +31,10 @@ struct filechunk_raw {
 	int64_t offset;
 };
 int filechunk_raw_parse(const char *query, struct filechunk_raw *out, const char **field);
+/* The decimal digits of v[0..n) into *out: at most 2^50, no sign, no
+ * leading zero but "0" itself. 0 or TE_ERR_INVALID. For other queries of
+ * sizes and offsets too (repopub.c). */
+int filechunk_dec(const char *v, size_t n, int64_t *out);
 
 /* Check j's fields into out. 0, or a te_err with *field naming the field
  * that is missing or wrong. Text fields are displayable text; a path is

@@ -23,6 +23,7 @@
 #include "actenv.h"
 #include "codec.h"
 #include "err.h"
+#include "filechunk.h"
 #include "filerepl.h"
 #include "log.h"
 #include "repo.h"
@@ -70,18 +71,10 @@ struct repopub_set {
 
 static int repopub_num(const char *v, int64_t max, int64_t *out)
 {
-	int64_t n = 0;
-	size_t i;
+	int64_t n;
 
-	if (v[0] == '\0' || strlen(v) > 18)
+	if (filechunk_dec(v, strlen(v), &n) != 0 || n > max)
 		return TE_ERR_INVALID;
-	for (i = 0; v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return TE_ERR_INVALID;
-		n = n * 10 + (v[i] - '0');
-	}
-	if (n > max)
-		return TE_ERR_TOO_LONG;
 	*out = n;
 	return 0;
 }
