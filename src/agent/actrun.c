@@ -576,6 +576,18 @@ static void actrun_install_undo(struct actrun *ar)
 	actrun_install_end(ar, "failed", -1, why);
 }
 
+/* A step (what) failed, by fail or an exit status: roll back. */
+static void actrun_install_failed(struct actrun *ar, const char *what, const char *fail,
+                                  int status)
+{
+	if (fail != NULL)
+		snprintf(ar->inst_fail, sizeof(ar->inst_fail), "%s failed (%s)", what, fail);
+	else
+		snprintf(ar->inst_fail, sizeof(ar->inst_fail), "%s failed (exit status %d)", what,
+		         status);
+	actrun_install_undo(ar);
+}
+
 /* The new binary is in place: note the activity for the agent that starts
  * next, and have this network part end (the monitor runs the new one). */
 static void actrun_self_swapped(struct actrun *ar)
@@ -613,17 +625,14 @@ int actrun_wants_restart(const struct actrun *ar)
  * server's first answer (actrun_server_answered). */
 static void actrun_self_resume(struct actrun *ar)
 {
-	char p[AGENT_PATH_BYTES + 48], r[AGENT_PATH_BYTES + 48], *text = NULL, *rtext = NULL;
+	char p[AGENT_PATH_BYTES + 48], r[AGENT_PATH_BYTES + 48];
 	char why[2 * ACTRUN_WHY_BYTES];
 	json_t *o = NULL, *res = NULL;
-	size_t len;
 
 	if (agentconf_state_path(ar->conf, SELFUPDATE_PENDING, p, sizeof(p)) != 0 ||
-	    file_read_all(p, 64 * 1024, &text, &len) != 0 ||
-	    (o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    (o = file_read_json(p, 64 * 1024)) == NULL ||
 	    !actenv_id_ok(json_string_value(json_object_get(o, "id")) ?
 	                  json_string_value(json_object_get(o, "id")) : "")) {
-		free(text);
 		json_decref(o);
 		return;
 	}
@@ -640,8 +649,7 @@ static void actrun_self_resume(struct actrun *ar)
 	         json_string_value(json_object_get(o, "target")) ?: "");
 	ar->self_counter = (long long)json_integer_value(json_object_get(o, "counter"));
 	if (agentconf_state_path(ar->conf, SELFUPDATE_RESULT, r, sizeof(r)) == 0 &&
-	    file_read_all(r, 4096, &rtext, &len) == 0 &&
-	    (res = json_loadb(rtext, len, 0, NULL)) != NULL) {
+	    (res = file_read_json(r, 4096)) != NULL) {
 		snprintf(why, sizeof(why), "the new tether-agent %s did not pass its health check "
 		         "after its start (%s); fell back to %s", ar->self_to,
 		         json_string_value(json_object_get(res, "why")) ?: "?", TETHER_VERSION);
@@ -656,8 +664,6 @@ static void actrun_self_resume(struct actrun *ar)
 		log_info("self-update: this is tether-agent %s, on trial until its server answers",
 		         TETHER_VERSION);
 	}
-	free(text);
-	free(rtext);
 	json_decref(o);
 	json_decref(res);
 }
@@ -804,25 +810,15 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 			next = STEP_HEALTH;
 			break;
 		}
-		if (fail != NULL)
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the installer failed (%s)", fail);
-		else
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the installer failed (exit "
-			         "status %d)", status);
-		actrun_install_undo(ar);
+		actrun_install_failed(ar, "the installer", fail, status);
 		return;
 	case STEP_HEALTH:
 		if (fail == NULL && status == 0) {
 			actrun_install_ok(ar);
 			return;
 		}
-		if (fail != NULL)
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check%s failed (%s)",
-			         ar->after_restart ? " after the restart" : "", fail);
-		else
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "the health check%s failed (exit "
-			         "status %d)", ar->after_restart ? " after the restart" : "", status);
-		actrun_install_undo(ar);
+		actrun_install_failed(ar, ar->after_restart ? "the health check after the restart" :
+		                      "the health check", fail, status);
 		return;
 	case STEP_RESTART:
 		if (fail == NULL && status == 0) {
@@ -838,13 +834,7 @@ static void actrun_install_ran(void *arg, const char *fail, int status, char *ou
 			return;
 		}
 		actrun_restart_unnote(ar);
-		if (fail != NULL)
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.restart failed (%s)",
-			         fail);
-		else
-			snprintf(ar->inst_fail, sizeof(ar->inst_fail), "install.restart failed (exit "
-			         "status %d)", status);
-		actrun_install_undo(ar);
+		actrun_install_failed(ar, "install.restart", fail, status);
 		return;
 	case STEP_SELF:
 		if (fail == NULL && status == 0) {
@@ -1193,16 +1183,14 @@ static void actrun_restart_health(evutil_socket_t fd, short what, void *arg)
  * health check (the activity is not "interrupted"). */
 static void actrun_restart_resume(struct actrun *ar)
 {
-	char p[AGENT_PATH_BYTES + 48], *text = NULL;
+	char p[AGENT_PATH_BYTES + 48];
 	const char *id, *comp, *target, *ver, *sha, *out;
-	json_t *o = NULL, *st = NULL;
-	size_t len;
+	json_t *o, *st = NULL;
 
 	if (agentconf_state_path(ar->conf, ACTRUN_RESTART_NOTE, p, sizeof(p)) != 0 ||
-	    file_read_all(p, ACTRUN_STATE_MAX_BYTES, &text, &len) != 0)
+	    access(p, F_OK) != 0)
 		return;
-	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
+	o = file_read_json(p, ACTRUN_STATE_MAX_BYTES);
 	id = json_string_value(json_object_get(o, "id"));
 	comp = json_string_value(json_object_get(o, "component"));
 	target = json_string_value(json_object_get(o, "target"));

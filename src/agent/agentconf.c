@@ -401,6 +401,25 @@ static int agentconf_rate(const struct config *cfg, const char *key, long dflt, 
 }
 
 /* The software update keys (update.h). */
+/* install.NAME (health, rollback, restart): an absolute program and its
+ * arguments, named NAME for the monitor; *has when set. */
+static int agentconf_install_step(const struct config *cfg, const char *name,
+                                  struct agent_diag *d, int *has, char *errbuf, size_t errsz)
+{
+	char key[32];
+	const char *v;
+	int rc;
+
+	snprintf(key, sizeof(key), "install.%s", name);
+	if ((v = config_get(cfg, key, NULL)) == NULL)
+		return 0;
+	if ((rc = agentconf_split_argv(d, key, v, errbuf, errsz)) != 0)
+		return rc;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	*has = 1;
+	return 0;
+}
+
 static int agentconf_fill_install(struct agent_conf *c, const struct config *cfg,
                                   char *errbuf, size_t errsz)
 {
@@ -438,27 +457,13 @@ static int agentconf_fill_install(struct agent_conf *c, const struct config *cfg
 		snprintf(c->install_cmd.name, sizeof(c->install_cmd.name), "install");
 		c->has_install = 1;
 	}
-	if ((v = config_get(cfg, "install.health", NULL)) != NULL) {
-		if ((rc = agentconf_split_argv(&c->install_health, "install.health", v, errbuf,
-		                               errsz)) != 0)
-			return rc;
-		snprintf(c->install_health.name, sizeof(c->install_health.name), "health");
-		c->has_health = 1;
-	}
-	if ((v = config_get(cfg, "install.rollback", NULL)) != NULL) {
-		if ((rc = agentconf_split_argv(&c->install_rollback, "install.rollback", v, errbuf,
-		                               errsz)) != 0)
-			return rc;
-		snprintf(c->install_rollback.name, sizeof(c->install_rollback.name), "rollback");
-		c->has_rollback = 1;
-	}
-	if ((v = config_get(cfg, "install.restart", NULL)) != NULL) {
-		if ((rc = agentconf_split_argv(&c->install_restart, "install.restart", v, errbuf,
-		                               errsz)) != 0)
-			return rc;
-		snprintf(c->install_restart.name, sizeof(c->install_restart.name), "restart");
-		c->has_restart = 1;
-	}
+	if ((rc = agentconf_install_step(cfg, "health", &c->install_health, &c->has_health, errbuf,
+	                                 errsz)) != 0 ||
+	    (rc = agentconf_install_step(cfg, "rollback", &c->install_rollback, &c->has_rollback,
+	                                 errbuf, errsz)) != 0 ||
+	    (rc = agentconf_install_step(cfg, "restart", &c->install_restart, &c->has_restart,
+	                                 errbuf, errsz)) != 0)
+		return rc;
 	if ((rc = config_get_int(cfg, "install.restart_timeout_s", AGENT_RESTART_TIMEOUT_S, 10,
 	                         24 * 3600, &c->install_restart_timeout_s, errbuf, errsz)) != 0)
 		return rc;

@@ -221,14 +221,11 @@ void offline_report_add(const struct agent_conf *conf, const char *target, const
 
 json_t *offline_pending(const struct agent_conf *conf)
 {
-	char p[AGENT_PATH_BYTES + 48], *text = NULL;
+	char p[AGENT_PATH_BYTES + 48];
 	json_t *list = NULL;
-	size_t len;
 
-	if (agentconf_state_path(conf, OFFLINE_REPORTS, p, sizeof(p)) == 0 &&
-	    file_read_all(p, OFFLINE_REPORTS_MAX_BYTES, &text, &len) == 0)
-		list = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
+	if (agentconf_state_path(conf, OFFLINE_REPORTS, p, sizeof(p)) == 0)
+		list = file_read_json(p, OFFLINE_REPORTS_MAX_BYTES);
 	if (!json_is_array(list)) {
 		json_decref(list);
 		list = json_array();

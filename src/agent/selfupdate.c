@@ -231,15 +231,10 @@ int selfupdate_install(const struct agent_conf *conf, const char *hex, const cha
 
 static json_t *selfupdate_marker_load(const struct agent_conf *conf)
 {
-	char p[AGENT_PATH_BYTES + 64], *text = NULL;
-	json_t *m = NULL;
-	size_t len;
+	char p[AGENT_PATH_BYTES + 64];
 
 	selfupdate_marker_path(conf, p, sizeof(p));
-	if (file_read_all(p, 4096, &text, &len) == 0)
-		m = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
-	return m;
+	return file_read_json(p, 4096);
 }
 
 int selfupdate_trial_begin(const struct agent_conf *conf, struct selfupdate_trial *t)

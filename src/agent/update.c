@@ -347,14 +347,11 @@ int64_t update_trusted_timestamp(const struct agent_conf *conf)
 
 json_t *update_installed_load(const struct agent_conf *conf)
 {
-	char p[AGENT_PATH_BYTES + 32], *text = NULL;
+	char p[AGENT_PATH_BYTES + 32];
 	json_t *o = NULL;
-	size_t len = 0;
 
-	if (agentconf_state_path(conf, UPDATE_DIR "/" UPDATE_INSTALLED_FILE, p, sizeof(p)) == 0 &&
-	    file_read_all(p, UPDATE_INSTALLED_MAX_BYTES, &text, &len) == 0)
-		o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
+	if (agentconf_state_path(conf, UPDATE_DIR "/" UPDATE_INSTALLED_FILE, p, sizeof(p)) == 0)
+		o = file_read_json(p, UPDATE_INSTALLED_MAX_BYTES);
 	if (!json_is_object(o)) {
 		json_decref(o);
 		o = json_object();

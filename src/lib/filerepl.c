@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "codec.h"
 #include "err.h"
 
 static void file_sync_folder(const char *path)
@@ -57,6 +58,18 @@ int file_replace(const char *path, const void *data, size_t len)
 int file_replace_mode(const char *path, const void *data, size_t len, mode_t mode)
 {
 	return file_replace_at(AT_FDCWD, path, data, len, mode);
+}
+
+json_t *file_read_json(const char *path, size_t max)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *v = NULL;
+
+	if (file_read_all(path, max, &text, &len) == 0)
+		v = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	return v;
 }
 
 int file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode)
@@ -146,7 +159,6 @@ int file_read_all_at(int dirfd, const char *path, size_t max, char **out, size_t
 
 int file_copy_sha256(int infd, int outfd, int64_t max, int64_t *len, char sha[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -172,13 +184,9 @@ int file_copy_sha256(int infd, int outfd, int64_t max, int64_t *len, char sha[65
 			goto out;
 		*len += n;
 	}
-	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32 ||
+	    hex_encode(md, mdlen, sha, 65) != 0)
 		goto out;
-	for (unsigned int i = 0; i < mdlen; i++) {
-		sha[2 * i] = hex[md[i] >> 4];
-		sha[2 * i + 1] = hex[md[i] & 15];
-	}
-	sha[64] = '\0';
 	rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 /* Write data to PATH.tmp (mode 0600, never through a symlink), fsync it,
  * rename it over path and fsync the folder, so the rename survives a power
  * cut too. 0, TE_ERR_TOO_LONG (path) or TE_ERR_IO (errno says why; the
@@ -18,6 +20,10 @@ int file_replace_mode(const char *path, const void *data, size_t len, mode_t mod
  * into *out (malloc'd, NUL-terminated), its length in *len. 0,
  * TE_ERR_NOT_FOUND, TE_ERR_TOO_LONG (or not a regular file), TE_ERR_IO. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
+/* file_read_all's file parsed as JSON (a key twice is refused): the value,
+ * or NULL when the file is missing, longer than max, not a regular file or
+ * not JSON. For the small state files a program keeps for itself. */
+json_t *file_read_json(const char *path, size_t max);
 /* The same relative to an open folder (dirfd; AT_FDCWD: the cwd), for a
  * process that kept the folder open before it dropped its privileges. */
 int file_replace_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode);

@@ -68,6 +68,15 @@ int activity_create(struct server *srv, const char *actor, struct store_activity
 void activity_ask_customers(struct server *srv, const char *user, const char *role,
                             const struct store_activity *t, const json_t *made);
 
+/* The devices a request names ("devices": serials) or selects ("select":
+ * filters, api_fleet_select), at most ACTIVITY_SELECT_MAX, each handed to
+ * cb. A named device is handed over by its serial alone, unless check: it
+ * is then read, and one that is unknown, revoked or outside the user's
+ * sites is 404 ("nothing was what_done"). 0, or -1 with the error
+ * answered. */
+int activity_devices(struct http_req *r, const json_t *j, int check, const char *what_done,
+                     store_device_cb cb, void *arg);
+
 void api_activity_add(struct http_req *r);       /* POST /api/v1/activities */
 void api_activities(struct http_req *r);         /* GET  /api/v1/activities */
 void api_activity_get(struct http_req *r);       /* GET  /api/v1/activities/ID */

@@ -250,13 +250,15 @@ static int queue_add_template(struct http_req *r, const json_t *j, struct store_
 	return 0;
 }
 
-/* The devices named ("devices": [...]) or selected ("select": {...}). */
-static int queue_add_devices(struct http_req *r, const json_t *j, struct queue_add *q)
+int activity_devices(struct http_req *r, const json_t *j, int check, const char *what_done,
+                     store_device_cb cb, void *arg)
 {
 	const json_t *list = json_object_get(j, "devices"), *sel = json_object_get(j, "select");
-	struct store_device d;
+	struct store_device *d;
+	const char *serial;
 	json_t *x;
 	size_t i;
+	int rc = 0;
 
 	if ((list == NULL) == (sel == NULL)) {
 		http_error(r, 400, "bad_request", "name the devices: either \"devices\" (serials)"
@@ -268,7 +270,7 @@ static int queue_add_devices(struct http_req *r, const json_t *j, struct queue_a
 			http_error(r, 400, "bad_request", "\"select\" must be an object of filters");
 			return -1;
 		}
-		return api_fleet_select(r, sel, ACTIVITY_SELECT_MAX, queue_add_collect, q);
+		return api_fleet_select(r, sel, ACTIVITY_SELECT_MAX, cb, arg);
 	}
 	if (!json_is_array(list) || json_array_size(list) == 0 ||
 	    json_array_size(list) > ACTIVITY_SELECT_MAX) {
@@ -276,19 +278,33 @@ static int queue_add_devices(struct http_req *r, const json_t *j, struct queue_a
 		           ACTIVITY_SELECT_MAX);
 		return -1;
 	}
+	if ((d = malloc(sizeof(*d))) == NULL) {   /* a device record is 6 KB */
+		http_error(r, 503, "internal", "out of memory");
+		return -1;
+	}
 	json_array_foreach(list, i, x) {
-		if (!json_is_string(x) || !jbody_name_ok(json_string_value(x))) {
+		if ((serial = json_string_value(x)) == NULL || !jbody_name_ok(serial)) {
 			http_error(r, 400, "bad_request", "\"devices\" must list serials");
-			return -1;
+			rc = -1;
+			break;
 		}
-		memset(&d, 0, sizeof(d));
-		snprintf(d.serial, sizeof(d.serial), "%s", json_string_value(x));
-		if (queue_add_collect(&d, q) != 0) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->serial, sizeof(d->serial), "%s", serial);
+		if (check && (store_device_get(r->srv->store, serial, d) != 0 ||
+		              strcmp(d->status, "revoked") == 0 || !api_site_in_scope(r, d->site))) {
+			http_error(r, 404, "no_such_device", "no device %s; nothing was %s", serial,
+			           what_done);
+			rc = -1;
+			break;
+		}
+		if (cb(d, arg) != 0) {
 			http_error(r, 503, "internal", "out of memory");
-			return -1;
+			rc = -1;
+			break;
 		}
 	}
-	return 0;
+	free(d);
+	return rc;
 }
 
 /* The customer's notification (activity_approval_requested), one per site
@@ -344,7 +360,8 @@ void api_activity_add(struct http_req *r)
 		http_error(r, 503, "internal", "out of memory");
 		goto out;
 	}
-	if (queue_add_template(r, j, q.tmpl) != 0 || queue_add_devices(r, j, &q) != 0)
+	if (queue_add_template(r, j, q.tmpl) != 0 ||
+	    activity_devices(r, j, 0, "queued", queue_add_collect, &q) != 0)
 		goto out;
 	if (q.n == 0) {
 		http_error(r, 404, "no_devices", "the selection matches no device");

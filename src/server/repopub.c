@@ -47,7 +47,7 @@ struct repopub {
 	int64_t touched;                 /* the last request about it */
 	int64_t bytes;                   /* uploaded so far */
 	size_t nmeta;                    /* metadata files begun */
-	json_t *allowed;                 /* {NAME: {length, sha256}} of the uploaded roles; NULL: stale */
+	json_t *allowed;                 /* {NAME: {length, sha256}} the uploaded roles list */
 	char detail[REPOPUB_MSG_BYTES];  /* the import's outcome */
 	struct repopub *next;
 };
@@ -345,7 +345,8 @@ void api_repo_pub_new(struct http_req *r)
 	}
 	p->id[0] = 'p';
 	p->srcfd = -1;
-	if (mkdirat(s->incomingfd, p->id, 0700) != 0 ||
+	if ((p->allowed = json_object()) == NULL ||
+	    mkdirat(s->incomingfd, p->id, 0700) != 0 ||
 	    (p->srcfd = openat(s->incomingfd, p->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	                       O_CLOEXEC)) < 0 ||
 	    (mkdirat(p->srcfd, "metadata", 0700) != 0) || mkdirat(p->srcfd, "targets", 0700) != 0) {
@@ -354,6 +355,7 @@ void api_repo_pub_new(struct http_req *r)
 		if (p->srcfd >= 0)
 			close(p->srcfd);
 		repopub_rmtree(s->incomingfd, p->id, 2);
+		json_decref(p->allowed);
 		free(p);
 		return;
 	}
@@ -366,55 +368,36 @@ void api_repo_pub_new(struct http_req *r)
 	                             "chunk_bytes", REPOPUB_CHUNK_BYTES));
 }
 
-/* Each target the uploaded roles list, {NAME: {length, sha256}}, cached
- * until a metadata file changes. Roles that are not (yet) whole TUF
- * documents add nothing. */
-static const json_t *repopub_allowed(struct repopub *p)
+/* A role's upload is whole: the targets it lists join p->allowed, the
+ * names a target upload may have. Read once per role file, when its last
+ * chunk lands; a root lists none, and a file that is no TUF document adds
+ * nothing (the import refuses it). */
+static void repopub_allow_role(struct repopub *p, const char *path)
 {
-	struct dirent *de;
-	char *text;
+	const json_t *t, *lj;
+	const char *name, *sha;
+	char *text = NULL;
+	json_t *md = NULL;
 	size_t len;
-	json_t *md, *t;
-	const char *name;
-	int fd;
-	DIR *d;
 
-	if (p->allowed != NULL)
-		return p->allowed;
-	if ((p->allowed = json_object()) == NULL)
-		return NULL;
-	if ((fd = openat(p->srcfd, "metadata", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return p->allowed;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return p->allowed;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || (de->d_name[0] >= '0' && de->d_name[0] <= '9'))
-			continue;                 /* roots list no targets */
-		text = NULL;
-		md = NULL;
-		if (file_read_all_at(dirfd(d), de->d_name, TUF_MAX_META_BYTES, &text, &len) == 0 &&
-		    tuf_parse(text, len, &md) == 0)
-			json_object_foreach(json_object_get(json_object_get(md, "signed"), "targets"),
-			                    name, t) {
-				const json_t *lj = json_object_get(t, "length");
-				const char *sha = json_string_value(json_object_get(json_object_get(t,
-				                                    "hashes"), "sha256"));
-
-				if (json_object_size(p->allowed) >= REPO_MAX_TARGETS * 4)
-					break;
-				if (tuf_target_name_ok(name) && strlen(name) <= TUF_MAX_TARGET_BYTES &&
-				    json_is_integer(lj) && json_integer_value(lj) >= 0 && sha != NULL &&
-				    hex_sha256_ok(sha))
-					json_object_set_new(p->allowed, name, json_pack("{s:I, s:s}", "length",
-					                    json_integer_value(lj), "sha256", sha));
-			}
-		free(text);
-		json_decref(md);
-	}
-	closedir(d);
-	return p->allowed;
+	if (path[9] >= '0' && path[9] <= '9')
+		return;                           /* metadata/N.root.json */
+	if (file_read_all_at(p->srcfd, path, TUF_MAX_META_BYTES, &text, &len) == 0 &&
+	    tuf_parse(text, len, &md) == 0)
+		json_object_foreach(json_object_get(json_object_get(md, "signed"), "targets"),
+		                    name, t) {
+			lj = json_object_get(t, "length");
+			sha = json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256"));
+			if (json_object_size(p->allowed) >= REPOPUB_ALLOWED_MAX)
+				break;
+			if (tuf_target_name_ok(name) && strlen(name) <= TUF_MAX_TARGET_BYTES &&
+			    json_is_integer(lj) && json_integer_value(lj) >= 0 && sha != NULL &&
+			    hex_sha256_ok(sha))
+				json_object_set_new(p->allowed, name, json_pack("{s:I, s:s}", "length",
+				                    json_integer_value(lj), "sha256", sha));
+		}
+	free(text);
+	json_decref(md);
 }
 
 /* The folders of path under the publication. */
@@ -469,7 +452,7 @@ void api_repo_pub_put(struct http_req *r)
 		return;
 	}
 	if (c.is_target) {
-		want = json_object_get(repopub_allowed(p), c.path + 8);
+		want = json_object_get(p->allowed, c.path + 8);
 		if (want == NULL) {
 			http_error(r, 400, "bad_request", "%s: no uploaded role lists this target "
 			           "(upload the metadata first)", c.path);
@@ -528,10 +511,8 @@ void api_repo_pub_put(struct http_req *r)
 			return;
 		}
 		st.st_size = c.offset + (off_t)len;
-		if (!c.is_target) {
-			json_decref(p->allowed);          /* the roles may list other targets now */
-			p->allowed = NULL;
-		}
+		if (!c.is_target && st.st_size == c.size)
+			repopub_allow_role(p, c.path);
 	}
 	close(fd);
 	/* A chunk not at the end of what is here writes nothing: the client
@@ -544,7 +525,7 @@ void api_repo_pub_put(struct http_req *r)
  * whose upload is not whole. */
 static json_t *repopub_need(struct server *srv, struct repopub *p, int *more)
 {
-	const json_t *allowed = repopub_allowed(p), *t;
+	const json_t *t;
 	char kept[TUF_MAX_NAME_BYTES + 96], up[TUF_MAX_TARGET_BYTES + 16];
 	json_t *need = json_array();
 	const char *name, *base;
@@ -552,7 +533,7 @@ static json_t *repopub_need(struct server *srv, struct repopub *p, int *more)
 	int64_t length;
 
 	*more = 0;
-	json_object_foreach((json_t *)allowed, name, t) {
+	json_object_foreach(p->allowed, name, t) {
 		length = json_integer_value(json_object_get(t, "length"));
 		base = strrchr(name, '/');
 		snprintf(kept, sizeof(kept), "%.*s%s%s.%s", base != NULL ? (int)(base - name) : 0,

@@ -40,6 +40,7 @@
 #define REPOPUB_IDLE_S        3600             /* an upload untouched this long is dropped */
 #define REPOPUB_KEEP_S        600              /* a result stays readable this long */
 #define REPOPUB_NEED_MAX      500              /* targets one answer names */
+#define REPOPUB_ALLOWED_MAX   40000            /* target names the uploaded roles list */
 #define REPOPUB_CHUNK_BYTES   (192 * 1024)     /* a raw chunk (below MAX_HTTP_BODY_BYTES) */
 #define REPOPUB_PATH_BYTES    (TUF_MAX_NAME_BYTES + 16)
 

@@ -310,67 +310,10 @@ bad:
 	return -1;
 }
 
-struct rollout_sel {
-	struct http_req *r;
-	json_t *serials;
-};
-
+/* A device of the selection, into the serials array. */
 static int rollout_sel_cb(const struct store_device *d, void *arg)
 {
-	struct rollout_sel *s = arg;
-
-	return json_array_append_new(s->serials, json_string(d->serial)) == 0 ? 0 : TE_ERR_NOMEM;
-}
-
-/* The devices named or selected, each one the user may reach; -1 answered. */
-static int rollout_devices(struct http_req *r, const json_t *j, json_t *serials)
-{
-	const json_t *list = json_object_get(j, "devices"), *sel = json_object_get(j, "select"), *x;
-	struct rollout_sel s = { r, serials };
-	struct store_device *d;
-	size_t i;
-	int ok = 1;
-
-	if ((list == NULL) == (sel == NULL)) {
-		http_error(r, 400, "bad_request", "name the devices: either \"devices\" (serials) or"
-		           " \"select\" (filters), not both");
-		return -1;
-	}
-	if (sel != NULL) {
-		if (!json_is_object(sel)) {
-			http_error(r, 400, "bad_request", "\"select\" must be an object of filters");
-			return -1;
-		}
-		return api_fleet_select(r, sel, ACTIVITY_SELECT_MAX, rollout_sel_cb, &s);
-	}
-	if (!json_is_array(list) || json_array_size(list) == 0 ||
-	    json_array_size(list) > ACTIVITY_SELECT_MAX) {
-		http_error(r, 400, "bad_request", "\"devices\" must list 1 to %d serials",
-		           ACTIVITY_SELECT_MAX);
-		return -1;
-	}
-	if ((d = malloc(sizeof(*d))) == NULL) {
-		http_error(r, 503, "internal", "out of memory");
-		return -1;
-	}
-	json_array_foreach(list, i, x) {
-		const char *serial = json_string_value(x);
-
-		if (serial == NULL || !jbody_name_ok(serial)) {
-			http_error(r, 400, "bad_request", "\"devices\" must list serials");
-			ok = 0;
-			break;
-		}
-		if (store_device_get(r->srv->store, serial, d) != 0 ||
-		    strcmp(d->status, "revoked") == 0 || !api_site_in_scope(r, d->site)) {
-			http_error(r, 404, "no_such_device", "no device %s; nothing was deployed", serial);
-			ok = 0;
-			break;
-		}
-		json_array_append_new(serials, json_string(serial));
-	}
-	free(d);
-	return ok ? 0 : -1;
+	return json_array_append_new(arg, json_string(d->serial)) == 0 ? 0 : TE_ERR_NOMEM;
 }
 
 /* A random order (Fisher-Yates on the secret generator): the first wave
@@ -444,7 +387,7 @@ void api_deployment_add(struct http_req *r)
 		           " take", target);
 		goto out;
 	}
-	if (rollout_devices(r, j, serials) != 0)
+	if (activity_devices(r, j, 1, "deployed", rollout_sel_cb, serials) != 0)
 		goto out;
 	if ((n = json_array_size(serials)) == 0) {
 		http_error(r, 404, "no_devices", "the selection matches no device");

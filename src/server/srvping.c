@@ -31,6 +31,14 @@ static int ping_parse_service(const json_t *o, struct ping_service *out)
 	return 0;
 }
 
+/* arr is an array of at most max items: 0, TE_ERR_INVALID, TE_ERR_TOO_LONG. */
+static int ping_array(const json_t *arr, size_t max)
+{
+	if (!json_is_array(arr))
+		return TE_ERR_INVALID;
+	return json_array_size(arr) > max ? TE_ERR_TOO_LONG : 0;
+}
+
 static int ping_parse_services(const json_t *arr, struct ping_req *out)
 {
 	size_t i;
@@ -39,10 +47,8 @@ static int ping_parse_services(const json_t *arr, struct ping_req *out)
 	if (arr == NULL)
 		return 0;
 	out->has_services = 1;
-	if (!json_is_array(arr))
-		return TE_ERR_INVALID;
-	if (json_array_size(arr) > MAX_SERVICES)
-		return TE_ERR_TOO_LONG;
+	if ((rc = ping_array(arr, MAX_SERVICES)) != 0)
+		return rc;
 	for (i = 0; i < json_array_size(arr); i++) {
 		if ((rc = ping_parse_service(json_array_get(arr, i), &out->services[i])) != 0)
 			return rc;
@@ -133,11 +139,10 @@ static int ping_parse_name_list(const json_t *arr, size_t max, char *buf, size_t
 {
 	const json_t *v;
 	size_t i;
+	int rc;
 
-	if (!json_is_array(arr))
-		return TE_ERR_INVALID;
-	if (json_array_size(arr) > max)
-		return TE_ERR_TOO_LONG;
+	if ((rc = ping_array(arr, max)) != 0)
+		return rc;
 	json_array_foreach(arr, i, v) {
 		char *row = buf + i * each;
 
@@ -176,10 +181,8 @@ static int ping_parse_ended(const json_t *arr, struct ping_req *out)
 
 	if (arr == NULL)
 		return 0;
-	if (!json_is_array(arr))
-		return TE_ERR_INVALID;
-	if (json_array_size(arr) > PING_MAX_SESSIONS)
-		return TE_ERR_TOO_LONG;
+	if ((rc = ping_array(arr, PING_MAX_SESSIONS)) != 0)
+		return rc;
 	json_array_foreach(arr, i, v) {
 		struct ping_ended *e = &out->ended[i];
 
@@ -206,10 +209,8 @@ static int ping_parse_offline(const json_t *arr, struct ping_req *out)
 
 	if (arr == NULL)
 		return 0;
-	if (!json_is_array(arr))
-		return TE_ERR_INVALID;
-	if (json_array_size(arr) > PING_MAX_OFFLINE)
-		return TE_ERR_TOO_LONG;
+	if ((rc = ping_array(arr, PING_MAX_OFFLINE)) != 0)
+		return rc;
 	json_array_foreach(arr, i, v) {
 		struct ping_offline *e = &out->offline[i];
 
