@@ -60,6 +60,10 @@ if out=$(rm_cli deploy create injector/pump-2.2.raucb "$SERIAL" --waves 50,90 --
 	fail "waves not ending at 100 were taken: $out"
 fi
 expect_contains "$out" "the last 100" "the waves must end at 100 %"
+if out=$(rm_cli deploy create injector/pump-2.2.raucb "$SERIAL" SN-TYPO --reason x 2>&1); then
+	fail "a deployment naming an unknown device was made: $out"
+fi
+expect_contains "$out" "no device SN-TYPO; nothing was deployed" "an unknown serial is named, nothing deployed"
 
 # --- a failing first wave halts the deployment ----------------------------------
 touch "$D/fail"
